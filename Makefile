@@ -1,0 +1,48 @@
+# The README's two commands are `make demo` and `make test`; each installs what it needs first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test lint demo preview bench clean chromium
+
+setup: $(STAMP) node_modules/.installed
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+# Azurite (storage emulator) and the official Adaptive Cards renderer come from npm.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
+# Headless Chromium renders the Teams cards in tests and previews (Debian package).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will be skipped"; \
+	  else echo "warning: chromium missing and cannot be installed; browser tests will be skipped"; fi; }
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup chromium
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+demo: setup
+	$(PY) -m monitor demo
+
+preview: setup chromium
+	$(PY) -m monitor.alerts.preview --out preview
+
+bench: setup
+	$(PY) benchmarks/diagnose_large_log.py
+	$(PY) benchmarks/sweep_scale.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache aib-archive aib-alerts preview .demo .bench

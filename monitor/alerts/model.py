@@ -1,0 +1,76 @@
+"""The alert as data: what the monitor hands to every channel. A contract between monitor/ and the channels."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# Alert kinds, one per lifecycle transition the monitor announces.
+BUILD_FAILED = "build-failed"  # run ended Failed / PartiallySucceeded / Canceled (after being stuck too)
+BUILD_STUCK = "build-stuck"  # a running build that will not finish by itself (first announcement)
+STILL_STUCK = "still-stuck"  # reminder every STUCK_REPEAT_HOURS while it stays stuck
+SUBMISSION_FAILED = "submission-failed"  # provisioningState Failed + provisioningError
+RECOVERED = "recovered"  # a template whose alerted run failed (or was stuck) has now succeeded
+ALERT_KINDS = (BUILD_FAILED, BUILD_STUCK, STILL_STUCK, SUBMISSION_FAILED, RECOVERED)
+
+# Severity by kind; the channels color by it and ALERT_MIN_SEVERITY filters on it.
+KIND_SEVERITY = {
+    BUILD_FAILED: "error",
+    SUBMISSION_FAILED: "error",
+    BUILD_STUCK: "warning",
+    STILL_STUCK: "warning",
+    RECOVERED: "info",
+}
+
+
+@dataclass
+class Alert:
+    kind: str
+    template_id: str  # full ARM resource id
+    template_name: str
+    resource_group: str
+    subscription_id: str
+    location: str | None = None
+    run_key: str = ""  # template id + run start (UTC ISO); identifies the run
+    run_state: str | None = None  # lastRunStatus.runState (or provisioningState for submission failures)
+    run_sub_state: str | None = None
+    start_time: str | None = None  # ISO 8601 UTC
+    end_time: str | None = None  # None while running
+    duration_minutes: float | None = None
+    status_message: str | None = None  # lastRunStatus.message / provisioningError.message, redacted
+    diagnosis: dict[str, Any] | None = None  # diagnosis.Diagnosis.to_dict()
+    stuck_reason: str | None = None  # why the monitor calls the run stuck (rule and detail)
+    previously_stuck: bool = False  # a failed/recovered run that had been announced as stuck
+    portal_url: str | None = None
+    log_url: str | None = None  # archived customization.log (not the staging URL)
+    archive_url: str | None = None  # the archive folder of this run
+    archive_partial: bool = False  # the log vanished mid-copy; what was saved is incomplete
+    doc_url: str | None = None  # the guide's section for the category
+    severity: str = ""
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def __post_init__(self) -> None:
+        if self.kind not in ALERT_KINDS:
+            raise ValueError(f"unknown alert kind {self.kind!r}")
+        if not self.severity:
+            self.severity = KIND_SEVERITY[self.kind]
+
+    @property
+    def category(self) -> str | None:
+        return (self.diagnosis or {}).get("category")
+
+    @property
+    def dedupe_key(self) -> str:
+        """At most one alert per (run, kind); reminders add their sequence in ``run_key`` by the monitor."""
+        return f"{self.run_key}|{self.kind}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["category"] = self.category
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
