@@ -1,4 +1,5 @@
-"""The alert as data: what the monitor hands to every channel. A contract between monitor/ and the channels."""
+"""The alert as data: what the monitor hands to every channel. A contract between monitor/ and the
+channels."""
 
 from __future__ import annotations
 

@@ -1,0 +1,346 @@
+"""What an alert says, independent of the channel: headline, facts, summary, cause, remediation, evidence,
+links.
+
+Every channel (Teams card, MessageCard, email, files) renders an ``AlertContent``; the channel only decides
+the
+markup and escapes for its own format. Text taken from logs is redacted again here (``diagnosis.redact``), so
+a
+channel never sees an unredacted evidence line even if a caller forgot.
+
+``AlertContent.trimmed(level)`` gives smaller versions (fewer and shorter evidence lines, then shorter prose)
+so the
+channels can stay under the webhook size limit without ever dropping the header or the facts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from diagnosis.categories import CATEGORIES
+from diagnosis.redact import redact
+
+from .model import BUILD_FAILED, BUILD_STUCK, RECOVERED, STILL_STUCK, SUBMISSION_FAILED, Alert
+
+MAX_EVIDENCE = 10
+PORTAL = "https://portal.azure.com"
+
+KIND_LABEL = {
+    BUILD_FAILED: "Image build failed",
+    BUILD_STUCK: "Image build stuck",
+    STILL_STUCK: "Image build still stuck",
+    SUBMISSION_FAILED: "Image template submission failed",
+    RECOVERED: "Image build recovered",
+}
+
+# Trim levels: (evidence lines kept, max chars per evidence line, max chars of each prose field, remediation
+# steps).
+TRIM_LEVELS: tuple[tuple[int, int, int, int], ...] = (
+    (MAX_EVIDENCE, 300, 1500, 8),
+    (MAX_EVIDENCE, 160, 1500, 8),
+    (6, 160, 1000, 6),
+    (3, 120, 600, 5),
+    (0, 0, 400, 4),
+    (0, 0, 160, 3),
+)
+
+# Control characters, line/paragraph separators and bidi overrides (which could visually reorder a log line).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    text: str
+    line: int | None = None
+    source: str = "log"
+
+    @property
+    def location(self) -> str:
+        """``customization.log:412`` style reference."""
+        name = {"log": "customization.log", "validation-log": "validation.log"}.get(self.source, self.source)
+        return f"{name}:{self.line}" if self.line is not None else name
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+    @property
+    def is_web(self) -> bool:
+        return self.url.lower().startswith(("https://", "http://"))
+
+
+@dataclass(frozen=True)
+class AlertContent:
+    kind: str
+    severity: str
+    headline: str  # "Image build failed: win2022-golden"
+    category_id: str | None
+    category_title: str | None
+    summary: str  # one line: what failed
+    facts: tuple[tuple[str, str], ...]
+    cause: str = ""
+    remediation: tuple[str, ...] = ()
+    evidence: tuple[EvidenceLine, ...] = ()
+    evidence_omitted: int = 0  # lines left out (beyond 10, or trimmed for size)
+    status_message: str = ""
+    notes: tuple[str, ...] = ()  # e.g. "the archived log is partial"
+    links: tuple[Link, ...] = ()
+    template_name: str = ""
+    created_at: str = ""
+    trim_level: int = 0
+    full: AlertContent | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def web_links(self) -> tuple[Link, ...]:
+        return tuple(link for link in self.links if link.is_web)
+
+    def trimmed(self, level: int) -> AlertContent:
+        """A smaller rendering of the same alert; level 0 is the full content. Header and facts never
+        change."""
+        source = self.full or self
+        if level <= 0:
+            return source
+        level = min(level, len(TRIM_LEVELS) - 1)
+        keep, line_chars, prose, steps = TRIM_LEVELS[level]
+        evidence = tuple(replace(e, text=_cut(e.text, line_chars)) for e in source.evidence[:keep])
+        return replace(
+            source,
+            summary=_cut(source.summary, max(prose, 300)),
+            cause=_cut(source.cause, prose),
+            status_message=_cut(source.status_message, prose),
+            remediation=tuple(_cut(s, prose) for s in source.remediation[:steps]),
+            evidence=evidence,
+            evidence_omitted=source.evidence_omitted + len(source.evidence) - len(evidence),
+            trim_level=level,
+            full=source,
+        )
+
+    @property
+    def max_trim_level(self) -> int:
+        return len(TRIM_LEVELS) - 1
+
+
+def clean(text: str | None) -> str:
+    """Redacted, control characters removed (tabs and newlines kept), surrounding whitespace stripped."""
+    if not text:
+        return ""
+    return _CONTROL.sub("", redact(str(text))).strip()
+
+
+def one_line(text: str | None) -> str:
+    return " ".join(clean(text).split())
+
+
+def _cut(text: str, limit: int) -> str:
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 1)].rstrip() + "…"
+
+
+def format_minutes(minutes: float | None) -> str:
+    if minutes is None:
+        return ""
+    total = round(minutes)
+    if total < 60:
+        return f"{total} min"
+    hours, mins = divmod(total, 60)
+    if hours < 48:
+        return f"{hours} h {mins:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def format_time(iso: str | None) -> str:
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return one_line(iso)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _minutes_between(start: str | None, end: str | None) -> float | None:
+    try:
+        begin = datetime.fromisoformat((start or "").replace("Z", "+00:00"))
+        finish = datetime.fromisoformat(end.replace("Z", "+00:00")) if end else datetime.now(UTC)
+    except ValueError:
+        return None
+    if begin.tzinfo is None:
+        begin = begin.replace(tzinfo=UTC)
+    if finish.tzinfo is None:
+        finish = finish.replace(tzinfo=UTC)
+    return max((finish - begin).total_seconds() / 60.0, 0.0)
+
+
+def portal_url(template_id: str) -> str:
+    return f"{PORTAL}/#@/resource{quote(template_id, safe='/')}/overview"
+
+
+def customizer_summary(failed: dict | None) -> str:
+    """customizer "install-dotnet" (PowerShell) exited 1 after 12 min"""
+    if not failed:
+        return ""
+    name = failed.get("customizer_name") or failed.get("name") or "?"
+    text = f'customizer "{name}"'
+    if failed.get("type"):
+        text += f" ({failed['type']})"
+    elif failed.get("name") and failed.get("customizer_name"):
+        text += f" ({failed['name']})"
+    if failed.get("exit_code") is not None:
+        text += f" exited {failed['exit_code']}"
+    else:
+        text += " failed"
+    if failed.get("duration_seconds") is not None:
+        text += f" after {format_minutes(failed['duration_seconds'] / 60.0)}"
+    return text
+
+
+def build_content(alert: Alert) -> AlertContent:
+    diag = alert.diagnosis or {}
+    category_id = diag.get("category") or None
+    category = CATEGORIES.get(category_id) if category_id else None
+    category_title = one_line(diag.get("title")) or (category.title if category else None)
+    failed = diag.get("failed_customizer") or None
+
+    label = KIND_LABEL[alert.kind]
+    headline = f"{label}: {one_line(alert.template_name)}"
+
+    # The one-line summary: the diagnosis says it best; otherwise the failing customizer or the stuck reason.
+    summary = one_line(diag.get("summary"))
+    if alert.kind in (BUILD_STUCK, STILL_STUCK) and alert.stuck_reason:
+        summary = one_line(alert.stuck_reason) + (f" — {summary}" if summary else "")
+    if not summary:
+        summary = customizer_summary(failed) or one_line(alert.status_message) or label
+    if alert.kind == RECOVERED:
+        previous = f" after {category_title.lower()}" if category_title else ""
+        summary = (
+            f"The latest run succeeded{previous}."
+            if summary == label
+            else f"Succeeded again. Last failure: {summary}"
+        )
+
+    facts: list[tuple[str, str]] = [
+        ("Template", one_line(alert.template_name)),
+        ("Resource group", one_line(alert.resource_group)),
+        ("Subscription", one_line(alert.subscription_id)),
+    ]
+    if alert.location:
+        facts.append(("Location", one_line(alert.location)))
+    state = one_line(alert.run_state)
+    if alert.run_sub_state:
+        state = f"{state} / {one_line(alert.run_sub_state)}" if state else one_line(alert.run_sub_state)
+    if state:
+        facts.append(("Run state", state))
+    if category_title and alert.kind != RECOVERED:
+        facts.append(("Category", category_title + (f" ({category_id})" if category_id else "")))
+    if diag.get("phase") and diag.get("phase") != "unknown" and alert.kind != RECOVERED:
+        facts.append(("Phase", one_line(diag["phase"])))
+    if failed and alert.kind != RECOVERED and customizer_summary(failed) not in summary:
+        facts.append(("Customizer", customizer_summary(failed)))
+    if alert.start_time:
+        facts.append(("Started", format_time(alert.start_time)))
+    if alert.end_time:
+        facts.append(("Ended", format_time(alert.end_time)))
+    minutes = alert.duration_minutes
+    if minutes is None and alert.start_time:
+        minutes = _minutes_between(alert.start_time, alert.end_time)
+    if minutes is not None:
+        facts.append(("Duration" if alert.end_time else "Running for", format_minutes(minutes)))
+
+    evidence_all = [
+        EvidenceLine(
+            text=clean(e.get("text")).replace("\r", "").replace("\n", " ⏎ "),
+            line=e.get("line"),
+            source=one_line(e.get("source")) or "log",
+        )
+        for e in diag.get("evidence") or []
+        if isinstance(e, dict) and e.get("text")
+    ]
+    evidence = tuple(evidence_all[:MAX_EVIDENCE]) if alert.kind != RECOVERED else ()
+
+    notes: list[str] = []
+    if alert.archive_partial:
+        notes.append("The log disappeared while it was being copied: the archived log is incomplete.")
+    if alert.previously_stuck and alert.kind == BUILD_FAILED:
+        notes.append("This run had been reported as stuck before it failed.")
+    if alert.previously_stuck and alert.kind == RECOVERED:
+        notes.append("A run of this template had been reported as stuck.")
+    notes.extend(one_line(w) for w in diag.get("warnings") or [] if w)
+
+    links: list[Link] = [Link("Open in Azure portal", alert.portal_url or portal_url(alert.template_id))]
+    if alert.log_url:
+        links.append(Link("Archived log", alert.log_url))
+    elif alert.archive_url:
+        links.append(Link("Archived files", alert.archive_url))
+    doc = alert.doc_url or diag.get("doc")
+    if doc:
+        links.append(Link("Troubleshooting guide", doc))
+
+    remediation = (
+        () if alert.kind == RECOVERED else tuple(one_line(s) for s in diag.get("remediation") or [] if s)
+    )
+    cause = "" if alert.kind == RECOVERED else clean(diag.get("cause"))
+    return AlertContent(
+        kind=alert.kind,
+        severity=alert.severity,
+        headline=headline,
+        category_id=category_id,
+        category_title=category_title,
+        summary=summary,
+        facts=tuple((k, v) for k, v in facts if v),
+        cause=cause,
+        remediation=remediation,
+        evidence=evidence,
+        evidence_omitted=max(len(evidence_all) - len(evidence), 0) if alert.kind != RECOVERED else 0,
+        status_message=clean(alert.status_message) if alert.kind != RECOVERED else "",
+        notes=tuple(n for n in notes if n),
+        links=tuple(links),
+        template_name=one_line(alert.template_name),
+        created_at=alert.created_at,
+    )
+
+
+def plain_text(content: AlertContent) -> str:
+    """The alert as plain text: the email's text part, the files written without a channel, the CLI output."""
+    out = [content.headline, "=" * min(len(content.headline), 100), "", content.summary, ""]
+    width = max((len(k) for k, _ in content.facts), default=0)
+    out += [f"{k + ':':<{width + 1}} {v}" for k, v in content.facts]
+    if content.status_message and content.status_message not in content.summary:
+        out += ["", "Service message:", content.status_message]
+    if content.cause:
+        out += ["", "Cause:", content.cause]
+    if content.remediation:
+        out += ["", "What to do:"] + [f"  {i}. {step}" for i, step in enumerate(content.remediation, 1)]
+    if content.evidence:
+        out += ["", "Evidence:"] + [f"  {e.location}: {e.text}" for e in content.evidence]
+    if content.evidence_omitted:
+        out.append(f"  ({content.evidence_omitted} more evidence lines in the archived log)")
+    if content.notes:
+        out += [""] + [f"Note: {n}" for n in content.notes]
+    if content.links:
+        out += [""] + [f"{link.title}: {link.url}" for link in content.links]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def subject(content: AlertContent) -> str:
+    """Email subject / notification summary line."""
+    tag = {
+        BUILD_FAILED: "FAILED",
+        SUBMISSION_FAILED: "FAILED",
+        BUILD_STUCK: "STUCK",
+        STILL_STUCK: "STILL STUCK",
+        RECOVERED: "RECOVERED",
+    }[content.kind]
+    text = f"[AIB {tag}] {content.headline}"
+    if content.category_title and content.kind != RECOVERED:
+        text += f" — {content.category_title}"
+    return _cut(text, 200)

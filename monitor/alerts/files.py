@@ -1,0 +1,41 @@
+"""No channel configured (CLI runs, the demo): each alert is written to ``ALERT_DIR`` as JSON and text."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from .content import build_content, plain_text
+from .model import Alert
+from .retry import DeliveryOutcome
+from .webhook import alert_document
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "alert"
+
+
+class FileChannel:
+    name = "files"
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+
+    def path_for(self, alert: Alert) -> Path:
+        digest = hashlib.sha256(alert.dedupe_key.encode()).hexdigest()[:10]
+        stamp = re.sub(r"[^0-9T]", "", alert.created_at.split("+")[0])[:15]
+        return self.directory / f"{stamp}-{alert.kind}-{_slug(alert.template_name)}-{digest}"
+
+    def deliver(self, alert: Alert) -> DeliveryOutcome:
+        base = self.path_for(alert)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            Path(f"{base}.json").write_text(
+                json.dumps(alert_document(alert), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+            Path(f"{base}.txt").write_text(plain_text(build_content(alert)), encoding="utf-8")
+        except OSError as exc:
+            return DeliveryOutcome(channel=self.name, ok=False, error=f"cannot write {base}: {exc.strerror}")
+        return DeliveryOutcome(channel=self.name, ok=True, attempts=1, path=f"{base}.txt")
