@@ -1,0 +1,171 @@
+"""Azure SDK clients built from Settings: one credential, one counting HTTP transport, lazy heavy imports.
+
+Every client (ARM management clients and blob clients) shares one ``CountingTransport`` so a sweep can report how
+many requests it made to ARM and to storage. Retries are azure-core's ``RetryPolicy``, which honours ``Retry-After``
+on 429 and 503 answers; ``retry_total`` bounds them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from monitor.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from azure.core.credentials import TokenCredential
+
+log = logging.getLogger(__name__)
+
+IMAGEBUILDER_API = "2025-10-01"
+RESOURCES_API = "2021-04-01"
+
+
+@dataclass
+class RequestCounts:
+    """Wire requests by kind. ``arm`` are requests to ARM_ENDPOINT; everything else counts as ``storage``."""
+
+    arm: int = 0
+    storage: int = 0
+    by_path: dict[str, int] = field(default_factory=dict)
+
+    def copy(self) -> RequestCounts:
+        return RequestCounts(self.arm, self.storage, dict(self.by_path))
+
+    def __sub__(self, other: RequestCounts) -> RequestCounts:
+        return RequestCounts(self.arm - other.arm, self.storage - other.storage)
+
+
+def _make_transport_class() -> type:
+    from azure.core.pipeline.transport import RequestsTransport
+
+    class CountingTransport(RequestsTransport):
+        """A requests transport that counts every request it sends (each retry counts)."""
+
+        def __init__(self, arm_host: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.arm_host = arm_host.lower()
+            self.counts = RequestCounts()
+            self._lock = threading.Lock()
+
+        def send(self, request, **kwargs):  # type: ignore[override]
+            parts = urlsplit(request.url)
+            with self._lock:
+                if parts.netloc.lower() == self.arm_host:
+                    self.counts.arm += 1
+                else:
+                    self.counts.storage += 1
+            return super().send(request, **kwargs)
+
+        # Clients we hand this transport to must not close the shared session when they are closed.
+        def close(self) -> None:
+            pass
+
+        def __exit__(self, *args: Any) -> None:
+            pass
+
+        def really_close(self) -> None:
+            super().close()
+
+    return CountingTransport
+
+
+class AzureClients:
+    """Lazily-built SDK clients for one subscription, sharing a credential and a counting transport."""
+
+    def __init__(self, settings: Settings, credential: TokenCredential | None = None) -> None:
+        self.settings = settings
+        self.subscription_id = settings.require_subscription()
+        self._credential = credential
+        self._lock = threading.Lock()
+        self._imagebuilder: Any = None
+        self._storage_mgmt: Any = None
+        self._containers: Any = None
+        self.transport = _make_transport_class()(
+            urlsplit(settings.arm_endpoint).netloc, connection_data_block_size=4 * 1024 * 1024
+        )
+
+    # -- shared pieces ------------------------------------------------------------------------------------------
+    @property
+    def credential(self) -> TokenCredential:
+        with self._lock:
+            if self._credential is None:
+                from azure.identity import DefaultAzureCredential
+
+                self._credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+            return self._credential
+
+    @property
+    def counts(self) -> RequestCounts:
+        return self.transport.counts
+
+    def _mgmt_kwargs(self) -> dict[str, Any]:
+        return {
+            "base_url": self.settings.arm_endpoint,
+            "credential_scopes": [self.settings.arm_endpoint.rstrip("/") + "/.default"],
+            "transport": self.transport,
+            "retry_total": 6,
+            "retry_backoff_factor": 0.5,
+        }
+
+    # -- ARM -----------------------------------------------------------------------------------------------------
+    @property
+    def imagebuilder(self) -> Any:
+        if self._imagebuilder is None:
+            from azure.mgmt.imagebuilder import ImageBuilderClient
+
+            self._imagebuilder = ImageBuilderClient(self.credential, self.subscription_id, **self._mgmt_kwargs())
+        return self._imagebuilder
+
+    @property
+    def storage_mgmt(self) -> Any:
+        if self._storage_mgmt is None:
+            from azure.mgmt.storage import StorageManagementClient
+
+            self._storage_mgmt = StorageManagementClient(self.credential, self.subscription_id, **self._mgmt_kwargs())
+        return self._storage_mgmt
+
+    @property
+    def containers(self) -> Any:
+        if self._containers is None:
+            from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+
+            self._containers = ContainerInstanceManagementClient(
+                self.credential, self.subscription_id, **self._mgmt_kwargs()
+            )
+        return self._containers
+
+    def arm_get(self, path: str, api_version: str) -> dict[str, Any]:
+        """GET an ARM path (``/subscriptions/...``) through the image builder client's pipeline; raise on errors."""
+        from azure.core.exceptions import map_error
+        from azure.core.rest import HttpRequest
+
+        request = HttpRequest("GET", self.settings.arm_endpoint + path, params={"api-version": api_version})
+        response = self.imagebuilder._client.send_request(request)
+        if response.status_code >= 400:
+            from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+            map_error(status_code=response.status_code, response=response, error_map={404: ResourceNotFoundError})
+            raise HttpResponseError(response=response)
+        return response.json()
+
+    # -- storage -------------------------------------------------------------------------------------------------
+    def blob_service(self, account_url: str, credential: Any = None) -> Any:
+        """A BlobServiceClient on our transport; ``credential`` defaults to the identity (AAD)."""
+        from azure.storage.blob import BlobServiceClient
+
+        return BlobServiceClient(
+            account_url, credential=self.credential if credential is None else credential,
+            transport=self.transport, retry_total=5,
+            # Ranged reads of 4 MiB: a download never holds more than one chunk.
+            max_single_get_size=4 * 1024 * 1024, max_chunk_get_size=4 * 1024 * 1024,
+        )
+
+    def close(self) -> None:
+        for client in (self._imagebuilder, self._storage_mgmt, self._containers):
+            if client is not None:
+                client.close()
+        self.transport.really_close()

@@ -1,0 +1,334 @@
+"""``BlobStore``: the ObjectStore protocol on Azure Blob Storage (or Azurite) with the real azure-storage-blob client.
+
+- conditional writes: ``if_none_match`` → ``If-None-Match: *``, ``if_match`` → ``If-Match: <etag>``; a lost race
+  raises ``PreconditionFailed``;
+- metadata on every blob, and blob index tags when the service supports them. Tags are always mirrored into the
+  metadata (``tag_<name>``) because Azurite and some account kinds (HNS) do not support index tags; the first
+  refusal is logged once and tags are then skipped;
+- streamed uploads: ``stage_block`` per block of at most ``block_size`` bytes, then ``commit_block_list`` — a
+  stream is never held in memory whole;
+- ``lease``: a blob lease on a (created if absent) marker blob.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from monitor.store import LeaseUnavailable, PreconditionFailed, StoredObject
+
+log = logging.getLogger(__name__)
+
+TAG_META_PREFIX = "tag_"
+DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
+
+
+def _meta_with_tags(metadata: dict[str, str] | None, tags: dict[str, str] | None) -> dict[str, str]:
+    merged = {k: _meta_value(v) for k, v in (metadata or {}).items()}
+    for k, v in (tags or {}).items():
+        merged[TAG_META_PREFIX + _meta_key(k)] = _meta_value(v)
+    return merged
+
+
+def _meta_key(key: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in key)
+    return cleaned if cleaned and not cleaned[0].isdigit() else "_" + cleaned
+
+
+def _meta_value(value: Any) -> str:
+    # Metadata values travel as HTTP headers: ASCII only, no newlines.
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    return text.encode("ascii", "replace").decode("ascii")
+
+
+def _tag_value(value: Any) -> str:
+    # Index tag values: up to 256 chars of [A-Za-z0-9 +-./:=_].
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 +-./:=_")
+    return "".join(c if c in allowed else "_" for c in str(value))[:256]
+
+
+class BlobStore:
+    """An ObjectStore on one blob container."""
+
+    def __init__(self, container_client: Any, *, block_size: int = DEFAULT_BLOCK_SIZE) -> None:
+        self.container = container_client
+        self.block_size = block_size
+        self.tags_supported: bool | None = None  # unknown until the service answers
+        self._container_ready = False
+        self._lock = threading.Lock()
+
+    # -- construction ---------------------------------------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, settings: Any, clients: Any = None) -> BlobStore:
+        """From ARCHIVE_STORAGE_URL (identity) or ARCHIVE_CONNECTION_STRING (key); ``clients`` shares the transport."""
+        from azure.storage.blob import BlobServiceClient
+
+        if settings.archive_storage_url:
+            if clients is not None:
+                service = clients.blob_service(settings.archive_storage_url)
+            else:
+                from azure.identity import DefaultAzureCredential
+
+                service = BlobServiceClient(settings.archive_storage_url, credential=DefaultAzureCredential())
+        elif settings.archive_connection_string:
+            extra: dict[str, Any] = {"transport": clients.transport} if clients is not None else {}
+            service = BlobServiceClient.from_connection_string(
+                settings.archive_connection_string, max_single_get_size=DEFAULT_BLOCK_SIZE,
+                max_chunk_get_size=DEFAULT_BLOCK_SIZE, **extra,
+            )
+        else:
+            raise ValueError("BlobStore needs ARCHIVE_STORAGE_URL or ARCHIVE_CONNECTION_STRING")
+        return cls(service.get_container_client(settings.archive_container))
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+    def _blob(self, key: str) -> Any:
+        if not key or key.startswith("/") or any(p in (".", "..") for p in key.split("/")):
+            raise ValueError(f"invalid object key {key!r}")
+        return self.container.get_blob_client(key)
+
+    def _ensure_container(self) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        with self._lock:
+            if self._container_ready:
+                return
+            with contextlib.suppress(ResourceExistsError):
+                self.container.create_container()
+            self._container_ready = True
+
+    def _with_container(self, op: Any) -> Any:
+        """Run ``op``; if the container is missing, create it once and retry."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return op()
+        except ResourceNotFoundError as exc:
+            if getattr(exc, "error_code", None) != "ContainerNotFound":
+                raise
+            self._container_ready = False
+            self._ensure_container()
+            return op()
+
+    def _apply_tags(self, blob: Any, tags: dict[str, str] | None, **conditions: Any) -> None:
+        if not tags or self.tags_supported is False:
+            return
+        from azure.core.exceptions import HttpResponseError
+
+        try:
+            blob.set_blob_tags({k: _tag_value(v) for k, v in tags.items()}, **conditions)
+            self.tags_supported = True
+        except HttpResponseError as exc:
+            if exc.status_code in (400, 403, 404, 405, 409, 501) and self.tags_supported is None and (
+                getattr(exc, "error_code", None) not in ("BlobNotFound", "ConditionNotMet")
+            ):
+                self.tags_supported = False
+                log.info(
+                    "blob index tags are not supported by %s (%s); tags are kept in metadata (tag_*) only",
+                    self.container.url, getattr(exc, "error_code", None) or exc.status_code,
+                )
+                return
+            raise
+
+    # -- ObjectStore ----------------------------------------------------------------------------------------------
+    def get(self, key: str) -> StoredObject | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        blob = self._blob(key)
+        try:
+            downloader = blob.download_blob()
+            data = downloader.readall()
+        except ResourceNotFoundError:
+            return None
+        props = downloader.properties
+        return StoredObject(data=data, etag=props.etag, metadata=dict(props.metadata or {}))
+
+    def put(self, key, data, *, if_none_match=False, if_match=None, metadata=None, tags=None, content_type=None):
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+        from azure.storage.blob import ContentSettings
+
+        blob = self._blob(key)
+        kwargs: dict[str, Any] = {
+            "overwrite": True,
+            "metadata": _meta_with_tags(metadata, tags),
+        }
+        if content_type:
+            kwargs["content_settings"] = ContentSettings(content_type=content_type)
+        if if_none_match:
+            kwargs["match_condition"] = MatchConditions.IfMissing
+        elif if_match is not None:
+            kwargs["etag"], kwargs["match_condition"] = if_match, MatchConditions.IfNotModified
+        try:
+            result = self._with_container(lambda: blob.upload_blob(data, **kwargs))
+        except (ResourceExistsError, ResourceModifiedError) as exc:
+            raise PreconditionFailed(key) from exc
+        except ResourceNotFoundError as exc:
+            if if_match is not None:
+                raise PreconditionFailed(key) from exc
+            raise
+        etag = result["etag"]
+        if tags:
+            # A conditional write stays exactly-once: tags are applied to the version we just wrote.
+            self._apply_tags(blob, tags)
+        return etag
+
+    def upload_stream(self, key, chunks, *, metadata=None, tags=None, content_type=None):
+        from azure.storage.blob import BlobBlock, ContentSettings
+
+        blob = self._blob(key)
+        block_ids: list[BlobBlock] = []
+        prefix = uuid.uuid4().hex[:16]
+        written = 0
+
+        def stage(buffer: bytes) -> None:
+            block_id = base64.b64encode(f"{prefix}-{len(block_ids):08d}".encode()).decode()
+            self._with_container(lambda: blob.stage_block(block_id, buffer, length=len(buffer)))
+            block_ids.append(BlobBlock(block_id=block_id))
+
+        pending: list[bytes] = []
+        pending_size = 0
+        for chunk in _as_chunks(chunks):
+            written += len(chunk)
+            pending.append(chunk)
+            pending_size += len(chunk)
+            while pending_size >= self.block_size:
+                joined = b"".join(pending)
+                stage(joined[: self.block_size])
+                rest = joined[self.block_size:]
+                pending, pending_size = ([rest] if rest else []), len(rest)
+        if pending_size:
+            stage(b"".join(pending))
+        settings = ContentSettings(content_type=content_type) if content_type else None
+        self._with_container(
+            lambda: blob.commit_block_list(
+                block_ids, metadata=_meta_with_tags(metadata, tags), content_settings=settings
+            )
+        )
+        self._apply_tags(blob, tags)
+        return written
+
+    def set_metadata(self, key, metadata, tags=None):
+        from azure.core.exceptions import ResourceNotFoundError
+
+        blob = self._blob(key)
+        if tags is None:
+            try:
+                current = blob.get_blob_properties().metadata or {}
+            except ResourceNotFoundError as exc:
+                raise FileNotFoundError(key) from exc
+            kept = {k[len(TAG_META_PREFIX):]: v for k, v in current.items() if k.startswith(TAG_META_PREFIX)}
+            merged = _meta_with_tags(metadata, kept)
+        else:
+            merged = _meta_with_tags(metadata, tags)
+        try:
+            blob.set_blob_metadata(merged)
+        except ResourceNotFoundError as exc:
+            raise FileNotFoundError(key) from exc
+        self._apply_tags(blob, tags)
+
+    def tags(self, key: str) -> dict[str, str]:
+        """Index tags when supported, else the tags mirrored in metadata."""
+        blob = self._blob(key)
+        if self.tags_supported:
+            return dict(blob.get_blob_tags())
+        meta = blob.get_blob_properties().metadata or {}
+        return {k[len(TAG_META_PREFIX):]: v for k, v in meta.items() if k.startswith(TAG_META_PREFIX)}
+
+    def metadata(self, key: str) -> dict[str, str] | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return dict(self._blob(key).get_blob_properties().metadata or {})
+        except ResourceNotFoundError:
+            return None
+
+    def size(self, key):
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return self._blob(key).get_blob_properties().size
+        except ResourceNotFoundError:
+            return None
+
+    def delete(self, key, *, if_match=None):
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+
+        kwargs: dict[str, Any] = {}
+        if if_match is not None:
+            kwargs = {"etag": if_match, "match_condition": MatchConditions.IfNotModified}
+        try:
+            self._blob(key).delete_blob(**kwargs)
+        except ResourceModifiedError as exc:
+            raise PreconditionFailed(key) from exc
+        except ResourceNotFoundError as exc:
+            if if_match is not None:
+                raise PreconditionFailed(key) from exc
+
+    def list(self, prefix=""):
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            yield from self.container.list_blob_names(name_starts_with=prefix or None)
+        except ResourceNotFoundError:
+            return
+
+    def url(self, key):
+        return self._blob(key).url
+
+    def iter_chunks(self, key: str, offset: int = 0, chunk_size: int = DEFAULT_BLOCK_SIZE) -> Iterator[bytes]:
+        """Stream an object back in ranged reads (never whole)."""
+        downloader = self._blob(key).download_blob(offset=offset or None, max_concurrency=1)
+        yield from downloader.chunks()
+
+    @contextlib.contextmanager
+    def lease(self, key, seconds=60):
+        from azure.core.exceptions import HttpResponseError, ResourceExistsError
+
+        blob = self._blob(key)
+        with contextlib.suppress(ResourceExistsError, PreconditionFailed):
+            self.put(key, b"", if_none_match=True)
+        duration = max(15, min(60, int(seconds))) if seconds > 0 else -1
+        try:
+            client = blob.acquire_lease(lease_duration=duration)
+        except HttpResponseError as exc:
+            if exc.status_code == 409:
+                raise LeaseUnavailable(key) from exc
+            raise
+        handle = _BlobLease(client)
+        try:
+            yield handle
+        finally:
+            handle.release()
+
+
+class _BlobLease:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.released = False
+
+    def renew(self) -> None:
+        self.client.renew()
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        try:
+            self.client.release()
+        except Exception:  # an expired lease is released already
+            log.debug("lease release failed", exc_info=True)
+
+
+def _as_chunks(chunks: Iterable[bytes] | bytes) -> Iterator[bytes]:
+    if isinstance(chunks, (bytes, bytearray, memoryview)):
+        yield bytes(chunks)
+        return
+    for chunk in chunks:
+        if chunk:
+            yield bytes(chunk)
