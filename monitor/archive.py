@@ -3,10 +3,12 @@
 Archive layout: ``<subscription>/<resource group>/<template>/<run start UTC, 20240101T101500Z>/`` holding
 ``customization.log``, ``validation.log``, ``status.json``, ``diagnosis.json`` (and ``container.log`` for a
 build that was watched while running). Running builds are snapshotted on every sweep into
-``live/customization.log.<offset>`` parts with ranged reads of only the new bytes, so an abrupt template deletion
+``live/customization.log.<offset>`` parts with ranged reads of only the new bytes, so an abrupt template
+deletion
 (which deletes the staging storage) still leaves the log up to the last sweep.
 
-A source that vanishes mid-copy (404 / 412) ends the copy: what was read is kept, marked ``partial=true`` in the
+A source that vanishes mid-copy (404 / 412) ends the copy: what was read is kept, marked ``partial=true`` in
+the
 blob metadata and in ``status.json``.
 """
 
@@ -184,7 +186,8 @@ def snapshot_live(
 ) -> Snapshot:
     """Append what is new in a growing log (``[offset, size)``) as one part; also return the log's tail.
 
-    One ranged read covers both the new bytes and the tail (the read starts ``tail_bytes`` before the end when that
+    One ranged read covers both the new bytes and the tail (the read starts ``tail_bytes`` before the end
+    when that
     is earlier than ``offset``).
     """
     if size < offset:  # the log was replaced (a new folder / run): start over
@@ -204,7 +207,7 @@ def snapshot_live(
             while tail and tail_len - len(tail[0]) >= tail_bytes:
                 tail_len -= len(tail.popleft())
             if position > offset:
-                yield chunk[max(0, offset - chunk_start):]
+                yield chunk[max(0, offset - chunk_start) :]
 
     part_key = None
     if size > offset:
@@ -245,12 +248,22 @@ def redacted_status(template: dict[str, Any], redact: Callable[[str], str]) -> d
     """The template's status fields (and what identifies it), with every string redacted."""
     props = template.get("properties") or {}
     wanted = (
-        "provisioningState", "provisioningError", "lastRunStatus", "buildTimeoutInMinutes",
-        "exactStagingResourceGroup", "stagingResourceGroup", "vmProfile", "source", "errorHandling",
+        "provisioningState",
+        "provisioningError",
+        "lastRunStatus",
+        "buildTimeoutInMinutes",
+        "exactStagingResourceGroup",
+        "stagingResourceGroup",
+        "vmProfile",
+        "source",
+        "errorHandling",
     )
     status = {
-        "id": template.get("id"), "name": template.get("name"), "location": template.get("location"),
-        "tags": template.get("tags"), "properties": {k: props[k] for k in wanted if k in props},
+        "id": template.get("id"),
+        "name": template.get("name"),
+        "location": template.get("location"),
+        "tags": template.get("tags"),
+        "properties": {k: props[k] for k in wanted if k in props},
     }
     return _redact_values(status, redact)
 

@@ -1,7 +1,9 @@
 """Azure SDK clients built from Settings: one credential, one counting HTTP transport, lazy heavy imports.
 
-Every client (ARM management clients and blob clients) shares one ``CountingTransport`` so a sweep can report how
-many requests it made to ARM and to storage. Retries are azure-core's ``RetryPolicy``, which honours ``Retry-After``
+Every client (ARM management clients and blob clients) shares one ``CountingTransport`` so a sweep can report
+how
+many requests it made to ARM and to storage. Retries are azure-core's ``RetryPolicy``, which honours
+``Retry-After``
 on 429 and 503 answers; ``retry_total`` bounds them.
 """
 
@@ -88,7 +90,7 @@ class AzureClients:
             urlsplit(settings.arm_endpoint).netloc, connection_data_block_size=4 * 1024 * 1024
         )
 
-    # -- shared pieces ------------------------------------------------------------------------------------------
+    # -- shared pieces ---------------------------------------------------------------------------------------
     @property
     def credential(self) -> TokenCredential:
         with self._lock:
@@ -111,13 +113,15 @@ class AzureClients:
             "retry_backoff_factor": 0.5,
         }
 
-    # -- ARM -----------------------------------------------------------------------------------------------------
+    # -- ARM -------------------------------------------------------------------------------------------------
     @property
     def imagebuilder(self) -> Any:
         if self._imagebuilder is None:
             from azure.mgmt.imagebuilder import ImageBuilderClient
 
-            self._imagebuilder = ImageBuilderClient(self.credential, self.subscription_id, **self._mgmt_kwargs())
+            self._imagebuilder = ImageBuilderClient(
+                self.credential, self.subscription_id, **self._mgmt_kwargs()
+            )
         return self._imagebuilder
 
     @property
@@ -125,7 +129,9 @@ class AzureClients:
         if self._storage_mgmt is None:
             from azure.mgmt.storage import StorageManagementClient
 
-            self._storage_mgmt = StorageManagementClient(self.credential, self.subscription_id, **self._mgmt_kwargs())
+            self._storage_mgmt = StorageManagementClient(
+                self.credential, self.subscription_id, **self._mgmt_kwargs()
+            )
         return self._storage_mgmt
 
     @property
@@ -139,7 +145,8 @@ class AzureClients:
         return self._containers
 
     def arm_get(self, path: str, api_version: str) -> dict[str, Any]:
-        """GET an ARM path (``/subscriptions/...``) through the image builder client's pipeline; raise on errors."""
+        """GET an ARM path (``/subscriptions/...``) through the image builder client's pipeline; raise on
+        errors."""
         from azure.core.exceptions import map_error
         from azure.core.rest import HttpRequest
 
@@ -148,20 +155,25 @@ class AzureClients:
         if response.status_code >= 400:
             from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-            map_error(status_code=response.status_code, response=response, error_map={404: ResourceNotFoundError})
+            map_error(
+                status_code=response.status_code, response=response, error_map={404: ResourceNotFoundError}
+            )
             raise HttpResponseError(response=response)
         return response.json()
 
-    # -- storage -------------------------------------------------------------------------------------------------
+    # -- storage ---------------------------------------------------------------------------------------------
     def blob_service(self, account_url: str, credential: Any = None) -> Any:
         """A BlobServiceClient on our transport; ``credential`` defaults to the identity (AAD)."""
         from azure.storage.blob import BlobServiceClient
 
         return BlobServiceClient(
-            account_url, credential=self.credential if credential is None else credential,
-            transport=self.transport, retry_total=5,
+            account_url,
+            credential=self.credential if credential is None else credential,
+            transport=self.transport,
+            retry_total=5,
             # Ranged reads of 4 MiB: a download never holds more than one chunk.
-            max_single_get_size=4 * 1024 * 1024, max_chunk_get_size=4 * 1024 * 1024,
+            max_single_get_size=4 * 1024 * 1024,
+            max_chunk_get_size=4 * 1024 * 1024,
         )
 
     def close(self) -> None:

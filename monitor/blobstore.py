@@ -1,8 +1,11 @@
-"""``BlobStore``: the ObjectStore protocol on Azure Blob Storage (or Azurite) with the real azure-storage-blob client.
+"""``BlobStore``: the ObjectStore protocol on Azure Blob Storage (or Azurite) with the real
+azure-storage-blob client.
 
-- conditional writes: ``if_none_match`` → ``If-None-Match: *``, ``if_match`` → ``If-Match: <etag>``; a lost race
+- conditional writes: ``if_none_match`` → ``If-None-Match: *``, ``if_match`` → ``If-Match: <etag>``; a lost
+race
   raises ``PreconditionFailed``;
-- metadata on every blob, and blob index tags when the service supports them. Tags are always mirrored into the
+- metadata on every blob, and blob index tags when the service supports them. Tags are always mirrored into
+the
   metadata (``tag_<name>``) because Azurite and some account kinds (HNS) do not support index tags; the first
   refusal is logged once and tags are then skipped;
 - streamed uploads: ``stage_block`` per block of at most ``block_size`` bytes, then ``commit_block_list`` — a
@@ -62,10 +65,11 @@ class BlobStore:
         self._container_ready = False
         self._lock = threading.Lock()
 
-    # -- construction ---------------------------------------------------------------------------------------------
+    # -- construction ----------------------------------------------------------------------------------------
     @classmethod
     def from_settings(cls, settings: Any, clients: Any = None) -> BlobStore:
-        """From ARCHIVE_STORAGE_URL (identity) or ARCHIVE_CONNECTION_STRING (key); ``clients`` shares the transport."""
+        """From ARCHIVE_STORAGE_URL (identity) or ARCHIVE_CONNECTION_STRING (key); ``clients`` shares the
+        transport."""
         from azure.storage.blob import BlobServiceClient
 
         if settings.archive_storage_url:
@@ -78,14 +82,16 @@ class BlobStore:
         elif settings.archive_connection_string:
             extra: dict[str, Any] = {"transport": clients.transport} if clients is not None else {}
             service = BlobServiceClient.from_connection_string(
-                settings.archive_connection_string, max_single_get_size=DEFAULT_BLOCK_SIZE,
-                max_chunk_get_size=DEFAULT_BLOCK_SIZE, **extra,
+                settings.archive_connection_string,
+                max_single_get_size=DEFAULT_BLOCK_SIZE,
+                max_chunk_get_size=DEFAULT_BLOCK_SIZE,
+                **extra,
             )
         else:
             raise ValueError("BlobStore needs ARCHIVE_STORAGE_URL or ARCHIVE_CONNECTION_STRING")
         return cls(service.get_container_client(settings.archive_container))
 
-    # -- helpers --------------------------------------------------------------------------------------------------
+    # -- helpers ---------------------------------------------------------------------------------------------
     def _blob(self, key: str) -> Any:
         if not key or key.startswith("/") or any(p in (".", "..") for p in key.split("/")):
             raise ValueError(f"invalid object key {key!r}")
@@ -123,18 +129,21 @@ class BlobStore:
             blob.set_blob_tags({k: _tag_value(v) for k, v in tags.items()}, **conditions)
             self.tags_supported = True
         except HttpResponseError as exc:
-            if exc.status_code in (400, 403, 404, 405, 409, 501) and self.tags_supported is None and (
-                getattr(exc, "error_code", None) not in ("BlobNotFound", "ConditionNotMet")
+            if (
+                exc.status_code in (400, 403, 404, 405, 409, 501)
+                and self.tags_supported is None
+                and (getattr(exc, "error_code", None) not in ("BlobNotFound", "ConditionNotMet"))
             ):
                 self.tags_supported = False
                 log.info(
                     "blob index tags are not supported by %s (%s); tags are kept in metadata (tag_*) only",
-                    self.container.url, getattr(exc, "error_code", None) or exc.status_code,
+                    self.container.url,
+                    getattr(exc, "error_code", None) or exc.status_code,
                 )
                 return
             raise
 
-    # -- ObjectStore ----------------------------------------------------------------------------------------------
+    # -- ObjectStore -----------------------------------------------------------------------------------------
     def get(self, key: str) -> StoredObject | None:
         from azure.core.exceptions import ResourceNotFoundError
 
@@ -147,7 +156,9 @@ class BlobStore:
         props = downloader.properties
         return StoredObject(data=data, etag=props.etag, metadata=dict(props.metadata or {}))
 
-    def put(self, key, data, *, if_none_match=False, if_match=None, metadata=None, tags=None, content_type=None):
+    def put(
+        self, key, data, *, if_none_match=False, if_match=None, metadata=None, tags=None, content_type=None
+    ):
         from azure.core import MatchConditions
         from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
         from azure.storage.blob import ContentSettings
@@ -199,7 +210,7 @@ class BlobStore:
             while pending_size >= self.block_size:
                 joined = b"".join(pending)
                 stage(joined[: self.block_size])
-                rest = joined[self.block_size:]
+                rest = joined[self.block_size :]
                 pending, pending_size = ([rest] if rest else []), len(rest)
         if pending_size:
             stage(b"".join(pending))
@@ -221,7 +232,7 @@ class BlobStore:
                 current = blob.get_blob_properties().metadata or {}
             except ResourceNotFoundError as exc:
                 raise FileNotFoundError(key) from exc
-            kept = {k[len(TAG_META_PREFIX):]: v for k, v in current.items() if k.startswith(TAG_META_PREFIX)}
+            kept = {k[len(TAG_META_PREFIX) :]: v for k, v in current.items() if k.startswith(TAG_META_PREFIX)}
             merged = _meta_with_tags(metadata, kept)
         else:
             merged = _meta_with_tags(metadata, tags)
@@ -237,7 +248,7 @@ class BlobStore:
         if self.tags_supported:
             return dict(blob.get_blob_tags())
         meta = blob.get_blob_properties().metadata or {}
-        return {k[len(TAG_META_PREFIX):]: v for k, v in meta.items() if k.startswith(TAG_META_PREFIX)}
+        return {k[len(TAG_META_PREFIX) :]: v for k, v in meta.items() if k.startswith(TAG_META_PREFIX)}
 
     def metadata(self, key: str) -> dict[str, str] | None:
         from azure.core.exceptions import ResourceNotFoundError

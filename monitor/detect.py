@@ -1,6 +1,7 @@
 """Detection: pure functions over an image template's ARM JSON (``properties.lastRunStatus`` and friends).
 
-No Azure calls and no storage here, so every rule is unit-testable. The monitor feeds these with the wire-format
+No Azure calls and no storage here, so every rule is unit-testable. The monitor feeds these with the
+wire-format
 template dict (``ImageTemplate.as_dict()``) and its own per-run record.
 """
 
@@ -57,7 +58,8 @@ class TemplateRef:
         if lowered[i - 1] != "microsoft.virtualmachineimages":
             raise ValueError(f"not an image template resource id: {template_id!r}")
         canonical = (
-            f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}"
+            f"/subscriptions/{sub}/resourceGroups/{rg}/providers/"
+            f"Microsoft.VirtualMachineImages/imageTemplates/{name}"
         )
         return cls(canonical, sub, rg, name)
 
@@ -104,7 +106,7 @@ def parse_time(value: Any) -> datetime | None:
         if "." in text:
             head, _, rest = text.partition(".")
             digits = "".join(c for c in rest if c.isdigit())
-            tz = rest[len(digits):]
+            tz = rest[len(digits) :]
             text = f"{head}.{digits[:6]}{tz}"
         try:
             dt = datetime.fromisoformat(text)
@@ -160,7 +162,8 @@ def observe(template: dict[str, Any]) -> Observation:
     if str(provisioning_state or "").lower() == "failed":
         state = SUBMISSION_FAILED
         marker = _digest(
-            json.dumps(error or {}, sort_keys=True), str((template.get("systemData") or {}).get("lastModifiedAt"))
+            json.dumps(error or {}, sort_keys=True),
+            str((template.get("systemData") or {}).get("lastModifiedAt")),
         )
         key = run_key(template_id, None, marker)
         start_for_key = None
@@ -172,8 +175,13 @@ def observe(template: dict[str, Any]) -> Observation:
         state, key, start_for_key = IDLE, None, None
 
     fingerprint = _digest(
-        template_id.lower(), str(provisioning_state).lower(), json.dumps(error or {}, sort_keys=True),
-        str(run_state_raw).lower(), iso(start) or "", iso(end) or "", str(status.get("runSubState")),
+        template_id.lower(),
+        str(provisioning_state).lower(),
+        json.dumps(error or {}, sort_keys=True),
+        str(run_state_raw).lower(),
+        iso(start) or "",
+        iso(end) or "",
+        str(status.get("runSubState")),
         str(status.get("message")),
     )
     return Observation(
@@ -196,7 +204,7 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
-# -- stuck rules ---------------------------------------------------------------------------------------------------
+# -- stuck rules ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StuckVerdict:
     rule: str  # "timeout" | "no-growth" | "cannot-finish"
@@ -204,7 +212,11 @@ class StuckVerdict:
 
 
 def effective_timeout_minutes(build_timeout_minutes: int) -> int:
-    return build_timeout_minutes if build_timeout_minutes and build_timeout_minutes > 0 else DEFAULT_BUILD_TIMEOUT_MINUTES
+    return (
+        build_timeout_minutes
+        if build_timeout_minutes and build_timeout_minutes > 0
+        else DEFAULT_BUILD_TIMEOUT_MINUTES
+    )
 
 
 def minutes_remaining(obs: Observation, now: datetime, grace_minutes: float) -> float | None:
@@ -229,7 +241,9 @@ def stuck_by_timeout(obs: Observation, now: datetime, grace_minutes: float) -> S
     return None
 
 
-def stuck_by_growth(last_growth: datetime | None, now: datetime, stuck_after_minutes: float) -> StuckVerdict | None:
+def stuck_by_growth(
+    last_growth: datetime | None, now: datetime, stuck_after_minutes: float
+) -> StuckVerdict | None:
     if last_growth is None:
         return None
     idle = (now - last_growth).total_seconds() / 60
@@ -249,7 +263,7 @@ def stuck_by_analysis(analysis: Any) -> StuckVerdict | None:
     return None
 
 
-# -- alert lifecycle ----------------------------------------------------------------------------------------------
+# -- alert lifecycle -----------------------------------------------------------------------------------------
 def stuck_alert_due(
     first_alert_at: datetime | None, last_alert_at: datetime | None, now: datetime, repeat_hours: float
 ) -> str | None:

@@ -1,7 +1,8 @@
 """Find a run's logs in its staging resource group and read them (identity or account key), plus the live
 container output of a running build.
 
-Where the log is: the URL in the failure message (``.../packerlogs/<folder>/customization.log``); otherwise the
+Where the log is: the URL in the failure message (``.../packerlogs/<folder>/customization.log``); otherwise
+the
 staging group's storage account (ARM ``storageAccounts`` list → ``primaryEndpoints.blob``) → container
 ``packerlogs`` → the folder whose ``customization.log`` changed last. ``validation.log`` sits beside it.
 """
@@ -24,7 +25,9 @@ VALIDATION_LOG = "validation.log"
 BUILD_CONTAINER_PREFIX = "vmimagebuilder-build-container"
 STORAGE_API = "2023-05-01"
 
-_LOG_URL = re.compile(r"(https?://[^\s\"'<>]+?)/" + PACKERLOGS + r"/([^\s\"'<>?#]+?)/" + re.escape(CUSTOMIZATION_LOG))
+_LOG_URL = re.compile(
+    r"(https?://[^\s\"'<>]+?)/" + PACKERLOGS + r"/([^\s\"'<>?#]+?)/" + re.escape(CUSTOMIZATION_LOG)
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,8 @@ class SourceBlob:
 
 
 class StagingLogs:
-    """Reads staging storage per STAGING_LOG_AUTH: ``aad`` (the monitor's identity) or ``key`` (ARM listKeys)."""
+    """Reads staging storage per STAGING_LOG_AUTH: ``aad`` (the monitor's identity) or ``key`` (ARM
+    listKeys)."""
 
     def __init__(self, clients: Any, auth: str = "aad") -> None:
         self.clients = clients
@@ -87,7 +91,7 @@ class StagingLogs:
         self._services: dict[str, Any] = {}  # account url -> BlobServiceClient (keys stay in memory only)
         self._lock = threading.Lock()
 
-    # -- locating ------------------------------------------------------------------------------------------------
+    # -- locating --------------------------------------------------------------------------------------------
     def staging_accounts(self, staging_group: str) -> list[tuple[str, str]]:
         """(account name, blob endpoint) of each storage account in the staging group (one ARM call)."""
         accounts = []
@@ -99,7 +103,8 @@ class StagingLogs:
         return accounts
 
     def locate(self, message: str | None, staging_group: str | None) -> LogLocation | None:
-        """The run's log: from the message, else the newest ``packerlogs`` folder in the staging account(s)."""
+        """The run's log: from the message, else the newest ``packerlogs`` folder in the staging
+        account(s)."""
         from azure.core.exceptions import ResourceNotFoundError
 
         location = parse_log_url(message)
@@ -124,7 +129,7 @@ class StagingLogs:
                 continue
         return best[1] if best else None
 
-    # -- reading -------------------------------------------------------------------------------------------------
+    # -- reading ---------------------------------------------------------------------------------------------
     def service(self, account_url: str, staging_group: str | None, account_name: str | None = None) -> Any:
         with self._lock:
             cached = self._services.get(account_url)
@@ -155,7 +160,7 @@ class StagingLogs:
             return None
         return SourceBlob(client=client, size=props.size, last_modified=props.last_modified, etag=props.etag)
 
-    # -- running builds ------------------------------------------------------------------------------------------
+    # -- running builds --------------------------------------------------------------------------------------
     def container_log(self, staging_group: str | None) -> str | None:
         """The live output of the build container instance in the staging group, if one is there."""
         if not staging_group:

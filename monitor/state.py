@@ -1,10 +1,12 @@
 """Per-run records and the sweep index in the ObjectStore, written with conditional writes.
 
 - ``_state/runs/<sha256 of run key>.json``: one ``RunRecord`` per run (template id + run start). Created with
-  ``if_none_match`` and updated with ``if_match``; a short *claim* (owner + expiry) inside the record makes the
+  ``if_none_match`` and updated with ``if_match``; a short *claim* (owner + expiry) inside the record makes
+  the
   archive-and-alert work exactly-once across duplicate Event Grid deliveries and overlapping sweeps.
 - ``_state/index.json``: one small object read once per sweep: per template the fingerprint of what was last
-  handled (so an unchanged template costs no storage read), whether a run is still active, and the open failure
+  handled (so an unchanged template costs no storage read), whether a run is still active, and the open
+  failure
   (the alerted failed run a later success will announce as recovered).
 - ``_state/sweep.lease``: the blob leased for the duration of a sweep.
 """
@@ -115,7 +117,8 @@ class RunStore:
         return RunRecord.from_json(obj.data), obj.etag
 
     def save(self, record: RunRecord, etag: str | None) -> str:
-        """Conditional write: create when ``etag`` is None, else update only if unchanged. Raises PreconditionFailed."""
+        """Conditional write: create when ``etag`` is None, else update only if unchanged. Raises
+        PreconditionFailed."""
         record.updated_at = self.clock().isoformat(timespec="seconds")
         key = run_record_key(record.run_key)
         if etag is None:
@@ -133,9 +136,13 @@ class RunStore:
             if record is None:
                 record = template
                 record.created_at = now.isoformat(timespec="seconds")
-            elif record.claim_owner and record.claim_owner != self.owner and record.claim_expires:
-                if datetime.fromisoformat(record.claim_expires) > now:
-                    return None
+            elif (
+                record.claim_owner
+                and record.claim_owner != self.owner
+                and record.claim_expires
+                and datetime.fromisoformat(record.claim_expires) > now
+            ):
+                return None
             record.claim_owner = self.owner
             record.claim_expires = (now + timedelta(seconds=CLAIM_SECONDS)).isoformat(timespec="seconds")
             try:
@@ -198,7 +205,8 @@ class SweepIndex:
         return self.entries.get(template_id.lower())
 
     def apply(self, changes: dict[str, IndexEntry | None]) -> None:
-        """Merge ``changes`` (template id → entry, None = forget) and write with if_match, re-reading on conflict."""
+        """Merge ``changes`` (template id → entry, None = forget) and write with if_match, re-reading on
+        conflict."""
         if not changes:
             return
         changes = {k.lower(): v for k, v in changes.items()}
@@ -217,9 +225,13 @@ class SweepIndex:
             ).encode()
             try:
                 if self.etag is None:
-                    self.etag = self.store.put(INDEX_KEY, body, if_none_match=True, content_type="application/json")
+                    self.etag = self.store.put(
+                        INDEX_KEY, body, if_none_match=True, content_type="application/json"
+                    )
                 else:
-                    self.etag = self.store.put(INDEX_KEY, body, if_match=self.etag, content_type="application/json")
+                    self.etag = self.store.put(
+                        INDEX_KEY, body, if_match=self.etag, content_type="application/json"
+                    )
                 self.entries = merged
                 return
             except PreconditionFailed:

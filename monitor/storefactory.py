@@ -9,7 +9,8 @@ from monitor.store import LocalDirStore, ObjectStore
 
 
 def open_store(settings: Settings, clients: Any = None) -> ObjectStore:
-    """ARCHIVE_STORAGE_URL (identity) or ARCHIVE_CONNECTION_STRING → BlobStore; neither → LocalDirStore(ARCHIVE_DIR).
+    """ARCHIVE_STORAGE_URL (identity) or ARCHIVE_CONNECTION_STRING → BlobStore; neither →
+    LocalDirStore(ARCHIVE_DIR).
 
     ``clients`` (an AzureClients) lets the blob store share the credential and the counting transport.
     """
