@@ -58,6 +58,8 @@ def on_resource_event(event: func.EventGridEvent) -> None:
             raise
         log.exception("event %s: checking %s failed; dropped (the next sweep looks again)", parsed.id, action)
         return
+    finally:
+        monitor.close()
     log.info("event %s: %s", parsed.id, outcome if outcome is not None else "no image template to look at")
 
 
@@ -66,14 +68,26 @@ def on_resource_event(event: func.EventGridEvent) -> None:
 def sweep(timer: func.TimerRequest) -> None:
     if timer.past_due:
         log.info("sweep timer is past due; sweeping now")
-    report = _monitor().sweep()
-    log.info("sweep done: %s", report)
+    monitor = _monitor()
+    try:
+        report = monitor.sweep()
+    finally:
+        monitor.close()
+    log.info(
+        "sweep done in %.1f s: %d templates listed, %d alerts sent, %d errors%s",
+        report.seconds,
+        report.listed,
+        report.alerts_sent,
+        len(report.errors),
+        " (another sweep held the lease)" if report.skipped_lease else "",
+    )
+    for error in report.errors:
+        log.warning("sweep error: %s", error)
 
 
 def _monitor():  # -> monitor.service.Monitor (imported lazily: it pulls in the Azure SDK)
     """A Monitor from the app settings, read now (once per invocation)."""
     from monitor.service import Monitor
-
     from monitor.settings import Settings
 
     return Monitor.from_settings(Settings.from_env())
