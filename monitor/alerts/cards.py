@@ -51,6 +51,11 @@ def _rich(text: str, **run: Any) -> dict[str, Any]:
     return block
 
 
+def _line_number(line: int | None) -> str:
+    # No-break spaces: renderers collapse ordinary ones, and the numbers should line up in the monospace block.
+    return f"{line if line is not None else '':>6}  ".replace(" ", "\u00a0")
+
+
 def adaptive_card(content: AlertContent) -> dict[str, Any]:
     style = SEVERITY_STYLE.get(content.severity, "emphasis")
     kind_label = content.headline.split(":", 1)[0]
@@ -111,7 +116,7 @@ def adaptive_card(content: AlertContent) -> dict[str, Any]:
                     "inlines": [
                         {
                             "type": "TextRun",
-                            "text": f"{e.line if e.line is not None else '':>6}  ",
+                            "text": _line_number(e.line),
                             "fontType": "monospace",
                             "isSubtle": True,
                             "size": "small",

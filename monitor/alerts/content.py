@@ -185,7 +185,7 @@ def portal_url(template_id: str) -> str:
     return f"{PORTAL}/#@/resource{quote(template_id, safe='/')}/overview"
 
 
-def customizer_summary(failed: dict | None) -> str:
+def customizer_summary(failed: dict | None, *, running: bool = False) -> str:
     """customizer "install-dotnet" (PowerShell) exited 1 after 12 min"""
     if not failed:
         return ""
@@ -198,7 +198,7 @@ def customizer_summary(failed: dict | None) -> str:
     if failed.get("exit_code") is not None:
         text += f" exited {failed['exit_code']}"
     else:
-        text += " failed"
+        text += " is still running" if running else " failed"
     if failed.get("duration_seconds") is not None:
         text += f" after {format_minutes(failed['duration_seconds'] / 60.0)}"
     return text
@@ -244,8 +244,9 @@ def build_content(alert: Alert) -> AlertContent:
         facts.append(("Category", category_title + (f" ({category_id})" if category_id else "")))
     if diag.get("phase") and diag.get("phase") != "unknown" and alert.kind != RECOVERED:
         facts.append(("Phase", one_line(diag["phase"])))
-    if failed and alert.kind != RECOVERED and customizer_summary(failed) not in summary:
-        facts.append(("Customizer", customizer_summary(failed)))
+    running = alert.kind in (BUILD_STUCK, STILL_STUCK)
+    if failed and alert.kind != RECOVERED and customizer_summary(failed, running=running) not in summary:
+        facts.append(("Customizer", customizer_summary(failed, running=running)))
     if alert.start_time:
         facts.append(("Started", format_time(alert.start_time)))
     if alert.end_time:

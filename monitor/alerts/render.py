@@ -1,0 +1,291 @@
+"""Render Teams cards and email HTML in headless Chromium with the official ``adaptivecards`` npm renderer.
+
+Used by the card-rendering tests and by ``make preview``. A card is rendered in a local page with a Teams-like host
+config and markdown-it (Teams renders TextBlock Markdown, so the test page does too). The page reports parse
+warnings, validation failures, script errors and console errors, plus what the rendered DOM contains, in a
+``<pre id="result">`` element that ``chromium --dump-dom`` returns; screenshots use ``chromium --screenshot``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+ADAPTIVECARDS_JS = REPO / "node_modules" / "adaptivecards" / "dist" / "adaptivecards.min.js"
+ADAPTIVECARDS_CSS = REPO / "node_modules" / "adaptivecards" / "dist" / "adaptivecards.css"
+MARKDOWN_IT_JS = REPO / "node_modules" / "markdown-it" / "dist" / "markdown-it.min.js"
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--force-device-scale-factor=1",
+    "--allow-file-access-from-files",
+)
+
+CARD_WIDTH = 640  # about the width Teams gives a card in a channel on a desktop
+
+_TEXT = {"default": "#242424", "subtle": "#616161"}
+TEAMS_HOST_CONFIG: dict[str, Any] = {
+    "fontFamily": "'Segoe UI', 'Helvetica Neue', 'Liberation Sans', Arial, sans-serif",
+    "supportsInteractivity": True,
+    "spacing": {"small": 4, "default": 8, "medium": 16, "large": 20, "extraLarge": 24, "padding": 16},
+    "separator": {"lineThickness": 1, "lineColor": "#E0E0E0"},
+    "fontSizes": {"small": 12, "default": 14, "medium": 16, "large": 20, "extraLarge": 24},
+    "fontWeights": {"lighter": 300, "default": 400, "bolder": 600},
+    "fontTypes": {
+        "default": {"fontFamily": "'Segoe UI', 'Helvetica Neue', 'Liberation Sans', Arial, sans-serif"},
+        "monospace": {
+            "fontFamily": "Consolas, 'Liberation Mono', 'DejaVu Sans Mono', Menlo, monospace",
+            "fontSizes": {"small": 12, "default": 13, "medium": 14, "large": 18, "extraLarge": 22},
+        },
+    },
+    "containerStyles": {
+        style: {
+            "backgroundColor": background,
+            "foregroundColors": {
+                "default": _TEXT,
+                "dark": {"default": "#252424", "subtle": "#484644"},
+                "light": {"default": "#FFFFFF", "subtle": "#FFF"},
+                "accent": {"default": "#5B5FC7", "subtle": "#4F52B2"},
+                "good": {"default": "#237B4B", "subtle": "#1B6A3F"},
+                "warning": {"default": "#835C00", "subtle": "#6E4E00"},
+                "attention": {"default": "#C4314B", "subtle": "#A72037"},
+            },
+        }
+        for style, background in {
+            "default": "#FFFFFF",
+            "emphasis": "#F5F5F5",
+            "accent": "#E8EBFA",
+            "good": "#E7F2DA",
+            "attention": "#FCF4F6",
+            "warning": "#FBF6D9",
+        }.items()
+    },
+    "actions": {
+        "maxActions": 6,
+        "spacing": "default",
+        "buttonSpacing": 8,
+        "showCard": {"actionMode": "inline", "inlineTopMargin": 16},
+        "actionsOrientation": "horizontal",
+        "actionAlignment": "left",
+    },
+    "factSet": {
+        "title": {"color": "default", "size": "default", "isSubtle": True, "weight": "default", "wrap": True,
+                  "maxWidth": 150},
+        "value": {"color": "default", "size": "default", "isSubtle": False, "weight": "default", "wrap": True},
+        "spacing": 16,
+    },
+    "textBlock": {"headingLevel": 2},
+}
+
+TEAMS_CSS = """
+body { margin: 0; padding: 16px; background: #F5F5F5; }
+#frame { width: %(width)dpx; background: #FFFFFF; border-radius: 4px; border: 1px solid #E0E0E0;
+  box-shadow: 0 1px 2px rgba(0,0,0,.08); overflow: hidden; }
+.ac-pushButton { font-family: 'Segoe UI', 'Liberation Sans', sans-serif; font-size: 14px; font-weight: 600;
+  background: #FFFFFF; color: #242424; border: 1px solid #D1D1D1; border-radius: 4px; padding: 5px 12px;
+  min-height: 32px; }
+.ac-pushButton:hover { background: #F5F5F5; }
+.ac-richTextBlock, .ac-textBlock { overflow-wrap: anywhere; }
+"""
+
+PAGE_SCRIPT = r"""
+(function () {
+  var result = { errors: [], console: [], parseEvents: [], validation: [], text: "", html: "",
+                 counts: {}, actions: [], height: 0, version: null };
+  window.addEventListener("error", function (e) { result.errors.push("script error: " + e.message); });
+  ["error", "warn"].forEach(function (level) {
+    var original = console[level];
+    console[level] = function () {
+      result.console.push(level + ": " + Array.prototype.join.call(arguments, " "));
+      original.apply(console, arguments);
+    };
+  });
+  try {
+    var payload = JSON.parse(document.getElementById("card-json").textContent);
+    var card = new AdaptiveCards.AdaptiveCard();
+    card.hostConfig = new AdaptiveCards.HostConfig(JSON.parse(document.getElementById("host-json").textContent));
+    var context = new AdaptiveCards.SerializationContext();
+    context.targetVersion = AdaptiveCards.Versions.v1_4;
+    card.parse(payload, context);
+    for (var i = 0; i < context.eventCount; i++) {
+      var ev = context.getEventAt(i);
+      result.parseEvents.push(ev.message);
+    }
+    var validation = card.validateProperties();
+    validation.validationEvents.forEach(function (v) { result.validation.push(v.message); });
+    result.version = card.version ? card.version.toString() : null;
+    var element = card.render();
+    if (!element) { result.errors.push("render() returned nothing"); }
+    else {
+      document.getElementById("frame").appendChild(element);
+      result.text = element.innerText;
+      result.html = element.innerHTML;
+      ["script", "img", "strong", "b", "em", "i", "a", "h1", "h2", "h3", "ul", "ol", "li", "code", "blockquote",
+       "button", "iframe"].forEach(function (tag) {
+        result.counts[tag] = element.getElementsByTagName(tag).length;
+      });
+      result.actions = Array.prototype.map.call(element.querySelectorAll("button"), function (b) {
+        return b.innerText; });
+    }
+  } catch (e) {
+    result.errors.push("exception: " + (e && e.stack ? e.stack : String(e)));
+  }
+  result.pwned = window.__pwned || null;
+  result.title = document.title;
+  result.height = document.body.scrollHeight;
+  document.getElementById("result").textContent = JSON.stringify(result);
+})();
+"""
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def renderer_missing() -> str | None:
+    """Why cards cannot be rendered here (None when everything is present)."""
+    if find_chromium() is None:
+        return "chromium is not installed (Debian: apt-get install chromium; `make chromium` does it as root)"
+    if not ADAPTIVECARDS_JS.exists():
+        return f"{ADAPTIVECARDS_JS} is missing (run `npm ci`)"
+    return None
+
+
+def _script_json(data: Any) -> str:
+    """JSON that is safe inside a <script> element (no "</script>", no "<!--")."""
+    text = json.dumps(data, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace(
+        "\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def card_page(card: dict[str, Any], *, width: int = CARD_WIDTH, markdown: bool = True) -> str:
+    scripts = [f'<script src="{ADAPTIVECARDS_JS.as_uri()}"></script>']
+    if markdown and MARKDOWN_IT_JS.exists():
+        scripts.insert(0, f'<script src="{MARKDOWN_IT_JS.as_uri()}"></script>')
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html><head><meta charset="utf-8"><title>card</title>',
+        f'<link rel="stylesheet" href="{ADAPTIVECARDS_CSS.as_uri()}">',
+        f"<style>{TEAMS_CSS % {'width': width}}</style>",
+        *scripts,
+        "</head><body>",
+        '<div id="frame"></div>',
+        '<pre id="result" style="display:none"></pre>',
+        f'<script type="application/json" id="card-json">{_script_json(card)}</script>',
+        f'<script type="application/json" id="host-json">{_script_json(TEAMS_HOST_CONFIG)}</script>',
+        f"<script>{PAGE_SCRIPT}</script>",
+        "</body></html>",
+    ])
+
+
+@dataclass
+class RenderReport:
+    errors: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    parse_events: list[str] = field(default_factory=list)
+    validation: list[str] = field(default_factory=list)
+    text: str = ""
+    html: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    actions: list[str] = field(default_factory=list)
+    height: int = 0
+    version: str | None = None
+    pwned: Any = None
+    title: str = ""
+
+    @property
+    def problems(self) -> list[str]:
+        """Everything that counts as a render error."""
+        console_errors = [c for c in self.console if c.startswith("error:")]
+        return self.errors + console_errors + self.parse_events + self.validation
+
+
+def _run_chromium(args: list[str], workdir: Path, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    chromium = find_chromium()
+    if chromium is None:
+        raise RuntimeError(renderer_missing() or "chromium missing")
+    profile = workdir / "profile"
+    profile.mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(workdir)}
+    return subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=workdir, check=False,
+    )
+
+
+def dump_dom(page_html: str) -> str:
+    with tempfile.TemporaryDirectory(prefix="aib-render-") as tmp:
+        page = Path(tmp) / "page.html"
+        page.write_text(page_html, encoding="utf-8")
+        proc = _run_chromium(["--virtual-time-budget=5000", "--dump-dom", page.as_uri()], Path(tmp))
+        if proc.returncode != 0 or "<html" not in proc.stdout:
+            raise RuntimeError(f"chromium --dump-dom failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+        return proc.stdout
+
+
+def render_card(card: dict[str, Any], *, width: int = CARD_WIDTH, markdown: bool = True) -> RenderReport:
+    dom = dump_dom(card_page(card, width=width, markdown=markdown))
+    match = re.search(r'<pre id="result"[^>]*>(.*?)</pre>', dom, re.DOTALL)
+    if not match or not match.group(1).strip():
+        raise RuntimeError("the render page produced no result (did the renderer script load?)")
+    data = json.loads(html.unescape(match.group(1)))
+    return RenderReport(
+        errors=data["errors"], console=data["console"], parse_events=data["parseEvents"],
+        validation=data["validation"], text=data["text"], html=data["html"], counts=data["counts"],
+        actions=data["actions"], height=int(data["height"]), version=data["version"], pwned=data["pwned"],
+        title=data["title"],
+    )
+
+
+def screenshot(page_html: str, out: Path, *, width: int, height: int) -> Path:
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="aib-shot-") as tmp:
+        page = Path(tmp) / "page.html"
+        page.write_text(page_html, encoding="utf-8")
+        proc = _run_chromium(
+            ["--virtual-time-budget=5000", f"--window-size={width},{height}", f"--screenshot={out}", page.as_uri()],
+            Path(tmp),
+        )
+        if proc.returncode != 0 or not out.exists():
+            raise RuntimeError(f"chromium --screenshot failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    return out
+
+
+def screenshot_card(card: dict[str, Any], out: Path, *, width: int = CARD_WIDTH) -> RenderReport:
+    report = render_card(card, width=width)
+    if report.problems:
+        raise RuntimeError(f"card does not render cleanly: {report.problems}")
+    screenshot(card_page(card, width=width), out, width=width + 34, height=report.height + 4)
+    return report
+
+
+def page_height(page_html: str) -> int:
+    """Height of an arbitrary page (the email HTML) as Chromium lays it out."""
+    marker = ('<pre id="__h" style="display:none"></pre><script>document.getElementById("__h").textContent='
+              "String(document.documentElement.scrollHeight);</script>")
+    dom = dump_dom(page_html.replace("</body>", marker + "</body>"))
+    match = re.search(r'<pre id="__h"[^>]*>(\d+)</pre>', dom)
+    return int(match.group(1)) if match else 1200
