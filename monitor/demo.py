@@ -1,0 +1,459 @@
+"""``python -m monitor demo`` (``make demo``): the whole pipeline on this machine, with nothing configured.
+
+It starts the local cloud (localazure: Azurite over HTTPS, a local ARM endpoint serving the Image Builder and
+Storage REST APIs, and a managed-identity endpoint), plays a small subscription in it:
+
+- ``win2022-iis``: a build that failed — its PowerShell customizer exited 1;
+- ``ubuntu2204-base``: a build that is stuck — running past its timeout, its script waiting on a ``[Y/n]``
+  prompt that nobody will answer;
+- ``win2019-base``: a build that succeeded (its log has the harmless "Error deleting resource. Will retry."
+  lines);
+- ``rhel9-hardened``: a submission that failed (``provisioningState: Failed`` with a ``provisioningError``),
+
+with realistic logs in the staging storage accounts (localazure.samplelogs), then runs the real Monitor twice:
+the first sweep archives logs into the archive account (identity auth, like the deployed Function) and writes
+alerts as files (no webhook configured), the second shows that nothing is repeated. Everything it started is
+stopped when it ends; its files are in ``.demo/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DIR = Path(".demo")
+
+# Environment variables that would make the demo talk to something real (a webhook, Azure AD, another
+# subscription) if they leaked in from the user's shell. The demo sets what it needs itself.
+_CREDENTIAL_VARIABLES = (
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_USERNAME",
+    "AZURE_PASSWORD",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+)
+
+
+@dataclass(frozen=True)
+class DemoTemplate:
+    resource_group: str
+    name: str
+    story: str  # what the subscription shows for it, in words
+    template_id: str = ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m monitor demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="working folder (default: .demo)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the monitor's log")
+    if argv is None:
+        argv = sys.argv[1:]
+        if argv[:1] == ["demo"]:  # run as "python -m monitor demo ..." by a CLI that does not strip it
+            argv = argv[1:]
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        # The SDK logs every HTTP request at INFO and the local endpoints' self-signed chain is expected here.
+        logging.getLogger("azure").setLevel(logging.WARNING)
+    return run(args.dir)
+
+
+def run(workdir: Path) -> int:
+    from localazure import LocalCloud
+
+    started = time.monotonic()
+    workdir = workdir.resolve()
+    if workdir.exists():
+        shutil.rmtree(workdir)  # a fresh subscription and archive every time
+    alert_dir = workdir / "alerts"
+
+    print("AIB build monitor demo: a local subscription, no Azure account needed")
+    print()
+    with _clean_environment(), LocalCloud(workdir / "cloud") as cloud:
+        print(
+            f"Local cloud up in {time.monotonic() - started:.1f} s: ARM {cloud.arm_endpoint} (HTTPS, test"
+            " CA), managed-identity endpoint, Azurite (staging and archive accounts)"
+        )
+        templates = populate(cloud, datetime.now(UTC))
+        print()
+        print(f"Subscription {cloud.subscription_id}: {len(templates)} image templates")
+        width = max(len(f"{t.resource_group}/{t.name}") for t in templates)
+        for t in templates:
+            print(f"  {t.resource_group + '/' + t.name:<{width}}  {t.story}")
+
+        env = dict(cloud.env())
+        env.update(
+            {
+                "ALERT_DIR": str(alert_dir),
+                "ARCHIVE_CONTAINER": "aib-logs",
+                "STUCK_AFTER_MINUTES": "30",
+                "TIMEOUT_GRACE_MINUTES": "15",
+            }
+        )
+        os.environ.update(env)
+
+        from monitor.service import Monitor
+        from monitor.settings import Settings
+        from monitor.storefactory import open_store
+
+        settings = Settings.from_env()
+        store = open_store(settings)
+
+        print()
+        first = _sweep(Monitor, settings, "Sweep 1")
+        archived_first = _archive_listing(store)
+        alerts_first = _read_alerts(alert_dir)
+        _print_sweep_rows(first)
+
+        print()
+        print(f"Archived ({len(archived_first)} files) in {store.url('')}:")
+        _print_archive(archived_first)
+
+        print()
+        print(
+            f"Alerts ({len(alerts_first)}), written as files to {_relative(alert_dir)}/"
+            " (no webhook configured):"
+        )
+        _print_alerts(alerts_first)
+
+        print()
+        second = _sweep(Monitor, settings, "Sweep 2")
+        archived_second = _archive_listing(store)
+        alerts_second = _read_alerts(alert_dir)
+        new_files = sorted(set(archived_second) - set(archived_first))
+        new_alerts = [a for a in alerts_second if a["file"] not in {b["file"] for b in alerts_first}]
+        _print_sweep_rows(second)
+        print(
+            f"Second sweep: {len(new_alerts)} new alerts, {len(new_files)} new archive files "
+            + ("(nothing repeated)" if not new_alerts and not new_files else "")
+        )
+        for alert in new_alerts:
+            print(f"  repeated: {alert['kind']} {alert['template_name']}")
+
+    print()
+    print(f"Demo finished in {time.monotonic() - started:.1f} s; the local cloud is stopped.")
+    print(f"Alert texts: {_relative(alert_dir)}/*.txt")
+    return 0
+
+
+# --- the subscription ---------------------------------------------------------------------------------------
+
+
+def populate(cloud: Any, now: datetime) -> list[DemoTemplate]:
+    """Create the four templates of the demo with their run status and staging logs."""
+    from localazure import samplelogs
+
+    templates: list[DemoTemplate] = []
+
+    # 1. A build that failed: a PowerShell customizer exited 1.
+    rg = "rg-images-prod"
+    failed_log = _ending_near(
+        now - timedelta(minutes=12),
+        lambda start: samplelogs.failed_customizer_log(
+            "install-iis", "PowerShell", 1, os="windows", start=start, seed=11
+        ),
+    )
+    t = cloud.add_template(rg, "win2022-iis", properties=_windows_properties("install-iis"))
+    blob = f"packerlogs/{failed_log.folder}/customization.log"
+    cloud.put_staging_blob(t.id, blob, bytes(failed_log))
+    cloud.set_run_status(
+        t.id,
+        run_state="Failed",
+        run_sub_state="Customizing",
+        message=_failure_message(cloud, t, failed_log),
+        start_time=_iso(failed_log.started),
+        end_time=_iso(failed_log.ended),
+    )
+    templates.append(
+        DemoTemplate(rg, "win2022-iis", "build failed: PowerShell customizer 'install-iis' exited 1", t.id)
+    )
+
+    # 2. A stuck build: running for 4 h 50 min (timeout 240 min), waiting on a "[Y/n]" prompt for 45 min.
+    rg = "rg-images-dev"
+    run_start = now - timedelta(hours=4, minutes=50)
+    stuck_log = _ending_near(
+        now - timedelta(minutes=1),
+        lambda start: samplelogs.running_log("prompt", minutes=45, os="linux", start=start, seed=12),
+    )
+    t = cloud.add_template(rg, "ubuntu2204-base", properties=_linux_properties(), build_timeout_minutes=240)
+    cloud.put_staging_blob(t.id, f"packerlogs/{stuck_log.folder}/customization.log", bytes(stuck_log))
+    cloud.set_container_logs(t.id, stuck_log.decode("utf-8"))
+    cloud.set_run_status(
+        t.id, run_state="Running", run_sub_state="Customizing", message="", start_time=_iso(run_start)
+    )
+    templates.append(
+        DemoTemplate(
+            rg,
+            "ubuntu2204-base",
+            "running for 4 h 50 min (timeout 240 min); its script waits on 'Do you want to continue? [Y/n]'",
+            t.id,
+        )
+    )
+
+    # 3. A build that succeeded (with the benign cleanup retries every real log has).
+    rg = "rg-images-prod"
+    good_log = _ending_near(
+        now - timedelta(minutes=30),
+        lambda start: samplelogs.success_log("windows", cleanup_retries=2, start=start, seed=13),
+    )
+    t = cloud.add_template(rg, "win2019-base", properties=_windows_properties("install-iis"))
+    cloud.put_staging_blob(t.id, f"packerlogs/{good_log.folder}/customization.log", bytes(good_log))
+    cloud.set_run_status(
+        t.id,
+        run_state="Succeeded",
+        run_sub_state="Distributing",
+        message="",
+        start_time=_iso(good_log.started),
+        end_time=_iso(good_log.ended),
+    )
+    templates.append(
+        DemoTemplate(rg, "win2019-base", "build succeeded (2 harmless cleanup retries in its log)", t.id)
+    )
+
+    # 4. A submission that failed: the service could not use the template's identity.
+    rg = "rg-images-prod"
+    identity = (
+        f"/subscriptions/{cloud.subscription_id}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity"
+    )
+    error = {
+        "provisioningErrorCode": "Other",
+        "message": (
+            "Not authorized to access the resource: "
+            f"/subscriptions/{cloud.subscription_id}/resourceGroups/rg-gallery/providers/Microsoft.Compute/"
+            "galleries/contosoGallery/images/rhel9-hardened. Please check the user assigned identity has the "
+            "correct permissions. For more details, go to https://aka.ms/azvmimagebuilderts."
+        ),
+    }
+    t = cloud.add_template(
+        rg,
+        "rhel9-hardened",
+        properties=_linux_properties(identity=f"{identity}/userAssignedIdentities/aib-builder"),
+        provisioning_state="Failed",
+        provisioning_error=error,
+    )
+    templates.append(DemoTemplate(rg, "rhel9-hardened", "submission failed: identity not authorized", t.id))
+    return templates
+
+
+def _ending_near(end: datetime, make: Any) -> Any:
+    """A sample log regenerated so that its clock ends near ``end`` (the generators take a start time)."""
+    probe = make(end)
+    return make(end - (probe.ended - probe.started))
+
+
+def _failure_message(cloud: Any, template: Any, log: Any) -> str:
+    """``lastRunStatus.message`` as Image Builder writes it, naming the log in the template's staging account
+    (the sample's message names a ``*.blob.core.windows.net`` account; here the account is in Azurite)."""
+    local_url = f"{_staging_blob_endpoint(cloud, template)}/packerlogs/{log.folder}/customization.log"
+    return log.status_message.replace(log.log_url, local_url)
+
+
+def _staging_blob_endpoint(cloud: Any, template: Any) -> str:
+    endpoint = getattr(cloud, "staging_blob_endpoint", None)
+    if callable(endpoint):
+        return endpoint(template.id).rstrip("/")
+    base = cloud.archive_blob_url.rsplit("/", 1)[0]  # https://127.0.0.1:<port>/<archive account>
+    return f"{base}/{template.storage_account}"
+
+
+def _windows_properties(customizer: str) -> dict[str, Any]:
+    return {
+        "source": {
+            "type": "PlatformImage",
+            "publisher": "MicrosoftWindowsServer",
+            "offer": "WindowsServer",
+            "sku": "2022-datacenter-azure-edition",
+            "version": "latest",
+        },
+        "customize": [
+            {
+                "type": "PowerShell",
+                "name": customizer,
+                "runElevated": True,
+                "inline": ["Install-WindowsFeature -Name Web-Server -IncludeManagementTools"],
+            },
+            {"type": "WindowsRestart", "name": "restart", "restartTimeout": "10m"},
+        ],
+        "distribute": [
+            {
+                "type": "SharedImage",
+                "galleryImageId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/"
+                "rg-gallery"
+                "/providers/Microsoft.Compute/galleries/contosoGallery/images/win2022-iis",
+                "runOutputName": "win2022-iis",
+                "replicationRegions": ["westeurope"],
+            }
+        ],
+        "vmProfile": {"vmSize": "Standard_D2ds_v5", "osDiskSizeGB": 127},
+    }
+
+
+def _linux_properties(identity: str | None = None) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "source": {
+            "type": "PlatformImage",
+            "publisher": "Canonical",
+            "offer": "0001-com-ubuntu-server-jammy",
+            "sku": "22_04-lts-gen2",
+            "version": "latest",
+        },
+        "customize": [
+            {
+                "type": "Shell",
+                "name": "install-packages",
+                "inline": ["sudo apt-get update", "sudo apt-get install jq"],
+            }
+        ],
+        "distribute": [
+            {
+                "type": "ManagedImage",
+                "imageId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-images"
+                "/providers/Microsoft.Compute/images/ubuntu2204-base",
+                "location": "westeurope",
+                "runOutputName": "ubuntu2204-base",
+            }
+        ],
+    }
+    if identity:
+        props["vmProfile"] = {"userAssignedIdentities": [identity]}
+    return props
+
+
+# --- running and printing -----------------------------------------------------------------------------------
+
+
+def _sweep(monitor_cls: Any, settings: Any, label: str) -> Any:
+    monitor = monitor_cls.from_settings(settings)
+    try:
+        report = monitor.sweep()
+    finally:
+        monitor.close()
+    print(
+        f"{label}: {report.seconds:.1f} s, {report.arm_requests} ARM requests, "
+        f"{report.storage_requests} storage requests, {report.alerts_sent} alerts sent"
+    )
+    for error in report.errors:
+        print(f"  error: {error}")
+    return report
+
+
+def _print_sweep_rows(report: Any) -> None:
+    table = [("template", "state", "category", "alerts", "note")]
+    for row in report.rows:
+        table.append(
+            (
+                f"{row.resource_group}/{row.name}",
+                row.state + (f" ({row.run_state})" if row.run_state and row.run_state != row.state else ""),
+                row.category or "-",
+                ", ".join(row.alerts) or "-",
+                row.error or row.note or "",
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for r in table:
+        print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip())
+
+
+def _archive_listing(store: Any) -> dict[str, int]:
+    """Archived run files (state records and the outbox are the monitor's bookkeeping: left out)."""
+    listing: dict[str, int] = {}
+    for key in store.list(""):
+        if key.startswith(("_", ".")) or "/" not in key:
+            continue
+        size = store.size(key)
+        listing[key] = size if size is not None else -1
+    return listing
+
+
+def _print_archive(listing: Mapping[str, int]) -> None:
+    if not listing:
+        print("  (nothing)")
+        return
+    width = max(len(k) for k in listing)
+    for key in sorted(listing):
+        print(f"  {key:<{width}}  {listing[key]:>9,} bytes")
+
+
+def _read_alerts(alert_dir: Path) -> list[dict[str, Any]]:
+    alerts = []
+    for path in sorted(alert_dir.glob("*.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        doc["file"] = path.name
+        alerts.append(doc)
+    return alerts
+
+
+def _print_alerts(alerts: list[dict[str, Any]]) -> None:
+    if not alerts:
+        print("  (none)")
+        return
+    from diagnosis.redact import redact
+
+    rows = [
+        (
+            a.get("kind", "?"),
+            a.get("template_name", "?"),
+            a.get("category") or "-",
+            redact(a.get("summary") or ""),
+        )
+        for a in alerts
+    ]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(3)]
+    for kind, name, category, summary in rows:
+        line = f"  {kind:<{widths[0]}}  {name:<{widths[1]}}  {category:<{widths[2]}}  {summary}"
+        print(line if len(line) <= 160 else line[:159] + "…")
+
+
+def _relative(path: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@contextlib.contextmanager
+def _clean_environment() -> Iterator[None]:
+    """Hide the shell's monitor settings and Azure credentials for the demo; restore them afterwards."""
+    from monitor.settings import SETTING_NAMES
+
+    saved = dict(os.environ)
+    for name in (*SETTING_NAMES, *_CREDENTIAL_VARIABLES):
+        os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""``python -m monitor demo`` run as a user would (a subprocess, nothing configured), its output checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ("win2022-iis", "ubuntu2204-base", "win2019-base", "rhel9-hardened")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    pytest.importorskip("localazure.cloud", reason="localazure.LocalCloud has not landed")
+    pytest.importorskip("monitor.service", reason="monitor.service.Monitor has not landed")
+    workdir = tmp_path_factory.mktemp("demo") / ".demo"
+    env = dict(os.environ)
+    # Settings from the developer's shell must not leak into the demo (it must work with nothing configured).
+    env.update({"TEAMS_WEBHOOK_URL": "https://example.invalid/not-this", "ALERT_DIR": "/nonexistent"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "demo", "--dir", str(workdir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    return proc, workdir
+
+
+def _section(out: str, start: str, end: str) -> str:
+    return out[out.index(start) : out.index(end, out.index(start))]
+
+
+def test_demo_runs_and_says_what_it_did(demo):
+    proc, _ = demo
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    for name in TEMPLATES:
+        assert name in out
+    assert "Traceback" not in proc.stderr
+    assert "the local cloud is stopped" in out
+
+
+def test_demo_alerts_one_per_problem_and_none_for_the_good_build(demo):
+    proc, workdir = demo
+    alerts = [json.loads(p.read_text()) for p in sorted((workdir / "alerts").glob("*.json"))]
+    by_template = {}
+    for alert in alerts:
+        by_template.setdefault(alert["template_name"], []).append(alert)
+    assert [a["kind"] for a in by_template["win2022-iis"]] == ["build-failed"]
+    assert by_template["win2022-iis"][0]["category"] == "customizer-failed"
+    assert [a["kind"] for a in by_template["ubuntu2204-base"]] == ["build-stuck"]
+    assert [a["kind"] for a in by_template["rhel9-hardened"]] == ["submission-failed"]
+    assert "win2019-base" not in by_template
+    assert len(alerts) == 3
+
+    section = _section(proc.stdout, "Alerts (", "Sweep 2")
+    lines = [line for line in section.splitlines() if line.startswith("  ")]
+    assert len(lines) == 3
+    assert any("build-failed" in ln and "win2022-iis" in ln and "customizer-failed" in ln for ln in lines)
+    assert any("build-stuck" in line and "ubuntu2204-base" in line for line in lines)
+    assert any("submission-failed" in line and "rhel9-hardened" in line for line in lines)
+
+
+def test_demo_archives_the_failed_log_and_shows_sizes(demo):
+    proc, _ = demo
+    section = _section(proc.stdout, "Archived (", "Alerts (")
+    failed = [ln for ln in section.splitlines() if "/win2022-iis/" in ln and "customization.log" in ln]
+    assert len(failed) == 1
+    size = int(re.search(r"([\d,]+) bytes", failed[0]).group(1).replace(",", ""))
+    assert size > 1000
+
+
+def test_second_sweep_repeats_nothing(demo):
+    proc, _ = demo
+    match = re.search(r"Second sweep: (\d+) new alerts, (\d+) new archive files", proc.stdout)
+    assert match, proc.stdout
+    assert match.groups() == ("0", "0")
+    assert "repeated:" not in proc.stdout
+
+
+def test_demo_leaves_no_process_running(demo):
+    _, workdir = demo
+    # Every process the demo started had the demo's folder on its command line (Azurite's data folder, the
+    # local endpoints' state): none may survive it.
+    survivors = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(workdir) in text:
+            survivors.append(text)
+    assert not survivors

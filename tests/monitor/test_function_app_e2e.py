@@ -1,0 +1,185 @@
+"""The registered Functions end to end against the local cloud: real ``EventGridEvent`` and ``TimerRequest``
+objects in, the real Monitor behind them, ARM over HTTPS (azure-mgmt clients), Azurite through identity auth,
+alerts written as files (no channel configured).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("localazure.cloud", reason="localazure.LocalCloud has not landed")
+
+from azure.core.exceptions import HttpResponseError
+
+from localazure import samplelogs
+from monitor.settings import SETTING_NAMES, Settings
+from monitor.storefactory import open_store
+from tests.monitor.eventsamples import staging_group_event, template_event
+from tests.monitor.test_function_app import deliver, timer_request
+
+
+@pytest.fixture(scope="module")
+def functions():
+    import function_app
+
+    return {f.get_function_name(): f.get_user_function() for f in function_app.app.get_functions()}
+
+
+@pytest.fixture
+def env(local_cloud, monkeypatch, tmp_path):
+    """The Function's app settings for the local cloud; alerts to files under tmp_path."""
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in local_cloud.env().items():
+        monkeypatch.setenv(name, value)
+    alert_dir = tmp_path / "alerts"
+    monkeypatch.setenv("ALERT_DIR", str(alert_dir))
+    return alert_dir
+
+
+def _rg() -> str:
+    return f"rg-e2e-{uuid.uuid4().hex[:8]}"
+
+
+def _failed_build(cloud, rg: str, name: str):
+    """A template whose last run failed in a PowerShell customizer, with its log in the staging account."""
+    start = datetime.now(UTC) - timedelta(minutes=40)
+    log = samplelogs.failed_customizer_log("install-iis", "PowerShell", 1, os="windows", start=start)
+    t = cloud.add_template(rg, name)
+    cloud.put_staging_blob(t.id, f"packerlogs/{log.folder}/customization.log", bytes(log))
+    cloud.set_run_status(
+        t.id,
+        run_state="Failed",
+        run_sub_state="Customizing",
+        message=log.status_message.replace(log.log_url, _staging_url(cloud, t, log)),
+        start_time=log.started.isoformat(),
+        end_time=log.ended.isoformat(),
+    )
+    return t, log
+
+
+def _staging_url(cloud, template, log) -> str:
+    from monitor.demo import _staging_blob_endpoint
+
+    return f"{_staging_blob_endpoint(cloud, template)}/packerlogs/{log.folder}/customization.log"
+
+
+def _alerts(alert_dir: Path, template_name: str) -> list[dict]:
+    docs = [json.loads(p.read_text()) for p in sorted(alert_dir.glob("*.json"))] if alert_dir.exists() else []
+    return [d for d in docs if d["template_name"] == template_name]
+
+
+def _archived(template) -> dict[str, bytes]:
+    store = open_store(Settings.from_env())
+    prefix = template.id.split("/")[2] + "/"
+    found = {}
+    for key in store.list(prefix):
+        parts = key.split("/")
+        if (
+            len(parts) >= 4
+            and parts[1].lower() == template.id.split("/")[4].lower()
+            and parts[2] == template.name
+        ):
+            obj = store.get(key)
+            found[key] = obj.data if obj else b""
+    return found
+
+
+def test_failure_event_archives_the_log_byte_identical_and_alerts_once(local_cloud, env, functions):
+    rg, name = _rg(), "win2022-iis"
+    t, log = _failed_build(local_cloud, rg, name)
+    event = deliver(
+        template_event(
+            rg,
+            name,
+            "run/action",
+            subscription=local_cloud.subscription_id,
+            event_type="Microsoft.Resources.ResourceActionFailure",
+        )
+    )
+    functions["on_resource_event"](event)
+
+    alerts = _alerts(env, name)
+    assert [a["kind"] for a in alerts] == ["build-failed"]
+    assert alerts[0]["category"] == "customizer-failed"
+    logs = {k: v for k, v in _archived(t).items() if k.endswith("/customization.log")}
+    assert len(logs) == 1
+    assert next(iter(logs.values())) == bytes(log)
+
+
+def test_same_event_ten_times_concurrently_archives_and_alerts_once(local_cloud, env, functions):
+    rg, name = _rg(), "win2022-dup"
+    t, _ = _failed_build(local_cloud, rg, name)
+    body = template_event(rg, name, "run/action", subscription=local_cloud.subscription_id)
+    start = threading.Barrier(10)
+
+    def deliver_once(_: int) -> None:
+        event = deliver(body)  # each delivery decodes its own object, as the worker would
+        start.wait()
+        functions["on_resource_event"](event)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(deliver_once, range(10)))
+
+    assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
+    logs = [k for k in _archived(t) if k.endswith("/customization.log")]
+    assert len(logs) == 1
+
+
+def test_cloud_event_schema_is_handled_too(local_cloud, env, functions):
+    rg, name = _rg(), "win2022-ce"
+    _failed_build(local_cloud, rg, name)
+    body = template_event(
+        rg, name, "write", sample="resource_write_success.json", subscription=local_cloud.subscription_id
+    )
+    functions["on_resource_event"](deliver(body))
+    assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
+
+
+def test_staging_group_write_checks_its_template(local_cloud, env, functions):
+    rg, name = _rg(), "win2022-stg"
+    t, _ = _failed_build(local_cloud, rg, name)
+    body = staging_group_event(t.staging_group, "write", subscription=local_cloud.subscription_id)
+    functions["on_resource_event"](deliver(body))
+    assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
+
+
+def test_throttled_arm_raises_so_event_grid_retries(local_cloud, env, functions):
+    rg, name = _rg(), "win2022-429"
+    _failed_build(local_cloud, rg, name)
+    # More 429s than the ARM client retries (retry_total=6): the error reaches the function, which re-raises.
+    local_cloud.arm.inject(status=429, retry_after=1, count=20, path_contains=f"/imageTemplates/{name}")
+    try:
+        with pytest.raises(HttpResponseError) as caught:
+            functions["on_resource_event"](
+                deliver(template_event(rg, name, subscription=local_cloud.subscription_id))
+            )
+        assert caught.value.status_code == 429
+        assert _alerts(env, name) == []
+    finally:
+        _clear_faults(local_cloud)
+    # Event Grid's redelivery, once ARM answers again, does the work.
+    functions["on_resource_event"](
+        deliver(template_event(rg, name, subscription=local_cloud.subscription_id))
+    )
+    assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
+
+
+def test_timer_sweep_finds_a_failed_build(local_cloud, env, functions):
+    rg, name = _rg(), "win2022-timer"
+    _failed_build(local_cloud, rg, name)
+    functions["sweep"](timer_request(past_due=True))
+    assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
+
+
+def _clear_faults(cloud) -> None:
+    clear = getattr(cloud.arm, "clear_faults", None) or getattr(cloud.arm, "clear", None)
+    if callable(clear):
+        clear()
