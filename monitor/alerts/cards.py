@@ -52,7 +52,8 @@ def _rich(text: str, **run: Any) -> dict[str, Any]:
 
 
 def _line_number(line: int | None) -> str:
-    # No-break spaces: renderers collapse ordinary ones, and the numbers should line up in the monospace block.
+    # No-break spaces: renderers collapse ordinary ones, and the numbers should line up in the monospace
+    # block.
     return f"{line if line is not None else '':>6}  ".replace(" ", "\u00a0")
 
 

@@ -1,7 +1,10 @@
-"""``python -m monitor.alerts.preview --out preview`` (``make preview``): what each alert looks like where it lands.
+"""``python -m monitor.alerts.preview --out preview`` (``make preview``): what each alert looks like where
+it lands.
 
-Writes, for every alert kind, the Teams card as PNG (official Adaptive Cards renderer in headless Chromium, Teams-like
-host config), the email HTML as PNG, and the payloads themselves (card JSON, email HTML, MessageCard, JSON webhook
+Writes, for every alert kind, the Teams card as PNG (official Adaptive Cards renderer in headless Chromium,
+Teams-like
+host config), the email HTML as PNG, and the payloads themselves (card JSON, email HTML, MessageCard, JSON
+webhook
 document) so they can be inspected or posted by hand. Sample alerts come from ``monitor.alerts.samples``.
 """
 
@@ -36,8 +39,9 @@ def write_preview(out: Path, *, images: bool = True) -> list[Path]:
             f"{kind}.teams-workflows.json": json.dumps(json.loads(body), indent=2, ensure_ascii=False),
             f"{kind}.teams-messagecard.json": json.dumps(message_card(content), indent=2, ensure_ascii=False),
             f"{kind}.email.html": email_html(content),
-            f"{kind}.email.json": json.dumps(email_payload(content, ["platform-team@example.com"]), indent=2,
-                                             ensure_ascii=False),
+            f"{kind}.email.json": json.dumps(
+                email_payload(content, ["platform-team@example.com"]), indent=2, ensure_ascii=False
+            ),
             f"{kind}.webhook.json": json.dumps(alert_document(alert), indent=2, ensure_ascii=False),
         }
         for name, text in files.items():
@@ -50,7 +54,9 @@ def write_preview(out: Path, *, images: bool = True) -> list[Path]:
             "email": len(encode(email_payload(content, ["platform-team@example.com"]))),
             "webhook": len(encode(alert_document(alert))),
         }
-        print(f"{kind:18} bytes: " + ", ".join(f"{k} {v}" for k, v in sizes.items()) + f" (trim level {level})")
+        print(
+            f"{kind:18} bytes: " + ", ".join(f"{k} {v}" for k, v in sizes.items()) + f" (trim level {level})"
+        )
         if images:
             card_png = out / f"{kind}.teams.png"
             screenshot_card(card, card_png)
@@ -62,8 +68,12 @@ def write_preview(out: Path, *, images: bool = True) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monitor.alerts.preview", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("preview"), help="folder to write into (default: preview)")
+    parser = argparse.ArgumentParser(
+        prog="python -m monitor.alerts.preview", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("preview"), help="folder to write into (default: preview)"
+    )
     parser.add_argument("--no-images", action="store_true", help="write the payloads only, no screenshots")
     args = parser.parse_args(argv)
     images = not args.no_images

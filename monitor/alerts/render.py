@@ -1,6 +1,7 @@
 """Render Teams cards and email HTML in headless Chromium with the official ``adaptivecards`` npm renderer.
 
-Used by the card-rendering tests and by ``make preview``. A card is rendered in a local page with a Teams-like host
+Used by the card-rendering tests and by ``make preview``. A card is rendered in a local page with a
+Teams-like host
 config and markdown-it (Teams renders TextBlock Markdown, so the test page does too). The page reports parse
 warnings, validation failures, script errors and console errors, plus what the rendered DOM contains, in a
 ``<pre id="result">`` element that ``chromium --dump-dom`` returns; screenshots use ``chromium --screenshot``.
@@ -87,9 +88,21 @@ TEAMS_HOST_CONFIG: dict[str, Any] = {
         "actionAlignment": "left",
     },
     "factSet": {
-        "title": {"color": "default", "size": "default", "isSubtle": True, "weight": "default", "wrap": True,
-                  "maxWidth": 150},
-        "value": {"color": "default", "size": "default", "isSubtle": False, "weight": "default", "wrap": True},
+        "title": {
+            "color": "default",
+            "size": "default",
+            "isSubtle": True,
+            "weight": "default",
+            "wrap": True,
+            "maxWidth": 150,
+        },
+        "value": {
+            "color": "default",
+            "size": "default",
+            "isSubtle": False,
+            "weight": "default",
+            "wrap": True,
+        },
         "spacing": 16,
     },
     "textBlock": {"headingLevel": 2},
@@ -121,7 +134,8 @@ PAGE_SCRIPT = r"""
   try {
     var payload = JSON.parse(document.getElementById("card-json").textContent);
     var card = new AdaptiveCards.AdaptiveCard();
-    card.hostConfig = new AdaptiveCards.HostConfig(JSON.parse(document.getElementById("host-json").textContent));
+    var host = JSON.parse(document.getElementById("host-json").textContent);
+    card.hostConfig = new AdaptiveCards.HostConfig(host);
     var context = new AdaptiveCards.SerializationContext();
     context.targetVersion = AdaptiveCards.Versions.v1_4;
     card.parse(payload, context);
@@ -138,7 +152,8 @@ PAGE_SCRIPT = r"""
       document.getElementById("frame").appendChild(element);
       result.text = element.innerText;
       result.html = element.innerHTML;
-      ["script", "img", "strong", "b", "em", "i", "a", "h1", "h2", "h3", "ul", "ol", "li", "code", "blockquote",
+      ["script", "img", "strong", "b", "em", "i", "a", "h1", "h2", "h3", "ul", "ol", "li", "code",
+      "blockquote",
        "button", "iframe"].forEach(function (tag) {
         result.counts[tag] = element.getElementsByTagName(tag).length;
       });
@@ -176,28 +191,35 @@ def renderer_missing() -> str | None:
 def _script_json(data: Any) -> str:
     """JSON that is safe inside a <script> element (no "</script>", no "<!--")."""
     text = json.dumps(data, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace(
-        "\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def card_page(card: dict[str, Any], *, width: int = CARD_WIDTH, markdown: bool = True) -> str:
     scripts = [f'<script src="{ADAPTIVECARDS_JS.as_uri()}"></script>']
     if markdown and MARKDOWN_IT_JS.exists():
         scripts.insert(0, f'<script src="{MARKDOWN_IT_JS.as_uri()}"></script>')
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html><head><meta charset="utf-8"><title>card</title>',
-        f'<link rel="stylesheet" href="{ADAPTIVECARDS_CSS.as_uri()}">',
-        f"<style>{TEAMS_CSS % {'width': width}}</style>",
-        *scripts,
-        "</head><body>",
-        '<div id="frame"></div>',
-        '<pre id="result" style="display:none"></pre>',
-        f'<script type="application/json" id="card-json">{_script_json(card)}</script>',
-        f'<script type="application/json" id="host-json">{_script_json(TEAMS_HOST_CONFIG)}</script>',
-        f"<script>{PAGE_SCRIPT}</script>",
-        "</body></html>",
-    ])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html><head><meta charset="utf-8"><title>card</title>',
+            f'<link rel="stylesheet" href="{ADAPTIVECARDS_CSS.as_uri()}">',
+            f"<style>{TEAMS_CSS % {'width': width}}</style>",
+            *scripts,
+            "</head><body>",
+            '<div id="frame"></div>',
+            '<pre id="result" style="display:none"></pre>',
+            f'<script type="application/json" id="card-json">{_script_json(card)}</script>',
+            f'<script type="application/json" id="host-json">{_script_json(TEAMS_HOST_CONFIG)}</script>',
+            f"<script>{PAGE_SCRIPT}</script>",
+            "</body></html>",
+        ]
+    )
 
 
 @dataclass
@@ -231,7 +253,12 @@ def _run_chromium(args: list[str], workdir: Path, timeout: float = 60.0) -> subp
     env = {**os.environ, "HOME": str(workdir)}
     return subprocess.run(
         [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=workdir, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=workdir,
+        check=False,
     )
 
 
@@ -252,9 +279,17 @@ def render_card(card: dict[str, Any], *, width: int = CARD_WIDTH, markdown: bool
         raise RuntimeError("the render page produced no result (did the renderer script load?)")
     data = json.loads(html.unescape(match.group(1)))
     return RenderReport(
-        errors=data["errors"], console=data["console"], parse_events=data["parseEvents"],
-        validation=data["validation"], text=data["text"], html=data["html"], counts=data["counts"],
-        actions=data["actions"], height=int(data["height"]), version=data["version"], pwned=data["pwned"],
+        errors=data["errors"],
+        console=data["console"],
+        parse_events=data["parseEvents"],
+        validation=data["validation"],
+        text=data["text"],
+        html=data["html"],
+        counts=data["counts"],
+        actions=data["actions"],
+        height=int(data["height"]),
+        version=data["version"],
+        pwned=data["pwned"],
         title=data["title"],
     )
 
@@ -266,11 +301,18 @@ def screenshot(page_html: str, out: Path, *, width: int, height: int) -> Path:
         page = Path(tmp) / "page.html"
         page.write_text(page_html, encoding="utf-8")
         proc = _run_chromium(
-            ["--virtual-time-budget=5000", f"--window-size={width},{height}", f"--screenshot={out}", page.as_uri()],
+            [
+                "--virtual-time-budget=5000",
+                f"--window-size={width},{height}",
+                f"--screenshot={out}",
+                page.as_uri(),
+            ],
             Path(tmp),
         )
         if proc.returncode != 0 or not out.exists():
-            raise RuntimeError(f"chromium --screenshot failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+            raise RuntimeError(
+                f"chromium --screenshot failed (exit {proc.returncode}): {proc.stderr[-2000:]}"
+            )
     return out
 
 
@@ -284,8 +326,10 @@ def screenshot_card(card: dict[str, Any], out: Path, *, width: int = CARD_WIDTH)
 
 def page_height(page_html: str) -> int:
     """Height of an arbitrary page (the email HTML) as Chromium lays it out."""
-    marker = ('<pre id="__h" style="display:none"></pre><script>document.getElementById("__h").textContent='
-              "String(document.documentElement.scrollHeight);</script>")
+    marker = (
+        '<pre id="__h" style="display:none"></pre><script>document.getElementById("__h").textContent='
+        "String(document.documentElement.scrollHeight);</script>"
+    )
     dom = dump_dom(page_html.replace("</body>", marker + "</body>"))
     match = re.search(r'<pre id="__h"[^>]*>(\d+)</pre>', dom)
     return int(match.group(1)) if match else 1200

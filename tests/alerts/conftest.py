@@ -1,8 +1,11 @@
 """Real local HTTP receivers for the alert channels, with scripted faults.
 
-``receiver()`` starts an ``http.server`` on 127.0.0.1 in a thread. Each request takes the next scripted ``Reply``
-(status, headers, body, delay before answering, or ``drop`` to close the connection without an answer); once the
-script is used up it answers ``default`` (202, like a Workflows or Logic App trigger). Every request is recorded
+``receiver()`` starts an ``http.server`` on 127.0.0.1 in a thread. Each request takes the next scripted
+``Reply``
+(status, headers, body, delay before answering, or ``drop`` to close the connection without an answer);
+once the
+script is used up it answers ``default`` (202, like a Workflows or Logic App trigger). Every request is
+recorded
 with its arrival time, path, headers, JSON body and the status it got.
 """
 
@@ -62,7 +65,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with receiver._lock:
@@ -99,8 +102,10 @@ class Receiver:
     @property
     def url(self) -> str:
         """A webhook URL shaped like the real ones: secret path and a sig= query parameter."""
-        return (f"http://127.0.0.1:{self.port}{SECRET_PATH}?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun"
-                f"&sv=1.0&sig={SECRET_SIG}")
+        return (
+            f"http://127.0.0.1:{self.port}{SECRET_PATH}?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun"
+            f"&sv=1.0&sig={SECRET_SIG}"
+        )
 
     def then(self, *replies: Reply) -> Receiver:
         with self._lock:
@@ -152,8 +157,15 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}{SECRET_PATH}?sig={SECRET_SIG}"
 
 
-FAST = RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.2, max_retry_after=5.0, budget=15.0,
-                   connect_timeout=1.0, read_timeout=0.6)
+FAST = RetryPolicy(
+    attempts=4,
+    base_delay=0.05,
+    max_delay=0.2,
+    max_retry_after=5.0,
+    budget=15.0,
+    connect_timeout=1.0,
+    read_timeout=0.6,
+)
 
 
 @pytest.fixture

@@ -104,14 +104,18 @@ def test_connection_refused_is_transient(refused_url, fast_retrier, caplog):
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 413])
 def test_other_4xx_are_permanent_and_logged_with_the_body(receiver, fast_retrier, caplog, status):
-    rx = receiver(Reply(status, body='{"error": {"code": "InvalidRequestContent", "message": "card is bad"}}'))
+    rx = receiver(
+        Reply(status, body='{"error": {"code": "InvalidRequestContent", "message": "card is bad"}}')
+    )
     with caplog.at_level(logging.ERROR, logger="monitor.alerts"):
         outcome = fast_retrier.post_json("teams", rx.url, BODY)
     assert outcome.permanent and not outcome.ok and outcome.attempts == 1
     assert len(rx.requests) == 1
     assert "InvalidRequestContent" in outcome.response_excerpt
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert any("InvalidRequestContent" in m and f"HTTP {status}" in m and "teams" in m for m in errors), errors
+    assert any("InvalidRequestContent" in m and f"HTTP {status}" in m and "teams" in m for m in errors), (
+        errors
+    )
 
 
 def test_webhook_url_is_never_logged(receiver, refused_url, caplog):
@@ -147,8 +151,12 @@ def test_waits_use_backoff_and_stop_at_the_budget(receiver):
         waits.append(seconds)
         clock[0] += seconds
 
-    retrier = Retrier(RetryPolicy(attempts=10, base_delay=1.0, max_delay=4.0, budget=9.0), sleep=sleep,
-                      rng=lambda: 1.0, clock=lambda: clock[0])
+    retrier = Retrier(
+        RetryPolicy(attempts=10, base_delay=1.0, max_delay=4.0, budget=9.0),
+        sleep=sleep,
+        rng=lambda: 1.0,
+        clock=lambda: clock[0],
+    )
     rx = receiver(Reply(500))
     outcome = retrier.post_json("webhook", rx.url, BODY)
     assert waits == [1.0, 2.0, 4.0]  # the next wait (4 s) would pass the 9 s budget
