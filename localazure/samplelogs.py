@@ -1094,6 +1094,8 @@ def running_log(
     os_ = os or ("windows" if stage in windows_stages else "linux")
     w = _new(os_, style, operation_id, start, seed)
     waiting_on, category = _STAGE_EXPECT[stage]
+    if stage in ("waiting-ssh", "waiting-winrm") and minutes >= 10:
+        category = "network-config"  # a connection wait this long points at the network, not the VM
     info: dict[str, Any] = {}
     _header(w)
     if stage == "deploy":

@@ -1,0 +1,808 @@
+"""What a running Image Builder build waits on, from the tail of its live log.
+
+``analyze_running(tail, minutes_since_growth, minutes_remaining=..., now=...)`` reads the tail of a live
+``customization.log`` (or the build container's output) and reports one situation as a
+:class:`~diagnosis.model.RunningAnalysis`:
+
+- ``connection``: waiting for SSH/WinRM, for how long, against packer's ``up to timeout: 20m0s``;
+- ``provisioner``: a customizer running for N minutes (``(telemetry) Starting provisioner X``);
+- ``download``: a File customizer upload with its measured rate and predicted finish;
+- ``loop``: the same lines repeated (the sysprep ``IMAGE_STATE_UNDEPLOYABLE`` loop, or any other);
+- ``prompt``: a script waiting for an answer (``[Y/n]``, ``Press any key``, ``Are you sure``);
+- ``restart``: a Windows restart that has not come back (``Waiting for machine to restart``, 1115, 1190,
+  ``Windows Modules Installer``);
+- ``deploy`` / ``distribute``: the build VM being deployed, the image being captured or replicated;
+- ``nothing``: the log ended (``Done exporting Packer logs``), ``unknown`` otherwise.
+
+Times come from the timestamps in the log (``PACKER ERR 2020/04/30 23:28:50``); ``now`` defaults to the last
+timestamp plus ``minutes_since_growth``. Any input is accepted: bytes are decoded leniently, garbage lines are
+ignored, nothing raises. Evidence lines are redacted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from .model import Evidence, RunningAnalysis
+from .redact import redact
+
+MAX_LINE_CHARS = 8_192  # longer lines are cut for analysis
+MAX_EVIDENCE = 8
+
+# A File customizer is meant for small files only (the guide: < 20 MB).
+FILE_CUSTOMIZER_LIMIT_BYTES = 20 * 1024 * 1024
+# A connection wait normally ends within minutes; past this the network is the likely cause.
+CONNECTION_SUSPECT_MINUTES = 10.0
+# A sysprep that stays in IMAGE_STATE_UNDEPLOYABLE this long is looping, not working (it polls every 5 s).
+SYSPREP_LOOP_MINUTES = 15.0
+SYSPREP_POLL_SECONDS = 5.0
+# A generic repeated line counts as a loop from this many repetitions, and as hopeless after this long.
+LOOP_MIN_REPEATS = 12
+LOOP_MIN_CYCLES = 8
+LOOP_HOPELESS_MINUTES = 30.0
+LOOP_HOPELESS_REPEATS = 200
+# No Windows restart legitimately takes this long.
+RESTART_HOPELESS_MINUTES = 60.0
+# After "A system shutdown has already been scheduled (1190)" the restart customizer times out (default 5m);
+# past this, it will not succeed.
+RESTART_1190_HOPELESS_MINUTES = 30.0
+# A prompt at the end of a log that has not grown for this long is waiting for an answer.
+PROMPT_STALL_MINUTES = 1.0
+
+# --------------------------------------------------------------------------------------------------- parsing
+
+_PREFIX = re.compile(r"^\[(?P<op>[^\]]{1,80})\]\s?PACKER(?:\s(?:OUT|ERR)\b)?\s?")
+_TS = re.compile(r"(\d{4})[/-](\d\d)[/-](\d\d)[ T](\d\d):(\d\d):(\d\d)")
+_LEAD = re.compile(
+    r"^(?:\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?\s{1,4})?"
+    r"(?:ui(?: error)?:\s?)?"
+    r"(?:[\w.\-/]{1,80}(?: plugin)?:\s(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\s)?)?"
+)
+_ARM = re.compile(r"^(?:==>\s?|-->\s?)?(?:\s{0,8}azure-arm:\s?)?")
+
+_PROGRESS = re.compile(
+    r"(?P<file>[^\s/\\\[\]]{1,200})\s{1,8}(?P<done>\d{1,15}(?:\.\d{1,6})?)\s?(?P<du>[KMGT]i?B|B|bytes)\s{0,4}/\s{0,4}"
+    r"(?P<total>\d{1,15}(?:\.\d{1,6})?)\s?(?P<tu>[KMGT]i?B|B|bytes)\b[^%\n]{0,200}?(?P<pct>\d{1,3}(?:\.\d{1,4})?)\s?%"
+)
+_UNITS = {
+    "B": 1,
+    "bytes": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+    "KiB": 1024,
+    "MiB": 1024**2,
+    "GiB": 1024**3,
+    "TiB": 1024**4,
+}
+
+_START_PROV = re.compile(r"\(telemetry\) Starting provisioner ([\w.-]{1,80})")
+_END_PROV = re.compile(r"\(telemetry\) ending ([\w.-]{1,80})")
+_WAIT_CONN = re.compile(r"(?i)Waiting for (SSH|WinRM)\b")
+_CONN_TIMEOUT = re.compile(
+    r"(?i)Waiting for (SSH|WinRM), up to timeout: ((?:\d{1,6}h)?(?:\d{1,6}m)?(?:\d{1,6}(?:\.\d+)?s)?)"
+)
+_CONNECTED = re.compile(r"(?i)Connected to (?:SSH|WinRM)!|WinRM connected\.")
+_CONN_TARGET = re.compile(
+    r"(?:dial tcp |Attempting SSH connection to |https?://)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"
+)
+_DEPLOY = re.compile(r"Deploying deployment template|Validating deployment template")
+_DEPLOY_DONE = re.compile(r"Getting the VM's IP address|-> VM Name\b|Waiting for (?:SSH|WinRM)")
+_DISTRIBUTE = re.compile(
+    r"(?i)Querying the machine's properties|Powering off machine|Capturing image|Generalizing machine|"
+    r"Publishing to Shared Image Gallery|SIG publication|Waiting for SIG replication|replicat(?:ing|ion)|"
+    r"Distributing\b|Creating image version|Copying VHD|Exporting VHD"
+)
+_CLEANUP = re.compile(
+    r"(?i)Deleting individual resources|Deleting resource group|Removing the created Deployment"
+)
+_ENDED = re.compile(
+    r"Done exporting Packer logs|Build '[\w.-]{1,80}' (?:finished|errored)|==> Builds finished|"
+    r"==> Wait completed after|\(telemetry\) Finalizing\."
+)
+_CANCELED = re.compile(
+    r"Cancelling build after receiving terminated|Cancelling builder after context cancellation"
+)
+_RESTART = re.compile(
+    r"(?i)Restarting (?:the )?machine|Waiting for machine to (?:restart|become available)|"
+    r"Windows Modules Installer|A system shutdown (?:is in progress|has already been scheduled)|"
+    r"\((?:1115|1190)\)|exit status (?:1115|1190)|Timeout waiting for machine to restart"
+)
+_RESTART_DONE = re.compile(
+    r"(?i)\brestarted\.|Machine successfully restarted|Machine is available|Searching for Windows updates|"
+    r"Connected to WinRM|WinRM connected"
+)
+_PROMPT = re.compile(
+    r"(?i)\[Y/n\]|\[y/N\]|\((?:y/n|yes/no)[^)]{0,20}\)|Do you want to continue\?|Press any key|Are you sure|"
+    r"\[Y\] Yes\s{1,4}\[(?:A|N)\]|Press (?:Enter|RETURN)|\bOverwrite\b[^?]{0,80}\?\s*$|"
+    r"\[y\]es, \[n\]o|Which services should be restarted\?|Enter (?:passphrase|password)|Password:\s*$|"
+    r"\(default is \"?[YN]\"?\)|Continue\?\s*$"
+)
+_UNDEPLOYABLE = "IMAGE_STATE_UNDEPLOYABLE"
+_GA_MISSING = re.compile(
+    r"Cannot find any service with service name 'WindowsAzureGuestAgent'|"
+    r"Cannot find any service with service name 'RdAgent'"
+)
+_PRIVATE_IP = re.compile(r"^(?:10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)")
+
+
+@dataclass
+class _Line:
+    n: int  # 1-based number within the input
+    raw: str
+    msg: str  # the message without the log prefix, timestamps and "azure-arm:" markers
+    ts: datetime | None  # the line's own timestamp
+    at: datetime | None  # its own or the last timestamp before it
+
+
+def _decode(data: bytes) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16", errors="replace")
+    if data[:3] == b"\xef\xbb\xbf":
+        data = data[3:]
+    return data.decode("utf-8", errors="replace")
+
+
+def _split(text: str) -> list[str]:
+    return re.split(r"\r\n|\r|\n", text.replace("\x00", ""))
+
+
+def _iter_lines(tail: object) -> Iterable[str]:
+    if tail is None:
+        return ()
+    if isinstance(tail, (bytes, bytearray, memoryview)):
+        return _split(_decode(bytes(tail)))
+    if isinstance(tail, str):
+        return _split(tail)
+    if isinstance(tail, Iterable):
+        return _iter_items(tail)
+    return _split(str(tail))
+
+
+def _iter_items(items: Iterable[object]) -> Iterable[str]:
+    for item in items:
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            yield from _split(_decode(bytes(item)))
+        elif isinstance(item, str):
+            yield from _split(item)
+        elif item is not None:
+            yield from _split(str(item))
+
+
+def _parse_ts(text: str) -> datetime | None:
+    m = _TS.search(text, 0, 120)
+    if not m:
+        return None
+    try:
+        return datetime(*(int(g) for g in m.groups()), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _parse(n: int, raw: str, last: datetime | None) -> _Line:
+    line = raw[:MAX_LINE_CHARS]
+    body = line
+    m = _PREFIX.match(line)
+    ts = None
+    if m:
+        body = line[m.end() :]
+        ts = _parse_ts(body)
+    elif line[:1].isdigit():
+        ts = _parse_ts(line)
+    lead = _LEAD.match(body)
+    if lead:
+        body = body[lead.end() :]
+    arm = _ARM.match(body)
+    if arm:
+        body = body[arm.end() :]
+    return _Line(n=n, raw=line, msg=body.strip(), ts=ts, at=ts or last)
+
+
+def _duration_minutes(text: str) -> float | None:
+    """Go duration (``20m0s``, ``1h30m``, ``45s``) in minutes."""
+    total = 0.0
+    found = False
+    for value, unit in re.findall(r"(\d+(?:\.\d+)?)(h|m|s)", text):
+        found = True
+        total += float(value) * {"h": 60.0, "m": 1.0, "s": 1.0 / 60}[unit]
+    return total if found else None
+
+
+def _minutes(a: datetime | None, b: datetime | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return (b - a).total_seconds() / 60.0
+
+
+def _size(value: str, unit: str) -> float:
+    return float(value) * _UNITS.get(unit, 1)
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
+def _fmt_minutes(m: float) -> str:
+    if m >= 120:
+        return f"{m / 60:.1f} h"
+    return f"{m:.0f} min"
+
+
+# ------------------------------------------------------------------------------------------------- scanning
+
+
+@dataclass
+class _Progress:
+    line: _Line
+    file: str
+    done: float
+    total: float
+
+
+@dataclass
+class _State:
+    stage: str | None = None  # deploy | connect | provisioner | between | distribute | cleanup | ended
+    stage_line: _Line | None = None
+    conn_kind: str | None = None
+    conn_timeout: float | None = None
+    conn_target: str | None = None
+    provisioner: str | None = None
+    prov_line: _Line | None = None
+    prov_count: int = 0
+    restart_line: _Line | None = None
+    restart_lines: list[_Line] = field(default_factory=list)
+    progress: list[_Progress] = field(default_factory=list)
+    upload_line: _Line | None = None
+    ga_missing: _Line | None = None
+    canceled: _Line | None = None
+    last_ts: datetime | None = None
+    meaningful: deque[_Line] = field(default_factory=lambda: deque(maxlen=LOOP_HOPELESS_REPEATS * 4))
+
+    def enter(self, stage: str, line: _Line) -> None:
+        if self.stage != stage:
+            self.stage = stage
+            self.stage_line = line
+        if stage != "provisioner":
+            self.restart_line = None
+            self.restart_lines = []
+
+
+def _scan(lines: Iterable[str]) -> _State:
+    """Run the state machine over the lines. Line numbers count every line; state needs no look-back."""
+    st = _State()
+    for n, raw in enumerate(lines, 1):
+        if not raw or raw.isspace():
+            continue
+        try:
+            ln = _parse(n, raw, st.last_ts)
+        except Exception:  # defensive: one odd line must never stop the analysis
+            continue
+        if ln.ts is not None:
+            st.last_ts = ln.ts
+        _step(st, ln)
+    return st
+
+
+def _step(st: _State, ln: _Line) -> None:
+    msg = ln.msg
+    if not msg:
+        return
+    is_err_noise = "PACKER ERR" in ln.raw[:140] or (ln.ts is not None and " ui: " not in ln.raw[:140])
+    if not is_err_noise or _PROMPT.search(msg) or msg.startswith(_UNDEPLOYABLE):
+        st.meaningful.append(ln)
+
+    if _ENDED.search(msg):
+        st.enter("ended", ln)
+        if "Done exporting" in msg:
+            st.stage_line = ln
+        return
+    if _CANCELED.search(msg):
+        st.canceled = ln
+        st.enter("ended", ln)
+        return
+    if st.stage == "ended":
+        return  # lines after the end (plugin exit messages) change nothing
+    m = _START_PROV.search(msg)
+    if m:
+        st.provisioner = m.group(1)
+        st.prov_line = ln
+        st.prov_count += 1
+        st.progress = []
+        st.upload_line = None
+        st.ga_missing = None
+        st.enter("provisioner", ln)
+        st.stage_line = ln
+        return
+    m = _END_PROV.search(msg)
+    if m:
+        if m.group(1) == "azure-arm":
+            return
+        st.enter("between", ln)
+        st.provisioner = None
+        return
+    if _CLEANUP.search(msg):
+        st.enter("cleanup", ln)
+        return
+    if st.stage == "provisioner":
+        if _RESTART.search(msg) or _WAIT_CONN.search(msg):
+            if st.restart_line is None:
+                st.restart_line = ln
+            st.restart_lines.append(ln)
+            return
+        if st.restart_line is not None and _RESTART_DONE.search(msg):
+            st.restart_line = None
+            st.restart_lines = []
+        if _GA_MISSING.search(msg):
+            st.ga_missing = ln
+        if msg.startswith("Uploading ") and "=>" in msg:
+            st.upload_line = ln
+        p = _PROGRESS.search(msg)
+        if p:
+            try:
+                st.progress.append(
+                    _Progress(
+                        ln,
+                        p.group("file"),
+                        _size(p.group("done"), p.group("du")),
+                        _size(p.group("total"), p.group("tu")),
+                    )
+                )
+            except (ValueError, OverflowError):
+                pass
+            if len(st.progress) > 1000:
+                del st.progress[:-500]
+        return
+    if _DISTRIBUTE.search(msg) and st.stage != "provisioner":
+        st.enter("distribute", ln)
+        return
+    m = _CONN_TIMEOUT.search(msg)
+    if m:
+        st.conn_kind = m.group(1)
+        st.conn_timeout = _duration_minutes(m.group(2))
+        if st.stage != "connect":
+            st.enter("connect", ln)
+        return
+    m = _WAIT_CONN.search(msg)
+    if m and "restart" not in msg.lower():
+        st.conn_kind = m.group(1)
+        if st.stage != "connect":
+            st.enter("connect", ln)
+        return
+    if _CONNECTED.search(msg):
+        if st.stage == "connect":
+            st.enter("between", ln)
+        return
+    if st.stage == "connect":
+        t = _CONN_TARGET.search(msg)
+        if t:
+            st.conn_target = t.group(1)
+        return
+    if _DEPLOY.search(msg):
+        st.enter("deploy", ln)
+        return
+    if st.stage == "deploy" and _DEPLOY_DONE.search(msg):
+        st.enter("between", ln)
+        return
+
+
+# ---------------------------------------------------------------------------------------------- situations
+
+
+def _ev(lines: Iterable[_Line | None]) -> list[Evidence]:
+    out: list[Evidence] = []
+    seen: set[int] = set()
+    for ln in lines:
+        if ln is None or ln.n in seen:
+            continue
+        seen.add(ln.n)
+        out.append(Evidence(text=redact(ln.raw[:1000]), line=ln.n, source="log"))
+        if len(out) >= MAX_EVIDENCE:
+            break
+    return out
+
+
+def _tail_loop(meaningful: deque[_Line]) -> tuple[int, int] | None:
+    """(cycle length, repetitions) when the meaningful lines end in a repeated line or cycle of 2-4 lines."""
+    items = [ln.msg for ln in meaningful]
+    if len(items) < LOOP_MIN_REPEATS:
+        return None
+    last = items[-1]
+    run = 0
+    for msg in reversed(items):
+        if msg != last:
+            break
+        run += 1
+    if run >= LOOP_MIN_REPEATS:
+        return 1, run
+    for k in (2, 3, 4):
+        if len(items) < k * LOOP_MIN_CYCLES:
+            continue
+        cycle = items[-k:]
+        if len(set(cycle)) < 2:
+            continue
+        reps = 0
+        i = len(items)
+        while i - k >= 0 and items[i - k : i] == cycle:
+            reps += 1
+            i -= k
+        if reps >= LOOP_MIN_CYCLES:
+            return k, reps
+    return None
+
+
+def analyze_running(
+    tail: str | bytes | Iterable[str],
+    minutes_since_growth: float,
+    *,
+    minutes_remaining: float | None = None,
+    now: datetime | None = None,
+) -> RunningAnalysis:
+    """Say what a running build waits on, from the tail of its live log (see the module docstring).
+
+    ``minutes_since_growth``: minutes since the log last grew. ``minutes_remaining``: minutes left before the
+    build's timeout (``buildTimeoutInMinutes`` minus the time it has run), if known. ``now``: the current time
+    (UTC; naive values are taken as UTC); defaults to the last timestamp in the log plus
+    ``minutes_since_growth``.
+    """
+    try:
+        stall = float(minutes_since_growth)
+    except (TypeError, ValueError):
+        stall = 0.0
+    if not math.isfinite(stall) or stall < 0:
+        stall = 0.0
+    remaining: float | None
+    try:
+        remaining = None if minutes_remaining is None else float(minutes_remaining)
+    except (TypeError, ValueError):
+        remaining = None
+    if remaining is not None and not math.isfinite(remaining):
+        remaining = None
+
+    st = _scan(_iter_lines(tail))
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    if now is None and st.last_ts is not None:
+        now = st.last_ts + timedelta(minutes=stall)
+    try:
+        return _decide(st, stall, remaining, now)
+    except Exception as exc:  # defensive: the monitor must get an answer for any input
+        return RunningAnalysis(
+            waiting_on="unknown", detail=f"Could not analyze the log tail ({type(exc).__name__})."
+        )
+
+
+def _decide(st: _State, stall: float, remaining: float | None, now: datetime | None) -> RunningAnalysis:
+    meaningful = st.meaningful
+    last = meaningful[-1] if meaningful else None
+
+    if st.stage == "ended":
+        line = st.stage_line
+        if st.canceled is not None:
+            detail = "The build was canceled (context canceled); the log is ending."
+        elif line is not None and "Done exporting" in line.msg:
+            detail = (
+                "The log ended: Image Builder exported the Packer log (the build is finishing or finished)."
+            )
+        else:
+            detail = "Packer finished the build; Image Builder is finishing the run."
+        return RunningAnalysis(
+            waiting_on="nothing",
+            detail=detail,
+            can_finish=True if st.canceled is None else None,
+            minutes_in_state=_minutes(line.at if line else None, now),
+            evidence=_ev([line]),
+        )
+
+    # An interactive prompt at the very end of the output.
+    recent = list(meaningful)[-3:]
+    for ln in reversed(recent):
+        if _PROMPT.search(ln.msg):
+            stalled = stall >= PROMPT_STALL_MINUTES
+            return RunningAnalysis(
+                waiting_on="prompt",
+                detail=(
+                    f"A script waits for an answer that never comes: {ln.msg[:200]!r}"
+                    + (f"; the log has not grown for {_fmt_minutes(stall)}." if stalled else ".")
+                    + " Make the command non-interactive (apt-get -y, -Force, -Confirm:$false)."
+                ),
+                can_finish=False if stalled else None,
+                minutes_in_state=stall if stalled else None,
+                provisioner=st.provisioner,
+                category="interactive-prompt",
+                evidence=_ev([ln, st.prov_line]),
+            )
+
+    loop = _tail_loop(meaningful)
+
+    # The sysprep loop of the deprovisioning step.
+    if last is not None and last.msg.startswith(_UNDEPLOYABLE) and loop is not None and loop[0] == 1:
+        reps = loop[1]
+        run = list(meaningful)[-reps:]
+        # The loop polls every 5 s; the time since the last timestamp before it is a second estimate.
+        minutes = reps * SYSPREP_POLL_SECONDS / 60.0 + stall
+        since = _minutes(run[0].at, now)
+        if since is not None and since > minutes:
+            minutes = since
+        hopeless = st.ga_missing is not None or minutes >= SYSPREP_LOOP_MINUTES
+        if hopeless:
+            detail = (
+                f"Sysprep loop: {_UNDEPLOYABLE} repeated {reps} times (about {_fmt_minutes(minutes)})"
+                + (" after the guest agent service was not found" if st.ga_missing else "")
+                + ". Increase the VM size or add a 60-second sleep customizer before sysprep."
+            )
+        else:
+            detail = (
+                f"Sysprep running: {_UNDEPLOYABLE} for about {_fmt_minutes(minutes)} ({reps} polls); "
+                f"it becomes a loop past {_fmt_minutes(SYSPREP_LOOP_MINUTES)}."
+            )
+        return RunningAnalysis(
+            waiting_on="loop",
+            detail=detail,
+            can_finish=False if hopeless else None,
+            minutes_in_state=minutes,
+            provisioner=st.provisioner,
+            category="sysprep-timing" if hopeless else None,
+            evidence=_ev([last, st.ga_missing, run[0]]),
+        )
+
+    if st.stage == "provisioner":
+        if st.progress:
+            return _download(st, stall, remaining, now)
+        if st.restart_line is not None:
+            return _restart(st, stall, now)
+        if loop is not None:
+            return _generic_loop(st, loop, stall, now)
+        return _provisioner(st, stall, remaining, now)
+
+    if st.stage == "connect":
+        return _connection(st, stall, now)
+    if st.stage == "deploy":
+        minutes = _minutes(st.stage_line.at if st.stage_line else None, now)
+        return RunningAnalysis(
+            waiting_on="deploy",
+            detail="Deploying the build VM and its network"
+            + (f" for {_fmt_minutes(minutes)}" if minutes is not None else "")
+            + ".",
+            can_finish=None,
+            minutes_in_state=minutes,
+            evidence=_ev([st.stage_line]),
+        )
+    if st.stage == "distribute":
+        minutes = _minutes(st.stage_line.at if st.stage_line else None, now)
+        can = False if remaining is not None and remaining <= 0 else None
+        return RunningAnalysis(
+            waiting_on="distribute",
+            detail="Capturing and distributing the image (gallery replication can take long)"
+            + (f"; {_fmt_minutes(minutes)} so far" if minutes is not None else "")
+            + ".",
+            can_finish=can,
+            minutes_in_state=minutes,
+            evidence=_ev([st.stage_line, last]),
+        )
+    if st.stage == "cleanup":
+        minutes = _minutes(st.stage_line.at if st.stage_line else None, now)
+        return RunningAnalysis(
+            waiting_on="nothing",
+            detail="The build is done; Image Builder is deleting the build resources.",
+            can_finish=True,
+            minutes_in_state=minutes,
+            evidence=_ev([st.stage_line]),
+        )
+    if loop is not None:
+        return _generic_loop(st, loop, stall, now)
+    if st.stage == "between":
+        minutes = _minutes(st.stage_line.at if st.stage_line else None, now)
+        return RunningAnalysis(
+            waiting_on="provisioner" if st.prov_count else "unknown",
+            detail="Between steps: the last step ended"
+            + (f" {_fmt_minutes(minutes)} ago" if minutes is not None else "")
+            + ".",
+            minutes_in_state=minutes,
+            evidence=_ev([st.stage_line]),
+        )
+    return RunningAnalysis(
+        waiting_on="unknown",
+        detail="No build step recognized in the log tail"
+        + (f"; it has not grown for {_fmt_minutes(stall)}." if stall else "."),
+        minutes_in_state=stall or None,
+        evidence=_ev([last]),
+    )
+
+
+def _connection(st: _State, stall: float, now: datetime | None) -> RunningAnalysis:
+    start = st.stage_line
+    minutes = _minutes(start.at if start else None, now)
+    kind = st.conn_kind or "SSH"
+    port = "5986" if kind.lower() == "winrm" else "22"
+    parts = [f"Waiting for {kind} to the build VM"]
+    if minutes is not None:
+        parts.append(f" for {_fmt_minutes(minutes)}")
+    if st.conn_timeout is not None:
+        parts.append(f" (packer gives up after {_fmt_minutes(st.conn_timeout)})")
+    if st.conn_target:
+        parts.append(f" at {st.conn_target}")
+    can: bool | None = None
+    category = None
+    if minutes is not None and st.conn_timeout is not None and minutes > st.conn_timeout:
+        can = False
+    if minutes is not None and minutes >= CONNECTION_SUSPECT_MINUTES:
+        category = "network-config"
+        parts.append(
+            f". Check that port {port} is reachable from Image Builder (NSG, firewall, private link, "
+            "VNet configuration)"
+        )
+    last_err = None
+    for ln in reversed(st.meaningful):
+        if ln.n > (start.n if start else 0) and "timeout" in ln.msg.lower():
+            last_err = ln
+            break
+    return RunningAnalysis(
+        waiting_on="connection",
+        detail="".join(parts) + ".",
+        can_finish=can,
+        minutes_in_state=minutes,
+        category=category,
+        evidence=_ev([start, last_err]),
+    )
+
+
+def _provisioner(st: _State, stall: float, remaining: float | None, now: datetime | None) -> RunningAnalysis:
+    start = st.prov_line
+    minutes = _minutes(start.at if start else None, now)
+    last = st.meaningful[-1] if st.meaningful else None
+    detail = f"Provisioner '{st.provisioner}' (step {st.prov_count} in this tail) running"
+    if minutes is not None:
+        detail += f" for {_fmt_minutes(minutes)}"
+    if stall >= 1:
+        detail += f"; no output for {_fmt_minutes(stall)}"
+    detail += "."
+    can = False if remaining is not None and remaining <= 0 else None
+    return RunningAnalysis(
+        waiting_on="provisioner",
+        detail=detail,
+        can_finish=can,
+        minutes_in_state=minutes,
+        provisioner=st.provisioner,
+        evidence=_ev([start, last if last is not start else None]),
+    )
+
+
+def _restart(st: _State, stall: float, now: datetime | None) -> RunningAnalysis:
+    first = st.restart_line
+    lines = st.restart_lines
+    minutes = _minutes(first.at if first else None, now)
+    if minutes is None:
+        minutes = stall or None
+    text = " ".join(ln.msg for ln in lines)
+    if "1190" in text or "Timeout waiting for machine to restart" in text:
+        category = "windows-restart-failed"
+        why = "a restart was already scheduled (1190)" if "1190" in text else "the restart timed out"
+    else:
+        category = "pending-restart"
+        why = (
+            "Windows Modules Installer is still working"
+            if "Modules Installer" in text
+            else "a shutdown is in progress (1115)"
+            if "1115" in text
+            else "waiting for the VM to come back"
+        )
+    can = False if minutes is not None and minutes >= RESTART_HOPELESS_MINUTES else None
+    if category == "windows-restart-failed" and (
+        "Timeout waiting" in text or (minutes is not None and minutes >= RESTART_1190_HOPELESS_MINUTES)
+    ):
+        can = False
+    detail = (
+        f"Windows restart pending in provisioner '{st.provisioner}': {why}"
+        + (f", for {_fmt_minutes(minutes)}" if minutes is not None else "")
+        + ". Add a WindowsRestart customizer after updates and raise its restartTimeout."
+    )
+    return RunningAnalysis(
+        waiting_on="restart",
+        detail=detail,
+        can_finish=can,
+        minutes_in_state=minutes,
+        provisioner=st.provisioner,
+        category=category,
+        evidence=_ev([lines[-1], first, st.prov_line]),
+    )
+
+
+def _generic_loop(st: _State, loop: tuple[int, int], stall: float, now: datetime | None) -> RunningAnalysis:
+    k, reps = loop
+    run = list(st.meaningful)[-(k * reps) :]
+    # From the first repetition's (own or preceding) timestamp to now; without times, the stall is a floor.
+    minutes = _minutes(run[0].at, now) if run else None
+    if minutes is None or minutes < stall:
+        minutes = stall or None
+    hopeless = (minutes is not None and minutes >= LOOP_HOPELESS_MINUTES) or reps >= LOOP_HOPELESS_REPEATS
+    what = (
+        f"the line {run[-1].msg[:160]!r}" if k == 1 else f"a cycle of {k} lines ending {run[-1].msg[:120]!r}"
+    )
+    detail = (
+        f"Repeating {what} {reps} times"
+        + (f" over {_fmt_minutes(minutes)}" if minutes else "")
+        + (f" in provisioner '{st.provisioner}'" if st.provisioner else "")
+        + "."
+    )
+    return RunningAnalysis(
+        waiting_on="loop",
+        detail=detail,
+        can_finish=False if hopeless else None,
+        minutes_in_state=minutes,
+        provisioner=st.provisioner,
+        evidence=_ev([run[-1], run[0], st.prov_line]),
+    )
+
+
+def _download(st: _State, stall: float, remaining: float | None, now: datetime | None) -> RunningAnalysis:
+    cur = st.progress[-1]
+    same = [p for p in st.progress if p.file == cur.file and p.total == cur.total]
+    rate: float | None = None
+    how = ""
+    timed = [p for p in same if p.line.ts is not None]
+    if len(timed) >= 2 and timed[-1].line.ts != timed[0].line.ts:
+        secs = (timed[-1].line.ts - timed[0].line.ts).total_seconds()  # type: ignore[operator]
+        if secs > 0 and timed[-1].done >= timed[0].done:
+            rate = (timed[-1].done - timed[0].done) / secs
+            how = "from the timestamps of its progress lines"
+    if rate is None:
+        started = st.upload_line or st.prov_line
+        begin = started.at if started else None
+        if begin is not None and now is not None and (now - begin).total_seconds() > 0:
+            rate = cur.done / (now - begin).total_seconds()
+            how = "since the upload started"
+    if rate is None and len(same) >= 2 and stall > 0:
+        # Progress is printed at fixed increments; the next one has not come for ``stall`` minutes, so one
+        # increment takes at least that long: an upper bound on the rate (a lower bound on the ETA).
+        step = max(same[-1].done - same[-2].done, 0.0)
+        rate = step / (stall * 60.0)
+        how = "at most, from the last progress step and the time since the log grew"
+    eta = None
+    left = max(cur.total - cur.done, 0.0)
+    if rate is not None and rate > 0:
+        eta = left / rate / 60.0
+    elif rate == 0 and left > 0:
+        eta = math.inf
+    can: bool | None = None
+    if eta is not None and math.isinf(eta):
+        can = False
+    elif eta is not None and remaining is not None:
+        can = eta <= remaining
+    elif left == 0:
+        can = True
+    pct = 100.0 * cur.done / cur.total if cur.total else 0.0
+    detail = (
+        f"File customizer uploading {cur.file}: {_fmt_bytes(cur.done)} of {_fmt_bytes(cur.total)} "
+        f"({pct:.1f}%)"
+    )
+    if rate is not None:
+        detail += f" at {_fmt_bytes(rate)}/s ({how})"
+    if eta is not None:
+        detail += ", done in " + ("never at this rate" if math.isinf(eta) else f"about {_fmt_minutes(eta)}")
+    if remaining is not None:
+        detail += f"; {_fmt_minutes(max(remaining, 0))} left before the build timeout"
+    detail += (
+        ". The File customizer suits files under 20 MB; download large files in a script (curl, wget, "
+        "Invoke-WebRequest)."
+    )
+    minutes = _minutes(st.prov_line.at if st.prov_line else None, now)
+    return RunningAnalysis(
+        waiting_on="download",
+        detail=detail,
+        can_finish=can,
+        minutes_in_state=minutes,
+        eta_minutes=None if eta is None or math.isinf(eta) else eta,
+        rate_bytes_per_second=rate,
+        provisioner=st.provisioner,
+        category="large-file-download",
+        evidence=_ev([cur.line, same[0].line if same else None, st.upload_line, st.prov_line]),
+    )
