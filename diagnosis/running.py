@@ -332,8 +332,9 @@ def _step(st: _State, ln: _Line) -> None:
     if _CLEANUP.search(msg):
         st.enter("cleanup", ln)
         return
-    if st.stage == "provisioner":
-        if _RESTART.search(msg) or _WAIT_CONN.search(msg):
+    # A tail may begin in the middle of a provisioner: before any stage marker, read lines as if inside one.
+    if st.stage == "provisioner" or (st.stage is None and not _WAIT_CONN.search(msg)):
+        if _RESTART.search(msg) or (st.stage == "provisioner" and _WAIT_CONN.search(msg)):
             if st.restart_line is None:
                 st.restart_line = ln
             st.restart_lines.append(ln)
@@ -360,7 +361,8 @@ def _step(st: _State, ln: _Line) -> None:
                 pass
             if len(st.progress) > 1000:
                 del st.progress[:-500]
-        return
+        if st.stage == "provisioner" or p or st.restart_line is not None:
+            return
     if _DISTRIBUTE.search(msg) and st.stage != "provisioner":
         st.enter("distribute", ln)
         return
@@ -554,14 +556,15 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
             evidence=_ev([last, st.ga_missing, run[0]]),
         )
 
-    if st.stage == "provisioner":
+    if st.stage in ("provisioner", None):
         if st.progress:
             return _download(st, stall, remaining, now)
         if st.restart_line is not None:
             return _restart(st, stall, now)
         if loop is not None:
             return _generic_loop(st, loop, stall, now)
-        return _provisioner(st, stall, remaining, now)
+        if st.stage == "provisioner":
+            return _provisioner(st, stall, remaining, now)
 
     if st.stage == "connect":
         return _connection(st, stall, now)
@@ -701,7 +704,9 @@ def _restart(st: _State, stall: float, now: datetime | None) -> RunningAnalysis:
     ):
         can = False
     detail = (
-        f"Windows restart pending in provisioner '{st.provisioner}': {why}"
+        "Windows restart pending"
+        + (f" in provisioner '{st.provisioner}'" if st.provisioner else "")
+        + f": {why}"
         + (f", for {_fmt_minutes(minutes)}" if minutes is not None else "")
         + ". Add a WindowsRestart customizer after updates and raise its restartTimeout."
     )
