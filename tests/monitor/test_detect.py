@@ -76,7 +76,8 @@ def test_idle_without_run_and_times() -> None:
     obs = detect.observe(template(None))
     assert obs.state == detect.IDLE and obs.run_key is None
     assert detect.parse_time("0001-01-01T00:00:00Z") is None
-    assert detect.parse_time("2024-01-01T10:15:00.1234567Z") == datetime(2024, 1, 1, 10, 15, 0, 123456, tzinfo=UTC)
+    precise = datetime(2024, 1, 1, 10, 15, 0, 123456, tzinfo=UTC)
+    assert detect.parse_time("2024-01-01T10:15:00.1234567Z") == precise
     assert detect.parse_time("not a date") is None
     assert detect.folder_time(T0) == "20240101T101500Z"
 
@@ -131,11 +132,14 @@ def test_template_ref() -> None:
 
 
 def test_log_url_in_message() -> None:
-    msg = ("Failed while waiting for packerizer: Microservice has failed: Failed while processing request: Error "
-           "when executing packerizer: Packer build command has failed: exit status 1. During the image build, a "
-           "failure has occurred. Please review the build log to identify which build/customization step failed. "
-           "For more troubleshooting steps go to https://aka.ms/azvmimagebuilderts. Image Build log location: "
-           "https://abc123xyz.blob.core.windows.net/packerlogs/8a5a0d1e-1234/customization.log. OperationId: 42.")
+    msg = (
+        "Failed while waiting for packerizer: Microservice has failed: Failed while processing request: "
+        "Error when executing packerizer: Packer build command has failed: exit status 1. During the image "
+        "build, a failure has occurred. Please review the build log to identify which build/customization "
+        "step failed. For more troubleshooting steps go to https://aka.ms/azvmimagebuilderts. Image Build "
+        "log location: https://abc123xyz.blob.core.windows.net/packerlogs/8a5a0d1e-1234/customization.log. "
+        "OperationId: 42."
+    )
     loc = parse_log_url(msg)
     assert loc and loc.account_url == "https://abc123xyz.blob.core.windows.net"
     assert loc.folder == "8a5a0d1e-1234" and loc.account_name == "abc123xyz"

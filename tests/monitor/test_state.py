@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 from monitor.state import IndexEntry, RunRecord, RunStore, SweepIndex, run_record_key
 from monitor.store import LocalDirStore
 
-KEY = "/subscriptions/s/resourcegroups/rg/providers/microsoft.virtualmachineimages/imagetemplates/t|2024-01-01T10:15:00Z"
+KEY = (
+    "/subscriptions/s/resourcegroups/rg/providers/microsoft.virtualmachineimages/imagetemplates/t"
+    "|2024-01-01T10:15:00Z"
+)
 
 
 def test_record_roundtrip_and_key(tmp_path) -> None:
@@ -50,7 +53,7 @@ def test_claim_released_and_expired(tmp_path) -> None:
     record, etag = a.claim(RunRecord(run_key=KEY, template_id="t"))
     assert b.claim(RunRecord(run_key=KEY, template_id="t")) is None
     a.update(record, etag, release=True)
-    record_b, etag_b = b.claim(RunRecord(run_key=KEY, template_id="t"))
+    record_b, _ = b.claim(RunRecord(run_key=KEY, template_id="t"))
     assert record_b.claim_owner == b.owner
     # b crashes without releasing; after the claim expires a can take over
     assert a.claim(RunRecord(run_key=KEY, template_id="t")) is None

@@ -1,0 +1,132 @@
+"""BlobStore against Azurite over HTTPS with the real azure-storage-blob client."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import tracemalloc
+import uuid
+
+import pytest
+
+from localazure.azurite import Azurite, account_key
+from localazure.certs import TestCA
+from monitor.blobstore import BlobStore
+from monitor.state import RunRecord, RunStore, SweepIndex
+from monitor.store import LeaseUnavailable, PreconditionFailed
+
+
+@pytest.fixture(scope="module")
+def azurite(tmp_path_factory):
+    work = tmp_path_factory.mktemp("azurite-blobstore")
+    ca = TestCA.create(work / "ca")
+    with Azurite.start(work, ca, {"archive": account_key("archive")}) as server:
+        yield server
+
+
+@pytest.fixture
+def store(azurite) -> BlobStore:
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(
+        azurite.connection_string("archive"), connection_verify=str(azurite.ca.ca_bundle)
+    )
+    # a fresh container per test; BlobStore creates it on first write
+    return BlobStore(service.get_container_client(f"t{uuid.uuid4().hex[:12]}"), block_size=1024 * 1024)
+
+
+def test_conditional_writes(store: BlobStore) -> None:
+    etag = store.put("a/b.json", b"1", if_none_match=True)
+    with pytest.raises(PreconditionFailed):
+        store.put("a/b.json", b"2", if_none_match=True)
+    etag2 = store.put("a/b.json", b"2", if_match=etag)
+    assert etag2 != etag
+    with pytest.raises(PreconditionFailed):
+        store.put("a/b.json", b"3", if_match=etag)
+    with pytest.raises(PreconditionFailed):
+        store.put("a/missing.json", b"3", if_match=etag)
+    got = store.get("a/b.json")
+    assert got.data == b"2" and got.etag == etag2
+    assert store.get("nope") is None and store.size("nope") is None
+    with pytest.raises(PreconditionFailed):
+        store.delete("a/b.json", if_match=etag)
+    store.delete("a/b.json", if_match=etag2)
+    assert store.get("a/b.json") is None
+    store.delete("a/b.json")  # absent: no error
+
+
+def test_metadata_and_tags(store: BlobStore) -> None:
+    store.put("x/status.json", b"{}", metadata={"partial": "false"},
+              tags={"template": "t-1", "state": "failed", "category": "customizer-failed"})
+    expected = {"template": "t-1", "state": "failed", "category": "customizer-failed"}
+    assert store.tags("x/status.json") == expected
+    meta = store.metadata("x/status.json")
+    assert meta["partial"] == "false" and meta["tag_category"] == "customizer-failed"  # mirrored in metadata
+    store.set_metadata("x/status.json", {"partial": "true"})
+    assert store.metadata("x/status.json")["partial"] == "true"
+    assert store.tags("x/status.json")["state"] == "failed"  # kept
+    assert store.tags_supported is True  # Azurite 3.37 serves index tags
+    found = list(store.container.find_blobs_by_tags("\"category\"='customizer-failed'"))
+    assert [b.name for b in found] == ["x/status.json"]
+
+
+def test_upload_stream_is_bounded_in_memory(store: BlobStore) -> None:
+    size, chunk = 40 * 1024 * 1024, 256 * 1024
+    digest = hashlib.sha256()
+
+    def chunks():
+        for i in range(size // chunk):
+            block = bytes([i % 251]) * chunk
+            digest.update(block)
+            yield block
+
+    tracemalloc.start()
+    written = store.upload_stream("big/customization.log", chunks(), metadata={"m": "1"}, tags={"state": "x"})
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert written == size == store.size("big/customization.log")
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes for a {size}-byte upload"
+    back = hashlib.sha256()
+    for part in store.iter_chunks("big/customization.log"):
+        back.update(part)
+    assert back.hexdigest() == digest.hexdigest()
+    assert store.upload_stream("empty.log", iter(())) == 0 and store.size("empty.log") == 0
+
+
+def test_list_and_url(store: BlobStore) -> None:
+    for key in ("p/1", "p/2", "q/1"):
+        store.put(key, b"x")
+    assert sorted(store.list("p/")) == ["p/1", "p/2"]
+    assert store.url("p/1").endswith(f"/{store.container.container_name}/p/1")
+    with pytest.raises(ValueError):
+        store.put("../escape", b"x")
+
+
+def test_lease_is_exclusive(store: BlobStore) -> None:
+    with store.lease("_state/sweep.lease", 30) as lease:
+        with pytest.raises(LeaseUnavailable), store.lease("_state/sweep.lease", 30):
+            pass
+        lease.renew()
+    with store.lease("_state/sweep.lease", 30):
+        pass  # released: can be taken again
+
+
+def test_run_claim_exactly_once_on_blob(store: BlobStore) -> None:
+    key = "/subscriptions/s/resourcegroups/rg/providers/x/imagetemplates/t|2024-01-01T00:00:00Z"
+    winners: list[str] = []
+    barrier = threading.Barrier(10)
+
+    def worker() -> None:
+        runs = RunStore(store)
+        barrier.wait()
+        if runs.claim(RunRecord(run_key=key, template_id="t")) is not None:
+            winners.append(runs.owner)
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1
+    index = SweepIndex(store).load()
+    assert index.entries == {} and index.etag is None
