@@ -36,7 +36,7 @@ CLAIM_SECONDS = 300
 
 
 def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")  # orders entries queued in one second
 
 
 def entry_key(dedupe_key: str, prefix: str = OUTBOX_PREFIX) -> str:
@@ -225,8 +225,16 @@ class Outbox:
         return key
 
     def _bury_raw(self, key: str, data: bytes, reason: str) -> None:
-        dead = self.dead_prefix + key.rsplit("/", 1)[-1].replace(".json", ".corrupt")
-        self.store.put(dead, data)
+        dead = self.dead_prefix + key.rsplit("/", 1)[-1].replace(".json", "") + ".unreadable.json"
+        record = {
+            "key": key,
+            "reason": reason,
+            "raw": data[:1_000_000].decode("utf-8", "replace"),
+            "buried_at": _now_iso(),
+        }
+        self.store.put(
+            dead, json.dumps(record, ensure_ascii=False).encode("utf-8"), content_type="application/json"
+        )
         self.store.delete(key)
         log.error("outbox entry %s is unreadable (%s); moved to %s", key, reason, dead)
 
