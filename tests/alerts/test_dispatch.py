@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_no_channel_writes_files(tmp_path, store):
     dispatcher = make({"ALERT_DIR": str(alerts_dir)}, store)
     result = dispatcher.send(sample_alert(BUILD_FAILED))
     assert result.sent and result.delivered == ["files"] and len(result.files) == 1
-    text = open(result.files[0], encoding="utf-8").read()
+    text = Path(result.files[0]).read_text(encoding="utf-8")
     assert "Image build failed: win2022-golden" in text and "customization.log:1203" in text
     documents = list(alerts_dir.glob("*.json"))
     assert len(documents) == 1
