@@ -160,6 +160,35 @@ class StagingLogs:
             return None
         return SourceBlob(client=client, size=props.size, last_modified=props.last_modified, etag=props.etag)
 
+    def sas_url(
+        self, location: LogLocation, blob_name: str, staging_group: str | None, minutes: int = 60
+    ) -> str:
+        """A read-only SAS URL for a staging blob, for a server-side copy: a user-delegation SAS with the
+        identity
+        (``aad``) or an account-key SAS (``key``). Never log the result."""
+        from datetime import UTC, datetime, timedelta
+
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        service = self.service(location.account_url, staging_group, location.account_name)
+        start = datetime.now(UTC) - timedelta(minutes=5)
+        expiry = datetime.now(UTC) + timedelta(minutes=minutes)
+        common = {
+            "account_name": service.account_name,
+            "container_name": location.container,
+            "blob_name": blob_name,
+            "permission": BlobSasPermissions(read=True),
+            "expiry": expiry,
+            "start": start,
+        }
+        key = getattr(service.credential, "account_key", None)
+        if key:
+            sas = generate_blob_sas(account_key=key, **common)
+        else:
+            delegation = service.get_user_delegation_key(start, expiry)
+            sas = generate_blob_sas(user_delegation_key=delegation, **common)
+        return f"{location.account_url}/{location.container}/{blob_name}?{sas}"
+
     # -- running builds --------------------------------------------------------------------------------------
     def container_log(self, staging_group: str | None) -> str | None:
         """The live output of the build container instance in the staging group, if one is there."""

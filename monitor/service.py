@@ -27,6 +27,7 @@ from monitor.archive import (
     Tee,
     assemble_parts,
     copy_streamed,
+    is_vanished,
     iter_object,
     json_bytes,
     redacted_status,
@@ -106,8 +107,11 @@ class Monitor:
         dispatcher: Any = None,
         *,
         clock: Callable[[], datetime] = now_utc,
+        copy_mode: str = "auto",
     ) -> None:
         self.settings = settings
+        self.copy_mode = copy_mode  # "auto": server-side Copy Blob where allowed, else streamed; "stream"
+        self._server_copy_ok = True
         self.clients = clients
         self.store = store
         self.clock = clock
@@ -124,12 +128,13 @@ class Monitor:
         *,
         dispatcher: Any = None,
         clock: Callable[[], datetime] | None = None,
+        copy_mode: str = "auto",
     ) -> Monitor:
         from monitor.storefactory import open_store
 
         clients = AzureClients(settings, credential)
         store = open_store(settings, clients)
-        return cls(settings, clients, store, dispatcher, clock=clock or now_utc)
+        return cls(settings, clients, store, dispatcher, clock=clock or now_utc, copy_mode=copy_mode)
 
     @property
     def dispatcher(self) -> Any:
@@ -414,35 +419,57 @@ class Monitor:
             "provisioning_error": obs.provisioning_error,
             "template": data,
         }
+        copy_modes: dict[str, str] = {}
         if location is not None:
             vsrc = self.staging.blob(location, location.validation_blob, obs.staging_group)
             if vsrc is not None:
-                validation = copy_streamed(
-                    self.store,
+                validation = self._server_copy(
+                    location,
+                    location.validation_blob,
                     validation_key,
-                    source_chunks(vsrc.client),
-                    source_size=vsrc.size,
-                    metadata=base_meta,
-                    tags=tags,
+                    vsrc,
+                    obs.staging_group,
+                    base_meta,
+                    tags,
                 )
+                copy_modes["validation.log"] = "server" if validation else "streamed"
+                if validation is None:
+                    validation = copy_streamed(
+                        self.store,
+                        validation_key,
+                        source_chunks(vsrc.client),
+                        source_size=vsrc.size,
+                        metadata=base_meta,
+                        tags=tags,
+                    )
             csrc = self.staging.blob(location, location.customization_blob, obs.staging_group)
             if csrc is not None:
+                log_key = f"{prefix}/customization.log"
                 diag_kwargs["validation_log"] = (
                     iter_object(self.store, validation_key) if validation else None
                 )
-                tee = Tee(lambda chunks: dx.diagnose(obs.message, log=chunks, **diag_kwargs))
-                try:
-                    log_result = copy_streamed(
-                        self.store,
-                        f"{prefix}/customization.log",
-                        source_chunks(csrc.client),
-                        source_size=csrc.size,
-                        metadata=base_meta,
-                        tags=tags,
-                        on_chunk=tee.put,
-                    )
-                finally:
-                    diagnosis = tee.finish()
+                log_result = self._server_copy(
+                    location, location.customization_blob, log_key, csrc, obs.staging_group, base_meta, tags
+                )
+                if log_result is not None:
+                    copy_modes["customization.log"] = "server"
+                    # Diagnose the archived copy, streamed back (never whole in memory).
+                    diagnosis = dx.diagnose(obs.message, log=iter_object(self.store, log_key), **diag_kwargs)
+                else:
+                    copy_modes["customization.log"] = "streamed"
+                    tee = Tee(lambda chunks: dx.diagnose(obs.message, log=chunks, **diag_kwargs))
+                    try:
+                        log_result = copy_streamed(
+                            self.store,
+                            log_key,
+                            source_chunks(csrc.client),
+                            source_size=csrc.size,
+                            metadata=base_meta,
+                            tags=tags,
+                            on_chunk=tee.put,
+                        )
+                    finally:
+                        diagnosis = tee.finish()
             else:
                 reasons.append("customization.log not found in the staging account")
         else:
@@ -497,6 +524,7 @@ class Monitor:
                 "source_bytes": log_result.source_size if log_result else None,
                 "verified": log_result.verified if log_result else False,
             },
+            "copy": copy_modes,
             "validation_log": {"bytes": validation.written, "source_bytes": validation.source_size}
             if validation
             else None,
@@ -516,6 +544,37 @@ class Monitor:
             content_type="application/json",
         )
         return diag
+
+    def _server_copy(
+        self,
+        location: LogLocation,
+        blob_name: str,
+        key: str,
+        source: Any,
+        staging_group: str | None,
+        metadata: dict[str, str],
+        tags: dict[str, str],
+    ) -> CopyResult | None:
+        """Copy Blob from a SAS URL when the archive and the service allow it; None → stream it instead."""
+        if self.copy_mode != "auto" or not self._server_copy_ok or not hasattr(self.store, "copy_from_url"):
+            return None
+        from azure.core.exceptions import HttpResponseError
+
+        try:
+            url = self.staging.sas_url(location, blob_name, staging_group)
+            size = self.store.copy_from_url(key, url, metadata=metadata, tags=tags)
+        except (HttpResponseError, TimeoutError) as exc:
+            code = getattr(exc, "error_code", None) or getattr(exc, "status_code", None) or type(exc).__name__
+            if not is_vanished(exc):
+                # The service (or our rights) do not allow it: stream from now on.
+                self._server_copy_ok = False
+            log.info("server-side copy of %s not possible (%s); streaming it", blob_name, code)
+            return None
+        result = CopyResult(key=key, written=size, source_size=source.size)
+        if size != source.size:
+            result.partial, result.reason = True, f"copied {size} bytes but the source had {source.size}"
+        result.verified = not result.partial
+        return result
 
     def _location(self, record: RunRecord, obs: Observation) -> LogLocation | None:
         if record.log_account_url and record.log_folder:
