@@ -187,7 +187,7 @@ module functionApp 'modules/functionapp.bicep' = {
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
-    archiveContainerName: storage.outputs.archiveContainerName
+    archiveContainerName: archiveContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     keyVaultName: keyVault.outputs.name
     maximumInstanceCount: maximumInstanceCount

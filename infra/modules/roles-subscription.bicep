@@ -83,6 +83,9 @@ resource listKeysRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if 
   }
 }
 
+// Function identity -> the listKeys custom role above, on the subscription (only with STAGING_LOG_AUTH=key).
+// Why: same as the role definition: staging accounts appear in new IT_ groups at build time, so no narrower
+// fixed scope exists.
 resource listKeysAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (stagingLogAuth == 'key') {
   name: guid(subscription().id, functionPrincipalId, 'aib-monitor-staging-listkeys')
   properties: {
