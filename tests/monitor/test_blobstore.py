@@ -5,37 +5,16 @@ from __future__ import annotations
 import hashlib
 import threading
 import tracemalloc
-import uuid
 
 import pytest
 
-from localazure.azurite import Azurite, account_key
-from localazure.certs import TestCA
 from monitor.blobstore import BlobStore
 from monitor.state import RunRecord, RunStore, SweepIndex
 from monitor.store import LeaseUnavailable, PreconditionFailed
 
 
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory):
-    work = tmp_path_factory.mktemp("azurite-blobstore")
-    ca = TestCA.create(work / "ca")
-    with Azurite.start(work, ca, {"archive": account_key("archive")}) as server:
-        yield server
-
-
-@pytest.fixture
-def store(azurite) -> BlobStore:
-    from azure.storage.blob import BlobServiceClient
-
-    service = BlobServiceClient.from_connection_string(
-        azurite.connection_string("archive"), connection_verify=str(azurite.ca.ca_bundle)
-    )
-    # a fresh container per test; BlobStore creates it on first write
-    return BlobStore(service.get_container_client(f"t{uuid.uuid4().hex[:12]}"), block_size=1024 * 1024)
-
-
-def test_conditional_writes(store: BlobStore) -> None:
+def test_conditional_writes(archive_store: BlobStore) -> None:
+    store = archive_store
     etag = store.put("a/b.json", b"1", if_none_match=True)
     with pytest.raises(PreconditionFailed):
         store.put("a/b.json", b"2", if_none_match=True)
@@ -55,7 +34,8 @@ def test_conditional_writes(store: BlobStore) -> None:
     store.delete("a/b.json")  # absent: no error
 
 
-def test_metadata_and_tags(store: BlobStore) -> None:
+def test_metadata_and_tags(archive_store: BlobStore) -> None:
+    store = archive_store
     store.put("x/status.json", b"{}", metadata={"partial": "false"},
               tags={"template": "t-1", "state": "failed", "category": "customizer-failed"})
     expected = {"template": "t-1", "state": "failed", "category": "customizer-failed"}
@@ -70,7 +50,8 @@ def test_metadata_and_tags(store: BlobStore) -> None:
     assert [b.name for b in found] == ["x/status.json"]
 
 
-def test_upload_stream_is_bounded_in_memory(store: BlobStore) -> None:
+def test_upload_stream_is_bounded_in_memory(archive_store: BlobStore) -> None:
+    store = archive_store
     size, chunk = 40 * 1024 * 1024, 256 * 1024
     digest = hashlib.sha256()
 
@@ -93,7 +74,8 @@ def test_upload_stream_is_bounded_in_memory(store: BlobStore) -> None:
     assert store.upload_stream("empty.log", iter(())) == 0 and store.size("empty.log") == 0
 
 
-def test_list_and_url(store: BlobStore) -> None:
+def test_list_and_url(archive_store: BlobStore) -> None:
+    store = archive_store
     for key in ("p/1", "p/2", "q/1"):
         store.put(key, b"x")
     assert sorted(store.list("p/")) == ["p/1", "p/2"]
@@ -102,7 +84,8 @@ def test_list_and_url(store: BlobStore) -> None:
         store.put("../escape", b"x")
 
 
-def test_lease_is_exclusive(store: BlobStore) -> None:
+def test_lease_is_exclusive(archive_store: BlobStore) -> None:
+    store = archive_store
     with store.lease("_state/sweep.lease", 30) as lease:
         with pytest.raises(LeaseUnavailable), store.lease("_state/sweep.lease", 30):
             pass
@@ -111,7 +94,8 @@ def test_lease_is_exclusive(store: BlobStore) -> None:
         pass  # released: can be taken again
 
 
-def test_run_claim_exactly_once_on_blob(store: BlobStore) -> None:
+def test_run_claim_exactly_once_on_blob(archive_store: BlobStore) -> None:
+    store = archive_store
     key = "/subscriptions/s/resourcegroups/rg/providers/x/imagetemplates/t|2024-01-01T00:00:00Z"
     winners: list[str] = []
     barrier = threading.Barrier(10)
