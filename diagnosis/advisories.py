@@ -1,0 +1,633 @@
+"""Template advisories: the troubleshooting guide's advice, checked on an image template before it fails.
+
+``check_template(template)`` accepts the template as
+
+- an ARM resource or REST request/response body (``{"location": ..., "properties": {...}}``),
+- ``az image builder show`` output (properties at the top level, camelCase),
+- the SDK's ``as_dict()`` (snake_case keys),
+- an ARM deployment template
+  (``{"resources": [{"type": "Microsoft.VirtualMachineImages/imageTemplates", ...}]}``) or a REST example
+  file (``{"parameters": {"parameters": {"properties": ...}}}``),
+
+and returns a list of :class:`~diagnosis.model.Advisory` (stable kebab-case ``id``, ``message``, JSON ``path``
+into the given document, ``severity`` "info" or "warning"). See ``ADVISORY_IDS`` for what is checked.
+
+Only the template is read: scripts behind ``scriptUri`` are not fetched (an ``info`` advisory says so).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Advisory
+from .redact import redact
+
+ADVISORY_IDS: dict[str, str] = {
+    "install-without-yes": "a package install or upgrade that can wait for a [Y/n] answer",
+    "install-module-without-force": "Install-Module / Install-PackageProvider without -Force (NuGet prompt)",
+    "script-uri-not-checked": "a script behind scriptUri cannot be checked for prompts and firewall changes",
+    "firewall-change": "a script changes the firewall; SSH (22) / WinRM (5986) must stay open",
+    "remote-access-change": "a script changes sshd or WinRM, which Image Builder needs to reach the VM",
+    "reboot-in-script": "a script restarts the VM itself; Packer loses its connection",
+    "windows-update-without-restart": "WindowsUpdate without a WindowsRestart after it",
+    "windows-restart-timeout-short": "WindowsRestart after WindowsUpdate with a short restartTimeout (1190)",
+    "windows-final-restart": "a Windows build whose last customizer is not a WindowsRestart",
+    "windows-default-vm-size": "a Windows source on the default build VM size (Standard_D1_v2 for Gen1)",
+    "windows-small-vm-size": "a Windows build on a VM size with 1 vCPU / less than 4 GB",
+    "sysprep-timing-risk": "a short Windows customization on a small VM: sysprep can start before the agent",
+    "build-timeout-too-short": "buildTimeoutInMinutes 1-5: the service token (client_jwt) expires",
+    "build-timeout-low": "buildTimeoutInMinutes lower than the customizers are likely to take",
+    "deprovision-script-deleted": "a script deletes the deprovisioning script (or the folder holding it)",
+    "deprovision-script-overridden": "a script writes its own deprovisioning script",
+    "file-customizer-large": "a File customizer for a large artifact (it is meant for files under 20 MB)",
+    "error-handling-cleanup": "errorHandling left on cleanup: the build VM is deleted before you can look",
+}
+
+DEFAULT_BUILD_TIMEOUT = 240
+# Rough minutes per step, for the build-timeout estimate (measured builds vary a lot; these are floors).
+BASE_MINUTES = 20  # deploy, connect, sysprep/deprovision, capture, cleanup
+STEP_MINUTES = {"windowsupdate": 60, "windowsrestart": 10, "file": 2, "shell": 5, "powershell": 5}
+SCRIPT_URI_MINUTES = 10
+LARGE_FILE_MINUTES = 30
+DISTRIBUTE_MINUTES = {"sharedimage": 20, "vhd": 10, "managedimage": 5}
+EXTRA_REGION_MINUTES = 5
+VALIDATION_MINUTES = 10
+
+LARGE_EXTENSIONS = (
+    ".iso",
+    ".vhd",
+    ".vhdx",
+    ".wim",
+    ".img",
+    ".zip",
+    ".msi",
+    ".msix",
+    ".tar.gz",
+    ".tgz",
+    ".tar",
+    ".7z",
+    ".rar",
+    ".cab",
+    ".gz",
+    ".xz",
+    ".bz2",
+    ".zst",
+    ".exe",
+    ".bin",
+    ".dmg",
+    ".ova",
+    ".qcow2",
+    ".nupkg",
+    ".jar",
+    ".war",
+)
+CERTAINLY_LARGE = (".iso", ".vhd", ".vhdx", ".wim", ".img", ".ova", ".qcow2")
+SMALL_VM_SIZES = re.compile(
+    r"(?i)^(?:Standard_)?(?:A[0-4](?:_v2)?|A1_v2|A2_v2|D1(?:_v2)?|DS1(?:_v2)?|B1\w*|B2s?"
+    r"|F1s?|D2a?s?_v[3-5]?|)$"
+)
+ONE_CPU_SIZES = re.compile(r"(?i)^(?:Standard_)?(?:A[0-1](?:_v2)?|D1(?:_v2)?|DS1(?:_v2)?|B1\w*|F1s?)$")
+
+# ------------------------------------------------------------------------------------------- script checks
+
+_SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\n|\|")
+_PKG = re.compile(
+    r"(?:^|[\s(`$])(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+\S+=\S+\s+)*(?P<tool>apt-get|apt|yum|dnf|tdnf|zypper|choco)"
+    r"(?P<args>(?:\s+\S+)*)"
+)
+_PROMPTING_SUBCOMMANDS = {
+    "install",
+    "upgrade",
+    "dist-upgrade",
+    "full-upgrade",
+    "remove",
+    "purge",
+    "autoremove",
+    "update",
+    "reinstall",
+    "groupinstall",
+    "in",
+    "up",
+    "dup",
+    "rm",
+    "uninstall",
+}
+_YES_FLAG = re.compile(
+    r"(?i)(?:^|\s)(?:-[a-z]*y[a-z]*|--yes|--assume-yes|--force-yes|--non-interactive|-n|--no-confirm|--confirm"
+    r"|-o\s*APT::Get::Assume-Yes=(?:true|1)|--accept-package-agreements)\b"
+)
+_PIPED_YES = re.compile(r"(?i)\byes\s*(?:\S+\s*)?\||\becho\s+['\"]?y(?:es)?['\"]?\s*\|")
+_INSTALL_MODULE = re.compile(r"(?i)\b(Install-Module|Install-PackageProvider|Install-Script|Update-Module)\b")
+_FORCE = re.compile(r"(?i)\s-Force\b|-Confirm:\s*\$false")
+_FIREWALL = re.compile(
+    r"(?i)\bufw\b|\biptables\b|\bip6tables\b|\bnft\b|\bfirewall-cmd\b|\bfirewalld\b|\bnetsh\s+(?:adv)?firewall|"
+    r"\bnetsh\s+advfirewall\b|(?:Set|New|Remove|Disable|Enable)-NetFirewall(?:Rule|Profile)\b|"
+    r"\bSet-NetFirewallProfile\b|\bRemove-NetFirewallRule\b|\bcsf\b\s+-[a-z]"
+)
+_REMOTE_ACCESS = re.compile(
+    r"(?i)sshd_config|\bsystemctl\s+(?:stop|disable|mask|restart)\s+(?:sshd?|ssh\.service)\b|"
+    r"\bservice\s+sshd?\s+(?:stop|restart)\b|\bwinrm\s+(?:set|delete|quickconfig|qc)\b|"
+    r"\bSet-WSManQuickConfig\b|\bDisable-PSRemoting\b|\bEnable-PSRemoting\b|\bSet-Item\s+WSMan:|"
+    r"(?:Stop|Set|Restart)-Service\s+(?:-Name\s+)?['\"]?WinRM\b|\bRemove-Item\s+.*WSMan:|"
+    r"\b(?:22|5986|5985)\b.{0,80}\b(?:deny|drop|reject|block)\b|\b(?:deny|drop|reject|block)\b.{0,80}\b(?:22|5986)\b"
+)
+_REBOOT = re.compile(
+    r"(?i)(?:^|[\s;&|(])(?:sudo\s+)?(?:reboot|shutdown\s+(?:-r|/r|-h|/s)|Restart-Computer|Stop-Computer|"
+    r"systemctl\s+reboot|init\s+6)\b"
+)
+_DELETE = re.compile(r"(?i)(?:^|[\s;&|(])(?:sudo\s+)?(?:rm|Remove-Item|del|erase|rd|rmdir|ri|unlink|shred)\b")
+_DEPROV_NAME = re.compile(r"(?i)DeprovisioningScript\.(?:ps1|sh)")
+_TMP_WIPE = re.compile(r"(?i)(?:\s|^|[\"'])/tmp/?(?:\*|\s|$|[\"'])|[cC]:\\?\*\.ps1|[cC]:\\\*(?:\s|$)")
+_SLEEP = re.compile(r"(?i)\bStart-Sleep\b|\bsleep\s+\d|\btimeout\s+/t\s+\d")
+_WINDOWS_PUBLISHERS = re.compile(
+    r"(?i)windows|microsoftvisualstudio|microsoftsqlserver|microsoft-dsvm|"
+    r"microsoftwindowsdesktop|microsoftwindowsserver"
+)
+
+
+@dataclass(frozen=True)
+class _Doc:
+    props: dict[str, Any]
+    path: str  # JSON path of ``props``
+
+
+def _get(d: Any, name: str, default: Any = None) -> Any:
+    """``d[name]`` trying camelCase, snake_case and any letter case."""
+    if not isinstance(d, dict):
+        return default
+    if name in d:
+        return d[name]
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    if snake in d:
+        return d[snake]
+    low = name.lower()
+    for k, v in d.items():
+        if isinstance(k, str) and k.lower().replace("_", "") == low:
+            return v
+    return default
+
+
+def _key(d: dict[str, Any], name: str) -> str:
+    """The key actually used in ``d`` for ``name`` (for JSON paths)."""
+    if name in d:
+        return name
+    low = name.lower()
+    for k in d:
+        if isinstance(k, str) and k.lower().replace("_", "") == low:
+            return k
+    return name
+
+
+def _is_template_props(d: Any) -> bool:
+    return isinstance(d, dict) and any(
+        _get(d, k) is not None
+        for k in ("customize", "source", "distribute", "vmProfile", "buildTimeoutInMinutes")
+    )
+
+
+def _documents(template: dict[str, Any]) -> Iterator[_Doc]:
+    resources = template.get("resources")
+    if isinstance(resources, list):
+        found = False
+        for i, res in enumerate(resources):
+            if isinstance(res, dict) and "imagetemplates" in str(res.get("type", "")).lower():
+                props = res.get("properties")
+                if isinstance(props, dict):
+                    found = True
+                    yield _Doc(props, f"$.resources[{i}].properties")
+        if found:
+            return
+    props = template.get("properties")
+    if isinstance(props, dict) and _is_template_props(props):
+        yield _Doc(props, "$.properties")
+        return
+    params = template.get("parameters")
+    if isinstance(params, dict):
+        inner = params.get("parameters")
+        if isinstance(inner, dict) and isinstance(inner.get("properties"), dict):
+            yield _Doc(inner["properties"], "$.parameters.parameters.properties")
+            return
+    if _is_template_props(template):
+        yield _Doc(template, "$")
+        return
+    if isinstance(props, dict):
+        yield _Doc(props, "$.properties")
+
+
+def _type(c: Any) -> str:
+    return str(_get(c, "type", "") or "").strip().lower()
+
+
+def _name(c: Any, i: int) -> str:
+    n = _get(c, "name")
+    return f"customizer {i} ({n!r})" if isinstance(n, str) and n else f"customizer {i}"
+
+
+def _inline(c: Any) -> list[tuple[int | None, str]]:
+    value = _get(c, "inline")
+    if isinstance(value, str):
+        return [(None, value)]
+    if isinstance(value, list):
+        return [(j, s) for j, s in enumerate(value) if isinstance(s, str)]
+    return []
+
+
+def _short(text: str, n: int = 120) -> str:
+    text = redact(" ".join(text.split()))
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _is_windows(props: dict[str, Any], customizers: list[Any]) -> bool | None:
+    source = _get(props, "source")
+    if isinstance(source, dict):
+        st = str(_get(source, "type", "")).lower()
+        if st == "platformimage":
+            text = " ".join(str(_get(source, k, "")) for k in ("publisher", "offer", "sku"))
+            if _WINDOWS_PUBLISHERS.search(text):
+                return True
+            if text.strip():
+                return False
+        else:
+            ident = str(_get(source, "imageId", "") or _get(source, "imageVersionId", "") or "")
+            if re.search(r"(?i)win", ident.rsplit("/providers/", 1)[-1]):
+                return True
+    types = {_type(c) for c in customizers}
+    if types & {"powershell", "windowsrestart", "windowsupdate"}:
+        return True
+    if "shell" in types:
+        return False
+    return None
+
+
+def _is_gen2(props: dict[str, Any]) -> bool:
+    source = _get(props, "source")
+    text = " ".join(str(v) for v in (source or {}).values()) if isinstance(source, dict) else ""
+    return bool(re.search(r"(?i)gen2|-g2\b|g2$|gensecond|-gen-2", text))
+
+
+def _segments(line: str) -> list[str]:
+    return [s.strip() for s in _SEGMENT_SPLIT.split(line) if s.strip()]
+
+
+def _install_without_yes(line: str) -> str | None:
+    """The offending command when ``line`` runs a package manager that may prompt."""
+    if _PIPED_YES.search(line) or "DEBIAN_FRONTEND=noninteractive apt-get -y" in line:
+        return None
+    for seg in _segments(line):
+        m = _PKG.search(seg)
+        if not m:
+            continue
+        tool = m.group("tool").lower()
+        args = m.group("args") or ""
+        words = [w for w in args.split() if not w.startswith("-")]
+        sub = words[0].lower() if words else ""
+        if sub not in _PROMPTING_SUBCOMMANDS:
+            continue
+        if tool in ("apt", "apt-get") and sub == "update":
+            continue  # apt-get update never prompts
+        if tool == "choco" and sub not in ("install", "upgrade", "uninstall"):
+            continue
+        if _YES_FLAG.search(args) or (
+            tool == "zypper" and re.search(r"zypper\s+(?:-n|--non-interactive)", seg)
+        ):
+            continue
+        return seg
+    return None
+
+
+# -------------------------------------------------------------------------------------------------- checks
+
+
+def check_template(template: dict[str, Any]) -> list[Advisory]:
+    """Advisories for one image template (or every image template in an ARM deployment template)."""
+    if not isinstance(template, dict):
+        raise TypeError(f"template must be a JSON object (dict), not {type(template).__name__}")
+    out: list[Advisory] = []
+    for doc in _documents(template):
+        out.extend(_check(doc))
+    return out
+
+
+def _check(doc: _Doc) -> list[Advisory]:
+    props = doc.props
+    base = doc.path
+    adv: list[Advisory] = []
+
+    def add(id_: str, message: str, path: str, severity: str = "warning") -> None:
+        adv.append(Advisory(id=id_, message=message, path=path, severity=severity))
+
+    raw_customize = _get(props, "customize")
+    customizers = raw_customize if isinstance(raw_customize, list) else []
+    ckey = _key(props, "customize")
+    windows = _is_windows(props, customizers)
+
+    for i, c in enumerate(customizers):
+        if not isinstance(c, dict):
+            continue
+        cpath = f"{base}.{ckey}[{i}]"
+        ctype = _type(c)
+        label = _name(c, i)
+        ikey = _key(c, "inline")
+        for j, line in _inline(c):
+            lpath = f"{cpath}.{ikey}[{j}]" if j is not None else f"{cpath}.{ikey}"
+            _check_line(add, line, lpath, label, windows)
+        script = _get(c, "scriptUri")
+        if ctype in ("shell", "powershell") and isinstance(script, str) and script:
+            add(
+                "script-uri-not-checked",
+                f"{label} runs {_short(script, 90)}, which cannot be checked here: make sure it runs without "
+                f"prompts (apt-get -y, -Force), exits 0, keeps SSH (22) / WinRM (5986) open and does not "
+                f"delete the deprovisioning script.",
+                f"{cpath}.{_key(c, 'scriptUri')}",
+                "info",
+            )
+        if ctype == "file":
+            _check_file(add, c, cpath, label)
+
+    _check_windows_restarts(add, customizers, base, ckey, windows)
+    _check_vm_size(add, props, base, customizers, windows)
+    _check_timeout(add, props, base, customizers)
+    _check_error_handling(add, props, base)
+    return adv
+
+
+def _check_line(add: Any, line: str, path: str, label: str, windows: bool | None) -> None:
+    cmd = _install_without_yes(line)
+    if cmd:
+        add(
+            "install-without-yes",
+            f"{label}: '{_short(cmd)}' can stop at a [Y/n] question that nobody answers until the build "
+            f"times out; add -y (apt-get/yum/dnf/choco) or --non-interactive (zypper).",
+            path,
+        )
+    m = _INSTALL_MODULE.search(line)
+    if m and not _FORCE.search(line):
+        add(
+            "install-module-without-force",
+            f"{label}: '{_short(line)}' can ask to install the NuGet provider or trust the repository; add "
+            f"-Force (and -Confirm:$false).",
+            path,
+        )
+    if _FIREWALL.search(line):
+        port = "5986 (WinRM)" if windows else "22 (SSH)" if windows is False else "22 (SSH) / 5986 (WinRM)"
+        add(
+            "firewall-change",
+            f"{label} changes the firewall ('{_short(line)}'): Image Builder reaches the build VM on port "
+            f"{port}; if that port closes, the build loses its connection (context canceled). Keep it open "
+            f"until the end.",
+            path,
+        )
+    if _REMOTE_ACCESS.search(line):
+        add(
+            "remote-access-change",
+            f"{label} changes remote access ('{_short(line)}'): Image Builder needs SSH on port 22 (Linux) "
+            f"or WinRM over HTTPS on 5986 (Windows) for the whole build, including deprovisioning.",
+            path,
+        )
+    if _REBOOT.search(line):
+        add(
+            "reboot-in-script",
+            f"{label} restarts the VM from a script ('{_short(line)}'): Packer loses the connection and the "
+            f"customizer fails. Use a WindowsRestart customizer (Windows) or split the work around the "
+            f"restart.",
+            path,
+        )
+    deletes = _DELETE.search(line) is not None
+    if _DEPROV_NAME.search(line):
+        if deletes:
+            add(
+                "deprovision-script-deleted",
+                f"{label} deletes the deprovisioning script ('{_short(line)}'): Image Builder runs "
+                f"c:\\DeprovisioningScript.ps1 / /tmp/DeprovisioningScript.sh last; without it the image is "
+                f"not generalized and the build may fail.",
+                path,
+            )
+        else:
+            add(
+                "deprovision-script-overridden",
+                f"{label} writes its own deprovisioning script ('{_short(line)}'): it must still generalize "
+                f"the image (Sysprep /generalize, waagent -deprovision+user).",
+                path,
+                "info",
+            )
+    elif deletes and _TMP_WIPE.search(line):
+        add(
+            "deprovision-script-deleted",
+            f"{label} wipes the folder holding the deprovisioning script ('{_short(line)}'); Image Builder "
+            f"needs /tmp/DeprovisioningScript.sh (Linux) or c:\\DeprovisioningScript.ps1 (Windows) at the "
+            f"end.",
+            path,
+        )
+
+
+def _extension(url: str) -> str | None:
+    clean = url.split("?", 1)[0].split("#", 1)[0].lower().rstrip("/")
+    for ext in sorted(LARGE_EXTENSIONS, key=len, reverse=True):
+        if clean.endswith(ext):
+            return ext
+    return None
+
+
+def _check_file(add: Any, c: dict[str, Any], cpath: str, label: str) -> None:
+    for field_name in ("sourceUri", "destination"):
+        value = _get(c, field_name)
+        if not isinstance(value, str):
+            continue
+        ext = _extension(value)
+        if ext:
+            certain = ext in CERTAINLY_LARGE
+            add(
+                "file-customizer-large",
+                f"{label} copies a {ext} file with the File customizer ({_short(value, 90)}). The File "
+                f"customizer is meant for files under 20 MB; larger ones take hours. Download large files in "
+                f"a script (curl/wget on Linux, Invoke-WebRequest or azcopy on Windows)."
+                + ("" if certain else " Ignore this if the file is small."),
+                f"{cpath}.{_key(c, field_name)}",
+                "warning",
+            )
+            return
+
+
+def _check_windows_restarts(
+    add: Any, customizers: list[Any], base: str, ckey: str, windows: bool | None
+) -> None:
+    types = [_type(c) if isinstance(c, dict) else "" for c in customizers]
+    flagged_update = False
+    for i, t in enumerate(types):
+        if t != "windowsupdate":
+            continue
+        later = [j for j in range(i + 1, len(types)) if types[j] == "windowsrestart"]
+        if not later:
+            flagged_update = True
+            add(
+                "windows-update-without-restart",
+                f"{_name(customizers[i], i)} installs Windows updates but no WindowsRestart follows: updates "
+                f"left pending can break Sysprep or leave 'Please wait for the Windows Modules Installer' at "
+                f"first logon. Add a WindowsRestart customizer after it.",
+                f"{base}.{ckey}[{i}]",
+            )
+            continue
+        j = later[0]
+        restart = customizers[j]
+        timeout = _get(restart, "restartTimeout")
+        minutes = _duration_minutes(timeout) if isinstance(timeout, str) else None
+        if minutes is None or minutes < 10:
+            shown = f"restartTimeout {timeout!r}" if timeout else "the default restartTimeout (5m)"
+            add(
+                "windows-restart-timeout-short",
+                f"{_name(restart, j)} follows Windows Update with {shown}: finishing updates during the "
+                f"restart often takes longer ('A system shutdown has already been scheduled.(1190)', "
+                f"'Timeout waiting for machine to restart'). Use restartTimeout '30m' or more.",
+                f"{base}.{ckey}[{j}]" + (f".{_key(restart, 'restartTimeout')}" if timeout else ""),
+            )
+    if (
+        windows
+        and customizers
+        and types
+        and types[-1] != "windowsrestart"
+        and ({"windowsupdate", "powershell"} & set(types))
+        # (when an update has no restart after it at all, windows-update-without-restart already says so)
+        and not flagged_update
+    ):
+        add(
+            "windows-final-restart",
+            "The last customizer is not a WindowsRestart: a restart still pending from installs can break "
+            "Sysprep or slow the first logon (Windows Modules Installer). Consider a WindowsRestart as the "
+            "last customizer.",
+            f"{base}.{ckey}[{len(customizers) - 1}]",
+            "info",
+        )
+
+
+def _duration_minutes(text: str) -> float | None:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text or "")
+    if not m:
+        return None
+    value = float(m.group(1))
+    return value * {"s": 1 / 60, "m": 1.0, "h": 60.0, "": 1.0}[m.group(2)]
+
+
+def _check_vm_size(
+    add: Any, props: dict[str, Any], base: str, customizers: list[Any], windows: bool | None
+) -> None:
+    if not windows:
+        return
+    profile = _get(props, "vmProfile")
+    size = _get(profile, "vmSize") if isinstance(profile, dict) else None
+    size = size.strip() if isinstance(size, str) else ""
+    pkey = _key(props, "vmProfile")
+    types = {_type(c) for c in customizers if isinstance(c, dict)}
+    gen2 = _is_gen2(props)
+    if not size and not gen2:
+        add(
+            "windows-default-vm-size",
+            "No vmProfile.vmSize: a Windows Gen1 source builds on the default Standard_D1_v2 (1 vCPU, 3.5 "
+            "GB). Windows Update on it runs out of resources ('A system shutdown is in progress.(1115)', "
+            "'unexpected EOF') and Sysprep can race the guest agent. Set a larger size, e.g. "
+            "Standard_D4s_v5.",
+            f"{base}.{pkey}.{_key(profile, 'vmSize') if isinstance(profile, dict) else 'vmSize'}",
+        )
+    elif size and SMALL_VM_SIZES.match(size) and ONE_CPU_SIZES.match(size):
+        add(
+            "windows-small-vm-size",
+            f"vmSize {size} has 1 vCPU: Windows builds on it are slow and fail under Windows Update (1115) "
+            f"or Sysprep timing. Use at least 2 vCPUs and 8 GB.",
+            f"{base}.{pkey}.{_key(profile, 'vmSize')}",
+        )
+    small = (not size and not gen2) or bool(size and ONE_CPU_SIZES.match(size))
+    dicts = [c for c in customizers if isinstance(c, dict)]
+    # "short": a few inline PowerShell/File steps, nothing that takes minutes (scripts, updates, restarts)
+    short = all(_type(c) in ("powershell", "file") and not _get(c, "scriptUri") for c in dicts) and (
+        sum(len(_inline(c)) for c in dicts) <= 3
+    )
+    has_sleep = any(_SLEEP.search(line) for c in dicts for _, line in _inline(c))
+    if small and short and not has_sleep and "windowsupdate" not in types:
+        add(
+            "sysprep-timing-risk",
+            "A short Windows customization on a small VM: Sysprep can start before the Azure guest agent is "
+            "installed (IMAGE_STATE_UNDEPLOYABLE loop until the timeout). Add a PowerShell customizer "
+            "'Start-Sleep -Seconds 60' before the end, or use a larger VM size.",
+            f"{base}.{_key(props, 'customize')}",
+            "info",
+        )
+
+
+def _estimate_minutes(props: dict[str, Any], customizers: list[Any]) -> tuple[int, list[str]]:
+    total = BASE_MINUTES
+    parts = [f"{BASE_MINUTES} min deploy/sysprep/capture"]
+    for c in customizers:
+        if not isinstance(c, dict):
+            continue
+        t = _type(c)
+        minutes = STEP_MINUTES.get(t, 5)
+        if t in ("shell", "powershell") and _get(c, "scriptUri"):
+            minutes = SCRIPT_URI_MINUTES
+        if t == "file" and any(
+            isinstance(_get(c, f), str) and _extension(_get(c, f)) for f in ("sourceUri", "destination")
+        ):
+            minutes = LARGE_FILE_MINUTES
+        total += minutes
+        if t == "windowsupdate":
+            parts.append(f"{minutes} min Windows Update")
+    distribute = _get(props, "distribute")
+    for d in distribute if isinstance(distribute, list) else []:
+        t = _type(d)
+        minutes = DISTRIBUTE_MINUTES.get(t, 10)
+        regions = _get(d, "targetRegions") or _get(d, "replicationRegions") or []
+        if isinstance(regions, list) and len(regions) > 1:
+            minutes += EXTRA_REGION_MINUTES * (len(regions) - 1)
+        total += minutes
+    validate = _get(props, "validate")
+    if isinstance(validate, dict) and _get(validate, "inVMValidations"):
+        total += VALIDATION_MINUTES
+    return total, parts
+
+
+def _check_timeout(add: Any, props: dict[str, Any], base: str, customizers: list[Any]) -> None:
+    raw = _get(props, "buildTimeoutInMinutes")
+    path = f"{base}.{_key(props, 'buildTimeoutInMinutes')}"
+    try:
+        timeout = int(raw) if raw is not None and not isinstance(raw, bool) else 0
+    except (TypeError, ValueError):
+        return
+    if 1 <= timeout <= 5:
+        add(
+            "build-timeout-too-short",
+            f"buildTimeoutInMinutes is {timeout}: the service's token (client_jwt) must stay valid for at "
+            f"least 5 minutes, so the build fails at once. Use 0 (the default, 240) or at least 6 - "
+            f"realistically 60 or more.",
+            path,
+        )
+        return
+    effective = timeout or DEFAULT_BUILD_TIMEOUT
+    estimate, parts = _estimate_minutes(props, customizers)
+    if effective < estimate:
+        add(
+            "build-timeout-low",
+            f"buildTimeoutInMinutes {effective} is below a rough estimate of {estimate} min for these "
+            f"customizers and distribution targets ({', '.join(parts)}, ...); the build may end with "
+            f"'context deadline exceeded'. Raise it (maximum 960).",
+            path,
+        )
+
+
+def _check_error_handling(add: Any, props: dict[str, Any], base: str) -> None:
+    eh = _get(props, "errorHandling")
+    on_error = _get(eh, "onCustomizerError") if isinstance(eh, dict) else None
+    if on_error is None or str(on_error).lower() == "cleanup":
+        path = (
+            f"{base}.{_key(props, 'errorHandling')}.{_key(eh, 'onCustomizerError')}"
+            if isinstance(eh, dict)
+            else f"{base}.errorHandling"
+        )
+        add(
+            "error-handling-cleanup",
+            "errorHandling.onCustomizerError is 'cleanup' (the default): after a failed customizer the build "
+            "VM is deleted. While debugging, set it to 'abort' to keep the VM and look inside (delete it "
+            "afterwards).",
+            path,
+            "info",
+        )
