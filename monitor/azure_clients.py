@@ -38,7 +38,10 @@ class RequestCounts:
         return RequestCounts(self.arm, self.storage, dict(self.by_path))
 
     def __sub__(self, other: RequestCounts) -> RequestCounts:
-        return RequestCounts(self.arm - other.arm, self.storage - other.storage)
+        paths = {k: v - other.by_path.get(k, 0) for k, v in self.by_path.items()}
+        return RequestCounts(
+            self.arm - other.arm, self.storage - other.storage, {k: v for k, v in paths.items() if v}
+        )
 
 
 def _make_transport_class() -> type:
@@ -51,15 +54,22 @@ def _make_transport_class() -> type:
             super().__init__(**kwargs)
             self.arm_host = arm_host.lower()
             self.counts = RequestCounts()
+            # Observers called before each request with (method, url without query): request logging, tests.
+            self.observers: list[Any] = []
             self._lock = threading.Lock()
 
         def send(self, request, **kwargs):  # type: ignore[override]
             parts = urlsplit(request.url)
+            kind = "arm" if parts.netloc.lower() == self.arm_host else "storage"
+            label = f"{kind} {request.method} {parts.path}"
             with self._lock:
-                if parts.netloc.lower() == self.arm_host:
+                if kind == "arm":
                     self.counts.arm += 1
                 else:
                     self.counts.storage += 1
+                self.counts.by_path[label] = self.counts.by_path.get(label, 0) + 1
+            for observer in list(self.observers):
+                observer(request.method, f"{parts.scheme}://{parts.netloc}{parts.path}")
             return super().send(request, **kwargs)
 
         # Clients we hand this transport to must not close the shared session when they are closed.

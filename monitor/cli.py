@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from monitor.settings import Settings, SettingsError
 
+COPY_HELP = "auto: server-side Copy Blob where the service allows, else streamed (default); stream: always stream"
 COLUMNS = ("template", "resource group", "state", "category", "alert", "archive")
 
 
@@ -41,15 +42,15 @@ def render_table(rows: Sequence[Any], out: TextIO) -> None:
             out.write("  ".join("-" * w for w in widths) + "\n")
 
 
-def _monitor(settings: Settings) -> Any:
+def _monitor(settings: Settings, args: argparse.Namespace) -> Any:
     from monitor.service import Monitor
 
     settings.require_subscription()
-    return Monitor.from_settings(settings)
+    return Monitor.from_settings(settings, copy_mode=args.copy)
 
 
 def cmd_sweep(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    monitor = _monitor(settings)
+    monitor = _monitor(settings, args)
     try:
         report = monitor.sweep()
     finally:
@@ -94,7 +95,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    monitor = _monitor(settings)
+    monitor = _monitor(settings, args)
     try:
         outcome = monitor.check_template(args.template_id)
     finally:
@@ -126,9 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="one sweep over every watched template")
     sweep.add_argument("--json", action="store_true", help="print the report as JSON")
     sweep.add_argument("--all", action="store_true", help="also list unchanged succeeded templates")
+    sweep.add_argument("--copy", choices=("auto", "stream"), default="auto", help=COPY_HELP)
     check = sub.add_parser("check", help="check one template now")
     check.add_argument("template_id", help="the template's resource id")
     check.add_argument("--json", action="store_true")
+    check.add_argument("--copy", choices=("auto", "stream"), default="auto", help=COPY_HELP)
     demo = sub.add_parser("demo", help="the whole pipeline locally (Azurite + local ARM)")
     demo.add_argument("rest", nargs=argparse.REMAINDER)
     return parser

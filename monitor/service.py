@@ -85,6 +85,7 @@ class SweepReport:
     storage_requests: int = 0
     seconds: float = 0.0
     skipped_lease: bool = False  # another sweep held the lease
+    request_paths: dict[str, int] = field(default_factory=dict)  # "arm|storage METHOD /path" -> count
     outbox: Any = None  # monitor.alerts.OutboxReport
 
     @property
@@ -165,6 +166,7 @@ class Monitor:
             report.skipped_lease = True
         spent = self.counts - before
         report.arm_requests, report.storage_requests = spent.arm, spent.storage
+        report.request_paths = spent.by_path
         report.seconds = time.monotonic() - started
         return report
 
