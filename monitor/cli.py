@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from monitor.settings import Settings, SettingsError
 
-COPY_HELP = "auto: server-side Copy Blob where the service allows, else streamed (default); stream: always stream"
+COPY_HELP = "auto: server-side Copy Blob where allowed, else streamed (default); stream: always stream"
 COLUMNS = ("template", "resource group", "state", "category", "alert", "archive")
 
 
