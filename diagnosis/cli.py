@@ -1,0 +1,258 @@
+"""``python -m diagnosis [--json] [--template FILE] [--rules FILE] [INPUT ...]``.
+
+INPUT is a customization.log (or validation.log), a saved status message, ``az image builder show`` JSON, or
+pasted error output (pipeline log, az or PowerShell error); ``-`` reads stdin. Each input is recognised by its
+content. Exit status: 0 no failure found, 1 a failure was diagnosed (including ``unknown``), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import itertools
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Iterator
+from typing import Any, BinaryIO, TextIO
+
+from diagnosis.engine import diagnose
+from diagnosis.model import Diagnosis
+from diagnosis.redact import redact
+from diagnosis.rules import KnowledgeBaseError, load_knowledge_base
+from diagnosis.scanner import CHUNK, sniff_is_log
+
+HEAD = 64 << 10
+MAX_TEXT = 8 << 20  # a non-log input larger than this is scanned like a log (streamed)
+
+
+class UsageError(Exception):
+    pass
+
+
+def decode_text(data: bytes) -> str:
+    """Lenient decoding: BOMs (UTF-8/UTF-16), NUL bytes, invalid UTF-8 replaced."""
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        text = data.decode("utf-16", "replace")
+    elif data.startswith(codecs.BOM_UTF8):
+        text = data[3:].decode("utf-8", "replace")
+    else:
+        text = data.decode("utf-8", "replace")
+    return text.replace("\x00", "").replace("\r\n", "\n")
+
+
+def _chunks(fh: BinaryIO, head: bytes) -> Iterator[bytes]:
+    yield head
+    while True:
+        block = fh.read(CHUNK)
+        if not block:
+            return
+        yield block
+
+
+def _classify(name: str, fh: BinaryIO) -> tuple[str, Any]:
+    """('log', iterable) | ('json', obj) | ('text', str)."""
+    head = fh.read(HEAD)
+    stripped = decode_text(head[:4096]).lstrip()
+    if stripped.startswith(("{", "[")):
+        rest = fh.read(MAX_TEXT)
+        if not fh.read(1):
+            try:
+                return "json", json.loads(decode_text(head + rest))
+            except json.JSONDecodeError:
+                pass
+        if sniff_is_log(head):
+            return "log", itertools.chain([head, rest], _chunks(fh, b""))
+        return "text", decode_text(head + rest)
+    if sniff_is_log(head):
+        return "log", _chunks(fh, head)
+    rest = fh.read(MAX_TEXT)
+    if fh.read(1):  # big pasted output: stream it like a log
+        return "log", itertools.chain([head, rest], _chunks(fh, b""))
+    return "text", decode_text(head + rest)
+
+
+def _json_inputs(obj: Any, texts: list[str], templates: list[dict[str, Any]]) -> None:
+    """Sort a JSON input: template / az show output, a status object, or an ARM error body."""
+    if isinstance(obj, list):
+        for item in obj:
+            _json_inputs(item, texts, templates)
+        return
+    if not isinstance(obj, dict):
+        texts.append(json.dumps(obj))
+        return
+    props = obj.get("properties") if isinstance(obj.get("properties"), dict) else obj
+    if any(
+        k in props for k in ("lastRunStatus", "provisioningState", "provisioningError", "customize", "source")
+    ):
+        templates.append(obj)
+        return
+    # lastRunStatus on its own, or an ARM error body {"error": {...}} / {"status": "Failed", "error": ...}
+    if "runState" in obj or "runSubState" in obj:
+        templates.append({"lastRunStatus": obj})
+        return
+    texts.append(json.dumps(obj, indent=1))
+
+
+def run(
+    argv: list[str] | None = None,
+    *,
+    stdin: BinaryIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = argparse.ArgumentParser(
+        prog="python -m diagnosis",
+        description="Say why an Azure VM Image Builder build failed and what to do.",
+        epilog="INPUT: customization.log, a saved status message, az image builder show JSON, or pasted "
+        "error "
+        "output; '-' reads stdin. Exit status: 0 no failure, 1 failure diagnosed, 2 usage error.",
+    )
+    parser.add_argument("inputs", nargs="*", metavar="INPUT")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (Diagnosis.to_dict())")
+    parser.add_argument("--template", metavar="FILE", help="template JSON or 'az image builder show' output")
+    parser.add_argument(
+        "--rules",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="extra knowledge-base file (repeatable; also DIAGNOSIS_RULES)",
+    )
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if exc.code in (0, None) else 2
+    try:
+        diag = _run(args, stdin or sys.stdin.buffer)
+    except UsageError as exc:
+        print(f"error: {exc}", file=stderr)
+        return 2
+    except KnowledgeBaseError as exc:
+        print(f"error: invalid rules: {exc}", file=stderr)
+        return 2
+    if args.json:
+        stdout.write(json.dumps(diag.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        stdout.write(render(diag))
+    return 1 if diag.failed else 0
+
+
+def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:
+    for path in args.rules:
+        if not os.path.isfile(path):
+            raise UsageError(f"--rules {path}: no such file")
+    kb = load_knowledge_base(args.rules)
+    template = None
+    if args.template:
+        try:
+            with open(args.template, "rb") as fh:
+                template = json.loads(decode_text(fh.read()))
+        except FileNotFoundError:
+            raise UsageError(f"--template {args.template}: no such file") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UsageError(f"--template {args.template}: not a JSON document ({exc})") from None
+        if not isinstance(template, dict):
+            raise UsageError(f"--template {args.template}: expected a JSON object")
+    inputs = args.inputs
+    if not inputs and template is None:
+        if stdin is None or (
+            hasattr(sys.stdin, "isatty") and stdin is sys.stdin.buffer and sys.stdin.isatty()
+        ):
+            raise UsageError("no INPUT given (a customization.log, a status message or '-' for stdin)")
+        inputs = ["-"]
+    for name in inputs:
+        if name != "-" and not os.path.isfile(name):
+            raise UsageError(f"{name}: no such file")
+    texts: list[str] = []
+    templates: list[dict[str, Any]] = [template] if template else []
+    logs: list[tuple[str, Any]] = []
+    handles: list[BinaryIO] = []
+    try:
+        for name in inputs:
+            fh = stdin if name == "-" else open(name, "rb")  # noqa: SIM115 - closed below
+            if name != "-":
+                handles.append(fh)
+            kind, value = _classify(name, fh)
+            if kind == "json":
+                _json_inputs(value, texts, templates)
+            elif kind == "text":
+                if value.strip():
+                    texts.append(value)
+            else:
+                logs.append((name, value))
+        log = validation_log = None
+        for name, value in logs:
+            if "validation" in os.path.basename(name).lower() and validation_log is None:
+                validation_log = value
+            elif log is None:
+                log = value
+            elif validation_log is None:
+                validation_log = value
+        return diagnose(
+            "\n".join(texts) if texts else None,
+            log=log,
+            validation_log=validation_log,
+            template=templates[0] if templates else None,
+            rules=kb,
+        )
+    finally:
+        for fh in handles:
+            fh.close()
+
+
+def render(d: Diagnosis) -> str:
+    """The human-readable report."""
+    width = 100
+    lines = []
+    conf = f"confidence {d.confidence:.2f}"
+    lines.append(f"Category:    {d.category} - {d.title} ({conf})")
+    lines.append(f"What failed: {d.summary}")
+    lines.append(f"Phase:       {d.phase}")
+    fc = d.failed_customizer
+    if fc:
+        bits = [f"provisioner {fc.name}"]
+        if fc.customizer_name:
+            bits.append(f"customizer {fc.customizer_name!r}")
+        if fc.type:
+            bits.append(f"type {fc.type}")
+        if fc.position:
+            bits.append(f"#{fc.position}")
+        if fc.exit_code is not None:
+            bits.append(f"exit code {fc.exit_code}")
+        if fc.duration_seconds is not None:
+            bits.append(f"ran {fc.duration_seconds / 60:.1f} min")
+        lines.append(f"Customizer:  {', '.join(bits)}")
+    if d.cause:
+        lines.append(
+            textwrap.fill(d.cause, width, initial_indent="Cause:       ", subsequent_indent=" " * 13)
+        )
+    if d.evidence:
+        lines.append("Evidence:")
+        for e in d.evidence:
+            where = f"{e.source}:{e.line}" if e.line is not None else e.source
+            text = e.text if len(e.text) <= 240 else e.text[:239] + "…"
+            lines.append(f"  {where:>18}  {text}")
+    if d.remediation:
+        lines.append("Remediation:")
+        for i, step in enumerate(d.remediation, 1):
+            lines.append(textwrap.fill(step, width, initial_indent=f"  {i}. ", subsequent_indent="     "))
+    if d.warnings:
+        lines.append("Warnings:")
+        lines.extend(f"  - {w}" for w in d.warnings)
+    if d.advisories:
+        lines.append("Template advisories:")
+        lines.extend(f"  - [{a.id}] {a.message} ({a.path})" for a in d.advisories)
+    if d.doc:
+        lines.append(f"Docs:        {d.doc}")
+    if d.log_url:
+        lines.append(f"Log:         {d.log_url}")
+    if d.operation_id:
+        lines.append(f"OperationId: {d.operation_id}")
+    return redact("\n".join(lines)) + "\n"
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,549 @@
+"""``diagnose()``: one answer to "why did this image build fail and what do I do now".
+
+Inputs are scanned against the knowledge base (``diagnosis.rules``) with the streaming scanner
+(``diagnosis.scanner``); the entry with the highest precedence wins (root cause beats symptom). A failed
+provisioner found through ``(telemetry)`` markers counts as a customizer failure of its own. Without a
+matching entry a failure becomes ``unknown`` (with the most telling error lines as evidence) and a run
+without a failure becomes ``none``. Every string leaving this module is redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from diagnosis.categories import CATEGORIES
+from diagnosis.model import Diagnosis, Evidence, FailedCustomizer
+from diagnosis.redact import redact
+from diagnosis.rules import DOC_BASE, KnowledgeBase, Rule, load_knowledge_base
+from diagnosis.scanner import Hit, ScanResult, Step, scan, scan_text
+
+LogInput = str | os.PathLike[str] | BinaryIO | bytes | Iterable[bytes]
+
+MAX_EVIDENCE = 20
+_LOG_URL = re.compile(r"https?://[^\s\"'<>]+?/packerlogs/[^\s\"'<>]+?\.log")
+_OPERATION_ID = re.compile(r"OperationId:\s*([0-9A-Za-z-]{8,})", re.IGNORECASE)
+_PACKER_PREFIX = re.compile(
+    r"^\[[0-9a-fA-F-]{36}\] PACKER(?: (?:OUT|ERR))?\s*(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\s*)?"
+    r"(?:packer(?:-[\w-]+)?(?: plugin)?: (?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d )?)?(?:ui: )?"
+)
+_PACKER_TYPES = {
+    "shell": "Shell",
+    "powershell": "PowerShell",
+    "file": "File",
+    "windows-restart": "WindowsRestart",
+    "windows-update": "WindowsUpdate",
+}
+_SUCCESS_STATES = {"succeeded", "partiallysucceeded"}
+_FAILED_STEP_RULE = "failed-customizer"
+_FAILED_DEPROVISION_RULE = "failed-deprovisioning"
+
+
+@dataclass
+class _Candidate:
+    rule: Rule
+    hits: list[tuple[str, Hit]] = field(default_factory=list)  # (source, hit)
+    sources: set[str] = field(default_factory=set)
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        last = max((h.line for _s, h in self.hits), default=0)
+        return (self.rule.precedence, len(self.sources), last)
+
+
+def diagnose(
+    message: str | None = None,
+    *,
+    provisioning_state: str | None = None,
+    provisioning_error: dict[str, Any] | str | None = None,
+    log: LogInput | None = None,
+    validation_log: LogInput | None = None,
+    template: dict[str, Any] | None = None,
+    rules: KnowledgeBase | None = None,
+) -> Diagnosis:
+    """Diagnose an Image Builder build from any of: status message, provisioning state/error, logs, template.
+
+    ``template`` may be the ARM resource (``properties``) or ``az image builder show`` output; its
+    ``lastRunStatus``/``provisioningState``/``provisioningError`` are used when not given explicitly, and its
+    ``customize[]`` names the failed customizer.
+    """
+    kb = rules if rules is not None else load_knowledge_base()
+    props = _template_properties(template)
+    run_state = None
+    if props:
+        last = props.get("lastRunStatus") or props.get("last_run_status") or {}
+        if isinstance(last, dict):
+            run_state = str(last.get("runState") or last.get("run_state") or "") or None
+            if message is None and last.get("message"):
+                message = str(last["message"])
+        provisioning_state = (
+            provisioning_state or props.get("provisioningState") or props.get("provisioning_state")
+        )
+        if provisioning_error is None:
+            provisioning_error = props.get("provisioningError") or props.get("provisioning_error")
+
+    texts: list[tuple[str, str]] = []
+    if message and message.strip():
+        texts.append(("message", message))
+    perr = _provisioning_error_text(provisioning_error)
+    if perr:
+        texts.append(("provisioningError", perr))
+
+    results: list[ScanResult] = [scan_text(text, kb, source=source) for source, text in texts]
+    log_result = scan(log, kb, source="log") if log is not None else None
+    validation_result = (
+        scan(validation_log, kb, source="validation-log") if validation_log is not None else None
+    )
+    for r in (log_result, validation_result):
+        if r is not None:
+            results.append(r)
+
+    all_text = "\n".join(t for _s, t in texts)
+    log_url = _find(_LOG_URL, all_text, 0)
+    operation_id = _find(_OPERATION_ID, all_text, 1) or (log_result.operation_id if log_result else None)
+
+    # ------------------------------------------------------------------ failure context
+    state = (provisioning_state or "").strip().lower()
+    run = (run_state or "").strip().lower()
+    message_failed = (
+        (bool(texts) and run not in _SUCCESS_STATES) or state == "failed" or run in ("failed", "canceled")
+    )
+    if run in _SUCCESS_STATES and not perr and state != "failed":
+        message_failed = False
+    log_failed = False
+    log_succeeded = False
+    for r in (log_result, validation_result):
+        if r is None:
+            continue
+        step = r.failed_step
+        if r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
+            log_failed = True
+        elif r.success and not r.failure_seen:
+            log_succeeded = True
+    failure = message_failed or log_failed
+
+    # ------------------------------------------------------------------ candidates
+    warnings: list[str] = []
+    candidates: dict[str, _Candidate] = {}
+    for r in results:
+        step = r.failed_step if r.source in ("log", "validation-log") else None
+        for rule_id, rh in r.hits.items():
+            rule = kb.get(rule_id)
+            if rule is None:
+                continue
+            if rule.benign:
+                text = f"{rule.warning} ({rh.count}x)" if rh.count > 1 else rule.warning
+                if text not in warnings:
+                    warnings.append(text)
+                continue
+            hits = rh.samples()
+            if rule.scope == "failed-step" and r.source in ("log", "validation-log") and r.steps:
+                if step is None:
+                    continue
+                hits = [h for h in hits if h.step == step.position]
+                if not hits:
+                    continue
+            cand = candidates.setdefault(rule.id, _Candidate(rule))
+            cand.hits.extend((r.source, h) for h in hits)
+            cand.sources.add(r.source)
+    failed_step = log_result.failed_step if log_result else None
+    if log_result is not None and failed_step is not None:
+        synthetic = _step_candidate(log_result, failed_step)
+        if synthetic is not None:
+            candidates.setdefault(synthetic.rule.id, synthetic)
+
+    if log_succeeded and not message_failed and not log_failed:
+        # a successful build: anything the KB noticed is reported as a warning, never as the cause
+        for cand in candidates.values():
+            warnings.append(f"Seen in a successful build: {cand.rule.title}")
+        candidates = {}
+
+    customizers = _template_customizers(props)
+    failed_customizer = _failed_customizer(log_result, failed_step, customizers) if failed_step else None
+
+    if candidates:
+        best = max(candidates.values(), key=lambda c: c.key)
+        return _finish(
+            _from_candidate(best, candidates, results, failed_customizer, log_result, texts),
+            log_url,
+            operation_id,
+            warnings,
+            template,
+        )
+    if failure:
+        return _finish(_unknown(results, failed_customizer), log_url, operation_id, warnings, template)
+    what = "the log" if log_result is not None else "the input"
+    diag = Diagnosis(
+        category="none",
+        title=CATEGORIES["none"].title,
+        summary=f"No failure found in {what}." if texts or log_result is not None else "Nothing to diagnose.",
+        confidence=0.9 if log_succeeded else (0.6 if (texts or results) else 0.3),
+        phase=log_result.phase if log_result and log_result.phase != "unknown" else "unknown",
+    )
+    return _finish(diag, log_url, operation_id, warnings, template)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _template_properties(template: dict[str, Any] | None) -> dict[str, Any]:
+    if not isinstance(template, dict):
+        return {}
+    props = template.get("properties")
+    if isinstance(props, dict):
+        merged = dict(template)
+        merged.update(props)
+        return merged
+    return template
+
+
+def _template_customizers(props: dict[str, Any]) -> list[dict[str, Any]]:
+    customize = props.get("customize") if props else None
+    return [c for c in customize if isinstance(c, dict)] if isinstance(customize, list) else []
+
+
+def _provisioning_error_text(error: dict[str, Any] | str | None) -> str:
+    if not error:
+        return ""
+    if isinstance(error, str):
+        return error
+    if isinstance(error, dict):
+        code = (
+            error.get("provisioningErrorCode")
+            or error.get("provisioning_error_code")
+            or error.get("code")
+            or ""
+        )
+        msg = error.get("message") or ""
+        text = f"{code}: {msg}" if code and msg else str(code or msg)
+        return text or json.dumps(error)
+    return str(error)
+
+
+def _find(pattern: re.Pattern[str], text: str, group: int) -> str | None:
+    m = pattern.search(text)
+    if not m:
+        return None
+    return m.group(group).rstrip(".,;)")
+
+
+def _step_candidate(result: ScanResult, step: Step) -> _Candidate | None:
+    """A failed provisioner (started, never ended, non-zero exit or a packer failure) as a candidate."""
+    failed = step.exit_code not in (None, 0) or any(h.step == step.position for h in result.failure_lines)
+    if not failed:
+        return None
+    if step.deprovision:
+        rule = Rule(
+            id=_FAILED_DEPROVISION_RULE,
+            category="deprovision-failed",
+            title="Deprovisioning step failed",
+            phase="deprovision",
+            cause="The hidden deprovisioning step (Sysprep / waagent -deprovision) that Image Builder runs "
+            "after "
+            "the customizers failed.",
+            remediation=(
+                "Read the deprovisioning output in customization.log (search 'DeprovisioningScript').",
+                "Make sure no customizer deletes or breaks c:\\DeprovisioningScript.ps1 or "
+                "/tmp/DeprovisioningScript.sh, and that the guest agent / waagent is installed.",
+            ),
+            doc="vms-created-from-aib-images-do-not-create-successfully",
+            precedence=60,
+            confidence=0.75,
+            scope="any",
+            benign=False,
+            warning="",
+            message_patterns=(),
+            log_patterns=(),
+            origin="engine",
+        )
+    else:
+        rule = Rule(
+            id=_FAILED_STEP_RULE,
+            category="customizer-failed",
+            title="Customizer failed",
+            phase="customize",
+            cause="A customizer returned an error, so Packer stopped the build.",
+            remediation=(
+                "Read the customizer's output just above its exit line in customization.log.",
+                "Run the script on a VM from the same source image and fix it; scripts must exit 0 "
+                "(or list the code in validExitCodes).",
+                "Set errorHandling.onCustomizerError to 'abort' while debugging to keep the build VM.",
+            ),
+            doc="packer-build-command-failure",
+            precedence=40,
+            confidence=0.8,
+            scope="any",
+            benign=False,
+            warning="",
+            message_patterns=(),
+            log_patterns=(),
+            origin="engine",
+        )
+    cand = _Candidate(rule, sources={"log"})
+    if step.exit_line is not None and step.exit_text:
+        cand.hits.append(("log", Hit(rule.id, step.exit_line, step.exit_text, step.position, "customize")))
+    for h in result.failure_lines:
+        if h.step == step.position:
+            cand.hits.append(("log", h))
+    return cand
+
+
+def _failed_customizer(
+    result: ScanResult | None, step: Step, customizers: list[dict[str, Any]]
+) -> FailedCustomizer:
+    aib_type = "Deprovisioning" if step.deprovision else _PACKER_TYPES.get(step.name.lower())
+    customizer_name = None
+    position = step.position
+    if customizers and result is not None and not step.deprovision:
+        j = 0
+        for s in result.steps:
+            t = _PACKER_TYPES.get(s.name.lower())
+            match = None
+            for k in range(j, len(customizers)):
+                if str(customizers[k].get("type", "")).lower() == (t or "").lower():
+                    match = k
+                    break
+            if match is None:
+                continue
+            j = match + 1
+            if s is step:
+                customizer_name = customizers[match].get("name") or None
+                aib_type = customizers[match].get("type") or aib_type
+                position = match + 1
+                break
+    duration = None
+    end = step.end_time or (result.last_time if result else None)
+    if step.start_time and end and end >= step.start_time:
+        duration = (end - step.start_time).total_seconds()
+    return FailedCustomizer(
+        name=step.name,
+        type=aib_type,
+        position=position,
+        exit_code=step.exit_code if step.exit_code not in (None,) else None,
+        duration_seconds=duration,
+        customizer_name=str(customizer_name) if customizer_name else None,
+    )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 90:
+        return f"{int(seconds)} s"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def _customizer_phrase(fc: FailedCustomizer) -> str:
+    label = fc.customizer_name or fc.name
+    parts = ", ".join(p for p in (fc.type, f"#{fc.position}" if fc.position else None) if p)
+    return f'Customizer "{label}"' + (f" ({parts})" if parts else "")
+
+
+def _clean(text: str, limit: int = 200) -> str:
+    text = _PACKER_PREFIX.sub("", text.strip()).strip()
+    text = re.sub(r"^(?:==>|-->)\s*", "", text)
+    text = re.sub(r"^azure-arm:\s*", "", text).strip()
+    text = text.rstrip(",;: ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _phase_for(
+    rule: Rule, cand: _Candidate, texts: list[tuple[str, str]], log_result: ScanResult | None
+) -> str:
+    if rule.phase != "unknown":
+        return rule.phase
+    joined = " ".join(t for _s, t in texts).lower()
+    if "distribut" in joined or "shared image gallery" in joined:
+        return "distribute"
+    log_hits = [h for s, h in cand.hits if s == "log"]
+    if log_hits and log_hits[-1].phase != "unknown":
+        return log_hits[-1].phase
+    if any(s == "provisioningError" for s, _h in cand.hits):
+        return "submission"
+    if "build (" in joined and "step failed" in joined:
+        return "submission"
+    return "unknown"
+
+
+def _from_candidate(
+    best: _Candidate,
+    candidates: dict[str, _Candidate],
+    results: list[ScanResult],
+    fc: FailedCustomizer | None,
+    log_result: ScanResult | None,
+    texts: list[tuple[str, str]],
+) -> Diagnosis:
+    rule = best.rule
+    evidence = _evidence(best, candidates, results, fc)
+    decisive = evidence[0].text if evidence else ""
+    confidence = rule.confidence
+    if len(best.sources) > 1:
+        confidence = min(0.95, confidence + 0.05)
+    if log_result is not None and best.sources <= {"message", "provisioningError"} and rule.precedence < 35:
+        # a generic message the log could not back up: say so through the confidence
+        confidence = min(confidence, 0.45)
+    phase = _phase_for(rule, best, texts, log_result)
+    if (
+        fc
+        and rule.category in ("customizer-failed", "deprovision-failed")
+        and rule.id
+        in (
+            _FAILED_STEP_RULE,
+            _FAILED_DEPROVISION_RULE,
+            "script-non-zero-exit",
+            "packer-build-command-failed",
+        )
+    ):
+        if fc.exit_code not in (None, 0):
+            summary = f"{_customizer_phrase(fc)} exited with code {fc.exit_code}"
+        else:
+            summary = f"{_customizer_phrase(fc)} failed"
+        if fc.duration_seconds is not None:
+            summary += f" after {_duration(fc.duration_seconds)}"
+        summary += "."
+        if rule.id == _FAILED_DEPROVISION_RULE or fc.type == "Deprovisioning":
+            phase = "deprovision"
+    elif fc and rule.category in (
+        "build-timeout",
+        "large-file-download",
+        "interactive-prompt",
+        "pending-restart",
+        "connection-lost",
+        "vm-resources-exhausted",
+        "windows-restart-failed",
+        "sysprep-timing",
+        "network-config",
+    ):
+        running = f"while {_customizer_phrase(fc)[0].lower()}{_customizer_phrase(fc)[1:]} was running"
+        if fc.duration_seconds is not None:
+            running += f" ({_duration(fc.duration_seconds)})"
+        summary = (
+            f"{rule.title} {running}: {_clean(decisive, 160)}" if decisive else f"{rule.title} {running}."
+        )
+    else:
+        summary = f"{rule.title}: {_clean(decisive, 200)}" if decisive else f"{rule.title}."
+    if not summary.endswith((".", "…")):
+        summary += "."
+    return Diagnosis(
+        category=rule.category,
+        title=rule.title,
+        summary=summary,
+        cause=rule.cause,
+        remediation=list(rule.remediation),
+        phase=phase,
+        failed_customizer=fc if rule.category not in ("none",) and fc else None,
+        evidence=evidence,
+        confidence=round(confidence, 2),
+        doc=rule.doc_url,
+        rule_id=rule.id,
+    )
+
+
+def _evidence(
+    best: _Candidate,
+    candidates: dict[str, _Candidate],
+    results: list[ScanResult],
+    fc: FailedCustomizer | None,
+) -> list[Evidence]:
+    out: list[Evidence] = []
+    seen: set[tuple[str, int]] = set()
+
+    def add(source: str, hit: Hit) -> None:
+        key = (source, hit.line)
+        if key in seen or len(out) >= MAX_EVIDENCE:
+            return
+        seen.add(key)
+        out.append(Evidence(text=redact(hit.text.strip()), line=hit.line, source=source))
+
+    ordered = sorted(best.hits, key=lambda sh: sh[1].line)
+    # decisive line: for messages the first hit, for logs the first hit too (the root cause shows first)
+    for source, hit in ordered:
+        add(source, hit)
+    for r in results:
+        for h in r.failure_lines:
+            add(r.source, h)
+    for cand in sorted(candidates.values(), key=lambda c: c.key, reverse=True):
+        if cand is best:
+            continue
+        for source, hit in sorted(cand.hits, key=lambda sh: sh[1].line)[:3]:
+            add(source, hit)
+    for r in results:
+        for h in r.tail_errors[-5:]:
+            add(r.source, h)
+    return out
+
+
+def _unknown(results: list[ScanResult], fc: FailedCustomizer | None) -> Diagnosis:
+    evidence: list[Evidence] = []
+    seen: set[tuple[str, int]] = set()
+    for r in results:
+        for h in list(r.failure_lines) + list(r.tail_errors):
+            key = (r.source, h.line)
+            if key in seen:
+                continue
+            seen.add(key)
+            evidence.append(Evidence(text=redact(h.text.strip()), line=h.line, source=r.source))
+    # the most telling lines: packer's failure lines first, then the last error lines
+    evidence = evidence[:MAX_EVIDENCE]
+    first = _clean(evidence[0].text, 200) if evidence else ""
+    if fc is not None:
+        summary = f"{_customizer_phrase(fc)} was running when the build failed; no known cause matched"
+        summary += f": {first}" if first else "."
+    else:
+        summary = (
+            f"The build failed with an error the knowledge base does not know: {first}"
+            if first
+            else ("The build failed, but no error line explains why.")
+        )
+    if not summary.endswith((".", "…")):
+        summary += "."
+    return Diagnosis(
+        category="unknown",
+        title=CATEGORIES["unknown"].title,
+        summary=summary,
+        cause="No knowledge-base entry matches this failure; the evidence lists the most telling error "
+        "lines.",
+        remediation=[
+            "Read the evidence lines and the end of customization.log (search '(telemetry)' from the end).",
+            "If this failure repeats, add a rule for it (python -m diagnosis --rules my-rules.json).",
+        ],
+        phase="customize" if fc is not None else "unknown",
+        failed_customizer=fc,
+        evidence=evidence,
+        confidence=0.2,
+        doc=f"{DOC_BASE}#troubleshoot-build-failures",
+    )
+
+
+def _finish(
+    diag: Diagnosis,
+    log_url: str | None,
+    operation_id: str | None,
+    warnings: list[str],
+    template: dict[str, Any] | None,
+) -> Diagnosis:
+    diag.log_url = redact(log_url) if log_url else None
+    diag.operation_id = operation_id
+    diag.warnings = [redact(w) for w in warnings]
+    diag.title = redact(diag.title)
+    diag.summary = redact(diag.summary)
+    diag.cause = redact(diag.cause)
+    diag.remediation = [redact(s) for s in diag.remediation]
+    if template:
+        try:
+            from diagnosis.advisories import check_template  # written in parallel; optional until it lands
+        except ImportError:
+            check_template = None  # type: ignore[assignment]
+        if check_template is not None:
+            try:
+                diag.advisories = list(check_template(template))
+            except Exception:
+                diag.advisories = []
+    return diag

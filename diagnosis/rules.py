@@ -1,0 +1,396 @@
+"""The knowledge base: failure causes as data (JSON files), loaded and validated into ``Rule`` objects.
+
+Built-in entries live in ``diagnosis/knowledge/*.json``. Users add their own files (``--rules FILE`` or the
+``DIAGNOSIS_RULES`` setting, several paths separated by ``os.pathsep``); an entry whose ``id`` equals a
+built-in one replaces it. Every file is validated on load and problems raise ``KnowledgeBaseError`` naming the file,
+the entry (index and id), the field and what is wrong.
+
+File format: ``{"rules": [ {entry}, ... ]}`` (a bare list of entries is accepted too). Entry fields:
+
+=================  ========================================================================================
+id                 unique id, ``[a-z0-9][a-z0-9._-]*``
+category           a category id from ``diagnosis.categories`` (not ``none``/``unknown``)
+title              short human title
+message_patterns   regexes matched on the status message, provisioning error and pasted error text
+log_patterns       regexes matched on customization.log lines (and pasted text)
+phase              one of ``diagnosis.model.PHASES``
+cause              why it happens
+remediation        list of concrete steps (required unless ``benign``)
+doc                anchor in the troubleshooting guide, or a full https URL
+precedence         integer 0..1000; the highest matching entry wins (root causes above symptoms)
+confidence         0..1 (default 0.8): how sure a match of this entry is
+scope              ``any`` (default) or ``failed-step``: log matches count only inside the provisioner that
+                   was running when the build failed (e.g. a download progress line, an interactive prompt)
+benign             true for harmless lines that only produce a warning (never a category)
+warning            text of that warning (benign entries)
+keywords           optional literal strings, one of which every match contains (speeds up log scanning);
+                   derived from the patterns when absent
+=================  ========================================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from diagnosis.categories import CATEGORY_IDS
+from diagnosis.model import PHASES
+
+try:  # the regex parser is internal; without it patterns simply get no derived keywords (slower scanning)
+    import re._parser as _sre_parse  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - Python < 3.11
+    _sre_parse = None  # type: ignore[assignment]
+
+DOC_BASE = "https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot"
+BUILTIN_DIR = Path(__file__).with_name("knowledge")
+RULES_ENV = "DIAGNOSIS_RULES"
+SCOPES = ("any", "failed-step")
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_FIELDS = {
+    "id",
+    "category",
+    "title",
+    "message_patterns",
+    "log_patterns",
+    "phase",
+    "cause",
+    "remediation",
+    "doc",
+    "precedence",
+    "confidence",
+    "scope",
+    "benign",
+    "warning",
+    "keywords",
+    "comment",
+}
+MIN_KEYWORD = 3
+
+
+class KnowledgeBaseError(ValueError):
+    """A knowledge-base file is unreadable or an entry is invalid; the message names file, entry and field."""
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One compiled regex of a rule with the literal keywords (UTF-8 bytes) any match must contain."""
+
+    rule_id: str
+    source: str
+    regex: re.Pattern[str]
+    keywords: tuple[bytes, ...]  # empty: no usable literal, the pattern is tried on every line
+    ignore_case: bool = False  # keywords are lower-case and searched in lower-cased text
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    title: str
+    phase: str
+    cause: str
+    remediation: tuple[str, ...]
+    doc: str | None
+    precedence: int
+    confidence: float
+    scope: str
+    benign: bool
+    warning: str
+    message_patterns: tuple[Pattern, ...]
+    log_patterns: tuple[Pattern, ...]
+    origin: str  # the file it came from
+
+    @property
+    def doc_url(self) -> str | None:
+        if not self.doc:
+            return None
+        if self.doc.startswith("https://"):
+            return self.doc
+        return f"{DOC_BASE}#{self.doc}"
+
+
+@dataclass
+class KnowledgeBase:
+    rules: dict[str, Rule] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __iter__(self):
+        return iter(self.rules.values())
+
+    def get(self, rule_id: str) -> Rule | None:
+        return self.rules.get(rule_id)
+
+    def patterns(self, *, log: bool = True, message: bool = False) -> list[Pattern]:
+        out: list[Pattern] = []
+        for rule in self.rules.values():
+            if log:
+                out.extend(rule.log_patterns)
+            if message:
+                out.extend(rule.message_patterns)
+        return out
+
+    def categories(self) -> set[str]:
+        return {r.category for r in self.rules.values() if not r.benign}
+
+
+# --------------------------------------------------------------------------------------------------- loading
+
+
+def load_knowledge_base(
+    extra: Sequence[str | os.PathLike[str]] = (), *, use_env: bool = True
+) -> KnowledgeBase:
+    """Load the built-in entries, then the files of ``DIAGNOSIS_RULES`` and ``extra`` (later ids override).
+
+    Raises ``KnowledgeBaseError`` for unreadable files and invalid entries.
+    """
+    kb = KnowledgeBase()
+    files: list[Path] = sorted(BUILTIN_DIR.glob("*.json"))
+    if use_env:
+        files.extend(Path(p) for p in os.environ.get(RULES_ENV, "").split(os.pathsep) if p.strip())
+    files.extend(Path(p) for p in extra)
+    for path in files:
+        for rule in load_rules_file(path):
+            kb.rules[rule.id] = rule
+    if not kb.rules:
+        raise KnowledgeBaseError(f"{BUILTIN_DIR}: no knowledge-base entries found")
+    return kb
+
+
+def load_rules_file(path: str | os.PathLike[str]) -> list[Rule]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise KnowledgeBaseError(f"{path}: rules file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeBaseError(f"{path}: cannot read rules file: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise KnowledgeBaseError(
+            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    return parse_rules(data, origin=str(path))
+
+
+def parse_rules(data: Any, *, origin: str = "<rules>") -> list[Rule]:
+    if isinstance(data, dict):
+        unknown = set(data) - {"rules", "version", "comment", "$schema"}
+        if unknown:
+            raise KnowledgeBaseError(
+                f"{origin}: unknown top-level key(s) {sorted(unknown)}; expected 'rules'"
+            )
+        entries = data.get("rules")
+    else:
+        entries = data
+    if not isinstance(entries, list):
+        raise KnowledgeBaseError(f"{origin}: expected a list of entries under 'rules'")
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        rule = _parse_entry(entry, origin, index)
+        if rule.id in seen:
+            raise KnowledgeBaseError(
+                f"{origin}: entry #{index} ({rule.id}): field 'id': duplicate id in this file"
+            )
+        seen.add(rule.id)
+        rules.append(rule)
+    return rules
+
+
+def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
+    where = f"{origin}: entry #{index}"
+    if not isinstance(entry, dict):
+        raise KnowledgeBaseError(f"{where}: expected an object, got {type(entry).__name__}")
+    rid = entry.get("id")
+    if isinstance(rid, str):
+        where = f"{where} ({rid})"
+
+    def fail(name: str, problem: str) -> KnowledgeBaseError:
+        return KnowledgeBaseError(f"{where}: field '{name}': {problem}")
+
+    unknown = set(entry) - _FIELDS
+    if unknown:
+        raise fail(sorted(unknown)[0], f"unknown field (allowed: {', '.join(sorted(_FIELDS))})")
+    if not isinstance(rid, str) or not _ID.match(rid):
+        raise fail("id", "required; lower-case letters, digits, '.', '_' or '-'")
+    benign = entry.get("benign", False)
+    if not isinstance(benign, bool):
+        raise fail("benign", "must be true or false")
+    category = entry.get("category", "none" if benign else None)
+    if not isinstance(category, str) or category not in CATEGORY_IDS:
+        raise fail("category", f"must be one of {', '.join(CATEGORY_IDS)}")
+    if not benign and category in ("none", "unknown"):
+        raise fail("category", f"'{category}' is reserved for the engine; use a failure category")
+    title = entry.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise fail("title", "required non-empty string")
+    phase = entry.get("phase", "unknown")
+    if phase not in PHASES:
+        raise fail("phase", f"must be one of {', '.join(PHASES)}")
+    cause = entry.get("cause", "")
+    if not isinstance(cause, str):
+        raise fail("cause", "must be a string")
+    remediation = entry.get("remediation", [])
+    if not isinstance(remediation, list) or not all(isinstance(s, str) and s.strip() for s in remediation):
+        raise fail("remediation", "must be a list of non-empty strings")
+    if not benign and not remediation:
+        raise fail("remediation", "required (at least one concrete step) for a failure entry")
+    doc = entry.get("doc")
+    if doc is not None and (not isinstance(doc, str) or not re.fullmatch(r"[a-z0-9-]+|https://\S+", doc)):
+        raise fail("doc", "must be a guide anchor (lower-case, '-') or an https:// URL")
+    precedence = entry.get("precedence", 50)
+    if isinstance(precedence, bool) or not isinstance(precedence, int) or not 0 <= precedence <= 1000:
+        raise fail("precedence", "must be an integer 0..1000")
+    confidence = entry.get("confidence", 0.8)
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not 0 <= confidence <= 1:
+        raise fail("confidence", "must be a number 0..1")
+    scope = entry.get("scope", "any")
+    if scope not in SCOPES:
+        raise fail("scope", f"must be one of {', '.join(SCOPES)}")
+    warning = entry.get("warning", "")
+    if not isinstance(warning, str):
+        raise fail("warning", "must be a string")
+    keywords = entry.get("keywords")
+    if keywords is not None and (
+        not isinstance(keywords, list)
+        or not keywords
+        or not all(isinstance(k, str) and len(k.encode()) >= MIN_KEYWORD for k in keywords)
+    ):
+        raise fail("keywords", f"must be a non-empty list of strings of at least {MIN_KEYWORD} bytes")
+    compiled: dict[str, tuple[Pattern, ...]] = {}
+    for name in ("message_patterns", "log_patterns"):
+        raw = entry.get(name, [])
+        if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
+            raise fail(name, "must be a list of non-empty regex strings")
+        pats = []
+        for i, source in enumerate(raw):
+            try:
+                regex = re.compile(source)
+            except re.error as exc:
+                raise fail(f"{name}[{i}]", f"invalid regex {source!r}: {exc}") from None
+            if regex.search(""):
+                raise fail(
+                    f"{name}[{i}]", f"regex {source!r} matches the empty string (it would match every line)"
+                )
+            pats.append(_make_pattern(rid, regex, keywords, fail, f"{name}[{i}]"))
+        compiled[name] = tuple(pats)
+    if not compiled["message_patterns"] and not compiled["log_patterns"]:
+        raise fail("message_patterns", "an entry needs at least one message or log pattern")
+    return Rule(
+        id=rid,
+        category=category,
+        title=title.strip(),
+        phase=phase,
+        cause=cause.strip(),
+        remediation=tuple(s.strip() for s in remediation),
+        doc=doc,
+        precedence=precedence,
+        confidence=float(confidence),
+        scope=scope,
+        benign=benign,
+        warning=warning.strip() or title.strip(),
+        message_patterns=compiled["message_patterns"],
+        log_patterns=compiled["log_patterns"],
+        origin=origin,
+    )
+
+
+def _make_pattern(
+    rule_id: str, regex: re.Pattern[str], keywords: list[str] | None, fail, name: str
+) -> Pattern:
+    ignore_case = bool(regex.flags & re.IGNORECASE)
+    if keywords:
+        kws = [k.lower() if ignore_case else k for k in keywords]
+        for (
+            k
+        ) in kws:  # an explicit keyword must be able to occur in a match, else the pattern could never fire
+            if regex.pattern and not _keyword_plausible(regex, k):
+                raise fail("keywords", f"keyword {k!r} does not occur in pattern {name} {regex.pattern!r}")
+        return Pattern(rule_id, regex.pattern, regex, tuple(k.encode() for k in kws), ignore_case)
+    alternatives = required_literals(regex.pattern, regex.flags)
+    kw: tuple[bytes, ...] = ()
+    if alternatives:
+        kw = tuple((a.lower() if ignore_case else a).encode("utf-8") for a in alternatives)
+    return Pattern(rule_id, regex.pattern, regex, kw, ignore_case)
+
+
+def _keyword_plausible(regex: re.Pattern[str], keyword: str) -> bool:
+    lits = required_literals(regex.pattern, regex.flags)
+    if lits is None:
+        return True  # cannot tell: trust the author
+    k = keyword.lower()
+    return any(k in a.lower() or a.lower() in k for a in lits)
+
+
+# ---------------------------------------------------------------------------------- literal extraction
+
+
+def required_literals(pattern: str, flags: int = 0) -> list[str] | None:
+    """A set of literal strings such that every match of ``pattern`` contains at least one of them.
+
+    Returns None when no such set with strings of at least MIN_KEYWORD characters can be derived.
+    """
+    if _sre_parse is None:
+        return None
+    try:
+        parsed = _sre_parse.parse(pattern, flags)
+    except Exception:
+        return None
+    found = _seq_literals(list(parsed))
+    if not found:
+        return None
+    return sorted(set(found))
+
+
+def _seq_literals(items: list) -> list[str] | None:
+    """Best literal alternatives for a sequence of parsed items (longest shortest-alternative wins)."""
+    c = _sre_parse
+    candidates: list[list[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= MIN_KEYWORD:
+            candidates.append(["".join(run)])
+        run.clear()
+
+    for op, av in items:
+        if op is c.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        sub = None
+        if op is c.SUBPATTERN:
+            sub = _seq_literals(list(av[-1]))
+        elif op is c.BRANCH:
+            branches = [_seq_literals(list(b)) for b in av[1]]
+            if all(branches):
+                sub = [s for b in branches for s in b]  # type: ignore[union-attr]
+        elif (
+            op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
+            if hasattr(c, "POSSESSIVE_REPEAT")
+            else (op in (c.MAX_REPEAT, c.MIN_REPEAT))
+        ):
+            lo, _hi, inner = av
+            if lo >= 1:
+                sub = _seq_literals(list(inner))
+        elif op is c.ATOMIC_GROUP if hasattr(c, "ATOMIC_GROUP") else False:
+            sub = _seq_literals(list(av))
+        if sub:
+            candidates.append(sub)
+    flush()
+    if not candidates:
+        return None
+    # a single literal beats a set of alternatives unless the alternatives are clearly longer
+    return max(candidates, key=lambda alts: (min(len(a) for a in alts) - 3 * (len(alts) - 1), -len(alts)))
+
+
+def iter_rule_files(paths: Iterable[str]) -> list[Path]:
+    return [Path(p) for p in paths if p]
