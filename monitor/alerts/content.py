@@ -35,15 +35,31 @@ KIND_LABEL = {
     RECOVERED: "Image build recovered",
 }
 
-# Trim levels: (evidence lines kept, max chars per evidence line, max chars of each prose field, remediation
-# steps).
-TRIM_LEVELS: tuple[tuple[int, int, int, int], ...] = (
-    (MAX_EVIDENCE, 300, 1500, 8),
-    (MAX_EVIDENCE, 160, 1500, 8),
-    (6, 160, 1000, 6),
-    (3, 120, 600, 5),
-    (0, 0, 400, 4),
-    (0, 0, 160, 3),
+# Built content is capped at EVIDENCE_CHARS per evidence line and PROSE_CHARS per prose field (a log line
+# can be
+# megabytes). Trim levels, smallest last: evidence goes first (shorter lines, then fewer), then prose,
+# steps, notes.
+EVIDENCE_CHARS = 400
+PROSE_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class TrimLevel:
+    evidence_lines: int
+    evidence_chars: int
+    prose_chars: int
+    steps: int
+    notes: int
+
+
+TRIM_LEVELS: tuple[TrimLevel, ...] = (
+    TrimLevel(MAX_EVIDENCE, EVIDENCE_CHARS, PROSE_CHARS, 10, 10),
+    TrimLevel(MAX_EVIDENCE, 200, PROSE_CHARS, 10, 10),
+    TrimLevel(6, 160, PROSE_CHARS, 10, 10),
+    TrimLevel(3, 120, PROSE_CHARS, 10, 10),
+    TrimLevel(0, 0, 1500, 8, 5),
+    TrimLevel(0, 0, 600, 5, 3),
+    TrimLevel(0, 0, 200, 3, 2),
 )
 
 # Control characters, line/paragraph separators and bidi overrides (which could visually reorder a log line).
@@ -99,20 +115,23 @@ class AlertContent:
         return tuple(link for link in self.links if link.is_web)
 
     def trimmed(self, level: int) -> AlertContent:
-        """A smaller rendering of the same alert; level 0 is the full content. Header and facts never
-        change."""
+        """A smaller rendering of the same alert; level 0 is the full content. The header (headline, category)
+        and the facts never change."""
         source = self.full or self
         if level <= 0:
             return source
         level = min(level, len(TRIM_LEVELS) - 1)
-        keep, line_chars, prose, steps = TRIM_LEVELS[level]
-        evidence = tuple(replace(e, text=_cut(e.text, line_chars)) for e in source.evidence[:keep])
+        t = TRIM_LEVELS[level]
+        evidence = tuple(
+            replace(e, text=_cut(e.text, t.evidence_chars)) for e in source.evidence[: t.evidence_lines]
+        )
         return replace(
             source,
-            summary=_cut(source.summary, max(prose, 300)),
-            cause=_cut(source.cause, prose),
-            status_message=_cut(source.status_message, prose),
-            remediation=tuple(_cut(s, prose) for s in source.remediation[:steps]),
+            summary=_cut(source.summary, max(t.prose_chars, 300)),
+            cause=_cut(source.cause, t.prose_chars),
+            status_message=_cut(source.status_message, t.prose_chars),
+            remediation=tuple(_cut(step, t.prose_chars) for step in source.remediation[: t.steps]),
+            notes=tuple(_cut(note, t.prose_chars) for note in source.notes[: t.notes]),
             evidence=evidence,
             evidence_omitted=source.evidence_omitted + len(source.evidence) - len(evidence),
             trim_level=level,
@@ -215,9 +234,9 @@ def build_content(alert: Alert) -> AlertContent:
     headline = f"{label}: {one_line(alert.template_name)}"
 
     # The one-line summary: the diagnosis says it best; otherwise the failing customizer or the stuck reason.
-    summary = one_line(diag.get("summary"))
+    summary = _cut(one_line(diag.get("summary")), PROSE_CHARS)
     if alert.kind in (BUILD_STUCK, STILL_STUCK) and alert.stuck_reason:
-        summary = one_line(alert.stuck_reason) + (f" — {summary}" if summary else "")
+        summary = _cut(one_line(alert.stuck_reason), 500) + (f" — {summary}" if summary else "")
     if not summary:
         summary = customizer_summary(failed) or one_line(alert.status_message) or label
     if alert.kind == RECOVERED:
@@ -259,7 +278,7 @@ def build_content(alert: Alert) -> AlertContent:
 
     evidence_all = [
         EvidenceLine(
-            text=clean(e.get("text")).replace("\r", "").replace("\n", " ⏎ "),
+            text=_cut(clean(e.get("text")).replace("\r", "").replace("\n", " ⏎ "), EVIDENCE_CHARS),
             line=e.get("line"),
             source=one_line(e.get("source")) or "log",
         )
@@ -275,7 +294,7 @@ def build_content(alert: Alert) -> AlertContent:
         notes.append("This run had been reported as stuck before it failed.")
     if alert.previously_stuck and alert.kind == RECOVERED:
         notes.append("A run of this template had been reported as stuck.")
-    notes.extend(one_line(w) for w in diag.get("warnings") or [] if w)
+    notes.extend(_cut(one_line(w), PROSE_CHARS) for w in (diag.get("warnings") or [])[:10] if w)
 
     links: list[Link] = [Link("Open in Azure portal", alert.portal_url or portal_url(alert.template_id))]
     if alert.log_url:
@@ -287,9 +306,11 @@ def build_content(alert: Alert) -> AlertContent:
         links.append(Link("Troubleshooting guide", doc))
 
     remediation = (
-        () if alert.kind == RECOVERED else tuple(one_line(s) for s in diag.get("remediation") or [] if s)
+        ()
+        if alert.kind == RECOVERED
+        else tuple(_cut(one_line(s), PROSE_CHARS) for s in (diag.get("remediation") or [])[:10] if s)
     )
-    cause = "" if alert.kind == RECOVERED else clean(diag.get("cause"))
+    cause = "" if alert.kind == RECOVERED else _cut(clean(diag.get("cause")), PROSE_CHARS)
     return AlertContent(
         kind=alert.kind,
         severity=alert.severity,
@@ -297,12 +318,12 @@ def build_content(alert: Alert) -> AlertContent:
         category_id=category_id,
         category_title=category_title,
         summary=summary,
-        facts=tuple((k, v) for k, v in facts if v),
+        facts=tuple((k, _cut(v, 300)) for k, v in facts if v),
         cause=cause,
         remediation=remediation,
         evidence=evidence,
         evidence_omitted=max(len(evidence_all) - len(evidence), 0) if alert.kind != RECOVERED else 0,
-        status_message=clean(alert.status_message) if alert.kind != RECOVERED else "",
+        status_message=_cut(clean(alert.status_message), PROSE_CHARS) if alert.kind != RECOVERED else "",
         notes=tuple(n for n in notes if n),
         links=tuple(links),
         template_name=one_line(alert.template_name),

@@ -18,28 +18,41 @@ from .model import Alert
 SCHEMA = "aib-build-monitor/alert@1"
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
 def alert_document(alert: Alert, level: int = 0) -> dict[str, Any]:
+    """``Alert.to_dict()`` with log-derived strings redacted and bounded; ``level`` trims like the cards
+    do."""
     data = alert.to_dict()
     content = build_content(alert).trimmed(level)
-    data["status_message"] = clean(data.get("status_message")) or None
-    data["stuck_reason"] = clean(data.get("stuck_reason")) or None
+    t = TRIM_LEVELS[min(level, len(TRIM_LEVELS) - 1)]
+    data["status_message"] = _cut(clean(data.get("status_message")), t.prose_chars) or None
+    data["stuck_reason"] = _cut(clean(data.get("stuck_reason")), 1000) or None
     diag = copy.deepcopy(data.get("diagnosis"))
     if isinstance(diag, dict):
-        keep, line_chars, prose, _ = TRIM_LEVELS[min(level, len(TRIM_LEVELS) - 1)]
         evidence = [e for e in diag.get("evidence") or [] if isinstance(e, dict)]
-        kept = []
-        for e in evidence[:keep]:
-            text = clean(e.get("text"))
-            kept.append({**e, "text": text if len(text) <= line_chars else text[: line_chars - 1] + "…"})
+        kept = [
+            {**e, "text": _cut(clean(e.get("text")), t.evidence_chars)} for e in evidence[: t.evidence_lines]
+        ]
         diag["evidence"] = kept
         if len(evidence) > len(kept):
             diag["evidence_omitted"] = len(evidence) - len(kept)
-        for key in ("summary", "cause"):
+        for key in ("title", "summary", "cause"):
             if isinstance(diag.get(key), str):
-                diag[key] = clean(diag[key])[:prose]
-        if level >= 3:
-            diag["advisories"] = (diag.get("advisories") or [])[:5]
-            diag["warnings"] = [clean(w)[:prose] for w in (diag.get("warnings") or [])[:5]]
+                diag[key] = _cut(clean(diag[key]), t.prose_chars)
+        diag["remediation"] = [
+            _cut(clean(str(s)), t.prose_chars) for s in (diag.get("remediation") or [])[: t.steps]
+        ]
+        diag["warnings"] = [
+            _cut(clean(str(w)), t.prose_chars) for w in (diag.get("warnings") or [])[: t.notes]
+        ]
+        diag["advisories"] = [
+            {k: _cut(clean(v), 500) if isinstance(v, str) else v for k, v in a.items()}
+            for a in (diag.get("advisories") or [])[: t.notes * 2]
+            if isinstance(a, dict)
+        ]
         data["diagnosis"] = diag
     return {
         "schema": SCHEMA,
