@@ -100,3 +100,41 @@ def test_staging_log_reader_is_limited_to_packerlogs() -> None:
     (permissions,) = role["permissions"]
     assert permissions["actions"] == ["Microsoft.Storage/storageAccounts/listkeys/action"]
     assert permissions["dataActions"] == []
+
+
+def _readme_deploy_section() -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    return readme.split("<!-- section:deploy -->", 1)[1].split("<!-- /section:deploy -->", 1)[0]
+
+
+def test_readme_documents_every_parameter() -> None:
+    section = _readme_deploy_section()
+    for name in parse(MAIN)["parameters"]:
+        assert f"| `{name}` |" in section, f"README deploy section does not document parameter {name}"
+
+
+BUILT_IN_ROLES = {
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+}
+
+
+def test_readme_explains_every_role_infra_assigns() -> None:
+    section = _readme_deploy_section()
+    for path in bicep_files():
+        for role_id in re.findall(
+            r"'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'", path.read_text()
+        ):
+            assert role_id in BUILT_IN_ROLES, (
+                f"{path.name}: unknown role {role_id}: add it here and to the README"
+            )
+            assert f"| {BUILT_IN_ROLES[role_id]} " in section, (
+                f"README does not explain {BUILT_IN_ROLES[role_id]}"
+            )
+    assert "listkeys/action" in section
