@@ -289,8 +289,9 @@ class Monitor:
     ) -> tuple[TemplateOutcome, IndexEntry | None]:
         obs = detect.observe(data)
         outcome = TemplateOutcome(ref.id, ref.name, ref.resource_group, obs.state, obs.run_state, obs.run_key)
-        if entry is not None:
-            outcome.archive_path = entry.archive_prefix
+        if entry is not None and entry.run_key == obs.run_key:
+            outcome.archive_path, outcome.category = entry.archive_prefix, entry.category
+            outcome.archive_partial = entry.partial
         if entry is not None and entry.fp == obs.fingerprint and not entry.active:
             outcome.note = "unchanged"
             return outcome, entry
@@ -397,6 +398,8 @@ class Monitor:
             open_failure=open_failure,
             open_failure_stuck=record.was_stuck if alerted else base.open_failure_stuck,
             archive_prefix=self.store.url(record.archive_prefix) if record.archive_prefix else None,
+            category=record.category,
+            partial=record.archive_partial,
         )
 
     def _archive_failed(self, data, ref, obs, record: RunRecord) -> dict[str, Any]:
@@ -405,7 +408,8 @@ class Monitor:
         diagnosis.json. Returns the diagnosis as a dict."""
         dx = _diagnosis_api()
         prefix = record.archive_prefix
-        location = self._location(record, obs)
+        # A failed submission never built anything: there is no log to look for.
+        location = None if obs.state == detect.SUBMISSION_FAILED else self._location(record, obs)
         base_meta = {
             "template_id": ref.id,
             "run_start": record.start_time or "",
@@ -669,6 +673,7 @@ class Monitor:
             open_failure=base.open_failure,
             open_failure_stuck=base.open_failure_stuck,
             archive_prefix=self.store.url(record.archive_prefix),
+            category=record.category,
         )
         return outcome, entry
 

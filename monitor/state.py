@@ -171,6 +171,8 @@ class IndexEntry:
     open_failure: str | None = None  # alerted failed run not yet followed by a success
     open_failure_stuck: bool = False
     archive_prefix: str | None = None
+    category: str | None = None
+    partial: bool = False
 
 
 class SweepIndex:
