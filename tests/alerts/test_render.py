@@ -96,7 +96,8 @@ def test_hostile_email_renders_as_text():
     page = email_html(build_content(hostile_alert()))
     probe = (
         '<pre id="probe"></pre><script>document.getElementById("probe").textContent = JSON.stringify('
-        '{pwned: window.__pwned || null, title: document.title, h1: document.getElementsByTagName("h1").length,'
+        "{pwned: window.__pwned || null, title: document.title,"
+        ' h1: document.getElementsByTagName("h1").length,'
         ' img: document.getElementsByTagName("img").length, scripts: document.scripts.length});</script>'
     )
     dom = dump_dom(page.replace("</body>", probe + "</body>"))
