@@ -85,6 +85,21 @@ def _make_transport_class() -> type:
     return CountingTransport
 
 
+def arm_credential_scopes(arm_endpoint: str) -> list[str]:
+    """The token scope for an ARM endpoint: the known clouds' own audience (public, China, US Government);
+    any other endpoint (Azure Stack, a local test endpoint) gets the public management audience, as the SDK's
+    default does."""
+    from azure.core import AzureClouds
+    from azure.mgmt.core.tools import get_arm_endpoints
+
+    host = urlsplit(arm_endpoint).netloc.lower()
+    for cloud in AzureClouds:
+        endpoints = get_arm_endpoints(cloud)
+        if urlsplit(endpoints["resource_manager"]).netloc.lower() == host:
+            return list(endpoints["credential_scopes"])
+    return ["https://management.azure.com/.default"]
+
+
 class AzureClients:
     """Lazily-built SDK clients for one subscription, sharing a credential and a counting transport."""
 
@@ -117,7 +132,7 @@ class AzureClients:
     def _mgmt_kwargs(self) -> dict[str, Any]:
         return {
             "base_url": self.settings.arm_endpoint,
-            "credential_scopes": [self.settings.arm_endpoint.rstrip("/") + "/.default"],
+            "credential_scopes": arm_credential_scopes(self.settings.arm_endpoint),
             "transport": self.transport,
             "retry_total": 6,
             "retry_backoff_factor": 0.5,
