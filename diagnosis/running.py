@@ -166,13 +166,25 @@ def _iter_lines(tail: object) -> Iterable[str]:
 
 
 def _iter_items(items: Iterable[object]) -> Iterable[str]:
+    """``str`` items are lines (or blocks of lines); ``bytes`` items are stream chunks that may cut lines."""
+    pending = b""
     for item in items:
         if isinstance(item, (bytes, bytearray, memoryview)):
-            yield from _split(_decode(bytes(item)))
-        elif isinstance(item, str):
-            yield from _split(item)
+            pending += bytes(item)
+            cut = max(pending.rfind(b"\n"), pending.rfind(b"\r"))
+            if cut >= 0 and not pending.startswith((b"\xff\xfe", b"\xfe\xff")):
+                head, pending = pending[: cut + 1], pending[cut + 1 :]
+                yield from _split(_decode(head))[:-1]
+            continue
+        if pending:
+            yield from _split(_decode(pending))
+            pending = b""
+        if isinstance(item, str):
+            yield from _split(item.rstrip("\r\n") if item.count("\n") <= 1 else item)
         elif item is not None:
             yield from _split(str(item))
+    if pending:
+        yield from _split(_decode(pending))
 
 
 def _parse_ts(text: str) -> datetime | None:
@@ -526,8 +538,13 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
     loop = _tail_loop(meaningful)
 
     # The sysprep loop of the deprovisioning step.
-    if last is not None and last.msg.startswith(_UNDEPLOYABLE) and loop is not None and loop[0] == 1:
-        reps = loop[1]
+    reps = 0
+    for ln in reversed(meaningful):
+        if not ln.msg.startswith(_UNDEPLOYABLE):
+            break
+        reps += 1
+    # After "Cannot find any service ... WindowsAzureGuestAgent" a few polls are enough to call it a loop.
+    if reps >= LOOP_MIN_REPEATS or (st.ga_missing is not None and reps >= 3):
         run = list(meaningful)[-reps:]
         # The loop polls every 5 s; the time since the last timestamp before it is a second estimate.
         minutes = reps * SYSPREP_POLL_SECONDS / 60.0 + stall
