@@ -95,6 +95,13 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from monitor.detect import TemplateRef
+
+    try:
+        TemplateRef.parse(args.template_id)
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     monitor = _monitor(settings, args)
     try:
         outcome = monitor.check_template(args.template_id)

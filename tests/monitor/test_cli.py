@@ -1,0 +1,96 @@
+"""``python -m monitor``: settings errors exit 2 naming the setting; sweep and check print a table."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main, render_table
+from monitor.service import TemplateOutcome
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "ARCHIVE_", "ARM_", "TEMPLATE_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=REPO,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_missing_subscription_exits_2() -> None:
+    result = _run(["sweep"], {})
+    assert result.returncode == 2
+    assert "AZURE_SUBSCRIPTION_ID" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STUCK_AFTER_MINUTES", "soon"),
+        ("STAGING_LOG_AUTH", "password"),
+        ("TEMPLATE_FILTER", "colour:red"),
+        ("ARCHIVE_CONTAINER", "Bad_Name"),
+    ],
+)
+def test_bad_setting_exits_2_and_names_it(name: str, value: str) -> None:
+    result = _run(
+        ["check", "/subscriptions/x"],
+        {"AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000001", name: value},
+    )
+    assert result.returncode == 2, result.stderr
+    assert name in result.stderr and "Traceback" not in result.stderr
+
+
+def test_connection_string_is_never_echoed() -> None:
+    secret = "AccountKey=c2VjcmV0c2VjcmV0"
+    result = _run(["sweep"], {"AZURE_SUBSCRIPTION_ID": "nope", "ARCHIVE_CONNECTION_STRING": secret})
+    assert result.returncode == 2 and secret not in result.stderr + result.stdout
+
+
+def test_check_rejects_a_non_template_id(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000001")
+    code = main(["check", "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/images/i"])
+    assert code == 2 and "not an image template resource id" in capsys.readouterr().err
+
+
+def test_table_rendering() -> None:
+    rows = [
+        TemplateOutcome(
+            "/t/a",
+            "tpl-a",
+            "rg1",
+            "failed",
+            category="customizer-failed",
+            archive_path="https://x/aib-logs/s/rg1/tpl-a/20240101T101500Z",
+            alerts=["build-failed"],
+        ),
+        TemplateOutcome(
+            "/t/b",
+            "tpl-b",
+            "rg1",
+            "running",
+            stuck_reason="timeout: running for 300 min",
+            alerts=["build-stuck"],
+        ),
+        TemplateOutcome("/t/c", "tpl-c", "rg2", "succeeded", note="unchanged"),
+    ]
+    out = io.StringIO()
+    render_table(rows, out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].split() == ["template", "resource", "group", "state", "category", "alert", "archive"]
+    assert "customizer-failed" in lines[2] and "build-failed" in lines[2] and "20240101T101500Z" in lines[2]
+    assert "running (timeout)" in lines[3] and "build-stuck" in lines[3]
+    assert "(unchanged)" in lines[4]
