@@ -109,9 +109,21 @@ def diagnose(
     # ------------------------------------------------------------------ failure context
     state = (provisioning_state or "").strip().lower()
     run = (run_state or "").strip().lower()
-    message_failed = (
-        (bool(texts) and run not in _SUCCESS_STATES) or state == "failed" or run in ("failed", "canceled")
-    )
+    text_results = results[: len(texts)]
+    text_failed = False
+    for r in text_results:
+        looks_ok = r.success and not r.failure_seen
+        has_errors = (
+            r.failure_seen
+            or bool(r.tail_errors)
+            or any(
+                (kb.get(rid) is not None and not kb.get(rid).benign)
+                for rid in r.hits  # type: ignore[union-attr]
+            )
+        )
+        if has_errors and not looks_ok:
+            text_failed = True
+    message_failed = text_failed or state == "failed" or run in ("failed", "canceled")
     if run in _SUCCESS_STATES and not perr and state != "failed":
         message_failed = False
     log_failed = False

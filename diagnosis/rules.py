@@ -2,8 +2,8 @@
 
 Built-in entries live in ``diagnosis/knowledge/*.json``. Users add their own files (``--rules FILE`` or the
 ``DIAGNOSIS_RULES`` setting, several paths separated by ``os.pathsep``); an entry whose ``id`` equals a
-built-in one replaces it. Every file is validated on load and problems raise ``KnowledgeBaseError`` naming the file,
-the entry (index and id), the field and what is wrong.
+built-in one replaces it. Every file is validated on load and problems raise ``KnowledgeBaseError`` naming
+the file, the entry (index and id), the field and what is wrong.
 
 File format: ``{"rules": [ {entry}, ... ]}`` (a bare list of entries is accepted too). Entry fields:
 
