@@ -51,10 +51,10 @@ def _rich(text: str, **run: Any) -> dict[str, Any]:
     return block
 
 
-def _line_number(line: int | None) -> str:
+def _line_number(line: int | None, width: int) -> str:
     # No-break spaces: renderers collapse ordinary ones, and the numbers should line up in the monospace
     # block.
-    return f"{line if line is not None else '':>6}  ".replace(" ", "\u00a0")
+    return f"{line if line is not None else '':>{width}}  ".replace(" ", "\u00a0")
 
 
 def adaptive_card(content: AlertContent) -> dict[str, Any]:
@@ -109,19 +109,26 @@ def adaptive_card(content: AlertContent) -> dict[str, Any]:
         ]
     if content.evidence:
         lines: list[dict[str, Any]] = []
+        width = max((len(str(e.line)) for e in content.evidence if e.line is not None), default=0)
         for e in content.evidence:
             lines.append(
                 {
                     "type": "RichTextBlock",
                     "spacing": "none",
                     "inlines": [
-                        {
-                            "type": "TextRun",
-                            "text": _line_number(e.line),
-                            "fontType": "monospace",
-                            "isSubtle": True,
-                            "size": "small",
-                        },
+                        *(
+                            [
+                                {
+                                    "type": "TextRun",
+                                    "text": _line_number(e.line, width),
+                                    "fontType": "monospace",
+                                    "isSubtle": True,
+                                    "size": "small",
+                                }
+                            ]
+                            if width
+                            else []
+                        ),
                         {"type": "TextRun", "text": e.text, "fontType": "monospace", "size": "small"},
                     ],
                 }

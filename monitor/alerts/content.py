@@ -302,7 +302,7 @@ def build_content(alert: Alert) -> AlertContent:
     elif alert.archive_url:
         links.append(Link("Archived files", alert.archive_url))
     doc = alert.doc_url or diag.get("doc")
-    if doc:
+    if doc and alert.kind != RECOVERED:
         links.append(Link("Troubleshooting guide", doc))
 
     remediation = (

@@ -207,7 +207,6 @@ def sample_alert(kind: str) -> Alert:
             location=LOCATION,
             run_key=f"{template_id(name)}|submission-2026-11-27",
             run_state="Failed",
-            run_sub_state="provisioningState",
             status_message="Validation failed: the identity does not have permissions to read the "
             "image version.",
             diagnosis=diag.to_dict(),
