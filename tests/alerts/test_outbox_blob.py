@@ -1,5 +1,4 @@
-"""The outbox where it lives in production: the archive account (BlobStore on Azurite, real
-azure-storage-blob)."""
+"""The outbox where it lives in production: the archive account (BlobStore on Azurite)."""
 
 from __future__ import annotations
 
@@ -58,7 +57,7 @@ def runs(n: int):
 def test_outage_then_exactly_once_from_blob_outbox(receiver, blob_store):
     hook = receiver(Reply(429, headers={"Retry-After": "0"}))
     first = dispatcher(hook.url, blob_store)
-    alerts = runs(4) + [sample_alert(BUILD_STUCK)]
+    alerts = [*runs(4), sample_alert(BUILD_STUCK)]
     for alert in alerts:
         assert first.send(alert).queued == ["webhook"]
     first.send(alerts[0])  # handed over twice: still one outbox entry
