@@ -56,7 +56,8 @@ PROMPT_STALL_MINUTES = 1.0
 
 # --------------------------------------------------------------------------------------------------- parsing
 
-_PREFIX = re.compile(r"^\[(?P<op>[^\]]{1,80})\]\s?PACKER(?:\s(?:OUT|ERR)\b)?\s?")
+# "[opid] PACKER OUT ", "[opid] PACKER ERR ", "[opid] PACKER ", or without "[opid]" (container output)
+_PREFIX = re.compile(r"^\s{0,8}(?:\[(?P<op>[^\]]{1,80})\]\s?)?PACKER(?:\s(?:OUT|ERR)\b)?\s?")
 _TS = re.compile(r"(\d{4})[/-](\d\d)[/-](\d\d)[ T](\d\d):(\d\d):(\d\d)")
 _LEAD = re.compile(
     r"^(?:\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?\s{1,4})?"
@@ -264,6 +265,8 @@ class _Progress:
 class _State:
     stage: str | None = None  # deploy | connect | provisioner | between | distribute | cleanup | ended
     stage_line: _Line | None = None
+    # when the stage began: the stage line's own timestamp, else the first timestamp logged after it
+    stage_ts: datetime | None = None
     conn_kind: str | None = None
     conn_timeout: float | None = None
     conn_target: str | None = None
@@ -283,6 +286,7 @@ class _State:
         if self.stage != stage:
             self.stage = stage
             self.stage_line = line
+            self.stage_ts = line.ts
         if stage != "provisioner":
             self.restart_line = None
             self.restart_lines = []
@@ -300,6 +304,8 @@ def _scan(lines: Iterable[str]) -> _State:
             continue
         if ln.ts is not None:
             st.last_ts = ln.ts
+            if st.stage_ts is None and st.stage is not None:
+                st.stage_ts = ln.ts
         _step(st, ln)
     return st
 
@@ -586,7 +592,7 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
     if st.stage == "connect":
         return _connection(st, stall, now)
     if st.stage == "deploy":
-        minutes = _minutes(st.stage_line.at if st.stage_line else None, now)
+        minutes = _minutes(st.stage_ts, now)
         return RunningAnalysis(
             waiting_on="deploy",
             detail="Deploying the build VM and its network"
@@ -597,7 +603,7 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
             evidence=_ev([st.stage_line]),
         )
     if st.stage == "distribute":
-        minutes = _minutes(st.stage_line.at if st.stage_line else None, now)
+        minutes = _minutes(st.stage_ts, now)
         can = False if remaining is not None and remaining <= 0 else None
         return RunningAnalysis(
             waiting_on="distribute",
@@ -609,7 +615,7 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
             evidence=_ev([st.stage_line, last]),
         )
     if st.stage == "cleanup":
-        minutes = _minutes(st.stage_line.at if st.stage_line else None, now)
+        minutes = _minutes(st.stage_ts, now)
         return RunningAnalysis(
             waiting_on="nothing",
             detail="The build is done; Image Builder is deleting the build resources.",
@@ -620,7 +626,7 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
     if loop is not None:
         return _generic_loop(st, loop, stall, now)
     if st.stage == "between":
-        minutes = _minutes(st.stage_line.at if st.stage_line else None, now)
+        minutes = _minutes(st.stage_ts, now)
         return RunningAnalysis(
             waiting_on="provisioner" if st.prov_count else "unknown",
             detail="Between steps: the last step ended"
@@ -640,7 +646,7 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
 
 def _connection(st: _State, stall: float, now: datetime | None) -> RunningAnalysis:
     start = st.stage_line
-    minutes = _minutes(start.at if start else None, now)
+    minutes = _minutes(st.stage_ts, now)
     kind = st.conn_kind or "SSH"
     port = "5986" if kind.lower() == "winrm" else "22"
     parts = [f"Waiting for {kind} to the build VM"]

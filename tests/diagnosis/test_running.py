@@ -419,3 +419,14 @@ def test_arbitrary_line_mixtures_never_raise(lines: list[str], stall: float, wit
     assert a.can_finish in (True, False, None)
     if a.minutes_in_state is not None:
         assert a.minutes_in_state == a.minutes_in_state  # not NaN
+
+
+def test_lines_without_operation_id_and_indented() -> None:
+    # container output and pasted guide snippets: no "[opid]", maybe indented
+    text = (
+        "    PACKER OUT ==> azure-arm: Waiting for SSH to become available...\n"
+        "    PACKER ERR 2019/12/10 17:20:51 packer: [INFO] Waiting for SSH, up to timeout: 20m0s\n"
+    )
+    a = analyze_running(text, 5)
+    assert a.waiting_on == "connection"
+    assert a.minutes_in_state == pytest.approx(5)  # from the first timestamp after the wait began
