@@ -375,3 +375,18 @@ def test_no_webhook_url_in_payloads():
     for channel in channels():
         assert "example.invalid" not in channel.render(sample_alert(BUILD_FAILED)).decode()
     assert re.search(r"sig=[^\[]", json.dumps(alert_document(hostile_alert()))) is None
+
+
+@pytest.mark.parametrize("kind", ALERT_KINDS)
+def test_minimal_alert_without_diagnosis(kind, card_schema):
+    """The monitor may have no diagnosis (log gone, running build): every channel still renders."""
+    alert = Alert(kind=kind, template_id="/subscriptions/s/resourceGroups/rg/providers/"
+                  "Microsoft.VirtualMachineImages/imageTemplates/t1", template_name="t1", resource_group="rg",
+                  subscription_id="s", run_key="r")
+    content = build_content(alert)
+    assert content.headline.endswith(": t1") and content.summary
+    validate_card(adaptive_card(content), card_schema)
+    for channel in channels():
+        body = json.loads(channel.render(alert))
+        assert body
+    assert "Run state" not in dict(content.facts) and content.links[0].title == "Open in Azure portal"
