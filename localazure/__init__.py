@@ -1,0 +1,34 @@
+"""Local stand-ins of Azure for tests and the demo, speaking the real protocols.
+
+- ``LocalCloud`` (cloud.py): everything below together, plus methods to play Image Builder.
+- ``ArmServer`` (arm.py): HTTPS Azure Resource Manager endpoint (image templates, resource groups, storage
+  accounts + listKeys, container groups + logs), paging, ARM errors, fault injection, hooks, counters.
+- ``IdentityServer`` (identity.py): App Service managed-identity endpoint for DefaultAzureCredential.
+- ``Azurite`` (azurite.py): the npm storage emulator over HTTPS with OAuth and several accounts.
+- ``TestCA`` (certs.py), ``TokenIssuer`` (tokens.py).
+
+CLI: ``python -m localazure serve`` starts a cloud and prints the environment to use.
+"""
+
+from .arm import ArmRequest, ArmServer, ArmState, Fault
+from .azurite import Azurite, AzuriteError
+from .certs import TestCA
+from .cloud import LocalCloud, LocalTemplate, PoolExhausted, UnknownTemplate
+from .identity import IdentityServer
+from .tokens import TokenIssuer
+
+__all__ = [
+    "ArmRequest",
+    "ArmServer",
+    "ArmState",
+    "Azurite",
+    "AzuriteError",
+    "Fault",
+    "IdentityServer",
+    "LocalCloud",
+    "LocalTemplate",
+    "PoolExhausted",
+    "TestCA",
+    "TokenIssuer",
+    "UnknownTemplate",
+]

@@ -1,0 +1,612 @@
+"""A local HTTPS Azure Resource Manager endpoint serving the wire format of the official REST API.
+
+Only what the monitor reads is served (routes below); payloads are shaped like the REST specification's
+examples (``/work/shared/reference/imagebuilder-rest``, ``storage-rest``). Every request needs
+``Authorization: Bearer <token>`` minted by the local managed-identity endpoint (``localazure.identity``) for
+a management audience; otherwise 401 with an ARM error body. The ``api-version`` query parameter is required
+(400 without it, like ARM) but any value is accepted.
+
+Routes (path matching is case-insensitive, like ARM):
+
+- ``GET /subscriptions/{s}/providers/Microsoft.VirtualMachineImages/imageTemplates`` (paged)
+- ``GET /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.VirtualMachineImages/imageTemplates``
+  (paged)
+- ``GET .../imageTemplates/{name}``, ``GET .../imageTemplates/{name}/runOutputs`` (paged), ``GET
+  .../runOutputs/{output}``
+- ``GET /subscriptions/{s}/resourcegroups`` (paged), ``GET /subscriptions/{s}/resourcegroups/{rg}``
+- ``GET /subscriptions/{s}[/resourceGroups/{rg}]/providers/Microsoft.Storage/storageAccounts`` (paged), ``GET
+  .../storageAccounts/{a}``, ``POST .../storageAccounts/{a}/listKeys``
+- ``GET /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerInstance/containerGroups``
+  (paged), ``GET .../containerGroups/{cg}``, ``GET .../containerGroups/{cg}/containers/{c}/logs`` (``tail``
+  honoured)
+
+Lists are paged with an absolute ``nextLink`` carrying an opaque ``$skiptoken`` (keyset paging by resource id,
+so a template deleted between two pages does not shift the rest). ``ArmServer.page_size`` sets the page size.
+
+Test controls (thread-safe): ``inject(...)`` faults (status such as 429 with ``Retry-After``, 5xx, or a delay;
+a count; a path filter; a method filter), ``on_request(callback)`` hooks called before a request is served
+(e.g. to delete a template in the middle of a copy), ``requests`` (list of ``(method, path)``), ``counts`` (by
+route kind, e.g. ``"imageTemplates.list"``) and ``reset_counts()``.
+
+Using the real SDK clients against it (azure-mgmt-imagebuilder 2.0.0, -storage 25.x, -containerinstance 10.x):
+
+- ``ImageBuilderClient(credential, subscription_id, base_url=arm_endpoint)``; the same ``base_url`` keyword
+  for ``StorageManagementClient`` and ``ContainerInstanceManagementClient``. ``credential_scopes`` may stay at
+  its default (``https://management.azure.com/.default``): the local identity endpoint mints a token for the
+  resource ``https://management.azure.com`` and this endpoint accepts that audience (and
+  ``management.core.windows.net``). Pass ``credential_scopes=[f"{ARM_ENDPOINT}/.default"]``-style scopes only
+  if you also want to accept them; the endpoint does not (a real sovereign cloud uses its own management
+  audience, not the endpoint URL).
+- Paging: the generated clients follow ``nextLink`` verbatim (absolute URL) and re-add their own
+  ``api-version``.
+- Retries: azure-core's ``RetryPolicy`` honours ``Retry-After`` on 429/503 (seconds) and retries 5xx with
+  back-off (3 retries by default, total); ARM error bodies become ``HttpResponseError`` with ``.error.code``.
+- TLS: azure-core's ``RequestsTransport`` lets ``requests`` merge the environment, so ``REQUESTS_CA_BUNDLE``
+  is honoured (``trust_env`` is on by default); ``SSL_CERT_FILE`` is honoured by
+  ``ssl.create_default_context`` users (and by requests only as a fallback through certifi? no: requests
+  ignores it), so set both.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from .certs import TestCA
+from .tokens import MANAGEMENT_AUDIENCES, TokenError, TokenIssuer
+
+log = logging.getLogger(__name__)
+
+IMAGE_TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
+STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
+CONTAINER_GROUP_TYPE = "Microsoft.ContainerInstance/containerGroups"
+
+
+class ArmError(Exception):
+    """Raised inside a handler to answer with an ARM error body."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+@dataclass
+class Fault:
+    """An injected answer: ``status`` (None = only ``delay``), served ``count`` times to matching requests."""
+
+    status: int | None = 429
+    retry_after: float | None = None
+    count: int = 1
+    path_contains: str | None = None
+    method: str | None = None
+    delay: float = 0.0
+    code: str | None = None
+    message: str | None = None
+    served: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.count <= 0:
+            return False
+        if self.method and self.method.upper() != method:
+            return False
+        return not (self.path_contains and self.path_contains.lower() not in path.lower())
+
+
+@dataclass(frozen=True)
+class ArmRequest:
+    """What a hook sees: the method, the path (no query), the query and the route kind."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    kind: str
+
+
+@dataclass
+class ResourceGroup:
+    subscription_id: str
+    name: str
+    location: str = "westeurope"
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.name}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": self.location,
+            "tags": dict(self.tags),
+            "properties": {"provisioningState": "Succeeded"},
+        }
+
+
+@dataclass
+class StorageAccount:
+    subscription_id: str
+    resource_group: str
+    name: str
+    blob_endpoint: str  # with trailing slash, like ARM
+    keys: tuple[str, str]
+    location: str = "westeurope"
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/{STORAGE_TYPE}/{self.name}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": "StorageV2",
+            "location": self.location,
+            "name": self.name,
+            "properties": {
+                "creationTime": "2026-01-01T00:00:00.0000000Z",
+                "primaryEndpoints": {"blob": self.blob_endpoint},
+                "primaryLocation": self.location,
+                "provisioningState": "Succeeded",
+                "statusOfPrimary": "available",
+                "supportsHttpsTrafficOnly": True,
+                "allowSharedKeyAccess": True,
+            },
+            "sku": {"name": "Standard_LRS", "tier": "Standard"},
+            "tags": dict(self.tags),
+            "type": STORAGE_TYPE,
+        }
+
+
+@dataclass
+class ContainerGroup:
+    subscription_id: str
+    resource_group: str
+    name: str
+    logs: dict[str, str] = field(default_factory=dict)  # container name -> log text
+    location: str = "westeurope"
+
+    @property
+    def id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/{CONTAINER_GROUP_TYPE}/{self.name}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": CONTAINER_GROUP_TYPE,
+            "location": self.location,
+            "properties": {
+                "provisioningState": "Succeeded",
+                "osType": "Linux",
+                "restartPolicy": "Never",
+                "containers": [
+                    {
+                        "name": container,
+                        "properties": {
+                            "image": "mcr.microsoft.com/azure-image-builder/packer:latest",
+                            "resources": {"requests": {"cpu": 1.0, "memoryInGB": 1.5}},
+                            "instanceView": {"currentState": {"state": "Running"}, "restartCount": 0},
+                        },
+                    }
+                    for container in self.logs
+                ],
+            },
+        }
+
+
+def _key(*parts: str) -> tuple[str, ...]:
+    return tuple(p.lower() for p in parts)
+
+
+class ArmState:
+    """All resources, keyed case-insensitively. Every access holds ``lock``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.resource_groups: dict[tuple[str, ...], ResourceGroup] = {}
+        self.templates: dict[tuple[str, ...], dict[str, Any]] = {}  # (sub, rg, name) -> ARM JSON
+        self.run_outputs: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self.storage_accounts: dict[tuple[str, ...], StorageAccount] = {}  # (sub, rg, name)
+        self.container_groups: dict[tuple[str, ...], ContainerGroup] = {}  # (sub, rg, name)
+
+    # -- mutation helpers used by LocalCloud (all take the lock) --
+    def put_resource_group(self, group: ResourceGroup) -> None:
+        with self.lock:
+            self.resource_groups[_key(group.subscription_id, group.name)] = group
+
+    def delete_resource_group(self, subscription_id: str, name: str) -> None:
+        with self.lock:
+            self.resource_groups.pop(_key(subscription_id, name), None)
+            for table in (self.storage_accounts, self.container_groups):
+                for k in [k for k in table if k[:2] == _key(subscription_id, name)]:
+                    del table[k]
+            for k in [k for k in self.templates if k[:2] == _key(subscription_id, name)]:
+                del self.templates[k]
+                self.run_outputs.pop(k, None)
+
+    def put_template(self, subscription_id: str, resource_group: str, body: dict[str, Any]) -> None:
+        with self.lock:
+            self.templates[_key(subscription_id, resource_group, body["name"])] = body
+
+    def template(self, subscription_id: str, resource_group: str, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            return self.templates.get(_key(subscription_id, resource_group, name))
+
+    def delete_template(self, subscription_id: str, resource_group: str, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            self.run_outputs.pop(_key(subscription_id, resource_group, name), None)
+            return self.templates.pop(_key(subscription_id, resource_group, name), None)
+
+
+_SEG = r"([^/]+)"
+_SUB = rf"/subscriptions/{_SEG}"
+_RG = rf"{_SUB}/resourcegroups/{_SEG}"
+_IT = "/providers/microsoft.virtualmachineimages/imagetemplates"
+_SA = "/providers/microsoft.storage/storageaccounts"
+_CG = "/providers/microsoft.containerinstance/containergroups"
+ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
+    (method, kind, re.compile(pattern + "/?$", re.IGNORECASE))
+    for method, kind, pattern in [
+        ("GET", "imageTemplates.list", rf"{_SUB}{_IT}"),
+        ("GET", "imageTemplates.listByResourceGroup", rf"{_RG}{_IT}"),
+        ("GET", "imageTemplates.get", rf"{_RG}{_IT}/{_SEG}"),
+        ("GET", "imageTemplates.listRunOutputs", rf"{_RG}{_IT}/{_SEG}/runoutputs"),
+        ("GET", "imageTemplates.getRunOutput", rf"{_RG}{_IT}/{_SEG}/runoutputs/{_SEG}"),
+        ("GET", "resourceGroups.list", rf"{_SUB}/resourcegroups"),
+        ("GET", "resourceGroups.get", rf"{_RG}"),
+        ("GET", "storageAccounts.list", rf"{_SUB}{_SA}"),
+        ("GET", "storageAccounts.listByResourceGroup", rf"{_RG}{_SA}"),
+        ("GET", "storageAccounts.getProperties", rf"{_RG}{_SA}/{_SEG}"),
+        ("POST", "storageAccounts.listKeys", rf"{_RG}{_SA}/{_SEG}/listkeys"),
+        ("GET", "containerGroups.listByResourceGroup", rf"{_RG}{_CG}"),
+        ("GET", "containerGroups.get", rf"{_RG}{_CG}/{_SEG}"),
+        ("GET", "containers.listLogs", rf"{_RG}{_CG}/{_SEG}/containers/{_SEG}/logs"),
+    ]
+]
+
+
+class ArmServer:
+    """The HTTPS endpoint. ``ArmServer(state, issuer, ca).start()``; ``endpoint`` is its base URL."""
+
+    def __init__(self, state: ArmState, issuer: TokenIssuer, ca: TestCA, *, page_size: int = 100) -> None:
+        self.state = state
+        self.issuer = issuer
+        self.page_size = page_size
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._hooks: list[Callable[[ArmRequest], None]] = []
+        self.requests: list[tuple[str, str]] = []
+        self.counts: Counter[str] = Counter()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._server.daemon_threads = True
+        self._server.socket = ca.server_context().wrap_socket(self._server.socket, server_side=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> ArmServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="localazure-arm", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    # -- test controls --
+    def inject(
+        self,
+        status: int | None = 429,
+        *,
+        retry_after: float | None = None,
+        count: int = 1,
+        path_contains: str | None = None,
+        method: str | None = None,
+        delay: float = 0.0,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> Fault:
+        """Answer the next ``count`` matching requests with ``status`` (after ``delay`` seconds).
+
+        ``status=None`` only delays. Returns the Fault; ``fault.served`` tells how often it fired.
+        """
+        fault = Fault(status, retry_after, count, path_contains, method, delay, code, message)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def on_request(self, callback: Callable[[ArmRequest], None]) -> Callable[[], None]:
+        """Call ``callback(ArmRequest)`` before serving each request. Returns a function that removes it."""
+        with self._lock:
+            self._hooks.append(callback)
+
+        def remove() -> None:
+            with self._lock:
+                if callback in self._hooks:
+                    self._hooks.remove(callback)
+
+        return remove
+
+    def clear_hooks(self) -> None:
+        with self._lock:
+            self._hooks.clear()
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.counts.clear()
+
+    def count(self, kind_prefix: str = "") -> int:
+        """Requests served whose kind starts with ``kind_prefix`` (e.g. ``"imageTemplates"``)."""
+        with self._lock:
+            return sum(n for kind, n in self.counts.items() if kind.startswith(kind_prefix))
+
+    # -- internals used by the handler --
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    fault.served += 1
+                    return fault
+        return None
+
+    def _record(self, method: str, path: str, kind: str) -> list[Callable[[ArmRequest], None]]:
+        with self._lock:
+            self.requests.append((method, path))
+            self.counts[kind] += 1
+            return list(self._hooks)
+
+    def _page(self, items: list[dict[str, Any]], path: str, query: dict[str, str]) -> dict[str, Any]:
+        """Keyset paging by lower-cased id."""
+        items = sorted(items, key=lambda item: item["id"].lower())
+        token = query.get("$skiptoken")
+        if token:
+            try:
+                after = binascii.unhexlify(token).decode()
+            except (binascii.Error, UnicodeDecodeError) as exc:
+                raise ArmError(400, "InvalidSkipToken", "The $skiptoken is malformed.") from exc
+            items = [item for item in items if item["id"].lower() > after]
+        size = max(1, int(query.get("$top") or self.page_size))
+        page = items[:size]
+        body: dict[str, Any] = {"value": page}
+        if len(items) > size:
+            next_token = binascii.hexlify(page[-1]["id"].lower().encode()).decode()
+            api_version = quote(query.get("api-version", ""), safe="")
+            body["nextLink"] = f"{self.endpoint}{path}?api-version={api_version}&$skiptoken={next_token}"
+        return body
+
+    def _serve(self, method: str, kind: str, args: tuple[str, ...], path: str, query: dict[str, str]) -> Any:
+        state = self.state
+        sub = args[0]
+        with state.lock:
+            if kind == "imageTemplates.list":
+                return self._page([t for k, t in state.templates.items() if k[0] == sub.lower()], path, query)
+            rg = args[1] if len(args) > 1 else ""
+            if kind == "resourceGroups.list":
+                groups = [g.to_json() for k, g in state.resource_groups.items() if k[0] == sub.lower()]
+                return self._page(groups, path, query)
+            if kind == "storageAccounts.list":
+                accounts = [a.to_json() for k, a in state.storage_accounts.items() if k[0] == sub.lower()]
+                return self._page(accounts, path, query)
+            group = state.resource_groups.get(_key(sub, rg))
+            if group is None:
+                raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+            if kind == "resourceGroups.get":
+                return group.to_json()
+            if kind == "imageTemplates.listByResourceGroup":
+                return self._page(
+                    [t for k, t in state.templates.items() if k[:2] == _key(sub, rg)], path, query
+                )
+            if kind.startswith("imageTemplates."):
+                template = state.templates.get(_key(sub, rg, args[2]))
+                if template is None:
+                    raise ArmError(
+                        404,
+                        "ResourceNotFound",
+                        f"The Resource '{IMAGE_TEMPLATE_TYPE}/{args[2]}' under resource group '{rg}' was not "
+                        "found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+                    )
+                if kind == "imageTemplates.get":
+                    return template
+                outputs = state.run_outputs.get(_key(sub, rg, args[2]), [])
+                if kind == "imageTemplates.listRunOutputs":
+                    return self._page(outputs, path, query)
+                for output in outputs:
+                    if output["name"].lower() == args[3].lower():
+                        return output
+                raise ArmError(404, "ResourceNotFound", f"Run output '{args[3]}' was not found.")
+            if kind == "storageAccounts.listByResourceGroup":
+                accounts = [a.to_json() for k, a in state.storage_accounts.items() if k[:2] == _key(sub, rg)]
+                return self._page(accounts, path, query)
+            if kind.startswith("storageAccounts."):
+                account = state.storage_accounts.get(_key(sub, rg, args[2]))
+                if account is None:
+                    raise ArmError(
+                        404,
+                        "ResourceNotFound",
+                        f"The Resource '{STORAGE_TYPE}/{args[2]}' under resource group '{rg}' was not found.",
+                    )
+                if kind == "storageAccounts.getProperties":
+                    return account.to_json()
+                return {
+                    "keys": [
+                        {
+                            "keyName": "key1",
+                            "permissions": "FULL",
+                            "value": account.keys[0],
+                            "creationTime": "2026-01-01T00:00:00.0000000Z",
+                        },
+                        {
+                            "keyName": "key2",
+                            "permissions": "FULL",
+                            "value": account.keys[1],
+                            "creationTime": "2026-01-01T00:00:00.0000000Z",
+                        },
+                    ]
+                }
+            if kind == "containerGroups.listByResourceGroup":
+                groups = [g.to_json() for k, g in state.container_groups.items() if k[:2] == _key(sub, rg)]
+                return self._page(groups, path, query)
+            container_group = state.container_groups.get(_key(sub, rg, args[2]))
+            if container_group is None:
+                raise ArmError(
+                    404,
+                    "ResourceNotFound",
+                    f"The Resource '{CONTAINER_GROUP_TYPE}/{args[2]}' under resource group '{rg}' was not "
+                    "found.",
+                )
+            if kind == "containerGroups.get":
+                return container_group.to_json()
+            logs = {name.lower(): text for name, text in container_group.logs.items()}
+            if args[3].lower() not in logs:
+                raise ArmError(404, "ContainerNotFound", f"The container '{args[3]}' cannot be found.")
+            text = logs[args[3].lower()]
+            tail = query.get("tail")
+            if tail and tail.isdigit():
+                lines = text.splitlines(keepends=True)
+                text = "".join(lines[-int(tail) :]) if int(tail) else ""
+            return {"content": text}
+
+
+def _challenge(description: str) -> str:
+    return (
+        'Bearer authorization_uri="https://login.microsoftonline.com/common", '
+        f'error="invalid_token", error_description="{description}"'
+    )
+
+
+def _make_handler(server: ArmServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            log.debug("arm: " + format, *args)
+
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-ms-request-id", str(uuid.uuid4()))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _error(self, error: ArmError) -> None:
+            self._send(error.status, {"error": {"code": error.code, "message": error.message}}, error.headers)
+
+        def _handle(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            url = urlsplit(self.path)
+            path = unquote(url.path)
+            query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            kind, args = "unknown", ()
+            for route_method, route_kind, pattern in ROUTES:
+                match = pattern.match(path)
+                if match and route_method == method:
+                    kind, args = route_kind, match.groups()
+                    break
+            hooks = server._record(method, path, kind)
+            try:
+                self._authorize()
+                for hook in hooks:
+                    hook(ArmRequest(method, path, query, kind))
+                fault = server._take_fault(method, path)
+                if fault is not None:
+                    if fault.delay:
+                        time.sleep(fault.delay)
+                    if fault.status is not None:
+                        headers = {}
+                        if fault.retry_after is not None:
+                            headers["Retry-After"] = f"{fault.retry_after:g}"
+                        code = fault.code or {429: "TooManyRequests", 401: "AuthenticationFailed"}.get(
+                            fault.status, "InternalServerError" if fault.status >= 500 else "BadRequest"
+                        )
+                        raise ArmError(
+                            fault.status, code, fault.message or f"Injected fault {fault.status}.", headers
+                        )
+                if kind == "unknown":
+                    raise ArmError(
+                        404,
+                        "NoRegisteredProviderFound" if "/providers/" in path else "NotFound",
+                        f"No route for {method} {path} in the local ARM endpoint.",
+                    )
+                if not query.get("api-version"):
+                    raise ArmError(
+                        400,
+                        "MissingApiVersionParameter",
+                        "The api-version query parameter (?api-version=) is required for all requests.",
+                    )
+                with server.state.lock:  # serialize under the lock: LocalCloud mutates these dicts in place
+                    payload = json.dumps(server._serve(method, kind, args, path, query)).encode()
+                self._send(200, payload)
+            except ArmError as error:
+                self._error(error)
+            except Exception as exc:  # a bug here must surface as a 500, not a dropped connection
+                log.exception("local ARM endpoint failed on %s %s", method, path)
+                self._error(ArmError(500, "InternalServerError", f"{type(exc).__name__}: {exc}"))
+
+        def _authorize(self) -> None:
+            header = self.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise ArmError(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is missing.",
+                    {"WWW-Authenticate": _challenge("The 'Authorization' header is missing.")},
+                )
+            try:
+                server.issuer.verify(token.strip(), MANAGEMENT_AUDIENCES)
+            except TokenError as exc:
+                raise ArmError(
+                    401,
+                    "InvalidAuthenticationToken",
+                    f"The access token is invalid: {exc}.",
+                    {"WWW-Authenticate": _challenge("The access token is invalid.")},
+                ) from None
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
+
+    return Handler

@@ -1,0 +1,672 @@
+"""``LocalCloud``: a small Azure subscription on this machine for tests, the demo and benchmarks.
+
+It starts a test certificate, the managed-identity endpoint (``localazure.identity``), the HTTPS ARM endpoint
+(``localazure.arm``) and Azurite (``localazure.azurite``) with an archive account and a pool of staging
+accounts, and offers methods to play Image Builder: add templates (with their ``IT_...`` staging group and
+staging storage account holding ``packerlogs``), change their run status, write and grow logs, set
+container-instance logs and delete templates the way Image Builder does (staging group and its storage go with
+it).
+
+Cheap at scale: a template only holds Python dicts in the ARM state. Azurite accounts are declared when
+Azurite starts (``staging_accounts``) and are bound to templates from that pool: eagerly while free accounts
+remain (``add_template(storage=None)``, the default), on the first ``put_staging_blob`` /
+``append_staging_blob`` / ``set_container_logs``-free templates otherwise; ``storage=False`` never binds
+eagerly, ``storage=True`` insists (``PoolExhausted`` when the pool is empty). A template without a bound
+account has a staging group with no storage account in ARM. ``delete_template`` empties the account (its
+``packerlogs`` container is deleted) and returns it to the pool. For 2,000 templates with 25 logs, start with
+``staging_accounts=32`` and ``storage=False`` for the templates that have no log.
+
+Isolation: several subscriptions can live in one cloud (``new_subscription()``); each test can take its own,
+so a sweep of "the subscription" sees only that test's templates. ``reset()`` clears everything instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import shutil
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import BlobServiceClient
+
+from .arm import ArmServer, ArmState, ContainerGroup, ResourceGroup, StorageAccount
+from .azurite import Azurite, account_key
+from .certs import TestCA
+from .identity import IdentityServer
+from .tokens import TokenIssuer
+
+log = logging.getLogger(__name__)
+
+ARCHIVE_ACCOUNT = "aibarchive"
+STAGING_PREFIX = "aibstaging"
+LOG_CONTAINER = "packerlogs"
+BLOCK_SIZE = 8 * 1024 * 1024
+NOT_ENDED = "0001-01-01T00:00:00Z"
+RUN_STATES = ("Running", "Canceling", "Succeeded", "PartiallySucceeded", "Failed", "Canceled")
+
+
+class PoolExhausted(RuntimeError):
+    """No free staging account is left; start LocalCloud with more ``staging_accounts``."""
+
+
+class UnknownTemplate(KeyError):
+    """No template with that id in the local cloud."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _timestamp(value: dt.datetime | str | None) -> str:
+    """ARM timestamps: ISO 8601 UTC with a ``Z``."""
+    if value is None:
+        value = _now()
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def staging_group_name(resource_group: str, name: str, guid: str) -> str:
+    """``IT_<rg>_<template>_<guid>``, the prefix truncated so the name stays within ARM's 90 characters."""
+    prefix = f"IT_{resource_group}_{name}"
+    return f"{prefix[: 90 - 37]}_{guid}"
+
+
+@dataclass
+class LocalTemplate:
+    """A template in the local cloud. ``storage_account`` is None until a staging account is bound."""
+
+    subscription_id: str
+    resource_group: str
+    name: str
+    staging_group: str
+    storage_account: str | None = None
+    container_group: str | None = None
+    log_folder: str = field(default_factory=lambda: uuid.uuid4().hex[:8])  # packerlogs/<folder>/ of this run
+
+    @property
+    def id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.VirtualMachineImages/imageTemplates/{self.name}"
+        )
+
+    @property
+    def staging_group_id(self) -> str:
+        return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.staging_group}"
+
+    @property
+    def log_blob_path(self) -> str:
+        """``packerlogs/<folder>/customization.log`` of the current run (a convention, not enforced)."""
+        return f"{LOG_CONTAINER}/{self.log_folder}/customization.log"
+
+
+def _default_properties(
+    subscription_id: str, resource_group: str, name: str, location: str
+) -> dict[str, Any]:
+    """Properties shaped like the REST examples (CreateImageTemplateLinux / GetImageTemplate)."""
+    return {
+        "source": {
+            "type": "PlatformImage",
+            "publisher": "Canonical",
+            "offer": "0001-com-ubuntu-server-jammy",
+            "sku": "22_04-lts-gen2",
+            "version": "latest",
+        },
+        "customize": [
+            {
+                "type": "Shell",
+                "name": "Shell customization example",
+                "scriptUri": "https://example.com/path/to/script.sh",
+            }
+        ],
+        "distribute": [
+            {
+                "type": "ManagedImage",
+                "location": location,
+                "runOutputName": f"{name}-image",
+                "imageId": f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+                f"/providers/Microsoft.Compute/images/{name}-image",
+                "artifactTags": {"source": "localazure"},
+            }
+        ],
+        "vmProfile": {"vmSize": "Standard_D2ds_v4", "osDiskSizeGB": 64},
+        "errorHandling": {"onCustomizerError": "cleanup", "onValidationError": "cleanup"},
+    }
+
+
+class LocalCloud:
+    """See the module docstring. ``with LocalCloud(workdir) as cloud: ...`` or ``start()`` / ``stop()``."""
+
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        *,
+        staging_accounts: int = 4,
+        page_size: int = 100,
+        subscription_id: str | None = None,
+    ) -> None:
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="localazure-"))
+        self.subscription_id = subscription_id or str(uuid.uuid4())
+        self.staging_account_names = [f"{STAGING_PREFIX}{i:04d}" for i in range(staging_accounts)]
+        self.default_page_size = page_size
+        self._lock = threading.RLock()
+        self._templates: dict[str, LocalTemplate] = {}  # lower-cased id -> template
+        self._free_accounts: list[str] = list(self.staging_account_names)
+        self._clients: dict[str, BlobServiceClient] = {}
+        self.ca: TestCA | None = None
+        self.issuer = TokenIssuer()
+        self.identity: IdentityServer | None = None
+        self.state = ArmState()
+        self.arm: ArmServer = None  # type: ignore[assignment]  # set by start()
+        self.azurite: Azurite | None = None
+        self.subscriptions: set[str] = {self.subscription_id}
+
+    # -- life cycle --
+    def start(self) -> LocalCloud:
+        try:
+            self.ca = TestCA.create(self.workdir / "certs")
+            self.identity = IdentityServer(self.issuer).start()
+            self.arm = ArmServer(self.state, self.issuer, self.ca, page_size=self.default_page_size).start()
+            accounts = {ARCHIVE_ACCOUNT: account_key(ARCHIVE_ACCOUNT, self.subscription_id)}
+            accounts.update(
+                {name: account_key(name, self.subscription_id) for name in self.staging_account_names}
+            )
+            self.azurite = Azurite.start(self.workdir / "azurite", self.ca, accounts)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.azurite is not None:
+            self.azurite.stop()
+            self.azurite = None
+        if self.arm is not None:
+            self.arm.stop()
+        if self.identity is not None:
+            self.identity.stop()
+            self.identity = None
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- endpoints and settings --
+    @property
+    def arm_endpoint(self) -> str:
+        return self.arm.endpoint
+
+    @property
+    def ca_bundle(self) -> Path:
+        assert self.ca is not None, "LocalCloud not started"
+        return self.ca.ca_bundle
+
+    @property
+    def archive_account(self) -> str:
+        return ARCHIVE_ACCOUNT
+
+    @property
+    def archive_blob_url(self) -> str:
+        assert self.azurite is not None, "LocalCloud not started"
+        return self.azurite.account_url(ARCHIVE_ACCOUNT)
+
+    @property
+    def archive_connection_string(self) -> str:
+        assert self.azurite is not None, "LocalCloud not started"
+        return self.azurite.connection_string(ARCHIVE_ACCOUNT)
+
+    def env(self, subscription_id: str | None = None, *, archive: str = "identity") -> dict[str, str]:
+        """Environment for the monitor (names from monitor/settings.py) and for azure-identity / requests.
+
+        ``archive="identity"`` sets ARCHIVE_STORAGE_URL (token auth); ``"key"`` sets
+        ARCHIVE_CONNECTION_STRING.
+        """
+        assert self.identity is not None and self.azurite is not None, "LocalCloud not started"
+        env = {
+            "ARM_ENDPOINT": self.arm_endpoint,
+            "AZURE_SUBSCRIPTION_ID": subscription_id or self.subscription_id,
+            "REQUESTS_CA_BUNDLE": str(self.ca_bundle),
+            "SSL_CERT_FILE": str(self.ca_bundle),
+            **self.identity.env(),
+        }
+        if archive == "identity":
+            env["ARCHIVE_STORAGE_URL"] = self.archive_blob_url
+        elif archive == "key":
+            env["ARCHIVE_CONNECTION_STRING"] = self.archive_connection_string
+        else:
+            raise ValueError(f"archive must be 'identity' or 'key', not {archive!r}")
+        return env
+
+    def blob_service(self, account: str) -> BlobServiceClient:
+        """A key-authenticated client for an Azurite account (the cloud's own writes; assertions in tests)."""
+        assert self.azurite is not None, "LocalCloud not started"
+        with self._lock:
+            client = self._clients.get(account)
+            if client is None:
+                client = BlobServiceClient.from_connection_string(
+                    self.azurite.connection_string(account), connection_verify=str(self.ca_bundle)
+                )
+                self._clients[account] = client
+            return client
+
+    def new_subscription(self) -> str:
+        """A fresh, empty subscription id served by the same ARM endpoint."""
+        subscription_id = str(uuid.uuid4())
+        with self._lock:
+            self.subscriptions.add(subscription_id)
+        return subscription_id
+
+    # -- templates --
+    def add_template(
+        self,
+        resource_group: str,
+        name: str,
+        *,
+        location: str = "westeurope",
+        properties: dict[str, Any] | None = None,
+        provisioning_state: str = "Succeeded",
+        provisioning_error: dict[str, Any] | str | None = None,
+        last_run_status: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        build_timeout_minutes: int = 0,
+        subscription_id: str | None = None,
+        storage: bool | None = None,
+    ) -> LocalTemplate:
+        """Create a template, its staging group ``IT_<rg>_<name>_<guid>`` (tagged like Image Builder's) and,
+        per ``storage``, bind a staging account with an empty ``packerlogs`` container."""
+        subscription_id = subscription_id or self.subscription_id
+        with self._lock:
+            self.subscriptions.add(subscription_id)
+        guid = str(uuid.uuid4())
+        template = LocalTemplate(
+            subscription_id, resource_group, name, staging_group_name(resource_group, name, guid)
+        )
+        if self.state.template(subscription_id, resource_group, name) is not None:
+            raise ValueError(f"template {template.id} exists already")
+        self.state.put_resource_group(ResourceGroup(subscription_id, resource_group, location))
+        self.state.put_resource_group(
+            ResourceGroup(
+                subscription_id,
+                template.staging_group,
+                location,
+                tags={
+                    "createdBy": "AzureVMImageBuilder",
+                    "imageTemplateName": name,
+                    "imageTemplateResourceGroupName": resource_group,
+                },
+            )
+        )
+        props = _default_properties(subscription_id, resource_group, name, location)
+        props.update(properties or {})
+        props["buildTimeoutInMinutes"] = build_timeout_minutes
+        props["provisioningState"] = provisioning_state
+        props["exactStagingResourceGroup"] = template.staging_group_id
+        if provisioning_error is not None:
+            if isinstance(provisioning_error, str):
+                provisioning_error = {"provisioningErrorCode": "Other", "message": provisioning_error}
+            props["provisioningError"] = provisioning_error
+        if last_run_status is not None:
+            props["lastRunStatus"] = dict(last_run_status)
+        body = {
+            "id": template.id,
+            "name": name,
+            "location": location,
+            "type": "Microsoft.VirtualMachineImages/imageTemplates",
+            "tags": dict(tags or {}),
+            "identity": {
+                "type": "UserAssigned",
+                "userAssignedIdentities": {
+                    f"/subscriptions/{subscription_id}/resourcegroups/{resource_group}/providers/"
+                    "Microsoft.ManagedIdentity/userAssignedIdentities/aib-identity": {
+                        "clientId": self.issuer.client_id,
+                        "principalId": self.issuer.principal_id,
+                    }
+                },
+            },
+            "properties": props,
+        }
+        with self._lock:
+            self._templates[template.id.lower()] = template
+        self.state.put_template(subscription_id, resource_group, body)
+        if storage or (storage is None and self._free_accounts):
+            self._bind_storage(template)
+        return template
+
+    def template(self, template_id: str) -> LocalTemplate:
+        with self._lock:
+            try:
+                return self._templates[template_id.lower()]
+            except KeyError:
+                raise UnknownTemplate(template_id) from None
+
+    def templates(self, subscription_id: str | None = None) -> list[LocalTemplate]:
+        with self._lock:
+            return [t for t in self._templates.values() if subscription_id in (None, t.subscription_id)]
+
+    def template_json(self, template_id: str) -> dict[str, Any]:
+        """A copy of the template's ARM JSON as served."""
+        t = self.template(template_id)
+        with self.state.lock:
+            body = self.state.template(t.subscription_id, t.resource_group, t.name)
+            if body is None:
+                raise UnknownTemplate(template_id)
+            return _deep_copy(body)
+
+    def update_template(
+        self,
+        template_id: str,
+        *,
+        provisioning_state: str | None = None,
+        provisioning_error: dict[str, Any] | str | None = None,
+        properties: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        """Change served fields (``properties`` merged shallowly; ``provisioning_error=""`` removes it)."""
+        t = self.template(template_id)
+        with self.state.lock:
+            body = self.state.template(t.subscription_id, t.resource_group, t.name)
+            if body is None:
+                raise UnknownTemplate(template_id)
+            props = body["properties"]
+            props.update(properties or {})
+            if provisioning_state is not None:
+                props["provisioningState"] = provisioning_state
+            if provisioning_error == "":
+                props.pop("provisioningError", None)
+            elif provisioning_error is not None:
+                if isinstance(provisioning_error, str):
+                    provisioning_error = {"provisioningErrorCode": "Other", "message": provisioning_error}
+                props["provisioningError"] = provisioning_error
+            if tags is not None:
+                body["tags"] = dict(tags)
+
+    def set_run_status(
+        self,
+        template_id: str,
+        run_state: str = "Running",
+        run_sub_state: str | None = None,
+        message: str = "",
+        start_time: dt.datetime | str | None = None,
+        end_time: dt.datetime | str | None = None,
+        *,
+        new_run: bool = False,
+    ) -> dict[str, Any]:
+        """Set ``lastRunStatus`` (returns it). Running/Canceling runs get ``endTime`` 0001-01-01 and, unless
+        given, the current start time is kept. ``new_run=True`` starts a new log folder. A Succeeded run gets
+        run outputs for every ``distribute`` target."""
+        t = self.template(template_id)
+        running = run_state.lower() in ("running", "canceling")
+        if new_run:
+            t.log_folder = uuid.uuid4().hex[:8]
+        with self.state.lock:
+            body = self.state.template(t.subscription_id, t.resource_group, t.name)
+            if body is None:
+                raise UnknownTemplate(template_id)
+            previous = body["properties"].get("lastRunStatus") or {}
+            if start_time is None and previous and not new_run:
+                start = previous.get("startTime") or _timestamp(None)
+            else:
+                start = _timestamp(start_time)
+            status = {
+                "startTime": start,
+                "endTime": NOT_ENDED if running and end_time is None else _timestamp(end_time),
+                "runState": run_state,
+                "runSubState": run_sub_state or ("Building" if running else ""),
+                "message": message,
+            }
+            if not status["runSubState"]:
+                del status["runSubState"]
+            body["properties"]["lastRunStatus"] = status
+            key = (t.subscription_id.lower(), t.resource_group.lower(), t.name.lower())
+            if run_state.lower() == "succeeded":
+                self.state.run_outputs[key] = [
+                    {
+                        "name": target.get("runOutputName", f"output{i}"),
+                        "type": "Microsoft.VirtualMachineImages/imageTemplates/runOutputs",
+                        "id": f"{t.id}/runOutputs/{target.get('runOutputName', f'output{i}')}",
+                        "properties": {
+                            "artifactId": target.get("imageId") or target.get("galleryImageId") or "",
+                            "provisioningState": "Succeeded",
+                        },
+                    }
+                    for i, target in enumerate(body["properties"].get("distribute") or [])
+                ]
+            else:
+                self.state.run_outputs.pop(key, None)
+            return dict(status)
+
+    def failure_message(self, template_id: str, error: str, *, blob_path: str | None = None) -> str:
+        """A ``lastRunStatus.message`` like Image Builder's, naming the log URL of this template."""
+        t = self.template(template_id)
+        url = self.staging_blob_url(template_id, blob_path or t.log_blob_path)
+        return (
+            f"{error}. Image Build log location: {url}. OperationId: {uuid.uuid4()}. "
+            "Use this operationId to search packer logs."
+        )
+
+    def delete_template(self, template_id: str) -> None:
+        """Delete the template like Image Builder: its staging group, storage and container group go too."""
+        t = self.template(template_id)
+        with self._lock:
+            self._templates.pop(template_id.lower(), None)
+        self.state.delete_template(t.subscription_id, t.resource_group, t.name)
+        self.state.delete_resource_group(t.subscription_id, t.staging_group)
+        account, t.storage_account, t.container_group = t.storage_account, None, None
+        if account:
+            self._release(account)
+
+    def delete_subscription(self, subscription_id: str) -> None:
+        """Delete every template and resource group of a subscription (test teardown)."""
+        for t in self.templates(subscription_id):
+            self.delete_template(t.id)
+        with self.state.lock:
+            for key in [k for k in self.state.resource_groups if k[0] == subscription_id.lower()]:
+                group = self.state.resource_groups[key]
+                self.state.delete_resource_group(group.subscription_id, group.name)
+
+    def reset(self, *, archive: bool = True) -> None:
+        """Back to an empty cloud: no templates, no faults, hooks or counts, default page size; the archive
+        account's containers are deleted when ``archive``."""
+        self.arm.clear_faults()
+        self.arm.clear_hooks()
+        for subscription_id in list(self.subscriptions):
+            self.delete_subscription(subscription_id)
+        self.arm.page_size = self.default_page_size
+        self.arm.reset_counts()
+        if archive:
+            service = self.blob_service(ARCHIVE_ACCOUNT)
+            for container in service.list_containers():
+                service.delete_container(container.name)
+
+    # -- staging storage --
+    def _bind_storage(self, template: LocalTemplate) -> str:
+        with self._lock:
+            if template.storage_account:
+                return template.storage_account
+            if not self._free_accounts:
+                raise PoolExhausted(
+                    f"all {len(self.staging_account_names)} staging accounts are in use; "
+                    "start LocalCloud with more staging_accounts or add templates with storage=False"
+                )
+            account = self._free_accounts.pop(0)
+            template.storage_account = account
+        assert self.azurite is not None
+        self.state.storage_accounts[
+            (template.subscription_id.lower(), template.staging_group.lower(), account.lower())
+        ] = StorageAccount(
+            template.subscription_id,
+            template.staging_group,
+            account,
+            blob_endpoint=self.azurite.account_url(account) + "/",
+            keys=(self.azurite.accounts[account], account_key(account, "secondary")),
+        )
+        container = self.blob_service(account).get_container_client(LOG_CONTAINER)
+        try:
+            container.create_container()
+        except ResourceExistsError:
+            pass
+        return account
+
+    def _release(self, account: str) -> None:
+        service = self.blob_service(account)
+        for container in service.list_containers():
+            service.delete_container(container.name)
+        with self._lock:
+            if account not in self._free_accounts:
+                self._free_accounts.append(account)
+
+    def storage_account(self, template_id: str) -> str:
+        """The template's staging account, binding one from the pool if needed."""
+        return self._bind_storage(self.template(template_id))
+
+    def staging_blob_url(self, template_id: str, path: str) -> str:
+        """``https://127.0.0.1:<port>/<account>/<container>/<blob>`` of a staging blob (no SAS)."""
+        assert self.azurite is not None
+        return f"{self.azurite.account_url(self.storage_account(template_id))}/{path.lstrip('/')}"
+
+    def _blob(self, template_id: str, path: str):  # -> BlobClient
+        account = self.storage_account(template_id)
+        container, _, blob = path.lstrip("/").partition("/")
+        if not blob:
+            raise ValueError(
+                f"blob path {path!r} must be <container>/<blob>, e.g. packerlogs/<folder>/customization.log"
+            )
+        container_client = self.blob_service(account).get_container_client(container)
+        if container != LOG_CONTAINER:
+            try:
+                container_client.create_container()
+            except ResourceExistsError:
+                pass
+        return container_client.get_blob_client(blob)
+
+    def put_staging_blob(
+        self, template_id: str, path: str, data: bytes | str | BinaryIO | Iterable[bytes]
+    ) -> int:
+        """Write (replace) a staging blob from bytes, text, a binary file or an iterable of chunks, streamed
+        in 8 MiB blocks (memory stays bounded for multi-GB blobs). Returns the size written."""
+        blob = self._blob(template_id, path)
+        block_ids: list[str] = []
+        size = 0
+        for block in _blocks(data):
+            block_id = _block_id()
+            blob.stage_block(block_id, block, length=len(block))
+            block_ids.append(block_id)
+            size += len(block)
+        blob.commit_block_list(block_ids)
+        return size
+
+    def append_staging_blob(self, template_id: str, path: str, data: bytes | str | Iterable[bytes]) -> int:
+        """Append to a staging blob (created when missing) as a live log grows: the new bytes are staged as
+        blocks and committed after the existing ones, so the ETag and size change like a re-upload. Returns
+        the new size."""
+        blob = self._blob(template_id, path)
+        try:
+            committed, _ = blob.get_block_list("committed")
+            existing = [b.id for b in committed]
+            size = sum(b.size for b in committed)
+        except ResourceNotFoundError:
+            existing, size = [], 0
+        if not existing and size == 0:
+            try:  # a blob written in one Put Blob has no block list: keep its bytes as the first block
+                current = blob.download_blob().readall()
+            except ResourceNotFoundError:
+                current = b""
+            if current:
+                block_id = _block_id()
+                blob.stage_block(block_id, current, length=len(current))
+                existing, size = [block_id], len(current)
+        new_ids = []
+        for block in _blocks(data):
+            block_id = _block_id()
+            blob.stage_block(block_id, block, length=len(block))
+            new_ids.append(block_id)
+            size += len(block)
+        blob.commit_block_list(existing + new_ids)
+        return size
+
+    def read_staging_blob(self, template_id: str, path: str) -> bytes:
+        return self._blob(template_id, path).download_blob().readall()
+
+    def delete_staging_blob(self, template_id: str, path: str) -> None:
+        self._blob(template_id, path).delete_blob()
+
+    # -- container instance logs (live output of a running build) --
+    def set_container_logs(
+        self, template_id: str, text: str, *, container: str = "packerizercontainer"
+    ) -> str:
+        """Create/update ``vmimagebuilder-build-container-<hex>`` in the staging group; returns its name."""
+        t = self.template(template_id)
+        with self.state.lock:
+            if t.container_group is None:
+                t.container_group = f"vmimagebuilder-build-container-{uuid.uuid4().hex[:12]}"
+            key = (t.subscription_id.lower(), t.staging_group.lower(), t.container_group.lower())
+            group = self.state.container_groups.get(key)
+            if group is None:
+                group = ContainerGroup(t.subscription_id, t.staging_group, t.container_group)
+                self.state.container_groups[key] = group
+            group.logs[container] = text
+        return t.container_group
+
+    def delete_container_group(self, template_id: str) -> None:
+        t = self.template(template_id)
+        with self.state.lock:
+            if t.container_group:
+                key = (t.subscription_id.lower(), t.staging_group.lower(), t.container_group.lower())
+                self.state.container_groups.pop(key, None)
+                t.container_group = None
+
+
+def _block_id() -> str:
+    return base64.b64encode(uuid.uuid4().bytes).decode("ascii")
+
+
+def _blocks(data: bytes | str | BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
+    """Re-chunk any input into blocks of at most BLOCK_SIZE without holding more than one block."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if isinstance(data, bytes | bytearray | memoryview):
+        view = memoryview(data)
+        for start in range(0, len(view), BLOCK_SIZE):
+            yield bytes(view[start : start + BLOCK_SIZE])
+        return
+    if hasattr(data, "read"):
+        while chunk := data.read(BLOCK_SIZE):  # type: ignore[union-attr]
+            yield chunk
+        return
+    buffer = bytearray()
+    for chunk in data:
+        if isinstance(chunk, str):
+            chunk = chunk.encode("utf-8")
+        buffer += chunk
+        while len(buffer) >= BLOCK_SIZE:
+            yield bytes(buffer[:BLOCK_SIZE])
+            del buffer[:BLOCK_SIZE]
+    if buffer:
+        yield bytes(buffer)
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value

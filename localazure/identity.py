@@ -1,0 +1,118 @@
+"""Local managed-identity endpoint speaking the App Service / Azure Functions protocol (2019-08-01).
+
+``GET {IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=<resource>`` with header ``X-IDENTITY-HEADER`` equal
+to ``IDENTITY_HEADER`` answers ``{"access_token", "expires_on", "resource", "token_type", "client_id"}`` like
+the real endpoint (``expires_on`` as a string of epoch seconds). With both variables set, ``azure.identity``'s
+``DefaultAzureCredential`` / ``ManagedIdentityCredential`` pick ``AppServiceCredential``, which in
+azure-identity 1.2x delegates to MSAL's ``_obtain_token_on_app_service``: it sends the two query parameters
+(plus ``client_id`` / ``mi_res_id`` / ``object_id`` for a user-assigned identity) and headers
+``X-IDENTITY-HEADER`` and ``Metadata: true``, strips ``/.default`` from the scope to form ``resource``, and
+needs ``access_token`` and ``expires_on``.
+
+The endpoint is plain HTTP on 127.0.0.1, as on App Service (``http://localhost:8081/msi/token``). A wrong or
+missing header gets 401; a missing resource 400 (the real service answers 400/500 with
+``statusCode``/``message``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from .tokens import TokenIssuer
+
+log = logging.getLogger(__name__)
+
+TOKEN_PATH = "/msi/token"
+
+
+class IdentityServer:
+    """Serves tokens from ``issuer`` at ``endpoint`` for callers that present ``header``."""
+
+    def __init__(self, issuer: TokenIssuer, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.issuer = issuer
+        self.header = secrets.token_urlsafe(24)
+        self._lock = threading.Lock()
+        self.requests: list[str] = []  # resources asked for, in order
+        handler = _make_handler(self)
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{TOKEN_PATH}"
+
+    def env(self) -> dict[str, str]:
+        return {"IDENTITY_ENDPOINT": self.endpoint, "IDENTITY_HEADER": self.header}
+
+    def start(self) -> IdentityServer:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="localazure-identity", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _record(self, resource: str) -> None:
+        with self._lock:
+            self.requests.append(resource)
+
+
+def _make_handler(server: IdentityServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            log.debug("identity: " + format, *args)
+
+        def _send(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            if url.path != TOKEN_PATH:
+                self._send(404, {"statusCode": 404, "message": "not found"})
+                return
+            if self.headers.get("X-IDENTITY-HEADER") != server.header:
+                self._send(401, {"statusCode": 401, "message": "X-IDENTITY-HEADER missing or wrong"})
+                return
+            if query.get("api-version") != "2019-08-01":
+                self._send(400, {"statusCode": 400, "message": "api-version 2019-08-01 required"})
+                return
+            resource = query.get("resource", "").strip()
+            if not resource:
+                self._send(400, {"statusCode": 400, "message": "resource required"})
+                return
+            if resource.endswith("/.default"):
+                resource = resource[: -len("/.default")]
+            server._record(resource)
+            token, expires_on = server.issuer.mint(resource)
+            self._send(
+                200,
+                {
+                    "access_token": token,
+                    "expires_on": str(expires_on),
+                    "resource": resource,
+                    "token_type": "Bearer",
+                    "client_id": server.issuer.client_id,
+                },
+            )
+
+    return Handler
