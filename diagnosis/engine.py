@@ -244,9 +244,8 @@ def _find(pattern: re.Pattern[str], text: str, group: int) -> str | None:
 
 
 def _step_candidate(result: ScanResult, step: Step) -> _Candidate | None:
-    """A failed provisioner (started, never ended, non-zero exit or a packer failure) as a candidate."""
-    failed = step.exit_code not in (None, 0) or any(h.step == step.position for h in result.failure_lines)
-    if not failed:
+    """A failed provisioner (started, never ended, exited non-zero) as a candidate."""
+    if step.exit_code in (None, 0):  # running when the build died, but no evidence the step itself failed
         return None
     if step.deprovision:
         rule = Rule(

@@ -117,6 +117,8 @@ class Rule:
 @dataclass
 class KnowledgeBase:
     rules: dict[str, Rule] = field(default_factory=dict)
+    # derived data (compiled scanner prefilters), rebuilt by load_knowledge_base
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -158,6 +160,7 @@ def load_knowledge_base(
     for path in files:
         for rule in load_rules_file(path):
             kb.rules[rule.id] = rule
+    kb.cache.clear()
     if not kb.rules:
         raise KnowledgeBaseError(f"{BUILTIN_DIR}: no knowledge-base entries found")
     return kb

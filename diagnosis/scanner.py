@@ -34,6 +34,18 @@ LAST_HITS = 5
 TAIL_BYTES = 256 << 10  # the end of the log, kept for the last timestamp and the "most telling" error lines
 SAMPLE = 256 << 10
 
+# A few typical customization.log lines: the byte frequencies used to cut keywords for small inputs.
+_TYPICAL_LOG = (
+    b"[45f485cf-5a8c-4379-9937-8d85493bc791] PACKER ERR 2024/04/30 23:28:50 packer: 2024/04/30 23:28:50 Azure "
+    b'request method="GET" request="https://management.azure.com/subscriptions/0/resourcegroups/IT_rg_tpl_0/'
+    b'providers/Microsoft.Resources/deployments/pkrdp51lc0339jg/operationStatuses/0858613?[REDACTED]" body=""\n'
+    b"[45f485cf-5a8c-4379-9937-8d85493bc791] PACKER OUT     azure-arm: Setting up libxml2:amd64 (2.9.13) ...\n"
+    b"[45f485cf-5a8c-4379-9937-8d85493bc791] PACKER ERR 2024/04/30 23:38:58 [INFO] 1672 bytes written for 'stdout'\n"
+    b"[45f485cf-5a8c-4379-9937-8d85493bc791] PACKER OUT     azure-arm: Get:12 http://azure.archive.ubuntu.com/"
+    b"ubuntu jammy-updates/main amd64 libssl3 amd64 3.0.2-0ubuntu1.15 [1903 kB]\n"
+    b"[45f485cf-5a8c-4379-9937-8d85493bc791] PACKER OUT     azure-arm: VERBOSE: Installing feature Web-Server\n"
+) * 4
+
 _TS_PACKER = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)")
 _TS_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)")
 _OPID = re.compile(r"^\[([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\]")
@@ -113,7 +125,7 @@ class Step:
     start_time: datetime | None = None
     end_line: int | None = None
     end_time: datetime | None = None
-    exit_code: int | None = None  # last non-zero exit code seen while it ran (0 when only zeros were seen)
+    exit_code: int | None = None  # first non-zero exit code seen while it ran (0 when only zeros were seen)
     exit_line: int | None = None
     exit_text: str | None = None
     deprovision: bool = False
@@ -388,7 +400,18 @@ class Scanner:
 
     # ----------------------------------------------------------------------------------------- prefilter
     def _build_prefilter(self, sample: bytes) -> None:
-        counts = Counter(sample)
+        """Compile the keyword prefilter, cut for the byte frequencies of ``sample``.
+
+        Small inputs use a typical-log frequency table, and that prefilter is cached on the knowledge base
+        (many small messages and tails are diagnosed; building the prefilter costs tens of milliseconds).
+        """
+        small = len(sample) < SAMPLE // 4
+        cache = self.kb.cache
+        key = ("prefilter", self.text_mode)
+        if small and key in cache:
+            self._prefilter, self._checks, self._markers, self.cuts = cache[key]
+            return
+        counts = Counter(_TYPICAL_LOG if small else sample)
         freq = [counts.get(b, 0) for b in range(256)]
         wanted: dict[tuple[bytes, bool], None] = {}
         for p in self.fast:
@@ -401,12 +424,10 @@ class Scanner:
             for kw in p.keywords:
                 self._checks.append((kw, p.ignore_case, p))
         self._markers = list(_MARKERS)
-        self._prefilter = re.compile(
-            _trie_regex(
-                sorted(set(cuts.values()) if False else set((cut, ci) for (kw, ci), cut in cuts.items())), 0
-            )
-        )
+        self._prefilter = re.compile(_trie_regex(sorted({(cut, ci) for (_kw, ci), cut in cuts.items()})))
         self.cuts = cuts
+        if small:
+            cache[key] = (self._prefilter, self._checks, self._markers, cuts)
 
     # -------------------------------------------------------------------------------------------- scanning
     def scan(self, log) -> ScanResult:
@@ -577,7 +598,7 @@ class Scanner:
             if m:
                 code = int(next(g for g in m.groups() if g is not None))
                 cur = self._current or (res.steps[-1] if res.steps else None)
-                if cur is not None and (code != 0 or cur.exit_code is None):  # keep the last non-zero code
+                if cur is not None and cur.exit_code in (None, 0):  # keep the first non-zero code (decisive)
                     cur.exit_code, cur.exit_line, cur.exit_text = code, line_no, text[:EVIDENCE_CHARS]
         elif kind == "failure":
             if len(res.failure_lines) < 20:
@@ -614,15 +635,18 @@ class Scanner:
             return
         lines = tail.split(b"\n")
         found: list[Hit] = []
+        ts_found = False
         for i in range(len(lines) - 1, -1, -1):
             raw = lines[i]
             if not raw.strip():
                 continue
             text = raw[:MAX_LINE].decode("utf-8", "replace").rstrip("\r")
-            if res.last_time is None or found == []:
+            if not ts_found:
                 ts = _parse_time(text)
-                if ts and (res.last_time is None or ts > res.last_time):
-                    res.last_time = ts
+                if ts:
+                    ts_found = True
+                    if res.last_time is None or ts > res.last_time:
+                        res.last_time = ts
             if len(found) < 30 and _ERRORISH.search(text) and not _NOT_ERRORISH.search(text):
                 found.append(Hit("error-line", tail_line + i, text[:EVIDENCE_CHARS], None, res.phase))
         res.tail_errors = list(reversed(found))

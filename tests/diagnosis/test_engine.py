@@ -1,0 +1,320 @@
+"""diagnose(): precedence (root cause beats symptom), none/unknown, customizer naming, redaction, inputs."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from diagnosis import Diagnosis, diagnose, load_knowledge_base
+
+OP = "45f485cf-5a8c-4379-9937-8d85493bc791"
+P = f"[{OP}] PACKER"
+FAILED_MESSAGE = (
+    "Failed while waiting for packerizer: Microservice has failed: Failed while processing request: Error when "
+    "executing packerizer: Packer build command has failed: exit status 1. During the image build, a failure has "
+    "occurred, please review the build log to identify which build/customization step failed. For more "
+    "troubleshooting steps go to https://aka.ms/azvmimagebuilderts. Image Build log location: "
+    "https://abcstorage.blob.core.windows.net/packerlogs/1c0f2b7e-aaaa-bbbb-cccc-0123456789ab/customization.log. "
+    f"OperationId: {OP}. Use this operationId to search packer logs."
+)
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_knowledge_base(use_env=False)
+
+
+def log(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+def windows_customizer_failure() -> bytes:
+    return log(
+        f"{P} OUT ==> azure-arm: Deploying deployment template ...",
+        f"{P} ERR 2024/05/01 10:00:00 packer: 2024/05/01 10:00:00 Waiting for WinRM, up to timeout: 10m0s",
+        f"{P} OUT     azure-arm: WinRM connected.",
+        f"{P} ERR 2024/05/01 10:02:00 [INFO] (telemetry) Starting provisioner powershell",
+        f"{P} ERR 2024/05/01 10:03:00 [INFO] command 'powershell x.ps1' exited with code: 0",
+        f"{P} ERR 2024/05/01 10:04:00 [INFO] (telemetry) ending powershell",
+        f"{P} ERR 2024/05/01 10:04:01 [INFO] (telemetry) Starting provisioner windows-restart",
+        f"{P} ERR 2024/05/01 10:06:00 [INFO] (telemetry) ending windows-restart",
+        f"{P} ERR 2024/05/01 10:06:01 [INFO] (telemetry) Starting provisioner powershell",
+        f"{P} OUT     azure-arm: Installing .NET ...",
+        f"{P} ERR 2024/05/01 10:18:01 packer: 2024/05/01 10:18:01 [INFO] command 'powershell i.ps1' exited with code: 1",
+        f"{P} OUT ==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
+        f"{P} OUT Build 'azure-arm' errored after 18 minutes: Script exited with non-zero exit status: 1. "
+        "Allowed exit codes are: [0]",
+        f"{P} ERR ==> Some builds didn't complete successfully and had errors:",
+        f"{P} OUT ==> azure-arm: Error deleting resource. Will retry.",
+        f"{P} ERR 2024/05/01 10:19:00 [INFO] (telemetry) Finalizing.",
+        f"Done exporting Packer logs to Azure for Packer prefix: [{OP}] PACKER OUT",
+    )
+
+
+TEMPLATE = {
+    "properties": {
+        "customize": [
+            {"type": "PowerShell", "name": "settings", "inline": ["Set-ItemProperty ..."]},
+            {"type": "WindowsRestart", "name": "restart"},
+            {"type": "PowerShell", "name": "install-dotnet", "scriptUri": "https://example.com/i.ps1"},
+        ],
+        "lastRunStatus": {"runState": "Failed", "message": FAILED_MESSAGE},
+        "provisioningState": "Succeeded",
+    }
+}
+
+
+def test_failed_customizer_is_named_from_the_template(kb):
+    d = diagnose(log=windows_customizer_failure(), template=TEMPLATE, rules=kb)
+    assert d.category == "customizer-failed"
+    fc = d.failed_customizer
+    assert fc is not None
+    assert (fc.name, fc.type, fc.position, fc.exit_code, fc.customizer_name) == (
+        "powershell",
+        "PowerShell",
+        3,
+        1,
+        "install-dotnet",
+    )
+    assert fc.duration_seconds == 12 * 60 + 59  # start 10:06:01 .. last timestamp 10:19:00
+    assert d.summary.startswith(
+        'Customizer "install-dotnet" (PowerShell, #3) exited with code 1 after 13 min'
+    )
+    assert d.phase == "customize"
+    # the status message inside the template supplies log url and operation id
+    assert (
+        d.log_url
+        == "https://abcstorage.blob.core.windows.net/packerlogs/1c0f2b7e-aaaa-bbbb-cccc-0123456789ab/customization.log"
+    )
+    assert d.operation_id == OP
+    assert any("Will retry" in w for w in d.warnings)
+    assert d.evidence[0].line is not None and "non-zero exit status" in d.evidence[0].text
+    assert len(d.evidence) <= 20
+
+
+def test_without_template_the_packer_provisioner_is_named(kb):
+    d = diagnose(FAILED_MESSAGE, log=windows_customizer_failure(), rules=kb)
+    assert d.category == "customizer-failed"
+    assert d.summary.startswith('Customizer "powershell" (PowerShell, #3) exited with code 1')
+    assert d.confidence >= 0.8
+
+
+def test_success_log_with_benign_cleanup_retries_is_none(kb):
+    data = log(
+        f"{P} ERR 2024/05/01 10:02:00 [INFO] (telemetry) Starting provisioner shell",
+        f"{P} ERR 2024/05/01 10:03:00 [INFO] (telemetry) ending shell",
+        f"{P} OUT ==> azure-arm: Error deleting resource. Will retry.",
+        f"{P} OUT ==> azure-arm: Error: PublicIPAddressCannotBeDeleted: Public IP address pkrip can not be deleted",
+        f"{P} OUT ==> azure-arm: InUseNetworkSecurityGroupCannotBeDeleted: Network security group pkrsg is in use",
+        f"{P} ERR 2024/05/01 10:09:00 [INFO] (telemetry) Finalizing.",
+        f"{P} OUT Build 'azure-arm' finished after 9 minutes.",
+        f"{P} OUT ==> Builds finished. The artifacts of successful builds are:",
+    )
+    d = diagnose(log=data, rules=kb)
+    assert d.category == "none"
+    assert not d.failed
+    assert len(d.warnings) == 3
+    assert d.evidence == []
+
+
+def test_authorization_failed_inside_distribution_error_is_permissions(kb):
+    msg = (
+        "Failed in distributing 1 images out of total 1: {[Error 0] [Distribute 0] Error publishing MDI to shared "
+        "image gallery:/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i, "
+        "Location:eastus. Error: compute.GalleryImageVersionsClient#CreateOrUpdate: Failure sending request: "
+        "StatusCode=403 -- Original Error: Code=\"AuthorizationFailed\" Message=\"The client 'x' with object id 'x' "
+        "does not have authorization to perform action 'Microsoft.Compute/galleries/images/versions/write'\"}"
+    )
+    d = diagnose(msg, rules=kb)
+    assert d.category == "permissions"
+    assert d.phase == "distribute"
+    # without the authorization failure the same message is a distribution failure
+    plain = msg.split("Error: compute.")[0] + "Error: Future#WaitForCompletion: context deadline exceeded}"
+    assert diagnose(plain, rules=kb).category == "distribution-failed"
+
+
+def test_undeployable_loop_ending_in_context_cancellation_is_sysprep_timing(kb):
+    lines = [
+        f"{P} ERR 2024/05/01 10:02:00 [INFO] (telemetry) Starting provisioner powershell",
+        f"{P} OUT     azure-arm: >>> Sysprepping VM ...",
+    ]
+    lines += [f"{P} OUT     azure-arm: IMAGE_STATE_UNDEPLOYABLE"] * 500
+    lines += [
+        f"{P} ERR 2024/05/01 14:02:00 Cancelling builder after context cancellation context canceled",
+        f"{P} OUT Cancelling build after receiving terminated",
+        f"{P} ERR 2024/05/01 14:02:00 packer: [ERROR] Remote command exited without exit status or exit signal.",
+    ]
+    d = diagnose(log=log(*lines), rules=kb)
+    assert d.category == "sysprep-timing"
+    assert "IMAGE_STATE_UNDEPLOYABLE" in d.evidence[0].text
+    assert d.evidence[0].line == 3  # the decisive (first) loop line comes first
+    # the cancellation alone is a lost connection
+    alone = [lines[0], *lines[-3:]]
+    assert diagnose(log=log(*alone), rules=kb).category == "connection-lost"
+
+
+def test_deadline_on_private_winrm_is_network_config_not_timeout(kb):
+    timeout_msg = "Failed while waiting for packerizer: Timeout waiting for microservice to complete: 'context deadline exceeded'"
+    assert diagnose(timeout_msg, rules=kb).category == "build-timeout"
+    data = log(
+        f"{P} ERR 2024/05/01 10:00:00 packer: 2024/05/01 10:00:00 Waiting for WinRM, up to timeout: 4h0m0s",
+        f"{P} ERR 2024/05/01 13:59:59 packer: [ERROR] connection error: dial tcp 10.0.1.4:5986: i/o timeout",
+        f"{P} OUT Build 'azure-arm' errored after 4 hours: context deadline exceeded",
+    )
+    d = diagnose(timeout_msg, log=data, rules=kb)
+    assert d.category == "network-config"
+    assert d.phase == "connect"
+    # a public address is not evidence of a network configuration problem
+    public = data.replace(b"10.0.1.4", b"52.10.1.4")
+    assert diagnose(timeout_msg, log=public, rules=kb).category == "build-timeout"
+    # pasted as text, a WinRM deadline on a private address is network-config as well
+    text = "winrm: POST https://10.2.0.5:5986/wsman context deadline exceeded (Client.Timeout exceeded)"
+    assert diagnose(text, rules=kb).category == "network-config"
+
+
+def test_timeout_names_the_running_customizer(kb):
+    data = log(
+        f"{P} ERR 2024/05/01 10:00:00 [INFO] (telemetry) Starting provisioner shell",
+        f"{P} OUT     azure-arm: Reading package lists...",
+        f"{P} ERR 2024/05/01 13:59:00 Cancelling builder after context cancellation context canceled",
+    )
+    msg = "Failed while waiting for packerizer: Timeout waiting for microservice to complete: 'context deadline exceeded'"
+    d = diagnose(msg, log=data, rules=kb)
+    assert d.category == "build-timeout"
+    assert d.failed_customizer is not None and d.failed_customizer.name == "shell"
+    assert "was running" in d.summary
+
+
+def test_prompt_only_counts_inside_the_failed_step(kb):
+    # a [Y/n] prompt in a provisioner that finished is not why the build failed
+    data = log(
+        f"{P} ERR 2024/05/01 10:00:00 [INFO] (telemetry) Starting provisioner shell",
+        f"{P} OUT     azure-arm: Do you want to continue? [Y/n] Y",
+        f"{P} ERR 2024/05/01 10:01:00 [INFO] (telemetry) ending shell",
+        f"{P} ERR 2024/05/01 10:01:01 [INFO] (telemetry) Starting provisioner shell",
+        f"{P} OUT ==> azure-arm: Script exited with non-zero exit status: 3. Allowed exit codes are: [0]",
+        f"{P} OUT Build 'azure-arm' errored after 2 minutes: Script exited with non-zero exit status: 3.",
+    )
+    d = diagnose(log=data, rules=kb)
+    assert d.category == "customizer-failed"
+    assert d.failed_customizer.exit_code == 3 and d.failed_customizer.position == 2
+
+
+def test_unexplained_failure_is_unknown_with_the_telling_lines(kb):
+    data = log(
+        f"{P} ERR 2024/05/01 10:00:00 [INFO] (telemetry) Starting provisioner shell",
+        f"{P} OUT     azure-arm: all good so far",
+        f"{P} OUT ==> azure-arm: frobnicator error: quantum flux misaligned",
+        f"{P} OUT Build 'azure-arm' errored after 2 minutes: frobnicator error: quantum flux misaligned",
+        f"{P} ERR ==> Some builds didn't complete successfully and had errors:",
+    )
+    d = diagnose(log=data, rules=kb)
+    assert d.category == "unknown"
+    assert d.confidence <= 0.3
+    assert any("quantum flux" in e.text for e in d.evidence)
+    assert d.failed_customizer is not None and d.failed_customizer.name == "shell"
+    assert d.failed
+
+
+def test_nothing_given_is_none(kb):
+    d = diagnose(rules=kb)
+    assert d.category == "none"
+    assert d.confidence < 0.5
+
+
+def test_provisioning_error_and_state(kb):
+    d = diagnose(
+        provisioning_state="Failed",
+        provisioning_error={
+            "provisioningErrorCode": "BadSourceType",
+            "message": "Source type 'X' is not supported",
+        },
+        rules=kb,
+    )
+    assert d.category == "template-invalid"
+    assert d.phase == "submission"
+    assert d.evidence[0].source == "provisioningError"
+    d = diagnose(
+        provisioning_state="Failed",
+        provisioning_error={"provisioningErrorCode": "ServerError", "message": "try again"},
+        rules=kb,
+    )
+    assert d.category == "service-error"
+
+
+def test_az_show_output_as_template(kb):
+    show = {
+        "name": "tpl",
+        "provisioningState": "Succeeded",
+        "lastRunStatus": {
+            "runState": "Failed",
+            "runSubState": "Distributing",
+            "message": (
+                "Failed in distributing 1 images out of total 1: {[Error 0] [Distribute 0] Error waiting on shared "
+                "image gallery future for resource group: rg, gallery name: g. Error: Future#WaitForCompletion: "
+                "context has been cancelled: StatusCode=200 -- Original Error: context deadline exceeded}"
+            ),
+        },
+        "customize": [],
+    }
+    d = diagnose(template=show, rules=kb)
+    assert d.category == "distribution-failed"
+    show["lastRunStatus"] = {"runState": "Succeeded", "message": ""}
+    assert diagnose(template=show, rules=kb).category == "none"
+
+
+def test_secrets_are_redacted_everywhere(kb):
+    sas = "sv=2021-08-06&se=2030-01-01&sig=SuperSecretSignature123%3D"
+    msg = (
+        f"Downloading external file (https://st.blob.core.windows.net/c/setup.ps1?{sas}) to local file "
+        "(a.0.customizer.fp) [attempt 1 of 10] failed: Error downloading "
+        f"'https://st.blob.core.windows.net/c/setup.ps1?{sas}' to 'a.0.customizer.fp'.. "
+        "Image Build log location: https://st.blob.core.windows.net/packerlogs/x/customization.log?sig=abcdef123. "
+    )
+    data = log(
+        f"{P} OUT     azure-arm: connecting with AccountKey=c2VjcmV0a2V5c2VjcmV0a2V5== and password=hunter2",
+        f"{P} OUT Build 'azure-arm' errored: Script exited with non-zero exit status: 1",
+    )
+    d = diagnose(msg, log=data, rules=kb)
+    dumped = json.dumps(d.to_dict())
+    for secret in ("SuperSecretSignature123", "c2VjcmV0a2V5c2VjcmV0a2V5", "hunter2", "abcdef123"):
+        assert secret not in dumped
+    assert d.category == "customizer-download-failed"
+
+
+def test_log_inputs_path_file_object_and_chunks_agree(kb, tmp_path):
+    data = windows_customizer_failure()
+    path = tmp_path / "customization.log"
+    path.write_bytes(data)
+    results = [
+        diagnose(log=path, rules=kb),
+        diagnose(log=str(path), rules=kb),
+        diagnose(log=io.BytesIO(data), rules=kb),
+        diagnose(log=iter([data[i : i + 7] for i in range(0, len(data), 7)]), rules=kb),
+    ]
+    dicts = [r.to_dict() for r in results]
+    assert all(d == dicts[0] for d in dicts)
+    assert Diagnosis.from_dict(dicts[0]).to_dict() == dicts[0]
+
+
+def test_missing_log_path_raises(kb, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        diagnose(log=tmp_path / "nope.log", rules=kb)
+
+
+def test_deprovisioning_step_failure(kb):
+    data = log(
+        f"{P} ERR 2024/05/01 10:00:00 [INFO] (telemetry) Starting provisioner powershell",
+        f"{P} ERR 2024/05/01 10:01:00 [INFO] (telemetry) ending powershell",
+        f"{P} ERR 2024/05/01 10:01:01 [INFO] (telemetry) Starting provisioner powershell",
+        f"{P} ERR 2024/05/01 10:01:01 packer: Found command: if( TEST-PATH c:\\DeprovisioningScript.ps1 ){{cat x}}",
+        f"{P} OUT     azure-arm: Sysprep failed with error code 0x8007001f",
+        f"{P} ERR 2024/05/01 10:03:01 [INFO] command 'powershell c:\\DeprovisioningScript.ps1' exited with code: 1",
+        f"{P} OUT Build 'azure-arm' errored after 3 minutes: Script exited with non-zero exit status: 1",
+    )
+    d = diagnose(log=data, rules=kb)
+    assert d.category == "deprovision-failed"
+    assert d.phase == "deprovision"
+    assert d.failed_customizer.type == "Deprovisioning"
