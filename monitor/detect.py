@@ -220,7 +220,7 @@ def effective_timeout_minutes(build_timeout_minutes: int) -> int:
 
 
 def minutes_remaining(obs: Observation, now: datetime, grace_minutes: float) -> float | None:
-    """Minutes until the build's timeout (without the grace) ends; None without a start time."""
+    """Minutes until the build's own timeout (``grace_minutes`` not included); None without a start time."""
     if obs.start_time is None:
         return None
     deadline = obs.start_time + timedelta(minutes=effective_timeout_minutes(obs.build_timeout_minutes))

@@ -141,7 +141,12 @@ class StagingLogs:
                 raise LookupError(f"STAGING_LOG_AUTH=key needs the staging group of {account_url}")
             name = account_name or account_name_of(account_url)
             keys = self.clients.storage_mgmt.storage_accounts.list_keys(staging_group, name)
-            credential = {"account_name": name, "account_key": keys.keys[0].value}
+            listed = (
+                keys.as_dict()
+                if hasattr(keys, "as_dict")
+                else {"keys": [{"value": k.value} for k in keys.keys]}
+            )
+            credential = {"account_name": name, "account_key": listed["keys"][0]["value"]}
         service = self.clients.blob_service(account_url, credential)
         with self._lock:
             self._services[account_url] = service

@@ -715,9 +715,14 @@ class Monitor:
     def _analyze(self, tail: str, minutes_idle: float, obs: Observation, now: datetime) -> Any:
         if not tail:
             return None
+        # Time left until the timeout rule fires (timeout + grace); after that, that rule speaks instead.
         remaining = detect.minutes_remaining(obs, now, self.settings.timeout_grace_minutes)
+        if remaining is not None:
+            remaining += self.settings.timeout_grace_minutes
+            remaining = remaining if remaining > 0 else None
         try:
-            return _diagnosis_api().analyze_running(tail, minutes_idle, minutes_remaining=remaining, now=now)
+            # No ``now``: the analyzer measures in the log's own clock (last line + minutes since growth).
+            return _diagnosis_api().analyze_running(tail, minutes_idle, minutes_remaining=remaining)
         except Exception:
             log.exception("running-build analysis failed; the other stuck rules still apply")
             return None

@@ -5,6 +5,7 @@ The end-to-end tests use the session-wide ``local_cloud`` fixture instead; these
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from localazure.azurite import Azurite, account_key
 from localazure.certs import TestCA
 from monitor.blobstore import BlobStore
+from monitor.settings import SETTING_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -27,16 +29,20 @@ def service(azurite: Azurite, account: str):
     from azure.storage.blob import BlobServiceClient
 
     return BlobServiceClient.from_connection_string(
-        azurite.connection_string(account), connection_verify=str(azurite.ca.ca_bundle),
-        max_single_get_size=4 * 1024 * 1024, max_chunk_get_size=4 * 1024 * 1024,
+        azurite.connection_string(account),
+        connection_verify=str(azurite.ca.ca_bundle),
+        max_single_get_size=4 * 1024 * 1024,
+        max_chunk_get_size=4 * 1024 * 1024,
     )
 
 
 @pytest.fixture
 def archive_store(monitor_azurite) -> BlobStore:
     """A BlobStore on a fresh container of the archive account (created on first write)."""
-    return BlobStore(service(monitor_azurite, "archive").get_container_client(f"t{uuid.uuid4().hex[:12]}"),
-                     block_size=1024 * 1024)
+    return BlobStore(
+        service(monitor_azurite, "archive").get_container_client(f"t{uuid.uuid4().hex[:12]}"),
+        block_size=1024 * 1024,
+    )
 
 
 @pytest.fixture
@@ -45,3 +51,134 @@ def staging_container(monitor_azurite):
     container = service(monitor_azurite, "staging").get_container_client(f"p{uuid.uuid4().hex[:12]}")
     container.create_container()
     return container
+
+
+# -- end-to-end harness on the session's LocalCloud (ARM + identity + Azurite) -------------------------------
+
+
+class AlertReceiver:
+    """A local HTTP server playing ALERT_WEBHOOK_URL: keeps every JSON alert document posted to it."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.alerts: list[dict] = []
+        lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    receiver.alerts.append(json.loads(body))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/alerts?sig=not-a-real-secret"
+
+    def kinds(self, template_name: str | None = None) -> list[str]:
+        return [
+            a["kind"] for a in self.alerts if template_name is None or a["template_name"] == template_name
+        ]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def alert_receiver():
+    receiver = AlertReceiver()
+    yield receiver
+    receiver.close()
+
+
+class Harness:
+    """One test's own subscription in the session's local cloud, archive container and alert receiver."""
+
+    def __init__(self, cloud, receiver: AlertReceiver, tmp_path) -> None:
+        self.cloud = cloud
+        self.receiver = receiver
+        self.tag = uuid.uuid4().hex[:8]
+        self.subscription_id = cloud.new_subscription()
+        self.rg = f"rg-{self.tag}"
+        self.container = f"arch-{self.tag}"
+        self.tmp_path = tmp_path
+        self.monitors: list = []
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+        env.update(self.cloud.env(self.subscription_id))
+        env.update(
+            {
+                "ARCHIVE_CONTAINER": self.container,
+                "ALERT_WEBHOOK_URL": self.receiver.url,
+                "ALERT_DIR": str(self.tmp_path / "alerts"),
+            }
+        )
+        env.update(overrides)
+        return env
+
+    def settings(self, **overrides: str):
+        from monitor.settings import Settings
+
+        return Settings.from_env(self.env(**overrides))
+
+    def monitor(self, *, clock=None, copy_mode: str = "auto", **overrides: str):
+        from monitor.service import Monitor
+
+        m = Monitor.from_settings(self.settings(**overrides), clock=clock, copy_mode=copy_mode)
+        self.monitors.append(m)
+        return m
+
+    def add(self, name: str, **kwargs):
+        return self.cloud.add_template(self.rg, name, subscription_id=self.subscription_id, **kwargs)
+
+    def archive(self):
+        """The archive container, read with the account key (assertions only)."""
+        return self.cloud.blob_service(self.cloud.archive_account).get_container_client(self.container)
+
+    def archived(self) -> dict[str, int]:
+        return {b.name: b.size for b in self.archive().list_blobs() if not b.name.startswith("_")}
+
+    def close(self) -> None:
+        for m in self.monitors:
+            m.close()
+        self.cloud.delete_subscription(self.subscription_id)
+
+
+@pytest.fixture(scope="session")
+def monitor_cloud(request, tmp_path_factory):
+    """The session's LocalCloud (``local_cloud`` from tests/conftest.py when present, else our own)."""
+    try:
+        yield request.getfixturevalue("local_cloud")
+        return
+    except pytest.FixtureLookupError:
+        pass
+    from localazure import LocalCloud
+
+    with LocalCloud(tmp_path_factory.mktemp("monitor-cloud"), staging_accounts=16) as cloud:
+        yield cloud
+
+
+@pytest.fixture
+def harness(monitor_cloud, alert_receiver, tmp_path, monkeypatch):
+    # DefaultAzureCredential and requests read these from the process environment.
+    for key, value in monitor_cloud.env().items():
+        if key in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
+            monkeypatch.setenv(key, value)
+    h = Harness(monitor_cloud, alert_receiver, tmp_path)
+    yield h
+    h.close()
