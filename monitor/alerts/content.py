@@ -276,14 +276,18 @@ def build_content(alert: Alert) -> AlertContent:
     if minutes is not None:
         facts.append(("Duration" if alert.end_time else "Running for", format_minutes(minutes)))
 
+    raw_evidence = [e for e in diag.get("evidence") or [] if isinstance(e, dict) and e.get("text")]
     evidence_all = [
         EvidenceLine(
-            text=_cut(clean(e.get("text")).replace("\r", "").replace("\n", " ⏎ "), EVIDENCE_CHARS),
-            line=e.get("line"),
+            # Cut generously before redacting (a log line can be megabytes), then to the shown length.
+            text=_cut(
+                clean(str(e["text"])[: EVIDENCE_CHARS * 4]).replace("\r", "").replace("\n", " ⏎ "),
+                EVIDENCE_CHARS,
+            ),
+            line=e.get("line") if isinstance(e.get("line"), int) else None,
             source=one_line(e.get("source")) or "log",
         )
-        for e in diag.get("evidence") or []
-        if isinstance(e, dict) and e.get("text")
+        for e in raw_evidence[:MAX_EVIDENCE]
     ]
     evidence = tuple(evidence_all[:MAX_EVIDENCE]) if alert.kind != RECOVERED else ()
 
@@ -322,7 +326,7 @@ def build_content(alert: Alert) -> AlertContent:
         cause=cause,
         remediation=remediation,
         evidence=evidence,
-        evidence_omitted=max(len(evidence_all) - len(evidence), 0) if alert.kind != RECOVERED else 0,
+        evidence_omitted=max(len(raw_evidence) - len(evidence), 0) if alert.kind != RECOVERED else 0,
         status_message=_cut(clean(alert.status_message), PROSE_CHARS) if alert.kind != RECOVERED else "",
         notes=tuple(n for n in notes if n),
         links=tuple(links),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from .cards import adaptive_card, message_card, workflows_message
@@ -27,10 +28,10 @@ from .webhook import alert_document
 EMAIL_WIDTH = 800
 
 
-def write_preview(out: Path, *, images: bool = True) -> list[Path]:
+def write_preview(out: Path, *, images: bool = True, kinds: Sequence[str] = ALERT_KINDS) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for kind in ALERT_KINDS:
+    for kind in kinds:
         alert = sample_alert(kind)
         content = build_content(alert)
         body, level = fit(content, lambda c: workflows_message(adaptive_card(c)), PAYLOAD_LIMIT)
@@ -75,12 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=Path("preview"), help="folder to write into (default: preview)"
     )
     parser.add_argument("--no-images", action="store_true", help="write the payloads only, no screenshots")
+    parser.add_argument("--kind", action="append", choices=ALERT_KINDS, help="only this kind (repeatable)")
     args = parser.parse_args(argv)
     images = not args.no_images
     if images and (why := renderer_missing()):
         print(f"cannot take screenshots: {why}; writing the payloads only", file=sys.stderr)
         images = False
-    written = write_preview(args.out, images=images)
+    written = write_preview(args.out, images=images, kinds=args.kind or ALERT_KINDS)
     for path in written:
         print(path)
     return 0

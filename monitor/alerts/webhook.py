@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from .channel import PAYLOAD_LIMIT, WebhookChannel, encode, log
-from .content import TRIM_LEVELS, build_content, clean, plain_text
+from .content import TRIM_LEVELS, AlertContent, build_content, clean, plain_text
 from .model import Alert
 
 SCHEMA = "aib-build-monitor/alert@1"
@@ -22,11 +22,11 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
-def alert_document(alert: Alert, level: int = 0) -> dict[str, Any]:
+def alert_document(alert: Alert, level: int = 0, content: AlertContent | None = None) -> dict[str, Any]:
     """``Alert.to_dict()`` with log-derived strings redacted and bounded; ``level`` trims like the cards
-    do."""
+    do. Pass ``content`` (``build_content(alert)``) to reuse it across levels."""
     data = alert.to_dict()
-    content = build_content(alert).trimmed(level)
+    content = (content or build_content(alert)).trimmed(level)
     t = TRIM_LEVELS[min(level, len(TRIM_LEVELS) - 1)]
     data["status_message"] = _cut(clean(data.get("status_message")), t.prose_chars) or None
     data["stuck_reason"] = _cut(clean(data.get("stuck_reason")), 1000) or None
@@ -34,7 +34,8 @@ def alert_document(alert: Alert, level: int = 0) -> dict[str, Any]:
     if isinstance(diag, dict):
         evidence = [e for e in diag.get("evidence") or [] if isinstance(e, dict)]
         kept = [
-            {**e, "text": _cut(clean(e.get("text")), t.evidence_chars)} for e in evidence[: t.evidence_lines]
+            {**e, "text": _cut(clean(str(e.get("text") or "")[: t.evidence_chars * 4]), t.evidence_chars)}
+            for e in evidence[: t.evidence_lines]
         ]
         diag["evidence"] = kept
         if len(evidence) > len(kept):
@@ -68,8 +69,9 @@ class JsonWebhookChannel(WebhookChannel):
 
     def render(self, alert: Alert) -> bytes:
         body = b""
+        content = build_content(alert)
         for level in range(len(TRIM_LEVELS)):
-            body = encode(alert_document(alert, level))
+            body = encode(alert_document(alert, level, content))
             if len(body) < self.limit:
                 return body
         log.warning(
