@@ -130,6 +130,7 @@ def test_429_retry_after_is_honoured(images, local_cloud: LocalCloud, fresh_subs
 
 
 def test_persistent_429_surfaces_as_http_response_error(images, local_cloud: LocalCloud, fresh_subscription):
+    images._config.retry_policy.total_retries = 1  # keep the test short: one retry, then the error
     local_cloud.arm.inject(429, retry_after=0, count=100, path_contains=fresh_subscription)
     try:
         with pytest.raises(HttpResponseError) as info:
