@@ -13,6 +13,7 @@ templates without reading storage.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -699,7 +700,10 @@ class Monitor:
             modified = None
         container_text = self.staging.container_log(obs.staging_group)
         if container_text:
-            self.store.put(f"{record.archive_prefix}/container.log", container_text.encode())
+            digest = hashlib.sha256(container_text.encode()).hexdigest()[:16]
+            if digest != record.container_log_digest:  # write only what changed
+                self.store.put(f"{record.archive_prefix}/container.log", container_text.encode())
+                record.container_log_digest = digest
             if size is None:
                 size, tail = len(container_text), container_text[-64 * 1024 :].encode()
         if size is None:

@@ -63,6 +63,7 @@ class RunRecord:
     live_parts: list[list[Any]] = field(default_factory=list)  # [offset, length, key]
     log_size_seen: int | None = None
     last_growth_at: str | None = None
+    container_log_digest: str | None = None
     # outcome
     archived: bool = False
     archive_partial: bool = False
