@@ -94,3 +94,50 @@ def test_table_rendering() -> None:
     assert "customizer-failed" in lines[2] and "build-failed" in lines[2] and "20240101T101500Z" in lines[2]
     assert "running (timeout)" in lines[3] and "build-stuck" in lines[3]
     assert "(unchanged)" in lines[4]
+
+
+def test_sweep_into_a_local_folder_prints_the_table(harness, monkeypatch, tmp_path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from localazure import samplelogs
+
+    h = harness
+    t = h.add("tpl-cli")
+    log = bytes(samplelogs.failed_customizer_log(seed=21))
+    h.cloud.put_staging_blob(t.id, t.log_blob_path, log)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    h.cloud.set_run_status(
+        t.id,
+        "Failed",
+        message=h.cloud.failure_message(t.id, "exit status 1"),
+        start_time=start,
+        end_time=start + timedelta(minutes=30),
+    )
+    env = h.env(ARCHIVE_DIR=str(tmp_path / "archive"))
+    env.pop("ARCHIVE_STORAGE_URL")
+    for key in list(os.environ):
+        if key.startswith(("ARCHIVE_", "AZURE_", "ALERT_", "ARM_")):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    out = io.StringIO()
+    assert main(["sweep"], out=out) == 0
+    text = out.getvalue()
+    assert "tpl-cli" in text and "build-failed" in text and "failed" in text
+    folder = (
+        tmp_path
+        / "archive"
+        / t.subscription_id
+        / t.resource_group
+        / "tpl-cli"
+        / start.strftime("%Y%m%dT%H%M%SZ")
+    )
+    assert (folder / "customization.log").read_bytes() == log
+    assert (folder / "status.json").exists() and (folder / "diagnosis.json").exists()
+    out = io.StringIO()
+    assert main(["sweep"], out=out) == 0
+    assert "0 alert(s) sent" in out.getvalue()
+    out = io.StringIO()
+    assert main(["check", t.id], out=out) == 0
+    assert "tpl-cli" in out.getvalue()
+    assert h.receiver.kinds() == ["build-failed"]
