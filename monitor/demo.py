@@ -4,8 +4,8 @@ It starts the local cloud (localazure: Azurite over HTTPS, a local ARM endpoint 
 Storage REST APIs, and a managed-identity endpoint), plays a small subscription in it:
 
 - ``win2022-iis``: a build that failed — its PowerShell customizer exited 1;
-- ``ubuntu2204-base``: a build that is stuck — running past its timeout, its script waiting on a ``[Y/n]``
-  prompt that nobody will answer;
+- ``ubuntu2204-base``: a build that is stuck — running past its timeout (and grace), its script waiting on a
+  ``[Y/n]`` prompt that nobody will answer;
 - ``win2019-base``: a build that succeeded (its log has the harmless "Error deleting resource. Will retry."
   lines);
 - ``rhel9-hardened``: a submission that failed (``provisioningState: Failed`` with a ``provisioningError``),
@@ -129,8 +129,10 @@ def run(workdir: Path) -> int:
         _print_sweep_rows(first)
 
         print()
-        print(f"Archived ({len(archived_first)} files) in {store.url('')}:")
-        _print_archive(archived_first)
+        where = f"{settings.archive_storage_url}/{settings.archive_container}"
+        print(f"Archived ({len(archived_first)} files) in {where} (identity auth),")
+        print(f"under {cloud.subscription_id}/:")
+        _print_archive(archived_first, f"{cloud.subscription_id}/")
 
         print()
         print(
@@ -191,13 +193,13 @@ def populate(cloud: Any, now: datetime) -> list[DemoTemplate]:
         DemoTemplate(rg, "win2022-iis", "build failed: PowerShell customizer 'install-iis' exited 1", t.id)
     )
 
-    # 2. A stuck build: running for 4 h 50 min (timeout 240 min), waiting on a "[Y/n]" prompt for 45 min.
+    # 2. A stuck build: running for 4 h 20 min with buildTimeoutInMinutes 240 (+15 min grace), its script
+    #    waiting on an apt-get "[Y/n]" prompt for hours; Image Builder has not ended it.
     rg = "rg-images-dev"
-    run_start = now - timedelta(hours=4, minutes=50)
-    stuck_log = _ending_near(
-        now - timedelta(minutes=1),
-        lambda start: samplelogs.running_log("prompt", minutes=45, os="linux", start=start, seed=12),
-    )
+    run_start = now - timedelta(hours=4, minutes=20)
+    preamble = samplelogs.running_log("prompt", minutes=0, os="linux", start=run_start, seed=12)
+    waiting = (now - run_start - (preamble.ended - preamble.started)).total_seconds() / 60 - 1
+    stuck_log = samplelogs.running_log("prompt", minutes=waiting, os="linux", start=run_start, seed=12)
     t = cloud.add_template(rg, "ubuntu2204-base", properties=_linux_properties(), build_timeout_minutes=240)
     cloud.put_staging_blob(t.id, f"packerlogs/{stuck_log.folder}/customization.log", bytes(stuck_log))
     cloud.set_container_logs(t.id, stuck_log.decode("utf-8"))
@@ -208,7 +210,8 @@ def populate(cloud: Any, now: datetime) -> list[DemoTemplate]:
         DemoTemplate(
             rg,
             "ubuntu2204-base",
-            "running for 4 h 50 min (timeout 240 min); its script waits on 'Do you want to continue? [Y/n]'",
+            f"running for {_minutes(now - run_start)} min (timeout 240); its script has been waiting on "
+            f"'Do you want to continue? [Y/n]' for {waiting:.0f} min",
             t.id,
         )
     )
@@ -267,16 +270,8 @@ def _ending_near(end: datetime, make: Any) -> Any:
 def _failure_message(cloud: Any, template: Any, log: Any) -> str:
     """``lastRunStatus.message`` as Image Builder writes it, naming the log in the template's staging account
     (the sample's message names a ``*.blob.core.windows.net`` account; here the account is in Azurite)."""
-    local_url = f"{_staging_blob_endpoint(cloud, template)}/packerlogs/{log.folder}/customization.log"
+    local_url = cloud.staging_blob_url(template.id, f"packerlogs/{log.folder}/customization.log")
     return log.status_message.replace(log.log_url, local_url)
-
-
-def _staging_blob_endpoint(cloud: Any, template: Any) -> str:
-    endpoint = getattr(cloud, "staging_blob_endpoint", None)
-    if callable(endpoint):
-        return endpoint(template.id).rstrip("/")
-    base = cloud.archive_blob_url.rsplit("/", 1)[0]  # https://127.0.0.1:<port>/<archive account>
-    return f"{base}/{template.storage_account}"
 
 
 def _windows_properties(customizer: str) -> dict[str, Any]:
@@ -388,13 +383,14 @@ def _archive_listing(store: Any) -> dict[str, int]:
     return listing
 
 
-def _print_archive(listing: Mapping[str, int]) -> None:
+def _print_archive(listing: Mapping[str, int], prefix: str = "") -> None:
     if not listing:
         print("  (nothing)")
         return
-    width = max(len(k) for k in listing)
+    names = {key: key[len(prefix) :] if key.startswith(prefix) else key for key in listing}
+    width = max(len(n) for n in names.values())
     for key in sorted(listing):
-        print(f"  {key:<{width}}  {listing[key]:>9,} bytes")
+        print(f"  {names[key]:<{width}}  {listing[key]:>9,} bytes")
 
 
 def _read_alerts(alert_dir: Path) -> list[dict[str, Any]]:
@@ -415,25 +411,22 @@ def _print_alerts(alerts: list[dict[str, Any]]) -> None:
         return
     from diagnosis.redact import redact
 
-    rows = [
-        (
-            a.get("kind", "?"),
-            a.get("template_name", "?"),
-            a.get("category") or "-",
-            redact(a.get("summary") or ""),
-        )
-        for a in alerts
-    ]
+    rows = [(a.get("kind", "?"), a.get("template_name", "?"), a.get("category") or "-") for a in alerts]
     widths = [max(len(str(r[i])) for r in rows) for i in range(3)]
-    for kind, name, category, summary in rows:
-        line = f"  {kind:<{widths[0]}}  {name:<{widths[1]}}  {category:<{widths[2]}}  {summary}"
-        print(line if len(line) <= 160 else line[:159] + "…")
+    for (kind, name, category), alert in zip(rows, alerts, strict=True):
+        print(f"  {kind:<{widths[0]}}  {name:<{widths[1]}}  {category}")
+        summary = redact(" ".join(str(alert.get("summary") or "").split()))
+        print(f"      {summary if len(summary) <= 150 else summary[:149] + '…'}")
 
 
 def _relative(path: Path) -> str:
     with contextlib.suppress(ValueError):
         return str(path.relative_to(Path.cwd()))
     return str(path)
+
+
+def _minutes(delta: timedelta) -> int:
+    return round(delta.total_seconds() / 60)
 
 
 def _iso(dt: datetime) -> str:

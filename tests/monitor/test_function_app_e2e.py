@@ -33,42 +33,42 @@ def functions():
 
 
 @pytest.fixture
-def env(local_cloud, monkeypatch, tmp_path):
-    """The Function's app settings for the local cloud; alerts to files under tmp_path."""
+def env(cloud_env, monkeypatch, tmp_path):
+    """The Function's app settings for a subscription of this test's own; alerts to files under tmp_path."""
     for name in SETTING_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in local_cloud.env().items():
-        monkeypatch.setenv(name, value)
+        if name not in cloud_env:
+            monkeypatch.delenv(name, raising=False)
     alert_dir = tmp_path / "alerts"
     monkeypatch.setenv("ALERT_DIR", str(alert_dir))
     return alert_dir
+
+
+@pytest.fixture
+def sub(cloud_env) -> str:
+    return cloud_env["AZURE_SUBSCRIPTION_ID"]
 
 
 def _rg() -> str:
     return f"rg-e2e-{uuid.uuid4().hex[:8]}"
 
 
-def _failed_build(cloud, rg: str, name: str):
+def _failed_build(cloud, sub: str, rg: str, name: str):
     """A template whose last run failed in a PowerShell customizer, with its log in the staging account."""
     start = datetime.now(UTC) - timedelta(minutes=40)
     log = samplelogs.failed_customizer_log("install-iis", "PowerShell", 1, os="windows", start=start)
-    t = cloud.add_template(rg, name)
+    t = cloud.add_template(rg, name, subscription_id=sub)
     cloud.put_staging_blob(t.id, f"packerlogs/{log.folder}/customization.log", bytes(log))
     cloud.set_run_status(
         t.id,
         run_state="Failed",
         run_sub_state="Customizing",
-        message=log.status_message.replace(log.log_url, _staging_url(cloud, t, log)),
+        message=log.status_message.replace(
+            log.log_url, cloud.staging_blob_url(t.id, f"packerlogs/{log.folder}/customization.log")
+        ),
         start_time=log.started.isoformat(),
         end_time=log.ended.isoformat(),
     )
     return t, log
-
-
-def _staging_url(cloud, template, log) -> str:
-    from monitor.demo import _staging_blob_endpoint
-
-    return f"{_staging_blob_endpoint(cloud, template)}/packerlogs/{log.folder}/customization.log"
 
 
 def _alerts(alert_dir: Path, template_name: str) -> list[dict]:
@@ -92,15 +92,15 @@ def _archived(template) -> dict[str, bytes]:
     return found
 
 
-def test_failure_event_archives_the_log_byte_identical_and_alerts_once(local_cloud, env, functions):
+def test_failure_event_archives_the_log_byte_identical_and_alerts_once(local_cloud, sub, env, functions):
     rg, name = _rg(), "win2022-iis"
-    t, log = _failed_build(local_cloud, rg, name)
+    t, log = _failed_build(local_cloud, sub, rg, name)
     event = deliver(
         template_event(
             rg,
             name,
             "run/action",
-            subscription=local_cloud.subscription_id,
+            subscription=sub,
             event_type="Microsoft.Resources.ResourceActionFailure",
         )
     )
@@ -114,10 +114,10 @@ def test_failure_event_archives_the_log_byte_identical_and_alerts_once(local_clo
     assert next(iter(logs.values())) == bytes(log)
 
 
-def test_same_event_ten_times_concurrently_archives_and_alerts_once(local_cloud, env, functions):
+def test_same_event_ten_times_concurrently_archives_and_alerts_once(local_cloud, sub, env, functions):
     rg, name = _rg(), "win2022-dup"
-    t, _ = _failed_build(local_cloud, rg, name)
-    body = template_event(rg, name, "run/action", subscription=local_cloud.subscription_id)
+    t, _ = _failed_build(local_cloud, sub, rg, name)
+    body = template_event(rg, name, "run/action", subscription=sub)
     start = threading.Barrier(10)
 
     def deliver_once(_: int) -> None:
@@ -133,53 +133,41 @@ def test_same_event_ten_times_concurrently_archives_and_alerts_once(local_cloud,
     assert len(logs) == 1
 
 
-def test_cloud_event_schema_is_handled_too(local_cloud, env, functions):
+def test_cloud_event_schema_is_handled_too(local_cloud, sub, env, functions):
     rg, name = _rg(), "win2022-ce"
-    _failed_build(local_cloud, rg, name)
-    body = template_event(
-        rg, name, "write", sample="resource_write_success.json", subscription=local_cloud.subscription_id
-    )
+    _failed_build(local_cloud, sub, rg, name)
+    body = template_event(rg, name, "write", sample="resource_write_success.json", subscription=sub)
     functions["on_resource_event"](deliver(body))
     assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
 
 
-def test_staging_group_write_checks_its_template(local_cloud, env, functions):
+def test_staging_group_write_checks_its_template(local_cloud, sub, env, functions):
     rg, name = _rg(), "win2022-stg"
-    t, _ = _failed_build(local_cloud, rg, name)
-    body = staging_group_event(t.staging_group, "write", subscription=local_cloud.subscription_id)
+    t, _ = _failed_build(local_cloud, sub, rg, name)
+    body = staging_group_event(t.staging_group, "write", subscription=sub)
     functions["on_resource_event"](deliver(body))
     assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
 
 
-def test_throttled_arm_raises_so_event_grid_retries(local_cloud, env, functions):
+def test_throttled_arm_raises_so_event_grid_retries(local_cloud, sub, env, functions):
     rg, name = _rg(), "win2022-429"
-    _failed_build(local_cloud, rg, name)
+    _failed_build(local_cloud, sub, rg, name)
     # More 429s than the ARM client retries (retry_total=6): the error reaches the function, which re-raises.
     local_cloud.arm.inject(status=429, retry_after=1, count=20, path_contains=f"/imageTemplates/{name}")
     try:
         with pytest.raises(HttpResponseError) as caught:
-            functions["on_resource_event"](
-                deliver(template_event(rg, name, subscription=local_cloud.subscription_id))
-            )
+            functions["on_resource_event"](deliver(template_event(rg, name, subscription=sub)))
         assert caught.value.status_code == 429
         assert _alerts(env, name) == []
     finally:
-        _clear_faults(local_cloud)
+        local_cloud.arm.clear_faults()
     # Event Grid's redelivery, once ARM answers again, does the work.
-    functions["on_resource_event"](
-        deliver(template_event(rg, name, subscription=local_cloud.subscription_id))
-    )
+    functions["on_resource_event"](deliver(template_event(rg, name, subscription=sub)))
     assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
 
 
-def test_timer_sweep_finds_a_failed_build(local_cloud, env, functions):
+def test_timer_sweep_finds_a_failed_build(local_cloud, sub, env, functions):
     rg, name = _rg(), "win2022-timer"
-    _failed_build(local_cloud, rg, name)
+    _failed_build(local_cloud, sub, rg, name)
     functions["sweep"](timer_request(past_due=True))
     assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
-
-
-def _clear_faults(cloud) -> None:
-    clear = getattr(cloud.arm, "clear_faults", None) or getattr(cloud.arm, "clear", None)
-    if callable(clear):
-        clear()
