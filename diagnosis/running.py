@@ -117,7 +117,12 @@ _RESTART = re.compile(
 )
 _RESTART_DONE = re.compile(
     r"(?i)\brestarted\.|Machine successfully restarted|Machine is available|Searching for Windows updates|"
-    r"Connected to WinRM|WinRM connected"
+    r"Connected to WinRM|WinRM connected|Waiting for operation to complete|"
+    r"(?:Installing|Downloading) Windows updates|Found Windows update|No Windows updates found"
+)
+_FAILED = re.compile(
+    r"Provisioning step had errors|Build '[\w.-]{1,80}' errored|Script exited with non-zero exit status|"
+    r"Timeout waiting for machine to restart|Error downloading '|Some builds didn't complete successfully"
 )
 _PROMPT = re.compile(
     r"(?i)\[Y/n\]|\[y/N\]|\((?:y/n|yes/no)[^)]{0,20}\)|Do you want to continue\?|Press any key|Are you sure|"
@@ -279,6 +284,7 @@ class _State:
     upload_line: _Line | None = None
     ga_missing: _Line | None = None
     canceled: _Line | None = None
+    failed: _Line | None = None  # the first line saying the build failed
     last_ts: datetime | None = None
     meaningful: deque[_Line] = field(default_factory=lambda: deque(maxlen=LOOP_HOPELESS_REPEATS * 4))
 
@@ -318,6 +324,8 @@ def _step(st: _State, ln: _Line) -> None:
     if not is_err_noise or _PROMPT.search(msg) or msg.startswith(_UNDEPLOYABLE):
         st.meaningful.append(ln)
 
+    if st.failed is None and _FAILED.search(msg):
+        st.failed = ln
     if _ENDED.search(msg):
         st.enter("ended", ln)
         if "Done exporting" in msg:
@@ -508,6 +516,8 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
         line = st.stage_line
         if st.canceled is not None:
             detail = "The build was canceled (context canceled); the log is ending."
+        elif st.failed is not None:
+            detail = f"The build failed ({st.failed.msg[:160]!r}); the log is ending."
         elif line is not None and "Done exporting" in line.msg:
             detail = (
                 "The log ended: Image Builder exported the Packer log (the build is finishing or finished)."
@@ -519,7 +529,7 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
             detail=detail,
             can_finish=True if st.canceled is None else None,
             minutes_in_state=_minutes(line.at if line else None, now),
-            evidence=_ev([line]),
+            evidence=_ev([line, st.failed]),
         )
 
     # An interactive prompt at the very end of the output.
@@ -618,10 +628,14 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
         minutes = _minutes(st.stage_ts, now)
         return RunningAnalysis(
             waiting_on="nothing",
-            detail="The build is done; Image Builder is deleting the build resources.",
+            detail=(
+                f"The build failed ({st.failed.msg[:160]!r}); Packer is deleting the build resources."
+                if st.failed is not None
+                else "The build is done; Packer is deleting the build resources."
+            ),
             can_finish=True,
             minutes_in_state=minutes,
-            evidence=_ev([st.stage_line]),
+            evidence=_ev([st.failed, st.stage_line]),
         )
     if loop is not None:
         return _generic_loop(st, loop, stall, now)

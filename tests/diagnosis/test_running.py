@@ -430,3 +430,26 @@ def test_lines_without_operation_id_and_indented() -> None:
     a = analyze_running(text, 5)
     assert a.waiting_on == "connection"
     assert a.minutes_in_state == pytest.approx(5)  # from the first timestamp after the wait began
+
+
+def test_failed_build_cleaning_up_says_it_failed() -> None:
+    log = samplelogs.failed_customizer_log("install-app", "Shell", 100)
+    lines = log.lines
+    cut = next(i for i, line in enumerate(lines) if "Deleting individual resources" in line)
+    a = analyze_running(lines[: cut + 3], 1)
+    assert a.waiting_on == "nothing" and a.can_finish is True
+    assert "failed" in a.detail and "non-zero exit status: 100" in a.detail
+    done = analyze_running(lines, 0)
+    assert "failed" in done.detail
+
+
+def test_windows_update_continuing_after_modules_installer_is_not_a_restart() -> None:
+    prefix = "[op] PACKER OUT     azure-arm: "
+    text = "\n".join(
+        [
+            "[op] PACKER ERR 2024/05/14 10:00:00 [INFO] (telemetry) Starting provisioner windows-update",
+            f"{prefix}Waiting for the Windows Modules Installer to exit...",
+            f"{prefix}Waiting for operation to complete (system performance: 40% cpu; 50% memory)...",
+        ]
+    )
+    assert analyze_running(text, 1).waiting_on == "provisioner"
