@@ -33,14 +33,14 @@ param tags object = {}
 @minValue(31)
 param retentionDays int = 365
 
-@description('Replication of the runtime + archive storage account.')
+@description('Replication of the runtime + archive storage account (geo-redundant by default: the archive must survive).')
 @allowed([
   'Standard_LRS'
   'Standard_ZRS'
   'Standard_GRS'
   'Standard_GZRS'
 ])
-param storageSku string = 'Standard_LRS'
+param storageSku string = 'Standard_GRS'
 
 @description('Blob container for archived logs and run records (setting ARCHIVE_CONTAINER).')
 param archiveContainerName string = 'aib-logs'

@@ -15,6 +15,8 @@ param softDeleteRetentionInDays int = 90
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   // checkov:skip=CKV_AZURE_109:The function app resolves Key Vault references over the public endpoint; Flex Consumption without VNet integration cannot pass a vault firewall (App Service is not a trusted service for references). Access is by Entra ID RBAC only.
+  // checkov:skip=CKV_AZURE_189:Public network access stays on for the same reason as CKV_AZURE_109 (the app has no VNet to reach a private endpoint); every request needs an Entra ID token and a data-plane role.
+  // checkov:skip=CKV_AZURE_110:Purge protection would block `azd down --purge` and a redeploy under the same name for up to 90 days; the vault holds only webhook URLs that can be regenerated, and soft delete (90 days) still protects them.
   // checkov:skip=CKV_AZURE_42:Recoverable means soft delete + purge protection. Soft delete is on; purge protection is off because it would block `azd down --purge` and a redeploy under the same name for up to 90 days, and the vault holds only webhook URLs that can be regenerated.
   name: name
   location: location

@@ -26,14 +26,14 @@ param retentionDays int = 365
 @maxValue(365)
 param softDeleteDays int = 14
 
-@description('Replication. ZRS or GZRS keep the archive through a zone outage where the region offers them.')
+@description('Replication. Geo-redundant by default: the archive is what must survive. GZRS adds zone redundancy where the region offers it; LRS/ZRS are cheaper.')
 @allowed([
   'Standard_LRS'
   'Standard_ZRS'
   'Standard_GRS'
   'Standard_GZRS'
 ])
-param skuName string = 'Standard_LRS'
+param skuName string = 'Standard_GRS'
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_35:The Flex Consumption app reaches its host storage and the archive over the public endpoint (no VNet integration here) and Functions is not a trusted service for the storage firewall, so defaultAction Deny would lock the app out. Shared keys are off: every request needs an Entra ID token and a data role.

@@ -2,6 +2,8 @@
 
 pycep renders expressions as nested dicts (``{"function": ...}``, ``{"operator": ...}``) and identifiers and
 string literals alike as plain strings (quotes dropped), which is enough to compare names and structure.
+pycep-parser 0.4 renders a property access (``storage.outputs.name``) as a dotted string, 0.5 as a
+``property_accessor`` operator; ``parse`` turns the latter into the former so the tests read both alike.
 """
 
 from __future__ import annotations
@@ -26,7 +28,19 @@ def bicep_files() -> list[Path]:
 
 @functools.cache
 def parse(path: Path) -> dict[str, Any]:
-    return BicepParser().parse(file_path=path)
+    return _dotted(BicepParser().parse(file_path=path))
+
+
+def _dotted(value: Any) -> Any:
+    if isinstance(value, dict):
+        operator = value.get("operator")
+        if isinstance(operator, dict) and operator.get("type") == "property_accessor" and len(value) == 1:
+            operands = operator["operands"]
+            return f"{_dotted(operands['operand_1'])}.{_dotted(operands['operand_2'])}"
+        return {key: _dotted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_dotted(item) for item in value]
+    return value
 
 
 def object_keys(value: Any) -> set[str]:
