@@ -169,6 +169,7 @@ class _Log:
     t: datetime = field(init=False)
     sub: str = "00000000-0000-0000-0000-000000000000"
     staging: str = ""
+    last_error: str | None = None  # the error text of the last failing provisioner
 
     def __post_init__(self) -> None:
         if self.style not in ("classic", "modern"):
@@ -530,7 +531,7 @@ def _provision(w: _Log, c: Any, index: int, *, fail: int | None = None, message:
             w.err(f"[INFO] (telemetry) found error: {error_text}")
         w.ui(error_text)
         w.ui("Provisioning step had errors: Running the cleanup provisioner, if present...")
-        w.info_error = error_text  # type: ignore[attr-defined]
+        w.last_error = error_text
     return name
 
 
@@ -854,7 +855,7 @@ def failed_customizer_log(
     if kind == "windowsrestart":
         spec["restartTimeout"] = "5m"
     prov = _provision(w, spec, len(ok), fail=exit_code, message=message)
-    error = getattr(w, "info_error", f"exit status {exit_code}")
+    error = w.last_error or f"exit status {exit_code}"
     _cleanup(w, retries=1)
     _finish_error(w, error)
     category = {"windowsrestart": "windows-restart-failed", "file": "customizer-download-failed"}.get(
@@ -969,12 +970,12 @@ def _failure_tail(w: _Log, failure: str) -> tuple[str, dict[str, Any]]:
             fail=100 if w.os == "linux" else 1,
         )
         _cleanup(w, retries=1)
-        _finish_error(w, getattr(w, "info_error", "exit status 1"))
+        _finish_error(w, w.last_error or "exit status 1")
         return "customizer-failed", {"failed_customizer": prov, "exit_code": 100 if w.os == "linux" else 1}
     if failure == "download":
         prov = _provision(w, {"type": "File", "name": "big-artifact"}, 9, fail=1)
         _cleanup(w, retries=1)
-        _finish_error(w, getattr(w, "info_error", "download failed"))
+        _finish_error(w, w.last_error or "download failed")
         return "customizer-download-failed", {"failed_customizer": prov}
     if failure == "restart":
         prov = _provision(w, {"type": "WindowsRestart", "name": "restart"}, 9, fail=1190)
@@ -1206,7 +1207,7 @@ class LargeLogInfo:
     exit_code: int | None = None
 
 
-def _filler_block(w: _Log, seconds_per_block: int) -> tuple[list[bytes], int]:
+def _filler_block(w: _Log) -> tuple[list[bytes], int]:
     """One block of chatty provisioner output; returns its parts split at the timestamp slots, and its line count."""
     marker = "\x00TS\x00"
     rng = w.rng
@@ -1278,7 +1279,7 @@ def write_large_log(
     head = ("\n".join(w.lines) + "\n").encode()
     head_lines = len(w.lines)
     w.lines = []
-    variants = [_filler_block(w, 1) for _ in range(8)]  # cycle a few different blocks
+    variants = [_filler_block(w) for _ in range(8)]  # cycle a few different blocks
     block_lines = variants[0][1]
     # Render the tail once with a provisional clock, to know its size; the clock is fixed after the filler.
     probe = _new(os, style, w.op, w.t, seed)
