@@ -51,10 +51,10 @@ def _rich(text: str, **run: Any) -> dict[str, Any]:
     return block
 
 
-def _line_number(line: int | None, width: int) -> str:
+def _line_number(label: str, width: int) -> str:
     # No-break spaces: renderers collapse ordinary ones, and the numbers should line up in the monospace
     # block.
-    return f"{line if line is not None else '':>{width}}  ".replace(" ", "\u00a0")
+    return f"{label:>{width}}  ".replace(" ", "\u00a0")
 
 
 def adaptive_card(content: AlertContent) -> dict[str, Any]:
@@ -109,7 +109,7 @@ def adaptive_card(content: AlertContent) -> dict[str, Any]:
         ]
     if content.evidence:
         lines: list[dict[str, Any]] = []
-        width = max((len(str(e.line)) for e in content.evidence if e.line is not None), default=0)
+        width = max((len(e.label) for e in content.evidence), default=0)
         for e in content.evidence:
             lines.append(
                 {
@@ -120,7 +120,7 @@ def adaptive_card(content: AlertContent) -> dict[str, Any]:
                             [
                                 {
                                     "type": "TextRun",
-                                    "text": _line_number(e.line, width),
+                                    "text": _line_number(e.label, width),
                                     "fontType": "monospace",
                                     "isSubtle": True,
                                     "size": "small",
@@ -202,10 +202,7 @@ def message_card(content: AlertContent) -> dict[str, Any]:
         sections.append({"title": "What to do", "text": steps, "markdown": True})
     if content.evidence:
         # Markdown off for this section: the lines are shown as preformatted, HTML-escaped text.
-        rows = "\n".join(
-            f"{e.line if e.line is not None else '':>6}  {html.escape(e.text, quote=False)}"
-            for e in content.evidence
-        )
+        rows = "\n".join(f"{e.label:>6}  {html.escape(e.text, quote=False)}" for e in content.evidence)
         more = (
             f"<br>{content.evidence_omitted} more line(s) in the archived log."
             if content.evidence_omitted

@@ -63,6 +63,8 @@ TRIM_LEVELS: tuple[TrimLevel, ...] = (
 )
 
 # Control characters, line/paragraph separators and bidi overrides (which could visually reorder a log line).
+# AIB prefixes every packer line with "[<operation id>] PACKER OUT " (or ERR): noise in a message.
+_PACKER_PREFIX = re.compile(r"^\[[0-9a-fA-F-]{36}\] PACKER (?:OUT|ERR) ")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -77,6 +79,17 @@ class EvidenceLine:
         """``customization.log:412`` style reference."""
         name = {"log": "customization.log", "validation-log": "validation.log"}.get(self.source, self.source)
         return f"{name}:{self.line}" if self.line is not None else name
+
+    @property
+    def label(self) -> str:
+        """The short gutter label shown before the line: ``412`` for the customization log, ``v12`` for the
+        validation log, ``msg``/``err``/``tpl`` for the status message, provisioningError, template."""
+        if self.source == "log":
+            return str(self.line) if self.line is not None else ""
+        prefix = {"validation-log": "v", "message": "msg", "provisioningError": "err", "template": "tpl"}
+        if self.source == "validation-log":
+            return f"v{self.line}" if self.line is not None else "v"
+        return prefix.get(self.source, self.source[:3])
 
 
 @dataclass(frozen=True)
@@ -281,7 +294,9 @@ def build_content(alert: Alert) -> AlertContent:
         EvidenceLine(
             # Cut generously before redacting (a log line can be megabytes), then to the shown length.
             text=_cut(
-                clean(str(e["text"])[: EVIDENCE_CHARS * 4]).replace("\r", "").replace("\n", " ⏎ "),
+                _PACKER_PREFIX.sub("", clean(str(e["text"])[: EVIDENCE_CHARS * 4]))
+                .replace("\r", "")
+                .replace("\n", " ⏎ "),
                 EVIDENCE_CHARS,
             ),
             line=e.get("line") if isinstance(e.get("line"), int) else None,

@@ -82,7 +82,7 @@ def email_html(content: AlertContent) -> str:
     if content.evidence:
         rows = "".join(
             f'<tr><td style="padding:1px 12px 1px 8px;color:#8A8886;text-align:right;vertical-align:top;'
-            f'white-space:nowrap;">{_e(str(e.line) if e.line is not None else "")}</td>'
+            f'white-space:nowrap;">{_e(e.label)}</td>'
             f'<td style="padding:1px 8px 1px 0;white-space:pre-wrap;word-break:break-all;">'
             f"{_e(e.text)}</td></tr>"
             for e in content.evidence

@@ -380,9 +380,15 @@ def test_no_webhook_url_in_payloads():
 @pytest.mark.parametrize("kind", ALERT_KINDS)
 def test_minimal_alert_without_diagnosis(kind, card_schema):
     """The monitor may have no diagnosis (log gone, running build): every channel still renders."""
-    alert = Alert(kind=kind, template_id="/subscriptions/s/resourceGroups/rg/providers/"
-                  "Microsoft.VirtualMachineImages/imageTemplates/t1", template_name="t1", resource_group="rg",
-                  subscription_id="s", run_key="r")
+    alert = Alert(
+        kind=kind,
+        template_id="/subscriptions/s/resourceGroups/rg/providers/"
+        "Microsoft.VirtualMachineImages/imageTemplates/t1",
+        template_name="t1",
+        resource_group="rg",
+        subscription_id="s",
+        run_key="r",
+    )
     content = build_content(alert)
     assert content.headline.endswith(": t1") and content.summary
     validate_card(adaptive_card(content), card_schema)
@@ -390,3 +396,29 @@ def test_minimal_alert_without_diagnosis(kind, card_schema):
         body = json.loads(channel.render(alert))
         assert body
     assert "Run state" not in dict(content.facts) and content.links[0].title == "Open in Azure portal"
+
+
+def test_evidence_gutter_and_packer_prefix():
+    alert = sample_alert(BUILD_FAILED)
+    diag = Diagnosis.from_dict(alert.diagnosis or {})
+    diag.evidence = [
+        Evidence(
+            text="[db5b5fab-8f4d-4e27-9da1-494c73cf256d] PACKER OUT ==> azure-arm: exit status 1", line=94
+        ),
+        Evidence(text="Failed while waiting for packerizer", line=1, source="message"),
+        Evidence(text="ERROR: 2 tests failed", line=12, source="validation-log"),
+    ]
+    content = build_content(replace(alert, diagnosis=diag.to_dict()))
+    assert [(e.label, e.text) for e in content.evidence] == [
+        ("94", "==> azure-arm: exit status 1"),
+        ("msg", "Failed while waiting for packerizer"),
+        ("v12", "ERROR: 2 tests failed"),
+    ]
+    assert "validation.log:12: ERROR: 2 tests failed" in plain_text(content)
+    card = adaptive_card(content)
+    block = next(e for e in card["body"] if e["type"] == "Container" and e.get("style") == "emphasis")
+    assert [item["inlines"][0]["text"] for item in block["items"]] == [
+        "\u00a094\u00a0\u00a0",
+        "msg\u00a0\u00a0",
+        "v12\u00a0\u00a0",
+    ]
