@@ -108,11 +108,11 @@ def alert_receiver():
 class Harness:
     """One test's own subscription in the session's local cloud, archive container and alert receiver."""
 
-    def __init__(self, cloud, receiver: AlertReceiver, tmp_path) -> None:
+    def __init__(self, cloud, subscription_id: str, receiver: AlertReceiver, tmp_path) -> None:
         self.cloud = cloud
         self.receiver = receiver
         self.tag = uuid.uuid4().hex[:8]
-        self.subscription_id = cloud.new_subscription()
+        self.subscription_id = subscription_id
         self.rg = f"rg-{self.tag}"
         self.container = f"arch-{self.tag}"
         self.tmp_path = tmp_path
@@ -156,29 +156,12 @@ class Harness:
     def close(self) -> None:
         for m in self.monitors:
             m.close()
-        self.cloud.delete_subscription(self.subscription_id)
-
-
-@pytest.fixture(scope="session")
-def monitor_cloud(request, tmp_path_factory):
-    """The session's LocalCloud (``local_cloud`` from tests/conftest.py when present, else our own)."""
-    try:
-        yield request.getfixturevalue("local_cloud")
-        return
-    except pytest.FixtureLookupError:
-        pass
-    from localazure import LocalCloud
-
-    with LocalCloud(tmp_path_factory.mktemp("monitor-cloud"), staging_accounts=16) as cloud:
-        yield cloud
 
 
 @pytest.fixture
-def harness(monitor_cloud, alert_receiver, tmp_path, monkeypatch):
-    # DefaultAzureCredential and requests read these from the process environment.
-    for key, value in monitor_cloud.env().items():
-        if key in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
-            monkeypatch.setenv(key, value)
-    h = Harness(monitor_cloud, alert_receiver, tmp_path)
+def harness(local_cloud, cloud_env, fresh_subscription, alert_receiver, tmp_path):
+    """The shared LocalCloud seen through the test's own subscription (``cloud_env`` sets the process
+    environment DefaultAzureCredential and requests read)."""
+    h = Harness(local_cloud, fresh_subscription, alert_receiver, tmp_path)
     yield h
     h.close()
