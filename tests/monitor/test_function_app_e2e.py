@@ -6,6 +6,7 @@ alerts written as files (no channel configured).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -153,11 +154,14 @@ def test_throttled_arm_raises_so_event_grid_retries(local_cloud, sub, env, funct
     rg, name = _rg(), "win2022-429"
     _failed_build(local_cloud, sub, rg, name)
     # More 429s than the ARM client retries (retry_total=6): the error reaches the function, which re-raises.
-    local_cloud.arm.inject(status=429, retry_after=1, count=20, path_contains=f"/imageTemplates/{name}")
+    fault = local_cloud.arm.inject(
+        status=429, retry_after=1, count=20, path_contains=f"/imageTemplates/{name}"
+    )
     try:
         with pytest.raises(HttpResponseError) as caught:
             functions["on_resource_event"](deliver(template_event(rg, name, subscription=sub)))
         assert caught.value.status_code == 429
+        assert fault.served >= 2  # the ARM client retried (honouring Retry-After) before giving up
         assert _alerts(env, name) == []
     finally:
         local_cloud.arm.clear_faults()
@@ -171,3 +175,31 @@ def test_timer_sweep_finds_a_failed_build(local_cloud, sub, env, functions):
     _failed_build(local_cloud, sub, rg, name)
     functions["sweep"](timer_request(past_due=True))
     assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
+
+
+def test_non_transient_arm_error_is_logged_and_dropped(local_cloud, sub, env, functions, caplog):
+    rg, name = _rg(), "win2022-403"
+    _failed_build(local_cloud, sub, rg, name)
+    local_cloud.arm.inject(
+        status=403,
+        count=50,
+        code="AuthorizationFailed",
+        message="The client does not have authorization to perform action",
+        path_contains=f"/imageTemplates/{name}",
+    )
+    try:
+        with caplog.at_level(logging.ERROR, logger="aibmonitor"):
+            assert functions["on_resource_event"](deliver(template_event(rg, name, subscription=sub))) is None
+    finally:
+        local_cloud.arm.clear_faults()
+    assert any("dropped" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+    assert _alerts(env, name) == []
+
+
+def test_deleted_template_event_does_not_fail(local_cloud, sub, env, functions):
+    rg, name = _rg(), "win2022-gone"
+    t, _ = _failed_build(local_cloud, sub, rg, name)
+    local_cloud.delete_template(t.id)
+    assert (
+        functions["on_resource_event"](deliver(template_event(rg, name, "delete", subscription=sub))) is None
+    )
