@@ -235,7 +235,7 @@ def _duration_minutes(text: str) -> float | None:
 def _minutes(a: datetime | None, b: datetime | None) -> float | None:
     if a is None or b is None:
         return None
-    return (b - a).total_seconds() / 60.0
+    return max(0.0, (b - a).total_seconds() / 60.0)  # a clock behind the log: not negative time
 
 
 def _size(value: str, unit: str) -> float:

@@ -453,3 +453,9 @@ def test_windows_update_continuing_after_modules_installer_is_not_a_restart() ->
         ]
     )
     assert analyze_running(text, 1).waiting_on == "provisioner"
+
+
+def test_now_before_the_log_gives_no_negative_minutes() -> None:
+    text = "[op] PACKER ERR 2024/05/14 10:00:00 [INFO] (telemetry) Starting provisioner shell\n"
+    a = analyze_running(text, 0, now=datetime(2024, 5, 14, 9, 0, tzinfo=UTC))
+    assert a.waiting_on == "provisioner" and a.minutes_in_state == 0
