@@ -344,7 +344,10 @@ def build_content(alert: Alert) -> AlertContent:
         evidence_omitted=max(len(raw_evidence) - len(evidence), 0) if alert.kind != RECOVERED else 0,
         status_message=_cut(clean(alert.status_message), PROSE_CHARS) if alert.kind != RECOVERED else "",
         notes=tuple(n for n in notes if n),
-        links=tuple(links),
+        # A link must never carry a SAS signature or token into a channel: redacted (and so unusable) instead.
+        links=tuple(
+            replace(link, url=redact(link.url.strip())) for link in links if link.url and link.url.strip()
+        ),
         template_name=one_line(alert.template_name),
         created_at=alert.created_at,
     )

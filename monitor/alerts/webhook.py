@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from diagnosis.redact import redact
+
 from .channel import PAYLOAD_LIMIT, WebhookChannel, encode, log
 from .content import TRIM_LEVELS, AlertContent, build_content, clean, plain_text
 from .model import Alert
@@ -30,6 +32,9 @@ def alert_document(alert: Alert, level: int = 0, content: AlertContent | None = 
     t = TRIM_LEVELS[min(level, len(TRIM_LEVELS) - 1)]
     data["status_message"] = _cut(clean(data.get("status_message")), t.prose_chars) or None
     data["stuck_reason"] = _cut(clean(data.get("stuck_reason")), 1000) or None
+    for key in ("portal_url", "log_url", "archive_url", "doc_url"):  # never a SAS signature in a message
+        if isinstance(data.get(key), str):
+            data[key] = redact(data[key])
     diag = copy.deepcopy(data.get("diagnosis"))
     if isinstance(diag, dict):
         evidence = [e for e in diag.get("evidence") or [] if isinstance(e, dict)]
@@ -54,6 +59,8 @@ def alert_document(alert: Alert, level: int = 0, content: AlertContent | None = 
             for a in (diag.get("advisories") or [])[: t.notes * 2]
             if isinstance(a, dict)
         ]
+        if isinstance(diag.get("log_url"), str):
+            diag["log_url"] = redact(diag["log_url"])
         data["diagnosis"] = diag
     return {
         "schema": SCHEMA,

@@ -422,3 +422,12 @@ def test_evidence_gutter_and_packer_prefix():
         "msg\u00a0\u00a0",
         "v12\u00a0\u00a0",
     ]
+
+
+def test_links_never_carry_a_sas_signature():
+    alert = replace(
+        sample_alert(BUILD_FAILED),
+        log_url="https://acct.blob.core.windows.net/c/customization.log?sv=2022-11-02&sig=AbC%2Bsecret",
+    )
+    for channel in channels():
+        assert "AbC%2Bsecret" not in channel.render(alert).decode()
