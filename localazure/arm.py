@@ -233,15 +233,18 @@ class ArmState:
         with self.lock:
             self.resource_groups[_key(group.subscription_id, group.name)] = group
 
-    def delete_resource_group(self, subscription_id: str, name: str) -> None:
+    def delete_resource_group(self, subscription_id: str, name: str, *, templates: bool = True) -> None:
+        """Delete a group and what is in it (``templates=False`` skips the scan of the template table, for
+        staging groups, which never hold templates)."""
         with self.lock:
             self.resource_groups.pop(_key(subscription_id, name), None)
             for table in (self.storage_accounts, self.container_groups):
                 for k in [k for k in table if k[:2] == _key(subscription_id, name)]:
                     del table[k]
-            for k in [k for k in self.templates if k[:2] == _key(subscription_id, name)]:
-                del self.templates[k]
-                self.run_outputs.pop(k, None)
+            if templates:
+                for k in [k for k in self.templates if k[:2] == _key(subscription_id, name)]:
+                    del self.templates[k]
+                    self.run_outputs.pop(k, None)
 
     def put_template(self, subscription_id: str, resource_group: str, body: dict[str, Any]) -> None:
         with self.lock:

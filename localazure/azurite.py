@@ -52,6 +52,18 @@ class AzuriteError(RuntimeError):
     """Azurite could not be started (not installed, crashed, or did not listen in time)."""
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to SIGTERM Azurite when the thread that started it dies, so a
+    killed test run leaves no node process behind (start it from a long-lived thread, e.g. the main one)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: stop() still ends it
+        pass
+
+
 def account_key(name: str, salt: str = "") -> str:
     """A deterministic 64-byte base64 key for ``name`` (like a real storage account key)."""
     return base64.b64encode(hashlib.sha512(f"localazure:{salt}:{name}".encode()).digest()).decode("ascii")
@@ -123,6 +135,7 @@ class Azurite:
                 env=env,
                 cwd=str(workdir),
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         finally:
             out.close()

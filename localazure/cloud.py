@@ -469,7 +469,7 @@ class LocalCloud:
         with self._lock:
             self._templates.pop(template_id.lower(), None)
         self.state.delete_template(t.subscription_id, t.resource_group, t.name)
-        self.state.delete_resource_group(t.subscription_id, t.staging_group)
+        self.state.delete_resource_group(t.subscription_id, t.staging_group, templates=False)
         account, t.storage_account, t.container_group = t.storage_account, None, None
         if account:
             self._release(account)
