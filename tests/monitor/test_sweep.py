@@ -65,6 +65,8 @@ def test_failed_run_archived_byte_identical_one_alert_and_quiet_second_sweep(har
     assert archive.download_blob(f"{prefix}/validation.log").readall() == validation
     status = json.loads(archive.download_blob(f"{prefix}/status.json").readall())
     assert status["partial"] is False and status["customization_log"]["verified"] is True
+    # identity auth: Copy Blob from a user-delegation SAS, no bytes through the monitor
+    assert status["copy"] == {"customization.log": "server", "validation.log": "server"}
     expected = diagnose(message, log=bytes(log)).category
     diag = json.loads(archive.download_blob(f"{prefix}/diagnosis.json").readall())
     assert diag["category"] == expected
@@ -385,3 +387,16 @@ def test_two_gigabyte_log_is_copied_without_loading_it(harness, tmp_path) -> Non
         back.update(chunk)
         copied += len(chunk)
     assert copied == actual and back.hexdigest() == digest.hexdigest()
+
+
+def test_two_sweeps_never_run_at_once(harness) -> None:
+    from monitor.state import SWEEP_LEASE_KEY
+
+    h = harness
+    failed_template(h, "tpl-leased", b"log\n")
+    holder, other = h.monitor(), h.monitor()
+    with holder.store.lease(SWEEP_LEASE_KEY, 30):
+        report = other.sweep()
+        assert report.skipped_lease and report.rows == [] and h.receiver.kinds() == []
+    report = other.sweep()
+    assert not report.skipped_lease and report.alerts_sent == 1
