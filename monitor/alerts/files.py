@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from .content import build_content, plain_text
 from .model import Alert
 from .retry import DeliveryOutcome
 from .webhook import alert_document
+
+log = logging.getLogger("monitor.alerts")
 
 
 def _slug(text: str) -> str:
@@ -38,4 +41,10 @@ class FileChannel:
             Path(f"{base}.txt").write_text(plain_text(build_content(alert)), encoding="utf-8")
         except OSError as exc:
             return DeliveryOutcome(channel=self.name, ok=False, error=f"cannot write {base}: {exc.strerror}")
+        log.info(
+            "alert %s for template %s written to %s.txt (no alert channel configured)",
+            alert.kind,
+            alert.template_name,
+            base,
+        )
         return DeliveryOutcome(channel=self.name, ok=True, attempts=1, path=f"{base}.txt")
