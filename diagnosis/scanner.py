@@ -35,15 +35,20 @@ TAIL_BYTES = 256 << 10  # the end of the log, kept for the last timestamp and th
 SAMPLE = 256 << 10
 
 # A few typical customization.log lines: the byte frequencies used to cut keywords for small inputs.
+_OP = b"[45f485cf-5a8c-4379-9937-8d85493bc791] PACKER"
 _TYPICAL_LOG = (
-    b"[45f485cf-5a8c-4379-9937-8d85493bc791] PACKER ERR 2024/04/30 23:28:50 packer: 2024/04/30 23:28:50 Azure "
-    b'request method="GET" request="https://management.azure.com/subscriptions/0/resourcegroups/IT_rg_tpl_0/'
-    b'providers/Microsoft.Resources/deployments/pkrdp51lc0339jg/operationStatuses/0858613?[REDACTED]" body=""\n'
-    b"[45f485cf-5a8c-4379-9937-8d85493bc791] PACKER OUT     azure-arm: Setting up libxml2:amd64 (2.9.13) ...\n"
-    b"[45f485cf-5a8c-4379-9937-8d85493bc791] PACKER ERR 2024/04/30 23:38:58 [INFO] 1672 bytes written for 'stdout'\n"
-    b"[45f485cf-5a8c-4379-9937-8d85493bc791] PACKER OUT     azure-arm: Get:12 http://azure.archive.ubuntu.com/"
-    b"ubuntu jammy-updates/main amd64 libssl3 amd64 3.0.2-0ubuntu1.15 [1903 kB]\n"
-    b"[45f485cf-5a8c-4379-9937-8d85493bc791] PACKER OUT     azure-arm: VERBOSE: Installing feature Web-Server\n"
+    _OP + b' ERR 2024/04/30 23:28:50 packer: 2024/04/30 23:28:50 Azure request method="GET" '
+    b'request="https://management.azure.com/subscriptions/0/resourcegroups/IT_rg_tpl_0/providers/'
+    b'Microsoft.Resources/deployments/pkrdp51lc0339jg/operationStatuses/0858613?[REDACTED]" body=""\n'
+    + _OP
+    + b" OUT     azure-arm: Setting up libxml2:amd64 (2.9.13) ...\n"
+    + _OP
+    + b" ERR 2024/04/30 23:38:58 [INFO] 1672 bytes written for 'stdout'\n"
+    + _OP
+    + b" OUT     azure-arm: Get:12 http://azure.archive.ubuntu.com/ubuntu jammy-updates/main amd64 "
+    b"libssl3 amd64 3.0.2-0ubuntu1.15 [1903 kB]\n"
+    + _OP
+    + b" OUT     azure-arm: VERBOSE: Installing feature Web-Server\n"
 ) * 4
 
 _TS_PACKER = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)")

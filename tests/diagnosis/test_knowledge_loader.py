@@ -76,7 +76,7 @@ def test_invalid_entries_name_file_entry_and_field(tmp_path, change, fragment):
 def test_file_level_errors(tmp_path):
     with pytest.raises(KnowledgeBaseError, match="not found"):
         load_knowledge_base([tmp_path / "missing.json"], use_env=False)
-    with pytest.raises(KnowledgeBaseError, match="not valid JSON: .* line 1"):
+    with pytest.raises(KnowledgeBaseError, match=r"not valid JSON: .* line 1"):
         load_knowledge_base([write(tmp_path, "bad.json", "{nope")], use_env=False)
     with pytest.raises(KnowledgeBaseError, match="unknown top-level"):
         load_knowledge_base([write(tmp_path, "top.json", {"rulez": []})], use_env=False)
@@ -110,7 +110,7 @@ def test_rules_from_environment(tmp_path, monkeypatch):
     kb = load_knowledge_base()
     assert kb.get("my-proxy") and kb.get("other")
     monkeypatch.setenv("DIAGNOSIS_RULES", str(tmp_path / "absent.json"))
-    with pytest.raises(KnowledgeBaseError, match="absent.json"):
+    with pytest.raises(KnowledgeBaseError, match=r"absent\.json"):
         load_knowledge_base()
 
 

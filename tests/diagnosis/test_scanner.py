@@ -26,8 +26,8 @@ FAILING = (
             f"{P} 2024/12/23 16:21:03 [INFO] (telemetry) ending file",  # 7
             f"{P} ERR 2024/12/23 16:21:04 [INFO] (telemetry) Starting provisioner shell",  # 8
             f"{P} 2024/12/23 16:27:00 ui:     azure-arm: tar: No space left on device",  # 9
-            f"{P} 2024/12/23 16:33:04 ui error: ==> azure-arm: Script exited with non-zero exit status: 2. Allowed exit codes are: [0]",  # 10
-            f"{P} OUT Build 'azure-arm' errored after 13 minutes: Script exited with non-zero exit status: 2",  # 11
+            f"{P} 2024/12/23 16:33:04 ui error: ==> azure-arm: Script exited with non-zero exit status: 2. Allowed exit codes are: [0]",  # 10  # noqa: E501
+            f"{P} OUT Build 'azure-arm' errored after 13 minutes: Script exited with non-zero exit status: 2",  # 11  # noqa: E501
             "Done exporting Packer logs to Azure for Packer prefix: [x] PACKER OUT",  # 12
         ]
     )
