@@ -25,35 +25,34 @@ SKIP_COMMENT = re.compile(r"checkov:skip=([A-Z0-9_]+)(?::(.*))?")
 
 
 @pytest.fixture(scope="module")
-def checkov_reports() -> list[dict[str, Any]]:
+def checkov_runs() -> tuple[list[dict[str, Any]], set[str]]:
+    """One scan of infra/ and the list of checks this checkov knows, run side by side (each takes seconds)."""
     assert CHECKOV.exists(), f"checkov is not installed in {CHECKOV.parent} (requirements-dev.txt)"
-    proc = subprocess.run(
-        [str(CHECKOV), "-d", str(INFRA), "--compact", "--skip-download", "-o", "json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
+    options = {"cwd": REPO, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    scan = subprocess.Popen(
+        [str(CHECKOV), "-d", str(INFRA), "--compact", "--skip-download", "-o", "json"], **options
     )
+    listing = subprocess.Popen([str(CHECKOV), "--list", "--framework", "bicep"], **options)
+    scan_out, scan_err = scan.communicate(timeout=240)
+    list_out, list_err = listing.communicate(timeout=240)
     # Exit code 1 means failed checks; anything else non-zero is checkov itself failing.
-    assert proc.returncode in (0, 1), f"checkov crashed ({proc.returncode}): {proc.stderr[-2000:]}"
-    report, _ = json.JSONDecoder().raw_decode(proc.stdout)
-    return report if isinstance(report, list) else [report]
+    assert scan.returncode in (0, 1), f"checkov crashed ({scan.returncode}): {scan_err[-2000:]}"
+    assert listing.returncode == 0, list_err[-2000:]
+    report, _ = json.JSONDecoder().raw_decode(scan_out)
+    ids = set(re.findall(r"\|\s*(CKV2?_AZURE_\d+)\s*\|", list_out))
+    assert len(ids) > 20, list_out[:500]
+    return (report if isinstance(report, list) else [report]), ids
 
 
 @pytest.fixture(scope="module")
-def known_check_ids() -> set[str]:
+def checkov_reports(checkov_runs) -> list[dict[str, Any]]:
+    return checkov_runs[0]
+
+
+@pytest.fixture(scope="module")
+def known_check_ids(checkov_runs) -> set[str]:
     """The ids of the checks this checkov version runs on Bicep (newer versions have more)."""
-    proc = subprocess.run(
-        [str(CHECKOV), "--list", "--framework", "bicep"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    ids = set(re.findall(r"\|\s*(CKV2?_AZURE_\d+)\s*\|", proc.stdout))
-    assert len(ids) > 20, proc.stdout[:500]
-    return ids
+    return checkov_runs[1]
 
 
 def _all(reports: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
