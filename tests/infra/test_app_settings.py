@@ -189,3 +189,13 @@ def test_azd_variables_for_monitor_settings_use_the_setting_names() -> None:
         assert main_param in given, f"{setting}: main parameter {main_param} is not in main.parameters.json"
         variable = re.fullmatch(r"\$\{([A-Z_]+)", given[main_param]["value"].split("=")[0]).group(1)
         assert variable == setting, f"{main_param}: azd variable {variable} should be {setting}"
+
+
+def test_binding_expressions_in_function_app_resolve_to_app_settings() -> None:
+    """`%SWEEP_SCHEDULE%` in a trigger is read from the app settings; a missing one stops the host."""
+    names = set(
+        re.findall(r"%([A-Za-z_][A-Za-z0-9_]*)%", (REPO / "function_app.py").read_text(encoding="utf-8"))
+    )
+    assert names, "function_app.py uses no binding expressions any more: drop this test"
+    settings = object_keys(_monitor_settings()) | object_keys(_runtime_settings())
+    assert names <= settings, names - settings
