@@ -403,7 +403,8 @@ class ArmServer:
         if len(items) > size:
             next_token = binascii.hexlify(page[-1]["id"].lower().encode()).decode()
             api_version = quote(query.get("api-version", ""), safe="")
-            body["nextLink"] = f"{self.endpoint}{path}?api-version={api_version}&$skiptoken={next_token}"
+            top = f"&$top={size}" if query.get("$top") else ""
+            body["nextLink"] = f"{self.endpoint}{path}?api-version={api_version}{top}&$skiptoken={next_token}"
         return body
 
     def _serve(self, method: str, kind: str, args: tuple[str, ...], path: str, query: dict[str, str]) -> Any:

@@ -44,7 +44,8 @@ from .certs import TestCA
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-AZURITE_BLOB = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
+AZURITE_BLOB = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"  # -> ../azurite/dist/src/blob/main.js
+AZURITE_BLOB_MAIN = REPO_ROOT / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
 _LISTENING = re.compile(r"successfully listens on (https?)://([\d.]+):(\d+)")
 
 
@@ -90,11 +91,12 @@ class Azurite:
         timeout: float = 30.0,
         debug: bool = False,
     ) -> Azurite:
-        if not AZURITE_BLOB.exists():
+        if not AZURITE_BLOB_MAIN.exists():
             raise AzuriteError(
-                f"{AZURITE_BLOB} not found: run `npm ci` (or `make setup`) at the repository root"
+                f"{AZURITE_BLOB_MAIN} not found: run `npm ci` (or `make setup`) at the repository root"
             )
-        if shutil.which("node") is None:
+        node = shutil.which("node")
+        if node is None:
             raise AzuriteError("node is not on PATH; Azurite needs Node.js")
         if not accounts:
             raise AzuriteError("at least one account is required")
@@ -107,7 +109,8 @@ class Azurite:
         env["NODE_EXTRA_CA_CERTS"] = str(ca.ca_bundle)
         env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{key}" for name, key in accounts.items())
         args = [
-            str(AZURITE_BLOB),
+            node,
+            str(AZURITE_BLOB_MAIN),  # what the .bin/azurite-blob shim points at; no reliance on the link
             "--blobHost",
             "127.0.0.1",
             "--blobPort",
