@@ -16,38 +16,18 @@ from pathlib import Path
 
 import azure.functions as func
 import pytest
-from azure.functions import meta
-from azure.functions.eventgrid import EventGridEventInConverter
-from azure.functions.timer import TimerRequestConverter
 
 from monitor.settings import SETTING_NAMES, Settings
 from tests.monitor import eventsamples as samples
 from tests.monitor.eventsamples import staging_group_event, template_event
+from tests.monitor.functionhost import deliver, registered_functions, timer_request
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def functions():
-    """name -> Function, from the app object (get_functions() validates names: call it once per app)."""
-    import function_app
-
-    return {f.get_function_name(): f for f in function_app.app.get_functions()}
-
-
-def deliver(body: dict | str) -> func.EventGridEvent | func.CloudEvent:
-    """Decode one event the way the Python worker does for an eventGridTrigger binding."""
-    text = body if isinstance(body, str) else json.dumps(body)
-    return EventGridEventInConverter.decode(meta.Datum(text, "json"), trigger_metadata={})
-
-
-def timer_request(past_due: bool = False) -> func.TimerRequest:
-    payload = {
-        "Schedule": {"AdjustForDST": True},
-        "ScheduleStatus": {"Last": "2026-11-27T10:00:00+00:00", "Next": "2026-11-27T10:05:00+00:00"},
-        "IsPastDue": past_due,
-    }
-    return TimerRequestConverter.decode(meta.Datum(json.dumps(payload), "json"), trigger_metadata={})
+    return registered_functions()
 
 
 # --- registration and configuration -------------------------------------------------------------------------
@@ -178,3 +158,13 @@ def test_malformed_events_are_logged_and_dropped(functions, no_azure, caplog, ca
     logged = caplog.text
     assert "SUPERSECRETSIGNATURE1234" not in logged
     assert "{token}" not in logged and "claims" not in logged
+
+
+def test_sweep_with_bad_settings_fails_loudly_naming_the_setting(functions, no_azure):
+    """A misconfigured app must show failed sweeps, not quietly do nothing."""
+    from monitor.settings import SettingsError
+
+    timer = timer_request(past_due=False)
+    assert isinstance(timer, func.TimerRequest) and timer.past_due is False
+    with pytest.raises(SettingsError, match="AZURE_SUBSCRIPTION_ID"):
+        functions["sweep"].get_user_function()(timer)

@@ -23,14 +23,12 @@ from localazure import samplelogs
 from monitor.settings import SETTING_NAMES, Settings
 from monitor.storefactory import open_store
 from tests.monitor.eventsamples import staging_group_event, template_event
-from tests.monitor.test_function_app import deliver, timer_request
+from tests.monitor.functionhost import deliver, timer_request, user_function
 
 
 @pytest.fixture(scope="module")
 def functions():
-    import function_app
-
-    return {f.get_function_name(): f.get_user_function() for f in function_app.app.get_functions()}
+    return {name: user_function(name) for name in ("on_resource_event", "sweep")}
 
 
 @pytest.fixture
