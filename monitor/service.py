@@ -94,6 +94,15 @@ class SweepReport:
         return sum(len(r.alerts) for r in self.rows)
 
 
+def _keep_renewing(lease: Any, stop: threading.Event) -> None:
+    """Renew the sweep lease every third of its duration until the sweep ends (a long copy outlives it)."""
+    while not stop.wait(LEASE_SECONDS / 3):
+        try:
+            lease.renew()
+        except Exception:
+            log.warning("could not renew the sweep lease", exc_info=True)
+
+
 def _diagnosis_api() -> Any:
     import diagnosis  # lazily: the knowledge base loads on first use
 
@@ -180,39 +189,23 @@ class Monitor:
         index = SweepIndex(self.store).load()
         changes: dict[str, IndexEntry | None] = {}
         seen: set[str] = set()
-        renewed = time.monotonic()
-        for template in self.clients.imagebuilder.virtual_machine_image_templates.list():
-            data = template.as_dict()
-            report.listed += 1
-            if time.monotonic() - renewed > LEASE_SECONDS / 3:
-                lease.renew()
-                renewed = time.monotonic()
-            try:
-                ref = TemplateRef.parse(data.get("id") or "")
-            except ValueError as exc:
-                report.errors.append(str(exc))
-                continue
-            if not self.settings.template_filter.matches(ref.resource_group, ref.name, data.get("tags")):
-                continue
-            seen.add(ref.id.lower())
-            try:
-                outcome, entry = self._evaluate(data, ref, index.get(ref.id))
-            except Exception as exc:  # isolate one template's failure; the next sweep retries it
-                log.exception("template %s failed", ref.id)
-                report.errors.append(f"{ref.id}: {type(exc).__name__}: {exc}")
-                report.rows.append(
-                    TemplateOutcome(
-                        ref.id, ref.name, ref.resource_group, "error", error=f"{type(exc).__name__}: {exc}"
-                    )
-                )
-                continue
-            if outcome.note == "unchanged":
-                report.unchanged += 1
-            report.rows.append(outcome)
-            if entry is not None and entry != index.get(ref.id):
-                changes[ref.id.lower()] = entry
-        # Templates that are gone: keep the snapshots of a run that was still active, forget the rest.
-        for tid, entry in list(index.entries.items()):
+        listed_all = False
+        stop = threading.Event()
+        renewer = threading.Thread(target=_keep_renewing, args=(lease, stop), name="sweep-lease", daemon=True)
+        renewer.start()
+        try:
+            for template in self.clients.imagebuilder.virtual_machine_image_templates.list():
+                report.listed += 1
+                self._sweep_one(template.as_dict(), index, report, changes, seen)
+            listed_all = True
+        except Exception as exc:  # ARM list failed mid-way: keep what was done, forget nothing
+            log.exception("listing image templates failed")
+            report.errors.append(f"listing templates: {type(exc).__name__}: {exc}")
+        finally:
+            stop.set()
+            renewer.join()
+        # Templates that are gone: assemble the snapshots of a run that was still active, then forget them.
+        for tid, entry in list(index.entries.items()) if listed_all else ():
             if tid in seen:
                 continue
             if entry.active and entry.run_key:
@@ -222,9 +215,38 @@ class Monitor:
                     log.exception("finalizing deleted template %s failed", tid)
                     report.errors.append(f"{tid}: {type(exc).__name__}: {exc}")
                     continue
-            if entry.open_failure is None or entry.active:
-                changes[tid] = None
+            changes[tid] = None
         index.apply(changes)
+
+    def _sweep_one(
+        self,
+        data: dict[str, Any],
+        index: SweepIndex,
+        report: SweepReport,
+        changes: dict[str, IndexEntry | None],
+        seen: set[str],
+    ) -> None:
+        try:
+            ref = TemplateRef.parse(data.get("id") or "")
+        except ValueError as exc:
+            report.errors.append(str(exc))
+            return
+        if not self.settings.template_filter.matches(ref.resource_group, ref.name, data.get("tags")):
+            return
+        seen.add(ref.id.lower())
+        try:
+            outcome, entry = self._evaluate(data, ref, index.get(ref.id))
+        except Exception as exc:  # isolate one template's failure; the next sweep retries it
+            log.exception("template %s failed", ref.id)
+            error = f"{type(exc).__name__}: {exc}"
+            report.errors.append(f"{ref.id}: {error}")
+            report.rows.append(TemplateOutcome(ref.id, ref.name, ref.resource_group, "error", error=error))
+            return
+        if outcome.note == "unchanged":
+            report.unchanged += 1
+        report.rows.append(outcome)
+        if entry is not None and entry != index.get(ref.id):
+            changes[ref.id.lower()] = entry
 
     def check_template(self, template_id: str) -> TemplateOutcome | None:
         """Look at one template now (an Event Grid event said it changed). Transient Azure errors

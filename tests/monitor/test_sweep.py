@@ -340,6 +340,7 @@ def test_template_filter(harness) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_two_gigabyte_log_is_copied_without_loading_it(harness, tmp_path) -> None:
     import os
     import resource
@@ -351,13 +352,16 @@ def test_two_gigabyte_log_is_copied_without_loading_it(harness, tmp_path) -> Non
     size = 2 * 1024 * MB
     path = tmp_path / "customization.log"
     samplelogs.write_large_log(path, size)
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(8 * MB):
-            digest.update(chunk)
     actual = path.stat().st_size
-    with open(path, "rb") as fh:
-        h.cloud.put_staging_blob(t.id, t.log_blob_path, fh)
+    digest = hashlib.sha256()
+
+    def hashed_chunks():
+        with open(path, "rb") as fh:
+            while chunk := fh.read(8 * MB):
+                digest.update(chunk)
+                yield chunk
+
+    h.cloud.put_staging_blob(t.id, t.log_blob_path, hashed_chunks())
     path.unlink()
     h.cloud.set_run_status(
         t.id,
@@ -400,3 +404,16 @@ def test_two_sweeps_never_run_at_once(harness) -> None:
         assert report.skipped_lease and report.rows == [] and h.receiver.kinds() == []
     report = other.sweep()
     assert not report.skipped_lease and report.alerts_sent == 1
+
+
+def test_a_failed_template_list_forgets_nothing(harness) -> None:
+    h = harness
+    failed_template(h, "tpl-kept", b"log\n")
+    monitor = h.monitor()
+    assert monitor.sweep().alerts_sent == 1
+    h.cloud.arm.inject(400, count=1, path_contains="VirtualMachineImages/imageTemplates", code="Boom")
+    broken = monitor.sweep()
+    assert broken.errors and broken.errors[0].startswith("listing templates")
+    after = monitor.sweep()
+    assert not after.errors and after.unchanged == 1 and after.alerts_sent == 0
+    assert "_state/runs/" not in " ".join(after.request_paths)
