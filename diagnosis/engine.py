@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from diagnosis.categories import CATEGORIES
 from diagnosis.model import Diagnosis, Evidence, FailedCustomizer
 from diagnosis.redact import redact
-from diagnosis.rules import DOC_BASE, KnowledgeBase, Rule, load_knowledge_base
+from diagnosis.rules import DOC_BASE, RESOLVED_SUFFIX, KnowledgeBase, Rule, load_knowledge_base
 from diagnosis.scanner import Hit, ScanResult, Step, scan, scan_text
 
 LogInput = str | os.PathLike[str] | BinaryIO | bytes | Iterable[bytes]
@@ -152,6 +152,13 @@ def diagnose(
                 if text not in warnings:
                     warnings.append(text)
                 continue
+            resolved = r.hits.get(rule.id + RESOLVED_SUFFIX)
+            if (
+                resolved is not None
+                and r.source in ("log", "validation-log")
+                and resolved.last[-1].line > rh.last[-1].line
+            ):
+                continue  # it recovered later in the log (e.g. a connection retry that connected)
             hits = rh.samples()
             if rule.scope == "failed-step" and r.source in ("log", "validation-log") and r.steps:
                 if step is None:

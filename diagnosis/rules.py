@@ -25,6 +25,8 @@ benign             true for harmless lines that only produce a warning (never a 
 warning            text of that warning (benign entries)
 keywords           optional literal strings, one of which every match contains (speeds up log scanning);
                    derived from the patterns when absent
+resolved_by        regexes on log lines: when one matches after the entry's last log match, the problem
+                   recovered (e.g. a connection retry that later connected) and the log match is ignored
 =================  ========================================================================================
 """
 
@@ -53,6 +55,7 @@ SCOPES = ("any", "failed-step")
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _FIELDS = {
     "id",
+    "resolved_by",
     "category",
     "title",
     "message_patterns",
@@ -70,6 +73,7 @@ _FIELDS = {
     "comment",
 }
 MIN_KEYWORD = 3
+RESOLVED_SUFFIX = "#resolved"  # scan hits of a rule's resolved_by patterns are recorded under "<id>#resolved"
 
 
 class KnowledgeBaseError(ValueError):
@@ -104,6 +108,7 @@ class Rule:
     message_patterns: tuple[Pattern, ...]
     log_patterns: tuple[Pattern, ...]
     origin: str  # the file it came from
+    resolved_by: tuple[Pattern, ...] = ()  # a later log line matching one of these means it recovered
 
     @property
     def doc_url(self) -> str | None:
@@ -134,6 +139,7 @@ class KnowledgeBase:
         for rule in self.rules.values():
             if log:
                 out.extend(rule.log_patterns)
+                out.extend(rule.resolved_by)
             if message:
                 out.extend(rule.message_patterns)
         return out
@@ -269,7 +275,7 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
     ):
         raise fail("keywords", f"must be a non-empty list of strings of at least {MIN_KEYWORD} bytes")
     compiled: dict[str, tuple[Pattern, ...]] = {}
-    for name in ("message_patterns", "log_patterns"):
+    for name in ("message_patterns", "log_patterns", "resolved_by"):
         raw = entry.get(name, [])
         if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
             raise fail(name, "must be a list of non-empty regex strings")
@@ -283,7 +289,10 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
                 raise fail(
                     f"{name}[{i}]", f"regex {source!r} matches the empty string (it would match every line)"
                 )
-            pats.append(_make_pattern(rid, regex, keywords, fail, f"{name}[{i}]"))
+            if name == "resolved_by":
+                pats.append(_make_pattern(rid + RESOLVED_SUFFIX, regex, None, fail, f"{name}[{i}]"))
+            else:
+                pats.append(_make_pattern(rid, regex, keywords, fail, f"{name}[{i}]"))
         compiled[name] = tuple(pats)
     if not compiled["message_patterns"] and not compiled["log_patterns"]:
         raise fail("message_patterns", "an entry needs at least one message or log pattern")
@@ -301,6 +310,7 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
         benign=benign,
         warning=warning.strip() or title.strip(),
         message_patterns=compiled["message_patterns"],
+        resolved_by=compiled["resolved_by"],
         log_patterns=compiled["log_patterns"],
         origin=origin,
     )

@@ -72,6 +72,7 @@ _MARKERS: tuple[tuple[bytes, str], ...] = (
     (b"(telemetry) Starting provisioner ", "start"),
     (b"(telemetry) ending ", "end"),
     (b"(telemetry) Finalizing", "finalize"),
+    (b"(telemetry) found error", "found-error"),
     (b"Deploying deployment template", "deploy"),
     (b"Waiting for SSH", "connect"),
     (b"Waiting for WinRM", "connect"),
@@ -134,6 +135,8 @@ class Step:
     exit_line: int | None = None
     exit_text: str | None = None
     deprovision: bool = False
+    error_line: int | None = None  # "(telemetry) found error: ..." logged for this step (newer packer)
+    error_text: str | None = None
 
     @property
     def ended(self) -> bool:
@@ -162,10 +165,26 @@ class ScanResult:
 
     @property
     def failed_step(self) -> Step | None:
-        """The provisioner that started without ending, or else the last one with a non-zero exit code."""
+        """The provisioner the build failed in.
+
+        The one that started and never ended; else (packer also logs ``ending X`` for a provisioner that failed)
+        when the build failed: the last one with ``(telemetry) found error`` or a non-zero exit code, or the last
+        one that started before packer's first failure line.
+        """
         for step in reversed(self.steps):
             if not step.ended:
                 return step
+        if not self.failure_lines or not self.steps:
+            return None
+        first_failure = self.failure_lines[0].line
+        for step in reversed(self.steps):
+            if step.start_line < first_failure and (
+                step.error_line is not None or step.exit_code not in (None, 0)
+            ):
+                return step
+        for step in reversed(self.steps):
+            if step.start_line < first_failure:
+                return step if step.end_line is not None and first_failure - step.end_line <= 50 else None
         return None
 
     @property
@@ -605,6 +624,10 @@ class Scanner:
                 cur = self._current or (res.steps[-1] if res.steps else None)
                 if cur is not None and cur.exit_code in (None, 0):  # keep the first non-zero code (decisive)
                     cur.exit_code, cur.exit_line, cur.exit_text = code, line_no, text[:EVIDENCE_CHARS]
+        elif kind == "found-error":
+            cur = self._current or (res.steps[-1] if res.steps else None)
+            if cur is not None and cur.error_line is None:
+                cur.error_line, cur.error_text = line_no, text[:EVIDENCE_CHARS]
         elif kind == "failure":
             if len(res.failure_lines) < 20:
                 res.failure_lines.append(
