@@ -6,7 +6,9 @@ receives.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
+from pathlib import Path
 from typing import Any
 
 import azure.functions as func
@@ -15,14 +17,22 @@ from azure.functions.decorators.function_app import Function
 from azure.functions.eventgrid import EventGridEventInConverter
 from azure.functions.timer import TimerRequestConverter
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @functools.cache
 def registered_functions() -> dict[str, Function]:
-    """name -> Function of function_app.app. Cached: ``FunctionApp.get_functions()`` validates that names are
-    unique across calls on the same app, so a second call on one app object raises."""
-    import function_app
+    """name -> Function of the ``app`` object of function_app.py, indexed like the host does.
 
-    return {f.get_function_name(): f for f in function_app.app.get_functions()}
+    ``FunctionApp.get_functions()`` remembers the names it has seen and refuses a second call on the same app
+    object, so this loads function_app.py as a module of its own (a fresh app object, other tests may index
+    the imported one) and calls it once.
+    """
+    spec = importlib.util.spec_from_file_location("function_app_under_test", ROOT / "function_app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {f.get_function_name(): f for f in module.app.get_functions()}
 
 
 def user_function(name: str) -> Any:
