@@ -9,6 +9,9 @@
 - ``sweep``: timer trigger on ``%SWEEP_SCHEDULE%`` (an app setting, NCRONTAB), one full sweep of the
   subscription.
 
+Bad app settings (SettingsError, naming the setting) are raised by both functions: the invocations show as
+failed until the settings are fixed, and Event Grid keeps the events for redelivery meanwhile.
+
 Retries: Event Grid has its own delivery retry (exponential back-off, up to 24 h), so no Functions retry
 policy is set for the Event Grid trigger. A failed sweep is simply repeated by the next timer tick.
 
