@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 TAG_META_PREFIX = "tag_"
 DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
+IN_FLIGHT = 2  # blocks uploaded concurrently by upload_stream
 
 
 def _meta_with_tags(metadata: dict[str, str] | None, tags: dict[str, str] | None) -> dict[str, str]:
@@ -189,31 +190,50 @@ class BlobStore:
         return etag
 
     def upload_stream(self, key, chunks, *, metadata=None, tags=None, content_type=None):
+        """Stage blocks of ``block_size`` while the next ones are read: at most ``IN_FLIGHT`` blocks are being
+        uploaded at once, so memory stays at a few blocks whatever the stream's length."""
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
         from azure.storage.blob import BlobBlock, ContentSettings
 
         blob = self._blob(key)
         block_ids: list[BlobBlock] = []
         prefix = uuid.uuid4().hex[:16]
         written = 0
+        in_flight: set[Future] = set()
 
-        def stage(buffer: bytes) -> None:
-            block_id = base64.b64encode(f"{prefix}-{len(block_ids):08d}".encode()).decode()
+        def stage(block_id: str, buffer: bytes) -> None:
             self._with_container(lambda: blob.stage_block(block_id, buffer, length=len(buffer)))
-            block_ids.append(BlobBlock(block_id=block_id))
 
-        pending: list[bytes] = []
-        pending_size = 0
-        for chunk in _as_chunks(chunks):
-            written += len(chunk)
-            pending.append(chunk)
-            pending_size += len(chunk)
-            while pending_size >= self.block_size:
-                joined = b"".join(pending)
-                stage(joined[: self.block_size])
-                rest = joined[self.block_size :]
-                pending, pending_size = ([rest] if rest else []), len(rest)
-        if pending_size:
-            stage(b"".join(pending))
+        with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="stage-block") as pool:
+
+            def submit(buffer: bytes) -> None:
+                nonlocal in_flight
+                while len(in_flight) >= IN_FLIGHT:
+                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()  # raise the first failure
+                block_id = base64.b64encode(f"{prefix}-{len(block_ids):08d}".encode()).decode()
+                block_ids.append(BlobBlock(block_id=block_id))
+                in_flight.add(pool.submit(stage, block_id, buffer))
+
+            try:
+                pending: list[bytes] = []
+                pending_size = 0
+                for chunk in _as_chunks(chunks):
+                    written += len(chunk)
+                    pending.append(chunk)
+                    pending_size += len(chunk)
+                    while pending_size >= self.block_size:
+                        joined = b"".join(pending)
+                        submit(joined[: self.block_size])
+                        rest = joined[self.block_size :]
+                        pending, pending_size = ([rest] if rest else []), len(rest)
+                if pending_size:
+                    submit(b"".join(pending))
+            finally:
+                for future in wait(in_flight).done:
+                    future.result()
         settings = ContentSettings(content_type=content_type) if content_type else None
         self._with_container(
             lambda: blob.commit_block_list(
