@@ -168,3 +168,12 @@ def test_sweep_with_bad_settings_fails_loudly_naming_the_setting(functions, no_a
     assert isinstance(timer, func.TimerRequest) and timer.past_due is False
     with pytest.raises(SettingsError, match="AZURE_SUBSCRIPTION_ID"):
         functions["sweep"].get_user_function()(timer)
+
+
+def test_routed_event_with_bad_settings_raises_naming_the_setting(functions, no_azure):
+    """Settings are read per invocation; a bad one fails the invocation (Event Grid keeps the event)."""
+    from monitor.settings import SettingsError
+
+    event = deliver(template_event("img-rg", "tpl", "run/action"))
+    with pytest.raises(SettingsError, match="AZURE_SUBSCRIPTION_ID"):
+        functions["on_resource_event"].get_user_function()(event)
