@@ -11,7 +11,7 @@ CLI: ``python -m localazure serve`` starts a cloud and prints the environment to
 """
 
 from .arm import ArmRequest, ArmServer, ArmState, Fault
-from .azurite import Azurite, AzuriteError
+from .azurite import Azurite, AzuriteError, StorageRequest
 from .certs import TestCA
 from .cloud import LocalCloud, LocalTemplate, PoolExhausted, UnknownTemplate
 from .identity import IdentityServer
@@ -28,6 +28,7 @@ __all__ = [
     "LocalCloud",
     "LocalTemplate",
     "PoolExhausted",
+    "StorageRequest",
     "TestCA",
     "TokenIssuer",
     "UnknownTemplate",

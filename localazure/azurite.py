@@ -46,7 +46,23 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BLOB = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"  # -> ../azurite/dist/src/blob/main.js
 AZURITE_BLOB_MAIN = REPO_ROOT / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
+_ACCESS_LOG = re.compile(
+    r'^\S+ - - \[[^\]]*\] "(\w+) ([^ ?"]*)(?:\?([^ "]*))? HTTP/[\d.]+" (\d{3}) ', re.MULTILINE
+)
 _LISTENING = re.compile(r"successfully listens on (https?)://([\d.]+):(\d+)")
+
+
+@dataclass(frozen=True)
+class StorageRequest:
+    """One request Azurite served, from its access log. ``operation`` is the ``comp`` / ``restype`` query
+    value (e.g. ``block``, ``blocklist``, ``container``, ``list``) or ``""``; other query values (SAS) are
+    dropped."""
+
+    method: str
+    account: str
+    path: str  # /<container>/<blob> (without the account)
+    operation: str
+    status: int
 
 
 class AzuriteError(RuntimeError):
@@ -166,6 +182,34 @@ class Azurite:
     def account_url(self, account: str) -> str:
         """Blob endpoint of ``account`` (no trailing slash), e.g. ``https://127.0.0.1:10000/archive``."""
         return f"{self.base_url}/{account}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "azurite.out"
+
+    def log_mark(self) -> int:
+        """The current end of Azurite's access log; pass it to ``requests(since=...)``."""
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def requests(self, since: int = 0) -> list[StorageRequest]:
+        """Requests served since the ``log_mark()`` ``since``, parsed from the access log Azurite writes to
+        stdout (one line per request, written synchronously)."""
+        with self.log_path.open("rb") as handle:
+            handle.seek(since)
+            text = handle.read().decode("utf-8", "replace")
+        out = []
+        for method, raw_path, query, status in _ACCESS_LOG.findall(text):
+            _, account, rest = [*raw_path.split("/", 2), "", ""][:3]
+            operation = ""
+            for pair in query.split("&") if query else ():
+                key, _, value = pair.partition("=")
+                if key in ("comp", "restype") and not operation:
+                    operation = value
+            out.append(StorageRequest(method, account, "/" + rest, operation, int(status)))
+        return out
 
     def connection_string(self, account: str) -> str:
         return (

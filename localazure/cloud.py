@@ -38,7 +38,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
 from .arm import ArmServer, ArmState, ContainerGroup, ResourceGroup, StorageAccount
-from .azurite import Azurite, account_key
+from .azurite import Azurite, StorageRequest, account_key
 from .certs import TestCA
 from .identity import IdentityServer
 from .tokens import TokenIssuer
@@ -172,6 +172,7 @@ class LocalCloud:
         self.arm: ArmServer = None  # type: ignore[assignment]  # set by start()
         self.azurite: Azurite | None = None
         self.subscriptions: set[str] = {self.subscription_id}
+        self._storage_mark = 0
 
     # -- life cycle --
     def start(self) -> LocalCloud:
@@ -267,6 +268,25 @@ class LocalCloud:
                 )
                 self._clients[account] = client
             return client
+
+    def storage_mark(self) -> int:
+        """A position in Azurite's access log, for ``storage_requests(since=...)``."""
+        assert self.azurite is not None, "LocalCloud not started"
+        return self.azurite.log_mark()
+
+    def storage_requests(
+        self, since: int | None = None, *, account: str | None = None
+    ) -> list[StorageRequest]:
+        """Storage requests Azurite served since ``since`` (default: the last ``reset_counts()``), optionally
+        of one account. The cloud's own writes (put_staging_blob, ...) count too: take a mark after set-up."""
+        assert self.azurite is not None, "LocalCloud not started"
+        served = self.azurite.requests(self._storage_mark if since is None else since)
+        return [r for r in served if account is None or r.account == account]
+
+    def reset_counts(self) -> None:
+        """Zero the ARM request counters and start counting storage requests from now."""
+        self.arm.reset_counts()
+        self._storage_mark = self.storage_mark()
 
     def new_subscription(self) -> str:
         """A fresh, empty subscription id served by the same ARM endpoint."""
@@ -491,11 +511,11 @@ class LocalCloud:
         for subscription_id in list(self.subscriptions):
             self.delete_subscription(subscription_id)
         self.arm.page_size = self.default_page_size
-        self.arm.reset_counts()
         if archive:
             service = self.blob_service(ARCHIVE_ACCOUNT)
             for container in service.list_containers():
                 service.delete_container(container.name)
+        self.reset_counts()
 
     # -- staging storage --
     def _bind_storage(self, template: LocalTemplate) -> str:

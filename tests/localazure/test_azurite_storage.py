@@ -192,3 +192,20 @@ def test_put_block_from_url_works_but_put_blob_from_url_does_not(local_cloud: Lo
     with pytest.raises(HttpResponseError) as info:  # Put Blob From URL: not implemented in Azurite 3.37
         archive.get_blob_client("frombloburl.log").upload_blob_from_url(source_url)
     assert info.value.status_code == 501
+
+
+def test_storage_requests_are_counted_from_the_access_log(local_cloud: LocalCloud, template, credential):
+    local_cloud.put_staging_blob(template.id, template.log_blob_path, b"counted\n")
+    mark = local_cloud.storage_mark()
+    service = BlobServiceClient(
+        local_cloud.azurite.account_url(template.storage_account), credential=credential
+    )
+    blob = service.get_blob_client("packerlogs", template.log_blob_path.split("/", 1)[1])
+    blob.get_blob_properties()
+    blob.download_blob().readall()
+    served = local_cloud.storage_requests(since=mark, account=template.storage_account)
+    assert [(r.method, r.path, r.status) for r in served] == [
+        ("HEAD", f"/{template.log_blob_path}", 200),
+        ("GET", f"/{template.log_blob_path}", 206),  # the SDK reads with a Range header
+    ]
+    assert local_cloud.storage_requests(since=mark, account=local_cloud.archive_account) == []
