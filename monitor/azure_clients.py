@@ -22,8 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 log = logging.getLogger(__name__)
 
-IMAGEBUILDER_API = "2025-10-01"
-RESOURCES_API = "2021-04-01"
+RESOURCES_API = "2021-04-01"  # resource groups (check_staging_group reads their tags)
 
 
 @dataclass

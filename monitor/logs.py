@@ -23,7 +23,6 @@ PACKERLOGS = "packerlogs"
 CUSTOMIZATION_LOG = "customization.log"
 VALIDATION_LOG = "validation.log"
 BUILD_CONTAINER_PREFIX = "vmimagebuilder-build-container"
-STORAGE_API = "2023-05-01"
 
 _LOG_URL = re.compile(
     r"(https?://[^\s\"'<>]+?)/" + PACKERLOGS + r"/([^\s\"'<>?#]+?)/" + re.escape(CUSTOMIZATION_LOG)

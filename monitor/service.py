@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from monitor import detect
@@ -35,7 +35,7 @@ from monitor.archive import (
     snapshot_live,
     source_chunks,
 )
-from monitor.azure_clients import AzureClients, RequestCounts
+from monitor.azure_clients import RESOURCES_API, AzureClients, RequestCounts
 from monitor.detect import Observation, TemplateRef
 from monitor.logs import LogLocation, StagingLogs
 from monitor.settings import Settings
@@ -288,7 +288,7 @@ class Monitor:
             return None
         try:
             group = self.clients.arm_get(
-                f"/subscriptions/{subscription_id}/resourcegroups/{group_name}", "2021-04-01"
+                f"/subscriptions/{subscription_id}/resourcegroups/{group_name}", RESOURCES_API
             )
         except ResourceNotFoundError:
             group = {}
@@ -892,7 +892,3 @@ class Monitor:
 
 def iter_rows(report: SweepReport) -> Iterator[TemplateOutcome]:
     yield from sorted(report.rows, key=lambda r: (r.resource_group.lower(), r.name.lower()))
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
