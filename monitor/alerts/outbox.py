@@ -32,7 +32,7 @@ log = logging.getLogger("monitor.alerts")
 OUTBOX_PREFIX = "alerts/outbox/"
 DEAD_LETTER_PREFIX = "alerts/dead-letter/"
 DEFAULT_MAX_ENTRIES = 1000
-CLAIM_SECONDS = 300
+CLAIM_SECONDS = 900  # longer than one entry can take (retry budget x channels)
 
 
 def _now_iso() -> str:
