@@ -155,10 +155,10 @@ class StagingLogs:
         """Properties of a staging blob, or None if it does not exist (one storage request)."""
         from azure.core.exceptions import ResourceNotFoundError
 
-        client = self.service(location.account_url, staging_group, location.account_name).get_blob_client(
-            location.container, blob_name
-        )
         try:
+            # With key auth, listKeys answers 404 once the staging group is gone: no log either.
+            service = self.service(location.account_url, staging_group, location.account_name)
+            client = service.get_blob_client(location.container, blob_name)
             props = client.get_blob_properties()
         except ResourceNotFoundError:
             return None
