@@ -167,9 +167,9 @@ class ScanResult:
     def failed_step(self) -> Step | None:
         """The provisioner the build failed in.
 
-        The one that started and never ended; else (packer also logs ``ending X`` for a provisioner that failed)
-        when the build failed: the last one with ``(telemetry) found error`` or a non-zero exit code, or the last
-        one that started before packer's first failure line.
+        The one that started and never ended; else (packer also logs ``ending X`` for a provisioner that
+        failed) when the build failed: the last one with ``(telemetry) found error`` or a non-zero exit code,
+        or the last one that started before packer's first failure line.
         """
         for step in reversed(self.steps):
             if not step.ended:
