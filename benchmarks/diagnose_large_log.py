@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -42,7 +41,7 @@ _ESCAPES = {
 
 
 def to_ere(pattern: str) -> str | None:
-    """Translate the Python regex subset used by the knowledge base into POSIX ERE (GNU grep); None if impossible."""
+    """Translate the Python regex subset of the KB into POSIX ERE (GNU grep); None if impossible."""
     ignore_case = pattern.startswith("(?i)")
     if ignore_case:
         pattern = pattern[4:]
