@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -123,10 +124,20 @@ class AlertDispatcher:
     def _deliver(self, channel: Channel, alert: Alert) -> DeliveryOutcome:
         try:
             outcome = channel.deliver(alert)
-        except (
-            Exception
-        ) as exc:  # a rendering bug must not lose the alert: treat it as transient, keep it queued
-            log.exception("alert channel %s failed while preparing alert %s", channel.name, alert.dedupe_key)
+        # A bug must not lose the alert: it is treated as transient and the alert stays queued.
+        except Exception as exc:
+            # No exception text in the log (it could quote a URL): the type and where it was raised.
+            where = "; ".join(
+                f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno} {frame.name}"
+                for frame in traceback.extract_tb(exc.__traceback__)[-4:]
+            )
+            log.error(
+                "alert channel %s failed while handling alert %s: %s at %s",
+                channel.name,
+                alert.dedupe_key,
+                type(exc).__name__,
+                where,
+            )
             outcome = DeliveryOutcome(
                 channel=channel.name, ok=False, error=f"internal error: {type(exc).__name__}"
             )

@@ -163,12 +163,11 @@ class Retrier:
     ) -> None:
         self.policy = policy or RetryPolicy()
         self.session = session or requests.Session()
-        self.session.trust_env = True
         self._sleep, self._rng, self._clock = sleep, rng, clock
         self._last_post: dict[str, float] = {}
 
     def backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [d/2, d] with d = base * 2^(attempt-1), capped."""
+        """Exponential backoff with (equal) jitter: uniform in [d/2, d], d = base * 2^(attempt-1), capped."""
         delay = min(self.policy.max_delay, self.policy.base_delay * (2 ** (attempt - 1)))
         return delay / 2 + self._rng() * delay / 2
 
