@@ -4,6 +4,7 @@ markdown-it as Teams renders Markdown), and the email HTML in the same browser."
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 
@@ -14,7 +15,11 @@ from monitor.alerts.content import build_content
 from monitor.alerts.email_webhook import email_html
 from monitor.alerts.model import ALERT_KINDS
 from monitor.alerts.render import MARKDOWN_IT_JS, dump_dom, render_card, renderer_missing, screenshot_card
+from monitor.alerts.retry import Retrier
 from monitor.alerts.samples import hostile_alert, sample_alert
+from monitor.alerts.teams_workflows import TeamsWorkflowsChannel
+
+from .test_payloads import huge_alert
 
 pytestmark = [
     pytest.mark.browser,
@@ -114,3 +119,10 @@ def test_screenshot_is_a_png_of_the_card(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert width >= 600 and height >= report.height - 10 and height > 600
+
+
+def test_trimmed_card_of_a_huge_alert_renders():
+    body = TeamsWorkflowsChannel("https://h.invalid/x", Retrier()).render(huge_alert())
+    card = json.loads(body)["attachments"][0]["content"]
+    report = render_card(card)
+    assert report.problems == [] and "win2022-golden" in report.text
