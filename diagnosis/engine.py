@@ -38,6 +38,7 @@ _PACKER_TYPES = {
     "windows-restart": "WindowsRestart",
     "windows-update": "WindowsUpdate",
 }
+_ACTION_SCOPE = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
 _SUCCESS_STATES = {"succeeded", "partiallysucceeded"}
 _FAILED_STEP_RULE = "failed-customizer"
 _FAILED_DEPROVISION_RULE = "failed-deprovisioning"
@@ -366,7 +367,7 @@ def _customizer_phrase(fc: FailedCustomizer) -> str:
 
 def _clean(text: str, limit: int = 200) -> str:
     text = _PACKER_PREFIX.sub("", text.strip()).strip()
-    text = re.sub(r"^(?:==>|-->)\s*", "", text)
+    text = re.sub(r"^(?:==>|-->|ERROR:|##\[error\])\s*", "", text)
     text = re.sub(r"^azure-arm:\s*", "", text).strip()
     text = text.rstrip(",;: ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -445,6 +446,10 @@ def _from_candidate(
         summary = (
             f"{rule.title} {running}: {_clean(decisive, 160)}" if decisive else f"{rule.title} {running}."
         )
+    elif rule.category == "permissions" and (m := _ACTION_SCOPE.search(" ".join(e.text for e in evidence))):
+        summary = f"{rule.title}: it may not perform '{m.group(1)}' on '{m.group(2)}'."
+        if phase == "unknown" and "/galleries/" in m.group(2) and "/versions/" in m.group(2):
+            phase = "distribute"
     else:
         summary = f"{rule.title}: {_clean(decisive, 200)}" if decisive else f"{rule.title}."
     if not summary.endswith((".", "…")):
