@@ -20,9 +20,9 @@ LOG = (
     "\n".join(
         [
             f"[{OP}] PACKER ERR 2024/05/01 10:06:01 [INFO] (telemetry) Starting provisioner powershell",
-            f"[{OP}] PACKER OUT ==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
+            f"[{OP}] PACKER OUT ==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",  # noqa: E501
             f"[{OP}] PACKER ERR 2024/05/01 10:18:01 [INFO] command 'powershell i.ps1' exited with code: 1",
-            f"[{OP}] PACKER OUT Build 'azure-arm' errored after 12 minutes: Script exited with non-zero exit status: 1",
+            f"[{OP}] PACKER OUT Build 'azure-arm' errored after 12 minutes: Script exited with non-zero exit status: 1",  # noqa: E501
         ]
     )
     + "\n"
@@ -96,7 +96,7 @@ def test_saved_status_json_and_template(tmp_path):
                 "lastRunStatus": {
                     "runState": "Failed",
                     "message": "Packer build command has failed: exit status 1. "
-                    f"Image Build log location: https://a.blob.core.windows.net/packerlogs/f/customization.log. "
+                    f"Image Build log location: https://a.blob.core.windows.net/packerlogs/f/customization.log. "  # noqa: E501
                     f"OperationId: {OP}. Use this operationId to search packer logs.",
                 },
             }
@@ -111,6 +111,8 @@ def test_saved_status_json_and_template(tmp_path):
     assert obj["summary"].startswith('Customizer "install-dotnet" (PowerShell, #1) exited with code 1')
     assert obj["operation_id"] == OP
     assert obj["log_url"] == "https://a.blob.core.windows.net/packerlogs/f/customization.log"
+    assert obj["advisories"], "--template runs the template advisories"
+    assert all({"id", "message", "path"} <= set(a) for a in obj["advisories"])
     # the same status given as an INPUT (not --template) is recognised as well
     code, out, _ = cli("--json", str(status))
     assert code == 1 and json.loads(out)["category"] == "customizer-failed"
@@ -135,7 +137,7 @@ def test_arm_error_json_input(tmp_path):
 
 def test_utf16_powershell_output_file(tmp_path):
     path = tmp_path / "ps-error.txt"
-    text = "New-AzImageBuilderTemplate: The assigned managed identity cannot be used. Please remove the existing one.\r\n"
+    text = "New-AzImageBuilderTemplate: The assigned managed identity cannot be used. Please remove the existing one.\r\n"  # noqa: E501
     path.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
     code, out, _ = cli("--json", str(path))
     assert json.loads(out)["category"] == "managed-identity-invalid" and code == 1

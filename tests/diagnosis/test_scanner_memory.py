@@ -30,7 +30,7 @@ CHILD = textwrap.dedent(
         'pkrdp51lc0339jg/operationStatuses/0858613?[REDACTED]" body=""',
         P + " OUT     azure-arm: Setting up libxml2:amd64 (2.9.13+dfsg-1ubuntu0.3) ...",
         P + " ERR 2024/12/23 16:27:00 [INFO] 1672 bytes written for 'stdout'",
-        P + " OUT     azure-arm: Get:12 http://azure.archive.ubuntu.com/ubuntu jammy/main amd64 libssl3 [1903 kB]",
+        P + " OUT     azure-arm: Get:12 http://azure.archive.ubuntu.com/ubuntu jammy/main libssl3 [1903 kB]",
         P + " OUT     azure-arm: Unpacking python3-pkg (1.2-1) over (1.1-0) ...",
     ]
     block = ("\n".join(lines * 16000) + "\n").encode()
