@@ -31,20 +31,23 @@ route kind, e.g. ``"imageTemplates.list"``) and ``reset_counts()``.
 Using the real SDK clients against it (azure-mgmt-imagebuilder 2.0.0, -storage 25.x, -containerinstance 10.x):
 
 - ``ImageBuilderClient(credential, subscription_id, base_url=arm_endpoint)``; the same ``base_url`` keyword
-  for ``StorageManagementClient`` and ``ContainerInstanceManagementClient``. ``credential_scopes`` may stay at
+  for ``StorageManagementClient`` and ``ContainerInstanceManagementClient``. Leave ``credential_scopes`` at
   its default (``https://management.azure.com/.default``): the local identity endpoint mints a token for the
-  resource ``https://management.azure.com`` and this endpoint accepts that audience (and
-  ``management.core.windows.net``). Pass ``credential_scopes=[f"{ARM_ENDPOINT}/.default"]``-style scopes only
-  if you also want to accept them; the endpoint does not (a real sovereign cloud uses its own management
-  audience, not the endpoint URL).
+  resource ``https://management.azure.com``, which this endpoint accepts (and
+  ``management.core.windows.net``). A scope made from the endpoint URL (``https://127.0.0.1:<port>/.default``)
+  is refused with 401, as Azure refuses a token for another audience.
 - Paging: the generated clients follow ``nextLink`` verbatim (absolute URL) and re-add their own
   ``api-version``.
-- Retries: azure-core's ``RetryPolicy`` honours ``Retry-After`` on 429/503 (seconds) and retries 5xx with
-  back-off (3 retries by default, total); ARM error bodies become ``HttpResponseError`` with ``.error.code``.
-- TLS: azure-core's ``RequestsTransport`` lets ``requests`` merge the environment, so ``REQUESTS_CA_BUNDLE``
-  is honoured (``trust_env`` is on by default); ``SSL_CERT_FILE`` is honoured by
-  ``ssl.create_default_context`` users (and by requests only as a fallback through certifi? no: requests
-  ignores it), so set both.
+- Retries: azure-core's ``RetryPolicy`` retries 408/429/5xx (except 501/505) up to ``retry_status=3`` times,
+  waiting ``Retry-After`` seconds when the answer has one, else exponential back-off (0.8 s, 1.6 s, ...).
+  After that, ARM error bodies surface as ``HttpResponseError`` with ``.status_code`` and ``.error.code``.
+- TLS (checked with azure-core 1.41 / requests 2.34): azure-core's ``RequestsTransport`` passes
+  ``verify=True`` and requests' ``merge_environment_settings`` replaces it with ``REQUESTS_CA_BUNDLE``
+  (``trust_env`` is on by default), so the SDK clients trust the test certificate through
+  ``REQUESTS_CA_BUNDLE`` alone, or per client with ``connection_verify=<ca.pem>``. requests ignores
+  ``SSL_CERT_FILE``; urllib / ``ssl`` default contexts use ``SSL_CERT_FILE`` and ignore
+  ``REQUESTS_CA_BUNDLE``. ``LocalCloud.env()`` sets both. Without the bundle the error is
+  ``ServiceRequestError: certificate verify failed`` after azure-core's retries.
 """
 
 from __future__ import annotations

@@ -187,8 +187,19 @@ class Azurite:
     def log_path(self) -> Path:
         return self.workdir / "azurite.out"
 
-    def log_mark(self) -> int:
-        """The current end of Azurite's access log; pass it to ``requests(since=...)``."""
+    def log_mark(self, settle: float = 0.1) -> int:
+        """The end of Azurite's access log once it has been quiet for ``settle`` seconds (Azurite writes a
+        line when a response has finished, which can be just after the client saw the response)."""
+        size = self._log_size()
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < settle:
+            time.sleep(settle / 4)
+            now = self._log_size()
+            if now != size:
+                size, quiet_since = now, time.monotonic()
+        return size
+
+    def _log_size(self) -> int:
         try:
             return self.log_path.stat().st_size
         except FileNotFoundError:
@@ -196,10 +207,11 @@ class Azurite:
 
     def requests(self, since: int = 0) -> list[StorageRequest]:
         """Requests served since the ``log_mark()`` ``since``, parsed from the access log Azurite writes to
-        stdout (one line per request, written synchronously)."""
+        stdout (one line per request)."""
+        end = self.log_mark()
         with self.log_path.open("rb") as handle:
             handle.seek(since)
-            text = handle.read().decode("utf-8", "replace")
+            text = handle.read(max(0, end - since)).decode("utf-8", "replace")
         out = []
         for method, raw_path, query, status in _ACCESS_LOG.findall(text):
             _, account, rest = [*raw_path.split("/", 2), "", ""][:3]

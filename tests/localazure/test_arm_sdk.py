@@ -243,3 +243,14 @@ class _StaticToken:
         from azure.core.credentials import AccessTokenInfo
 
         return AccessTokenInfo(self.token, int(time.time()) + 3600)
+
+
+def test_scope_from_the_endpoint_url_is_refused(cloud_env, credential):
+    client = ImageBuilderClient(
+        credential,
+        cloud_env["AZURE_SUBSCRIPTION_ID"],
+        base_url=cloud_env["ARM_ENDPOINT"],
+        credential_scopes=[f"{cloud_env['ARM_ENDPOINT']}/.default"],
+    )
+    with pytest.raises(ClientAuthenticationError):
+        list(client.virtual_machine_image_templates.list())
