@@ -216,3 +216,32 @@ def test_serve_cli_prints_env_and_stops_cleanly(tmp_path):
         ["pgrep", "-f", str(tmp_path / "work")], capture_output=True, text=True, check=False
     ).stdout.split()
     assert [p for p in pid_alive if int(p) != os.getpid()] == []  # Azurite went with it
+
+
+def test_private_cloud_reset_and_cleanup():
+    with LocalCloud(staging_accounts=1) as cloud:
+        workdir = cloud.workdir
+        t = cloud.add_template("rg", "t")
+        assert t.storage_account == "aibstaging0000"
+        cloud.put_staging_blob(t.id, t.log_blob_path, b"x")
+        other = cloud.new_subscription()
+        cloud.add_template("rg", "t", subscription_id=other, storage=False)  # same name, other subscription
+        cloud.blob_service(cloud.archive_account).create_container("aib-logs")
+        cloud.arm.inject(429, count=5)
+        cloud.arm.page_size = 1
+        cloud.reset()
+        assert cloud.templates() == []
+        assert cloud.state.templates == {} and cloud.state.resource_groups == {}
+        assert list(cloud.blob_service(cloud.archive_account).list_containers()) == []
+        assert cloud.arm.page_size == cloud.default_page_size
+        assert cloud.arm._take_fault("GET", "/") is None
+        again = cloud.add_template("rg", "t")  # the released account is bound again, empty
+        assert again.storage_account == "aibstaging0000"
+        assert (
+            list(cloud.blob_service("aibstaging0000").get_container_client("packerlogs").list_blobs()) == []
+        )
+        # counting restarted at reset(): only the list_containers() above touched the archive since
+        assert [(r.method, r.operation) for r in cloud.storage_requests(account=cloud.archive_account)] == [
+            ("GET", "list")
+        ]
+    assert not workdir.exists()  # a cloud without a given workdir removes its temp dir
