@@ -31,6 +31,7 @@ MAX_CARRY = 1 << 20  # an unfinished line is scanned and dropped once it is long
 EVIDENCE_CHARS = 400  # characters of a line kept as evidence
 FIRST_HITS = 3
 LAST_HITS = 5
+MAX_STEPS = 1000
 TAIL_BYTES = 256 << 10  # the end of the log, kept for the last timestamp and the "most telling" error lines
 SAMPLE = 256 << 10
 
@@ -63,7 +64,7 @@ _EXIT = re.compile(
 )
 _ERRORISH = re.compile(
     r"(?i)\b(?:error(?:ed)?|failed|failure|fatal|exception|denied|unable to|cannot|could not|timed? ?out|"
-    r"not found|invalid|forbidden)\b"
+    r"not found|invalid|forbidden|no such file|permission denied)\b"
 )
 _NOT_ERRORISH = re.compile(r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b")
 
@@ -150,7 +151,8 @@ class ScanResult:
     lines: int = 0
     encoding: str = "utf-8"
     hits: dict[str, RuleHits] = field(default_factory=dict)
-    steps: list[Step] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)  # the latest provisioner runs (at most 2 * MAX_STEPS)
+    steps_started: int = 0
     phase: str = "unknown"  # the last phase reached
     failure_lines: list[Hit] = field(default_factory=list)  # packer's own failure lines (bounded)
     success: bool = False
@@ -602,8 +604,11 @@ class Scanner:
         if kind == "start":
             m = _START.search(text)
             if m:
-                step = Step(m.group(1), len(res.steps) + 1, line_no, ts)
+                res.steps_started += 1
+                step = Step(m.group(1), res.steps_started, line_no, ts)
                 res.steps.append(step)
+                if len(res.steps) > 2 * MAX_STEPS:  # bounded memory on pathological logs: keep the latest
+                    del res.steps[:MAX_STEPS]
                 self._current = step
                 res.phase = "customize"
         elif kind == "end":

@@ -169,3 +169,15 @@ def test_arbitrary_log_line_sequences_never_raise(lines):
     data = "\n".join(lines).encode("utf-8", "surrogateescape")
     d = diagnose(log=data, rules=KB)
     assert d.category
+
+
+def test_many_provisioners_keep_bounded_state_and_positions():
+    lines = []
+    for i in range(5000):
+        lines.append(f"{P} ERR 2024/01/01 10:00:00 [INFO] (telemetry) Starting provisioner shell")
+        if i < 4999:
+            lines.append(f"{P} ERR 2024/01/01 10:00:01 [INFO] (telemetry) ending shell")
+    lines.append(f"{P} OUT ==> azure-arm: Script exited with non-zero exit status: 9. Allowed exit codes are: [0]")  # noqa: E501
+    r = scan(("\n".join(lines) + "\n").encode(), KB)
+    assert len(r.steps) <= 2000
+    assert r.failed_step.position == 5000 and r.failed_step.exit_code == 9
