@@ -114,13 +114,16 @@ def diagnose(
     text_failed = False
     for r in text_results:
         looks_ok = r.success and not r.failure_seen
+        benign_lines = {
+            h.line
+            for rid, rh in r.hits.items()
+            if (rule := kb.get(rid)) is not None and rule.benign
+            for h in rh.samples()
+        }
         has_errors = (
             r.failure_seen
-            or bool(r.tail_errors)
-            or any(
-                (kb.get(rid) is not None and not kb.get(rid).benign)
-                for rid in r.hits  # type: ignore[union-attr]
-            )
+            or any(h.line not in benign_lines for h in r.tail_errors)
+            or any((rule := kb.get(rid)) is not None and not rule.benign for rid in r.hits)
         )
         if has_errors and not looks_ok:
             text_failed = True

@@ -318,3 +318,9 @@ def test_deprovisioning_step_failure(kb):
     assert d.category == "deprovision-failed"
     assert d.phase == "deprovision"
     assert d.failed_customizer.type == "Deprovisioning"
+
+
+def test_pasted_benign_cleanup_line_alone_is_none_with_a_warning(kb):
+    d = diagnose("==> azure-arm: Error deleting resource. Will retry.", rules=kb)
+    assert d.category == "none"
+    assert d.warnings and "harmless" in d.warnings[0]
