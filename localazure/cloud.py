@@ -430,9 +430,13 @@ class LocalCloud:
         *,
         new_run: bool = False,
     ) -> dict[str, Any]:
-        """Set ``lastRunStatus`` (returns it). Running/Canceling runs get ``endTime`` 0001-01-01 and, unless
-        given, the current start time is kept. ``new_run=True`` starts a new log folder. A Succeeded run gets
-        run outputs for every ``distribute`` target."""
+        """Set ``lastRunStatus`` (returns it). Running/Canceling runs get ``endTime`` 0001-01-01.
+
+        ``startTime``: ``start_time`` when given; otherwise the previous run's start is kept (the same run
+        moving on, e.g. Running -> Failed, or the same state set again), while Running after a finished run,
+        a finished state other than the last one (Failed -> Succeeded) or ``new_run=True`` start a new run
+        now. ``new_run=True`` also starts a new log folder (``t.log_blob_path`` changes). A
+        Succeeded run gets run outputs for every ``distribute`` target."""
         t = self.template(template_id)
         running = run_state.lower() in ("running", "canceling")
         if new_run:
@@ -442,7 +446,11 @@ class LocalCloud:
             if body is None:
                 raise UnknownTemplate(template_id)
             previous = body["properties"].get("lastRunStatus") or {}
-            if start_time is None and previous and not new_run:
+            was_running = str(previous.get("runState", "")).lower() in ("running", "canceling")
+            # A new run: Running after a finished run, or a finished run in another state than the last one.
+            same_state = str(previous.get("runState", "")).lower() == run_state.lower()
+            restarted = bool(previous) and not was_running and (running or not same_state)
+            if start_time is None and previous and not new_run and not restarted:
                 start = previous.get("startTime") or _timestamp(None)
             else:
                 start = _timestamp(start_time)

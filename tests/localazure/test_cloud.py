@@ -245,3 +245,23 @@ def test_private_cloud_reset_and_cleanup():
             ("GET", "list")
         ]
     assert not workdir.exists()  # a cloud without a given workdir removes its temp dir
+
+
+def test_run_status_start_times(local_cloud: LocalCloud, fresh_subscription):
+    t = local_cloud.add_template("rg", "runs", subscription_id=fresh_subscription, storage=False)
+    first = local_cloud.set_run_status(t.id, "Running", "Customizing", start_time="2026-01-01T10:00:00Z")
+    assert first["endTime"] == "0001-01-01T00:00:00Z" and first["message"] == ""
+    failed = local_cloud.set_run_status(
+        t.id, "Failed", "Customizing", "boom", end_time="2026-01-01T10:30:00Z"
+    )
+    assert failed["startTime"] == "2026-01-01T10:00:00Z"  # the same run ended
+    assert failed["endTime"] == "2026-01-01T10:30:00Z"
+    again = local_cloud.set_run_status(t.id, "Failed", "Customizing", "boom, again")
+    assert again["startTime"] == "2026-01-01T10:00:00Z"  # the same state set again: the same run
+    recovered = local_cloud.set_run_status(t.id, "Succeeded")
+    assert recovered["startTime"] != "2026-01-01T10:00:00Z"  # Failed -> Succeeded is another run
+    rerun = local_cloud.set_run_status(t.id, "Running")
+    assert rerun["startTime"] != recovered["startTime"]  # Running after a finished run: a new run
+    folder = t.log_blob_path
+    local_cloud.set_run_status(t.id, "Running", new_run=True)
+    assert t.log_blob_path != folder
