@@ -398,13 +398,13 @@ class Monitor:
                     kind, data, ref, obs, record, diagnosis=diagnosis, previously_stuck=record.was_stuck
                 )
                 self.dispatcher.send(alert)
+                # Marked sent (with the run finalized and the claim released) in one write, after send().
                 record.alerts_sent[kind] = self.clock().isoformat(timespec="seconds")
                 outcome.alerts.append(kind)
-                etag = self.runs.update(record, etag)
             record.finalized = True
             self._cleanup_live(record)
-            self._release(record, etag)
             done = True
+            self._release(record, etag)
         finally:
             if not done:
                 self._release(record, etag)
