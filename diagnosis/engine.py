@@ -379,6 +379,8 @@ def _clean(text: str, limit: int = 200) -> str:
 def _phase_for(
     rule: Rule, cand: _Candidate, texts: list[tuple[str, str]], log_result: ScanResult | None
 ) -> str:
+    if cand.sources == {"validation-log"}:
+        return "validate"
     if rule.phase != "unknown":
         return rule.phase
     joined = " ".join(t for _s, t in texts).lower()

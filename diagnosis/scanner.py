@@ -80,6 +80,7 @@ _MARKERS: tuple[tuple[bytes, str], ...] = (
     (b"Connected to SSH", "connected"),
     (b"WinRM connected", "connected"),
     (b"DeprovisioningScript", "deprovision"),
+    (b"Capturing image", "distribute"),
     (b"deleting individual resources", "cleanup"),
     (b"eleting resource group", "cleanup"),
     (b"exited with code", "exit"),
@@ -659,6 +660,9 @@ class Scanner:
         elif kind in ("deploy", "connect", "cleanup"):
             if kind == "cleanup" or res.phase in ("unknown", "deploy", "connect"):
                 res.phase = kind
+        elif kind == "distribute":
+            if res.phase != "cleanup":
+                res.phase = "distribute"
         elif kind == "connected" and res.phase in ("unknown", "deploy", "connect"):
             res.phase = "connect"
 

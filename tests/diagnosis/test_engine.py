@@ -324,3 +324,16 @@ def test_pasted_benign_cleanup_line_alone_is_none_with_a_warning(kb):
     d = diagnose("==> azure-arm: Error deleting resource. Will retry.", rules=kb)
     assert d.category == "none"
     assert d.warnings and "harmless" in d.warnings[0]
+
+
+def test_validation_log_failure_is_in_the_validate_phase(kb):
+    validation = log(
+        f"{P} ERR 2024/05/01 11:00:00 [INFO] (telemetry) Starting provisioner shell",
+        f"{P} OUT     azure-arm: checking nginx ... E: Could not get lock /var/lib/dpkg/lock-frontend",
+        f"{P} OUT ==> azure-arm: Script exited with non-zero exit status: 100. Allowed exit codes are: [0]",
+        f"{P} OUT Build 'azure-arm' errored after 1 minute: Script exited with non-zero exit status: 100.",
+    )
+    d = diagnose(validation_log=validation, rules=kb)
+    assert d.category == "customizer-failed"
+    assert d.phase == "validate"
+    assert all(e.source == "validation-log" for e in d.evidence)
