@@ -56,6 +56,7 @@ import binascii
 import json
 import logging
 import re
+import ssl
 import threading
 import time
 import uuid
@@ -290,6 +291,34 @@ ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
 ]
 
 
+class _TLSThreadingServer(ThreadingHTTPServer):
+    """One thread per connection; the TLS handshake happens in that thread, so a slow or plain-HTTP client
+    cannot stall the accept loop. A deep listen backlog keeps bursts of concurrent clients from waiting on
+    SYN retransmits."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address, handler, context: ssl.SSLContext) -> None:
+        self.context = context
+        super().__init__(address, handler)
+
+    def finish_request(self, request, client_address) -> None:
+        try:
+            request.settimeout(30)
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError) as exc:
+            log.debug("TLS handshake with %s failed: %s", client_address, exc)
+            return
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+
 class ArmServer:
     """The HTTPS endpoint. ``ArmServer(state, issuer, ca).start()``; ``endpoint`` is its base URL."""
 
@@ -302,9 +331,7 @@ class ArmServer:
         self._hooks: list[Callable[[ArmRequest], None]] = []
         self.requests: list[tuple[str, str]] = []
         self.counts: Counter[str] = Counter()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
-        self._server.socket = ca.server_context().wrap_socket(self._server.socket, server_side=True)
+        self._server = _TLSThreadingServer(("127.0.0.1", 0), _make_handler(self), ca.server_context())
         self._thread: threading.Thread | None = None
 
     @property

@@ -39,8 +39,11 @@ class IdentityServer:
         self._lock = threading.Lock()
         self.requests: list[str] = []  # resources asked for, in order
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server = ThreadingHTTPServer((host, port), handler, bind_and_activate=False)
         self._server.daemon_threads = True
+        self._server.request_queue_size = 128  # bursts of concurrent credentials
+        self._server.server_bind()
+        self._server.server_activate()
         self._thread: threading.Thread | None = None
 
     @property

@@ -265,3 +265,22 @@ def test_run_status_start_times(local_cloud: LocalCloud, fresh_subscription):
     folder = t.log_blob_path
     local_cloud.set_run_status(t.id, "Running", new_run=True)
     assert t.log_blob_path != folder
+
+
+def test_concurrent_clients_and_a_stalled_connection(local_cloud: LocalCloud, fresh_subscription, token):
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    local_cloud.add_template("rg", "busy", subscription_id=fresh_subscription, storage=False)
+    path = (
+        f"/subscriptions/{fresh_subscription}/resourceGroups/rg"
+        "/providers/Microsoft.VirtualMachineImages/imageTemplates/busy"
+    )
+    host, port = local_cloud.arm_endpoint.removeprefix("https://").split(":")
+    stalled = socket.create_connection((host, int(port)))  # never starts TLS: must not block the others
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = list(pool.map(lambda _: _get(local_cloud, path, token).status_code, range(48)))
+    finally:
+        stalled.close()
+    assert statuses == [200] * 48
