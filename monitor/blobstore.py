@@ -161,7 +161,12 @@ class BlobStore:
         self, key, data, *, if_none_match=False, if_match=None, metadata=None, tags=None, content_type=None
     ):
         from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+        from azure.core.exceptions import (
+            HttpResponseError,
+            ResourceExistsError,
+            ResourceModifiedError,
+            ResourceNotFoundError,
+        )
         from azure.storage.blob import ContentSettings
 
         blob = self._blob(key)
@@ -175,19 +180,46 @@ class BlobStore:
             kwargs["match_condition"] = MatchConditions.IfMissing
         elif if_match is not None:
             kwargs["etag"], kwargs["match_condition"] = if_match, MatchConditions.IfNotModified
+        # Index tags travel with the write (x-ms-tags) when the service takes them: one request, atomic.
+        with_tags = bool(tags) and self.tags_supported is not False
+        if with_tags:
+            kwargs["tags"] = {k: _tag_value(v) for k, v in (tags or {}).items()}
         try:
-            result = self._with_container(lambda: blob.upload_blob(data, **kwargs))
+            try:
+                result = self._with_container(lambda: blob.upload_blob(data, **kwargs))
+            except HttpResponseError as exc:
+                if not (with_tags and self._tags_refused(exc)):
+                    raise
+                kwargs.pop("tags")
+                result = self._with_container(lambda: blob.upload_blob(data, **kwargs))
+            else:
+                if with_tags:
+                    self.tags_supported = True
         except (ResourceExistsError, ResourceModifiedError) as exc:
             raise PreconditionFailed(key) from exc
         except ResourceNotFoundError as exc:
             if if_match is not None:
                 raise PreconditionFailed(key) from exc
             raise
-        etag = result["etag"]
-        if tags:
-            # A conditional write stays exactly-once: tags are applied to the version we just wrote.
-            self._apply_tags(blob, tags)
-        return etag
+        return result["etag"]
+
+    def _tags_refused(self, exc: Any) -> bool:
+        """The service refused the tags header (and we did not know yet): note it once, go on without tags."""
+        code = getattr(exc, "error_code", None)
+        refused = (
+            self.tags_supported is None
+            and exc.status_code in (400, 403, 405, 501)
+            and code
+            not in ("ConditionNotMet", "BlobAlreadyExists", "ContainerNotFound", "AuthenticationFailed")
+        )
+        if refused:
+            self.tags_supported = False
+            log.info(
+                "blob index tags are not supported by %s (%s); tags are kept in metadata (tag_*) only",
+                self.container.url,
+                code or exc.status_code,
+            )
+        return refused
 
     def upload_stream(self, key, chunks, *, metadata=None, tags=None, content_type=None):
         """Stage blocks of ``block_size`` while the next ones are read: at most ``IN_FLIGHT`` blocks are being

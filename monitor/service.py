@@ -459,7 +459,7 @@ class Monitor:
                     vsrc,
                     obs.staging_group,
                     base_meta,
-                    tags,
+                    None,  # tags come with the category below
                 )
                 copy_modes["validation.log"] = "server" if validation else "streamed"
                 if validation is None:
@@ -469,7 +469,7 @@ class Monitor:
                         source_chunks(vsrc.client),
                         source_size=vsrc.size,
                         metadata=base_meta,
-                        tags=tags,
+                        tags=None,  # set with the category below
                     )
             csrc = self.staging.blob(location, location.customization_blob, obs.staging_group)
             if csrc is not None:
@@ -478,7 +478,7 @@ class Monitor:
                     iter_object(self.store, validation_key) if validation else None
                 )
                 log_result = self._server_copy(
-                    location, location.customization_blob, log_key, csrc, obs.staging_group, base_meta, tags
+                    location, location.customization_blob, log_key, csrc, obs.staging_group, base_meta, None
                 )
                 if log_result is not None:
                     copy_modes["customization.log"] = "server"
@@ -494,7 +494,7 @@ class Monitor:
                             source_chunks(csrc.client),
                             source_size=csrc.size,
                             metadata=base_meta,
-                            tags=tags,
+                            tags=None,
                             on_chunk=tee.put,
                         )
                     finally:
@@ -513,7 +513,7 @@ class Monitor:
                     assemble_parts(self.store, record.live_parts),
                     source_size=None,
                     metadata=base_meta,
-                    tags=tags,
+                    tags=None,
                     on_chunk=tee.put,
                 )
             finally:
