@@ -368,8 +368,7 @@ class Monitor:
         except ClaimLost:
             log.warning("run %s: claim lost before release", record.run_key)
 
-    # failed run or failed submission
-    # --------------------------------------------------------------------------
+    # -- failed run or failed submission ---------------------------------------------------------------------
     def _failed(self, data, ref, obs, base, outcome):
         claimed = self._claim(ref, obs)
         if claimed is None:
@@ -635,8 +634,7 @@ class Monitor:
                 log.warning("could not delete live snapshot %s", key, exc_info=True)
         record.live_parts = []
 
-    # running build
-    # ---------------------------------------------------------------------------------------------
+    # -- running build ---------------------------------------------------------------------------------------
     def _running(self, data, ref, obs, base, outcome):
         claimed = self._claim(ref, obs)
         if claimed is None:
@@ -771,8 +769,7 @@ class Monitor:
         )
         return diag.to_dict()
 
-    # succeeded
-    # --------------------------------------------------------------------------------------------------
+    # -- succeeded -------------------------------------------------------------------------------------------
     def _succeeded(self, data, ref, obs, base, outcome):
         watched = base.active and base.run_key == obs.run_key
         recovering = base.open_failure is not None and base.open_failure != obs.run_key
@@ -798,8 +795,7 @@ class Monitor:
             self._release(record, etag)
         return outcome, IndexEntry(fp=obs.fingerprint, run_key=obs.run_key)
 
-    # deleted while active
-    # ---------------------------------------------------------------------------------------
+    # -- deleted while active --------------------------------------------------------------------------------
     def _template_deleted(self, template_id_lower: str, entry: IndexEntry) -> TemplateOutcome:
         record, etag = self.runs.load(entry.run_key or "")
         ref = TemplateRef.parse(record.template_id if record else template_id_lower)
@@ -842,7 +838,7 @@ class Monitor:
             self._release(record, etag)
         return outcome
 
-    # alerts -------------------------------------------------------------------------------------------------
+    # -- alerts ----------------------------------------------------------------------------------------------
     def _alert(
         self,
         kind: str,
