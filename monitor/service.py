@@ -425,9 +425,8 @@ class Monitor:
         )
 
     def _archive_failed(self, data, ref, obs, record: RunRecord) -> dict[str, Any]:
-        """Copy validation.log and customization.log (diagnosing the latter as it streams), then status.json
-        and
-        diagnosis.json. Returns the diagnosis as a dict."""
+        """Copy validation.log and customization.log (diagnosing the latter as it streams), then write
+        status.json and diagnosis.json. Returns the diagnosis as a dict."""
         dx = _diagnosis_api()
         prefix = record.archive_prefix
         # A failed submission never built anything: there is no log to look for.
