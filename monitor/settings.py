@@ -36,7 +36,9 @@ SETTING_NAMES: tuple[str, ...] = (
     "ALERT_MUTE_CATEGORIES",
 )
 
-SECRET_SETTINGS = frozenset({"TEAMS_WEBHOOK_URL", "EMAIL_WEBHOOK_URL", "ALERT_WEBHOOK_URL", "ARCHIVE_CONNECTION_STRING"})
+SECRET_SETTINGS = frozenset(
+    {"TEAMS_WEBHOOK_URL", "EMAIL_WEBHOOK_URL", "ALERT_WEBHOOK_URL", "ARCHIVE_CONNECTION_STRING"}
+)
 
 SEVERITIES = ("info", "warning", "error", "critical")
 
@@ -179,7 +181,9 @@ class Settings:
 
         subscription = get("AZURE_SUBSCRIPTION_ID")
         if subscription is not None and not _looks_like_guid(subscription):
-            raise SettingsError("AZURE_SUBSCRIPTION_ID", f"expected a subscription GUID, got {subscription!r}")
+            raise SettingsError(
+                "AZURE_SUBSCRIPTION_ID", f"expected a subscription GUID, got {subscription!r}"
+            )
 
         email_to = tuple(a.strip() for a in (get("EMAIL_TO") or "").replace(";", ",").split(",") if a.strip())
         for address in email_to:
@@ -230,7 +234,11 @@ def _looks_like_guid(value: str) -> bool:
 
 
 def _container_name(value: str) -> str:
-    ok = 3 <= len(value) <= 63 and value[0].isalnum() and all(c.islower() or c.isdigit() or c == "-" for c in value)
+    ok = (
+        3 <= len(value) <= 63
+        and value[0].isalnum()
+        and all(c.islower() or c.isdigit() or c == "-" for c in value)
+    )
     if not ok or "--" in value:
         raise SettingsError("ARCHIVE_CONTAINER", f"{value!r} is not a valid blob container name")
     return value

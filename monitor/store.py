@@ -68,7 +68,9 @@ class ObjectStore(Protocol):
         """Write a stream without holding it in memory; return the number of bytes written."""
         ...
 
-    def set_metadata(self, key: str, metadata: dict[str, str], tags: dict[str, str] | None = None) -> None: ...
+    def set_metadata(
+        self, key: str, metadata: dict[str, str], tags: dict[str, str] | None = None
+    ) -> None: ...
 
     def size(self, key: str) -> int | None: ...
 
@@ -145,8 +147,13 @@ class LocalDirStore:
                 tmp.unlink()
         return written
 
-    def _write_meta(self, path: Path, metadata: dict[str, str] | None, tags: dict[str, str] | None,
-                    content_type: str | None) -> None:
+    def _write_meta(
+        self,
+        path: Path,
+        metadata: dict[str, str] | None,
+        tags: dict[str, str] | None,
+        content_type: str | None,
+    ) -> None:
         meta = {"metadata": metadata or {}, "tags": tags or {}, "content_type": content_type}
         self._meta_path(path).write_text(json.dumps(meta, sort_keys=True))
 
@@ -166,7 +173,9 @@ class LocalDirStore:
             return None
         return StoredObject(data=data, etag=etag, metadata=self._read_meta(path)["metadata"])
 
-    def put(self, key, data, *, if_none_match=False, if_match=None, metadata=None, tags=None, content_type=None):
+    def put(
+        self, key, data, *, if_none_match=False, if_match=None, metadata=None, tags=None, content_type=None
+    ):
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._locked(path):
@@ -191,7 +200,9 @@ class LocalDirStore:
         if not path.exists():
             raise FileNotFoundError(key)
         current = self._read_meta(path)
-        self._write_meta(path, metadata, tags if tags is not None else current["tags"], current["content_type"])
+        self._write_meta(
+            path, metadata, tags if tags is not None else current["tags"], current["content_type"]
+        )
 
     def tags(self, key: str) -> dict[str, str]:
         return self._read_meta(self._path(key))["tags"]
