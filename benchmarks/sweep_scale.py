@@ -3,8 +3,8 @@ endpoint with Azurite as staging and archive storage (identity auth), through th
 
 Prints wall time and the ARM and storage request counts of a first sweep (archives 20 logs, alerts, snapshots
 5 running builds) and of a second, steady-state sweep, against a baseline measured in the same run: listing
-the same templates with the same SDK client and nothing else.
-Run: ``.venv/bin/python benchmarks/sweep_scale.py``.
+the same templates with the same SDK client and nothing else. Run: ``.venv/bin/python
+benchmarks/sweep_scale.py``.
 """
 
 from __future__ import annotations

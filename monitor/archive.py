@@ -4,12 +4,10 @@ Archive layout: ``<subscription>/<resource group>/<template>/<run start UTC, 202
 ``customization.log``, ``validation.log``, ``status.json``, ``diagnosis.json`` (and ``container.log`` for a
 build that was watched while running). Running builds are snapshotted on every sweep into
 ``live/customization.log.<offset>`` parts with ranged reads of only the new bytes, so an abrupt template
-deletion
-(which deletes the staging storage) still leaves the log up to the last sweep.
+deletion (which deletes the staging storage) still leaves the log up to the last sweep.
 
 A source that vanishes mid-copy (404 / 412) ends the copy: what was read is kept, marked ``partial=true`` in
-the
-blob metadata and in ``status.json``.
+the blob metadata and in ``status.json``.
 """
 
 from __future__ import annotations
@@ -186,9 +184,8 @@ def snapshot_live(
 ) -> Snapshot:
     """Append what is new in a growing log (``[offset, size)``) as one part; also return the log's tail.
 
-    One ranged read covers both the new bytes and the tail (the read starts ``tail_bytes`` before the end
-    when that
-    is earlier than ``offset``).
+    One ranged read covers both the new bytes and the tail (the read starts ``tail_bytes`` before the end when
+    that is earlier than ``offset``).
     """
     if size < offset:  # the log was replaced (a new folder / run): start over
         offset = 0

@@ -1,10 +1,8 @@
 """Azure SDK clients built from Settings: one credential, one counting HTTP transport, lazy heavy imports.
 
 Every client (ARM management clients and blob clients) shares one ``CountingTransport`` so a sweep can report
-how
-many requests it made to ARM and to storage. Retries are azure-core's ``RetryPolicy``, which honours
-``Retry-After``
-on 429 and 503 answers; ``retry_total`` bounds them.
+how many requests it made to ARM and to storage. Retries are azure-core's ``RetryPolicy``, which honours
+``Retry-After`` on 429 and 503 answers; ``retry_total`` bounds them.
 """
 
 from __future__ import annotations
@@ -85,8 +83,8 @@ def _make_transport_class() -> type:
 
 
 def arm_credential_scopes(arm_endpoint: str) -> list[str]:
-    """The token scope for an ARM endpoint: the known clouds' own audience (public, China, US Government);
-    any other endpoint (Azure Stack, a local test endpoint) gets the public management audience, as the SDK's
+    """The token scope for an ARM endpoint: the known clouds' own audience (public, China, US Government); any
+    other endpoint (Azure Stack, a local test endpoint) gets the public management audience, as the SDK's
     default does."""
     from azure.core import AzureClouds
     from azure.mgmt.core.tools import get_arm_endpoints

@@ -1,13 +1,11 @@
-"""``BlobStore``: the ObjectStore protocol on Azure Blob Storage (or Azurite) with the real
-azure-storage-blob client.
+"""``BlobStore``: the ObjectStore protocol on Azure Blob Storage (or Azurite) with the real azure-storage-blob
+client.
 
 - conditional writes: ``if_none_match`` → ``If-None-Match: *``, ``if_match`` → ``If-Match: <etag>``; a lost
-race
-  raises ``PreconditionFailed``;
-- metadata on every blob, and blob index tags when the service supports them. Tags are always mirrored into
-the
-  metadata (``tag_<name>``) because Azurite and some account kinds (HNS) do not support index tags; the first
-  refusal is logged once and tags are then skipped;
+  race raises ``PreconditionFailed``;
+- metadata on every blob, and blob index tags when the service supports them (Azure, Azurite 3.37). Tags are
+  always mirrored into the metadata (``tag_<name>``) because some accounts (hierarchical namespace) and older
+  emulators refuse them; the first refusal is logged once and tags are then skipped;
 - streamed uploads: ``stage_block`` per block of at most ``block_size`` bytes, then ``commit_block_list`` — a
   stream is never held in memory whole;
 - ``lease``: a blob lease on a (created if absent) marker blob.
@@ -361,8 +359,7 @@ class BlobStore:
         """Server-side copy (Copy Blob) from a SAS-authorised source URL; wait for it; return the copied size.
 
         Raises ``azure.core.exceptions.HttpResponseError`` when the service refuses or the copy fails (the
-        caller
-        falls back to a streamed copy). The source URL carries a SAS: it is never logged.
+        caller falls back to a streamed copy). The source URL carries a SAS: it is never logged.
         """
         import time
 

@@ -1,8 +1,7 @@
 """Detection: pure functions over an image template's ARM JSON (``properties.lastRunStatus`` and friends).
 
 No Azure calls and no storage here, so every rule is unit-testable. The monitor feeds these with the
-wire-format
-template dict (``ImageTemplate.as_dict()``) and its own per-run record.
+wire-format template dict (``ImageTemplate.as_dict()``) and its own per-run record.
 """
 
 from __future__ import annotations

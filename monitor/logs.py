@@ -2,8 +2,7 @@
 container output of a running build.
 
 Where the log is: the URL in the failure message (``.../packerlogs/<folder>/customization.log``); otherwise
-the
-staging group's storage account (ARM ``storageAccounts`` list → ``primaryEndpoints.blob``) → container
+the staging group's storage account (ARM ``storageAccounts`` list → ``primaryEndpoints.blob``) → container
 ``packerlogs`` → the folder whose ``customization.log`` changed last. ``validation.log`` sits beside it.
 """
 
@@ -81,8 +80,8 @@ class SourceBlob:
 
 
 class StagingLogs:
-    """Reads staging storage per STAGING_LOG_AUTH: ``aad`` (the monitor's identity) or ``key`` (ARM
-    listKeys)."""
+    """Reads staging storage per STAGING_LOG_AUTH: ``aad`` (the monitor's identity) or ``key`` (ARM listKeys).
+    """
 
     def __init__(self, clients: Any, auth: str = "aad") -> None:
         self.clients = clients
@@ -102,8 +101,8 @@ class StagingLogs:
         return accounts
 
     def locate(self, message: str | None, staging_group: str | None) -> LogLocation | None:
-        """The run's log: from the message, else the newest ``packerlogs`` folder in the staging
-        account(s)."""
+        """The run's log: from the message, else the newest ``packerlogs`` folder in the staging account(s).
+        """
         from azure.core.exceptions import ResourceNotFoundError
 
         location = parse_log_url(message)
@@ -168,8 +167,7 @@ class StagingLogs:
         self, location: LogLocation, blob_name: str, staging_group: str | None, minutes: int = 60
     ) -> str:
         """A read-only SAS URL for a staging blob, for a server-side copy: a user-delegation SAS with the
-        identity
-        (``aad``) or an account-key SAS (``key``). Never log the result."""
+        identity (``aad``) or an account-key SAS (``key``). Never log the result."""
         from datetime import UTC, datetime, timedelta
 
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas

@@ -2,13 +2,10 @@
 
 For every template it observes (``monitor.detect``): a failed run or submission → archive the logs (streamed,
 diagnosed on the way) and alert once; a running build → snapshot the new part of its log, apply the stuck
-rules
-and alert ``build-stuck`` once, then ``still-stuck`` every STUCK_REPEAT_HOURS; a success after an alerted
-failure
-(or a stuck run) → ``recovered``. Per-run records with conditional writes (``monitor.state``) make the work
-exactly-once across duplicate events and overlapping sweeps; the sweep index lets a second sweep skip
-unchanged
-templates without reading storage.
+rules and alert ``build-stuck`` once, then ``still-stuck`` every STUCK_REPEAT_HOURS; a success after an
+alerted failure (or a stuck run) → ``recovered``. Per-run records with conditional writes (``monitor.state``)
+make the work exactly-once across duplicate events and overlapping sweeps; the sweep index lets a second sweep
+skip unchanged templates without reading storage.
 """
 
 from __future__ import annotations
@@ -249,8 +246,8 @@ class Monitor:
             changes[ref.id.lower()] = entry
 
     def check_template(self, template_id: str) -> TemplateOutcome | None:
-        """Look at one template now (an Event Grid event said it changed). Transient Azure errors
-        propagate."""
+        """Look at one template now (an Event Grid event said it changed). Transient Azure errors propagate.
+        """
         from azure.core.exceptions import ResourceNotFoundError
 
         ref = TemplateRef.parse(template_id)

@@ -2,12 +2,10 @@
 
 - ``_state/runs/<sha256 of run key>.json``: one ``RunRecord`` per run (template id + run start). Created with
   ``if_none_match`` and updated with ``if_match``; a short *claim* (owner + expiry) inside the record makes
-  the
-  archive-and-alert work exactly-once across duplicate Event Grid deliveries and overlapping sweeps.
+  the archive-and-alert work exactly-once across duplicate Event Grid deliveries and overlapping sweeps.
 - ``_state/index.json``: one small object read once per sweep: per template the fingerprint of what was last
   handled (so an unchanged template costs no storage read), whether a run is still active, and the open
-  failure
-  (the alerted failed run a later success will announce as recovered).
+  failure (the alerted failed run a later success will announce as recovered).
 - ``_state/sweep.lease``: the blob leased for the duration of a sweep.
 """
 
