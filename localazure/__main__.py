@@ -90,9 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     with LocalCloud(args.workdir, staging_accounts=args.staging_accounts, page_size=args.page_size) as cloud:
         if args.example:
             add_example(cloud)
-        lines = [
-            f"export {name}={shlex.quote(value)}" for name, value in cloud.env(archive=args.archive).items()
-        ]
+        lines = [f"export {name}={shlex.quote(value)}" for name, value in cloud.env(archive=args.archive).items()]
         text = "\n".join(lines) + "\n"
         if args.env_file:
             args.env_file.write_text(text)

@@ -456,9 +456,7 @@ class ArmServer:
             if kind == "resourceGroups.get":
                 return group.to_json()
             if kind == "imageTemplates.listByResourceGroup":
-                return self._page(
-                    [t for k, t in state.templates.items() if k[:2] == _key(sub, rg)], path, query
-                )
+                return self._page([t for k, t in state.templates.items() if k[:2] == _key(sub, rg)], path, query)
             if kind.startswith("imageTemplates."):
                 template = state.templates.get(_key(sub, rg, args[2]))
                 if template is None:
@@ -514,8 +512,7 @@ class ArmServer:
                 raise ArmError(
                     404,
                     "ResourceNotFound",
-                    f"The Resource '{CONTAINER_GROUP_TYPE}/{args[2]}' under resource group '{rg}' was not "
-                    "found.",
+                    f"The Resource '{CONTAINER_GROUP_TYPE}/{args[2]}' under resource group '{rg}' was not found.",
                 )
             if kind == "containerGroups.get":
                 return container_group.to_json()
@@ -587,9 +584,7 @@ def _make_handler(server: ArmServer) -> type[BaseHTTPRequestHandler]:
                         code = fault.code or {429: "TooManyRequests", 401: "AuthenticationFailed"}.get(
                             fault.status, "InternalServerError" if fault.status >= 500 else "BadRequest"
                         )
-                        raise ArmError(
-                            fault.status, code, fault.message or f"Injected fault {fault.status}.", headers
-                        )
+                        raise ArmError(fault.status, code, fault.message or f"Injected fault {fault.status}.", headers)
                 if kind == "unknown":
                     raise ArmError(
                         404,

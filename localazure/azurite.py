@@ -46,9 +46,7 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BLOB = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"  # -> ../azurite/dist/src/blob/main.js
 AZURITE_BLOB_MAIN = REPO_ROOT / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
-_ACCESS_LOG = re.compile(
-    r'^\S+ - - \[[^\]]*\] "(\w+) ([^ ?"]*)(?:\?([^ "]*))? HTTP/[\d.]+" (\d{3}) ', re.MULTILINE
-)
+_ACCESS_LOG = re.compile(r'^\S+ - - \[[^\]]*\] "(\w+) ([^ ?"]*)(?:\?([^ "]*))? HTTP/[\d.]+" (\d{3}) ', re.MULTILINE)
 _LISTENING = re.compile(r"successfully listens on (https?)://([\d.]+):(\d+)")
 
 
@@ -108,9 +106,7 @@ class Azurite:
         debug: bool = False,
     ) -> Azurite:
         if not AZURITE_BLOB_MAIN.exists():
-            raise AzuriteError(
-                f"{AZURITE_BLOB_MAIN} not found: run `npm ci` (or `make setup`) at the repository root"
-            )
+            raise AzuriteError(f"{AZURITE_BLOB_MAIN} not found: run `npm ci` (or `make setup`) at the repository root")
         node = shutil.which("node")
         if node is None:
             raise AzuriteError("node is not on PATH; Azurite needs Node.js")

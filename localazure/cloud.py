@@ -111,9 +111,7 @@ class LocalTemplate:
         return f"{LOG_CONTAINER}/{self.log_folder}/customization.log"
 
 
-def _default_properties(
-    subscription_id: str, resource_group: str, name: str, location: str
-) -> dict[str, Any]:
+def _default_properties(subscription_id: str, resource_group: str, name: str, location: str) -> dict[str, Any]:
     """Properties shaped like the REST examples (CreateImageTemplateLinux / GetImageTemplate)."""
     return {
         "source": {
@@ -181,9 +179,7 @@ class LocalCloud:
             self.identity = IdentityServer(self.issuer).start()
             self.arm = ArmServer(self.state, self.issuer, self.ca, page_size=self.default_page_size).start()
             accounts = {ARCHIVE_ACCOUNT: account_key(ARCHIVE_ACCOUNT, self.subscription_id)}
-            accounts.update(
-                {name: account_key(name, self.subscription_id) for name in self.staging_account_names}
-            )
+            accounts.update({name: account_key(name, self.subscription_id) for name in self.staging_account_names})
             self.azurite = Azurite.start(self.workdir / "azurite", self.ca, accounts)
         except BaseException:
             self.stop()
@@ -274,9 +270,7 @@ class LocalCloud:
         assert self.azurite is not None, "LocalCloud not started"
         return self.azurite.log_mark()
 
-    def storage_requests(
-        self, since: int | None = None, *, account: str | None = None
-    ) -> list[StorageRequest]:
+    def storage_requests(self, since: int | None = None, *, account: str | None = None) -> list[StorageRequest]:
         """Storage requests Azurite served since ``since`` (default: the last ``reset_counts()``), optionally
         of one account. The cloud's own writes (put_staging_blob, ...) count too: take a mark after set-up."""
         assert self.azurite is not None, "LocalCloud not started"
@@ -317,9 +311,7 @@ class LocalCloud:
         with self._lock:
             self.subscriptions.add(subscription_id)
         guid = str(uuid.uuid4())
-        template = LocalTemplate(
-            subscription_id, resource_group, name, staging_group_name(resource_group, name, guid)
-        )
+        template = LocalTemplate(subscription_id, resource_group, name, staging_group_name(resource_group, name, guid))
         if self.state.template(subscription_id, resource_group, name) is not None:
             raise ValueError(f"template {template.id} exists already")
         self.state.put_resource_group(ResourceGroup(subscription_id, resource_group, location))
@@ -586,9 +578,7 @@ class LocalCloud:
                 pass
         return container_client.get_blob_client(blob)
 
-    def put_staging_blob(
-        self, template_id: str, path: str, data: bytes | str | BinaryIO | Iterable[bytes]
-    ) -> int:
+    def put_staging_blob(self, template_id: str, path: str, data: bytes | str | BinaryIO | Iterable[bytes]) -> int:
         """Write (replace) a staging blob from bytes, text, a binary file or an iterable of chunks, streamed
         in 8 MiB blocks (memory stays bounded for multi-GB blobs). Returns the size written."""
         blob = self._blob(template_id, path)
@@ -638,9 +628,7 @@ class LocalCloud:
         self._blob(template_id, path).delete_blob()
 
     # -- container instance logs (live output of a running build) --
-    def set_container_logs(
-        self, template_id: str, text: str, *, container: str = "packerizercontainer"
-    ) -> str:
+    def set_container_logs(self, template_id: str, text: str, *, container: str = "packerizercontainer") -> str:
         """Create/update ``vmimagebuilder-build-container-<hex>`` in the staging group; returns its name."""
         t = self.template(template_id)
         with self.state.lock:

@@ -11,7 +11,11 @@ needs ``access_token`` and ``expires_on``.
 
 The endpoint is plain HTTP on 127.0.0.1, as on App Service (``http://localhost:8081/msi/token``). A wrong or
 missing header gets 401; a missing resource 400 (the real service answers 400/500 with
-``statusCode``/``message``).
+``statusCode``/``message``). ``inject(status, count=n)`` fails the next n token requests. Seen with
+azure-identity 1.27 / MSAL: a 5xx is retried 3 times (4 requests, ~5 s) before ``CredentialUnavailableError``;
+a 4xx fails at once. The error text then says "App Service managed identity configuration not found in
+environment" although the endpoint was found, and ``DefaultAzureCredential`` goes on to its next credentials
+before raising ``ClientAuthenticationError``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class IdentityServer:
         self.header = secrets.token_urlsafe(24)
         self._lock = threading.Lock()
         self.requests: list[str] = []  # resources asked for, in order
+        self._faults: list[int] = []
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer((host, port), handler, bind_and_activate=False)
         self._server.daemon_threads = True
@@ -55,9 +60,7 @@ class IdentityServer:
         return {"IDENTITY_ENDPOINT": self.endpoint, "IDENTITY_HEADER": self.header}
 
     def start(self) -> IdentityServer:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="localazure-identity", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="localazure-identity", daemon=True)
         self._thread.start()
         return self
 
@@ -66,6 +69,19 @@ class IdentityServer:
         self._server.server_close()
         if self._thread:
             self._thread.join(timeout=5)
+
+    def inject(self, status: int = 500, *, count: int = 1) -> None:
+        """Answer the next ``count`` token requests with ``status`` and an App Service style error body."""
+        with self._lock:
+            self._faults.extend([status] * count)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self) -> int | None:
+        with self._lock:
+            return self._faults.pop(0) if self._faults else None
 
     def _record(self, resource: str) -> None:
         with self._lock:
@@ -98,6 +114,10 @@ def _make_handler(server: IdentityServer) -> type[BaseHTTPRequestHandler]:
                 return
             if query.get("api-version") != "2019-08-01":
                 self._send(400, {"statusCode": 400, "message": "api-version 2019-08-01 required"})
+                return
+            fault = server._take_fault()
+            if fault is not None:
+                self._send(fault, {"statusCode": fault, "message": "injected identity endpoint failure"})
                 return
             resource = query.get("resource", "").strip()
             if not resource:

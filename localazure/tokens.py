@@ -50,9 +50,7 @@ class TokenIssuer:
     def issuer(self) -> str:
         return f"https://sts.windows.net/{self.tenant_id}/"
 
-    def mint(
-        self, audience: str, *, now: float | None = None, lifetime_seconds: int | None = None
-    ) -> tuple[str, int]:
+    def mint(self, audience: str, *, now: float | None = None, lifetime_seconds: int | None = None) -> tuple[str, int]:
         """Return (token, expires_on epoch seconds)."""
         issued = int(now if now is not None else time.time())
         expires = issued + (lifetime_seconds if lifetime_seconds is not None else self.lifetime_seconds)

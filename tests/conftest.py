@@ -10,6 +10,7 @@
 - ``fresh_subscription``: a subscription id of the test's own in the shared cloud; everything in it
   (templates, staging groups, staging accounts go back to the pool) is deleted after the test. Tests that list
   "the subscription" see only their own templates.
+- after every test, ARM and identity faults and ARM request hooks are dropped and the page size restored.
 """
 
 from __future__ import annotations
@@ -40,10 +41,28 @@ _CREDENTIAL_STEERING = (
 STAGING_ACCOUNTS = 32
 
 
+_CLOUD_KEY = pytest.StashKey[LocalCloud]()
+
+
 @pytest.fixture(scope="session")
-def local_cloud(tmp_path_factory) -> LocalCloud:
+def local_cloud(request, tmp_path_factory) -> LocalCloud:
     with LocalCloud(tmp_path_factory.mktemp("localazure"), staging_accounts=STAGING_ACCOUNTS) as cloud:
+        request.config.stash[_CLOUD_KEY] = cloud
         yield cloud
+        del request.config.stash[_CLOUD_KEY]
+
+
+@pytest.fixture(autouse=True)
+def _reset_arm_test_controls(request):
+    """After every test, drop the ARM faults and hooks it left and restore the page size, so one test's
+    throttling cannot leak into the next (templates are isolated by ``fresh_subscription`` instead)."""
+    yield
+    cloud = request.config.stash.get(_CLOUD_KEY, None)
+    if cloud is not None:
+        cloud.arm.clear_faults()
+        cloud.arm.clear_hooks()
+        cloud.arm.page_size = cloud.default_page_size
+        cloud.identity.clear_faults()
 
 
 @pytest.fixture

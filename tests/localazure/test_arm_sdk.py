@@ -24,9 +24,7 @@ def credential(cloud_env):
 
 @pytest.fixture
 def images(cloud_env, credential, local_cloud: LocalCloud) -> ImageBuilderClient:
-    client = ImageBuilderClient(
-        credential, cloud_env["AZURE_SUBSCRIPTION_ID"], base_url=cloud_env["ARM_ENDPOINT"]
-    )
+    client = ImageBuilderClient(credential, cloud_env["AZURE_SUBSCRIPTION_ID"], base_url=cloud_env["ARM_ENDPOINT"])
     yield client
     client.close()
 
@@ -54,9 +52,7 @@ def test_list_pages_and_get(images, local_cloud: LocalCloud, fresh_subscription)
     try:
         names = {f"tpl{i:02d}" for i in range(8)}
         for name in sorted(names):
-            local_cloud.add_template(
-                "rg-a" if name < "tpl04" else "rg-b", name, subscription_id=fresh_subscription
-            )
+            local_cloud.add_template("rg-a" if name < "tpl04" else "rg-b", name, subscription_id=fresh_subscription)
         local_cloud.arm.reset_counts()
         listed = list(images.virtual_machine_image_templates.list())
         assert {t.name for t in listed} == names
@@ -186,9 +182,7 @@ def test_request_hook_runs_before_serving(images, local_cloud: LocalCloud, fresh
         remove()
 
 
-def test_staging_group_and_storage_account(
-    cloud_env, credential, local_cloud: LocalCloud, fresh_subscription
-):
+def test_staging_group_and_storage_account(cloud_env, credential, local_cloud: LocalCloud, fresh_subscription):
     t = local_cloud.add_template("rg", "with-logs", subscription_id=fresh_subscription, storage=True)
     storage = StorageManagementClient(credential, fresh_subscription, base_url=cloud_env["ARM_ENDPOINT"])
     accounts = list(storage.storage_accounts.list_by_resource_group(t.staging_group))
@@ -202,9 +196,7 @@ def test_staging_group_and_storage_account(
     token = credential.get_token("https://management.azure.com/.default").token
     base = f"{cloud_env['ARM_ENDPOINT']}/subscriptions/{fresh_subscription}/resourcegroups"
     headers = {"Authorization": f"Bearer {token}"}
-    group = requests.get(
-        f"{base}/{t.staging_group}?api-version=2024-03-01", headers=headers, timeout=5
-    ).json()
+    group = requests.get(f"{base}/{t.staging_group}?api-version=2024-03-01", headers=headers, timeout=5).json()
     assert group["tags"] == {
         "createdBy": "AzureVMImageBuilder",
         "imageTemplateName": "with-logs",
@@ -219,9 +211,7 @@ def test_container_logs(cloud_env, credential, local_cloud: LocalCloud, fresh_su
     t = local_cloud.add_template("rg", "running", subscription_id=fresh_subscription, storage=False)
     local_cloud.set_run_status(t.id, "Running", "Customizing")
     group_name = local_cloud.set_container_logs(t.id, "one\ntwo\nthree\n")
-    client = ContainerInstanceManagementClient(
-        credential, fresh_subscription, base_url=cloud_env["ARM_ENDPOINT"]
-    )
+    client = ContainerInstanceManagementClient(credential, fresh_subscription, base_url=cloud_env["ARM_ENDPOINT"])
     groups = list(client.container_groups.list_by_resource_group(t.staging_group))
     assert [g.name for g in groups] == [group_name]
     assert group_name.startswith("vmimagebuilder-build-container-")
@@ -254,3 +244,15 @@ def test_scope_from_the_endpoint_url_is_refused(cloud_env, credential):
     )
     with pytest.raises(ClientAuthenticationError):
         list(client.virtual_machine_image_templates.list())
+
+
+def test_identity_endpoint_failure_is_an_authentication_error(cloud_env, local_cloud: LocalCloud):
+    # 400 is not retried (5xx is, 3 times, ~5 s: see localazure/identity.py)
+    local_cloud.identity.inject(400, count=1)
+    credential = DefaultAzureCredential()
+    try:
+        with pytest.raises(ClientAuthenticationError):
+            credential.get_token("https://management.azure.com/.default")
+        assert credential.get_token("https://management.azure.com/.default").token  # the next one works
+    finally:
+        credential.close()

@@ -70,9 +70,7 @@ def test_read_with_identity_and_with_key(local_cloud: LocalCloud, template, cred
     assert by_identity.get_blob_client(container, blob).download_blob().readall() == data
 
     key = local_cloud.azurite.accounts[template.storage_account]
-    by_key = BlobServiceClient(
-        account_url, credential={"account_name": template.storage_account, "account_key": key}
-    )
+    by_key = BlobServiceClient(account_url, credential={"account_name": template.storage_account, "account_key": key})
     assert by_key.get_blob_client(container, blob).download_blob().readall() == data
 
     conn = BlobServiceClient.from_connection_string(local_cloud.archive_connection_string)
@@ -85,9 +83,7 @@ def test_token_for_another_audience_is_refused(local_cloud: LocalCloud, template
         def get_token(self, *scopes, **kwargs):
             return credential.get_token("https://management.azure.com/.default")
 
-    service = BlobServiceClient(
-        local_cloud.azurite.account_url(template.storage_account), credential=ManagementToken()
-    )
+    service = BlobServiceClient(local_cloud.azurite.account_url(template.storage_account), credential=ManagementToken())
     with pytest.raises(ClientAuthenticationError):
         service.get_container_client("packerlogs").get_container_properties()
 
@@ -137,14 +133,10 @@ def test_copy_blob_across_accounts_with_account_sas(local_cloud: LocalCloud, tem
     assert target.download_blob().readall() == data
 
 
-def test_copy_blob_across_accounts_with_user_delegation_sas(
-    local_cloud: LocalCloud, template, archive, credential
-):
+def test_copy_blob_across_accounts_with_user_delegation_sas(local_cloud: LocalCloud, template, archive, credential):
     data = b"user delegation\n" * 1000
     _, source = _source(local_cloud, template, data)
-    staging = BlobServiceClient(
-        local_cloud.azurite.account_url(template.storage_account), credential=credential
-    )
+    staging = BlobServiceClient(local_cloud.azurite.account_url(template.storage_account), credential=credential)
     key = staging.get_user_delegation_key(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5), _expiry())
     sas = generate_blob_sas(
         template.storage_account,
@@ -197,9 +189,7 @@ def test_put_block_from_url_works_but_put_blob_from_url_does_not(local_cloud: Lo
 def test_storage_requests_are_counted_from_the_access_log(local_cloud: LocalCloud, template, credential):
     local_cloud.put_staging_blob(template.id, template.log_blob_path, b"counted\n")
     mark = local_cloud.storage_mark()
-    service = BlobServiceClient(
-        local_cloud.azurite.account_url(template.storage_account), credential=credential
-    )
+    service = BlobServiceClient(local_cloud.azurite.account_url(template.storage_account), credential=credential)
     blob = service.get_blob_client("packerlogs", template.log_blob_path.split("/", 1)[1])
     blob.get_blob_properties()
     blob.download_blob().readall()

@@ -49,9 +49,7 @@ def test_pool_binds_releases_and_runs_out(local_cloud: LocalCloud, fresh_subscri
         for i in range(free_before)
     ]
     assert len({t.storage_account for t in bound}) == free_before
-    lazy = local_cloud.add_template(
-        "rg", "lazy", subscription_id=fresh_subscription
-    )  # pool empty: no account
+    lazy = local_cloud.add_template("rg", "lazy", subscription_id=fresh_subscription)  # pool empty: no account
     assert lazy.storage_account is None
     with pytest.raises(PoolExhausted):
         local_cloud.put_staging_blob(lazy.id, lazy.log_blob_path, b"x")
@@ -63,9 +61,7 @@ def test_pool_binds_releases_and_runs_out(local_cloud: LocalCloud, fresh_subscri
     local_cloud.delete_template(bound[0].id)
     assert local_cloud.put_staging_blob(lazy.id, lazy.log_blob_path, b"new\n") == 4  # binds the released one
     assert lazy.storage_account == released
-    names = [
-        b.name for b in local_cloud.blob_service(released).get_container_client("packerlogs").list_blobs()
-    ]
+    names = [b.name for b in local_cloud.blob_service(released).get_container_client("packerlogs").list_blobs()]
     assert names == [lazy.log_blob_path.split("/", 1)[1]]  # nothing of the deleted template is left
 
 
@@ -115,9 +111,7 @@ def test_template_json_shape(local_cloud: LocalCloud, fresh_subscription, token)
     assert "provisioningError" not in _get(local_cloud, path, token).json()["properties"]
 
 
-def test_api_version_is_required_and_unknown_routes_are_404(
-    local_cloud: LocalCloud, fresh_subscription, token
-):
+def test_api_version_is_required_and_unknown_routes_are_404(local_cloud: LocalCloud, fresh_subscription, token):
     path = f"/subscriptions/{fresh_subscription}/providers/Microsoft.VirtualMachineImages/imageTemplates"
     response = requests.get(
         f"{local_cloud.arm_endpoint}{path}",
@@ -183,12 +177,8 @@ def test_serve_cli_prints_env_and_stops_cleanly(tmp_path):
         while not env_file.exists() and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.1)
         assert env_file.exists(), process.stderr.read() if process.poll() is not None else "no env file"
-        values = dict(
-            line.removeprefix("export ").split("=", 1) for line in env_file.read_text().splitlines()
-        )
-        assert {"ARM_ENDPOINT", "AZURE_SUBSCRIPTION_ID", "ARCHIVE_STORAGE_URL", "IDENTITY_ENDPOINT"} <= set(
-            values
-        )
+        values = dict(line.removeprefix("export ").split("=", 1) for line in env_file.read_text().splitlines())
+        assert {"ARM_ENDPOINT", "AZURE_SUBSCRIPTION_ID", "ARCHIVE_STORAGE_URL", "IDENTITY_ENDPOINT"} <= set(values)
         token = requests.get(
             values["IDENTITY_ENDPOINT"],
             params={"api-version": "2019-08-01", "resource": "https://management.azure.com"},
@@ -237,9 +227,7 @@ def test_private_cloud_reset_and_cleanup():
         assert cloud.arm._take_fault("GET", "/") is None
         again = cloud.add_template("rg", "t")  # the released account is bound again, empty
         assert again.storage_account == "aibstaging0000"
-        assert (
-            list(cloud.blob_service("aibstaging0000").get_container_client("packerlogs").list_blobs()) == []
-        )
+        assert list(cloud.blob_service("aibstaging0000").get_container_client("packerlogs").list_blobs()) == []
         # counting restarted at reset(): only the list_containers() above touched the archive since
         assert [(r.method, r.operation) for r in cloud.storage_requests(account=cloud.archive_account)] == [
             ("GET", "list")
@@ -251,9 +239,7 @@ def test_run_status_start_times(local_cloud: LocalCloud, fresh_subscription):
     t = local_cloud.add_template("rg", "runs", subscription_id=fresh_subscription, storage=False)
     first = local_cloud.set_run_status(t.id, "Running", "Customizing", start_time="2026-01-01T10:00:00Z")
     assert first["endTime"] == "0001-01-01T00:00:00Z" and first["message"] == ""
-    failed = local_cloud.set_run_status(
-        t.id, "Failed", "Customizing", "boom", end_time="2026-01-01T10:30:00Z"
-    )
+    failed = local_cloud.set_run_status(t.id, "Failed", "Customizing", "boom", end_time="2026-01-01T10:30:00Z")
     assert failed["startTime"] == "2026-01-01T10:00:00Z"  # the same run ended
     assert failed["endTime"] == "2026-01-01T10:30:00Z"
     again = local_cloud.set_run_status(t.id, "Failed", "Customizing", "boom, again")
@@ -284,3 +270,16 @@ def test_concurrent_clients_and_a_stalled_connection(local_cloud: LocalCloud, fr
     finally:
         stalled.close()
     assert statuses == [200] * 48
+
+
+def test_leaves_a_fault_and_a_hook_behind(local_cloud: LocalCloud):
+    local_cloud.arm.inject(503, count=1000)
+    local_cloud.arm.on_request(lambda request: None)
+    local_cloud.arm.page_size = 1
+
+
+def test_faults_and_hooks_do_not_leak_between_tests(local_cloud: LocalCloud):
+    # runs after test_leaves_a_fault_and_a_hook_behind (file order): the autouse fixture cleaned up
+    assert local_cloud.arm._take_fault("GET", "/anything") is None
+    assert local_cloud.arm._hooks == []
+    assert local_cloud.arm.page_size == local_cloud.default_page_size
