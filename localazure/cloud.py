@@ -580,7 +580,8 @@ class LocalCloud:
 
     def put_staging_blob(self, template_id: str, path: str, data: bytes | str | BinaryIO | Iterable[bytes]) -> int:
         """Write (replace) a staging blob from bytes, text, a binary file or an iterable of chunks, streamed
-        in 8 MiB blocks (memory stays bounded for multi-GB blobs). Returns the size written."""
+        in 8 MiB blocks (memory stays bounded for multi-GB blobs). Returns the size written. Azurite takes
+        about 35-45 MiB/s here (2 cores), so a 2 GB blob costs about a minute to set up."""
         blob = self._blob(template_id, path)
         block_ids: list[str] = []
         size = 0
