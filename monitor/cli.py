@@ -32,9 +32,7 @@ def render_table(rows: Sequence[Any], out: TextIO) -> None:
         if row.archive_partial:
             state += " partial"
         note = ",".join(row.alerts) or ("-" if not row.note else f"- ({row.note})")
-        table.append(
-            (row.name, row.resource_group, state, row.category or "-", note, row.archive_path or "-")
-        )
+        table.append((row.name, row.resource_group, state, row.category or "-", note, row.archive_path or "-"))
     widths = [max(len(str(r[i])) for r in table) for i in range(len(COLUMNS))]
     for i, row in enumerate(table):
         out.write("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
@@ -126,9 +124,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings | None, out: TextIO) -
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m monitor", description="Azure VM Image Builder build monitor"
-    )
+    parser = argparse.ArgumentParser(prog="python -m monitor", description="Azure VM Image Builder build monitor")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO (twice: DEBUG)")
     sub = parser.add_subparsers(dest="command", required=True)
     sweep = sub.add_parser("sweep", help="one sweep over every watched template")
@@ -161,8 +157,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 2
     handler = {"sweep": cmd_sweep, "check": cmd_check}[args.command]
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+
     try:
         return handler(args, settings, out)
     except SettingsError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
+    except ClientAuthenticationError as exc:
+        sys.stderr.write(_redact(f"error: no Azure credential worked (az login, or a managed identity): {exc}") + "\n")
+        return 1
+    except (HttpResponseError, ServiceRequestError) as exc:
+        sys.stderr.write(_redact(f"error: Azure request failed: {type(exc).__name__}: {exc}") + "\n")
+        return 1

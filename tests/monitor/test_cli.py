@@ -141,3 +141,16 @@ def test_sweep_into_a_local_folder_prints_the_table(harness, monkeypatch, tmp_pa
     assert main(["check", t.id], out=out) == 0
     assert "tpl-cli" in out.getvalue()
     assert h.receiver.kinds() == ["build-failed"]
+
+
+def test_azure_refusal_is_a_clear_error(harness, monkeypatch, capsys) -> None:
+    t = harness.add("tpl-forbidden")
+    for key, value in harness.env().items():
+        monkeypatch.setenv(key, value)
+    harness.cloud.arm.inject(403, count=5, path_contains=t.name, code="AuthorizationFailed")
+    try:
+        assert main(["check", t.id]) == 1
+    finally:
+        harness.cloud.arm.clear_faults()
+    err = capsys.readouterr().err
+    assert "Azure request failed" in err and "AuthorizationFailed" in err and "Traceback" not in err
