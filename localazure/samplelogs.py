@@ -1,4 +1,4 @@
-# ruff: noqa: E501  (this module is mostly literal log text; wrapping it would hurt more than help)
+
 """Realistic Azure VM Image Builder ``customization.log`` content for demos, tests and benchmarks.
 
 The lines follow the shapes of real logs (see ``shared/reference/aib-facts.md`` and the troubleshooting guide):

@@ -20,9 +20,9 @@ LOG = (
     "\n".join(
         [
             f"[{OP}] PACKER ERR 2024/05/01 10:06:01 [INFO] (telemetry) Starting provisioner powershell",
-            f"[{OP}] PACKER OUT ==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",  # noqa: E501
+            f"[{OP}] PACKER OUT ==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
             f"[{OP}] PACKER ERR 2024/05/01 10:18:01 [INFO] command 'powershell i.ps1' exited with code: 1",
-            f"[{OP}] PACKER OUT Build 'azure-arm' errored after 12 minutes: Script exited with non-zero exit status: 1",  # noqa: E501
+            f"[{OP}] PACKER OUT Build 'azure-arm' errored after 12 minutes: Script exited with non-zero exit status: 1",
         ]
     )
     + "\n"
@@ -96,7 +96,7 @@ def test_saved_status_json_and_template(tmp_path):
                 "lastRunStatus": {
                     "runState": "Failed",
                     "message": "Packer build command has failed: exit status 1. "
-                    f"Image Build log location: https://a.blob.core.windows.net/packerlogs/f/customization.log. "  # noqa: E501
+                    f"Image Build log location: https://a.blob.core.windows.net/packerlogs/f/customization.log. "
                     f"OperationId: {OP}. Use this operationId to search packer logs.",
                 },
             }

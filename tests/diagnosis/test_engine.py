@@ -12,11 +12,11 @@ from diagnosis import Diagnosis, diagnose, load_knowledge_base
 OP = "45f485cf-5a8c-4379-9937-8d85493bc791"
 P = f"[{OP}] PACKER"
 FAILED_MESSAGE = (
-    "Failed while waiting for packerizer: Microservice has failed: Failed while processing request: Error when "  # noqa: E501
-    "executing packerizer: Packer build command has failed: exit status 1. During the image build, a failure has "  # noqa: E501
+    "Failed while waiting for packerizer: Microservice has failed: Failed while processing request: Error when "
+    "executing packerizer: Packer build command has failed: exit status 1. During the image build, a failure has "
     "occurred, please review the build log to identify which build/customization step failed. For more "
     "troubleshooting steps go to https://aka.ms/azvmimagebuilderts. Image Build log location: "
-    "https://abcstorage.blob.core.windows.net/packerlogs/1c0f2b7e-aaaa-bbbb-cccc-0123456789ab/customization.log. "  # noqa: E501
+    "https://abcstorage.blob.core.windows.net/packerlogs/1c0f2b7e-aaaa-bbbb-cccc-0123456789ab/customization.log. "
     f"OperationId: {OP}. Use this operationId to search packer logs."
 )
 
@@ -106,8 +106,8 @@ def test_success_log_with_benign_cleanup_retries_is_none(kb):
         f"{P} ERR 2024/05/01 10:02:00 [INFO] (telemetry) Starting provisioner shell",
         f"{P} ERR 2024/05/01 10:03:00 [INFO] (telemetry) ending shell",
         f"{P} OUT ==> azure-arm: Error deleting resource. Will retry.",
-        f"{P} OUT ==> azure-arm: Error: PublicIPAddressCannotBeDeleted: Public IP address pkrip can not be deleted",  # noqa: E501
-        f"{P} OUT ==> azure-arm: InUseNetworkSecurityGroupCannotBeDeleted: Network security group pkrsg is in use",  # noqa: E501
+        f"{P} OUT ==> azure-arm: Error: PublicIPAddressCannotBeDeleted: Public IP address pkrip can not be deleted",
+        f"{P} OUT ==> azure-arm: InUseNetworkSecurityGroupCannotBeDeleted: Network security group pkrsg is in use",
         f"{P} ERR 2024/05/01 10:09:00 [INFO] (telemetry) Finalizing.",
         f"{P} OUT Build 'azure-arm' finished after 9 minutes.",
         f"{P} OUT ==> Builds finished. The artifacts of successful builds are:",
@@ -121,10 +121,10 @@ def test_success_log_with_benign_cleanup_retries_is_none(kb):
 
 def test_authorization_failed_inside_distribution_error_is_permissions(kb):
     msg = (
-        "Failed in distributing 1 images out of total 1: {[Error 0] [Distribute 0] Error publishing MDI to shared "  # noqa: E501
+        "Failed in distributing 1 images out of total 1: {[Error 0] [Distribute 0] Error publishing MDI to shared "
         "image gallery:/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i, "
         "Location:eastus. Error: compute.GalleryImageVersionsClient#CreateOrUpdate: Failure sending request: "
-        "StatusCode=403 -- Original Error: Code=\"AuthorizationFailed\" Message=\"The client 'x' with object id 'x' "  # noqa: E501
+        "StatusCode=403 -- Original Error: Code=\"AuthorizationFailed\" Message=\"The client 'x' with object id 'x' "
         "does not have authorization to perform action 'Microsoft.Compute/galleries/images/versions/write'\"}"
     )
     d = diagnose(msg, rules=kb)
@@ -144,7 +144,7 @@ def test_undeployable_loop_ending_in_context_cancellation_is_sysprep_timing(kb):
     lines += [
         f"{P} ERR 2024/05/01 14:02:00 Cancelling builder after context cancellation context canceled",
         f"{P} OUT Cancelling build after receiving terminated",
-        f"{P} ERR 2024/05/01 14:02:00 packer: [ERROR] Remote command exited without exit status or exit signal.",  # noqa: E501
+        f"{P} ERR 2024/05/01 14:02:00 packer: [ERROR] Remote command exited without exit status or exit signal.",
     ]
     d = diagnose(log=log(*lines), rules=kb)
     assert d.category == "sysprep-timing"
@@ -252,8 +252,8 @@ def test_az_show_output_as_template(kb):
             "runState": "Failed",
             "runSubState": "Distributing",
             "message": (
-                "Failed in distributing 1 images out of total 1: {[Error 0] [Distribute 0] Error waiting on shared "  # noqa: E501
-                "image gallery future for resource group: rg, gallery name: g. Error: Future#WaitForCompletion: "  # noqa: E501
+                "Failed in distributing 1 images out of total 1: {[Error 0] [Distribute 0] Error waiting on shared "
+                "image gallery future for resource group: rg, gallery name: g. Error: Future#WaitForCompletion: "
                 "context has been cancelled: StatusCode=200 -- Original Error: context deadline exceeded}"
             ),
         },
@@ -271,7 +271,7 @@ def test_secrets_are_redacted_everywhere(kb):
         f"Downloading external file (https://st.blob.core.windows.net/c/setup.ps1?{sas}) to local file "
         "(a.0.customizer.fp) [attempt 1 of 10] failed: Error downloading "
         f"'https://st.blob.core.windows.net/c/setup.ps1?{sas}' to 'a.0.customizer.fp'.. "
-        "Image Build log location: https://st.blob.core.windows.net/packerlogs/x/customization.log?sig=abcdef123. "  # noqa: E501
+        "Image Build log location: https://st.blob.core.windows.net/packerlogs/x/customization.log?sig=abcdef123. "
     )
     data = log(
         f"{P} OUT     azure-arm: connecting with AccountKey=c2VjcmV0a2V5c2VjcmV0a2V5== and password=hunter2",
@@ -309,9 +309,9 @@ def test_deprovisioning_step_failure(kb):
         f"{P} ERR 2024/05/01 10:00:00 [INFO] (telemetry) Starting provisioner powershell",
         f"{P} ERR 2024/05/01 10:01:00 [INFO] (telemetry) ending powershell",
         f"{P} ERR 2024/05/01 10:01:01 [INFO] (telemetry) Starting provisioner powershell",
-        f"{P} ERR 2024/05/01 10:01:01 packer: Found command: if( TEST-PATH c:\\DeprovisioningScript.ps1 ){{cat x}}",  # noqa: E501
+        f"{P} ERR 2024/05/01 10:01:01 packer: Found command: if( TEST-PATH c:\\DeprovisioningScript.ps1 ){{cat x}}",
         f"{P} OUT     azure-arm: Sysprep failed with error code 0x8007001f",
-        f"{P} ERR 2024/05/01 10:03:01 [INFO] command 'powershell c:\\DeprovisioningScript.ps1' exited with code: 1",  # noqa: E501
+        f"{P} ERR 2024/05/01 10:03:01 [INFO] command 'powershell c:\\DeprovisioningScript.ps1' exited with code: 1",
         f"{P} OUT Build 'azure-arm' errored after 3 minutes: Script exited with non-zero exit status: 1",
     )
     d = diagnose(log=data, rules=kb)

@@ -27,7 +27,7 @@ FAILING = (
             f"{P} ERR 2024/12/23 16:21:04 [INFO] (telemetry) Starting provisioner shell",  # 8
             f"{P} 2024/12/23 16:27:00 ui:     azure-arm: tar: No space left on device",  # 9
             f"{P} 2024/12/23 16:33:04 ui error: ==> azure-arm: Script exited with non-zero exit status: 2. Allowed exit codes are: [0]",  # 10  # noqa: E501
-            f"{P} OUT Build 'azure-arm' errored after 13 minutes: Script exited with non-zero exit status: 2",  # 11  # noqa: E501
+            f"{P} OUT Build 'azure-arm' errored after 13 minutes: Script exited with non-zero exit status: 2",  # 11
             "Done exporting Packer logs to Azure for Packer prefix: [x] PACKER OUT",  # 12
         ]
     )
@@ -177,7 +177,7 @@ def test_many_provisioners_keep_bounded_state_and_positions():
         lines.append(f"{P} ERR 2024/01/01 10:00:00 [INFO] (telemetry) Starting provisioner shell")
         if i < 4999:
             lines.append(f"{P} ERR 2024/01/01 10:00:01 [INFO] (telemetry) ending shell")
-    lines.append(f"{P} OUT ==> azure-arm: Script exited with non-zero exit status: 9. Allowed exit codes are: [0]")  # noqa: E501
+    lines.append(f"{P} OUT ==> azure-arm: Script exited with non-zero exit status: 9. Allowed exit codes are: [0]")
     r = scan(("\n".join(lines) + "\n").encode(), KB)
     assert len(r.steps) <= 2000
     assert r.failed_step.position == 5000 and r.failed_step.exit_code == 9
