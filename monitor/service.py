@@ -246,8 +246,7 @@ class Monitor:
             changes[ref.id.lower()] = entry
 
     def check_template(self, template_id: str) -> TemplateOutcome | None:
-        """Look at one template now (an Event Grid event said it changed). Transient Azure errors propagate.
-        """
+        """Look at one template now (an Event Grid event said it changed). Transient Azure errors propagate."""
         from azure.core.exceptions import ResourceNotFoundError
 
         ref = TemplateRef.parse(template_id)
@@ -256,9 +255,7 @@ class Monitor:
             return None
         index = SweepIndex(self.store).load()
         try:
-            template = self.clients.imagebuilder.virtual_machine_image_templates.get(
-                ref.resource_group, ref.name
-            )
+            template = self.clients.imagebuilder.virtual_machine_image_templates.get(ref.resource_group, ref.name)
         except ResourceNotFoundError:
             entry = index.get(ref.id)
             if entry is not None and entry.active and entry.run_key:
@@ -284,9 +281,7 @@ class Monitor:
         if subscription_id.lower() != self.clients.subscription_id.lower():
             return None
         try:
-            group = self.clients.arm_get(
-                f"/subscriptions/{subscription_id}/resourcegroups/{group_name}", RESOURCES_API
-            )
+            group = self.clients.arm_get(f"/subscriptions/{subscription_id}/resourcegroups/{group_name}", RESOURCES_API)
         except ResourceNotFoundError:
             group = {}
         tags = {k.lower(): v for k, v in (group.get("tags") or {}).items()}
@@ -469,9 +464,7 @@ class Monitor:
             csrc = self.staging.blob(location, location.customization_blob, obs.staging_group)
             if csrc is not None:
                 log_key = f"{prefix}/customization.log"
-                diag_kwargs["validation_log"] = (
-                    iter_object(self.store, validation_key) if validation else None
-                )
+                diag_kwargs["validation_log"] = iter_object(self.store, validation_key) if validation else None
                 log_result = self._server_copy(
                     location, location.customization_blob, log_key, csrc, obs.staging_group, base_meta, None
                 )
@@ -602,9 +595,7 @@ class Monitor:
 
     def _location(self, record: RunRecord, obs: Observation) -> LogLocation | None:
         if record.log_account_url and record.log_folder:
-            known = LogLocation(
-                record.log_account_url, record.log_folder, record.log_container or "packerlogs"
-            )
+            known = LogLocation(record.log_account_url, record.log_folder, record.log_container or "packerlogs")
             from_message = self.staging.locate(obs.message, None)
             return from_message or known
         location = self.staging.locate(obs.message, obs.staging_group)
@@ -662,6 +653,7 @@ class Monitor:
                 if kind is not None:
                     sequence = record.stuck_alerts
                     diagnosis = self._stuck_diagnosis(verdict, analysis, record)
+                    self._write_stuck_status(data, record, verdict, diagnosis, now)
                     alert = self._alert(
                         kind,
                         data,
@@ -699,17 +691,11 @@ class Monitor:
         tail = b""
         size: int | None = None
         location = self._location(record, obs)
-        source = (
-            self.staging.blob(location, location.customization_blob, obs.staging_group) if location else None
-        )
+        source = self.staging.blob(location, location.customization_blob, obs.staging_group) if location else None
         if source is not None:
-            snap = snapshot_live(
-                self.store, record.archive_prefix, source.client, source.size, record.live_offset
-            )
+            snap = snapshot_live(self.store, record.archive_prefix, source.client, source.size, record.live_offset)
             if snap.part_key:
-                record.live_parts.append(
-                    [record.live_offset, snap.offset - record.live_offset, snap.part_key]
-                )
+                record.live_parts.append([record.live_offset, snap.offset - record.live_offset, snap.part_key])
             record.live_offset, tail, size = snap.offset, snap.tail, source.size
             modified = source.last_modified
         else:
@@ -746,6 +732,28 @@ class Monitor:
         except Exception:
             log.exception("running-build analysis failed; the other stuck rules still apply")
             return None
+
+    def _write_stuck_status(
+        self,
+        data: dict[str, Any],
+        record: RunRecord,
+        verdict: detect.StuckVerdict,
+        diagnosis: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """What a stuck run looks like when announced: status.json and diagnosis.json beside its live snapshots."""
+        tags = {"template": record.template_name, "state": "stuck", "category": diagnosis.get("category") or ""}
+        status = {
+            "template": redacted_status(data, _diagnosis_api().redact),
+            "run_key": record.run_key,
+            "state": "running",
+            "stuck": {"rule": verdict.rule, "detail": verdict.detail, "at": now.isoformat(timespec="seconds")},
+            "live_log_bytes": record.live_offset,
+            "live_parts": [key for _offset, _length, key in record.live_parts],
+        }
+        prefix = record.archive_prefix
+        self.store.put(f"{prefix}/status.json", json_bytes(status), tags=tags, content_type="application/json")
+        self.store.put(f"{prefix}/diagnosis.json", json_bytes(diagnosis), tags=tags, content_type="application/json")
 
     @staticmethod
     def _stuck_diagnosis(verdict: detect.StuckVerdict, analysis: Any, record: RunRecord) -> dict[str, Any]:
@@ -806,17 +814,14 @@ class Monitor:
         try:
             if record.live_parts and not record.archived:
                 key = f"{record.archive_prefix}/customization.log"
-                result = copy_streamed(
-                    self.store, key, assemble_parts(self.store, record.live_parts), source_size=None
-                )
+                result = copy_streamed(self.store, key, assemble_parts(self.store, record.live_parts), source_size=None)
                 meta = {"template_id": ref.id, "partial": "true", "run_start": record.start_time or ""}
                 self.store.set_metadata(key, meta, {"template": ref.name, "state": "deleted"})
                 status = {
                     "run_key": record.run_key,
                     "state": "deleted",
                     "partial": True,
-                    "partial_reason": "the template was deleted while the build ran; log assembled from "
-                    "live snapshots",
+                    "partial_reason": "the template was deleted while the build ran; log assembled from live snapshots",
                     "bytes": result.written,
                 }
                 self.store.put(

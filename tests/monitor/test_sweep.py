@@ -244,6 +244,10 @@ def test_stuck_when_analysis_says_it_cannot_finish(harness) -> None:
     assert row.alerts == ["build-stuck"] and row.stuck_reason.startswith("cannot-finish"), row
     assert row.category == "interactive-prompt"
     assert h.receiver.alerts[0]["category"] == "interactive-prompt"
+    status_key = next(k for k in h.archived() if k.endswith("/status.json"))
+    status = json.loads(h.archive().download_blob(status_key).readall())
+    assert status["stuck"]["rule"] == "cannot-finish" and status["live_log_bytes"] == len(live)
+    assert h.archive().get_blob_client(status_key).get_blob_tags()["state"] == "stuck"
 
 
 def test_template_deleted_during_the_copy_leaves_partial_archive_and_alerts(harness) -> None:
