@@ -763,10 +763,17 @@ class Monitor:
         data = analysis.to_dict() if analysis is not None else {}
         category = data.get("category") or ("build-timeout" if verdict.rule == "timeout" else "unknown")
         title = CATEGORIES[category].title if category in CATEGORIES else category
+        summaries = {
+            "timeout": "Image Builder has not ended a run that is past its timeout; cancel it "
+            "(az image builder cancel) and look at the live log snapshot.",
+            "no-growth": "The build log has stopped growing: the build waits on something that may never come.",
+        }
+        summary = data.get("detail") or summaries.get(verdict.rule) or verdict.detail
         diag = Diagnosis(
             category=category,
             title=title,
-            summary=f"Build stuck ({verdict.rule}): {verdict.detail}",
+            summary=summary,
+            cause=f"stuck ({verdict.rule}): {verdict.detail}",
             phase="unknown",
             confidence=0.5 if analysis is not None else 0.3,
             evidence=list(getattr(analysis, "evidence", []) or []),
