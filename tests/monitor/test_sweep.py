@@ -94,11 +94,12 @@ def test_failed_run_archived_byte_identical_one_alert_and_quiet_second_sweep(har
     assert h.receiver.kinds() == ["build-failed"]
 
 
-def test_log_found_through_staging_group_with_account_keys_streamed(harness) -> None:
+@pytest.mark.parametrize(("copy_mode", "expected"), [("stream", "streamed"), ("auto", "server")])
+def test_log_found_through_staging_group_with_account_keys(harness, copy_mode: str, expected: str) -> None:
     h = harness
     log = samplelogs.failure_log("resources")
     t, _ = failed_template(h, "tpl-nourl", bytes(log), with_url=False)
-    monitor = h.monitor(copy_mode="stream", STAGING_LOG_AUTH="key")
+    monitor = h.monitor(copy_mode=copy_mode, STAGING_LOG_AUTH="key")  # auto: Copy Blob from an account SAS
     report = monitor.sweep()
     assert not report.errors, report.errors
     paths = " ".join(report.request_paths)
@@ -107,7 +108,7 @@ def test_log_found_through_staging_group_with_account_keys_streamed(harness) -> 
     prefix = archived_prefix(h, t)
     assert h.archive().download_blob(f"{prefix}/customization.log").readall() == bytes(log)
     status = json.loads(h.archive().download_blob(f"{prefix}/status.json").readall())
-    assert status["copy"]["customization.log"] == "streamed"
+    assert status["copy"]["customization.log"] == expected
     assert h.receiver.kinds() == ["build-failed"]
 
 
