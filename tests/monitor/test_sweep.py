@@ -25,9 +25,7 @@ def failed_template(h, name: str, log: bytes, *, with_url: bool = True, validati
     t = h.add(name)
     h.cloud.put_staging_blob(t.id, t.log_blob_path, log)
     if validation is not None:
-        h.cloud.put_staging_blob(
-            t.id, t.log_blob_path.replace("customization.log", "validation.log"), validation
-        )
+        h.cloud.put_staging_blob(t.id, t.log_blob_path.replace("customization.log", "validation.log"), validation)
     message = (
         h.cloud.failure_message(t.id, "Packer build command has failed: exit status 1")
         if with_url
@@ -72,10 +70,7 @@ def test_failed_run_archived_byte_identical_one_alert_and_quiet_second_sweep(har
     assert diag["category"] == expected
     tags = archive.get_blob_client(f"{prefix}/customization.log").get_blob_tags()
     assert tags == {"template": "tpl-failed", "state": "failed", "category": expected}
-    assert (
-        archive.get_blob_client(f"{prefix}/customization.log").get_blob_properties().metadata["partial"]
-        == "false"
-    )
+    assert archive.get_blob_client(f"{prefix}/customization.log").get_blob_properties().metadata["partial"] == "false"
 
     assert h.receiver.kinds() == ["build-failed"]
     alert = h.receiver.alerts[0]
@@ -182,9 +177,7 @@ def test_stuck_past_timeout_then_repeat_then_failed_then_recovered(harness) -> N
     assert monitor.sweep().rows[0].alerts == ["still-stuck"]
     h.cloud.set_run_status(t.id, "Failed", message=h.cloud.failure_message(t.id, "timeout"), end_time=now[0])
     assert monitor.sweep().rows[0].alerts == ["build-failed"]
-    h.cloud.set_run_status(
-        t.id, "Succeeded", start_time=now[0], end_time=now[0] + timedelta(minutes=40), new_run=True
-    )
+    h.cloud.set_run_status(t.id, "Succeeded", start_time=now[0], end_time=now[0] + timedelta(minutes=40), new_run=True)
     assert monitor.sweep().rows[0].alerts == ["recovered"]
     assert monitor.sweep().alerts_sent == 0
     kinds = h.receiver.kinds()
@@ -205,9 +198,7 @@ def test_stuck_when_log_stops_growing_and_snapshots_survive_deletion(harness) ->
     now = [datetime.now(UTC)]
     monitor = h.monitor(clock=lambda: now[0])
     assert monitor.sweep().alerts_sent == 0
-    more = b"".join(
-        f"[op] PACKER OUT     azure-arm: step {i} of the install done\n".encode() for i in range(50)
-    )
+    more = b"".join(f"[op] PACKER OUT     azure-arm: step {i} of the install done\n".encode() for i in range(50))
     h.cloud.append_staging_blob(t.id, t.log_blob_path, more)
     now[0] += timedelta(minutes=20)
     report = monitor.sweep()
@@ -423,3 +414,18 @@ def test_a_failed_template_list_forgets_nothing(harness) -> None:
     after = monitor.sweep()
     assert not after.errors and after.unchanged == 1 and after.alerts_sent == 0
     assert "_state/runs/" not in " ".join(after.request_paths)
+
+
+def test_success_after_an_alerted_failure_is_announced_once(harness) -> None:
+    h = harness
+    t, _ = failed_template(h, "tpl-flaky", bytes(samplelogs.failed_customizer_log(seed=31)))
+    other = h.add("tpl-always-fine")
+    h.cloud.set_run_status(other.id, "Succeeded", start_time=_ago(hours=3), end_time=_ago(hours=2))
+    assert h.monitor().check_template(t.id).alerts == ["build-failed"]  # an event, before any sweep
+    h.cloud.set_run_status(t.id, "Succeeded", start_time=_ago(minutes=30), end_time=_ago(minutes=1), new_run=True)
+    monitor = h.monitor()
+    rows = {r.name: r.alerts for r in monitor.sweep().rows}
+    assert rows == {"tpl-flaky": ["recovered"], "tpl-always-fine": []}
+    assert monitor.sweep().alerts_sent == 0 and h.monitor().check_template(t.id).alerts == []
+    recovered = [a for a in h.receiver.alerts if a["kind"] == "recovered"]
+    assert len(recovered) == 1 and recovered[0]["previously_stuck"] is False
