@@ -175,7 +175,7 @@ def populate(cloud: Any, now: datetime) -> list[DemoTemplate]:
     failed_log = _ending_near(
         now - timedelta(minutes=12),
         lambda start: samplelogs.failed_customizer_log(
-            "install-iis", "PowerShell", 1, os="windows", start=start, seed=11
+            "install-iis", "PowerShell", 1, os="windows", before=[], start=start, seed=11
         ),
     )
     t = cloud.add_template(rg, "win2022-iis", properties=_windows_properties("install-iis"))

@@ -632,11 +632,13 @@ class Monitor:
         outcome.archive_path = self.store.url(record.archive_prefix)
         try:
             tail, grown_at = self._snapshot(record, obs, now)
-            verdict = detect.stuck_by_timeout(obs, now, self.settings.timeout_grace_minutes)
+            # The analysis runs even past the timeout: what the build waits on is the alert's category.
             analysis = None
-            if verdict is None and grown_at is not None:
+            if grown_at is not None:
                 minutes_idle = max(0.0, (now - grown_at).total_seconds() / 60)
                 analysis = self._analyze(tail, minutes_idle, obs, now)
+            verdict = detect.stuck_by_timeout(obs, now, self.settings.timeout_grace_minutes)
+            if verdict is None and grown_at is not None:
                 verdict = detect.stuck_by_analysis(analysis) or detect.stuck_by_growth(
                     grown_at, now, self.settings.stuck_after_minutes
                 )
@@ -727,8 +729,9 @@ class Monitor:
             remaining += self.settings.timeout_grace_minutes
             remaining = remaining if remaining > 0 else None
         try:
-            # No ``now``: the analyzer measures in the log's own clock (last line + minutes since growth).
-            return _diagnosis_api().analyze_running(tail, minutes_idle, minutes_remaining=remaining)
+            # AIB log timestamps are UTC: our clock measures how long a step (e.g. a download whose progress
+            # lines carry no time) has really run, which the log's own clock cannot tell.
+            return _diagnosis_api().analyze_running(tail, minutes_idle, minutes_remaining=remaining, now=now)
         except Exception:
             log.exception("running-build analysis failed; the other stuck rules still apply")
             return None

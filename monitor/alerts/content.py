@@ -178,6 +178,8 @@ def _cut(text: str, limit: int) -> str:
 def format_minutes(minutes: float | None) -> str:
     if minutes is None:
         return ""
+    if minutes < 1.5:
+        return f"{round(minutes * 60)} s"
     total = round(minutes)
     if total < 60:
         return f"{total} min"

@@ -242,6 +242,23 @@ def test_stuck_when_analysis_says_it_cannot_finish(harness) -> None:
     assert h.archive().get_blob_client(status_key).get_blob_tags()["state"] == "stuck"
 
 
+def test_stuck_when_a_download_cannot_finish_before_the_timeout(harness) -> None:
+    """The log keeps growing (progress lines), yet the File customizer's measured rate ends past the timeout."""
+    h = harness
+    t = h.add("tpl-bigfile", build_timeout_minutes=120)
+    live = samplelogs.running_log(
+        "download", minutes=40, start=_ago(minutes=45), file_size=4_000_000_000, rate_bytes_per_second=200_000
+    )
+    h.cloud.put_staging_blob(t.id, t.log_blob_path, bytes(live))
+    h.cloud.set_run_status(t.id, "Running", "Customizing", start_time=_ago(minutes=45))
+    row = h.monitor().sweep().rows[0]
+    assert row.alerts == ["build-stuck"] and row.stuck_reason.startswith("cannot-finish"), row
+    assert row.category == "large-file-download"
+    alert = h.receiver.alerts[0]
+    assert alert["category"] == "large-file-download"
+    assert "download" in alert["stuck_reason"]
+
+
 def test_template_deleted_during_the_copy_leaves_partial_archive_and_alerts(harness) -> None:
     h = harness
     log = b"".join(samplelogs.chunks(bytes(samplelogs.failed_customizer_log(seed=5)))) * 1
