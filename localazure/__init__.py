@@ -13,11 +13,12 @@ CLI: ``python -m localazure serve`` starts a cloud and prints the environment to
 from .arm import ArmRequest, ArmServer, ArmState, Fault
 from .azurite import Azurite, AzuriteError, StorageRequest
 from .certs import TestCA
-from .cloud import LocalCloud, LocalTemplate, PoolExhausted, UnknownTemplate
+from .cloud import CREDENTIAL_VARIABLES, LocalCloud, LocalTemplate, PoolExhausted, UnknownTemplate
 from .identity import IdentityServer
 from .tokens import TokenIssuer
 
 __all__ = [
+    "CREDENTIAL_VARIABLES",
     "ArmRequest",
     "ArmServer",
     "ArmState",

@@ -50,6 +50,25 @@ STAGING_PREFIX = "aibstaging"
 LOG_CONTAINER = "packerlogs"
 BLOCK_SIZE = 8 * 1024 * 1024
 NOT_ENDED = "0001-01-01T00:00:00Z"
+
+# Variables that would make DefaultAzureCredential pick another credential than the local managed-identity
+# endpoint (or another identity endpoint): whoever points a process at a LocalCloud clears them first.
+CREDENTIAL_VARIABLES = (
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_USERNAME",
+    "AZURE_PASSWORD",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+)
 RUN_STATES = ("Running", "Canceling", "Succeeded", "PartiallySucceeded", "Failed", "Canceled")
 
 

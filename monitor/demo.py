@@ -34,25 +34,6 @@ from typing import Any
 
 DEFAULT_DIR = Path(".demo")
 
-# Environment variables that would make the demo talk to something real (a webhook, Azure AD, another
-# subscription) if they leaked in from the user's shell. The demo sets what it needs itself.
-_CREDENTIAL_VARIABLES = (
-    "AZURE_CLIENT_ID",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_TENANT_ID",
-    "AZURE_CLIENT_CERTIFICATE_PATH",
-    "AZURE_USERNAME",
-    "AZURE_PASSWORD",
-    "AZURE_FEDERATED_TOKEN_FILE",
-    "AZURE_AUTHORITY_HOST",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-)
-
 
 @dataclass(frozen=True)
 class DemoTemplate:
@@ -436,10 +417,13 @@ def _iso(dt: datetime) -> str:
 @contextlib.contextmanager
 def _clean_environment() -> Iterator[None]:
     """Hide the shell's monitor settings and Azure credentials for the demo; restore them afterwards."""
+    from localazure import CREDENTIAL_VARIABLES
     from monitor.settings import SETTING_NAMES
 
+    # Settings or credentials leaking in from the shell would point the demo at a real webhook, Azure AD or
+    # another subscription; the demo sets what it needs itself.
     saved = dict(os.environ)
-    for name in (*SETTING_NAMES, *_CREDENTIAL_VARIABLES):
+    for name in (*SETTING_NAMES, *CREDENTIAL_VARIABLES):
         os.environ.pop(name, None)
     try:
         yield

@@ -17,26 +17,10 @@ from __future__ import annotations
 
 import pytest
 
-from localazure import LocalCloud
+from localazure import CREDENTIAL_VARIABLES, LocalCloud
 
-# Variables that make DefaultAzureCredential pick another credential before ManagedIdentityCredential, or make
-# the monitor read another archive.
-_CREDENTIAL_STEERING = (
-    "AZURE_CLIENT_ID",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_TENANT_ID",
-    "AZURE_CLIENT_CERTIFICATE_PATH",
-    "AZURE_USERNAME",
-    "AZURE_PASSWORD",
-    "AZURE_FEDERATED_TOKEN_FILE",
-    "AZURE_AUTHORITY_HOST",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-    "ARCHIVE_CONNECTION_STRING",
-    "ARCHIVE_DIR",
-)
+# Besides the credential variables, these would make the monitor read another archive.
+_ARCHIVE_STEERING = ("ARCHIVE_CONNECTION_STRING", "ARCHIVE_DIR")
 
 STAGING_ACCOUNTS = 32
 
@@ -74,7 +58,7 @@ def fresh_subscription(local_cloud: LocalCloud) -> str:
 
 @pytest.fixture
 def cloud_env(local_cloud: LocalCloud, fresh_subscription: str, monkeypatch) -> dict[str, str]:
-    for name in _CREDENTIAL_STEERING:
+    for name in (*CREDENTIAL_VARIABLES, *_ARCHIVE_STEERING):
         monkeypatch.delenv(name, raising=False)
     env = local_cloud.env(fresh_subscription)
     for name, value in env.items():
