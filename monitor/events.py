@@ -114,16 +114,7 @@ class ResourceEventData:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], event_id: str | None = None) -> ResourceEventData:
         def text(name: str, required: bool = False) -> str | None:
-            value = data.get(name)
-            if value is None:
-                if required:
-                    raise MalformedEvent(f"data.{name} is missing", event_id)
-                return None
-            if not isinstance(value, str):
-                raise MalformedEvent(f"data.{name} must be a string, got {type(value).__name__}", event_id)
-            if required and not value.strip():
-                raise MalformedEvent(f"data.{name} is empty", event_id)
-            return value
+            return _field(data, name, event_id, required, label=f"data.{name}")
 
         http_request = data.get("httpRequest")
         if http_request is not None and not isinstance(http_request, Mapping):
@@ -466,16 +457,19 @@ def is_transient(exc: BaseException) -> bool:
 # --- helpers ------------------------------------------------------------------------------------------------
 
 
-def _field(body: Mapping[str, Any], name: str, event_id: str | None, required: bool = True) -> str | None:
+def _field(
+    body: Mapping[str, Any], name: str, event_id: str | None, required: bool = True, label: str | None = None
+) -> str | None:
+    label = label or name
     value = body.get(name)
     if value is None:
         if required:
-            raise MalformedEvent(f"{name} is missing", event_id)
+            raise MalformedEvent(f"{label} is missing", event_id)
         return None
     if not isinstance(value, str):
-        raise MalformedEvent(f"{name} must be a string, got {_json_type(value)}", event_id)
+        raise MalformedEvent(f"{label} must be a string, got {_json_type(value)}", event_id)
     if required and not value.strip():
-        raise MalformedEvent(f"{name} is empty", event_id)
+        raise MalformedEvent(f"{label} is empty", event_id)
     return value
 
 

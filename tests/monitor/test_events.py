@@ -299,7 +299,7 @@ def _ce():
         (_with(_eg(), "{oops", "data"), "data is not JSON"),
         (_with(_eg(), 7, "data"), "data must be an object, got a number"),
         (_without(_eg(), "data", "operationName"), "data.operationName is missing"),
-        (_with(_eg(), 12, "data", "operationName"), "data.operationName must be a string, got int"),
+        (_with(_eg(), 12, "data", "operationName"), "data.operationName must be a string, got a number"),
         (_with(_eg(), "  ", "data", "operationName"), "data.operationName is empty"),
         (_with(_eg(), ["/x"], "data", "resourceUri"), "data.resourceUri must be a string"),
         (_with(_eg(), "POST", "data", "httpRequest"), "data.httpRequest must be an object"),
