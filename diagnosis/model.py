@@ -110,6 +110,8 @@ class RunningAnalysis:
     provisioner: str | None = None
     category: str | None = None  # a diagnosis category the situation points to, e.g. "interactive-prompt"
     evidence: list[Evidence] = field(default_factory=list)
+    last_log_time: str | None = None  # ISO 8601 UTC of the newest timestamp in the tail
+    lines_after_last_time: int | None = None  # non-blank lines after that timestamp (untimed output)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

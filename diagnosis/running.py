@@ -286,6 +286,7 @@ class _State:
     canceled: _Line | None = None
     failed: _Line | None = None  # the first line saying the build failed
     last_ts: datetime | None = None
+    lines_after_ts: int = 0  # non-blank lines seen since the line that carried ``last_ts``
     meaningful: deque[_Line] = field(default_factory=lambda: deque(maxlen=LOOP_HOPELESS_REPEATS * 4))
 
     def enter(self, stage: str, line: _Line) -> None:
@@ -310,8 +311,11 @@ def _scan(lines: Iterable[str]) -> _State:
             continue
         if ln.ts is not None:
             st.last_ts = ln.ts
+            st.lines_after_ts = 0
             if st.stage_ts is None and st.stage is not None:
                 st.stage_ts = ln.ts
+        else:
+            st.lines_after_ts += 1
         _step(st, ln)
     return st
 
@@ -501,11 +505,15 @@ def analyze_running(
     if now is None and st.last_ts is not None:
         now = st.last_ts + timedelta(minutes=stall)
     try:
-        return _decide(st, stall, remaining, now)
+        result = _decide(st, stall, remaining, now)
     except Exception as exc:  # defensive: the monitor must get an answer for any input
-        return RunningAnalysis(
+        result = RunningAnalysis(
             waiting_on="unknown", detail=f"Could not analyze the log tail ({type(exc).__name__})."
         )
+    if st.last_ts is not None:
+        result.last_log_time = st.last_ts.isoformat()
+        result.lines_after_last_time = st.lines_after_ts
+    return result
 
 
 def _decide(st: _State, stall: float, remaining: float | None, now: datetime | None) -> RunningAnalysis:

@@ -251,6 +251,26 @@ def stuck_by_growth(
     return None
 
 
+# Untimed lines (``PACKER OUT``, progress bars) may follow the newest timestamp; beyond this many the content's
+# clock says nothing about when the log last grew.
+QUIET_MAX_UNTIMED_LINES = 20
+
+
+def content_last_activity(analysis: Any, now: datetime) -> datetime | None:
+    """When the log's own content last showed activity: its newest timestamp (AIB logs are UTC), provided only
+    a few untimed lines follow it. A log uploaded or first seen just now may have been silent for hours."""
+    if analysis is None:
+        return None
+    data = analysis if isinstance(analysis, dict) else analysis.to_dict()
+    untimed = data.get("lines_after_last_time")
+    when = parse_time(data.get("last_log_time"))
+    if when is None or untimed is None or untimed > QUIET_MAX_UNTIMED_LINES:
+        return None
+    if when > now + timedelta(minutes=5):  # a clock ahead of ours: do not trust it
+        return None
+    return when
+
+
 def stuck_by_analysis(analysis: Any) -> StuckVerdict | None:
     """A diagnosis.RunningAnalysis (or its dict) that says the build cannot finish by itself."""
     if analysis is None:

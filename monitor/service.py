@@ -635,8 +635,11 @@ class Monitor:
             # The analysis runs even past the timeout: what the build waits on is the alert's category.
             analysis = None
             if grown_at is not None:
-                minutes_idle = max(0.0, (now - grown_at).total_seconds() / 60)
-                analysis = self._analyze(tail, minutes_idle, obs, now)
+                analysis = self._analyze(tail, _minutes_between(grown_at, now), obs, now)
+                quiet_since = detect.content_last_activity(analysis, now)
+                if quiet_since is not None and quiet_since < grown_at:
+                    grown_at = quiet_since  # the log's own clock knows it has been silent longer
+                    analysis = self._analyze(tail, _minutes_between(grown_at, now), obs, now)
             verdict = detect.stuck_by_timeout(obs, now, self.settings.timeout_grace_minutes)
             if verdict is None and grown_at is not None:
                 verdict = detect.stuck_by_analysis(analysis) or detect.stuck_by_growth(
@@ -895,6 +898,10 @@ class Monitor:
             archive_partial=record.archive_partial,
             doc_url=(diagnosis or {}).get("doc"),
         )
+
+
+def _minutes_between(earlier: datetime, later: datetime) -> float:
+    return max(0.0, (later - earlier).total_seconds() / 60)
 
 
 def iter_rows(report: SweepReport) -> Iterator[TemplateOutcome]:

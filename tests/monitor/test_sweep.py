@@ -21,6 +21,14 @@ def _ago(**delta) -> datetime:
     return datetime.now(UTC) - timedelta(**delta)
 
 
+def live_log(stage: str, *, minutes: float, **kwargs) -> samplelogs.SampleLog:
+    """A live log tail whose last line was written a moment ago (the monitor reads the log's own clock too)."""
+    probe = samplelogs.running_log(stage, minutes=minutes, **kwargs)
+    return samplelogs.running_log(
+        stage, minutes=minutes, start=_ago(seconds=(probe.ended - probe.started).total_seconds() + 30), **kwargs
+    )
+
+
 def failed_template(h, name: str, log: bytes, *, with_url: bool = True, validation: bytes | None = None):
     t = h.add(name)
     h.cloud.put_staging_blob(t.id, t.log_blob_path, log)
@@ -161,7 +169,7 @@ def test_submission_failure_alerts_once(harness) -> None:
 def test_stuck_past_timeout_then_repeat_then_failed_then_recovered(harness) -> None:
     h = harness
     t = h.add("tpl-slow", build_timeout_minutes=60)
-    live = samplelogs.running_log("provisioner", minutes=5, start=_ago(minutes=70))
+    live = live_log("provisioner", minutes=64)  # the provisioner has run for an hour and still writes
     h.cloud.put_staging_blob(t.id, t.log_blob_path, bytes(live))
     h.cloud.set_run_status(t.id, "Running", "Customizing", start_time=_ago(minutes=70))
     now = [datetime.now(UTC)]
@@ -225,7 +233,7 @@ def test_stuck_when_log_stops_growing_and_snapshots_survive_deletion(harness) ->
 def test_stuck_when_analysis_says_it_cannot_finish(harness) -> None:
     h = harness
     t = h.add("tpl-prompt")
-    live = samplelogs.running_log("prompt", minutes=3, start=_ago(minutes=15))
+    live = live_log("prompt", minutes=0.2)
     h.cloud.put_staging_blob(t.id, t.log_blob_path, bytes(live))
     h.cloud.set_run_status(t.id, "Running", "Customizing", start_time=_ago(minutes=15))
     now = [datetime.now(UTC)]
