@@ -13,7 +13,7 @@ from diagnosis.model import RunningAnalysis
 from monitor import detect
 from monitor.logs import account_name_of, parse_log_url
 
-SAMPLE = Path("/work/shared/reference/imagebuilder-rest/GetImageTemplate.json")
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "imagebuilder-rest" / "GetImageTemplate.json"
 SUB = "00000000-0000-0000-0000-0000000000aa"
 TID = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.VirtualMachineImages/imageTemplates/t1"
 T0 = datetime(2024, 1, 1, 10, 15, tzinfo=UTC)
@@ -24,7 +24,7 @@ def template(run_state: str | None = None, *, start: str = "2024-01-01T10:15:00Z
              timeout: int = 0) -> dict:
     if SAMPLE.exists():
         body = copy.deepcopy(json.loads(SAMPLE.read_text())["responses"]["200"]["body"])
-    else:  # the sample's shape, for a checkout without /work/shared
+    else:  # the sample's shape, for a checkout without ../shared
         body = {"name": "t1", "location": "westus", "properties": {}}
     body["id"] = TID
     props = body["properties"]
