@@ -188,14 +188,20 @@ def diagnose(
     customizers = _template_customizers(props)
     failed_customizer = _failed_customizer(log_result, failed_step, customizers) if failed_step else None
 
-    if candidates:
-        best = max(candidates.values(), key=lambda c: c.key)
+    decisive = [c for c in candidates.values() if not c.rule.ambiguous]
+    if decisive:
+        best = max(decisive, key=lambda c: c.key)
         return _finish(
             _from_candidate(best, candidates, results, failed_customizer, log_result, texts),
             log_url,
             operation_id,
             warnings,
             template,
+        )
+    if candidates:  # only matches that several causes fit: say so instead of guessing one of them
+        hint = max(candidates.values(), key=lambda c: c.key)
+        return _finish(
+            _ambiguous(hint, candidates, results, failed_customizer), log_url, operation_id, warnings, template
         )
     if failure:
         return _finish(_unknown(results, failed_customizer), log_url, operation_id, warnings, template)
@@ -547,6 +553,38 @@ def _unknown(results: list[ScanResult], fc: FailedCustomizer | None) -> Diagnosi
         evidence=evidence,
         confidence=0.2,
         doc=f"{DOC_BASE}#troubleshoot-build-failures",
+    )
+
+
+def _ambiguous(
+    hint: _Candidate,
+    candidates: dict[str, _Candidate],
+    results: list[ScanResult],
+    fc: FailedCustomizer | None,
+) -> Diagnosis:
+    """``unknown`` for a match with several known causes: its likely causes and steps, never one picked."""
+    rule = hint.rule
+    evidence = _evidence(hint, candidates, results, fc)
+    decisive = _clean(evidence[0].text, 160) if evidence else ""
+    summary = f"{rule.title}; the text does not say which of its causes applies"
+    summary += f": {decisive}" if decisive else "."
+    if not summary.endswith((".", "…")):
+        summary += "."
+    return Diagnosis(
+        category="unknown",
+        title=CATEGORIES["unknown"].title,
+        summary=summary,
+        cause=f"Several causes fit; the evidence does not say which. Likely: {rule.cause}",
+        remediation=[
+            *rule.remediation,
+            "Read the end of customization.log (search '(telemetry)' from the end) to narrow it down.",
+        ],
+        phase=rule.phase,
+        failed_customizer=fc,
+        evidence=evidence,
+        confidence=0.3,
+        doc=rule.doc_url,
+        rule_id=rule.id,
     )
 
 

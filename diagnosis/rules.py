@@ -27,6 +27,9 @@ keywords           optional literal strings, one of which every match contains (
                    derived from the patterns when absent
 resolved_by        regexes on log lines: when one matches after the entry's last log match, the problem
                    recovered (e.g. a connection retry that later connected) and the log match is ignored
+ambiguous          true when the matched text has several known causes and does not say which (e.g. a bare
+                   WinRM timeout): such an entry never decides the category on its own. Without a more specific
+                   match the answer is ``unknown``, with this entry's cause and remediation as the likely ones
 =================  ========================================================================================
 """
 
@@ -71,6 +74,7 @@ _FIELDS = {
     "warning",
     "keywords",
     "comment",
+    "ambiguous",
 }
 MIN_KEYWORD = 3
 RESOLVED_SUFFIX = "#resolved"  # scan hits of a rule's resolved_by patterns are recorded under "<id>#resolved"
@@ -109,6 +113,7 @@ class Rule:
     log_patterns: tuple[Pattern, ...]
     origin: str  # the file it came from
     resolved_by: tuple[Pattern, ...] = ()  # a later log line matching one of these means it recovered
+    ambiguous: bool = False  # several causes fit this match: it alone gives ``unknown`` (with its hints)
 
     @property
     def doc_url(self) -> str | None:
@@ -233,6 +238,9 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
     benign = entry.get("benign", False)
     if not isinstance(benign, bool):
         raise fail("benign", "must be true or false")
+    ambiguous = entry.get("ambiguous", False)
+    if not isinstance(ambiguous, bool):
+        raise fail("ambiguous", "must be true or false")
     category = entry.get("category", "none" if benign else None)
     if not isinstance(category, str) or category not in CATEGORY_IDS:
         raise fail("category", f"must be one of {', '.join(CATEGORY_IDS)}")
@@ -313,6 +321,7 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
         resolved_by=compiled["resolved_by"],
         log_patterns=compiled["log_patterns"],
         origin=origin,
+        ambiguous=ambiguous,
     )
 
 

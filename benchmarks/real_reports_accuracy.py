@@ -1,0 +1,132 @@
+"""Accuracy of ``diagnose()`` on real failure reports collected from public issue trackers.
+
+Each file in ``tests/diagnosis/cases/real`` is named ``<expected-category>__<slug>.txt`` and starts with header
+lines ``#: source <url>`` / ``#: why <reason>``; the rest is the error text the reporter pasted, verbatim. The
+text goes through the same input recognition as the CLI (customization.log, JSON, or pasted text).
+
+A third of the reports is held out from tuning, chosen up front by a hash of the file name
+(``sha256(name) % 3 == 0``); both numbers are printed.
+
+    python benchmarks/real_reports_accuracy.py [--verbose]
+
+Prints accuracy (all / tuned / held-out), the confusion (expected -> got) and the "confident wrong" count: a
+wrong category that is not ``unknown`` (the worst answer a user can get).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from diagnosis import diagnose  # noqa: E402
+from diagnosis.cli import _classify, _json_inputs  # noqa: E402
+from diagnosis.rules import KnowledgeBase, load_knowledge_base  # noqa: E402
+
+CASES = ROOT / "tests" / "diagnosis" / "cases" / "real"
+HEADER = "#: "
+
+
+@dataclass
+class Result:
+    name: str
+    expected: str
+    got: str
+    rule_id: str | None
+    held_out: bool
+
+    @property
+    def right(self) -> bool:
+        return self.expected == self.got
+
+    @property
+    def confident_wrong(self) -> bool:
+        return not self.right and self.got != "unknown"
+
+
+def held_out(name: str) -> bool:
+    """The fixed held-out third: decided by the file name alone, never by results."""
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 3 == 0
+
+
+def report_text(path: Path) -> bytes:
+    """The report without its ``#:`` header lines."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    i = 0
+    while i < len(lines) and lines[i].startswith(HEADER.encode()):
+        i += 1
+    return b"".join(lines[i:])
+
+
+def diagnose_report(data: bytes, kb: KnowledgeBase):
+    """Diagnose pasted report text the way ``python -m diagnosis`` treats one INPUT."""
+    kind, value = _classify("report", io.BytesIO(data))
+    texts: list[str] = []
+    templates: list[dict] = []
+    log = None
+    if kind == "json":
+        _json_inputs(value, texts, templates)
+    elif kind == "text":
+        texts.append(value)
+    else:
+        log = value
+    return diagnose(
+        "\n".join(texts) if texts else None,
+        log=log,
+        template=templates[0] if templates else None,
+        rules=kb,
+    )
+
+
+def evaluate(kb: KnowledgeBase | None = None, cases: Path = CASES) -> list[Result]:
+    kb = kb or load_knowledge_base(use_env=False)
+    out = []
+    for path in sorted(cases.glob("*.txt")):
+        expected = path.name.split("__")[0]
+        d = diagnose_report(report_text(path), kb)
+        out.append(Result(path.name, expected, d.category, d.rule_id, held_out(path.name)))
+    return out
+
+
+def _line(label: str, results: list[Result]) -> str:
+    if not results:
+        return f"{label:9s}: no reports"
+    right = sum(r.right for r in results)
+    cw = sum(r.confident_wrong for r in results)
+    return f"{label:9s}: {right}/{len(results)} right = {right / len(results):.1%}, confident wrong {cw}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--verbose", action="store_true", help="one line per report")
+    ap.add_argument("--cases", type=Path, default=CASES, help="folder of report files (default: %(default)s)")
+    args = ap.parse_args(argv)
+    results = evaluate(cases=args.cases)
+    if args.verbose:
+        for r in results:
+            mark = "ok " if r.right else ("WRONG" if r.confident_wrong else "miss")
+            split = "held" if r.held_out else "tune"
+            print(f"{mark:5s} {split} {r.name}: got {r.got} ({r.rule_id})")
+    print(f"reports: {len(results)} from {args.cases}")
+    print(_line("all", results))
+    print(_line("tuned", [r for r in results if not r.held_out]))
+    print(_line("held-out", [r for r in results if r.held_out]))
+    unknown_cw = sum(r.confident_wrong for r in results if r.expected == "unknown")
+    print(f"confident wrong where the text holds no evidence (expected unknown): {unknown_cw}")
+    confusion = Counter((r.expected, r.got) for r in results if not r.right)
+    if confusion:
+        print("confusion (expected -> got):")
+        for (exp, got), n in sorted(confusion.items()):
+            print(f"  {exp} -> {got}: {n}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
