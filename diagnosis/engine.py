@@ -140,6 +140,8 @@ def diagnose(
             log_failed = True
         elif r.success and not r.failure_seen:
             log_succeeded = True
+        elif not (r.exported or r.finalized) and _error_lines(r, kb):
+            log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
     failure = message_failed or log_failed
 
     # ------------------------------------------------------------------ candidates
@@ -251,6 +253,17 @@ def _provisioning_error_text(error: dict[str, Any] | str | None) -> str:
         text = f"{code}: {msg}" if code and msg else str(code or msg)
         return text or json.dumps(error)
     return str(error)
+
+
+def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
+    """Error-looking lines near the end that no benign entry explains."""
+    benign = {
+        h.line
+        for rid, rh in result.hits.items()
+        if (rule := kb.get(rid)) is not None and rule.benign
+        for h in rh.samples()
+    }
+    return [h for h in result.tail_errors if h.line not in benign]
 
 
 def _find(pattern: re.Pattern[str], text: str, group: int) -> str | None:
