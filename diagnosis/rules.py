@@ -152,6 +152,16 @@ class KnowledgeBase:
     def categories(self) -> set[str]:
         return {r.category for r in self.rules.values() if not r.benign}
 
+    def for_category(self, category: str, prefer: Sequence[str] = ()) -> Rule | None:
+        """The entry that speaks for a category, e.g. for a stuck build's advice: one of ``prefer`` if present,
+        else the entry named like the category, else the one of highest precedence."""
+        for rule_id in (*prefer, category):
+            rule = self.rules.get(rule_id)
+            if rule is not None and rule.category == category and not rule.benign:
+                return rule
+        candidates = [r for r in self.rules.values() if r.category == category and not r.benign]
+        return max(candidates, key=lambda r: (r.precedence, r.confidence), default=None)
+
 
 # --------------------------------------------------------------------------------------------------- loading
 

@@ -126,6 +126,7 @@ class Monitor:
         self.runs = RunStore(store, clock)
         self.staging = StagingLogs(clients, settings.staging_log_auth)
         self._dispatcher = dispatcher
+        self._knowledge: Any = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -143,6 +144,14 @@ class Monitor:
         clients = AzureClients(settings, credential)
         store = open_store(settings, clients)
         return cls(settings, clients, store, dispatcher, clock=clock or now_utc, copy_mode=copy_mode)
+
+    @property
+    def knowledge(self) -> Any:
+        """The knowledge base (built-in entries + DIAGNOSIS_RULES), loaded and validated once per Monitor."""
+        with self._lock:
+            if self._knowledge is None:
+                self._knowledge = _diagnosis_api().load_knowledge_base(self.settings.diagnosis_rules, use_env=False)
+            return self._knowledge
 
     @property
     def dispatcher(self) -> Any:
@@ -437,6 +446,7 @@ class Monitor:
             "provisioning_state": obs.provisioning_state,
             "provisioning_error": obs.provisioning_error,
             "template": data,
+            "rules": self.knowledge,
         }
         copy_modes: dict[str, str] = {}
         if location is not None:
@@ -657,7 +667,7 @@ class Monitor:
                 )
                 if kind is not None:
                     sequence = record.stuck_alerts
-                    diagnosis = self._stuck_diagnosis(verdict, analysis, record)
+                    diagnosis = self._stuck_diagnosis(verdict, analysis, ref)
                     self._write_stuck_status(data, record, verdict, diagnosis, now)
                     alert = self._alert(
                         kind,
@@ -761,28 +771,37 @@ class Monitor:
         self.store.put(f"{prefix}/status.json", json_bytes(status), tags=tags, content_type="application/json")
         self.store.put(f"{prefix}/diagnosis.json", json_bytes(diagnosis), tags=tags, content_type="application/json")
 
-    @staticmethod
-    def _stuck_diagnosis(verdict: detect.StuckVerdict, analysis: Any, record: RunRecord) -> dict[str, Any]:
+    def _stuck_diagnosis(self, verdict: detect.StuckVerdict, analysis: Any, ref: TemplateRef) -> dict[str, Any]:
+        """A stuck run's diagnosis: what the live log shows it waits on, with the knowledge base's cause and
+        remediation for that category (``build-timeout`` past the timeout when the log says nothing more)."""
         from diagnosis.categories import CATEGORIES
-        from diagnosis.model import Diagnosis
+        from diagnosis.model import PHASES, Diagnosis
 
         data = analysis.to_dict() if analysis is not None else {}
         category = data.get("category") or ("build-timeout" if verdict.rule == "timeout" else "unknown")
-        title = CATEGORIES[category].title if category in CATEGORIES else category
+        # A build still waiting for SSH/WinRM is the plain connection case, not a private-link misconfiguration.
+        prefer = ("communicator-timeout",) if data.get("waiting_on") == "connection" else ()
+        rule = self.knowledge.for_category(category, prefer)
         summaries = {
             "timeout": "Image Builder has not ended a run that is past its timeout; cancel it "
             "(az image builder cancel) and look at the live log snapshot.",
             "no-growth": "The build log has stopped growing: the build waits on something that may never come.",
         }
-        summary = data.get("detail") or summaries.get(verdict.rule) or verdict.detail
+        stop_first = (
+            f"Cancel the run (az image builder cancel -n {ref.name} -g {ref.resource_group}) rather than waiting "
+            "for buildTimeoutInMinutes; the live log is archived."
+        )
         diag = Diagnosis(
             category=category,
-            title=title,
-            summary=summary,
-            cause=f"stuck ({verdict.rule}): {verdict.detail}",
-            phase="unknown",
+            title=CATEGORIES[category].title if category in CATEGORIES else category,
+            summary=data.get("detail") or summaries.get(verdict.rule) or verdict.detail,
+            cause=f"Stuck ({verdict.rule}): {verdict.detail}." + (f" {rule.cause}" if rule else ""),
+            remediation=[stop_first, *(rule.remediation if rule else ())],
+            phase=rule.phase if rule and rule.phase in PHASES else "unknown",
             confidence=0.5 if analysis is not None else 0.3,
             evidence=list(getattr(analysis, "evidence", []) or []),
+            doc=rule.doc_url if rule else None,
+            rule_id=rule.id if rule else None,
         )
         return diag.to_dict()
 

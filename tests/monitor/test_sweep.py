@@ -244,6 +244,11 @@ def test_stuck_when_analysis_says_it_cannot_finish(harness) -> None:
     assert row.alerts == ["build-stuck"] and row.stuck_reason.startswith("cannot-finish"), row
     assert row.category == "interactive-prompt"
     assert h.receiver.alerts[0]["category"] == "interactive-prompt"
+    advice = h.receiver.alerts[0]["diagnosis"]
+    cancel = f"Cancel the run (az image builder cancel -n tpl-prompt -g {t.resource_group})"
+    assert advice["remediation"][0].startswith(cancel)
+    assert any("-y" in step for step in advice["remediation"][1:]), advice["remediation"]  # the knowledge base's advice
+    assert advice["doc"] and advice["rule_id"] == "interactive-prompt"
     status_key = next(k for k in h.archived() if k.endswith("/status.json"))
     status = json.loads(h.archive().download_blob(status_key).readall())
     assert status["stuck"]["rule"] == "cannot-finish" and status["live_log_bytes"] == len(live)
@@ -454,3 +459,37 @@ def test_success_after_an_alerted_failure_is_announced_once(harness) -> None:
     assert monitor.sweep().alerts_sent == 0 and h.monitor().check_template(t.id).alerts == []
     recovered = [a for a in h.receiver.alerts if a["kind"] == "recovered"]
     assert len(recovered) == 1 and recovered[0]["previously_stuck"] is False
+
+
+def test_user_rules_from_diagnosis_rules_decide_the_category(harness, tmp_path) -> None:
+    """DIAGNOSIS_RULES reaches the monitor's diagnoses (loaded and validated once per Monitor)."""
+    h = harness
+    rules = tmp_path / "corp.json"
+    rules.write_text(
+        json.dumps(
+            {
+                "rules": [
+                    {
+                        "id": "corp-proxy-407",
+                        "category": "network-config",
+                        "title": "Corporate proxy refused the download",
+                        "log_patterns": ["407 Proxy Authentication Required"],
+                        "phase": "customize",
+                        "cause": "The build subnet goes through a proxy that needs authentication.",
+                        "remediation": ["Allow the build subnet through the proxy without authentication."],
+                        "precedence": 95,
+                    }
+                ]
+            }
+        )
+    )
+    log = bytes(samplelogs.failed_customizer_log(seed=21)).replace(
+        b"Script exited with non-zero exit status",
+        b"curl: (56) Received HTTP code 407 Proxy Authentication Required\n[op] PACKER OUT Script exited with "
+        b"non-zero exit status",
+        1,
+    )
+    failed_template(h, "tpl-proxy", log)
+    row = h.monitor(DIAGNOSIS_RULES=str(rules)).sweep().rows[0]
+    assert row.category == "network-config", row
+    assert h.receiver.alerts[0]["diagnosis"]["rule_id"] == "corp-proxy-407"
