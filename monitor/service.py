@@ -35,7 +35,7 @@ from monitor.archive import (
 from monitor.azure_clients import RESOURCES_API, AzureClients, RequestCounts
 from monitor.detect import Observation, TemplateRef
 from monitor.logs import LogLocation, StagingLogs
-from monitor.settings import Settings
+from monitor.settings import Settings, SettingsError
 from monitor.state import SWEEP_LEASE_KEY, ClaimLost, IndexEntry, RunRecord, RunStore, SweepIndex, now_utc
 from monitor.store import LeaseUnavailable, ObjectStore
 
@@ -143,7 +143,15 @@ class Monitor:
 
         clients = AzureClients(settings, credential)
         store = open_store(settings, clients)
-        return cls(settings, clients, store, dispatcher, clock=clock or now_utc, copy_mode=copy_mode)
+        monitor = cls(settings, clients, store, dispatcher, clock=clock or now_utc, copy_mode=copy_mode)
+        if settings.diagnosis_rules:  # the user's rule files: a bad one fails at start-up, naming the setting
+            from diagnosis.rules import KnowledgeBaseError
+
+            try:
+                _ = monitor.knowledge
+            except KnowledgeBaseError as exc:
+                raise SettingsError("DIAGNOSIS_RULES", str(exc)) from None
+        return monitor
 
     @property
     def knowledge(self) -> Any:

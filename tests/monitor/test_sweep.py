@@ -493,3 +493,13 @@ def test_user_rules_from_diagnosis_rules_decide_the_category(harness, tmp_path) 
     row = h.monitor(DIAGNOSIS_RULES=str(rules)).sweep().rows[0]
     assert row.category == "network-config", row
     assert h.receiver.alerts[0]["diagnosis"]["rule_id"] == "corp-proxy-407"
+
+
+def test_a_bad_rules_file_fails_at_start_up_naming_the_setting(harness, tmp_path) -> None:
+    from monitor.settings import SettingsError
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rules": [{"id": "x", "category": "no-such-category"}]}')
+    with pytest.raises(SettingsError) as info:
+        harness.monitor(DIAGNOSIS_RULES=str(bad))
+    assert info.value.name == "DIAGNOSIS_RULES" and "bad.json" in str(info.value)
