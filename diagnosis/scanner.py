@@ -64,7 +64,7 @@ _EXIT = re.compile(
 )
 _ERRORISH = re.compile(
     r"(?i)\b(?:error(?:ed)?|failed|failure|fatal|exception|denied|unable to|cannot|could not|timed? ?out|"
-    r"not found|invalid|forbidden|no such file|permission denied|not allowed|unauthorized|bad request|"
+    r"not found|invalid|forbidden|no such file|permission denied|not allowed|unauthorized|bad request|missing|"
     r"code[\"']?\s*[:=]\s*[\"']?[a-z]+)\b"  # an ARM error envelope's code (Code: Conflict, "code": "...")
 )
 _NOT_ERRORISH = re.compile(r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b")
