@@ -337,3 +337,43 @@ def test_validation_log_failure_is_in_the_validate_phase(kb):
     assert d.category == "customizer-failed"
     assert d.phase == "validate"
     assert all(e.source == "validation-log" for e in d.evidence)
+
+
+def test_ambiguous_match_alone_is_unknown_with_its_hints(kb):
+    # a bare WinRM timeout has several causes (NSG, hardened image, slow VM): no category is guessed
+    d = diagnose("==> azure-arm: Timeout waiting for WinRM.", rules=kb)
+    assert d.category == "unknown"
+    assert d.rule_id == "communicator-timeout"
+    assert d.confidence <= 0.3
+    assert "Several causes fit" in d.cause
+    assert any("5986" in step for step in d.remediation)
+    assert "Timeout waiting for WinRM" in d.evidence[0].text
+
+
+def test_ambiguous_match_yields_to_a_specific_one(kb):
+    d = diagnose(
+        "==> azure-arm: Timeout waiting for WinRM.\n"
+        "[DEBUG] TCP connection to SSH ip/port failed: dial tcp 10.1.0.5:5986: i/o timeout",
+        rules=kb,
+    )
+    assert d.category == "network-config"
+    assert d.rule_id == "communicator-timeout-private"
+
+
+def test_generic_internal_error_is_not_a_service_error(kb):
+    d = diagnose(
+        "LastRunStatusMessage : Internal error occurred. This is a generic error. To identify possible causes, "
+        "go to https://aka.ms/azvmimagebuilderts.",
+        rules=kb,
+    )
+    assert d.category == "unknown"
+    d = diagnose("The gateway did not receive a response from 'Microsoft.VirtualMachineImages' (CODE: 504)", rules=kb)
+    assert d.category == "service-error"
+
+
+def test_pasted_arm_error_without_a_known_code_is_unknown_not_none(kb):
+    d = diagnose("(SomethingNew) The widget could not be frobbed.\nCode: SomethingNew", rules=kb)
+    assert d.category == "unknown"
+    excerpt = log("==> azure-arm: Installing things...", "    azure-arm: ERROR: Exception from HRESULT: 0x8024ABCD")
+    d = diagnose(log=excerpt, rules=kb)
+    assert d.category == "unknown"

@@ -137,3 +137,17 @@ def test_required_literals():
 
 def test_parse_rules_accepts_a_bare_list():
     assert [r.id for r in parse_rules([GOOD])] == ["my-proxy"]
+
+
+def test_ambiguous_must_be_a_boolean(tmp_path):
+    from diagnosis.rules import load_rules_file
+
+    path = tmp_path / "r.json"
+    entry = {"id": "x", "category": "network-config", "title": "t", "message_patterns": ["abc"], "remediation": ["r"]}
+    entry["ambiguous"] = "yes"
+    path.write_text(json.dumps({"rules": [entry]}))
+    with pytest.raises(KnowledgeBaseError, match="ambiguous"):
+        load_rules_file(path)
+    entry["ambiguous"] = True
+    path.write_text(json.dumps({"rules": [entry]}))
+    assert load_rules_file(path)[0].ambiguous is True
