@@ -98,11 +98,14 @@ class Fault:
     code: str | None = None
     message: str | None = None
     served: int = 0
+    kind: str | None = None  # route kind prefix, e.g. "resourceGroups.get" (paths alone cannot tell it apart)
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, kind: str = "") -> bool:
         if self.count <= 0:
             return False
         if self.method and self.method.upper() != method:
+            return False
+        if self.kind and not kind.lower().startswith(self.kind.lower()):
             return False
         return not (self.path_contains and self.path_contains.lower() not in path.lower())
 
@@ -326,6 +329,9 @@ class ArmServer:
         self.state = state
         self.issuer = issuer
         self.page_size = page_size
+        # Stand-in variations the REST API allows (defaults: what Azure does):
+        self.next_link_style = "absolute"  # "absolute" | "relative" (path and query only)
+        self.list_summary = False  # True: template lists give id/name/type/location/tags only (GET has the rest)
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._hooks: list[Callable[[ArmRequest], None]] = []
@@ -361,12 +367,16 @@ class ArmServer:
         delay: float = 0.0,
         code: str | None = None,
         message: str | None = None,
+        kind: str | None = None,
     ) -> Fault:
         """Answer the next ``count`` matching requests with ``status`` (after ``delay`` seconds).
 
-        ``status=None`` only delays. Returns the Fault; ``fault.served`` tells how often it fired.
+        ``status=None`` only delays. ``kind`` matches route kinds by prefix (``"resourceGroups.get"``,
+        ``"containerGroups"``, ``"storageAccounts.listKeys"``, ``"imageTemplates.listRunOutputs"``): with a
+        large ``count``, a stand-in that does not serve a route (404/405/501). Returns the Fault;
+        ``fault.served`` tells how often it fired.
         """
-        fault = Fault(status, retry_after, count, path_contains, method, delay, code, message)
+        fault = Fault(status, retry_after, count, path_contains, method, delay, code, message, kind=kind)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -402,10 +412,10 @@ class ArmServer:
             return sum(n for kind, n in self.counts.items() if kind.startswith(kind_prefix))
 
     # -- internals used by the handler --
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str, kind: str = "") -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(method, path):
+                if fault.matches(method, path, kind):
                     fault.count -= 1
                     fault.served += 1
                     return fault
@@ -434,18 +444,31 @@ class ArmServer:
             next_token = binascii.hexlify(page[-1]["id"].lower().encode()).decode()
             api_version = quote(query.get("api-version", ""), safe="")
             top = f"&$top={size}" if query.get("$top") else ""
-            body["nextLink"] = f"{self.endpoint}{path}?api-version={api_version}{top}&$skiptoken={next_token}"
+            base = "" if self.next_link_style == "relative" else self.endpoint
+            body["nextLink"] = f"{base}{path}?api-version={api_version}{top}&$skiptoken={next_token}"
         return body
+
+    def _listed(self, page: dict[str, Any]) -> dict[str, Any]:
+        if not self.list_summary:
+            return page
+        keep = ("id", "name", "type", "location", "tags")
+        return {**page, "value": [{k: t[k] for k in keep if k in t} for t in page["value"]]}
 
     def _serve(self, method: str, kind: str, args: tuple[str, ...], path: str, query: dict[str, str]) -> Any:
         state = self.state
         sub = args[0]
         with state.lock:
             if kind == "imageTemplates.list":
-                return self._page([t for k, t in state.templates.items() if k[0] == sub.lower()], path, query)
+                return self._listed(
+                    self._page([t for k, t in state.templates.items() if k[0] == sub.lower()], path, query)
+                )
             rg = args[1] if len(args) > 1 else ""
             if kind == "resourceGroups.list":
-                groups = [g.to_json() for k, g in state.resource_groups.items() if k[0] == sub.lower()]
+                groups = [
+                    g.to_json()
+                    for k, g in state.resource_groups.items()
+                    if k[0] == sub.lower() and _tag_filter(query.get("$filter"), g.tags)
+                ]
                 return self._page(groups, path, query)
             if kind == "storageAccounts.list":
                 accounts = [a.to_json() for k, a in state.storage_accounts.items() if k[0] == sub.lower()]
@@ -456,7 +479,9 @@ class ArmServer:
             if kind == "resourceGroups.get":
                 return group.to_json()
             if kind == "imageTemplates.listByResourceGroup":
-                return self._page([t for k, t in state.templates.items() if k[:2] == _key(sub, rg)], path, query)
+                return self._listed(
+                    self._page([t for k, t in state.templates.items() if k[:2] == _key(sub, rg)], path, query)
+                )
             if kind.startswith("imageTemplates."):
                 template = state.templates.get(_key(sub, rg, args[2]))
                 if template is None:
@@ -527,6 +552,20 @@ class ArmServer:
             return {"content": text}
 
 
+_TAG_FILTER = re.compile(r"^\s*tagName eq '([^']*)'(?:\s+and\s+tagValue eq '([^']*)')?\s*$", re.IGNORECASE)
+
+
+def _tag_filter(expression: str | None, tags: dict[str, str]) -> bool:
+    """ARM's resource group ``$filter`` by tag (``tagName eq 'k' [and tagValue eq 'v']``); other filters
+    are not applied (the list is returned whole, which callers must tolerate)."""
+    match = _TAG_FILTER.match(expression or "")
+    if not match:
+        return True
+    name, value = match.group(1).lower(), match.group(2)
+    lowered = {k.lower(): v for k, v in tags.items()}
+    return name in lowered and (value is None or lowered[name] == value)
+
+
 def _challenge(description: str) -> str:
     return (
         'Bearer authorization_uri="https://login.microsoftonline.com/common", '
@@ -573,7 +612,7 @@ def _make_handler(server: ArmServer) -> type[BaseHTTPRequestHandler]:
                 self._authorize()
                 for hook in hooks:
                     hook(ArmRequest(method, path, query, kind))
-                fault = server._take_fault(method, path)
+                fault = server._take_fault(method, path, kind)
                 if fault is not None:
                     if fault.delay:
                         time.sleep(fault.delay)

@@ -41,6 +41,7 @@ from .arm import ArmServer, ArmState, ContainerGroup, ResourceGroup, StorageAcco
 from .azurite import Azurite, StorageRequest, account_key
 from .certs import TestCA
 from .identity import IdentityServer
+from .storagegate import StorageGate
 from .tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,8 @@ class LocalCloud:
         self.azurite: Azurite | None = None
         self.subscriptions: set[str] = {self.subscription_id}
         self._storage_mark = 0
+        self._gates: dict[tuple[bool, str], StorageGate] = {}  # (tls, host) -> gate, started on first use
+        self._fronted: dict[str, StorageGate] = {}  # staging account -> the gate its endpoint points at
 
     # -- life cycle --
     def start(self) -> LocalCloud:
@@ -206,6 +209,9 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
+        for gate in self._gates.values():
+            gate.stop()
+        self._gates.clear()
         if self.azurite is not None:
             self.azurite.stop()
             self.azurite = None
@@ -566,6 +572,9 @@ class LocalCloud:
         return account
 
     def _release(self, account: str) -> None:
+        gate = self._fronted.pop(account, None)
+        if gate is not None:
+            gate.deny_bearer.discard(account)
         service = self.blob_service(account)
         for container in service.list_containers():
             service.delete_container(container.name)
@@ -577,10 +586,50 @@ class LocalCloud:
         """The template's staging account, binding one from the pool if needed."""
         return self._bind_storage(self.template(template_id))
 
-    def staging_blob_url(self, template_id: str, path: str) -> str:
-        """``https://127.0.0.1:<port>/<account>/<container>/<blob>`` of a staging blob (no SAS)."""
+    def staging_account_url(self, template_id: str) -> str:
+        """The blob endpoint of the template's staging account as ARM serves it (no trailing slash)."""
         assert self.azurite is not None
-        return f"{self.azurite.account_url(self.storage_account(template_id))}/{path.lstrip('/')}"
+        account = self.storage_account(template_id)
+        gate = self._fronted.get(account)
+        return gate.account_url(account) if gate is not None else self.azurite.account_url(account)
+
+    def staging_blob_url(self, template_id: str, path: str) -> str:
+        """``https://127.0.0.1:<port>/<account>/<container>/<blob>`` of a staging blob (no SAS); through its
+        gate when ``front_staging`` put one in front."""
+        return f"{self.staging_account_url(template_id)}/{path.lstrip('/')}"
+
+    def front_staging(
+        self, template_id: str, *, scheme: str = "http", host: str = "127.0.0.1", deny_bearer: bool = False
+    ) -> str:
+        """Make the template's staging account look like another storage service (``localazure.storagegate``):
+        its ``primaryEndpoints.blob`` (and the URLs ``failure_message`` writes) point at a gate on ``scheme``
+        (``http``: an emulator where bearer tokens cannot be used) and ``host`` (``127.0.0.1`` or
+        ``localhost``); ``deny_bearer`` answers identity (bearer) requests with 403
+        AuthorizationPermissionMismatch, like an identity without a data role. Returns the account URL. The
+        account is restored when it goes back to the pool."""
+        if scheme not in ("http", "https") or host not in ("127.0.0.1", "localhost"):
+            raise ValueError("scheme must be http or https and host 127.0.0.1 or localhost")
+        assert self.azurite is not None and self.ca is not None, "LocalCloud not started"
+        t = self.template(template_id)
+        account = self._bind_storage(t)
+        with self._lock:
+            gate = self._gates.get((scheme == "https", host))
+            if gate is None:
+                gate = StorageGate(self.azurite.base_url, self.ca, tls=scheme == "https", host=host).start()
+                self._gates[(scheme == "https", host)] = gate
+            self._fronted[account] = gate
+        if deny_bearer:
+            gate.deny_bearer.add(account)
+        else:
+            gate.deny_bearer.discard(account)
+        key = (t.subscription_id.lower(), t.staging_group.lower(), account.lower())
+        with self.state.lock:
+            self.state.storage_accounts[key].blob_endpoint = gate.account_url(account) + "/"
+        return gate.account_url(account)
+
+    def gate(self, template_id: str) -> StorageGate | None:
+        """The gate in front of the template's staging account, if any (its ``requests`` show the auth used)."""
+        return self._fronted.get(self.storage_account(template_id))
 
     def _blob(self, template_id: str, path: str):  # -> BlobClient
         account = self.storage_account(template_id)

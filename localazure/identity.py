@@ -43,6 +43,9 @@ class IdentityServer:
         self._lock = threading.Lock()
         self.requests: list[str] = []  # resources asked for, in order
         self._faults: list[int] = []
+        # Resources this endpoint will not mint tokens for (a stand-in that only knows ARM): 400, like an
+        # App Service endpoint asked for an unknown resource.
+        self.refused_resources: set[str] = set()
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer((host, port), handler, bind_and_activate=False)
         self._server.daemon_threads = True
@@ -78,6 +81,7 @@ class IdentityServer:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+        self.refused_resources.clear()
 
     def _take_fault(self) -> int | None:
         with self._lock:
@@ -125,6 +129,9 @@ def _make_handler(server: IdentityServer) -> type[BaseHTTPRequestHandler]:
                 return
             if resource.endswith("/.default"):
                 resource = resource[: -len("/.default")]
+            if resource.rstrip("/") in {r.rstrip("/") for r in server.refused_resources}:
+                self._send(400, {"statusCode": 400, "message": f"no token for resource {resource}"})
+                return
             server._record(resource)
             token, expires_on = server.issuer.mint(resource)
             self._send(

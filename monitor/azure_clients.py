@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -21,6 +22,21 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 log = logging.getLogger(__name__)
 
 RESOURCES_API = "2021-04-01"  # resource groups (check_staging_group reads their tags)
+# Statuses worth retrying later (Event Grid redelivery, the next sweep); 501/505 say "never".
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504, 507, 509})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A request failure that may pass by itself: a connection error, or 408 / 429 / 5xx other than 501 and
+    505. Such errors propagate from ``Monitor.check_template`` so Event Grid retries the delivery."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return True
+    if isinstance(exc, HttpResponseError):
+        status = exc.status_code
+        return status is not None and (status in TRANSIENT_STATUS or (status >= 500 and status not in (501, 505)))
+    return False
 
 
 @dataclass
@@ -84,8 +100,10 @@ def _make_transport_class() -> type:
 
 def arm_credential_scopes(arm_endpoint: str) -> list[str]:
     """The token scope for an ARM endpoint: the known clouds' own audience (public, China, US Government); any
-    other endpoint (Azure Stack, a local test endpoint) gets the public management audience, as the SDK's
-    default does."""
+    other endpoint (Azure Stack, a stand-in at ``https://127.0.0.1:<port>`` or ``https://localhost:<port>``)
+    gets the public management audience ``https://management.azure.com/.default``, as the SDK's default does:
+    never a scope made from the endpoint's own URL, which ARM (and any stand-in checking ``aud`` like ARM)
+    refuses."""
     from azure.core import AzureClouds
     from azure.mgmt.core.tools import get_arm_endpoints
 
@@ -182,6 +200,37 @@ class AzureClients:
             )
             raise HttpResponseError(response=response)
         return response.json()
+
+    def arm_list(self, path: str, api_version: str, query: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+        """The items of a paged ARM list (``value`` + ``nextLink``, absolute or relative) as JSON dicts."""
+        from urllib.parse import parse_qsl, urljoin
+
+        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, map_error
+        from azure.core.rest import HttpRequest
+
+        url: str | None = self.settings.arm_endpoint + path
+        params: dict[str, str] = {**(query or {}), "api-version": api_version}
+        seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        while url and (url, tuple(sorted(params.items()))) not in seen:  # a nextLink that loops ends the list
+            seen.add((url, tuple(sorted(params.items()))))
+            request = HttpRequest("GET", url, params=params)
+            response = self.imagebuilder._client.send_request(request)
+            if response.status_code >= 400:
+                map_error(
+                    status_code=response.status_code, response=response, error_map={404: ResourceNotFoundError}
+                )
+                raise HttpResponseError(response=response)
+            body = response.json() or {}
+            yield from body.get("value") or []
+            next_link = body.get("nextLink")
+            if not next_link:
+                return
+            url = urljoin(self.settings.arm_endpoint + "/", next_link)
+            parts = urlsplit(url)
+            # nextLink carries its own query; keep our api-version unless it names one.
+            params = dict(parse_qsl(parts.query, keep_blank_values=True))
+            params.setdefault("api-version", api_version)
+            url = f"{parts.scheme}://{parts.netloc}{parts.path}"
 
     # -- storage ---------------------------------------------------------------------------------------------
     def blob_service(self, account_url: str, credential: Any = None) -> Any:

@@ -9,6 +9,10 @@ client.
 - streamed uploads: ``stage_block`` per block of at most ``block_size`` bytes, then ``commit_block_list`` — a
   stream is never held in memory whole;
 - ``lease``: a blob lease on a (created if absent) marker blob.
+
+Endpoints: ARCHIVE_STORAGE_URL (identity) must be https; ARCHIVE_CONNECTION_STRING may name any endpoint the
+storage SDK parses, plain http included (``UseDevelopmentStorage=true``, ``BlobEndpoint=http://azurite:10000/
+devstoreaccount1``, ``DefaultEndpointsProtocol=https;AccountName=...;EndpointSuffix=...``).
 """
 
 from __future__ import annotations
@@ -72,6 +76,15 @@ class BlobStore:
         from azure.storage.blob import BlobServiceClient
 
         if settings.archive_storage_url:
+            if not settings.archive_storage_url.lower().startswith("https://"):
+                from monitor.settings import SettingsError
+
+                # The storage client never sends a bearer token over plain http.
+                raise SettingsError(
+                    "ARCHIVE_STORAGE_URL",
+                    "identity auth needs an https endpoint; for an http emulator (Azurite) set "
+                    "ARCHIVE_CONNECTION_STRING instead",
+                )
             if clients is not None:
                 service = clients.blob_service(settings.archive_storage_url)
             else:

@@ -40,6 +40,27 @@ def render_table(rows: Sequence[Any], out: TextIO) -> None:
             out.write("  ".join("-" * w for w in widths) + "\n")
 
 
+def destinations(settings: Settings) -> str:
+    """Where this run's archives and alerts go (no secrets: channel names, not webhook URLs)."""
+    if settings.archive_kind == "local":
+        archive = f"archive: {settings.archive_dir.resolve()}"
+    elif settings.archive_kind == "blob-aad":
+        archive = f"archive: {settings.archive_storage_url.rstrip('/')}/{settings.archive_container}"
+    else:
+        archive = f"archive: container {settings.archive_container} (ARCHIVE_CONNECTION_STRING)"
+    channels = [
+        name
+        for name, url in (
+            ("TEAMS_WEBHOOK_URL", settings.teams_webhook_url),
+            ("EMAIL_WEBHOOK_URL", settings.email_webhook_url),
+            ("ALERT_WEBHOOK_URL", settings.alert_webhook_url),
+        )
+        if url
+    ]
+    alerts = f"alerts: posted to {', '.join(channels)}" if channels else f"alerts: {settings.alert_dir.resolve()}"
+    return f"{archive}; {alerts}"
+
+
 def _monitor(settings: Settings, args: argparse.Namespace) -> Any:
     from monitor.service import Monitor
 
@@ -85,6 +106,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             f"{report.alerts_sent} alert(s) sent, {report.arm_requests} ARM and "
             f"{report.storage_requests} storage requests in {report.seconds:.1f}s\n"
         )
+        out.write(destinations(settings) + "\n")
         if report.outbox is not None and getattr(report.outbox, "waiting", 0):
             out.write(f"{report.outbox}\n")
         for error in report.errors:

@@ -1,9 +1,23 @@
 """Find a run's logs in its staging resource group and read them (identity or account key), plus the live
 container output of a running build.
 
-Where the log is: the URL in the failure message (``.../packerlogs/<folder>/customization.log``); otherwise
-the staging group's storage account (ARM ``storageAccounts`` list → ``primaryEndpoints.blob``) → container
-``packerlogs`` → the folder whose ``customization.log`` changed last. ``validation.log`` sits beside it.
+Where the log is: the URL in the failure message (``.../packerlogs/<folder>/customization.log`` or
+``validation.log``, with or without a SAS query string); otherwise the staging group's storage account (ARM
+``storageAccounts`` list → ``primaryEndpoints.blob``) → container ``packerlogs`` → the folder whose
+``customization.log`` changed last. ``validation.log`` sits beside it. Without ``exactStagingResourceGroup``
+the staging group is found by Image Builder's tags on it (``imageTemplateName``,
+``imageTemplateResourceGroupName``).
+
+Stand-ins and real subscriptions implement less than everything, so reading degrades instead of failing:
+
+- ``STAGING_LOG_AUTH=aad`` reads with the identity; an account served over plain ``http`` (Azurite, other
+  emulators) cannot take a bearer token, and an account that refuses the identity (403 / authentication
+  failure: the identity lacks *Storage Blob Data Reader*) is read with its account key from ARM ``listKeys``
+  instead — tried once per account, each reason logged once.
+- ARM routes the monitor only uses to find logs (storage accounts, ``listKeys``, resource groups, container
+  groups) may answer 400/403/404/405/501 on a stand-in: logged once per route at warning, and the monitor goes
+  on with what it has. Only transient errors (408, 429, 5xx other than 501/505, connection errors) propagate, so
+  an Event Grid delivery is retried and a sweep reports that template as an error.
 """
 
 from __future__ import annotations
@@ -11,26 +25,45 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from monitor.azure_clients import RESOURCES_API, is_transient
+
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 PACKERLOGS = "packerlogs"
 CUSTOMIZATION_LOG = "customization.log"
 VALIDATION_LOG = "validation.log"
 BUILD_CONTAINER_PREFIX = "vmimagebuilder-build-container"
+STORAGE_SCOPE = "https://storage.azure.com/.default"  # the audience of every cloud's blob service
 
+# ``<account url>/packerlogs/<folder>/(customization|validation).log``; the folder stops at a query or fragment.
 _LOG_URL = re.compile(
-    r"(https?://[^\s\"'<>]+?)/" + PACKERLOGS + r"/([^\s\"'<>?#]+?)/" + re.escape(CUSTOMIZATION_LOG)
+    r"(https?://[^\s\"'<>()\[\]]+?)/"
+    + PACKERLOGS
+    + r"/([^\s\"'<>?#()\[\]]+?)/(?:"
+    + re.escape(CUSTOMIZATION_LOG)
+    + "|"
+    + re.escape(VALIDATION_LOG)
+    + r")(?![\w-])",
+    re.IGNORECASE,
+)
+# ARM error codes that say the resource (not the route) is gone.
+_GONE_CODES = frozenset({"resourcegroupnotfound", "resourcenotfound", "notfound"})
+AUTH_REFUSED_CODES = frozenset(
+    {"authorizationpermissionmismatch", "authorizationfailure", "authenticationfailed", "invalidauthenticationinfo"}
 )
 
 
 @dataclass(frozen=True)
 class LogLocation:
-    account_url: str  # https://<account>.blob.core.windows.net  or  https://127.0.0.1:<port>/<account>
+    account_url: str  # https://<account>.blob.core.windows.net  or  http(s)://<host>:<port>/<account>
     folder: str
     container: str = PACKERLOGS
 
@@ -52,21 +85,53 @@ class LogLocation:
 
 
 def account_name_of(account_url: str) -> str:
-    parts = urlsplit(account_url)
-    host = parts.hostname or ""
-    if host.replace(".", "").isdigit() or host in ("localhost",) or ":" in host:
-        return parts.path.strip("/").split("/")[0]  # path-style (Azurite, emulators)
-    return host.split(".")[0]
+    """The storage account of a blob endpoint.
+
+    Real-style endpoints carry it as the first host label (``https://<account>.blob.core.windows.net``, also
+    sovereign clouds, Azure Stack, private links and Azurite's ``<account>.blob.localhost``); path-style
+    endpoints (emulators: ``http://127.0.0.1:10000/<account>``, ``http://azurite:10000/<account>``,
+    ``http://localhost:10000/<account>``) as the first path segment.
+    """
+    parts = urlsplit(account_url.strip())
+    host = (parts.hostname or "").lower()
+    labels = host.split(".")
+    segment = parts.path.strip("/").split("/")[0]
+    blob_style = len(labels) >= 3 and labels[1] == "blob"
+    if segment and not blob_style:
+        return segment
+    return labels[0] if len(labels) > 1 or not segment else segment
 
 
 def parse_log_url(message: str | None) -> LogLocation | None:
-    """The log location named in a failure message, if any (query strings are dropped)."""
+    """The log location named in a failure message, if any (a SAS query string and trailing punctuation are
+    dropped; a URL naming ``validation.log`` gives the same folder)."""
     if not message:
         return None
     match = _LOG_URL.search(message)
     if not match:
         return None
     return LogLocation(account_url=match.group(1).rstrip("/"), folder=match.group(2))
+
+
+def _status(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None)
+
+
+def _arm_code(exc: BaseException) -> str:
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None) or getattr(exc, "error_code", None) or ""
+    return str(code).lower()
+
+
+def auth_refused(exc: BaseException) -> bool:
+    """A storage request the service refused for our credential (or the credential gave no token)."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+    if isinstance(exc, ClientAuthenticationError):
+        return _status(exc) in (None, 401, 403)
+    if isinstance(exc, HttpResponseError):
+        return _status(exc) in (401, 403) or str(getattr(exc, "error_code", "") or "").lower() in AUTH_REFUSED_CODES
+    return False
 
 
 @dataclass
@@ -80,99 +145,293 @@ class SourceBlob:
 
 
 class StagingLogs:
-    """Reads staging storage per STAGING_LOG_AUTH: ``aad`` (the monitor's identity) or ``key`` (ARM listKeys).
-    """
+    """Reads staging storage per STAGING_LOG_AUTH: ``aad`` (the monitor's identity, falling back to the account
+    key where the identity cannot be used) or ``key`` (ARM listKeys)."""
 
     def __init__(self, clients: Any, auth: str = "aad") -> None:
         self.clients = clients
         self.auth = auth
         self._services: dict[str, Any] = {}  # account url -> BlobServiceClient (keys stay in memory only)
+        self._keyed: set[str] = set()  # account urls whose cached client uses the account key
+        self._key_tried: set[str] = set()  # account urls for which the aad → key fallback was tried
+        self._account_groups: dict[str, str | None] | None = None  # account name -> resource group
+        self._warned: set[str] = set()
+        self._token_ok: bool | None = None  # can the identity get a storage token at all?
         self._lock = threading.Lock()
+
+    # -- degrading -------------------------------------------------------------------------------------------
+    def _warn_once(self, key: str, message: str, *args: Any) -> None:
+        with self._lock:
+            if key in self._warned:
+                return
+            self._warned.add(key)
+        log.warning(message, *args)
+
+    def optional_arm(self, route: str, call: Callable[[], T], default: T) -> T:
+        """Run an ARM call the monitor can do without: a resource that is gone gives ``default`` quietly; a
+        route the endpoint does not serve or refuses (400/403/404/405/501...) gives ``default`` with one
+        warning per route; transient errors propagate."""
+        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+        try:
+            return call()
+        except HttpResponseError as exc:
+            if is_transient(exc) or _status(exc) is None:
+                raise
+            if isinstance(exc, ResourceNotFoundError) and _arm_code(exc) in _GONE_CODES:
+                log.debug("%s: not found (%s)", route, _arm_code(exc))
+                return default
+            self._warn_once(
+                "route:" + route,
+                "ARM endpoint %s answered %s (%s) to %s; going on without it (the log URL in the failure message "
+                "and the other routes still work)",
+                self.clients.settings.arm_endpoint,
+                _status(exc),
+                _arm_code(exc) or "no code",
+                route,
+            )
+            return default
 
     # -- locating --------------------------------------------------------------------------------------------
     def staging_accounts(self, staging_group: str) -> list[tuple[str, str]]:
         """(account name, blob endpoint) of each storage account in the staging group (one ARM call)."""
-        accounts = []
-        for account in self.clients.storage_mgmt.storage_accounts.list_by_resource_group(staging_group):
-            endpoints = getattr(account, "primary_endpoints", None)
-            blob = getattr(endpoints, "blob", None) if endpoints else None
-            if blob:
-                accounts.append((account.name, blob.rstrip("/")))
-        return accounts
 
-    def locate(self, message: str | None, staging_group: str | None) -> LogLocation | None:
-        """The run's log: from the message, else the newest ``packerlogs`` folder in the staging account(s).
-        """
+        def listed() -> list[tuple[str, str]]:
+            accounts = []
+            for account in self.clients.storage_mgmt.storage_accounts.list_by_resource_group(staging_group):
+                endpoints = getattr(account, "primary_endpoints", None)
+                blob = getattr(endpoints, "blob", None) if endpoints else None
+                if blob:
+                    accounts.append((account.name, blob.rstrip("/")))
+            return accounts
+
+        return self.optional_arm("storageAccounts.listByResourceGroup", listed, [])
+
+    def find_staging_group(self, template_id: str) -> str | None:
+        """The staging group of a template whose JSON has no ``exactStagingResourceGroup``: the resource group
+        Image Builder tagged with the template's name and resource group (one ARM list, filtered by tag)."""
+        from monitor.detect import TemplateRef
+
+        ref = TemplateRef.parse(template_id)
+
+        def search() -> str | None:
+            path = f"/subscriptions/{ref.subscription_id}/resourcegroups"
+            query = {"$filter": f"tagName eq 'imageTemplateName' and tagValue eq '{ref.name}'"}
+            for group in self.clients.arm_list(path, RESOURCES_API, query):
+                tags = {str(k).lower(): str(v) for k, v in (group.get("tags") or {}).items()}
+                if (
+                    tags.get("imagetemplatename", "").lower() == ref.name.lower()
+                    and tags.get("imagetemplateresourcegroupname", "").lower() == ref.resource_group.lower()
+                ):
+                    return group.get("name")
+            return None
+
+        return self.optional_arm("resourceGroups.list", search, None)
+
+    def locate(
+        self, message: str | None, staging_group: str | None, *, template_id: str | None = None
+    ) -> LogLocation | None:
+        """The run's log: from the message, else the newest ``packerlogs`` folder in the staging account(s)
+        (the staging group found by its tags when only ``template_id`` is known)."""
         from azure.core.exceptions import ResourceNotFoundError
 
         location = parse_log_url(message)
-        if location is not None or not staging_group:
+        if location is not None:
             return location
-        try:
-            accounts = self.staging_accounts(staging_group)
-        except ResourceNotFoundError:
+        if not staging_group and template_id:
+            staging_group = self.find_staging_group(template_id)
+        if not staging_group:
             return None
         best: tuple[datetime, LogLocation] | None = None
-        for name, endpoint in accounts:
-            service = self.service(endpoint, staging_group, name)
-            container = service.get_container_client(PACKERLOGS)
+        for name, endpoint in self.staging_accounts(staging_group):
+
+            def newest(service: Any) -> list[tuple[datetime, str]]:
+                found = []
+                for blob in service.get_container_client(PACKERLOGS).list_blobs():
+                    if blob.name.endswith("/" + CUSTOMIZATION_LOG):
+                        found.append((blob.last_modified, blob.name[: -len(CUSTOMIZATION_LOG) - 1]))
+                return found
+
             try:
-                for blob in container.list_blobs():
-                    if not blob.name.endswith("/" + CUSTOMIZATION_LOG):
-                        continue
-                    folder = blob.name[: -len(CUSTOMIZATION_LOG) - 1]
-                    if best is None or blob.last_modified > best[0]:
-                        best = (blob.last_modified, LogLocation(endpoint, folder))
+                folders = self._read(endpoint, staging_group, name, newest)
             except ResourceNotFoundError:
                 continue
+            if folders is None:
+                continue
+            for modified, folder in folders:
+                if best is None or modified > best[0]:
+                    best = (modified, LogLocation(endpoint, folder))
         return best[1] if best else None
 
-    # -- reading ---------------------------------------------------------------------------------------------
+    # -- credentials -----------------------------------------------------------------------------------------
     def service(self, account_url: str, staging_group: str | None, account_name: str | None = None) -> Any:
+        """The blob client for a staging account; None when it cannot be read at all (logged)."""
         with self._lock:
             cached = self._services.get(account_url)
         if cached is not None:
             return cached
-        credential: Any = None
+        name = account_name or account_name_of(account_url)
+        keyed = False
         if self.auth == "key":
-            if not staging_group:
-                raise LookupError(f"STAGING_LOG_AUTH=key needs the staging group of {account_url}")
-            name = account_name or account_name_of(account_url)
-            keys = self.clients.storage_mgmt.storage_accounts.list_keys(staging_group, name)
-            listed = (
-                keys.as_dict()
-                if hasattr(keys, "as_dict")
-                else {"keys": [{"value": k.value} for k in keys.keys]}
+            credential = self._account_key(name, staging_group)
+            if credential is None:
+                return None
+            keyed = True
+        elif urlsplit(account_url).scheme.lower() != "https":
+            self._warn_once(
+                "http:" + account_url,
+                "staging account %s is served over plain http, where the storage client sends no bearer token; "
+                "reading it with its account key (ARM listKeys) instead of the identity",
+                name,
             )
-            credential = {"account_name": name, "account_key": listed["keys"][0]["value"]}
+            with self._lock:
+                self._key_tried.add(account_url)
+            credential = self._account_key(name, staging_group)
+            if credential is None:
+                return None
+            keyed = True
+        elif not self._storage_token():
+            credential = self._account_key(name, staging_group)
+            if credential is None:
+                return None
+            keyed = True
+        else:
+            credential = None
         service = self.clients.blob_service(account_url, credential)
         with self._lock:
             self._services[account_url] = service
+            if keyed:
+                self._keyed.add(account_url)
         return service
 
-    def blob(self, location: LogLocation, blob_name: str, staging_group: str | None) -> SourceBlob | None:
-        """Properties of a staging blob, or None if it does not exist (one storage request)."""
-        from azure.core.exceptions import ResourceNotFoundError
+    def _storage_token(self) -> bool:
+        """Whether the identity gets a storage token (asked once). A token endpoint that only serves ARM would
+        otherwise make every staging read wait through the storage client's retries."""
+        from azure.core.exceptions import ClientAuthenticationError
 
+        if self._token_ok is None:
+            try:
+                self.clients.credential.get_token(STORAGE_SCOPE)
+                self._token_ok = True
+            except ClientAuthenticationError as exc:
+                self._token_ok = False
+                log.warning(
+                    "the monitor's identity got no storage token (%s); reading staging accounts with their account "
+                    "keys (ARM listKeys) instead",
+                    str(exc).splitlines()[0][:200],
+                )
+        return self._token_ok
+
+    def _account_key(self, name: str, staging_group: str | None) -> dict[str, str] | None:
+        """``{"account_name", "account_key"}`` from ARM listKeys, or None when listKeys is not possible."""
+        group = staging_group or self._group_of_account(name)
+        if not group:
+            self._warn_once(
+                "nogroup:" + name, "cannot call listKeys for staging account %s: its resource group is unknown", name
+            )
+            return None
+
+        def list_keys() -> Any:
+            return self.clients.storage_mgmt.storage_accounts.list_keys(group, name)
+
+        keys = self.optional_arm("storageAccounts.listKeys", list_keys, None)
+        if keys is None:
+            return None
+        listed = keys.as_dict() if hasattr(keys, "as_dict") else {"keys": [{"value": k.value} for k in keys.keys]}
+        values = [k.get("value") for k in listed.get("keys") or [] if k.get("value")]
+        if not values:
+            self._warn_once("nokeys:" + name, "listKeys of staging account %s returned no key", name)
+            return None
+        return {"account_name": name, "account_key": values[0]}
+
+    def _group_of_account(self, name: str) -> str | None:
+        """The resource group of a storage account known only by name (one subscription-wide list, cached)."""
+        if self._account_groups is None:
+
+            def listed() -> dict[str, str | None]:
+                groups: dict[str, str | None] = {}
+                for account in self.clients.storage_mgmt.storage_accounts.list():
+                    parts = (account.id or "").split("/")
+                    lowered = [p.lower() for p in parts]
+                    if "resourcegroups" in lowered:
+                        groups[account.name.lower()] = parts[lowered.index("resourcegroups") + 1]
+                return groups
+
+            self._account_groups = self.optional_arm("storageAccounts.list", listed, {})
+        return self._account_groups.get(name.lower())
+
+    def _read(
+        self, account_url: str, staging_group: str | None, account_name: str | None, op: Callable[[Any], T]
+    ) -> T | None:
+        """``op(service)``; if the identity is refused, retry once per account with the account key. None when
+        the account cannot be read at all."""
+        from azure.core.exceptions import HttpResponseError
+
+        service = self.service(account_url, staging_group, account_name)
+        if service is None:
+            return None
         try:
-            # With key auth, listKeys answers 404 once the staging group is gone: no log either.
-            service = self.service(location.account_url, staging_group, location.account_name)
+            return op(service)
+        except HttpResponseError as exc:
+            with self._lock:
+                first_try = account_url not in self._keyed and account_url not in self._key_tried
+                if first_try:
+                    self._key_tried.add(account_url)
+            if not auth_refused(exc) or not first_try:
+                raise
+            name = account_name or account_name_of(account_url)
+            log.warning(
+                "staging account %s refused the monitor's identity (%s): grant it 'Storage Blob Data Reader' on the "
+                "staging resource groups (or the subscription); trying the account key through listKeys, which "
+                "needs Microsoft.Storage/storageAccounts/listKeys/action",
+                name,
+                getattr(exc, "error_code", None) or _status(exc) or type(exc).__name__,
+            )
+            credential = self._account_key(name, staging_group)
+            if credential is None:
+                raise
+            keyed = self.clients.blob_service(account_url, credential)
+            with self._lock:
+                self._services[account_url] = keyed
+                self._keyed.add(account_url)
+            return op(keyed)
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def blob(self, location: LogLocation, blob_name: str, staging_group: str | None) -> SourceBlob | None:
+        """Properties of a staging blob, or None if it does not exist or cannot be read (logged)."""
+        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+        def properties(service: Any) -> SourceBlob:
             client = service.get_blob_client(location.container, blob_name)
             props = client.get_blob_properties()
+            return SourceBlob(client=client, size=props.size, last_modified=props.last_modified, etag=props.etag)
+
+        try:
+            return self._read(location.account_url, staging_group, location.account_name, properties)
         except ResourceNotFoundError:
             return None
-        return SourceBlob(client=client, size=props.size, last_modified=props.last_modified, etag=props.etag)
+        except HttpResponseError as exc:
+            if is_transient(exc) or not auth_refused(exc):
+                raise
+            self._warn_once(
+                "unreadable:" + location.account_url,
+                "cannot read staging account %s with the identity or its key (%s); its logs are not archived",
+                location.account_name,
+                getattr(exc, "error_code", None) or _status(exc),
+            )
+            return None
 
-    def sas_url(
-        self, location: LogLocation, blob_name: str, staging_group: str | None, minutes: int = 60
-    ) -> str:
+    def sas_url(self, location: LogLocation, blob_name: str, staging_group: str | None, minutes: int = 60) -> str:
         """A read-only SAS URL for a staging blob, for a server-side copy: a user-delegation SAS with the
         identity (``aad``) or an account-key SAS (``key``). Never log the result."""
         from datetime import UTC, datetime, timedelta
 
+        from azure.core.exceptions import HttpResponseError
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
         service = self.service(location.account_url, staging_group, location.account_name)
+        if service is None:
+            raise HttpResponseError(message=f"staging account {location.account_name} cannot be read")
         start = datetime.now(UTC) - timedelta(minutes=5)
         expiry = datetime.now(UTC) + timedelta(minutes=minutes)
         common = {
@@ -193,20 +452,24 @@ class StagingLogs:
 
     # -- running builds --------------------------------------------------------------------------------------
     def container_log(self, staging_group: str | None) -> str | None:
-        """The live output of the build container instance in the staging group, if one is there."""
+        """The live output of the build container instance in the staging group, if one is there (None when
+        the endpoint does not serve container groups)."""
         if not staging_group:
             return None
-        from azure.core.exceptions import ResourceNotFoundError
-
         aci = self.clients.containers
-        try:
+
+        def build_group() -> Any:
             for group in aci.container_groups.list_by_resource_group(staging_group):
-                if not group.name.lower().startswith(BUILD_CONTAINER_PREFIX):
-                    continue
-                containers = group.containers or []
-                container_name = containers[0].name if containers else group.name
-                logs = aci.containers.list_logs(staging_group, group.name, container_name)
-                return logs.content
-        except ResourceNotFoundError:
+                if group.name.lower().startswith(BUILD_CONTAINER_PREFIX):
+                    return group
             return None
-        return None
+
+        group = self.optional_arm("containerGroups.listByResourceGroup", build_group, None)
+        if group is None:
+            return None
+        containers = group.containers or []
+        container_name = containers[0].name if containers else group.name
+        logs = self.optional_arm(
+            "containers.listLogs", lambda: aci.containers.list_logs(staging_group, group.name, container_name), None
+        )
+        return getattr(logs, "content", None) if logs is not None else None

@@ -210,7 +210,7 @@ class Monitor:
         try:
             for template in self.clients.imagebuilder.virtual_machine_image_templates.list():
                 report.listed += 1
-                self._sweep_one(template.as_dict(), index, report, changes, seen)
+                self._sweep_one(self._full(template.as_dict(), report), index, report, changes, seen)
             listed_all = True
         except Exception as exc:  # ARM list failed mid-way: keep what was done, forget nothing
             log.exception("listing image templates failed")
@@ -262,6 +262,20 @@ class Monitor:
         if entry is not None and entry != index.get(ref.id):
             changes[ref.id.lower()] = entry
 
+    def _full(self, data: dict[str, Any], report: SweepReport) -> dict[str, Any]:
+        """A listed template as the list gave it; a stand-in whose list omits the status fields (no
+        ``provisioningState``) costs one GET for that template."""
+        props = data.get("properties")
+        if isinstance(props, dict) and "provisioningState" in props:
+            return data
+        try:
+            ref = TemplateRef.parse(data.get("id") or "")
+            got = self.clients.imagebuilder.virtual_machine_image_templates.get(ref.resource_group, ref.name)
+        except Exception as exc:  # the row then shows what the list gave (idle) and the error
+            report.errors.append(f"{data.get('id')}: listed without status; GET failed: {type(exc).__name__}: {exc}")
+            return data
+        return got.as_dict()
+
     def check_template(self, template_id: str) -> TemplateOutcome | None:
         """Look at one template now (an Event Grid event said it changed). Transient Azure errors propagate."""
         from azure.core.exceptions import ResourceNotFoundError
@@ -293,14 +307,11 @@ class Monitor:
     def check_staging_group(self, subscription_id: str, group_name: str) -> TemplateOutcome | None:
         """An ``IT_...`` staging group changed: find its template (group tags, else
         exactStagingResourceGroup)."""
-        from azure.core.exceptions import ResourceNotFoundError
-
         if subscription_id.lower() != self.clients.subscription_id.lower():
             return None
-        try:
-            group = self.clients.arm_get(f"/subscriptions/{subscription_id}/resourcegroups/{group_name}", RESOURCES_API)
-        except ResourceNotFoundError:
-            group = {}
+        path = f"/subscriptions/{subscription_id}/resourcegroups/{group_name}"
+        # Gone, or a stand-in without the route: fall back to the exactStagingResourceGroup search below.
+        group = self.staging.optional_arm("resourceGroups.get", lambda: self.clients.arm_get(path, RESOURCES_API), {})
         tags = {k.lower(): v for k, v in (group.get("tags") or {}).items()}
         name, rg = tags.get("imagetemplatename"), tags.get("imagetemplateresourcegroupname")
         if name and rg:
@@ -616,7 +627,7 @@ class Monitor:
             known = LogLocation(record.log_account_url, record.log_folder, record.log_container or "packerlogs")
             from_message = self.staging.locate(obs.message, None)
             return from_message or known
-        location = self.staging.locate(obs.message, obs.staging_group)
+        location = self.staging.locate(obs.message, obs.staging_group, template_id=record.template_id)
         if location is not None:
             record.log_account_url, record.log_folder, record.log_container = (
                 location.account_url,
