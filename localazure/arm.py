@@ -332,6 +332,9 @@ class ArmServer:
         # Stand-in variations the REST API allows (defaults: what Azure does):
         self.next_link_style = "absolute"  # "absolute" | "relative" (path and query only)
         self.list_summary = False  # True: template lists give id/name/type/location/tags only (GET has the rest)
+        # Set: serve ``/metadata/endpoints`` (no auth) announcing this audience, and accept only tokens for it,
+        # like Azure Stack Hub. None: no metadata route; management.azure.com / .core.windows.net audiences.
+        self.metadata_audience: str | None = None
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._hooks: list[Callable[[ArmRequest], None]] = []
@@ -607,6 +610,21 @@ def _make_handler(server: ArmServer) -> type[BaseHTTPRequestHandler]:
                 if match and route_method == method:
                     kind, args = route_kind, match.groups()
                     break
+            if path.rstrip("/").lower() == "/metadata/endpoints" and server.metadata_audience and method == "GET":
+                server._record(method, path, "metadata.endpoints")
+                self._send(
+                    200,
+                    {
+                        "galleryEndpoint": "",
+                        "graphEndpoint": "https://graph.windows.net/",
+                        "portalEndpoint": "https://portal.azure.com/",
+                        "authentication": {
+                            "loginEndpoint": "https://login.microsoftonline.com/",
+                            "audiences": [server.metadata_audience],
+                        },
+                    },
+                )
+                return
             hooks = server._record(method, path, kind)
             try:
                 self._authorize()
@@ -656,7 +674,8 @@ def _make_handler(server: ArmServer) -> type[BaseHTTPRequestHandler]:
                     {"WWW-Authenticate": _challenge("The 'Authorization' header is missing.")},
                 )
             try:
-                server.issuer.verify(token.strip(), MANAGEMENT_AUDIENCES)
+                audiences = (server.metadata_audience,) if server.metadata_audience else MANAGEMENT_AUDIENCES
+                server.issuer.verify(token.strip(), audiences)
             except TokenError as exc:
                 raise ArmError(
                     401,

@@ -22,6 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 log = logging.getLogger(__name__)
 
 RESOURCES_API = "2021-04-01"  # resource groups (check_staging_group reads their tags)
+# Storage accounts list / listKeys: the version of the official REST spec we code against (the SDK's newest may be
+# unknown to a stand-in, or to a sovereign cloud for a while). The wire format of these two operations is stable.
+STORAGE_API = "2025-08-01"
+METADATA_API = "2015-01-01"  # ``{ARM}/metadata/endpoints``: Azure Stack Hub and stand-ins name their audience
 # Statuses worth retrying later (Event Grid redelivery, the next sweep); 501/505 say "never".
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504, 507, 509})
 
@@ -52,9 +56,7 @@ class RequestCounts:
 
     def __sub__(self, other: RequestCounts) -> RequestCounts:
         paths = {k: v - other.by_path.get(k, 0) for k, v in self.by_path.items()}
-        return RequestCounts(
-            self.arm - other.arm, self.storage - other.storage, {k: v for k, v in paths.items() if v}
-        )
+        return RequestCounts(self.arm - other.arm, self.storage - other.storage, {k: v for k, v in paths.items() if v})
 
 
 def _make_transport_class() -> type:
@@ -98,12 +100,39 @@ def _make_transport_class() -> type:
     return CountingTransport
 
 
-def arm_credential_scopes(arm_endpoint: str) -> list[str]:
+def discover_arm_audience(arm_endpoint: str, timeout: float = 5.0) -> str | None:
+    """The token audience an ARM endpoint announces at ``/metadata/endpoints`` (unauthenticated, as Azure Stack Hub
+    and Azure serve it: ``authentication.audiences``), or None when it announces none."""
+    import requests
+
+    try:
+        response = requests.get(
+            arm_endpoint.rstrip("/") + "/metadata/endpoints", params={"api-version": METADATA_API}, timeout=timeout
+        )
+        body = response.json() if response.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        return None
+    if isinstance(body, list):  # newer api-versions list every cloud: take the one served here
+        host = urlsplit(arm_endpoint).netloc.lower()
+        body = next(
+            (c for c in body if isinstance(c, dict) and urlsplit(str(c.get("resourceManager"))).netloc.lower() == host),
+            None,
+        )
+    audiences = ((body or {}).get("authentication") or {}).get("audiences") if isinstance(body, dict) else None
+    if isinstance(audiences, list):
+        for audience in audiences:
+            if isinstance(audience, str) and audience.lower().startswith(("https://", "http://")):
+                return audience
+    return None
+
+
+def arm_credential_scopes(arm_endpoint: str, announced_audience: str | None = None) -> list[str]:
     """The token scope for an ARM endpoint: the known clouds' own audience (public, China, US Government); any
     other endpoint (Azure Stack, a stand-in at ``https://127.0.0.1:<port>`` or ``https://localhost:<port>``)
     gets the public management audience ``https://management.azure.com/.default``, as the SDK's default does:
     never a scope made from the endpoint's own URL, which ARM (and any stand-in checking ``aud`` like ARM)
-    refuses."""
+    refuses. An endpoint that announces its audience at ``/metadata/endpoints`` (``announced_audience``, see
+    ``discover_arm_audience``; Azure Stack Hub does) gets that one."""
     from azure.core import AzureClouds
     from azure.mgmt.core.tools import get_arm_endpoints
 
@@ -112,7 +141,13 @@ def arm_credential_scopes(arm_endpoint: str) -> list[str]:
         endpoints = get_arm_endpoints(cloud)
         if urlsplit(endpoints["resource_manager"]).netloc.lower() == host:
             return list(endpoints["credential_scopes"])
+    if announced_audience:
+        return [announced_audience + "/.default"]  # "https://x/" → "https://x//.default", as v1 resources need
     return ["https://management.azure.com/.default"]
+
+
+def _is_public(arm_endpoint: str) -> bool:
+    return urlsplit(arm_endpoint).netloc.lower() == "management.azure.com"
 
 
 class AzureClients:
@@ -126,6 +161,7 @@ class AzureClients:
         self._imagebuilder: Any = None
         self._storage_mgmt: Any = None
         self._containers: Any = None
+        self._scopes: list[str] | None = None
         self.transport = _make_transport_class()(
             urlsplit(settings.arm_endpoint).netloc, connection_data_block_size=4 * 1024 * 1024
         )
@@ -144,10 +180,23 @@ class AzureClients:
     def counts(self) -> RequestCounts:
         return self.transport.counts
 
+    @property
+    def arm_scopes(self) -> list[str]:
+        """The ARM token scope: a known cloud's, else the one the endpoint announces, else the public one."""
+        with self._lock:
+            if self._scopes is None:
+                scopes = arm_credential_scopes(self.settings.arm_endpoint)
+                if scopes == ["https://management.azure.com/.default"] and not _is_public(self.settings.arm_endpoint):
+                    announced = discover_arm_audience(self.settings.arm_endpoint)
+                    scopes = arm_credential_scopes(self.settings.arm_endpoint, announced)
+                    log.info("ARM endpoint %s: token scope %s", self.settings.arm_endpoint, scopes[0])
+                self._scopes = scopes
+            return self._scopes
+
     def _mgmt_kwargs(self) -> dict[str, Any]:
         return {
             "base_url": self.settings.arm_endpoint,
-            "credential_scopes": arm_credential_scopes(self.settings.arm_endpoint),
+            "credential_scopes": self.arm_scopes,
             "transport": self.transport,
             "retry_total": 6,
             "retry_backoff_factor": 0.5,
@@ -159,9 +208,7 @@ class AzureClients:
         if self._imagebuilder is None:
             from azure.mgmt.imagebuilder import ImageBuilderClient
 
-            self._imagebuilder = ImageBuilderClient(
-                self.credential, self.subscription_id, **self._mgmt_kwargs()
-            )
+            self._imagebuilder = ImageBuilderClient(self.credential, self.subscription_id, **self._mgmt_kwargs())
         return self._imagebuilder
 
     @property
@@ -170,7 +217,7 @@ class AzureClients:
             from azure.mgmt.storage import StorageManagementClient
 
             self._storage_mgmt = StorageManagementClient(
-                self.credential, self.subscription_id, **self._mgmt_kwargs()
+                self.credential, self.subscription_id, api_version=STORAGE_API, **self._mgmt_kwargs()
             )
         return self._storage_mgmt
 
@@ -195,9 +242,7 @@ class AzureClients:
         if response.status_code >= 400:
             from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-            map_error(
-                status_code=response.status_code, response=response, error_map={404: ResourceNotFoundError}
-            )
+            map_error(status_code=response.status_code, response=response, error_map={404: ResourceNotFoundError})
             raise HttpResponseError(response=response)
         return response.json()
 
@@ -216,9 +261,7 @@ class AzureClients:
             request = HttpRequest("GET", url, params=params)
             response = self.imagebuilder._client.send_request(request)
             if response.status_code >= 400:
-                map_error(
-                    status_code=response.status_code, response=response, error_map={404: ResourceNotFoundError}
-                )
+                map_error(status_code=response.status_code, response=response, error_map={404: ResourceNotFoundError})
                 raise HttpResponseError(response=response)
             body = response.json() or {}
             yield from body.get("value") or []

@@ -24,7 +24,7 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError
 from diagnosis import diagnose
 from localazure import samplelogs
 from localazure.storagegate import StorageGate
-from monitor.azure_clients import arm_credential_scopes, is_transient
+from monitor.azure_clients import arm_credential_scopes, discover_arm_audience, is_transient
 from monitor.detect import parse_time
 from monitor.logs import account_name_of, parse_log_url
 from monitor.settings import SETTING_NAMES, Settings, SettingsError
@@ -43,6 +43,7 @@ def _standard_arm(local_cloud):
     yield
     local_cloud.arm.next_link_style = "absolute"
     local_cloud.arm.list_summary = False
+    local_cloud.arm.metadata_audience = None
 
 
 def _failed(h, name: str, log: bytes, *, front: dict | None = None, message: str | None = None):
@@ -406,6 +407,27 @@ def test_paged_list_with_relative_or_absolute_next_link(harness, style: str) -> 
     report = h.monitor().sweep()
     assert not report.errors, report.errors
     assert report.listed == 5 and len(report.rows) == 5
+
+
+def test_arm_endpoint_announcing_its_own_audience_gets_tokens_for_it(harness) -> None:
+    h = harness
+    audience = "https://management.standin.example/"
+    h.cloud.arm.metadata_audience = audience  # Azure Stack Hub style: only tokens for this audience pass
+    assert discover_arm_audience(h.cloud.arm_endpoint) == audience
+    log = bytes(samplelogs.failed_customizer_log(seed=17))
+    t, _ = _failed(h, "tpl-audience", log)
+    report = h.monitor().sweep()
+    assert not report.errors, report.errors
+    assert h.receiver.kinds() == ["build-failed"] and _archived_log(h, t) == log
+    assert audience in h.cloud.identity.requests
+
+
+def test_arm_endpoint_without_metadata_keeps_the_public_audience(local_cloud) -> None:
+    assert discover_arm_audience(local_cloud.arm_endpoint) is None  # our endpoint answers 401 there
+    assert arm_credential_scopes(local_cloud.arm_endpoint, None) == ["https://management.azure.com/.default"]
+    assert arm_credential_scopes("https://management.azure.com", "https://other/") == [
+        "https://management.azure.com/.default"
+    ]
 
 
 # -- endpoints: ARM at localhost, archive over http ------------------------------------------------------------
