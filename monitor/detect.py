@@ -168,7 +168,13 @@ def observe(template: dict[str, Any]) -> Observation:
         start_for_key = None
     elif run_state is not None:
         state = run_state
-        key = run_key(template_id, start) if start else run_key(template_id, None, "no-start-" + run_state)
+        if start:
+            key = run_key(template_id, start)
+        elif run_state == RUNNING:  # every lastRunStatus field is optional: a stand-in may send no startTime
+            key = run_key(template_id, None, "no-start-" + run_state)
+        else:  # finished runs without a start: tell them apart by how they ended
+            ended = _digest(str(status.get("endTime")), str(status.get("runSubState")), str(status.get("message")))
+            key = run_key(template_id, None, f"no-start-{run_state}-{ended[:12]}")
         start_for_key = start
     else:
         state, key, start_for_key = IDLE, None, None

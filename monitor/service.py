@@ -263,10 +263,11 @@ class Monitor:
             changes[ref.id.lower()] = entry
 
     def _full(self, data: dict[str, Any], report: SweepReport) -> dict[str, Any]:
-        """A listed template as the list gave it; a stand-in whose list omits the status fields (no
-        ``provisioningState``) costs one GET for that template."""
+        """A listed template as the list gave it; a stand-in whose list omits the properties costs one GET for
+        that template."""
         props = data.get("properties")
-        if isinstance(props, dict) and "provisioningState" in props:
+        # A full resource has its required source/distribute or a status; a summary has none of them.
+        if isinstance(props, dict) and any(k in props for k in ("provisioningState", "lastRunStatus", "source")):
             return data
         try:
             ref = TemplateRef.parse(data.get("id") or "")
@@ -367,8 +368,10 @@ class Monitor:
     def _prefix(ref: TemplateRef, obs: Observation) -> str:
         if obs.start_time is not None:
             folder = detect.folder_time(obs.start_time)
-        else:
+        elif obs.state == detect.SUBMISSION_FAILED:
             folder = "submission-" + (obs.run_key or "").rsplit("|", 1)[-1][:12]
+        else:  # a run without startTime (a stand-in may omit it): one folder per run key
+            folder = "no-start-" + hashlib.sha256((obs.run_key or "").encode()).hexdigest()[:12]
         return f"{ref.subscription_id}/{ref.resource_group}/{ref.name}/{folder}"
 
     def _claim(self, ref: TemplateRef, obs: Observation) -> tuple[RunRecord, str] | None:

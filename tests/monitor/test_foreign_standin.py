@@ -355,7 +355,16 @@ def test_payload_variations_one_alert_each_and_quiet_second_sweep(harness) -> No
     _edit(h, a, vary_a)
     # Never run: no lastRunStatus at all; no identity block.
     never = h.add("tpl-never", storage=False)
-    _edit(h, never, lambda body: (body["properties"].pop("lastRunStatus", None), body.pop("identity", None)))
+    # Never run, and no provisioningState either: no lastRunStatus at all; no identity block.
+    _edit(
+        h,
+        never,
+        lambda body: (
+            body["properties"].pop("lastRunStatus", None),
+            body["properties"].pop("provisioningState"),
+            body.pop("identity", None),
+        ),
+    )
     # Lower-case state, '+00:00' offsets without fractions, endTime 0001-01-01, empty message.
     b, _ = _failed(h, "tpl-b", bytes(samplelogs.failure_log("resources")))
 
@@ -382,7 +391,32 @@ def test_payload_variations_one_alert_each_and_quiet_second_sweep(harness) -> No
     assert sorted(h.receiver.kinds()) == ["build-failed", "build-failed"]
     second = monitor.sweep()
     assert not second.errors and second.alerts_sent == 0 and second.unchanged == 4
+    assert second.arm_requests == 1, second.request_paths  # the list only: nothing fetched again
     assert sorted(h.receiver.kinds()) == ["build-failed", "build-failed"]
+
+
+def test_runs_without_start_time_are_told_apart(harness) -> None:
+    h = harness
+    t, _ = _failed(h, "tpl-nostart", bytes(samplelogs.failed_customizer_log(seed=18)))
+    _edit(h, t, lambda body: body["properties"]["lastRunStatus"].pop("startTime"))
+    monitor = h.monitor()
+    first = monitor.sweep()
+    assert not first.errors and [r.alerts for r in first.rows] == [["build-failed"]]
+    h.cloud.put_staging_blob(t.id, t.log_blob_path, bytes(samplelogs.failure_log("resources")))
+    h.cloud.set_run_status(
+        t.id,
+        "Failed",
+        "Distributing",
+        message=h.cloud.failure_message(t.id, "Distribution failed"),
+        start_time=_ago(minutes=20),
+        end_time=_ago(minutes=1),
+    )
+    _edit(h, t, lambda body: body["properties"]["lastRunStatus"].pop("startTime"))
+    second = monitor.sweep()
+    assert not second.errors and [r.alerts for r in second.rows] == [["build-failed"]]
+    assert first.rows[0].archive_path != second.rows[0].archive_path
+    third = monitor.sweep()
+    assert third.alerts_sent == 0 and h.receiver.kinds() == ["build-failed", "build-failed"]
 
 
 def test_list_without_status_fields_gets_each_template(harness) -> None:
