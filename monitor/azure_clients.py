@@ -275,6 +275,37 @@ class AzureClients:
             params.setdefault("api-version", api_version)
             url = f"{parts.scheme}://{parts.netloc}{parts.path}"
 
+    def list_templates(self) -> Iterator[Any]:
+        """Every image template of the subscription (SDK models). A stand-in without the subscription-wide list
+        (404/405/501 before any item) is read group by group instead: its resource groups (Image Builder's
+        own staging groups skipped), then each group's list — logged at warning, as it costs a call per group."""
+        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+        operations = self.imagebuilder.virtual_machine_image_templates
+        yielded = False
+        try:
+            for template in operations.list():
+                yielded = True
+                yield template
+            return
+        except HttpResponseError as exc:
+            if yielded or is_transient(exc) or exc.status_code not in (404, 405, 501):
+                raise
+            log.warning(
+                "ARM endpoint %s answered %s to the subscription-wide image template list; listing per resource "
+                "group instead (one call per group)",
+                self.settings.arm_endpoint,
+                exc.status_code,
+            )
+        for group in self.arm_list(f"/subscriptions/{self.subscription_id}/resourcegroups", RESOURCES_API):
+            tags = {str(k).lower(): str(v) for k, v in (group.get("tags") or {}).items()}
+            if not group.get("name") or tags.get("createdby") == "AzureVMImageBuilder":
+                continue
+            try:
+                yield from operations.list_by_resource_group(group["name"])
+            except ResourceNotFoundError:  # deleted since the group list
+                continue
+
     # -- storage ---------------------------------------------------------------------------------------------
     def blob_service(self, account_url: str, credential: Any = None) -> Any:
         """A BlobServiceClient on our transport; ``credential`` defaults to the identity (AAD)."""

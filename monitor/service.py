@@ -208,7 +208,7 @@ class Monitor:
         renewer = threading.Thread(target=_keep_renewing, args=(lease, stop), name="sweep-lease", daemon=True)
         renewer.start()
         try:
-            for template in self.clients.imagebuilder.virtual_machine_image_templates.list():
+            for template in self.clients.list_templates():
                 report.listed += 1
                 self._sweep_one(self._full(template.as_dict(), report), index, report, changes, seen)
             listed_all = True
@@ -320,7 +320,7 @@ class Monitor:
                 f"/subscriptions/{subscription_id}/resourceGroups/{rg}/providers/"
                 f"Microsoft.VirtualMachineImages/imageTemplates/{name}"
             )
-        for template in self.clients.imagebuilder.virtual_machine_image_templates.list():
+        for template in self.clients.list_templates():
             data = template.as_dict()
             staging = (data.get("properties") or {}).get("exactStagingResourceGroup") or ""
             if staging.rstrip("/").split("/")[-1].lower() == group_name.lower():

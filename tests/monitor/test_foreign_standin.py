@@ -464,6 +464,29 @@ def test_arm_endpoint_without_metadata_keeps_the_public_audience(local_cloud) ->
     ]
 
 
+def test_no_subscription_wide_template_list_reads_group_by_group(harness) -> None:
+    h = harness
+    log = bytes(samplelogs.failed_customizer_log(seed=19))
+    t, _ = _failed(h, "tpl-bygroup", log)
+    other = h.cloud.add_template("rg-other", "tpl-elsewhere", subscription_id=h.subscription_id, storage=False)
+    h.cloud.set_run_status(other.id, "Succeeded", start_time=_ago(hours=2), end_time=_ago(hours=1))
+    sub_list = f"{h.subscription_id}/providers/microsoft.virtualmachineimages"
+    fault = h.cloud.arm.inject(404, count=10_000, kind="imageTemplates.list", path_contains=sub_list)
+    monitor = h.monitor()
+    report = monitor.sweep()
+    assert fault.served >= 1 and not report.errors, report.errors
+    assert {r.name: r.alerts for r in report.rows} == {"tpl-bygroup": ["build-failed"], "tpl-elsewhere": []}
+    assert _archived_log(h, t) == log
+    staging_lists = [
+        p for p in report.request_paths if "/resourcegroups/it_" in p.lower() and "imagetemplates" in p.lower()
+    ]
+    assert staging_lists == []  # Image Builder's staging groups are not searched for templates
+    assert any("/resourcegroups/rg-other/" in p.lower() and "imagetemplates" in p.lower() for p in report.request_paths)
+    second = monitor.sweep()
+    assert not second.errors and second.alerts_sent == 0 and second.unchanged == 2
+    assert h.monitor().check_staging_group(h.subscription_id, t.staging_group) is not None
+
+
 # -- endpoints: ARM at localhost, archive over http ------------------------------------------------------------
 def test_arm_endpoint_at_localhost_with_managed_identity(harness) -> None:
     h = harness
