@@ -55,7 +55,15 @@ _LOG_URL = re.compile(
     re.IGNORECASE,
 )
 # ARM error codes that say the resource (not the route) is gone.
-_GONE_CODES = frozenset({"resourcegroupnotfound", "resourcenotfound", "notfound"})
+_GONE_CODES = frozenset(
+    {
+        "resourcegroupnotfound",
+        "resourcenotfound",
+        "containergroupnotfound",
+        "containernotfound",
+        "parentresourcenotfound",
+    }
+)
 AUTH_REFUSED_CODES = frozenset(
     {"authorizationpermissionmismatch", "authorizationfailure", "authenticationfailed", "invalidauthenticationinfo"}
 )
@@ -181,14 +189,21 @@ class StagingLogs:
             if isinstance(exc, ResourceNotFoundError) and _arm_code(exc) in _GONE_CODES:
                 log.debug("%s: not found (%s)", route, _arm_code(exc))
                 return default
+            hint = (
+                " (the identity needs Reader on the staging resource groups; listKeys needs "
+                "Microsoft.Storage/storageAccounts/listKeys/action)"
+                if _status(exc) in (401, 403)
+                else ""
+            )
             self._warn_once(
                 "route:" + route,
-                "ARM endpoint %s answered %s (%s) to %s; going on without it (the log URL in the failure message "
+                "ARM endpoint %s answered %s (%s) to %s%s; going on without it (the log URL in the failure message "
                 "and the other routes still work)",
                 self.clients.settings.arm_endpoint,
                 _status(exc),
                 _arm_code(exc) or "no code",
                 route,
+                hint,
             )
             return default
 

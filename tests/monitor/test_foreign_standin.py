@@ -269,14 +269,18 @@ def test_missing_container_groups_route_does_not_fail_a_running_check(harness, c
     assert len(warned) == 1 and str(status) in warned[0].getMessage()
 
 
-@pytest.mark.parametrize("status", [404, 400, 405, 501])
-def test_missing_storage_accounts_route_still_alerts_from_the_message(harness, status: int) -> None:
+@pytest.mark.parametrize("status", [404, 400, 403, 405, 501])
+def test_missing_storage_accounts_route_still_alerts_from_the_message(harness, caplog, status: int) -> None:
     h = harness
     t, message = _failed(h, "tpl-nosa", b"irrelevant", message="Microservice has failed: exit status 1.")
-    h.cloud.arm.inject(status, count=10_000, kind="storageAccounts", code="NoRegisteredProviderFound")
+    code = "AuthorizationFailed" if status == 403 else "NoRegisteredProviderFound"
+    h.cloud.arm.inject(status, count=10_000, kind="storageAccounts", code=code)
+    caplog.set_level(logging.WARNING, logger="monitor")
     outcome = h.monitor().check_template(t.id)
     assert outcome is not None and outcome.alerts == ["build-failed"]
     assert h.receiver.alerts[0]["category"] == diagnose(message).category
+    warned = [r.getMessage() for r in caplog.records if "storageAccounts.listByResourceGroup" in r.getMessage()]
+    assert len(warned) == 1 and (status != 403 or "Reader on the staging resource groups" in warned[0])
 
 
 @pytest.mark.parametrize("status", [404, 405, 501])
