@@ -210,7 +210,9 @@ class Monitor:
         try:
             for template in self.clients.list_templates():
                 report.listed += 1
-                self._sweep_one(self._full(template.as_dict(), report), index, report, changes, seen)
+                data = self._full(template.as_dict(), report, seen)
+                if data is not None:
+                    self._sweep_one(data, index, report, changes, seen)
             listed_all = True
         except Exception as exc:  # ARM list failed mid-way: keep what was done, forget nothing
             log.exception("listing image templates failed")
@@ -262,19 +264,25 @@ class Monitor:
         if entry is not None and entry != index.get(ref.id):
             changes[ref.id.lower()] = entry
 
-    def _full(self, data: dict[str, Any], report: SweepReport) -> dict[str, Any]:
+    def _full(self, data: dict[str, Any], report: SweepReport, seen: set[str]) -> dict[str, Any] | None:
         """A listed template as the list gave it; a stand-in whose list omits the properties costs one GET for
-        that template."""
+        that template. None when that GET fails: the template is kept as seen (not deleted) for the next sweep."""
         props = data.get("properties")
         # A full resource has its required source/distribute or a status; a summary has none of them.
         if isinstance(props, dict) and any(k in props for k in ("provisioningState", "lastRunStatus", "source")):
             return data
         try:
             ref = TemplateRef.parse(data.get("id") or "")
+        except ValueError:
+            return data  # _sweep_one reports the bad id
+        try:
             got = self.clients.imagebuilder.virtual_machine_image_templates.get(ref.resource_group, ref.name)
-        except Exception as exc:  # the row then shows what the list gave (idle) and the error
-            report.errors.append(f"{data.get('id')}: listed without status; GET failed: {type(exc).__name__}: {exc}")
-            return data
+        except Exception as exc:
+            error = f"listed without status; GET failed: {type(exc).__name__}: {exc}"
+            report.errors.append(f"{ref.id}: {error}")
+            seen.add(ref.id.lower())
+            report.rows.append(TemplateOutcome(ref.id, ref.name, ref.resource_group, "error", error=error))
+            return None
         return got.as_dict()
 
     def check_template(self, template_id: str) -> TemplateOutcome | None:

@@ -435,6 +435,22 @@ def test_list_without_status_fields_gets_each_template(harness) -> None:
     assert _archived_log(h, t) == log
 
 
+def test_list_without_status_and_a_failing_get_keeps_the_run(harness) -> None:
+    h = harness
+    t = h.add("tpl-watched")
+    h.cloud.put_staging_blob(t.id, t.log_blob_path, b"[a1] PACKER OUT ==> azure-arm: Running builder ...\n")
+    h.cloud.set_run_status(t.id, "Running", "Building", start_time=_ago(minutes=5))
+    h.cloud.arm.list_summary = True
+    monitor = h.monitor()
+    assert [r.state for r in monitor.sweep().rows] == ["running"]
+    h.cloud.arm.inject(400, count=10_000, kind="imageTemplates.get", code="Broken")
+    broken = monitor.sweep()
+    assert [r.state for r in broken.rows] == ["error"] and broken.errors  # not taken for deleted
+    h.cloud.arm.clear_faults()
+    again = monitor.sweep()
+    assert not again.errors and [(r.state, r.note) for r in again.rows] == [("running", None)]
+
+
 @pytest.mark.parametrize("style", ["relative", "absolute"])
 def test_paged_list_with_relative_or_absolute_next_link(harness, style: str) -> None:
     h = harness
