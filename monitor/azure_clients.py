@@ -307,13 +307,18 @@ class AzureClients:
                 continue
 
     # -- storage ---------------------------------------------------------------------------------------------
-    def blob_service(self, account_url: str, credential: Any = None) -> Any:
-        """A BlobServiceClient on our transport; ``credential`` defaults to the identity (AAD)."""
+    def blob_service(self, account_url: str, credential: Any = None, *, anonymous: bool = False) -> Any:
+        """A BlobServiceClient on our transport; ``credential`` defaults to the identity (AAD); ``anonymous``
+        sends no credential at all (public containers of an emulator)."""
         from azure.storage.blob import BlobServiceClient
 
+        if anonymous:
+            credential = None
+        elif credential is None:
+            credential = self.credential
         return BlobServiceClient(
             account_url,
-            credential=self.credential if credential is None else credential,
+            credential=credential,
             transport=self.transport,
             retry_total=5,
             # Ranged reads of 4 MiB: a download never holds more than one chunk.

@@ -280,43 +280,51 @@ class StagingLogs:
 
     # -- credentials -----------------------------------------------------------------------------------------
     def service(self, account_url: str, staging_group: str | None, account_name: str | None = None) -> Any:
-        """The blob client for a staging account; None when it cannot be read at all (logged)."""
+        """The blob client for a staging account; None when it cannot be read at all (logged).
+
+        ``key``: the account key (listKeys), else the identity. ``aad``: the identity, else (plain http, or no
+        storage token) the account key. Over plain http without a key: anonymous (a public container)."""
         with self._lock:
             cached = self._services.get(account_url)
         if cached is not None:
             return cached
         name = account_name or account_name_of(account_url)
-        keyed = False
-        if self.auth == "key":
-            credential = self._account_key(name, staging_group)
-            if credential is None:
-                return None
-            keyed = True
-        elif urlsplit(account_url).scheme.lower() != "https":
+        https = urlsplit(account_url).scheme.lower() == "https"
+        if self.auth != "key" and not https:
             self._warn_once(
                 "http:" + account_url,
                 "staging account %s is served over plain http, where the storage client sends no bearer token; "
                 "reading it with its account key (ARM listKeys) instead of the identity",
                 name,
             )
+        use_key = self.auth == "key" or not https or not self._storage_token()
+        credential: Any = None  # the identity
+        anonymous = False
+        if use_key:
             with self._lock:
                 self._key_tried.add(account_url)
             credential = self._account_key(name, staging_group)
-            if credential is None:
+            if credential is None and https and self.auth == "key" and self._storage_token():
+                self._warn_once(
+                    "identity:" + account_url,
+                    "no account key for staging account %s; reading it with the monitor's identity instead "
+                    "(needs Storage Blob Data Reader)",
+                    name,
+                )
+            elif credential is None and not https:
+                self._warn_once(
+                    "anonymous:" + account_url,
+                    "no account key for staging account %s (plain http); trying anonymous reads",
+                    name,
+                )
+                anonymous = True
+            elif credential is None:
                 return None
-            keyed = True
-        elif not self._storage_token():
-            credential = self._account_key(name, staging_group)
-            if credential is None:
-                return None
-            keyed = True
-        else:
-            credential = None
-        service = self.clients.blob_service(account_url, credential)
+        service = self.clients.blob_service(account_url, credential, anonymous=anonymous)
         with self._lock:
             self._services[account_url] = service
-            if keyed:
-                self._keyed.add(account_url)
+            if credential is not None or anonymous:
+                self._keyed.add(account_url)  # no identity fallback from here
         return service
 
     def _storage_token(self) -> bool:

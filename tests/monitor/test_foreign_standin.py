@@ -284,12 +284,31 @@ def test_missing_storage_accounts_route_still_alerts_from_the_message(harness, c
 
 
 @pytest.mark.parametrize("status", [404, 405, 501])
-def test_missing_listkeys_with_key_auth_still_alerts(harness, status: int) -> None:
+def test_missing_listkeys_with_key_auth_reads_with_the_identity(harness, caplog, status: int) -> None:
     h = harness
-    t, _ = _failed(h, "tpl-keyless", bytes(samplelogs.failed_customizer_log(seed=8)))
+    log = bytes(samplelogs.failed_customizer_log(seed=8))
+    t, _ = _failed(h, "tpl-keyless", log)
     h.cloud.arm.inject(status, count=10_000, kind="storageAccounts.listKeys", code="NotImplemented")
+    caplog.set_level(logging.WARNING, logger="monitor")
     outcome = h.monitor(STAGING_LOG_AUTH="key").check_template(t.id)
-    assert outcome is not None and outcome.alerts == ["build-failed"] and _archived_log(h, t) is None
+    assert outcome is not None and outcome.alerts == ["build-failed"] and _archived_log(h, t) == log
+    assert any("reading it with the monitor's identity" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_http_staging_without_listkeys_tries_anonymous_reads(harness, public: bool) -> None:
+    h = harness
+    log = bytes(samplelogs.failed_customizer_log(seed=20))
+    t, _ = _failed(h, "tpl-anonymous", log, front={"scheme": "http"})
+    if public:
+        container = h.cloud.blob_service(t.storage_account).get_container_client("packerlogs")
+        container.set_container_access_policy(signed_identifiers={}, public_access="container")
+    h.cloud.arm.inject(501, count=10_000, kind="storageAccounts.listKeys", code="NotImplemented")
+    report = h.monitor().sweep()
+    assert not report.errors, report.errors
+    assert h.receiver.kinds() == ["build-failed"]
+    assert _archived_log(h, t) == (log if public else None)
+    assert set(h.cloud.gate(t.id).auth_counts(t.storage_account)) <= {"anonymous", "sas"}
 
 
 @pytest.mark.parametrize("status", [404, 400, 405, 501])
