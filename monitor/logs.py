@@ -45,7 +45,7 @@ STORAGE_SCOPE = "https://storage.azure.com/.default"  # the audience of every cl
 
 # ``<account url>/packerlogs/<folder>/(customization|validation).log``; the folder stops at a query or fragment.
 _LOG_URL = re.compile(
-    r"(https?://[^\s\"'<>()\[\]]+?)/"
+    r"(https?://[^\s\"'<>()]+?)/"  # brackets allowed: an IPv6 host
     + PACKERLOGS
     + r"/([^\s\"'<>?#()\[\]]+?)/(?:"
     + re.escape(CUSTOMIZATION_LOG)

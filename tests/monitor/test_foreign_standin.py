@@ -123,6 +123,7 @@ def test_account_name_of_every_endpoint_style(url: str, account: str) -> None:
             "https://stg.blob.core.windows.net",
             "f6",
         ),
+        ("[log](http://[::1]:10000/acct/packerlogs/f8/customization.log)", "http://[::1]:10000/acct", "f8"),
         (
             "'https://stg.blob.core.windows.net/packerlogs/f7/customization.log'",
             "https://stg.blob.core.windows.net",
