@@ -68,6 +68,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from .certs import TestCA
+from .serving import BackgroundServer
 from .tokens import MANAGEMENT_AUDIENCES, TokenError, TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -322,8 +323,10 @@ class _TLSThreadingServer(ThreadingHTTPServer):
                 pass
 
 
-class ArmServer:
+class ArmServer(BackgroundServer):
     """The HTTPS endpoint. ``ArmServer(state, issuer, ca).start()``; ``endpoint`` is its base URL."""
+
+    thread_name = "localazure-arm"
 
     def __init__(self, state: ArmState, issuer: TokenIssuer, ca: TestCA, *, page_size: int = 100) -> None:
         self.state = state
@@ -341,22 +344,10 @@ class ArmServer:
         self.requests: list[tuple[str, str]] = []
         self.counts: Counter[str] = Counter()
         self._server = _TLSThreadingServer(("127.0.0.1", 0), _make_handler(self), ca.server_context())
-        self._thread: threading.Thread | None = None
 
     @property
     def endpoint(self) -> str:
         return f"https://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> ArmServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="localazure-arm", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
 
     # -- test controls --
     def inject(

@@ -27,6 +27,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from .serving import BackgroundServer
 from .tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,10 @@ log = logging.getLogger(__name__)
 TOKEN_PATH = "/msi/token"
 
 
-class IdentityServer:
+class IdentityServer(BackgroundServer):
     """Serves tokens from ``issuer`` at ``endpoint`` for callers that present ``header``."""
+
+    thread_name = "localazure-identity"
 
     def __init__(self, issuer: TokenIssuer, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.issuer = issuer
@@ -52,7 +55,6 @@ class IdentityServer:
         self._server.request_queue_size = 128  # bursts of concurrent credentials
         self._server.server_bind()
         self._server.server_activate()
-        self._thread: threading.Thread | None = None
 
     @property
     def endpoint(self) -> str:
@@ -61,17 +63,6 @@ class IdentityServer:
 
     def env(self) -> dict[str, str]:
         return {"IDENTITY_ENDPOINT": self.endpoint, "IDENTITY_HEADER": self.header}
-
-    def start(self) -> IdentityServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="localazure-identity", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
 
     def inject(self, status: int = 500, *, count: int = 1) -> None:
         """Answer the next ``count`` token requests with ``status`` and an App Service style error body."""

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from .certs import TestCA
+from .serving import BackgroundServer
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,10 @@ _DENIED = (
 )
 
 
-class StorageGate:
+class StorageGate(BackgroundServer):
     """``StorageGate(upstream, ca).start()``; ``account_url(name)`` is an account's blob endpoint through it."""
+
+    thread_name = "localazure-gate"
 
     def __init__(self, upstream: str, ca: TestCA, *, tls: bool = False, host: str = "127.0.0.1") -> None:
         parts = urlsplit(upstream)
@@ -56,7 +59,6 @@ class StorageGate:
         else:
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
             self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
 
     @property
     def endpoint(self) -> str:
@@ -64,17 +66,6 @@ class StorageGate:
 
     def account_url(self, account: str) -> str:
         return f"{self.endpoint}/{account}"
-
-    def start(self) -> StorageGate:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="localazure-gate", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
 
     def denies(self, account: str) -> bool:
         with self._lock:
