@@ -177,7 +177,7 @@ def diagnose(
             cand.sources.add(r.source)
     failed_step = log_result.failed_step if log_result else None
     if log_result is not None and failed_step is not None:
-        synthetic = _step_candidate(log_result, failed_step)
+        synthetic = _step_candidate(log_result, failed_step, kb)
         if synthetic is not None:
             candidates.setdefault(synthetic.rule.id, synthetic)
 
@@ -273,57 +273,13 @@ def _find(pattern: re.Pattern[str], text: str, group: int) -> str | None:
     return m.group(group).rstrip(".,;)")
 
 
-def _step_candidate(result: ScanResult, step: Step) -> _Candidate | None:
+def _step_candidate(result: ScanResult, step: Step, kb: KnowledgeBase) -> _Candidate | None:
     """A failed provisioner (started, never ended, exited non-zero) as a candidate."""
     if step.exit_code in (None, 0):  # running when the build died, but no evidence the step itself failed
         return None
-    if step.deprovision:
-        rule = Rule(
-            id=_FAILED_DEPROVISION_RULE,
-            category="deprovision-failed",
-            title="Deprovisioning step failed",
-            phase="deprovision",
-            cause="The hidden deprovisioning step (Sysprep / waagent -deprovision) that Image Builder runs "
-            "after "
-            "the customizers failed.",
-            remediation=(
-                "Read the deprovisioning output in customization.log (search 'DeprovisioningScript').",
-                "Make sure no customizer deletes or breaks c:\\DeprovisioningScript.ps1 or "
-                "/tmp/DeprovisioningScript.sh, and that the guest agent / waagent is installed.",
-            ),
-            doc="vms-created-from-aib-images-do-not-create-successfully",
-            precedence=60,
-            confidence=0.75,
-            scope="any",
-            benign=False,
-            warning="",
-            message_patterns=(),
-            log_patterns=(),
-            origin="engine",
-        )
-    else:
-        rule = Rule(
-            id=_FAILED_STEP_RULE,
-            category="customizer-failed",
-            title="Customizer failed",
-            phase="customize",
-            cause="A customizer returned an error, so Packer stopped the build.",
-            remediation=(
-                "Read the customizer's output just above its exit line in customization.log.",
-                "Run the script on a VM from the same source image and fix it; scripts must exit 0 "
-                "(or list the code in validExitCodes).",
-                "Set errorHandling.onCustomizerError to 'abort' while debugging to keep the build VM.",
-            ),
-            doc="packer-build-command-failure",
-            precedence=40,
-            confidence=0.8,
-            scope="any",
-            benign=False,
-            warning="",
-            message_patterns=(),
-            log_patterns=(),
-            origin="engine",
-        )
+    rule = kb.get(_FAILED_DEPROVISION_RULE if step.deprovision else _FAILED_STEP_RULE)
+    if rule is None:  # a knowledge base built without the built-in entries
+        return None
     cand = _Candidate(rule, sources={"log"})
     if step.exit_line is not None and step.exit_text:
         cand.hits.append(("log", Hit(rule.id, step.exit_line, step.exit_text, step.position, "customize")))

@@ -80,6 +80,11 @@ MIN_KEYWORD = 3
 RESOLVED_SUFFIX = "#resolved"  # scan hits of a rule's resolved_by patterns are recorded under "<id>#resolved"
 
 
+# Entries the engine applies to the provisioner that failed (its exit line is the evidence): they need no
+# pattern, and a user file may override their text by id like any other entry.
+STEP_ENTRIES = frozenset({"failed-customizer", "failed-deprovisioning"})
+
+
 class KnowledgeBaseError(ValueError):
     """A knowledge-base file is unreadable or an entry is invalid; the message names file, entry and field."""
 
@@ -312,7 +317,7 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
             else:
                 pats.append(_make_pattern(rid, regex, keywords, fail, f"{name}[{i}]"))
         compiled[name] = tuple(pats)
-    if not compiled["message_patterns"] and not compiled["log_patterns"]:
+    if not compiled["message_patterns"] and not compiled["log_patterns"] and rid not in STEP_ENTRIES:
         raise fail("message_patterns", "an entry needs at least one message or log pattern")
     return Rule(
         id=rid,

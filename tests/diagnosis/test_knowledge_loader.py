@@ -151,3 +151,22 @@ def test_ambiguous_must_be_a_boolean(tmp_path):
     entry["ambiguous"] = True
     path.write_text(json.dumps({"rules": [entry]}))
     assert load_rules_file(path)[0].ambiguous is True
+
+
+def test_failed_step_entries_are_data_a_user_file_can_override(tmp_path):
+    """The causes the engine applies to the failed provisioner live in the knowledge base, without patterns."""
+    from localazure import samplelogs
+
+    override = {
+        "id": "failed-customizer",
+        "category": "customizer-failed",
+        "title": "Customizer failed (see the runbook)",
+        "remediation": ["Follow runbook IMG-12 before re-running the pipeline."],
+    }
+    kb = load_knowledge_base([write(tmp_path, "ours.json", {"rules": [override]})], use_env=False)
+    log = bytes(samplelogs.failed_customizer_log("install-agent", "Shell", 3, seed=4))
+    d = diagnose(log=[log], rules=kb)
+    assert d.category == "customizer-failed" and d.rule_id == "failed-customizer"
+    assert d.remediation == ["Follow runbook IMG-12 before re-running the pipeline."]
+    with pytest.raises(KnowledgeBaseError, match="at least one message or log pattern"):
+        parse_rules([{**override, "id": "my-step"}])
