@@ -6,9 +6,16 @@
 // by the azd `postdeploy` hook (infra/hooks/postdeploy.*), or by main.bicep with deployEventSubscription=true on
 // any later provisioning (the hook sets that for you), or by hand (README "Deploy").
 //
-// The filter lets through exactly what monitor/events.py handles (HANDLED_EVENT_TYPES and
-// HANDLED_OPERATION_PREFIXES; tests/infra checks both ways), so the function is not woken for the thousands of
-// unrelated ARM operations in a busy subscription.
+// Two subscriptions, same topic, same function, same retry and dead-lettering. Together their filters let through
+// exactly what monitor/events.py route() acts on (tests/infra checks both ways), so the function is not woken
+// for the thousands of unrelated ARM operations in a busy subscription:
+// - subscriptionToFunction: image template operations and resource group writes/deletes (HANDLED_EVENT_TYPES,
+//   HANDLED_OPERATION_PREFIXES);
+// - buildEndToFunction: the end of a run (BUILD_END_EVENT_TYPE, BUILD_END_OPERATIONS): Image Builder's cleanup
+//   deletes the build VM / container group inside the IT_ staging group after every run, success or failure,
+//   so the monitor looks within a minute, before a pipeline deletes the template. A separate subscription
+//   because advanced filters are ANDed across keys: the subject condition (IT_ groups only) would drop the
+//   template events of the first one.
 
 @description('Name of the Event Grid system topic of the subscription (modules/systemtopic.bicep).')
 param systemTopicName string
@@ -35,6 +42,9 @@ param maxDeliveryAttempts int = 30
 param eventTimeToLiveInMinutes int = 1440
 
 param eventSubscriptionName string = 'aib-monitor'
+
+@description('Name of the second event subscription: the end of each build (cleanup deletes the build VM).')
+param buildEndSubscriptionName string = 'aib-monitor-build-end'
 
 resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
   name: systemTopicName
@@ -109,5 +119,69 @@ resource subscriptionToFunction 'Microsoft.EventGrid/systemTopics/eventSubscript
   }
 }
 
+// Same destination, delivery schema, retry policy and dead-lettering as subscriptionToFunction (tests/infra
+// checks they stay equal); only the filter differs.
+resource buildEndToFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
+  parent: topic
+  name: buildEndSubscriptionName
+  properties: {
+    destination: {
+      endpointType: 'AzureFunction'
+      properties: {
+        resourceId: '${app.id}/functions/${functionName}'
+        maxEventsPerBatch: 1
+        preferredBatchSizeInKilobytes: 64
+      }
+    }
+    eventDeliverySchema: 'EventGridSchema'
+    filter: {
+      // monitor/events.py BUILD_END_EVENT_TYPE
+      includedEventTypes: [
+        'Microsoft.Resources.ResourceDeleteSuccess'
+      ]
+      enableAdvancedFilteringOnArrays: false
+      // ANDed; string comparisons are case-insensitive.
+      advancedFilters: [
+        {
+          // monitor/events.py BUILD_END_OPERATIONS
+          operatorType: 'StringIn'
+          key: 'data.operationName'
+          values: [
+            'Microsoft.Compute/virtualMachines/delete'
+            'Microsoft.ContainerInstance/containerGroups/delete'
+          ]
+        }
+        {
+          // Only inside Image Builder's staging groups (monitor/events.py STAGING_GROUP_PREFIX), not every VM
+          // deleted in the subscription.
+          operatorType: 'StringContains'
+          key: 'subject'
+          values: [
+            '/resourceGroups/IT_'
+          ]
+        }
+      ]
+    }
+    retryPolicy: {
+      maxDeliveryAttempts: maxDeliveryAttempts
+      eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+    }
+    deadLetterWithResourceIdentity: {
+      identity: {
+        type: 'SystemAssigned'
+      }
+      deadLetterDestination: {
+        endpointType: 'StorageBlob'
+        properties: {
+          resourceId: storage.id
+          blobContainerName: deadLetterContainerName
+        }
+      }
+    }
+  }
+}
+
 output id string = subscriptionToFunction.id
 output name string = subscriptionToFunction.name
+output buildEndId string = buildEndToFunction.id
+output buildEndName string = buildEndToFunction.name

@@ -18,7 +18,8 @@ the fields the monitor uses and nothing else. The ``claims`` and ``authorization
 tokens' ``aio`` claim, IP addresses) are deliberately not kept, so they can never end up in a log line.
 
 ``route(event)`` turns an event into one action: ``CheckTemplate(template_id)``,
-``CheckStagingGroup(subscription, group)`` or ``Ignore(reason)``. Anything that does not have the shape of an
+``CheckStagingGroup(subscription, group)`` (an ``IT_`` group written or deleted, or the end of its build:
+BUILD_END_OPERATIONS) or ``Ignore(reason)``. Anything that does not have the shape of an
 event raises ``MalformedEvent`` with a message that names the problem and never echoes secrets; the Functions
 app logs and drops those.
 
@@ -72,6 +73,19 @@ RESOURCE_GROUPS = "Microsoft.Resources/subscriptions/resourceGroups"
 #: Image template operations, and resource group writes/deletes (of which only ``IT_`` staging groups matter).
 HANDLED_OPERATION_PREFIXES: tuple[str, ...] = (IMAGE_TEMPLATES, RESOURCE_GROUPS)
 
+#: The end-of-run signal. Whether a build succeeds or fails, Image Builder's cleanup then deletes the build VM
+#: (and later the build container group) inside the run's ``IT_`` staging group: a ``ResourceDeleteSuccess``
+#: with one of these ``data.operationName`` values and the deleted resource's id (inside ``IT_...``) as subject.
+#: It says "the run is over, look now", before a pipeline deletes the template. infra/eventgrid.bicep has a
+#: second event subscription for exactly these (type BUILD_END_EVENT_TYPE, StringIn these operations, subject
+#: StringContains ``/resourceGroups/IT_``). Other writes/deletes inside staging groups (dozens per build) are
+#: neither subscribed to nor acted on.
+BUILD_END_OPERATIONS: tuple[str, ...] = (
+    "Microsoft.Compute/virtualMachines/delete",
+    "Microsoft.ContainerInstance/containerGroups/delete",
+)
+BUILD_END_EVENT_TYPE = RESOURCE_DELETE_SUCCESS
+
 #: Image template operations that mean "look at this template now" (after the ``imageTemplates/`` prefix).
 TEMPLATE_OPERATIONS: tuple[str, ...] = ("write", "delete", "run/action", "cancel/action")
 
@@ -82,6 +96,7 @@ SCHEMA_EVENT_GRID = "eventgrid"
 SCHEMA_CLOUD_EVENTS = "cloudevents"
 
 _RESOURCES_EVENT_PREFIX = "Microsoft.Resources.Resource"
+_BUILD_END_OPERATIONS_LOWER = frozenset(op.lower() for op in BUILD_END_OPERATIONS)
 _MAX_ECHO = 80  # longest piece of input a MalformedEvent message repeats
 
 
@@ -415,17 +430,19 @@ def route(event: ResourceEvent) -> Action:
             return Ignore(f"resource group {_echo(rid.resource_group)} is not an Image Builder staging group")
         return CheckStagingGroup(rid.subscription_id, rid.resource_group)
 
-    # A write or delete of a resource inside an IT_ staging group (the build's container instance, VM,
-    # storage): only delivered if the event subscription's filter lets it through. Actions are left out on
-    # purpose: the monitor itself calls listKeys/action on staging accounts, and reacting to that would loop.
+    # The end of a run: cleanup deleted the build VM or container group inside an IT_ staging group
+    # (BUILD_END_OPERATIONS, delivered by the second event subscription). Every other operation on resources
+    # inside staging groups is ignored: dozens of writes per build say nothing the group's own write/delete and
+    # the sweep do not; and the monitor itself calls listKeys/action on staging accounts (reacting would loop).
     if (
-        rid is not None
+        event.event_type == BUILD_END_EVENT_TYPE
+        and lowered in _BUILD_END_OPERATIONS_LOWER
+        and rid is not None
         and rid.resource_group is not None
         and is_staging_group(rid.resource_group)
-        and lowered.endswith(("/write", "/delete"))
     ):
         return CheckStagingGroup(rid.subscription_id, rid.resource_group)
-    return Ignore(f"operation {_echo(operation)} is not about an image template or its staging group")
+    return Ignore(f"operation {_echo(operation)} is not about an image template or the end of its build")
 
 
 # --- Transient errors ---------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""The Event Grid subscription in infra/ lets through exactly the events the function handles, nothing else.
+"""The Event Grid subscriptions in infra/ let through exactly the events the function handles, nothing else.
 
-Two ways: the filter's values equal monitor/events.py HANDLED_EVENT_TYPES / HANDLED_OPERATION_PREFIXES; and an
-emulation of Event Grid's filtering (includedEventTypes, then advanced filters, ANDed; StringBeginsWith is
-case-insensitive) applied to a matrix of subscription events built from the Event Grid samples agrees with
-what monitor.events.route() does with each of them. The delivery target is the function that
-function_app.py registers.
+There are two: the main one (image templates, resource groups) and the build-end one (the build VM or container
+group deleted inside an IT_ staging group). Two ways: each filter's values equal monitor/events.py
+HANDLED_EVENT_TYPES / HANDLED_OPERATION_PREFIXES, resp. BUILD_END_EVENT_TYPE / BUILD_END_OPERATIONS; and an
+emulation of Event Grid's filtering (includedEventTypes, then advanced filters, ANDed across keys, values ORed;
+string operators are case-insensitive) applied to a matrix of subscription events built from the Event Grid
+samples agrees with what monitor.events.route() does with each of them, for the union of both filters. The
+delivery target of both is the function that function_app.py registers.
 """
 
 from __future__ import annotations
@@ -29,15 +31,32 @@ ALL_RESOURCE_EVENT_TYPES = [
 ]
 
 
-def _subscription() -> dict[str, Any]:
-    (sub,) = resources_of_type(
-        parse(EVENT_GRID), "Microsoft.EventGrid/systemTopics/eventSubscriptions"
-    ).values()
-    return resource_body(sub)["properties"]
+MAIN_SUBSCRIPTION = "subscriptionToFunction"
+BUILD_END_SUBSCRIPTION = "buildEndToFunction"
 
 
-def _filter() -> dict[str, Any]:
-    return _subscription()["filter"]
+def _subscriptions() -> dict[str, dict[str, Any]]:
+    found = resources_of_type(parse(EVENT_GRID), "Microsoft.EventGrid/systemTopics/eventSubscriptions")
+    return {name: resource_body(sub)["properties"] for name, sub in found.items()}
+
+
+def _subscription(name: str = MAIN_SUBSCRIPTION) -> dict[str, Any]:
+    return _subscriptions()[name]
+
+
+def _filter(name: str = MAIN_SUBSCRIPTION) -> dict[str, Any]:
+    return _subscription(name)["filter"]
+
+
+def test_two_subscriptions_on_the_same_topic() -> None:
+    doc = parse(EVENT_GRID)
+    found = resources_of_type(doc, "Microsoft.EventGrid/systemTopics/eventSubscriptions")
+    assert set(found) == {MAIN_SUBSCRIPTION, BUILD_END_SUBSCRIPTION}
+    assert {resource_body(sub)["parent"] for sub in found.values()} == {"topic"}
+    names = {resource_body(sub)["name"] for sub in found.values()}
+    assert names == {"eventSubscriptionName", "buildEndSubscriptionName"}
+    defaults = {doc["parameters"][n]["default"] for n in names}
+    assert len(defaults) == 2, "the two subscriptions need different names"
 
 
 def test_included_event_types_are_the_handled_ones() -> None:
@@ -50,6 +69,19 @@ def test_operation_prefixes_are_the_handled_ones() -> None:
     assert advanced["operatorType"] == "StringBeginsWith"
     assert advanced["key"] == "data.operationName"
     assert set(advanced["values"]) == set(events.HANDLED_OPERATION_PREFIXES)
+
+
+def test_build_end_filter_is_the_build_end_operations_in_staging_groups() -> None:
+    filt = _filter(BUILD_END_SUBSCRIPTION)
+    assert filt["includedEventTypes"] == [events.BUILD_END_EVENT_TYPE]
+    by_key = {advanced["key"]: advanced for advanced in filt["advancedFilters"]}
+    assert len(by_key) == len(filt["advancedFilters"]) == 2
+    operation = by_key["data.operationName"]
+    assert operation["operatorType"] == "StringIn"
+    assert set(operation["values"]) == set(events.BUILD_END_OPERATIONS)
+    subject = by_key["subject"]
+    assert subject["operatorType"] == "StringContains"
+    assert subject["values"] == [f"/resourceGroups/{events.STAGING_GROUP_PREFIX}"]
 
 
 # --- Event Grid's filtering, emulated -----------------------------------------------------------------------
@@ -71,13 +103,26 @@ def passes_filter(event: dict[str, Any], filt: dict[str, Any]) -> bool:
         return False
     for advanced in filt.get("advancedFilters", []):
         operator = advanced["operatorType"]
-        assert operator == "StringBeginsWith", f"emulator does not know {operator}"
+        assert operator in _STRING_OPERATORS, f"emulator does not know {operator}"
         value = _lookup(event, advanced["key"])
+        matches = _STRING_OPERATORS[operator]
         if not isinstance(value, str) or not any(
-            value.lower().startswith(v.lower()) for v in advanced["values"]
+            matches(value.lower(), v.lower()) for v in advanced["values"]
         ):
             return False
     return True
+
+
+_STRING_OPERATORS = {
+    "StringBeginsWith": str.startswith,
+    "StringIn": str.__eq__,
+    "StringContains": str.__contains__,
+}
+
+
+def delivered_by(event: dict[str, Any]) -> set[str]:
+    """Names of the subscriptions whose filter lets the event through."""
+    return {name for name, properties in _subscriptions().items() if passes_filter(event, properties["filter"])}
 
 
 def _sample(event_type: str) -> dict[str, Any]:
@@ -107,6 +152,15 @@ STAGING = (
 )
 PLAIN_GROUP = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/web-prod"
 VM_IN_STAGING = f"{STAGING}/providers/Microsoft.Compute/virtualMachines/build-vm"
+CONTAINER_IN_STAGING = (
+    f"{STAGING}/providers/Microsoft.ContainerInstance/containerGroups/vmimagebuilder-build-container-1"
+)
+NIC_IN_STAGING = f"{STAGING}/providers/Microsoft.Network/networkInterfaces/build-nic"
+VM_ELSEWHERE = f"{PLAIN_GROUP}/providers/Microsoft.Compute/virtualMachines/web-1"
+# A group whose name only contains "IT_" (not a staging group): the subject filter must not take it for one.
+VM_IN_LOOKALIKE = (
+    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/AUDIT_logs/providers/Microsoft.Compute/virtualMachines/a"
+)
 STORAGE = (
     f"/subscriptions/{SUBSCRIPTION}/resourceGroups/images/providers/Microsoft.Storage/storageAccounts/abc"
 )
@@ -122,6 +176,14 @@ RESOURCES_AND_OPERATIONS = [
     (STAGING, "Microsoft.Resources/subscriptions/resourceGroups/delete"),
     (PLAIN_GROUP, "Microsoft.Resources/subscriptions/resourceGroups/write"),
     (VM_IN_STAGING, "Microsoft.Compute/virtualMachines/write"),
+    (VM_IN_STAGING, "Microsoft.Compute/virtualMachines/delete"),
+    (VM_IN_STAGING, "microsoft.compute/virtualmachines/delete"),
+    (CONTAINER_IN_STAGING, "Microsoft.ContainerInstance/containerGroups/write"),
+    (CONTAINER_IN_STAGING, "Microsoft.ContainerInstance/containerGroups/delete"),
+    (NIC_IN_STAGING, "Microsoft.Network/networkInterfaces/write"),
+    (NIC_IN_STAGING, "Microsoft.Network/networkInterfaces/delete"),
+    (VM_ELSEWHERE, "Microsoft.Compute/virtualMachines/delete"),
+    (VM_IN_LOOKALIKE, "Microsoft.Compute/virtualMachines/delete"),
     (
         f"{STAGING}/providers/Microsoft.Storage/storageAccounts/x",
         "Microsoft.Storage/storageAccounts/listKeys/action",
@@ -145,22 +207,32 @@ def _acts_on(event: dict[str, Any]) -> bool:
 @pytest.mark.parametrize(("event_type", "resource_id", "operation"), MATRIX)
 def test_filter_agrees_with_the_function(event_type: str, resource_id: str, operation: str) -> None:
     event = _event(event_type, resource_id, operation)
-    delivered = passes_filter(event, _filter())
+    through = delivered_by(event)
+    delivered = bool(through)
     acted_on = _acts_on(event)
 
     handled_type = event_type in events.HANDLED_EVENT_TYPES
     handled_operation = operation.lower().startswith(
         tuple(p.lower() for p in events.HANDLED_OPERATION_PREFIXES)
     )
-    # Nothing else: an event gets through only if both its type and its operation are handled.
-    assert delivered == (handled_type and handled_operation)
-    if acted_on and resource_id != VM_IN_STAGING:
-        # Everything the function acts on gets through. (Writes of resources *inside* a staging group are not
-        # subscribed to on purpose: dozens per build; the group's own write/delete and the sweep cover them.)
-        assert delivered, "the function handles this event but the filter drops it"
+    build_end = (
+        event_type == events.BUILD_END_EVENT_TYPE
+        and operation.lower() in {o.lower() for o in events.BUILD_END_OPERATIONS}
+        and resource_id in (VM_IN_STAGING, CONTAINER_IN_STAGING)
+    )
+    # Nothing else: an event gets through the main subscription only if both its type and its operation are
+    # handled, and through the build-end one only if it is the build VM / container group deleted in an IT_ group.
+    assert (MAIN_SUBSCRIPTION in through) == (handled_type and handled_operation)
+    assert (BUILD_END_SUBSCRIPTION in through) == build_end
+    if acted_on:
+        # Everything the function acts on gets through. (Other writes/deletes of resources *inside* a staging
+        # group are neither subscribed to nor acted on: dozens per build.)
+        assert delivered, "the function handles this event but the filters drop it"
     if delivered and resource_id != PLAIN_GROUP:
         # ...and what gets through is acted on (only the function can tell IT_ groups from others).
-        assert acted_on, "the filter lets through an event the function ignores"
+        assert acted_on, "the filters let through an event the function ignores"
+    if BUILD_END_SUBSCRIPTION in through:
+        assert isinstance(events.route(events.ResourceEvent.from_dict(event)), events.CheckStagingGroup)
 
 
 def test_the_samples_are_used_as_they_are() -> None:
@@ -168,10 +240,20 @@ def test_the_samples_are_used_as_they_are() -> None:
     for name in ("ResourceWriteSuccess.json", "ResourceDeleteSuccess.json", "ResourceActionSuccess.json"):
         body = json.loads((SAMPLES / name).read_text(encoding="utf-8"))
         for event in body if isinstance(body, list) else [body]:
-            assert not passes_filter(event, _filter())
+            assert not delivered_by(event)
 
 
 # --- Delivery target and retry ------------------------------------------------------------------------------
+
+
+def test_both_deliver_alike() -> None:
+    """Only the filter differs: same destination, schema, retry policy and dead-lettering."""
+    main, build_end = (
+        {key: value for key, value in _subscription(name).items() if key != "filter"}
+        for name in (MAIN_SUBSCRIPTION, BUILD_END_SUBSCRIPTION)
+    )
+    assert main == build_end
+    assert set(main) >= {"destination", "eventDeliverySchema", "retryPolicy", "deadLetterWithResourceIdentity"}
 
 
 def test_delivers_to_the_registered_event_grid_function() -> None:

@@ -14,6 +14,8 @@ from azure.core.exceptions import (
 )
 
 from monitor.events import (
+    BUILD_END_EVENT_TYPE,
+    BUILD_END_OPERATIONS,
     HANDLED_EVENT_TYPES,
     HANDLED_OPERATION_PREFIXES,
     SCHEMA_CLOUD_EVENTS,
@@ -211,6 +213,83 @@ def test_resources_inside_a_staging_group():
         operation="Microsoft.Storage/storageAccounts/listKeys/action",
     )
     assert isinstance(route(parse_event(list_keys)), Ignore)
+
+
+def _in_group(group: str, resource: str) -> str:
+    return f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}/providers/{resource}"
+
+
+@pytest.mark.parametrize("sample", ["ResourceDeleteSuccess.json", "resource_write_success.json"])
+def test_build_vm_deleted_in_a_staging_group_is_the_end_of_the_run(sample):
+    group = "IT_img-rg_win2022-golden_0b7b3c1e-7f7e-4a49-9d0a-3c1f0e2d4b5a"
+    vm = adapt(
+        sample,
+        resource_id=_in_group(group, "Microsoft.Compute/virtualMachines/vmimagebuilder-abc"),
+        operation="Microsoft.Compute/virtualMachines/delete",
+        event_type="Microsoft.Resources.ResourceDeleteSuccess",  # the CloudEvents sample is a write
+    )
+    assert route(parse_event(vm)) == CheckStagingGroup(SUBSCRIPTION, group)
+    vm["data"]["operationName"] = "MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE"  # ARM does not promise the case
+    assert route(parse_event(vm)) == CheckStagingGroup(SUBSCRIPTION, group)
+
+
+def test_only_build_end_deletes_inside_a_staging_group_are_acted_on():
+    group = "IT_img-rg_win2022_1234"
+    nic_write = adapt(
+        "ResourceWriteSuccess.json",
+        resource_id=_in_group(group, "Microsoft.Network/networkInterfaces/nic1"),
+        operation="Microsoft.Network/networkInterfaces/write",
+    )
+    vm_write = adapt(
+        "ResourceWriteSuccess.json",
+        resource_id=_in_group(group, "Microsoft.Compute/virtualMachines/vm1"),
+        operation="Microsoft.Compute/virtualMachines/write",
+    )
+    nic_delete = adapt(
+        "ResourceDeleteSuccess.json",
+        resource_id=_in_group(group, "Microsoft.Network/networkInterfaces/nic1"),
+        operation="Microsoft.Network/networkInterfaces/delete",
+    )
+    for event in (nic_write, vm_write, nic_delete):
+        action = route(parse_event(event))
+        assert isinstance(action, Ignore), event["data"]["operationName"]
+        assert event["data"]["operationName"] in action.reason
+
+
+def test_build_vm_delete_outside_a_staging_group_is_ignored():
+    vm = adapt(
+        "ResourceDeleteSuccess.json",
+        resource_id=_in_group("web-prod", "Microsoft.Compute/virtualMachines/vm1"),
+        operation="Microsoft.Compute/virtualMachines/delete",
+    )
+    assert isinstance(route(parse_event(vm)), Ignore)
+
+
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "Microsoft.Resources.ResourceDeleteFailure",
+        "Microsoft.Resources.ResourceDeleteCancel",
+        "Microsoft.Resources.ResourceWriteSuccess",  # the wrong type for a delete: not the end of a run
+    ],
+)
+def test_build_end_operation_needs_delete_success(event_type):
+    vm = adapt(
+        "ResourceDeleteSuccess.json",
+        resource_id=_in_group("IT_a_b_c", "Microsoft.Compute/virtualMachines/vm1"),
+        operation="Microsoft.Compute/virtualMachines/delete",
+        event_type=event_type,
+    )
+    assert isinstance(route(parse_event(vm)), Ignore)
+
+
+def test_build_end_operations_are_the_contract():
+    assert set(BUILD_END_OPERATIONS) == {
+        "Microsoft.Compute/virtualMachines/delete",
+        "Microsoft.ContainerInstance/containerGroups/delete",
+    }
+    assert BUILD_END_EVENT_TYPE == "Microsoft.Resources.ResourceDeleteSuccess"
+    assert BUILD_END_EVENT_TYPE in HANDLED_EVENT_TYPES
 
 
 def test_handled_operation_prefixes_cover_every_routed_operation():

@@ -22,7 +22,7 @@ from azure.core.exceptions import HttpResponseError
 from localazure import samplelogs
 from monitor.settings import SETTING_NAMES, Settings
 from monitor.storefactory import open_store
-from tests.monitor.eventsamples import staging_group_event, template_event
+from tests.monitor.eventsamples import adapt, staging_group_event, template_event
 from tests.monitor.functionhost import deliver, timer_request, user_function
 
 
@@ -146,6 +146,26 @@ def test_staging_group_write_checks_its_template(local_cloud, sub, env, function
     body = staging_group_event(t.staging_group, "write", subscription=sub)
     functions["on_resource_event"](deliver(body))
     assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
+
+
+def test_build_vm_deleted_in_the_staging_group_checks_its_template(local_cloud, sub, env, functions):
+    """The end-of-run signal: cleanup deletes the build VM inside IT_...; the failed run is archived and alerted."""
+    rg, name = _rg(), "win2022-end"
+    t, log = _failed_build(local_cloud, sub, rg, name)
+    vm = (
+        f"/subscriptions/{sub}/resourceGroups/{t.staging_group}"
+        "/providers/Microsoft.Compute/virtualMachines/vmimagebuilder-build"
+    )
+    body = adapt(
+        "ResourceDeleteSuccess.json",
+        resource_id=vm,
+        operation="Microsoft.Compute/virtualMachines/delete",
+        subscription=sub,
+    )
+    functions["on_resource_event"](deliver(body))
+    assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
+    logs = {k: v for k, v in _archived(t).items() if k.endswith("/customization.log")}
+    assert list(logs.values()) == [bytes(log)]
 
 
 def test_throttled_arm_raises_so_event_grid_retries(local_cloud, sub, env, functions):
