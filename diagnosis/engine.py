@@ -102,6 +102,8 @@ def diagnose(
     for r in (log_result, validation_result):
         if r is not None:
             results.append(r)
+    for r in results:  # harmless lines (cleanup retries) are warnings, never evidence of the failure
+        r.tail_errors = _error_lines(r, kb)
 
     all_text = "\n".join(t for _s, t in texts)
     log_url = _find(_LOG_URL, all_text, 0)

@@ -377,3 +377,14 @@ def test_pasted_arm_error_without_a_known_code_is_unknown_not_none(kb):
     excerpt = log("==> azure-arm: Installing things...", "    azure-arm: ERROR: Exception from HRESULT: 0x8024ABCD")
     d = diagnose(log=excerpt, rules=kb)
     assert d.category == "unknown"
+
+
+def test_harmless_cleanup_retries_are_warnings_not_evidence():
+    from localazure import samplelogs
+
+    log = bytes(samplelogs.failed_customizer_log("install-iis", "PowerShell", 1, os="windows", before=[], seed=11))
+    assert b"Error deleting resource. Will retry." in log
+    d = diagnose(log=[log])
+    assert d.category == "customizer-failed"
+    assert not any("Will retry" in e.text or "CannotBeDeleted" in e.text for e in d.evidence), d.evidence
+    assert any("harmless" in w for w in d.warnings), d.warnings
