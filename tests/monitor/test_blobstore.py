@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 import tracemalloc
 
 import pytest
 
 from monitor.blobstore import BlobStore
-from monitor.state import RunRecord, RunStore, SweepIndex
+from monitor.state import SweepIndex
 from monitor.store import LeaseUnavailable, PreconditionFailed
+from tests.monitor.test_state import race_claims
 
 
 def test_conditional_writes(archive_store: BlobStore) -> None:
@@ -97,20 +97,6 @@ def test_lease_is_exclusive(archive_store: BlobStore) -> None:
 def test_run_claim_exactly_once_on_blob(archive_store: BlobStore) -> None:
     store = archive_store
     key = "/subscriptions/s/resourcegroups/rg/providers/x/imagetemplates/t|2024-01-01T00:00:00Z"
-    winners: list[str] = []
-    barrier = threading.Barrier(10)
-
-    def worker() -> None:
-        runs = RunStore(store)
-        barrier.wait()
-        if runs.claim(RunRecord(run_key=key, template_id="t")) is not None:
-            winners.append(runs.owner)
-
-    threads = [threading.Thread(target=worker) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(winners) == 1
+    assert len(race_claims(store, key)) == 1
     index = SweepIndex(store).load()
     assert index.entries == {} and index.etag is None

@@ -14,6 +14,25 @@ KEY = (
 )
 
 
+def race_claims(store, key: str, workers: int = 10) -> list[str]:
+    """``workers`` RunStore instances (each its own owner id) claim the same run at once; the owners that won."""
+    winners: list[str] = []
+    barrier = threading.Barrier(workers)
+
+    def worker() -> None:
+        runs = RunStore(store)
+        barrier.wait()
+        if runs.claim(RunRecord(run_key=key, template_id="t")) is not None:
+            winners.append(runs.owner)
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return winners
+
+
 def test_record_roundtrip_and_key(tmp_path) -> None:
     store = LocalDirStore(tmp_path)
     runs = RunStore(store)
@@ -27,20 +46,7 @@ def test_record_roundtrip_and_key(tmp_path) -> None:
 
 def test_claim_is_exclusive_across_threads(tmp_path) -> None:
     store = LocalDirStore(tmp_path)
-    winners: list[str] = []
-    barrier = threading.Barrier(10)
-
-    def worker() -> None:
-        runs = RunStore(store)  # each worker is another instance (its own owner id)
-        barrier.wait()
-        if runs.claim(RunRecord(run_key=KEY, template_id="t")) is not None:
-            winners.append(runs.owner)
-
-    threads = [threading.Thread(target=worker) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    winners = race_claims(store, KEY)
     assert len(winners) == 1
     record, _ = RunStore(store).load(KEY)
     assert record.claim_owner == winners[0]
