@@ -81,6 +81,7 @@ class Site:
     line: int
     start: int
     end: int
+    keys: tuple[str, ...] = ()  # for "enum-slot": the keys to write at ``start`` to reach the enum property
 
 
 @dataclass
@@ -192,9 +193,26 @@ class BicepTypeChecker:
     def _report(self, line: int, where: str, kind: str, message: str) -> None:
         self.result.findings.append(Finding(self.file, line, self._resource, where, kind, message))
 
-    def _site(self, kind: str, where: str, line: int, span: tuple[int, int] | None) -> None:
+    def _site(self, kind: str, where: str, line: int, span: tuple[int, int] | None,
+              keys: tuple[str, ...] = ()) -> None:
         if span and not self._trial:
-            self.result.sites.append(Site(kind, self._resource, where, line, *span))
+            self.result.sites.append(Site(kind, self._resource, where, line, *span, keys))
+
+    def _enum_slots(self, node: Tree, shape: ObjectShape, where: str, written: set[str]) -> None:
+        """Closed-enum properties this object (or an object property of it not written) could take."""
+        if self._trial or node.meta.empty:
+            return
+        inside = (node.meta.start_pos + 1, node.meta.start_pos + 1)
+        for name, (property_type, flags) in shape.properties.items():
+            if name in written or flags & READ_ONLY:
+                continue
+            path = f"{where}.{name}" if where else name
+            if property_type.closed_string_values():
+                self._site("enum-slot", path, line_of(node), inside, (name,))
+            elif property_type.tag == "ObjectType":
+                for inner, (inner_type, inner_flags) in object_shape(property_type).properties.items():
+                    if inner_type.closed_string_values() and not inner_flags & READ_ONLY:
+                        self._site("enum-slot", f"{path}.{inner}", line_of(node), inside, (name, inner))
 
     def _pairs(self, node: Tree) -> list[tuple[str, Token, Any, Tree]]:
         """(name, key token, value node, pair tree) of each ``key: value`` of an object literal."""
@@ -326,11 +344,7 @@ class BicepTypeChecker:
             if flags & REQUIRED and not pair.meta.empty:
                 self._site("required", path, line_of(key), (pair.meta.start_pos, pair.meta.end_pos))
             self._check_values(value_node, property_type, path)
-        if not self._trial and not node.meta.empty:
-            for name, (property_type, flags) in shape.properties.items():
-                if name not in present and not flags & READ_ONLY and property_type.closed_string_values():
-                    path = f"{where}.{name}" if where else name
-                    self._site("enum-slot", path, line_of(node), (node.meta.start_pos + 1, node.meta.start_pos + 1))
+        self._enum_slots(node, shape, where, present | set(ignored_keys))
         if not check_required:
             return
         for name, (_, flags) in shape.properties.items():
