@@ -135,6 +135,10 @@ class ExpressionValues:
             return [Value(v.kind, v.line, v.literal, v.known, v.node, v.origin or f"var {name}") for v in found]
         return [Value("any", line)]
 
+    def param_values(self, name: str) -> list[Value]:
+        """What a parameter may hold, from its declaration (at the declaration's line)."""
+        return self._param_values(name, line_of(self.params[name]))
+
     def _param_values(self, name: str, line: int) -> list[Value]:
         decorator_block, _, data_type, _ = self.params[name].children
         kind = _PARAM_KINDS.get(str(data_type.children[0]), "any")

@@ -16,7 +16,7 @@ import pytest
 
 from tests.infra.azure_types import TypeLibrary, source_hint
 from tests.infra.bicep import INFRA, REPO, bicep_files
-from tests.infra.typecheck import (
+from tests.infra.findings import (
     MISSING_REQUIRED,
     NO_TYPES,
     NOT_ALLOWED,
@@ -24,11 +24,9 @@ from tests.infra.typecheck import (
     READ_ONLY_SET,
     UNKNOWN_PROPERTY,
     WRONG_TYPE,
-    CheckResult,
     Finding,
-    Site,
-    check_bicep,
 )
+from tests.infra.typecheck import CheckResult, Site, check_bicep
 
 LIBRARY = TypeLibrary()
 BAD_ENUM = "NotAnAllowedValue"
@@ -281,3 +279,53 @@ def test_a_skip_comment_moves_a_finding_aside(tmp_path: Path) -> None:
     assert result.findings == []
     assert [(f.kind, f.where) for f in result.skipped] == [(UNKNOWN_PROPERTY, "properties.newSetting")]
     assert result.unused_skips() == []
+
+
+def test_values_passed_to_a_module_are_checked_against_its_parameters(tmp_path: Path) -> None:
+    (tmp_path / "mod.bicep").write_text("""@allowed([
+  'Standard_LRS'
+  'Standard_GRS'
+])
+param sku string
+@minValue(1)
+@maxValue(30)
+param days int
+param enabled bool
+param label string
+""", encoding="utf-8")
+    bicep = """@allowed([
+  'Standard_LRS'
+  'Premium_LRS'
+])
+param storageSku string
+@minValue(1)
+@maxValue(90)
+param retention int
+
+module first 'mod.bicep' = {
+  name: 'first'
+  params: {
+    sku: storageSku
+    days: retention
+    enabled: 'yes'
+    label: 'fine'
+  }
+}
+
+module second 'mod.bicep' = {
+  name: 'second'
+  params: {
+    sku: 'Standard_GRS'
+    days: 31
+    enabled: true
+    label: 42
+  }
+}
+"""
+    assert _findings(tmp_path, bicep) == [
+        (NOT_ALLOWED, "params.sku", 13),
+        (OUT_OF_RANGE, "params.days", 14),
+        (WRONG_TYPE, "params.enabled", 15),
+        (OUT_OF_RANGE, "params.days", 24),
+        (WRONG_TYPE, "params.label", 26),
+    ]

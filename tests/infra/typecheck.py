@@ -32,14 +32,17 @@ from pycep import BicepParser
 
 from tests.infra.azure_types import READ_ONLY, REQUIRED, AzureType, ObjectShape, TypeLibrary, object_shape
 from tests.infra.bicep_values import ExpressionValues, Value, line_of, unquote
-
-UNKNOWN_PROPERTY = "unknown property"
-WRONG_TYPE = "wrong type"
-NOT_ALLOWED = "value not allowed"
-OUT_OF_RANGE = "out of range"
-MISSING_REQUIRED = "missing required property"
-READ_ONLY_SET = "read-only property set"
-NO_TYPES = "no types for resource type"
+from tests.infra.findings import (
+    MISSING_REQUIRED,
+    NO_TYPES,
+    NOT_ALLOWED,
+    OUT_OF_RANGE,
+    READ_ONLY_SET,
+    UNKNOWN_PROPERTY,
+    WRONG_TYPE,
+    Finding,
+)
+from tests.infra.module_params import check_module_params
 
 # Keys every resource body takes besides its type's properties (Bicep's own resource keywords).
 RESOURCE_KEYWORDS = {"parent", "scope", "dependsOn"}
@@ -47,19 +50,6 @@ RESOURCE_KEYWORDS = {"parent", "scope", "dependsOn"}
 EXISTING_KEYS = {"name", "scope", "parent"}
 
 _SKIP = re.compile(r"//\s*typecheck:skip=([\w.\[\]-]+):(.*)")
-
-
-@dataclass(frozen=True)
-class Finding:
-    file: str
-    line: int
-    resource: str
-    where: str
-    kind: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.resource} {self.where or '(body)'}: {self.kind}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -133,6 +123,9 @@ class BicepTypeChecker:
                 _, symbol, type_pair, existing, value = element.children
                 self._check_resource(str(symbol), unquote(type_pair.children[0]), existing is not None,
                                      value, element)
+        self.result.findings.extend(
+            check_module_params(self.tree, self.expressions, self.path, self.file, _parser().lark_parser.parse)
+        )
         covered = {(skip.resource, skip.where) for skip in self.result.skips}
         findings = sorted(set(self.result.findings), key=lambda f: (f.line, f.where, f.kind, f.message))
         self.result.findings = [f for f in findings if (f.resource, f.where) not in covered]
