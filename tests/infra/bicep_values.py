@@ -36,6 +36,9 @@ _COMPARISONS = {
     "equals_case_insens", "not_equals_case_insens", "and_op", "or_op", "not_op",
 }
 _ARITHMETIC = {"add", "divide", "minus", "modulo", "multiply", "substract"}
+# What a resource reference gives before deployment; anything else of it (``app.properties``) is a runtime value.
+_DEPLOY_TIME_MEMBERS = {"id", "name", "type", "apiVersion"}
+_RUNTIME_FUNCTIONS = {"reference", "list_func", "function_accessor"}
 _INTERPOLATION = re.compile(r"(?<!\\)\$\{")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
 
@@ -78,12 +81,47 @@ class ExpressionValues:
     def __init__(self, tree: Tree) -> None:
         self.params: dict[str, Tree] = {}
         self.variables: dict[str, Any] = {}
+        self.resources: set[str] = set()
+        self.modules: set[str] = set()
         self._resolving: set[str] = set()
         for element in tree.children:
-            if isinstance(element, Tree) and element.data == "param":
+            if not isinstance(element, Tree):
+                continue
+            if element.data == "param":
                 self.params[str(element.children[1])] = element
-            elif isinstance(element, Tree) and element.data == "var":
+            elif element.data == "var":
                 self.variables[str(element.children[1])] = element.children[2]
+            elif element.data == "resource":
+                self.resources.add(str(element.children[1]))
+            elif element.data == "module":
+                self.modules.add(str(element.children[1]))
+
+    def runtime_reference(self, node: Any) -> str | None:
+        """The first part of an expression only known once deployed (``storage.outputs``, ``app.identity``,
+        ``reference()``, ``listKeys()``), looking into variables; None when it is a deploy-time constant."""
+        if isinstance(node, Token) and node.type == "STRING" and str(node) in self.variables:
+            if str(node) in self._resolving:
+                return None
+            self._resolving.add(str(node))
+            try:
+                return self.runtime_reference(self.variables[str(node)])
+            finally:
+                self._resolving.discard(str(node))
+        if not isinstance(node, Tree):
+            return None
+        if node.data in _RUNTIME_FUNCTIONS:
+            return f"{node.data}()"
+        if node.data == "property_accessor":
+            root, member = _first_identifier(node.children[0]), _first_identifier(node.children[1])
+            if root in self.modules and member == "outputs":
+                return f"{root}.outputs"
+            if root in self.resources and member not in _DEPLOY_TIME_MEMBERS:
+                return f"{root}.{member}"
+        for child in node.children:
+            found = self.runtime_reference(child)
+            if found:
+                return found
+        return None
 
     def values(self, node: Any) -> list[Value]:
         """The possible values of an expression (several for ``a ? b : c`` and ``@allowed`` parameters)."""
@@ -170,3 +208,15 @@ class ExpressionValues:
         if operator.data in _ARITHMETIC:
             return [Value("int", line)]
         return [Value("any", line)]
+
+
+def _first_identifier(node: Any) -> str | None:
+    """The identifier an access chain starts with (``app`` of ``app.identity.principalId``)."""
+    while isinstance(node, Tree):
+        if node.data == "string":
+            token = node.children[0]
+            return str(token) if isinstance(token, Token) and token.type == "STRING" else None
+        if node.data not in ("operator", "property_accessor", "index_accessor") or not node.children:
+            return None
+        node = node.children[0]
+    return None

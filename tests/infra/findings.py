@@ -11,6 +11,7 @@ OUT_OF_RANGE = "out of range"
 MISSING_REQUIRED = "missing required property"
 READ_ONLY_SET = "read-only property set"
 NO_TYPES = "no types for resource type"
+NOT_CONSTANT = "not a deploy-time constant"
 
 
 @dataclass(frozen=True)

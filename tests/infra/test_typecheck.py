@@ -20,6 +20,7 @@ from tests.infra.findings import (
     MISSING_REQUIRED,
     NO_TYPES,
     NOT_ALLOWED,
+    NOT_CONSTANT,
     OUT_OF_RANGE,
     READ_ONLY_SET,
     UNKNOWN_PROPERTY,
@@ -329,3 +330,35 @@ module second 'mod.bicep' = {
         (OUT_OF_RANGE, "params.days", 24),
         (WRONG_TYPE, "params.label", 26),
     ]
+
+
+def test_names_must_be_known_before_deployment(tmp_path: Path) -> None:
+    (tmp_path / "mod.bicep").write_text("output name string = 'x'\n", encoding="utf-8")
+    bicep = f"""module names 'mod.bicep' = {{
+  name: 'names'
+}}
+
+resource account {STORAGE} existing = {{
+  name: names.outputs.name
+}}
+
+var principal = account.identity.principalId
+
+resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {{
+  name: guid(account.id, principal)
+  scope: account
+  properties: {{
+    roleDefinitionId: 'r'
+    principalId: principal
+  }}
+}}
+
+resource fine 'Microsoft.Authorization/roleAssignments@2022-04-01' = {{
+  name: guid(account.id, account.name, 'reader')
+  properties: {{
+    roleDefinitionId: 'r'
+    principalId: principal
+  }}
+}}
+"""
+    assert _findings(tmp_path, bicep) == [(NOT_CONSTANT, "name", 6), (NOT_CONSTANT, "name", 12)]

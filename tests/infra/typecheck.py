@@ -8,7 +8,8 @@ against the body type of its ``type@apiVersion`` and a ``Finding`` is reported f
 - a value of the wrong kind (string, int, bool, object, array),
 - a string that is not one of a closed enum's values (or not the discriminator of a known branch),
 - a string or number outside the type's length or value bounds,
-- a required property that is missing, and a read-only property that is set.
+- a required property that is missing, and a read-only property that is set,
+- a ``name`` (a deploy-time constant) that is only known after deployment (``storage.outputs.name``).
 
 Values are checked where this file shows what they are (bicep_values.py): literals, parameters (declared
 type, bounds, each ``@allowed`` value), variables, both sides of ``a ? b : c``; a value it cannot know
@@ -30,12 +31,21 @@ from typing import Any
 from lark import Token, Tree
 from pycep import BicepParser
 
-from tests.infra.azure_types import READ_ONLY, REQUIRED, AzureType, ObjectShape, TypeLibrary, object_shape
+from tests.infra.azure_types import (
+    DEPLOY_TIME_CONSTANT,
+    READ_ONLY,
+    REQUIRED,
+    AzureType,
+    ObjectShape,
+    TypeLibrary,
+    object_shape,
+)
 from tests.infra.bicep_values import ExpressionValues, Value, line_of, unquote
 from tests.infra.findings import (
     MISSING_REQUIRED,
     NO_TYPES,
     NOT_ALLOWED,
+    NOT_CONSTANT,
     OUT_OF_RANGE,
     READ_ONLY_SET,
     UNKNOWN_PROPERTY,
@@ -158,6 +168,10 @@ class BicepTypeChecker:
                                  "an existing resource takes only name, scope and parent")
             if "name" in pairs and not skip_name:
                 self._check_values(pairs["name"], shape.properties["name"][0], "name")
+            runtime = self.expressions.runtime_reference(pairs["name"]) if "name" in pairs else None
+            if runtime:
+                self._report(line_of(pairs["name"]), "name", NOT_CONSTANT,
+                             f"'name' must be known before deployment; {runtime} is not")
         else:
             ignored = RESOURCE_KEYWORDS | ({"name"} if skip_name else set())
             self._check_object(body, shape, "", ignored_keys=ignored)
@@ -334,6 +348,10 @@ class BicepTypeChecker:
                 self._report(line_of(key), path, READ_ONLY_SET, f"{name!r} is read-only (set by Azure)")
                 continue
             self._site("key", path, line_of(key), (key.start_pos, key.end_pos))
+            runtime = self.expressions.runtime_reference(value_node) if flags & DEPLOY_TIME_CONSTANT else None
+            if runtime:
+                self._report(line_of(key), path, NOT_CONSTANT,
+                             f"{name!r} must be known before deployment; {runtime} is not")
             if flags & REQUIRED and not pair.meta.empty:
                 self._site("required", path, line_of(key), (pair.meta.start_pos, pair.meta.end_pos))
             self._check_values(value_node, property_type, path)
