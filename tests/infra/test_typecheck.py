@@ -362,3 +362,26 @@ resource fine 'Microsoft.Authorization/roleAssignments@2022-04-01' = {{
 }}
 """
     assert _findings(tmp_path, bicep) == [(NOT_CONSTANT, "name", 6), (NOT_CONSTANT, "name", 12)]
+
+
+def test_nested_resources_take_their_type_from_the_parent(tmp_path: Path) -> None:
+    bicep = f"""resource account {STORAGE} = {{
+  name: 'acct'
+  location: 'westeurope'
+  kind: 'StorageV2'
+  sku: {{
+    name: 'Standard_LRS'
+  }}
+
+  resource blobs 'blobServices' = {{
+    name: 'default'
+    properties: {{
+      deleteRetentionPolicy: {{
+        enabled: true
+        dayz: 7
+      }}
+    }}
+  }}
+}}
+"""
+    assert _findings(tmp_path, bicep) == [(UNKNOWN_PROPERTY, "properties.deleteRetentionPolicy.dayz", 14)]

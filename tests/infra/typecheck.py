@@ -177,12 +177,13 @@ class BicepTypeChecker:
             self._check_object(body, shape, "", ignored_keys=ignored)
         for child in body.children:
             if isinstance(child, Tree) and child.data == "child_resource":
+                # A nested resource names its type relative to the parent's and may leave out the API version.
                 child_symbol, child_type, child_existing, child_value = child.children[:4]
-                child_type_text = unquote(child_type)
-                if "/" not in child_type_text.split("@")[0]:
-                    child_type_text = f"{type_and_version.split('@')[0]}/{child_type_text}"
-                self._check_resource(str(child_symbol), child_type_text, child_existing is not None,
-                                     child_value, child, parent_given=True)
+                parent_type, _, parent_version = type_and_version.partition("@")
+                child_name, _, child_version = unquote(child_type).partition("@")
+                full_type = child_name if "/" in child_name else f"{parent_type}/{child_name}"
+                self._check_resource(str(child_symbol), f"{full_type}@{child_version or parent_version}",
+                                     child_existing is not None, child_value, child, parent_given=True)
                 self._resource = symbol
 
     def _collect_skips(self, symbol: str, element: Tree) -> None:
