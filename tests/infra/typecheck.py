@@ -252,7 +252,8 @@ class BicepTypeChecker:
                 self._site("enum", where, value.line, value.span)
         if tag in ("StringType", "IntegerType") and not value.known and value.origin:
             return self._check_bounds(value, expected, where)
-        if tag in ("StringType", "ArrayType") and (value.known or (tag == "ArrayType" and value.node)):
+        written_array = value.node is not None and value.node.data == "array"  # a loop's length is not known
+        if (tag == "StringType" and value.known) or (tag == "ArrayType" and written_array):
             size = len(value.literal) if tag == "StringType" else len(self._items(value.node))
             if size < entry.get("minLength", 0) or size > entry.get("maxLength", size):
                 bounds = f"{entry.get('minLength', 0)}..{entry.get('maxLength', '')}"
