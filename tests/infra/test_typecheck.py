@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.azure_types import TypeLibrary, source_hint
+from tests.infra.azure_types import TYPES_DIR, TypeLibrary, source_hint
 from tests.infra.bicep import INFRA, REPO, bicep_files
 from tests.infra.findings import (
     MISSING_REQUIRED,
@@ -73,6 +73,13 @@ def test_every_type_exception_says_why_and_is_used(path: Path) -> None:
             f"{skip.file}:{skip.line}: skip of {skip.where} needs a reason and the doc link that shows it"
         )
     assert [f"{s.file}:{s.line}: {s.resource} {s.where}" for s in result.unused_skips()] == []
+
+
+def test_every_types_file_is_in_sources() -> None:
+    sources = (TYPES_DIR / "SOURCES.md").read_text(encoding="utf-8")
+    files = sorted(TYPES_DIR.glob("*.json"))
+    assert files
+    assert [f.name for f in files if f"`{f.name}`" not in sources] == []
 
 
 def test_all_resource_types_of_infra_are_checked() -> None:
