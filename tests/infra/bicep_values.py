@@ -8,6 +8,9 @@ Known: literals; ``'${...}'`` strings (a string, value unknown); parameters (the
 value); ``a ? b : c`` and ``a ?? b`` (either side); comparisons and logic (bool), arithmetic (int); functions
 whose result kind is fixed (``guid()`` is a string). Everything else (property access such as ``plan.id``,
 module outputs, loop variables, ``union()``) is ``any``, as the compiler treats values it cannot type.
+
+``runtime_reference`` tells which part of an expression is only known once deployed (a module's outputs, a
+resource's properties other than id/name/type/apiVersion, ``reference()``, ``list*()``).
 """
 
 from __future__ import annotations
