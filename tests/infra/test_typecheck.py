@@ -392,3 +392,27 @@ def test_nested_resources_take_their_type_from_the_parent(tmp_path: Path) -> Non
 }}
 """
     assert _findings(tmp_path, bicep) == [(UNKNOWN_PROPERTY, "properties.deleteRetentionPolicy.dayz", 14)]
+
+
+def test_property_access_on_resources_and_modules(tmp_path: Path) -> None:
+    (tmp_path / "mod.bicep").write_text("output blobEndpoint string = 'x'\n", encoding="utf-8")
+    bicep = f"""module storage 'mod.bicep' = {{
+  name: 'storage'
+}}
+
+resource account {STORAGE} existing = {{
+  name: 'acct'
+}}
+
+output endpoint string = account.properties.primaryEndpoints.blob
+output typo string = account.properties.primaryEndpoint.blob
+output principal string = account.identity.principalId
+output missingOutput string = storage.outputs.blobEndpont
+output fine string = storage.outputs.blobEndpoint
+output rule string = account.properties.networkAcls.ipRules[0].vaule
+"""
+    assert _findings(tmp_path, bicep) == [
+        (UNKNOWN_PROPERTY, "account.properties.primaryEndpoint", 10),
+        (UNKNOWN_PROPERTY, "storage.outputs.blobEndpont", 12),
+        (UNKNOWN_PROPERTY, "account.properties.networkAcls.ipRules[].vaule", 14),
+    ]

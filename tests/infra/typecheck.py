@@ -53,6 +53,7 @@ from tests.infra.findings import (
     Finding,
 )
 from tests.infra.module_params import check_module_params
+from tests.infra.references import check_references
 
 # Keys every resource body takes besides its type's properties (Bicep's own resource keywords).
 RESOURCE_KEYWORDS = {"parent", "scope", "dependsOn"}
@@ -133,9 +134,9 @@ class BicepTypeChecker:
                 _, symbol, type_pair, existing, value = element.children
                 self._check_resource(str(symbol), unquote(type_pair.children[0]), existing is not None,
                                      value, element)
-        self.result.findings.extend(
-            check_module_params(self.tree, self.expressions, self.path, self.file, _parser().lark_parser.parse)
-        )
+        parse = _parser().lark_parser.parse
+        self.result.findings.extend(check_module_params(self.tree, self.expressions, self.path, self.file, parse))
+        self.result.findings.extend(check_references(self.tree, self.library, self.path, self.file, parse))
         covered = {(skip.resource, skip.where) for skip in self.result.skips}
         findings = sorted(set(self.result.findings), key=lambda f: (f.line, f.where, f.kind, f.message))
         self.result.findings = [f for f in findings if (f.resource, f.where) not in covered]
