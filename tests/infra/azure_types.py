@@ -18,7 +18,6 @@ TYPES_DIR = Path(__file__).resolve().parent / "types"
 # ObjectTypePropertyFlags of bicep-types (a bit set).
 REQUIRED = 1
 READ_ONLY = 2
-WRITE_ONLY = 4
 DEPLOY_TIME_CONSTANT = 8
 
 # The value kind each primitive type entry accepts ("any" accepts everything).

@@ -70,6 +70,13 @@ def line_of(node: Tree | Token) -> int:
     return 0 if node.meta.empty else node.meta.line
 
 
+def unwrap_body(node: Any) -> Any:
+    """The object of a resource or module value, looking through ``if (...)`` and ``[for ...: ...]``."""
+    while isinstance(node, Tree) and node.data in ("deploy_condition", "loop"):
+        node = node.children[-1]
+    return node
+
+
 def unquote(token: Token) -> str:
     """The text of a quoted Bicep string token (an identifier token as it is)."""
     text = str(token)

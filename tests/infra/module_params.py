@@ -16,16 +16,10 @@ from typing import Any
 
 from lark import Tree
 
-from tests.infra.bicep_values import ExpressionValues, Value, line_of, unquote
+from tests.infra.bicep_values import ExpressionValues, Value, line_of, unquote, unwrap_body
 from tests.infra.findings import NOT_ALLOWED, OUT_OF_RANGE, WRONG_TYPE, Finding
 
 Parse = Callable[[str], Tree]
-
-
-def _unwrap(node: Any) -> Any:
-    while isinstance(node, Tree) and node.data in ("deploy_condition", "loop"):
-        node = node.children[-1]
-    return node
 
 
 def _pairs(node: Any) -> list[tuple[str, Any, Any]]:
@@ -74,7 +68,7 @@ def check_module_params(tree: Tree, expressions: ExpressionValues, path: Path, s
         if not target.is_file():
             continue
         declarations = ExpressionValues(parse(target.read_text(encoding="utf-8")))
-        params = {name: node for name, _, node in _pairs(_unwrap(value))}.get("params")
+        params = {name: node for name, _, node in _pairs(unwrap_body(value))}.get("params")
         for name, key, node in _pairs(params):
             if name not in declarations.params:
                 continue

@@ -40,7 +40,7 @@ from tests.infra.azure_types import (
     TypeLibrary,
     object_shape,
 )
-from tests.infra.bicep_values import ExpressionValues, Value, line_of, unquote
+from tests.infra.bicep_values import ExpressionValues, Value, line_of, unquote, unwrap_body
 from tests.infra.findings import (
     MISSING_REQUIRED,
     NO_TYPES,
@@ -104,13 +104,6 @@ def _parser() -> BicepParser:
     return BicepParser()
 
 
-def _unwrap_body(node: Any) -> Any:
-    """The object of a resource value, looking through ``if (...)`` and ``[for ...: ...]``."""
-    while isinstance(node, Tree) and node.data in ("deploy_condition", "loop"):
-        node = node.children[-1]
-    return node
-
-
 class BicepTypeChecker:
     """Checks one Bicep file's resources; ``check`` returns the findings, skips used and plantable sites."""
 
@@ -149,7 +142,7 @@ class BicepTypeChecker:
         line = line_of(element)
         self.result.resource_types.append((symbol, type_and_version, line))
         self._collect_skips(symbol, element)
-        body = _unwrap_body(value)
+        body = unwrap_body(value)
         body_type = self.library.body(type_and_version)
         if body_type is None:
             self._report(line, "", NO_TYPES, f"{type_and_version} has no entry in tests/infra/types/")
