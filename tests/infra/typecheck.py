@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -321,7 +322,7 @@ class BicepTypeChecker:
     def _finding(self, value: Value, where: str, kind: str, message: str) -> Finding:
         return Finding(self.file, value.line, self._resource, where, kind, message)
 
-    def _check_object(self, node: Tree, shape: ObjectShape, where: str, ignored_keys: set[str] = frozenset(),
+    def _check_object(self, node: Tree, shape: ObjectShape, where: str, ignored_keys: AbstractSet[str] = frozenset(),
                       check_required: bool = True) -> None:
         present = set()
         for name, key, value_node, pair in self._pairs(node):
