@@ -3,7 +3,8 @@
 //   az deployment sub create -f infra/main.bicep ...   (README "Deploy" has the step-by-step alternative)
 //
 // Creates: a resource group; a storage account (Functions runtime + log archive, identity access only);
-// Log Analytics + Application Insights; a Flex Consumption function app (Python 3.11, system-assigned identity);
+// Log Analytics + Application Insights with a workbook over the run outcomes; a Flex Consumption function app
+// (Python 3.11, system-assigned identity);
 // a Key Vault (RBAC) for the webhook URLs; the subscription's Event Grid system topic (or, with
 // existingSystemTopicName, the one the subscription already has); least-privilege role
 // assignments (modules/roles-*.bicep say why each one exists); and, once the code is deployed, the Event Grid
@@ -178,6 +179,16 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
+module workbook 'modules/workbook.bicep' = {
+  name: 'aibmon-workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: allTags
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+  }
+}
+
 module keyVault 'modules/keyvault.bicep' = {
   name: 'aibmon-keyvault'
   scope: rg
@@ -292,3 +303,4 @@ output DEAD_LETTER_CONTAINER string = storage.outputs.deadLetterContainerName
 output EVENTGRID_SYSTEM_TOPIC_NAME string = topicName
 output EVENTGRID_SYSTEM_TOPIC_RESOURCE_GROUP string = topicResourceGroupName
 output FUNCTION_PRINCIPAL_ID string = functionApp.outputs.principalId
+output AZURE_WORKBOOK_URL string = '${environment().portal}/#@${tenant().tenantId}/resource${workbook.outputs.id}/workbook'
