@@ -1,0 +1,136 @@
+"""Routes (first match wins, default channels otherwise) and silences (match until they expire)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.alerts.model import Alert
+from monitor.alerts.routing import Matcher, RoutesError, load_routes, parse_matcher, select
+from monitor.alerts.silences import SilenceStore
+from monitor.store import LocalDirStore as LocalStore
+
+ENV = {"TEAM_A_TEAMS": "https://prod.example/workflows/a", "TEAM_B_HOOK": "https://hooks.example/b"}
+
+
+def _alert(**kw) -> Alert:
+    values = dict(
+        kind="build-failed",
+        template_id="/subscriptions/s/resourceGroups/rg-team-a-img/providers/Microsoft.VirtualMachineImages/imageTemplates/win2022",
+        template_name="win2022",
+        resource_group="rg-team-a-img",
+        subscription_id="s",
+        diagnosis={"category": "customizer-failed"},
+        template_tags={"Team": "A"},
+    )
+    values.update(kw)
+    return Alert(**values)
+
+
+ROUTES = {
+    "routes": [
+        {"name": "quota", "match": {"category": "quota-or-capacity"},
+         "channels": [{"type": "webhook", "url_setting": "TEAM_B_HOOK"}]},
+        {"name": "team-a", "match": {"resource_group": "rg-team-a-*", "tags": {"team": "a"}},
+         "channels": [{"type": "teams", "url_setting": "TEAM_A_TEAMS"}]},
+    ]
+}
+
+
+def test_first_matching_route_wins_and_unmatched_alerts_use_the_defaults():
+    routes = load_routes(json.dumps(ROUTES), ENV)
+    assert select(routes, _alert()).name == "team-a"
+    assert select(routes, _alert(diagnosis={"category": "quota-or-capacity"})).name == "quota"
+    assert select(routes, _alert(resource_group="rg-other")) is None
+    assert select(routes, _alert(template_tags={"team": "b"})) is None  # tag values must match too
+    assert routes[1].channel_name(routes[1].channels[0]) == "teams@team-a"
+
+
+@pytest.mark.parametrize(
+    ("match", "hit"),
+    [
+        ({}, True),
+        ({"template": ["WIN*"]}, True),
+        ({"template": "ubuntu*"}, False),
+        ({"tags": {"team": None}}, True),
+        ({"tags": {"owner": None}}, False),
+        ({"kind": ["build-stuck"]}, False),
+        ({"min_severity": "error"}, True),
+        ({"min_severity": "critical"}, False),
+        ({"category": ["customizer-failed", "permissions"]}, True),
+    ],
+)
+def test_matcher_conditions(match, hit):
+    assert parse_matcher(match, "m").matches(_alert()) is hit
+
+
+@pytest.mark.parametrize(
+    ("routes", "problem"),
+    [
+        ("[", "not valid JSON"),
+        ('{"routes": {}}', "expected"),
+        ('[{"channels": []}]', "'name' is required"),
+        ('[{"name": "a", "channels": []}]', "non-empty list"),
+        ('[{"name": "a", "channels": [{"type": "sms", "url_setting": "X"}]}]', "'type' must be one of"),
+        ('[{"name": "a", "channels": [{"type": "teams", "url_setting": "MISSING"}]}]', "MISSING is missing"),
+        ('[{"name": "a", "channels": [{"type": "email", "url_setting": "TEAM_B_HOOK"}]}]', "needs 'to'"),
+        ('[{"name": "a", "match": {"colour": "red"}, "channels": [{"type": "teams", "url_setting": "TEAM_A_TEAMS"}]}]',
+         "unknown match key"),
+        ("[" * 100000 + "]" * 100000, "nested too deeply"),
+    ],
+)
+def test_bad_routes_are_refused_with_what_is_wrong(routes, problem):
+    with pytest.raises(RoutesError, match=problem):
+        load_routes(routes, ENV)
+
+
+def test_routes_never_hold_a_url():
+    env = dict(ENV, PLAIN="http://insecure.example/hook")
+    with pytest.raises(RoutesError, match="not an https URL"):
+        load_routes('[{"name": "a", "channels": [{"type": "webhook", "url_setting": "PLAIN"}]}]', env)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_silence_matches_until_it_expires_and_is_pruned(tmp_path):
+    clock = Clock()
+    silences = SilenceStore(LocalStore(tmp_path), clock=clock)
+    s = silences.add(Matcher(templates=("win*",)), timedelta(hours=4), "patching window", "alice")
+    assert silences.matching(_alert()) == s
+    assert silences.matching(_alert(template_name="ubuntu")) is None
+    clock.now += timedelta(hours=3, minutes=59)
+    assert silences.matching(_alert()) == s
+    clock.now += timedelta(minutes=2)
+    assert silences.matching(_alert()) is None
+    assert [x.id for x in silences.all()] == [s.id]  # listed (expired) until pruned
+    assert silences.prune() == 1 and silences.all() == []
+
+
+def test_silences_are_shared_through_the_store_and_removable(tmp_path):
+    first, second = SilenceStore(LocalStore(tmp_path)), SilenceStore(LocalStore(tmp_path))
+    s = first.add(Matcher(categories=("quota-or-capacity",)), timedelta(hours=1), "known capacity issue")
+    assert [x.id for x in second.active()] == [s.id]
+    assert second.remove(s.id) and not second.remove(s.id)
+    assert first.active() == []
+
+
+@pytest.mark.parametrize(
+    ("match", "duration", "reason", "problem"),
+    [
+        (Matcher(), timedelta(hours=1), "r", "at least one condition"),
+        (Matcher(templates=("a",)), timedelta(0), "r", "more than 0"),
+        (Matcher(templates=("a",)), timedelta(days=91), "r", "at most 90 days"),
+        (Matcher(templates=("a",)), timedelta(hours=1), " ", "needs a reason"),
+    ],
+)
+def test_bad_silences_are_refused(tmp_path, match, duration, reason, problem):
+    with pytest.raises(RoutesError, match=problem):
+        SilenceStore(LocalStore(tmp_path)).add(match, duration, reason)
