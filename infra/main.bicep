@@ -119,6 +119,9 @@ param alertMinSeverity string = 'info'
 @description('ALERT_MUTE_CATEGORIES: diagnosis category ids not to alert on (comma-separated).')
 param alertMuteCategories string = ''
 
+@description('ALERT_ROUTES: per-team alert routes (JSON, or @path to a JSON file shipped with the app); channels name the app settings that hold their URLs. Empty: every alert goes to the default channels.')
+param alertRoutes string = ''
+
 @description('Set to true once the secret teams-webhook-url is in the vault: TEAMS_WEBHOOK_URL then references it.')
 param teamsWebhookInVault bool = false
 
@@ -226,6 +229,7 @@ module functionApp 'modules/functionapp.bicep' = {
     stuckRepeatHours: stuckRepeatHours
     alertMinSeverity: alertMinSeverity
     alertMuteCategories: alertMuteCategories
+    alertRoutes: alertRoutes
     teamsWebhookInVault: teamsWebhookInVault
     emailWebhookInVault: emailWebhookInVault
     alertWebhookInVault: alertWebhookInVault

@@ -152,7 +152,7 @@ def parse_matcher(data: Any, where: str) -> Matcher:
 
 
 def parse_routes(data: Any, environ: Mapping[str, str], *, origin: str = "ALERT_ROUTES") -> list[Route]:
-    """Routes from parsed JSON; every channel's URL setting must exist in ``environ`` and be an https URL."""
+    """Routes from parsed JSON; every channel's URL setting must exist in ``environ`` and hold an http(s) URL."""
     entries = data.get("routes") if isinstance(data, dict) else data
     if not isinstance(entries, list):
         raise RoutesError(f"{origin}: expected {{\"routes\": [...]}} or a list of routes")
@@ -186,8 +186,8 @@ def parse_routes(data: Any, environ: Mapping[str, str], *, origin: str = "ALERT_
             if not isinstance(setting, str) or not setting:
                 raise RoutesError(f"{cwhere}: 'url_setting' must name the app setting that holds the URL")
             url = environ.get(setting, "")
-            if not url.startswith("https://"):
-                raise RoutesError(f"{cwhere}: app setting {setting} is missing or not an https URL")
+            if not url.startswith(("https://", "http://")):
+                raise RoutesError(f"{cwhere}: app setting {setting} is missing or not an http(s) URL")
             to = _strings(spec.get("to", []), f"{cwhere}.to") if spec.get("to") else ()
             if spec["type"] == "email" and not to:
                 raise RoutesError(f"{cwhere}: an email channel needs 'to'")

@@ -87,9 +87,10 @@ def test_bad_routes_are_refused_with_what_is_wrong(routes, problem):
 
 
 def test_routes_never_hold_a_url():
-    env = dict(ENV, PLAIN="http://insecure.example/hook")
-    with pytest.raises(RoutesError, match="not an https URL"):
+    env = dict(ENV, PLAIN="hooks.example/b?sig=secret")
+    with pytest.raises(RoutesError, match="not an http\\(s\\) URL") as caught:
         load_routes('[{"name": "a", "channels": [{"type": "webhook", "url_setting": "PLAIN"}]}]', env)
+    assert "secret" not in str(caught.value)  # the error names the setting, never its value
 
 
 class Clock:
@@ -134,3 +135,61 @@ def test_silences_are_shared_through_the_store_and_removable(tmp_path):
 def test_bad_silences_are_refused(tmp_path, match, duration, reason, problem):
     with pytest.raises(RoutesError, match=problem):
         SilenceStore(LocalStore(tmp_path)).add(match, duration, reason)
+
+
+# ----------------------------------------------------------------------------- through the dispatcher
+
+
+def _dispatcher(store, **env):
+    from monitor.alerts import AlertDispatcher
+    from monitor.alerts.retry import Retrier
+    from monitor.settings import Settings
+
+    from .conftest import FAST
+
+    settings = Settings.from_env(env)
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        return AlertDispatcher.from_settings(settings, store, retrier=Retrier(FAST))
+
+
+def test_a_route_sends_a_templates_alert_only_to_its_teams_webhook(receiver, tmp_path):
+    default, team_a = receiver(), receiver()
+    routes = {"routes": [{"name": "team-a", "match": {"resource_group": "rg-team-a-*"},
+                          "channels": [{"type": "webhook", "url_setting": "TEAM_A_HOOK"}]}]}
+    store = LocalStore(tmp_path / "archive")
+    dispatcher = _dispatcher(
+        store, ALERT_WEBHOOK_URL=default.url, TEAM_A_HOOK=team_a.url, ALERT_ROUTES=json.dumps(routes)
+    )
+    result = dispatcher.send(_alert())
+    assert result.sent and result.route == "team-a" and result.delivered == ["webhook@team-a"]
+    other = dispatcher.send(_alert(resource_group="rg-platform", run_key="other"))
+    assert other.sent and other.route == "default" and other.delivered == ["webhook"]
+    assert [r.json["template_name"] for r in team_a.accepted] == ["win2022"]
+    assert [r.json["resource_group"] for r in default.accepted] == ["rg-platform"]
+
+
+def test_a_silence_suppresses_every_channel_then_expires(receiver, tmp_path):
+    hook = receiver()
+    store = LocalStore(tmp_path / "archive")
+    dispatcher = _dispatcher(store, ALERT_WEBHOOK_URL=hook.url)
+    clock = Clock()
+    silences = SilenceStore(store, clock=clock)
+    dispatcher.silences = silences
+    silence = silences.add(Matcher(templates=("win*",)), timedelta(hours=4), "image rebuild in progress")
+    held = dispatcher.send(_alert())
+    assert not held.sent and silence.id in held.filtered and "image rebuild" in held.filtered
+    assert hook.requests == []
+    clock.now += timedelta(hours=5)
+    dispatcher._silence_cache = (0.0, [])  # a later sweep reads the silences again
+    assert dispatcher.send(_alert()).sent
+    assert len(hook.accepted) == 1
+
+
+def test_bad_routes_stop_the_monitor_at_start_up_naming_the_setting():
+    from monitor.settings import Settings, SettingsError
+
+    routes = '[{"name": "a", "channels": [{"type": "teams", "url_setting": "MISSING"}]}]'
+    with pytest.raises(SettingsError, match=r"ALERT_ROUTES.*MISSING"):
+        Settings.from_env({"ALERT_ROUTES": routes})
