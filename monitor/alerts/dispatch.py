@@ -234,6 +234,29 @@ class AlertDispatcher:
                 self.outbox.add(alert, result.queued, errors)
         return result
 
+    def replay_dead_letters(self, keys: Sequence[str] | None = None) -> tuple[int, int]:
+        """Deliver dead letters again (all, or ``keys``); a delivered one is removed. Returns (delivered, failed)."""
+        if self.outbox is None:
+            return 0, 0
+        delivered = failed = 0
+        wanted = set(keys) if keys is not None else None
+        for key, record in self.outbox.dead_letters():
+            if wanted is not None and key not in wanted:
+                continue
+            channel = self.channels.get(str(record.get("channel")))
+            if channel is None or not isinstance(record.get("alert"), dict):
+                log.warning("dead letter %s cannot be replayed: no channel %s", key, record.get("channel"))
+                failed += 1
+                continue
+            outcome = self._deliver(channel, Alert.from_dict(record["alert"]))
+            if outcome.ok:
+                self.outbox.drop_dead_letter(key)
+                delivered += 1
+            else:
+                log.warning("dead letter %s replay to %s failed: %s", key, channel.name, outcome.error)
+                failed += 1
+        return delivered, failed
+
     def flush_outbox(self) -> OutboxReport:
         """Retry every waiting alert once (oldest first); report what still waits."""
         report = OutboxReport()

@@ -12,6 +12,8 @@ from monitor.alerts.routing import Matcher, RoutesError, load_routes, parse_matc
 from monitor.alerts.silences import SilenceStore
 from monitor.store import LocalDirStore as LocalStore
 
+from .conftest import FAST, Reply
+
 ENV = {"TEAM_A_TEAMS": "https://prod.example/workflows/a", "TEAM_B_HOOK": "https://hooks.example/b"}
 
 
@@ -145,8 +147,6 @@ def _dispatcher(store, **env):
     from monitor.alerts.retry import Retrier
     from monitor.settings import Settings
 
-    from .conftest import FAST
-
     settings = Settings.from_env(env)
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
@@ -193,3 +193,26 @@ def test_bad_routes_stop_the_monitor_at_start_up_naming_the_setting():
     routes = '[{"name": "a", "channels": [{"type": "teams", "url_setting": "MISSING"}]}]'
     with pytest.raises(SettingsError, match=r"ALERT_ROUTES.*MISSING"):
         Settings.from_env({"ALERT_ROUTES": routes})
+
+
+# ----------------------------------------------------------------------------- dead letters
+
+
+def test_dead_letters_are_bounded_with_an_error_and_can_be_replayed(receiver, tmp_path, caplog):
+    from monitor.alerts.outbox import Outbox
+
+    hook = receiver()
+    hook.fail(Reply(400, body="bad payload"))
+    store = LocalStore(tmp_path / "archive")
+    dispatcher = _dispatcher(store, ALERT_WEBHOOK_URL=hook.url)
+    dispatcher.outbox = Outbox(store, max_dead_letters=2)
+    for n in range(3):
+        result = dispatcher.send(_alert(run_key=f"run-{n}"))
+        assert result.rejected == ["webhook"]
+    rows = dispatcher.outbox.dead_letters()
+    assert [r["alert"]["run_key"] for _k, r in rows] == ["run-1", "run-2"]  # the oldest went
+    assert any("dead letters full (2): dropped the oldest" in m for m in caplog.messages)
+    hook.recover()
+    assert dispatcher.replay_dead_letters() == (2, 0)
+    assert dispatcher.outbox.dead_letters() == []
+    assert sorted(r.json["run_key"] for r in hook.accepted) == ["run-1", "run-2"]
