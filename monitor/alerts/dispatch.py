@@ -163,7 +163,7 @@ class AlertDispatcher:
     def _is_down(self, name: str) -> bool:
         return self._down_until.get(name, 0.0) > time.monotonic()
 
-    def _deliver(self, channel: Channel, alert: Alert) -> DeliveryOutcome:
+    def deliver(self, channel: Channel, alert: Alert) -> DeliveryOutcome:
         try:
             outcome = channel.deliver(alert)
         # A bug must not lose the alert: it is treated as transient and the alert stays queued.
@@ -209,7 +209,7 @@ class AlertDispatcher:
                 result.queued.append(name)
                 errors[name] = "channel failing in this sweep; not tried"
                 continue
-            outcome = self._deliver(channel, alert)
+            outcome = self.deliver(channel, alert)
             result.outcomes.append(outcome)
             if outcome.ok:
                 result.delivered.append(name)
@@ -248,7 +248,7 @@ class AlertDispatcher:
                 log.warning("dead letter %s cannot be replayed: no channel %s", key, record.get("channel"))
                 failed += 1
                 continue
-            outcome = self._deliver(channel, Alert.from_dict(record["alert"]))
+            outcome = self.deliver(channel, Alert.from_dict(record["alert"]))
             if outcome.ok:
                 self.outbox.drop_dead_letter(key)
                 delivered += 1
@@ -282,7 +282,7 @@ class AlertDispatcher:
                 if self._is_down(name):
                     report.failed += 1
                     continue
-                outcome = self._deliver(channel, alert)
+                outcome = self.deliver(channel, alert)
                 if outcome.ok:
                     entry.pending.remove(name)
                     entry.last_error.pop(name, None)
