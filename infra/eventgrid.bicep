@@ -20,6 +20,9 @@
 @description('Name of the Event Grid system topic of the subscription (modules/systemtopic.bicep).')
 param systemTopicName string
 
+@description('Resource group of the monitor (function app and storage account); the topic may be in another one.')
+param monitorResourceGroupName string = resourceGroup().name
+
 @description('Name of the monitor\'s function app.')
 param functionAppName string
 
@@ -52,10 +55,12 @@ resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
 
 resource app 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
+  scope: resourceGroup(monitorResourceGroupName)
 }
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+  scope: resourceGroup(monitorResourceGroupName)
 }
 
 resource subscriptionToFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {

@@ -3,8 +3,10 @@
 //   az deployment sub create -f infra/main.bicep ...   (README "Deploy" has the step-by-step alternative)
 //
 // Creates: a resource group; a storage account (Functions runtime + log archive, identity access only);
-// Log Analytics + Application Insights; a Flex Consumption function app (Python 3.11, system-assigned identity);
-// a Key Vault (RBAC) for the webhook URLs; the subscription's Event Grid system topic; least-privilege role
+// Log Analytics + Application Insights with a workbook over the run outcomes; a Flex Consumption function app
+// (Python 3.11, system-assigned identity);
+// a Key Vault (RBAC) for the webhook URLs; the subscription's Event Grid system topic (or, with
+// existingSystemTopicName, the one the subscription already has); least-privilege role
 // assignments (modules/roles-*.bicep say why each one exists); and, once the code is deployed, the Event Grid
 // subscription to the function (eventgrid.bicep).
 
@@ -49,6 +51,9 @@ param archiveContainerName string = 'aib-logs'
 @minValue(30)
 @maxValue(730)
 param logRetentionDays int = 30
+
+@description('Users or groups (object ids, comma-separated) who may read archived logs: Storage Blob Data Reader on the archive container only. Empty: nobody but the app.')
+param archiveReaderPrincipalIds string = ''
 
 // --- Function app -----------------------------------------------------------------------------------------------
 
@@ -114,6 +119,9 @@ param alertMinSeverity string = 'info'
 @description('ALERT_MUTE_CATEGORIES: diagnosis category ids not to alert on (comma-separated).')
 param alertMuteCategories string = ''
 
+@description('ALERT_ROUTES: per-team alert routes (JSON, or @path to a JSON file shipped with the app); channels name the app settings that hold their URLs. Empty: every alert goes to the default channels.')
+param alertRoutes string = ''
+
 @description('Set to true once the secret teams-webhook-url is in the vault: TEAMS_WEBHOOK_URL then references it.')
 param teamsWebhookInVault bool = false
 
@@ -125,6 +133,12 @@ param alertWebhookInVault bool = false
 
 // --- Event Grid -------------------------------------------------------------------------------------------------
 
+@description('Name of an Event Grid system topic the subscription already has for Microsoft.Resources.Subscriptions (Azure allows one per source). Set with existingSystemTopicResourceGroup: the event subscriptions are added to that topic and none is created. Empty: create one.')
+param existingSystemTopicName string = ''
+
+@description('Resource group of existingSystemTopicName.')
+param existingSystemTopicResourceGroup string = ''
+
 @description('Create the Event Grid subscription to the function. Only after the code is deployed (the function must exist); the azd postdeploy hook sets it.')
 param deployEventSubscription bool = false
 
@@ -134,6 +148,8 @@ var allTags = union(tags, {
   application: 'aib-build-monitor'
 })
 var rgName = empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+var reuseSystemTopic = !empty(existingSystemTopicName)
+var topicResourceGroupName = reuseSystemTopic ? existingSystemTopicResourceGroup : rgName
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: rgName
@@ -163,6 +179,16 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: allTags
     logRetentionDays: logRetentionDays
+  }
+}
+
+module workbook 'modules/workbook.bicep' = {
+  name: 'aibmon-workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: allTags
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
   }
 }
 
@@ -203,13 +229,14 @@ module functionApp 'modules/functionapp.bicep' = {
     stuckRepeatHours: stuckRepeatHours
     alertMinSeverity: alertMinSeverity
     alertMuteCategories: alertMuteCategories
+    alertRoutes: alertRoutes
     teamsWebhookInVault: teamsWebhookInVault
     emailWebhookInVault: emailWebhookInVault
     alertWebhookInVault: alertWebhookInVault
   }
 }
 
-module systemTopic 'modules/systemtopic.bicep' = {
+module systemTopic 'modules/systemtopic.bicep' = if (!reuseSystemTopic) {
   name: 'aibmon-systemtopic'
   scope: rg
   params: {
@@ -218,15 +245,27 @@ module systemTopic 'modules/systemtopic.bicep' = {
   }
 }
 
+// The subscription's own system topic when it already has one: it must have a system-assigned identity, which
+// dead-letters undeliverable events (the postdeploy hook checks and says how to turn it on).
+resource existingTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = if (reuseSystemTopic) {
+  name: existingSystemTopicName
+  scope: resourceGroup(topicResourceGroupName)
+}
+
+var topicName = reuseSystemTopic ? existingSystemTopicName : systemTopic.outputs.name
+var topicPrincipalId = reuseSystemTopic ? existingTopic.identity.principalId : systemTopic.outputs.principalId
+
 module resourceRoles 'modules/roles-resources.bicep' = {
   name: 'aibmon-roles-resources'
   scope: rg
   params: {
     functionPrincipalId: functionApp.outputs.principalId
-    topicPrincipalId: systemTopic.outputs.principalId
+    topicPrincipalId: topicPrincipalId
     deployerPrincipalId: principalId
     storageAccountName: storage.outputs.name
     deadLetterContainerName: storage.outputs.deadLetterContainerName
+    archiveContainerName: storage.outputs.archiveContainerName
+    archiveReaderPrincipalIds: archiveReaderPrincipalIds
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
@@ -242,9 +281,10 @@ module subscriptionRoles 'modules/roles-subscription.bicep' = {
 
 module events 'eventgrid.bicep' = if (deployEventSubscription) {
   name: 'aibmon-eventgrid'
-  scope: rg
+  scope: resourceGroup(topicResourceGroupName)
   params: {
-    systemTopicName: systemTopic.outputs.name
+    systemTopicName: topicName
+    monitorResourceGroupName: rg.name
     functionAppName: functionApp.outputs.name
     storageAccountName: storage.outputs.name
     deadLetterContainerName: storage.outputs.deadLetterContainerName
@@ -264,5 +304,7 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output ARCHIVE_STORAGE_URL string = storage.outputs.blobEndpoint
 output ARCHIVE_CONTAINER string = storage.outputs.archiveContainerName
 output DEAD_LETTER_CONTAINER string = storage.outputs.deadLetterContainerName
-output EVENTGRID_SYSTEM_TOPIC_NAME string = systemTopic.outputs.name
+output EVENTGRID_SYSTEM_TOPIC_NAME string = topicName
+output EVENTGRID_SYSTEM_TOPIC_RESOURCE_GROUP string = topicResourceGroupName
 output FUNCTION_PRINCIPAL_ID string = functionApp.outputs.principalId
+output AZURE_WORKBOOK_URL string = '${environment().portal}/#@${tenant().tenantId}/resource${workbook.outputs.id}/workbook'

@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true")
     check.add_argument("--copy", choices=("auto", "stream"), default="auto", help=COPY_HELP)
     sub.add_parser("demo", help="the whole pipeline locally (Azurite + local ARM); see `demo --help`")
+    from monitor.opscli import register
+
+    parser.set_defaults(operator_commands=register(sub))
     return parser
 
 
@@ -163,6 +166,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
         return int(demo_main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
+    operator = args.operator_commands.get(args.command)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -170,17 +174,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
-        settings.require_subscription()
+        if operator is None:  # the operator commands read the archive only
+            settings.require_subscription()
     except SettingsError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
-    handler = {"sweep": cmd_sweep, "check": cmd_check}[args.command]
+    handler = operator or {"sweep": cmd_sweep, "check": cmd_check}[args.command]
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+
+    from monitor.alerts.routing import RoutesError
+    from monitor.operations import OperationError
 
     try:
         return handler(args, settings, out)
-    except SettingsError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+    except (SettingsError, OperationError, RoutesError) as exc:
+        sys.stderr.write(_redact(f"error: {exc}") + "\n")
         return 2
     except ClientAuthenticationError as exc:
         sys.stderr.write(_redact(f"error: no Azure credential worked (az login, or a managed identity): {exc}") + "\n")

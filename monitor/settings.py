@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SETTING_NAMES: tuple[str, ...] = (
     "AZURE_SUBSCRIPTION_ID",
@@ -34,6 +35,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "STUCK_REPEAT_HOURS",
     "ALERT_MIN_SEVERITY",
     "ALERT_MUTE_CATEGORIES",
+    "ALERT_ROUTES",
 )
 
 SECRET_SETTINGS = frozenset(
@@ -127,6 +129,7 @@ class Settings:
     stuck_repeat_hours: float = 4.0
     alert_min_severity: str = "info"
     alert_mute_categories: frozenset[str] = frozenset()
+    alert_routes: tuple[Any, ...] = ()  # monitor.alerts.routing.Route, validated at start-up
 
     @property
     def archive_kind(self) -> str:
@@ -223,7 +226,28 @@ class Settings:
             alert_mute_categories=frozenset(
                 c.strip() for c in (get("ALERT_MUTE_CATEGORIES") or "").split(",") if c.strip()
             ),
+            alert_routes=_alert_routes(get("ALERT_ROUTES") or "", env),
         )
+
+
+def _alert_routes(value: str, env: Mapping[str, str]) -> tuple[Any, ...]:
+    """ALERT_ROUTES: routes as JSON, or ``@path`` to a JSON file shipped with the app (relative to its root)."""
+    from monitor.alerts.routing import RoutesError, load_routes  # the alert package loads only when routes exist
+
+    if not value.strip():
+        return ()
+    text, origin = value, "ALERT_ROUTES"
+    if value.startswith("@"):
+        path = Path(value[1:].strip())
+        try:
+            text = path.read_text(encoding="utf-8")[: (1 << 20) + 1]
+        except OSError as exc:
+            raise SettingsError("ALERT_ROUTES", f"cannot read {path}: {exc.strerror or exc}") from None
+        origin = f"ALERT_ROUTES file {path}"
+    try:
+        return tuple(load_routes(text, env, origin=origin))
+    except RoutesError as exc:
+        raise SettingsError("ALERT_ROUTES", str(exc)) from None
 
 
 def _looks_like_guid(value: str) -> bool:

@@ -3,7 +3,7 @@
 $ErrorActionPreference = 'Stop'
 
 foreach ($name in 'AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME',
-                  'AZURE_STORAGE_ACCOUNT_NAME', 'EVENTGRID_SYSTEM_TOPIC_NAME') {
+                  'AZURE_STORAGE_ACCOUNT_NAME', 'EVENTGRID_SYSTEM_TOPIC_NAME', 'EVENTGRID_SYSTEM_TOPIC_RESOURCE_GROUP') {
     if (-not [Environment]::GetEnvironmentVariable($name)) { throw "$name is missing: run azd provision first" }
 }
 $deadLetter = if ($env:DEAD_LETTER_CONTAINER) { $env:DEAD_LETTER_CONTAINER } else { 'eventgrid-deadletter' }
@@ -23,10 +23,11 @@ for ($attempt = 1; $attempt -le 5; $attempt++) {
         Write-Host "Creating the Event Grid subscription (az deployment group create, attempt $attempt)..."
         az deployment group create `
             --subscription $env:AZURE_SUBSCRIPTION_ID `
-            --resource-group $env:AZURE_RESOURCE_GROUP `
+            --resource-group $env:EVENTGRID_SYSTEM_TOPIC_RESOURCE_GROUP `
             --name aibmon-eventgrid `
             --template-file $template `
             --parameters systemTopicName=$env:EVENTGRID_SYSTEM_TOPIC_NAME `
+                         monitorResourceGroupName=$env:AZURE_RESOURCE_GROUP `
                          functionAppName=$env:AZURE_FUNCTION_APP_NAME `
                          storageAccountName=$env:AZURE_STORAGE_ACCOUNT_NAME `
                          deadLetterContainerName=$deadLetter `

@@ -8,7 +8,8 @@
 # 1. DEPLOY_EVENT_SUBSCRIPTION=true is saved in the azd environment, so every later `azd provision` / `azd up`
 #    keeps the subscription in main.bicep (and in sync with the filter there).
 # 2. The subscription itself is created now: with the Azure CLI when it is installed and signed in
-#    (infra/eventgrid.bicep, a small resource-group deployment), otherwise by provisioning again with azd.
+#    (infra/eventgrid.bicep, a small deployment into the topic's resource group: the monitor's own, or that of
+#    the subscription's existing system topic), otherwise by provisioning again with azd.
 # The function can take a minute to be indexed after a deploy, so creation is retried a few times.
 set -eu
 
@@ -17,6 +18,7 @@ set -eu
 : "${AZURE_FUNCTION_APP_NAME:?missing: run azd provision first}"
 : "${AZURE_STORAGE_ACCOUNT_NAME:?missing: run azd provision first}"
 : "${EVENTGRID_SYSTEM_TOPIC_NAME:?missing: run azd provision first}"
+: "${EVENTGRID_SYSTEM_TOPIC_RESOURCE_GROUP:?missing: run azd provision first}"
 DEAD_LETTER_CONTAINER="${DEAD_LETTER_CONTAINER:-eventgrid-deadletter}"
 
 azd env set DEPLOY_EVENT_SUBSCRIPTION true
@@ -28,10 +30,11 @@ while :; do
     echo "Creating the Event Grid subscription (az deployment group create, attempt $attempt)..."
     if az deployment group create \
         --subscription "$AZURE_SUBSCRIPTION_ID" \
-        --resource-group "$AZURE_RESOURCE_GROUP" \
+        --resource-group "$EVENTGRID_SYSTEM_TOPIC_RESOURCE_GROUP" \
         --name aibmon-eventgrid \
         --template-file "$here/../eventgrid.bicep" \
         --parameters systemTopicName="$EVENTGRID_SYSTEM_TOPIC_NAME" \
+                     monitorResourceGroupName="$AZURE_RESOURCE_GROUP" \
                      functionAppName="$AZURE_FUNCTION_APP_NAME" \
                      storageAccountName="$AZURE_STORAGE_ACCOUNT_NAME" \
                      deadLetterContainerName="$DEAD_LETTER_CONTAINER" \

@@ -51,6 +51,8 @@ param stuckRepeatHours string
 param alertMinSeverity string
 param alertMuteCategories string
 
+param alertRoutes string = ''
+
 @description('Which webhook URLs are in the vault (secrets teams-webhook-url, email-webhook-url, alert-webhook-url).')
 param teamsWebhookInVault bool = false
 param emailWebhookInVault bool = false
@@ -98,6 +100,7 @@ var monitorSettings = {
   STUCK_REPEAT_HOURS: stuckRepeatHours
   ALERT_MIN_SEVERITY: alertMinSeverity
   ALERT_MUTE_CATEGORIES: alertMuteCategories
+  ALERT_ROUTES: alertRoutes
 }
 
 var appSettings = union(runtimeSettings, monitorSettings)

@@ -14,6 +14,12 @@ param storageAccountName string
 
 param deadLetterContainerName string
 
+@description('Container of the archived logs (ARCHIVE_CONTAINER).')
+param archiveContainerName string
+
+@description('Users or groups (object ids, comma-separated) who may read the archive: Storage Blob Data Reader on its container only.')
+param archiveReaderPrincipalIds string = ''
+
 param keyVaultName string
 
 param applicationInsightsName string
@@ -21,6 +27,7 @@ param applicationInsightsName string
 // Built-in role definition ids (the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+var storageBlobDataReader = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
@@ -38,6 +45,11 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
 resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
   parent: blobService
   name: deadLetterContainerName
+}
+
+resource archiveContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: blobService
+  name: archiveContainerName
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
@@ -138,3 +150,19 @@ resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
     description: 'AIB monitor: the deployer may set the webhook URL secrets.'
   }
 }
+
+// archiveReaderPrincipalIds (people, groups) -> Storage Blob Data Reader on the archive container only.
+// Why: the account has shared keys and public access off, so a person opens an archived log (the alert's "Archived
+// log" button, the portal's storage browser, `az storage blob download --auth-mode login`) with Entra sign-in and
+// this role. Scoped to the archive container: runtime state, the deployment package and dead letters stay closed.
+resource archiveReaders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for reader in split(archiveReaderPrincipalIds, ','): if (!empty(trim(reader))) {
+    name: guid(archiveContainer.id, trim(reader), storageBlobDataReader)
+    scope: archiveContainer
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReader)
+      principalId: trim(reader)
+      description: 'AIB monitor: read archived build logs (this container only).'
+    }
+  }
+]

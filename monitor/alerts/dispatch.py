@@ -2,7 +2,8 @@
 outbox.
 
 The monitor decides *which* alerts to emit; the dispatcher only filters (``ALERT_MIN_SEVERITY``,
-``ALERT_MUTE_CATEGORIES``), delivers, and remembers undelivered alerts. One failing channel never holds up the
+``ALERT_MUTE_CATEGORIES``, active silences), picks the channels (the first matching ``ALERT_ROUTES`` route, else
+the default channels), delivers, and remembers undelivered alerts. One failing channel never holds up the
 others. A channel that just failed transiently is not tried again for ``cooldown`` seconds: later alerts for
 it go
 straight to the outbox so a sweep does not wait out the retry budget once per alert during an outage.
@@ -11,9 +12,10 @@ straight to the outbox so a sweep does not wait out the retry budget once per al
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitor.settings import SEVERITIES, Settings
@@ -25,18 +27,23 @@ from .files import FileChannel
 from .model import Alert
 from .outbox import DEFAULT_MAX_ENTRIES, Outbox, OutboxReport
 from .retry import DeliveryOutcome, Retrier, RetryPolicy
+from .routing import ChannelSpec, Route, select
+from .silences import Silence, SilenceStore
 from .teams_messagecard import TeamsMessageCardChannel
 from .teams_workflows import TeamsWorkflowsChannel
 from .webhook import JsonWebhookChannel
 
 log = logging.getLogger("monitor.alerts")
 
+SILENCE_CACHE_SECONDS = 60.0
+
 
 @dataclass
 class DispatchResult:
     dedupe_key: str
     kind: str
-    filtered: str | None = None  # why the alert was not sent (severity / muted category)
+    filtered: str | None = None  # why the alert was not sent (severity / muted category / silence)
+    route: str = "default"  # the ALERT_ROUTES route that chose the channels
     delivered: list[str] = field(default_factory=list)
     queued: list[str] = field(default_factory=list)  # transient failures, waiting in the outbox
     rejected: list[str] = field(default_factory=list)  # permanent failures, kept as dead letters
@@ -64,13 +71,24 @@ class AlertDispatcher:
         min_severity: str = "info",
         muted_categories: frozenset[str] | set[str] = frozenset(),
         cooldown: float = 60.0,
+        routes: Sequence[Route] = (),
+        route_channels: Sequence[Channel] = (),
+        silences: SilenceStore | None = None,
     ) -> None:
-        names = [c.name for c in channels]
+        names = [c.name for c in (*channels, *route_channels)]
         if len(set(names)) != len(names):
             raise ValueError(f"channel names must be unique, got {names}")
         if not channels:
             raise ValueError("at least one channel (or the files channel) is required")
-        self.channels = {c.name: c for c in channels}
+        self.channels = {c.name: c for c in (*channels, *route_channels)}
+        self.default_channels = [c.name for c in channels]
+        self.routes = list(routes)
+        for route in self.routes:
+            missing = [route.channel_name(s) for s in route.channels if route.channel_name(s) not in self.channels]
+            if missing:
+                raise ValueError(f"route {route.name}: no channel {missing}")
+        self.silences = silences
+        self._silence_cache: tuple[float, list[Silence]] = (0.0, [])
         self.outbox = outbox
         self.min_severity = min_severity
         self.muted_categories = frozenset(muted_categories)
@@ -102,11 +120,18 @@ class AlertDispatcher:
             channels.append(JsonWebhookChannel(settings.alert_webhook_url, retrier))
         if not channels:
             channels.append(FileChannel(settings.alert_dir))
+        routes = list(settings.alert_routes)
+        route_channels = [
+            _route_channel(route, spec, retrier, os.environ) for route in routes for spec in route.channels
+        ]
         return cls(
             channels,
             Outbox(store, max_entries=max_outbox),
             min_severity=settings.alert_min_severity,
             muted_categories=settings.alert_mute_categories,
+            routes=routes,
+            route_channels=route_channels,
+            silences=SilenceStore(store),
         )
 
     # -- filtering --
@@ -117,11 +142,28 @@ class AlertDispatcher:
             return f"category {alert.category} is muted by ALERT_MUTE_CATEGORIES"
         return None
 
+    def silenced_by(self, alert: Alert) -> Silence | None:
+        """The active silence that holds ``alert`` back; the list is read from the store at most once a minute."""
+        if self.silences is None:
+            return None
+        read_at, active = self._silence_cache
+        if time.monotonic() - read_at > SILENCE_CACHE_SECONDS:
+            active = self.silences.active()
+            self._silence_cache = (time.monotonic(), active)
+        return self.silences.matching(alert, active)
+
+    def targets(self, alert: Alert) -> tuple[str, list[str]]:
+        """(route name, channel names) for ``alert``: the first matching route, else the default channels."""
+        route = select(self.routes, alert)
+        if route is None:
+            return "default", list(self.default_channels)
+        return route.name, [route.channel_name(spec) for spec in route.channels]
+
     # -- delivery --
     def _is_down(self, name: str) -> bool:
         return self._down_until.get(name, 0.0) > time.monotonic()
 
-    def _deliver(self, channel: Channel, alert: Alert) -> DeliveryOutcome:
+    def deliver(self, channel: Channel, alert: Alert) -> DeliveryOutcome:
         try:
             outcome = channel.deliver(alert)
         # A bug must not lose the alert: it is treated as transient and the alert stays queued.
@@ -154,13 +196,20 @@ class AlertDispatcher:
             result.filtered = reason
             log.info("alert %s for template %s not sent: %s", alert.kind, alert.template_name, reason)
             return result
+        silence = self.silenced_by(alert)
+        if silence is not None:
+            result.filtered = f"silenced by {silence.id} until {silence.expires_at}: {silence.reason}"
+            log.info("alert %s for template %s not sent: %s", alert.kind, alert.template_name, result.filtered)
+            return result
+        result.route, names = self.targets(alert)
         errors: dict[str, str] = {}
-        for name, channel in self.channels.items():
+        for name in names:
+            channel = self.channels[name]
             if self._is_down(name) and self.outbox is not None:
                 result.queued.append(name)
                 errors[name] = "channel failing in this sweep; not tried"
                 continue
-            outcome = self._deliver(channel, alert)
+            outcome = self.deliver(channel, alert)
             result.outcomes.append(outcome)
             if outcome.ok:
                 result.delivered.append(name)
@@ -184,6 +233,29 @@ class AlertDispatcher:
             else:
                 self.outbox.add(alert, result.queued, errors)
         return result
+
+    def replay_dead_letters(self, keys: Sequence[str] | None = None) -> tuple[int, int]:
+        """Deliver dead letters again (all, or ``keys``); a delivered one is removed. Returns (delivered, failed)."""
+        if self.outbox is None:
+            return 0, 0
+        delivered = failed = 0
+        wanted = set(keys) if keys is not None else None
+        for key, record in self.outbox.dead_letters():
+            if wanted is not None and key not in wanted:
+                continue
+            channel = self.channels.get(str(record.get("channel")))
+            if channel is None or not isinstance(record.get("alert"), dict):
+                log.warning("dead letter %s cannot be replayed: no channel %s", key, record.get("channel"))
+                failed += 1
+                continue
+            outcome = self.deliver(channel, Alert.from_dict(record["alert"]))
+            if outcome.ok:
+                self.outbox.drop_dead_letter(key)
+                delivered += 1
+            else:
+                log.warning("dead letter %s replay to %s failed: %s", key, channel.name, outcome.error)
+                failed += 1
+        return delivered, failed
 
     def flush_outbox(self) -> OutboxReport:
         """Retry every waiting alert once (oldest first); report what still waits."""
@@ -210,7 +282,7 @@ class AlertDispatcher:
                 if self._is_down(name):
                     report.failed += 1
                     continue
-                outcome = self._deliver(channel, alert)
+                outcome = self.deliver(channel, alert)
                 if outcome.ok:
                     entry.pending.remove(name)
                     entry.last_error.pop(name, None)
@@ -231,3 +303,19 @@ class AlertDispatcher:
         if report.waiting or report.delivered or report.newly_dead:
             log.log(logging.WARNING if report.waiting else logging.INFO, "%s", report)
         return report
+
+
+def _route_channel(route: Route, spec: ChannelSpec, retrier: Retrier, environ: Mapping[str, str]) -> Channel:
+    """A route's channel: the integration's own class, with the URL from the app setting the route names."""
+    url = environ[spec.url_setting]
+    channel: Channel
+    if spec.type == "teams":
+        channel = TeamsWorkflowsChannel(url, retrier)
+    elif spec.type == "teams-messagecard":
+        channel = TeamsMessageCardChannel(url, retrier)
+    elif spec.type == "email":
+        channel = EmailWebhookChannel(url, spec.to, retrier)
+    else:
+        channel = JsonWebhookChannel(url, retrier)
+    channel.name = route.channel_name(spec)  # the outbox records pending deliveries by this name
+    return channel

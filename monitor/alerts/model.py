@@ -49,6 +49,8 @@ class Alert:
     archive_partial: bool = False  # the log vanished mid-copy; what was saved is incomplete
     doc_url: str | None = None  # the guide's section for the category
     severity: str = ""
+    template_tags: dict[str, str] = field(default_factory=dict)  # routes and silences match on them
+    resend: bool = False  # delivered again on request (aib-monitor resend), not a new event
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:

@@ -32,6 +32,7 @@ log = logging.getLogger("monitor.alerts")
 OUTBOX_PREFIX = "alerts/outbox/"
 DEAD_LETTER_PREFIX = "alerts/dead-letter/"
 DEFAULT_MAX_ENTRIES = 1000
+DEFAULT_MAX_DEAD_LETTERS = 1000
 CLAIM_SECONDS = 900  # longer than one entry can take (retry budget x channels)
 
 
@@ -96,12 +97,14 @@ class Outbox:
         store: ObjectStore,
         *,
         max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_dead_letters: int = DEFAULT_MAX_DEAD_LETTERS,
         prefix: str = OUTBOX_PREFIX,
         dead_prefix: str = DEAD_LETTER_PREFIX,
     ) -> None:
-        if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
+        if max_entries < 1 or max_dead_letters < 1:
+            raise ValueError("max_entries and max_dead_letters must be at least 1")
         self.store, self.max_entries, self.prefix, self.dead_prefix = store, max_entries, prefix, dead_prefix
+        self.max_dead_letters = max_dead_letters
 
     # -- reading --
     def keys(self) -> list[str]:
@@ -112,6 +115,24 @@ class Outbox:
 
     def dead_letter_keys(self) -> list[str]:
         return [k for k in self.store.list(self.dead_prefix) if k.endswith(".json")]
+
+    def dead_letters(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every dead letter as (key, record), oldest first; unreadable records are listed with their reason."""
+        rows = []
+        for key in self.dead_letter_keys():
+            obj = self.store.get(key)
+            if obj is None:
+                continue
+            try:
+                record = json.loads(obj.data.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                record = {"reason": f"unreadable dead letter: {exc}", "buried_at": ""}
+            rows.append((key, record if isinstance(record, dict) else {"reason": "unreadable", "buried_at": ""}))
+        rows.sort(key=lambda row: str(row[1].get("buried_at", "")))
+        return rows
+
+    def drop_dead_letter(self, key: str) -> None:
+        self.store.delete(key)
 
     def read(self, key: str) -> tuple[OutboxEntry, str] | None:
         obj = self.store.get(key)
@@ -222,7 +243,26 @@ class Outbox:
             reason,
             key,
         )
+        self._bound_dead_letters()
         return key
+
+    def _bound_dead_letters(self) -> None:
+        """At most ``max_dead_letters``: the oldest go, each with an ERROR (older ones also expire with the
+        archive container's lifecycle policy)."""
+        keys = self.dead_letter_keys()
+        if len(keys) <= self.max_dead_letters:
+            return
+        for key, record in self.dead_letters()[: len(keys) - self.max_dead_letters]:
+            alert = record.get("alert") if isinstance(record.get("alert"), dict) else {}
+            log.error(
+                "dead letters full (%d): dropped the oldest, %s for template %s (buried %s: %s)",
+                self.max_dead_letters,
+                alert.get("kind"),
+                alert.get("template_name"),
+                record.get("buried_at"),
+                record.get("reason"),
+            )
+            self.store.delete(key)
 
     def _bury_raw(self, key: str, data: bytes, reason: str) -> None:
         dead = self.dead_prefix + key.rsplit("/", 1)[-1].replace(".json", "") + ".unreadable.json"
