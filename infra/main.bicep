@@ -122,6 +122,9 @@ param alertMuteCategories string = ''
 @description('ALERT_ROUTES: per-team alert routes (JSON, or @path to a JSON file shipped with the app); channels name the app settings that hold their URLs. Empty: every alert goes to the default channels.')
 param alertRoutes string = ''
 
+@description('ALERT_GROUP_WINDOW_MINUTES: failures with one cause across templates within this many minutes become one alert (sent when the window closes); 0 = off.')
+param alertGroupWindowMinutes string = '0'
+
 @description('Set to true once the secret teams-webhook-url is in the vault: TEAMS_WEBHOOK_URL then references it.')
 param teamsWebhookInVault bool = false
 
@@ -230,6 +233,7 @@ module functionApp 'modules/functionapp.bicep' = {
     alertMinSeverity: alertMinSeverity
     alertMuteCategories: alertMuteCategories
     alertRoutes: alertRoutes
+    alertGroupWindowMinutes: alertGroupWindowMinutes
     teamsWebhookInVault: teamsWebhookInVault
     emailWebhookInVault: emailWebhookInVault
     alertWebhookInVault: alertWebhookInVault

@@ -36,6 +36,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "ALERT_MIN_SEVERITY",
     "ALERT_MUTE_CATEGORIES",
     "ALERT_ROUTES",
+    "ALERT_GROUP_WINDOW_MINUTES",
 )
 
 SECRET_SETTINGS = frozenset(
@@ -130,6 +131,7 @@ class Settings:
     alert_min_severity: str = "info"
     alert_mute_categories: frozenset[str] = frozenset()
     alert_routes: tuple[Any, ...] = ()  # monitor.alerts.routing.Route, validated at start-up
+    alert_group_window_minutes: float = 0.0  # 0: every alert at once
 
     @property
     def archive_kind(self) -> str:
@@ -227,6 +229,7 @@ class Settings:
                 c.strip() for c in (get("ALERT_MUTE_CATEGORIES") or "").split(",") if c.strip()
             ),
             alert_routes=_alert_routes(get("ALERT_ROUTES") or "", env),
+            alert_group_window_minutes=number("ALERT_GROUP_WINDOW_MINUTES", 0.0),
         )
 
 

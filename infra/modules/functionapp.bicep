@@ -53,6 +53,8 @@ param alertMuteCategories string
 
 param alertRoutes string = ''
 
+param alertGroupWindowMinutes string = '0'
+
 @description('Which webhook URLs are in the vault (secrets teams-webhook-url, email-webhook-url, alert-webhook-url).')
 param teamsWebhookInVault bool = false
 param emailWebhookInVault bool = false
@@ -101,6 +103,7 @@ var monitorSettings = {
   ALERT_MIN_SEVERITY: alertMinSeverity
   ALERT_MUTE_CATEGORIES: alertMuteCategories
   ALERT_ROUTES: alertRoutes
+  ALERT_GROUP_WINDOW_MINUTES: alertGroupWindowMinutes
 }
 
 var appSettings = union(runtimeSettings, monitorSettings)

@@ -247,6 +247,8 @@ def build_content(alert: Alert) -> AlertContent:
 
     label = KIND_LABEL[alert.kind]
     headline = f"{label}: {one_line(alert.template_name)}"
+    if alert.group:
+        headline += f" and {len(alert.group)} more template{'s' if len(alert.group) > 1 else ''}"
 
     # The one-line summary: the diagnosis says it best; otherwise the failing customizer or the stuck reason.
     summary = _cut(one_line(diag.get("summary")), PROSE_CHARS)
@@ -267,6 +269,9 @@ def build_content(alert: Alert) -> AlertContent:
         ("Resource group", one_line(alert.resource_group)),
         ("Subscription", one_line(alert.subscription_id)),
     ]
+    if alert.group:
+        others = [f"{one_line(m.get('resource_group'))}/{one_line(m.get('template_name'))}" for m in alert.group]
+        facts.append(("Same cause in", _cut(", ".join(others), PROSE_CHARS)))
     if alert.location:
         facts.append(("Location", one_line(alert.location)))
     state = one_line(alert.run_state)

@@ -17,6 +17,7 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from monitor.settings import SEVERITIES, Settings
 from monitor.store import ObjectStore
@@ -24,6 +25,7 @@ from monitor.store import ObjectStore
 from .channel import Channel
 from .email_webhook import EmailWebhookChannel
 from .files import FileChannel
+from .grouping import AlertGroups
 from .model import Alert
 from .outbox import DEFAULT_MAX_ENTRIES, Outbox, OutboxReport
 from .retry import DeliveryOutcome, Retrier, RetryPolicy
@@ -44,6 +46,7 @@ class DispatchResult:
     kind: str
     filtered: str | None = None  # why the alert was not sent (severity / muted category / silence)
     route: str = "default"  # the ALERT_ROUTES route that chose the channels
+    held: bool = False  # kept for ALERT_GROUP_WINDOW_MINUTES to be sent with the same cause's other failures
     delivered: list[str] = field(default_factory=list)
     queued: list[str] = field(default_factory=list)  # transient failures, waiting in the outbox
     rejected: list[str] = field(default_factory=list)  # permanent failures, kept as dead letters
@@ -74,6 +77,7 @@ class AlertDispatcher:
         routes: Sequence[Route] = (),
         route_channels: Sequence[Channel] = (),
         silences: SilenceStore | None = None,
+        groups: AlertGroups | None = None,
     ) -> None:
         names = [c.name for c in (*channels, *route_channels)]
         if len(set(names)) != len(names):
@@ -88,6 +92,7 @@ class AlertDispatcher:
             if missing:
                 raise ValueError(f"route {route.name}: no channel {missing}")
         self.silences = silences
+        self.groups = groups
         self._silence_cache: tuple[float, list[Silence]] = (0.0, [])
         self.outbox = outbox
         self.min_severity = min_severity
@@ -132,6 +137,7 @@ class AlertDispatcher:
             routes=routes,
             route_channels=route_channels,
             silences=SilenceStore(store),
+            groups=AlertGroups(store, timedelta(minutes=settings.alert_group_window_minutes)),
         )
 
     # -- filtering --
@@ -189,7 +195,8 @@ class AlertDispatcher:
             self._down_until.pop(channel.name, None)
         return outcome
 
-    def send(self, alert: Alert) -> DispatchResult:
+    def send(self, alert: Alert, *, hold: bool = True) -> DispatchResult:
+        """Deliver ``alert`` (or hold it for its group's window when ``hold`` and grouping are on)."""
         result = DispatchResult(dedupe_key=alert.dedupe_key, kind=alert.kind)
         reason = self.filter_reason(alert)
         if reason:
@@ -200,6 +207,9 @@ class AlertDispatcher:
         if silence is not None:
             result.filtered = f"silenced by {silence.id} until {silence.expires_at}: {silence.reason}"
             log.info("alert %s for template %s not sent: %s", alert.kind, alert.template_name, result.filtered)
+            return result
+        if hold and self.groups is not None and self.groups.hold(alert):
+            result.held = True
             return result
         result.route, names = self.targets(alert)
         errors: dict[str, str] = {}
@@ -260,6 +270,9 @@ class AlertDispatcher:
     def flush_outbox(self) -> OutboxReport:
         """Retry every waiting alert once (oldest first); report what still waits."""
         report = OutboxReport()
+        if self.groups is not None:  # groups whose window closed go out first, each as one alert
+            for grouped in self.groups.due():
+                self.send(grouped, hold=False)
         if self.outbox is None:
             return report
         self._down_until.clear()  # a new sweep: give every channel a fresh try

@@ -50,6 +50,7 @@ class Alert:
     doc_url: str | None = None  # the guide's section for the category
     severity: str = ""
     template_tags: dict[str, str] = field(default_factory=dict)  # routes and silences match on them
+    group: list[dict[str, Any]] = field(default_factory=list)  # other templates failing with the same cause
     resend: bool = False  # delivered again on request (aib-monitor resend), not a new event
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 

@@ -216,3 +216,43 @@ def test_dead_letters_are_bounded_with_an_error_and_can_be_replayed(receiver, tm
     assert dispatcher.replay_dead_letters() == (2, 0)
     assert dispatcher.outbox.dead_letters() == []
     assert sorted(r.json["run_key"] for r in hook.accepted) == ["run-1", "run-2"]
+
+
+# ----------------------------------------------------------------------------- grouping
+
+
+def test_three_templates_failing_with_one_cause_give_one_grouped_alert(receiver, tmp_path):
+    from monitor.alerts.grouping import AlertGroups
+
+    hook = receiver()
+    store = LocalStore(tmp_path / "archive")
+    dispatcher = _dispatcher(store, ALERT_WEBHOOK_URL=hook.url, ALERT_GROUP_WINDOW_MINUTES="10")
+    clock = Clock()
+    dispatcher.groups = AlertGroups(store, timedelta(minutes=10), clock=clock)
+    cause = {"category": "quota-or-capacity", "rule_id": "quota-exceeded"}
+    for n, name in enumerate(("win2022", "win2019", "ubuntu")):
+        clock.now += timedelta(minutes=2)
+        result = dispatcher.send(_alert(template_name=name, run_key=f"run-{n}", diagnosis=cause))
+        assert result.held and not result.sent
+    other = dispatcher.send(_alert(template_name="rhel", run_key="other", diagnosis={"category": "unknown"}))
+    assert other.sent
+    dispatcher.send(_alert(template_name="win2019", run_key="run-1", diagnosis=cause))  # handed over twice
+    dispatcher.flush_outbox()  # window still open: nothing more
+    assert [r.json["template_name"] for r in hook.accepted] == ["rhel"]
+    clock.now += timedelta(minutes=10)
+    dispatcher.flush_outbox()
+    assert [r.json["template_name"] for r in hook.accepted] == ["rhel", "win2022"]
+    grouped = hook.accepted[-1].json
+    assert [m["template_name"] for m in grouped["group"]] == ["win2019", "ubuntu"]
+    assert "and 2 more templates" in grouped["headline"]
+    dispatcher.flush_outbox()
+    assert len(hook.accepted) == 2  # sent once
+
+
+def test_unknown_failures_and_stuck_builds_are_never_grouped(tmp_path):
+    from monitor.alerts.grouping import AlertGroups
+
+    groups = AlertGroups(LocalStore(tmp_path), timedelta(minutes=10))
+    assert not groups.hold(_alert(diagnosis={"category": "unknown"}))
+    assert not groups.hold(_alert(kind="build-stuck", diagnosis={"category": "interactive-prompt"}))
+    assert not AlertGroups(LocalStore(tmp_path), timedelta(0)).hold(_alert())
