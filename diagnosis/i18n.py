@@ -125,9 +125,7 @@ def catalog(language: str) -> Catalog:
         return TranslationError(f"{path}: {where}: {problem}")
 
     categories = data.get("categories", {})
-    if not isinstance(categories, dict) or not all(
-        isinstance(v, str) and v.strip() for v in categories.values()
-    ):
+    if not isinstance(categories, dict) or not all(isinstance(v, str) and v.strip() for v in categories.values()):
         raise fail("categories", "must map category ids to non-empty titles")
     entries_raw = data.get("entries", {})
     if not isinstance(entries_raw, dict):
@@ -145,9 +143,7 @@ def category_title(category_id: str | None, language: str, english: str = "") ->
 
 def entry_text(rule: Any, language: str) -> EntryText:
     """A knowledge-base entry's (``diagnosis.rules.Rule``) texts in ``language``, English for what is missing."""
-    english = EntryText(
-        title=rule.title, cause=rule.cause, remediation=tuple(rule.remediation), warning=rule.warning
-    )
+    english = EntryText(title=rule.title, cause=rule.cause, remediation=tuple(rule.remediation), warning=rule.warning)
     language = normalize_language(language)
     if language == DEFAULT_LANGUAGE:
         return english

@@ -114,6 +114,13 @@ param alertMinSeverity string = 'info'
 @description('ALERT_MUTE_CATEGORIES: diagnosis category ids not to alert on (comma-separated).')
 param alertMuteCategories string = ''
 
+@description('ALERT_LANGUAGE: the language of every alert text, en or ru.')
+@allowed([
+  'en'
+  'ru'
+])
+param alertLanguage string = 'en'
+
 @description('Set to true once the secret teams-webhook-url is in the vault: TEAMS_WEBHOOK_URL then references it.')
 param teamsWebhookInVault bool = false
 
@@ -203,6 +210,7 @@ module functionApp 'modules/functionapp.bicep' = {
     stuckRepeatHours: stuckRepeatHours
     alertMinSeverity: alertMinSeverity
     alertMuteCategories: alertMuteCategories
+    alertLanguage: alertLanguage
     teamsWebhookInVault: teamsWebhookInVault
     emailWebhookInVault: emailWebhookInVault
     alertWebhookInVault: alertWebhookInVault

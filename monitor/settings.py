@@ -34,6 +34,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "STUCK_REPEAT_HOURS",
     "ALERT_MIN_SEVERITY",
     "ALERT_MUTE_CATEGORIES",
+    "ALERT_LANGUAGE",
 )
 
 SECRET_SETTINGS = frozenset(
@@ -127,6 +128,7 @@ class Settings:
     stuck_repeat_hours: float = 4.0
     alert_min_severity: str = "info"
     alert_mute_categories: frozenset[str] = frozenset()
+    alert_language: str = "en"  # "en" | "ru": the language of every alert text
 
     @property
     def archive_kind(self) -> str:
@@ -223,6 +225,7 @@ class Settings:
             alert_mute_categories=frozenset(
                 c.strip() for c in (get("ALERT_MUTE_CATEGORIES") or "").split(",") if c.strip()
             ),
+            alert_language=choice("ALERT_LANGUAGE", "en", ("en", "ru")),
         )
 
 

@@ -50,6 +50,7 @@ param emailTo string
 param stuckRepeatHours string
 param alertMinSeverity string
 param alertMuteCategories string
+param alertLanguage string
 
 @description('Which webhook URLs are in the vault (secrets teams-webhook-url, email-webhook-url, alert-webhook-url).')
 param teamsWebhookInVault bool = false
@@ -98,6 +99,7 @@ var monitorSettings = {
   STUCK_REPEAT_HOURS: stuckRepeatHours
   ALERT_MIN_SEVERITY: alertMinSeverity
   ALERT_MUTE_CATEGORIES: alertMuteCategories
+  ALERT_LANGUAGE: alertLanguage
 }
 
 var appSettings = union(runtimeSettings, monitorSettings)

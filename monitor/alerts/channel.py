@@ -48,10 +48,13 @@ class WebhookChannel:
     name = "webhook"
     min_interval = 0.0  # seconds between posts to the same channel
 
-    def __init__(self, url: str, retrier: Retrier, *, limit: int = PAYLOAD_LIMIT) -> None:
+    def __init__(
+        self, url: str, retrier: Retrier, *, limit: int = PAYLOAD_LIMIT, language: str = "en"
+    ) -> None:
         self._url = url  # never logged: only the host is
         self.retrier = retrier
         self.limit = limit
+        self.language = language  # ALERT_LANGUAGE
 
     def __repr__(self) -> str:  # keep the URL out of reprs and tracebacks
         from .retry import host_of
@@ -59,7 +62,7 @@ class WebhookChannel:
         return f"{type(self).__name__}(host={host_of(self._url)!r})"
 
     def render(self, alert: Alert) -> bytes:
-        return fit(build_content(alert), self.payload, self.limit)[0]
+        return fit(build_content(alert, self.language), self.payload, self.limit)[0]
 
     def payload(self, content: AlertContent) -> Any:
         raise NotImplementedError

@@ -88,6 +88,7 @@ class AlertDispatcher:
         max_outbox: int = DEFAULT_MAX_ENTRIES,
     ) -> AlertDispatcher:
         retrier = retrier or Retrier(policy)
+        language = settings.alert_language
         channels: list[Channel] = []
         if settings.teams_webhook_url:
             teams = (
@@ -95,13 +96,15 @@ class AlertDispatcher:
                 if settings.teams_webhook_format == "messagecard"
                 else TeamsWorkflowsChannel
             )
-            channels.append(teams(settings.teams_webhook_url, retrier))
+            channels.append(teams(settings.teams_webhook_url, retrier, language=language))
         if settings.email_webhook_url:
-            channels.append(EmailWebhookChannel(settings.email_webhook_url, settings.email_to, retrier))
+            channels.append(
+                EmailWebhookChannel(settings.email_webhook_url, settings.email_to, retrier, language=language)
+            )
         if settings.alert_webhook_url:
-            channels.append(JsonWebhookChannel(settings.alert_webhook_url, retrier))
+            channels.append(JsonWebhookChannel(settings.alert_webhook_url, retrier, language=language))
         if not channels:
-            channels.append(FileChannel(settings.alert_dir))
+            channels.append(FileChannel(settings.alert_dir, language=language))
         return cls(
             channels,
             Outbox(store, max_entries=max_outbox),

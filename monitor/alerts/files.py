@@ -23,8 +23,9 @@ def _slug(text: str) -> str:
 class FileChannel:
     name = "files"
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(self, directory: Path | str, *, language: str = "en") -> None:
         self.directory = Path(directory)
+        self.language = language  # ALERT_LANGUAGE of the text file (the JSON document is language-neutral data)
 
     def path_for(self, alert: Alert) -> Path:
         digest = hashlib.sha256(alert.dedupe_key.encode()).hexdigest()[:10]
@@ -36,9 +37,10 @@ class FileChannel:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             Path(f"{base}.json").write_text(
-                json.dumps(alert_document(alert), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+                json.dumps(alert_document(alert, language=self.language), indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
             )
-            Path(f"{base}.txt").write_text(plain_text(build_content(alert)), encoding="utf-8")
+            Path(f"{base}.txt").write_text(plain_text(build_content(alert, self.language)), encoding="utf-8")
         except OSError as exc:
             return DeliveryOutcome(channel=self.name, ok=False, error=f"cannot write {base}: {exc.strerror}")
         log.info(
