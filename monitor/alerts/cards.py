@@ -160,7 +160,7 @@ def adaptive_card(content: AlertContent) -> dict[str, Any]:
         body.append(_heading(w["section.fix"]))
         body += [{**_rich(f"{i}. {step}"), "spacing": "small"} for i, step in enumerate(content.remediation, 1)]
     if content.evidence:
-        sources = sorted({e.location.split(":")[0] for e in content.evidence})
+        sources = sorted({e.location.split(":")[0] for e in content.evidence[:VISIBLE_EVIDENCE]})
         body += [
             _heading(f"{w['section.evidence']} ({', '.join(sources)})"),
             _evidence_container(content.evidence[:VISIBLE_EVIDENCE]),

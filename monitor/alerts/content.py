@@ -272,10 +272,9 @@ def build_content(alert: Alert, language: str = "en", *, knowledge: Any = None) 
         summary = summary or one_line(alert.status_message) or w["headline." + alert.kind] + "."
 
     # Cause and steps: the knowledge base's, in the alert language; otherwise what the diagnosis says.
-    unknown = category_id == "unknown" or (bool(diag) and texts is None and language != "en")
     if texts is not None:
         cause, steps = texts.cause, list(texts.remediation)
-    elif unknown and language != "en":
+    elif diag and category_id in (None, "unknown") and language != "en":
         cause, steps = w["unknown.cause"], [w["unknown.step1"], w["unknown.step2"]]
     else:
         cause = _STUCK_PREFIX.sub("", clean(diag.get("cause")))
