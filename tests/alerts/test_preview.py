@@ -8,10 +8,10 @@ import struct
 
 import pytest
 
+from devtools.preview import main
+from devtools.render import renderer_missing
 from monitor.alerts.channel import PAYLOAD_LIMIT
 from monitor.alerts.model import ALERT_KINDS
-from monitor.alerts.preview import main
-from monitor.alerts.render import renderer_missing
 
 
 def test_preview_writes_every_payload(tmp_path, capsys):

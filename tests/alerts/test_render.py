@@ -10,13 +10,13 @@ import struct
 
 import pytest
 
+from devtools.render import MARKDOWN_IT_JS, dump_dom, render_card, renderer_missing, screenshot_card
+from devtools.samples import hostile_alert, sample_alert
 from monitor.alerts.cards import adaptive_card
 from monitor.alerts.content import build_content
 from monitor.alerts.email_webhook import email_html
 from monitor.alerts.model import ALERT_KINDS
-from monitor.alerts.render import MARKDOWN_IT_JS, dump_dom, render_card, renderer_missing, screenshot_card
 from monitor.alerts.retry import Retrier
-from monitor.alerts.samples import hostile_alert, sample_alert
 from monitor.alerts.teams_workflows import TeamsWorkflowsChannel
 
 from .test_payloads import huge_alert
