@@ -187,6 +187,7 @@ PAGE_SCRIPT = r"""
     else {
       document.getElementById("frame").appendChild(element);
       result.text = element.innerText;
+
       result.html = element.innerHTML;
       ["script", "img", "strong", "b", "em", "i", "a", "h1", "h2", "h3", "ul", "ol", "li", "code",
       "blockquote",
@@ -215,6 +216,11 @@ PAGE_SCRIPT = r"""
         result.probes[probe] = best ? Math.round(best.getBoundingClientRect().bottom - top) : null;
       });
       result.cardHeight = Math.round(element.getBoundingClientRect().height);
+      // Open every "Show details" card (rendered on demand), then read all the text.
+      Array.prototype.forEach.call(element.querySelectorAll("button[aria-expanded]"), function (b) {
+        b.click();
+      });
+      result.allText = element.textContent;
     }
   } catch (e) {
     result.errors.push("exception: " + (e && e.stack ? e.stack : String(e)));
@@ -300,6 +306,7 @@ class RenderReport:
     version: str | None = None
     pwned: Any = None
     title: str = ""
+    all_text: str = ""  # the text including hidden parts (the "Show details" card)
     truncated: list[str] = field(default_factory=list)  # buttons whose text is cut
     probes: dict[str, int | None] = field(default_factory=dict)  # probe text → its bottom, px from the card top
     card_height: int = 0
@@ -366,6 +373,7 @@ def render_card(
         version=data["version"],
         pwned=data["pwned"],
         title=data["title"],
+        all_text=data.get("allText", ""),
         truncated=data.get("truncated", []),
         probes=data.get("probes", {}),
         card_height=int(data.get("cardHeight") or 0),

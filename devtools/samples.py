@@ -8,6 +8,7 @@ a realistic customization.log (``localazure.samplelogs``), as the monitor would 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from diagnosis.model import Diagnosis, Evidence, FailedCustomizer
@@ -261,6 +262,12 @@ def hostile_alert() -> Alert:
     ]
     diag.cause = "<b>not bold</b> **not bold** & <i>x</i>"
     diag.summary = 'customizer "install *everything*" (PowerShell) exited 1 <script>x</script>'
+    if diag.failed_customizer is not None:
+        diag.failed_customizer = replace(
+            diag.failed_customizer, customizer_name="install *everything* <script>x</script>"
+        )
+    diag.rule_id = None  # no knowledge-base entry: the diagnosis' own (hostile) cause and steps are shown
+    diag.remediation = ["[click](https://evil.example/) <img src=x> **step**", *diag.remediation[1:]]
     alert.diagnosis = diag.to_dict()
     alert.template_name = "tmpl_**x**_[y](z)"
     return alert
