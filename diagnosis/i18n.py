@@ -187,3 +187,24 @@ def _is_builtin(rule: Any) -> bool:
         return Path(origin).resolve().parent == I18N_DIR.parent.resolve()
     except (OSError, ValueError):
         return False
+
+
+def localize_diagnosis(diagnosis: Any, rules: Any, language: str) -> Any:
+    """A copy of ``diagnosis`` (``diagnosis.model.Diagnosis``) with its title, cause, steps and harmless-line
+    warnings in ``language``, taken from the matched entry of ``rules`` (a ``KnowledgeBase``); what has no
+    translation stays as diagnosed."""
+    from dataclasses import replace
+
+    language = normalize_language(language)
+    if language == DEFAULT_LANGUAGE:
+        return diagnosis
+    entries = getattr(rules, "rules", {}) or {}
+    warnings = {r.warning: entry_text(r, language).warning for r in entries.values() if r.benign}
+    changes: dict[str, Any] = {"warnings": [warnings.get(w, w) for w in diagnosis.warnings]}
+    rule = entries.get(diagnosis.rule_id or "")
+    if rule is not None and rule.category == diagnosis.category:
+        texts = entry_text(rule, language)
+        changes.update(title=texts.title, cause=texts.cause, remediation=list(texts.remediation))
+    else:
+        changes["title"] = category_title(diagnosis.category, language, diagnosis.title)
+    return replace(diagnosis, **changes)

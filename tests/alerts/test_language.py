@@ -3,6 +3,7 @@ their own translations; Russian keeps one term per concept; secrets and size lim
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import string
@@ -184,3 +185,23 @@ def test_russian_plain_text_and_card_of_the_hostile_alert_are_redacted():
             assert secret not in rendered
         assert "[REDACTED]" in rendered
     assert len(encode(workflows_message(adaptive_card(content)))) < PAYLOAD_LIMIT
+
+
+def test_diagnosis_cli_lang(tmp_path: Path):
+    from diagnosis.cli import run
+
+    status = tmp_path / "status.txt"
+    status.write_text(
+        "Failed while waiting for packerizer: Packer build command has failed: exit status 1.\n"
+        "==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]\n",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    assert run(["--lang", "ru", "--json", str(status)], stdout=out, stderr=io.StringIO()) == 1
+    diag = json.loads(out.getvalue())
+    assert diag["category"] == "customizer-failed" and diag["title"] == "Скрипт customizer завершился с ненулевым кодом"
+    assert CYRILLIC.search(diag["cause"]) and all(CYRILLIC.search(step) for step in diag["remediation"])
+    english = io.StringIO()
+    assert run([str(status)], stdout=english, stderr=io.StringIO()) == 1
+    assert not CYRILLIC.search(english.getvalue())
+    assert run(["--lang", "de", str(status)], stdout=io.StringIO(), stderr=io.StringIO()) == 2
