@@ -217,9 +217,11 @@ PAGE_SCRIPT = r"""
       });
       result.cardHeight = Math.round(element.getBoundingClientRect().height);
       // Open every "Show details" card (rendered on demand), then read all the text.
-      Array.prototype.forEach.call(element.querySelectorAll("button[aria-expanded]"), function (b) {
-        b.click();
-      });
+      if (JSON.parse(document.getElementById("expand-json").textContent)) {
+        Array.prototype.forEach.call(element.querySelectorAll("button[aria-expanded]"), function (b) {
+          b.click();
+        });
+      }
       result.allText = element.textContent;
     }
   } catch (e) {
@@ -269,6 +271,7 @@ def card_page(
     markdown: bool = True,
     theme: str = "light",
     probes: tuple[str, ...] = (),
+    expand_details: bool = False,
 ) -> str:
     scripts = [f'<script src="{ADAPTIVECARDS_JS.as_uri()}"></script>']
     if markdown and MARKDOWN_IT_JS.exists():
@@ -286,6 +289,7 @@ def card_page(
             f'<script type="application/json" id="card-json">{_script_json(card)}</script>',
             f'<script type="application/json" id="host-json">{_script_json(HOST_CONFIGS[theme])}</script>',
             f'<script type="application/json" id="probe-json">{_script_json(list(probes))}</script>',
+            f'<script type="application/json" id="expand-json">{_script_json(expand_details)}</script>',
             f"<script>{PAGE_SCRIPT}</script>",
             "</body></html>",
         ]
@@ -355,7 +359,8 @@ def render_card(
     probes: tuple[str, ...] = (),
 ) -> RenderReport:
     """Render ``card`` at ``width`` px in ``theme``; ``probes`` are texts whose position in the card is measured."""
-    dom = dump_dom(card_page(card, width=width, markdown=markdown, theme=theme, probes=probes))
+    page = card_page(card, width=width, markdown=markdown, theme=theme, probes=probes, expand_details=True)
+    dom = dump_dom(page)
     match = re.search(r'<pre id="result"[^>]*>(.*?)</pre>', dom, re.DOTALL)
     if not match or not match.group(1).strip():
         raise RuntimeError("the render page produced no result (did the renderer script load?)")
@@ -404,7 +409,8 @@ def screenshot_card(card: dict[str, Any], out: Path, *, width: int = CARD_WIDTH,
     report = render_card(card, width=width, theme=theme)
     if report.problems:
         raise RuntimeError(f"card does not render cleanly: {report.problems}")
-    screenshot(card_page(card, width=width, theme=theme), out, width=width + 34, height=report.height + 4)
+    # The card as it first shows ("Show details" closed): its height was measured before the details opened.
+    screenshot(card_page(card, width=width, theme=theme), out, width=width + 34, height=report.card_height + 36)
     return report
 
 
