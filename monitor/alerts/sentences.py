@@ -108,6 +108,9 @@ def stuck_sentence(alert: Alert, waits: str, w: dict[str, str], language: str, *
             limit=duration(facts.timeout_minutes * 60.0, language),
             minutes=facts.timeout_minutes,
         )
+        if facts.waiting_since is not None and made is not None:
+            idle = max((made - facts.waiting_since).total_seconds(), 0.0)
+            text += w["stuck.silent"].format(idle=duration(idle, language), since=format_utc(facts.waiting_since))
     elif facts.waiting_since is not None and made is not None and running is not None:
         idle = max((made - facts.waiting_since).total_seconds(), 0.0)
         text = w["stuck.idle"].format(**values, idle=duration(idle, language), since=format_utc(facts.waiting_since))

@@ -105,6 +105,7 @@ def alerts() -> list[tuple[str, Alert]]:
         ("engine", engine_alert()),
         ("timeout-stuck", timeout_stuck_alert()),
         ("timeout-still-stuck", replace(timeout_stuck_alert(), kind=STILL_STUCK)),
+        ("timeout-stuck-silent", replace(timeout_stuck_alert(), waiting_since="2026-12-01T14:20:41Z")),
     ]
 
 
