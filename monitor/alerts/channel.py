@@ -27,14 +27,18 @@ def encode(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def fit(content: AlertContent, render: Callable[[AlertContent], Any], limit: int = PAYLOAD_LIMIT) -> tuple[bytes, int]:
+def fit(
+    content: AlertContent, render: Callable[[AlertContent], Any], limit: int = PAYLOAD_LIMIT
+) -> tuple[bytes, int]:
     """Render at the smallest trim level that fits ``limit``; returns (body, level). Evidence goes first."""
     body = b""
     for level in range(content.max_trim_level + 1):
         body = encode(render(content.trimmed(level)))
         if len(body) < limit:
             return body, level
-    log.warning("alert payload is %d bytes even fully trimmed (limit %d); sending it anyway", len(body), limit)
+    log.warning(
+        "alert payload is %d bytes even fully trimmed (limit %d); sending it anyway", len(body), limit
+    )
     return body, content.max_trim_level
 
 
@@ -44,7 +48,9 @@ class WebhookChannel:
     name = "webhook"
     min_interval = 0.0  # seconds between posts to the same channel
 
-    def __init__(self, url: str, retrier: Retrier, *, limit: int = PAYLOAD_LIMIT, language: str = "en") -> None:
+    def __init__(
+        self, url: str, retrier: Retrier, *, limit: int = PAYLOAD_LIMIT, language: str = "en"
+    ) -> None:
         self._url = url  # never logged: only the host is
         self.retrier = retrier
         self.limit = limit
@@ -62,4 +68,6 @@ class WebhookChannel:
         raise NotImplementedError
 
     def deliver(self, alert: Alert) -> DeliveryOutcome:
-        return self.retrier.post_json(self.name, self._url, self.render(alert), min_interval=self.min_interval)
+        return self.retrier.post_json(
+            self.name, self._url, self.render(alert), min_interval=self.min_interval
+        )

@@ -91,7 +91,11 @@ class AlertDispatcher:
         language = settings.alert_language
         channels: list[Channel] = []
         if settings.teams_webhook_url:
-            teams = TeamsMessageCardChannel if settings.teams_webhook_format == "messagecard" else TeamsWorkflowsChannel
+            teams = (
+                TeamsMessageCardChannel
+                if settings.teams_webhook_format == "messagecard"
+                else TeamsWorkflowsChannel
+            )
             channels.append(teams(settings.teams_webhook_url, retrier, language=language))
         if settings.email_webhook_url:
             channels.append(
@@ -137,7 +141,9 @@ class AlertDispatcher:
                 type(exc).__name__,
                 where,
             )
-            outcome = DeliveryOutcome(channel=channel.name, ok=False, error=f"internal error: {type(exc).__name__}")
+            outcome = DeliveryOutcome(
+                channel=channel.name, ok=False, error=f"internal error: {type(exc).__name__}"
+            )
         if outcome.transient:
             self._down_until[channel.name] = time.monotonic() + self.cooldown
         elif outcome.ok:

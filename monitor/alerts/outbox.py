@@ -141,7 +141,9 @@ class Outbox:
             found = self.read(key)
             if found is None:
                 self._make_room()
-                entry = OutboxEntry(alert=alert.to_dict(), pending=sorted(set(channels)), last_error=dict(errors or {}))
+                entry = OutboxEntry(
+                    alert=alert.to_dict(), pending=sorted(set(channels)), last_error=dict(errors or {})
+                )
                 try:
                     self.store.put(
                         key,
@@ -179,7 +181,9 @@ class Outbox:
             return None
         entry.claimed_until = time.time() + CLAIM_SECONDS
         try:
-            return entry, self.store.put(key, entry.to_bytes(), if_match=etag, content_type="application/json")
+            return entry, self.store.put(
+                key, entry.to_bytes(), if_match=etag, content_type="application/json"
+            )
         except PreconditionFailed:
             return None
 
@@ -228,7 +232,9 @@ class Outbox:
             "raw": data[:1_000_000].decode("utf-8", "replace"),
             "buried_at": _now_iso(),
         }
-        self.store.put(dead, json.dumps(record, ensure_ascii=False).encode("utf-8"), content_type="application/json")
+        self.store.put(
+            dead, json.dumps(record, ensure_ascii=False).encode("utf-8"), content_type="application/json"
+        )
         self.store.delete(key)
         log.error("outbox entry %s is unreadable (%s); moved to %s", key, reason, dead)
 

@@ -39,7 +39,9 @@ class RetryPolicy:
     attempts: int = 5  # requests per delivery, the first included
     base_delay: float = 1.0  # seconds; doubled per attempt
     max_delay: float = 30.0
-    max_retry_after: float = 120.0  # a longer Retry-After is not waited for here: the outbox retries next sweep
+    max_retry_after: float = (
+        120.0  # a longer Retry-After is not waited for here: the outbox retries next sweep
+    )
     budget: float = 120.0  # seconds one delivery may take, waits included
     connect_timeout: float = 5.0
     read_timeout: float = 20.0

@@ -51,8 +51,12 @@ def alert_document(
         for key in ("title", "summary", "cause"):
             if isinstance(diag.get(key), str):
                 diag[key] = _cut(clean(diag[key]), t.prose_chars)
-        diag["remediation"] = [_cut(clean(str(s)), t.prose_chars) for s in (diag.get("remediation") or [])[: t.steps]]
-        diag["warnings"] = [_cut(clean(str(w)), t.prose_chars) for w in (diag.get("warnings") or [])[: t.notes]]
+        diag["remediation"] = [
+            _cut(clean(str(s)), t.prose_chars) for s in (diag.get("remediation") or [])[: t.steps]
+        ]
+        diag["warnings"] = [
+            _cut(clean(str(w)), t.prose_chars) for w in (diag.get("warnings") or [])[: t.notes]
+        ]
         diag["advisories"] = [
             {k: _cut(clean(v), 500) if isinstance(v, str) else v for k, v in a.items()}
             for a in (diag.get("advisories") or [])[: t.notes * 2]
@@ -81,7 +85,9 @@ class JsonWebhookChannel(WebhookChannel):
             body = encode(alert_document(alert, level, content))
             if len(body) < self.limit:
                 return body
-        log.warning("alert document is %d bytes even trimmed (limit %d); sending it anyway", len(body), self.limit)
+        log.warning(
+            "alert document is %d bytes even trimmed (limit %d); sending it anyway", len(body), self.limit
+        )
         return body
 
 

@@ -25,7 +25,9 @@ CHARS = st.one_of(
     st.sampled_from(list("<>&\"'`*_[]()#-+!|~\\/{}:;=\n\r\t\x00\x1b\u202e\u2028 ")),
     st.characters(codec="utf-8"),
 )
-TOKENS = st.sampled_from(["<script>", "</pre>", "**", "](", "&amp;", "sig=abc", "-->", "]]>", "\\u0022", "1. "])
+TOKENS = st.sampled_from(
+    ["<script>", "</pre>", "**", "](", "&amp;", "sig=abc", "-->", "]]>", "\\u0022", "1. "]
+)
 NASTY = st.lists(st.one_of(st.text(alphabet=CHARS, max_size=20), TOKENS), max_size=15).map("".join)
 
 
@@ -74,7 +76,9 @@ def test_any_text_keeps_every_format_intact(texts, name, cause):
     types = _element_types(card)
     # Same containers, fact set and actions: text elements may only come and go with their own (empty) text.
     text_types = {"TextBlock", "RichTextBlock", "TextRun"}
-    assert [t for t in types if t not in text_types] == [t for t in _element_types(base_card) if t not in text_types]
+    assert [t for t in types if t not in text_types] == [
+        t for t in _element_types(base_card) if t not in text_types
+    ]
     evidence_box = next(e for e in card["body"] if e["type"] == "Container" and e.get("style") == "emphasis")
     assert len(evidence_box["items"]) == 3
     assert [a["url"] for a in card["actions"]] == [a["url"] for a in base_card["actions"]]

@@ -292,7 +292,11 @@ def test_local_archive_paths_are_shown_not_linked(card_schema):
 def _shape(node: Any) -> Any:
     """The structure of a card without its text: element types and keys."""
     if isinstance(node, dict):
-        return {k: _shape(v) for k, v in node.items() if k not in ("text", "value", "title", "url", "fallbackText")}
+        return {
+            k: _shape(v)
+            for k, v in node.items()
+            if k not in ("text", "value", "title", "url", "fallbackText")
+        }
     if isinstance(node, list):
         return [_shape(v) for v in node]
     return type(node).__name__
@@ -307,7 +311,9 @@ def test_hostile_text_does_not_change_the_card_structure(card_schema):
     card = adaptive_card(build_content(hostile))
     validate_card(card, card_schema)
     assert _shape(card) == _shape(adaptive_card(build_content(normal)))
-    assert [a["url"] for a in card["actions"]] == [a["url"] for a in adaptive_card(build_content(normal))["actions"]]
+    assert [a["url"] for a in card["actions"]] == [
+        a["url"] for a in adaptive_card(build_content(normal))["actions"]
+    ]
     dumped = json.dumps(card, ensure_ascii=False)
     assert "evil.example" in dumped  # still there, as text
     for secret in SECRETS:
@@ -433,7 +439,9 @@ def test_measured_sizes_of_the_samples(capsys):
         sizes = {type(c).__name__: len(c.render(sample_alert(kind))) for c in channels()}
         assert all(0 < s < PAYLOAD_LIMIT for s in sizes.values())
         print(kind, sizes)
-    assert len(encode(workflows_message(adaptive_card(build_content(huge_alert()))))) > PAYLOAD_LIMIT  # untrimmed
+    assert (
+        len(encode(workflows_message(adaptive_card(build_content(huge_alert()))))) > PAYLOAD_LIMIT
+    )  # untrimmed
 
 
 def test_no_webhook_url_in_payloads():
@@ -447,7 +455,8 @@ def test_minimal_alert_without_diagnosis(kind, card_schema):
     """The monitor may have no diagnosis (log gone, running build): every channel still renders."""
     alert = Alert(
         kind=kind,
-        template_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.VirtualMachineImages/imageTemplates/t1",
+        template_id="/subscriptions/s/resourceGroups/rg/providers/"
+        "Microsoft.VirtualMachineImages/imageTemplates/t1",
         template_name="t1",
         resource_group="rg",
         subscription_id="s",
@@ -466,7 +475,9 @@ def test_evidence_gutter_and_packer_prefix():
     alert = sample_alert(BUILD_FAILED)
     diag = Diagnosis.from_dict(alert.diagnosis or {})
     diag.evidence = [
-        Evidence(text="[db5b5fab-8f4d-4e27-9da1-494c73cf256d] PACKER OUT ==> azure-arm: exit status 1", line=94),
+        Evidence(
+            text="[db5b5fab-8f4d-4e27-9da1-494c73cf256d] PACKER OUT ==> azure-arm: exit status 1", line=94
+        ),
         Evidence(text="Failed while waiting for packerizer", line=1, source="message"),
         Evidence(text="ERROR: 2 tests failed", line=12, source="validation-log"),
     ]

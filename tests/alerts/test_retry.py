@@ -104,14 +104,18 @@ def test_connection_refused_is_transient(refused_url, fast_retrier, caplog):
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 413])
 def test_other_4xx_are_permanent_and_logged_with_the_body(receiver, fast_retrier, caplog, status):
-    rx = receiver(Reply(status, body='{"error": {"code": "InvalidRequestContent", "message": "card is bad"}}'))
+    rx = receiver(
+        Reply(status, body='{"error": {"code": "InvalidRequestContent", "message": "card is bad"}}')
+    )
     with caplog.at_level(logging.ERROR, logger="monitor.alerts"):
         outcome = fast_retrier.post_json("teams", rx.url, BODY)
     assert outcome.permanent and not outcome.ok and outcome.attempts == 1
     assert len(rx.requests) == 1
     assert "InvalidRequestContent" in outcome.response_excerpt
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert any("InvalidRequestContent" in m and f"HTTP {status}" in m and "teams" in m for m in errors), errors
+    assert any("InvalidRequestContent" in m and f"HTTP {status}" in m and "teams" in m for m in errors), (
+        errors
+    )
 
 
 def test_webhook_url_is_never_logged(receiver, refused_url, caplog):
