@@ -77,9 +77,10 @@ def channels() -> list[Any]:
 
 
 # -- Adaptive Card 1.4 --
+@pytest.mark.parametrize("language", ["en", "ru"])
 @pytest.mark.parametrize("kind", ALERT_KINDS)
-def test_every_card_validates_against_the_1_4_schema(kind, card_schema):
-    content = build_content(sample_alert(kind))
+def test_every_card_validates_against_the_1_4_schema(kind, language, card_schema):
+    content = build_content(sample_alert(kind), language)
     card = adaptive_card(content)
     assert card["version"] == "1.4" and card["type"] == "AdaptiveCard"
     validate_card(card, card_schema)
