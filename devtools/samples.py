@@ -136,8 +136,12 @@ def stuck_diagnosis() -> Diagnosis:
         phase="customize",
         failed_customizer=FailedCustomizer(name="shell", type="Shell", position=2, customizer_name="harden-os"),
         evidence=[
+            Evidence(
+                text="    azure-arm: After this operation, 2,048 kB of additional disk space will be used.",
+                line=841,
+                source="log",
+            ),
             Evidence(text="    azure-arm: Do you want to continue? [Y/n]", line=842, source="log"),
-            Evidence(text="    azure-arm: (no output for 47 minutes)", line=None, source="log"),
         ],
         confidence=0.8,
         doc=f"{GUIDE}#build-hangs",

@@ -262,7 +262,7 @@ def build_content(alert: Alert, language: str = "en", *, knowledge: Any = None) 
         summary = sentences.recovered_sentence(alert, title, w, language)
     elif stuck:
         waits = (texts.title if texts else "") or w["stuck.waits"]
-        summary = sentences.stuck_sentence(alert, waits, w, language, still=alert.kind == STILL_STUCK)
+        summary = sentences.stuck_sentence(alert, waits, w, language)
     else:
         summary = sentences.customizer_sentence(failed, w, language, running=False)
         if not summary and language == "en":

@@ -90,13 +90,13 @@ def stuck_facts(alert: Alert) -> StuckFacts:
     return StuckFacts(rule, limit, since)
 
 
-def stuck_sentence(alert: Alert, waits: str, w: dict[str, str], language: str, *, still: bool) -> str:
-    """What the build waits on and since when, in plain words."""
+def stuck_sentence(alert: Alert, waits: str, w: dict[str, str], language: str) -> str:
+    """What the build waits on and since when, in plain words (a reminder says the same, from the same times;
+    its header already says "still stuck")."""
     facts = stuck_facts(alert)
     start = moment(alert.start_time)
     running = run_seconds(alert)
     made = moment(alert.created_at)
-    prefix = w["stuck.still"] if still else ""
     values = {
         "waits": waits,
         "duration": duration(running, language),
@@ -118,7 +118,7 @@ def stuck_sentence(alert: Alert, waits: str, w: dict[str, str], language: str, *
         text = w["stuck.cannot_finish"].format(**values)
     else:
         text = f"{waits}."
-    return prefix + text
+    return text
 
 
 def recovered_sentence(alert: Alert, previous_title: str | None, w: dict[str, str], language: str) -> str:

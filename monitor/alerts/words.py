@@ -64,7 +64,6 @@ WORDS: dict[str, dict[str, str]] = {
         "stuck.cannot_finish": "{waits}: it cannot finish by itself. The build has been running for {duration} "
         "(since {start}).",
         "stuck.silent": " The log has not changed for {idle} (since {since}).",
-        "stuck.still": "Still stuck. ",
         "stuck.cancel": "Cancel the run instead of waiting: az image builder cancel -n {name} -g {group} (the live "
         "log is archived).",
         "recovered.after": "The latest run succeeded ({duration}). The previous run had failed: {title}.",
@@ -130,7 +129,6 @@ WORDS: dict[str, dict[str, str]] = {
         "stuck.idle": "{waits}. Журнал не меняется уже {idle} (с {since}); сборка идёт {duration}.",
         "stuck.cannot_finish": "{waits}: сама она не завершится. Сборка идёт уже {duration} (с {start}).",
         "stuck.silent": " Журнал не меняется уже {idle} (с {since}).",
-        "stuck.still": "Всё ещё зависла. ",
         "stuck.cancel": "Отмените сборку, не дожидаясь лимита: az image builder cancel -n {name} -g {group} "
         "(текущий журнал уже в архиве).",
         "recovered.after": "Последняя сборка прошла успешно ({duration}). Предыдущая завершилась с ошибкой: {title}.",
