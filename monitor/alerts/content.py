@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -191,19 +192,22 @@ def portal_url(template_id: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def _knowledge_base(rules_setting: str) -> Any:
+def _knowledge_base(rule_files: tuple[str, ...]) -> Any:
     from diagnosis.rules import load_knowledge_base
 
     try:
-        return load_knowledge_base()
+        return load_knowledge_base(rule_files, use_env=False)
     except Exception as exc:  # a broken user rules file must not stop an alert
         log.warning("alerts: knowledge base not loaded (%s); alert texts come from the diagnosis", type(exc).__name__)
         return None
 
 
-def knowledge_base() -> Any:
-    """The knowledge base the monitor diagnoses with (built-in entries plus ``DIAGNOSIS_RULES``), loaded once."""
-    return _knowledge_base(os.environ.get("DIAGNOSIS_RULES", ""))
+def knowledge_base(rule_files: Sequence[str | os.PathLike[str]] | None = None) -> Any:
+    """The knowledge base the monitor diagnoses with: the built-in entries plus ``rule_files`` (the
+    ``DIAGNOSIS_RULES`` setting; read from the environment when None), loaded once per set of files."""
+    if rule_files is None:
+        rule_files = [p for p in os.environ.get("DIAGNOSIS_RULES", "").split(os.pathsep) if p.strip()]
+    return _knowledge_base(tuple(str(p).strip() for p in rule_files))
 
 
 def _entry_texts(diag: dict[str, Any], language: str, kb: Any) -> EntryText | None:

@@ -89,6 +89,7 @@ class AlertDispatcher:
     ) -> AlertDispatcher:
         retrier = retrier or Retrier(policy)
         language = settings.alert_language
+        rules = tuple(str(p) for p in settings.diagnosis_rules)
         channels: list[Channel] = []
         if settings.teams_webhook_url:
             teams = (
@@ -96,15 +97,17 @@ class AlertDispatcher:
                 if settings.teams_webhook_format == "messagecard"
                 else TeamsWorkflowsChannel
             )
-            channels.append(teams(settings.teams_webhook_url, retrier, language=language))
+            channels.append(teams(settings.teams_webhook_url, retrier, language=language, rules=rules))
         if settings.email_webhook_url:
             channels.append(
-                EmailWebhookChannel(settings.email_webhook_url, settings.email_to, retrier, language=language)
+                EmailWebhookChannel(
+                    settings.email_webhook_url, settings.email_to, retrier, language=language, rules=rules
+                )
             )
         if settings.alert_webhook_url:
-            channels.append(JsonWebhookChannel(settings.alert_webhook_url, retrier, language=language))
+            channels.append(JsonWebhookChannel(settings.alert_webhook_url, retrier, language=language, rules=rules))
         if not channels:
-            channels.append(FileChannel(settings.alert_dir, language=language))
+            channels.append(FileChannel(settings.alert_dir, language=language, rules=rules))
         return cls(
             channels,
             Outbox(store, max_entries=max_outbox),

@@ -141,9 +141,16 @@ class EmailWebhookChannel(WebhookChannel):
     name = "email"
 
     def __init__(
-        self, url: str, to: Sequence[str], retrier: Retrier, *, limit: int = PAYLOAD_LIMIT, language: str = "en"
+        self,
+        url: str,
+        to: Sequence[str],
+        retrier: Retrier,
+        *,
+        limit: int = PAYLOAD_LIMIT,
+        language: str = "en",
+        rules: tuple[str, ...] | None = None,
     ) -> None:
-        super().__init__(url, retrier, limit=limit, language=language)
+        super().__init__(url, retrier, limit=limit, language=language, rules=rules)
         if not to:
             raise ValueError("the email channel needs at least one recipient (EMAIL_TO)")
         self.to = tuple(to)

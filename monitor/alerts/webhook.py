@@ -80,7 +80,7 @@ class JsonWebhookChannel(WebhookChannel):
 
     def render(self, alert: Alert) -> bytes:
         body = b""
-        content = build_content(alert, self.language)
+        content = self.content(alert)
         for level in range(len(TRIM_LEVELS)):
             body = encode(alert_document(alert, level, content))
             if len(body) < self.limit:

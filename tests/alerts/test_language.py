@@ -15,17 +15,21 @@ from devtools.samples import hostile_alert, sample_alert
 from diagnosis.categories import CATEGORY_IDS
 from diagnosis.i18n import I18N_DIR, catalog, durations, entry_text, missing_texts, normalize_language
 from diagnosis.rules import KnowledgeBaseError, load_knowledge_base, parse_rules
+from monitor.alerts import AlertDispatcher
 from monitor.alerts.cards import adaptive_card, workflows_message
 from monitor.alerts.channel import PAYLOAD_LIMIT, encode
 from monitor.alerts.content import build_content, plain_text
 from monitor.alerts.email_webhook import EmailWebhookChannel
+from monitor.alerts.files import FileChannel
 from monitor.alerts.model import ALERT_KINDS, BUILD_FAILED, Alert
+from monitor.alerts.outbox import Outbox
 from monitor.alerts.retry import Retrier
 from monitor.alerts.teams_messagecard import TeamsMessageCardChannel
 from monitor.alerts.teams_workflows import TeamsWorkflowsChannel
 from monitor.alerts.webhook import JsonWebhookChannel
 from monitor.alerts.words import WORDS
 from monitor.settings import Settings, SettingsError
+from monitor.store import LocalDirStore
 
 from .test_payloads import SECRETS, huge_alert
 
@@ -205,3 +209,20 @@ def test_diagnosis_cli_lang(tmp_path: Path):
     assert run([str(status)], stdout=english, stderr=io.StringIO()) == 1
     assert not CYRILLIC.search(english.getvalue())
     assert run(["--lang", "de", str(status)], stdout=io.StringIO(), stderr=io.StringIO()) == 2
+
+
+def test_user_rule_translations_reach_the_alert_files_through_the_settings(tmp_path: Path):
+    rule = {**RULE, "translations": {"ru": {"title": "Прокси заблокировал скачивание"}}}
+    rules_file = tmp_path / "rules.json"
+    rules_file.write_text(json.dumps([rule]), encoding="utf-8")
+    env = {"DIAGNOSIS_RULES": str(rules_file), "ALERT_LANGUAGE": "ru", "ALERT_DIR": str(tmp_path / "alerts")}
+    dispatcher = AlertDispatcher.from_settings(Settings.from_env(env), LocalDirStore(tmp_path / "store"))
+    channel = dispatcher.channels["files"]
+    assert isinstance(channel, FileChannel) and isinstance(dispatcher.outbox, Outbox)
+    alert = sample_alert(BUILD_FAILED)
+    diag = {**(alert.diagnosis or {}), "rule_id": "corp-proxy-blocked", "category": "network-config"}
+    assert dispatcher.send(Alert.from_dict({**alert.to_dict(), "diagnosis": diag})).sent
+    text = next((tmp_path / "alerts").glob("*.txt")).read_text(encoding="utf-8")
+    assert "Категория:       Прокси заблокировал скачивание" in text
+    document = json.loads(next((tmp_path / "alerts").glob("*.json")).read_text(encoding="utf-8"))
+    assert document["language"] == "ru" and document["text"] == text
