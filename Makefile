@@ -38,7 +38,7 @@ demo: setup
 	$(PY) -m monitor demo
 
 preview: setup chromium
-	$(PY) -m monitor.alerts.preview --out preview
+	$(PY) -m devtools.preview --out preview
 
 bench: setup
 	$(PY) benchmarks/diagnose_large_log.py

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO, TextIO
 
 from diagnosis.engine import diagnose
+from diagnosis.i18n import LANGUAGES, localize_diagnosis
 from diagnosis.model import Diagnosis
 from diagnosis.redact import redact
 from diagnosis.rules import KnowledgeBaseError, load_knowledge_base
@@ -121,12 +122,17 @@ def run(
         default=[],
         help="extra knowledge-base file (repeatable; also DIAGNOSIS_RULES)",
     )
+    parser.add_argument(
+        "--lang", choices=LANGUAGES, default="en", help="language of the title, cause and steps (default: en)"
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if exc.code in (0, None) else 2
     try:
         diag = _run(args, stdin or sys.stdin.buffer)
+        if args.lang != "en":
+            diag = localize_diagnosis(diag, load_knowledge_base(args.rules), args.lang)
     except UsageError as exc:
         print(f"error: {exc}", file=stderr)
         return 2

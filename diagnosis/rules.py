@@ -30,6 +30,8 @@ resolved_by        regexes on log lines: when one matches after the entry's last
 ambiguous          true when the matched text has several known causes and does not say which (e.g. a bare
                    WinRM timeout): such an entry never decides the category on its own. Without a more specific
                    match the answer is ``unknown``, with this entry's cause and remediation as the likely ones
+translations       optional texts in other languages: ``{"ru": {"title", "cause", "remediation", "warning"}}``
+                   (any of them; English is the fallback), see ``diagnosis.i18n``
 =================  ========================================================================================
 """
 
@@ -44,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnosis.categories import CATEGORY_IDS
+from diagnosis.i18n import EntryText, parse_translations
 from diagnosis.model import PHASES
 
 try:  # the regex parser is internal; without it patterns simply get no derived keywords (slower scanning)
@@ -75,6 +78,7 @@ _FIELDS = {
     "keywords",
     "comment",
     "ambiguous",
+    "translations",
 }
 MIN_KEYWORD = 3
 RESOLVED_SUFFIX = "#resolved"  # scan hits of a rule's resolved_by patterns are recorded under "<id>#resolved"
@@ -119,6 +123,8 @@ class Rule:
     origin: str  # the file it came from
     resolved_by: tuple[Pattern, ...] = ()  # a later log line matching one of these means it recovered
     ambiguous: bool = False  # several causes fit this match: it alone gives ``unknown`` (with its hints)
+    # texts in other languages, by language code (``diagnosis.i18n``)
+    translations: dict[str, EntryText] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def doc_url(self) -> str | None:
@@ -337,6 +343,7 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
         log_patterns=compiled["log_patterns"],
         origin=origin,
         ambiguous=ambiguous,
+        translations=parse_translations(entry.get("translations"), fail),
     )
 
 

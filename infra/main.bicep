@@ -124,6 +124,12 @@ param alertRoutes string = ''
 
 @description('ALERT_GROUP_WINDOW_MINUTES: failures with one cause across templates within this many minutes become one alert (sent when the window closes); 0 = off.')
 param alertGroupWindowMinutes string = '0'
+@description('ALERT_LANGUAGE: the language of every alert text, en or ru.')
+@allowed([
+  'en'
+  'ru'
+])
+param alertLanguage string = 'en'
 
 @description('Set to true once the secret teams-webhook-url is in the vault: TEAMS_WEBHOOK_URL then references it.')
 param teamsWebhookInVault bool = false
@@ -234,6 +240,7 @@ module functionApp 'modules/functionapp.bicep' = {
     alertMuteCategories: alertMuteCategories
     alertRoutes: alertRoutes
     alertGroupWindowMinutes: alertGroupWindowMinutes
+    alertLanguage: alertLanguage
     teamsWebhookInVault: teamsWebhookInVault
     emailWebhookInVault: emailWebhookInVault
     alertWebhookInVault: alertWebhookInVault

@@ -37,6 +37,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "ALERT_MUTE_CATEGORIES",
     "ALERT_ROUTES",
     "ALERT_GROUP_WINDOW_MINUTES",
+    "ALERT_LANGUAGE",
 )
 
 SECRET_SETTINGS = frozenset(
@@ -132,6 +133,7 @@ class Settings:
     alert_mute_categories: frozenset[str] = frozenset()
     alert_routes: tuple[Any, ...] = ()  # monitor.alerts.routing.Route, validated at start-up
     alert_group_window_minutes: float = 0.0  # 0: every alert at once
+    alert_language: str = "en"  # "en" | "ru": the language of every alert text
 
     @property
     def archive_kind(self) -> str:
@@ -230,6 +232,7 @@ class Settings:
             ),
             alert_routes=_alert_routes(get("ALERT_ROUTES") or "", env),
             alert_group_window_minutes=number("ALERT_GROUP_WINDOW_MINUTES", 0.0),
+            alert_language=choice("ALERT_LANGUAGE", "en", ("en", "ru")),
         )
 
 

@@ -50,6 +50,7 @@ param emailTo string
 param stuckRepeatHours string
 param alertMinSeverity string
 param alertMuteCategories string
+param alertLanguage string
 
 param alertRoutes string = ''
 
@@ -104,6 +105,7 @@ var monitorSettings = {
   ALERT_MUTE_CATEGORIES: alertMuteCategories
   ALERT_ROUTES: alertRoutes
   ALERT_GROUP_WINDOW_MINUTES: alertGroupWindowMinutes
+  ALERT_LANGUAGE: alertLanguage
 }
 
 var appSettings = union(runtimeSettings, monitorSettings)

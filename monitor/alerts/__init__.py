@@ -1,7 +1,6 @@
-"""Alert channels (Teams Workflows / MessageCard, email webhook, JSON webhook, files), the shared retrier and
-the
+"""Alert channels (Teams Workflows / MessageCard, email webhook, JSON webhook, files), the shared retrier and the
 outbox. The monitor uses ``AlertDispatcher.from_settings(settings, store)``, ``.send(alert)`` and
-``.flush_outbox()``."""
+``.flush_outbox()``; every channel writes in ``ALERT_LANGUAGE`` (``en`` or ``ru``)."""
 
 from .content import AlertContent, build_content, plain_text
 from .dispatch import AlertDispatcher, DispatchResult
@@ -10,9 +9,9 @@ from .outbox import Outbox, OutboxReport
 from .retry import DeliveryOutcome, Retrier, RetryPolicy
 
 
-def format_alert_text(alert: Alert) -> str:
-    """The alert as plain text (what the CLI prints and the files channel writes)."""
-    return plain_text(build_content(alert))
+def format_alert_text(alert: Alert, language: str = "en") -> str:
+    """The alert as plain text in ``language`` (what the CLI prints and the files channel writes)."""
+    return plain_text(build_content(alert, language))
 
 
 __all__ = [

@@ -15,7 +15,7 @@ import html
 import re
 from typing import Any
 
-from .content import AlertContent
+from .content import AlertContent, EvidenceLine
 
 CARD_VERSION = "1.4"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -57,111 +57,138 @@ def _line_number(label: str, width: int) -> str:
     return f"{label:>{width}}  ".replace(" ", "\u00a0")
 
 
-def adaptive_card(content: AlertContent) -> dict[str, Any]:
-    style = SEVERITY_STYLE.get(content.severity, "emphasis")
-    kind_label = content.headline.split(":", 1)[0]
-    header_items: list[dict[str, Any]] = [
-        {
-            "type": "TextBlock",
-            "text": kind_label.upper(),
-            "size": "small",
-            "weight": "bolder",
-            "color": style,
-            "spacing": "none",
-            "wrap": True,
-        },
-        {
-            "type": "TextBlock",
-            "text": md_escape(content.template_name),
-            "size": "large",
-            "weight": "bolder",
-            "spacing": "none",
-            "wrap": True,
-        },
-    ]
-    if content.category_title and content.kind != "recovered":
-        header_items.append(
+# Evidence lines shown on the card itself; the rest are behind "Show details".
+VISIBLE_EVIDENCE = 3
+
+
+def _evidence_container(lines: tuple[EvidenceLine, ...], spacing: str = "small") -> dict[str, Any]:
+    width = max((len(e.label) for e in lines), default=0)
+    rows: list[dict[str, Any]] = []
+    for e in lines:
+        gutter = (
+            [
+                {
+                    "type": "TextRun",
+                    "text": _line_number(e.label, width),
+                    "fontType": "monospace",
+                    "isSubtle": True,
+                    "size": "small",
+                }
+            ]
+            if width
+            else []
+        )
+        rows.append(
             {
-                "type": "TextBlock",
-                "text": md_escape(content.category_title),
+                "type": "RichTextBlock",
                 "spacing": "none",
-                "isSubtle": True,
-                "wrap": True,
+                "inlines": [*gutter, {"type": "TextRun", "text": e.text, "fontType": "monospace", "size": "small"}],
             }
         )
-    body: list[dict[str, Any]] = [
-        {"type": "Container", "style": style, "bleed": True, "items": header_items},
-        {**_rich(content.summary, weight="bolder"), "spacing": "medium"},
-        {
-            "type": "FactSet",
-            "spacing": "medium",
-            "facts": [{"title": md_escape(k), "value": md_escape(v)} for k, v in content.facts],
-        },
-    ]
-    if content.status_message and content.status_message not in content.summary:
-        body += [_heading("Service message"), _rich(content.status_message, isSubtle=True)]
-    if content.cause:
-        body += [_heading("Cause"), _rich(content.cause)]
-    if content.remediation:
-        body.append(_heading("What to do"))
-        body += [
-            {**_rich(f"{i}. {step}"), "spacing": "small"} for i, step in enumerate(content.remediation, 1)
-        ]
-    if content.evidence:
-        lines: list[dict[str, Any]] = []
-        width = max((len(e.label) for e in content.evidence), default=0)
-        for e in content.evidence:
-            lines.append(
-                {
-                    "type": "RichTextBlock",
-                    "spacing": "none",
-                    "inlines": [
-                        *(
-                            [
-                                {
-                                    "type": "TextRun",
-                                    "text": _line_number(e.label, width),
-                                    "fontType": "monospace",
-                                    "isSubtle": True,
-                                    "size": "small",
-                                }
-                            ]
-                            if width
-                            else []
-                        ),
-                        {"type": "TextRun", "text": e.text, "fontType": "monospace", "size": "small"},
-                    ],
-                }
-            )
-        sources = sorted({e.location.split(":")[0] for e in content.evidence})
-        body += [
-            _heading(f"Evidence ({', '.join(sources)})"),
-            {"type": "Container", "style": "emphasis", "spacing": "small", "items": lines},
-        ]
+    return {"type": "Container", "style": "emphasis", "spacing": spacing, "items": rows}
+
+
+def _facts(rows: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    return {
+        "type": "FactSet",
+        "spacing": "medium",
+        "facts": [{"title": md_escape(k), "value": md_escape(v)} for k, v in rows],
+    }
+
+
+def _details_card(content: AlertContent) -> list[dict[str, Any]]:
+    """What "Show details" opens: the rest of the evidence, details, the service message, notes, local paths."""
+    w = content.words
+    items: list[dict[str, Any]] = []
+    rest = content.evidence[VISIBLE_EVIDENCE:]
+    if rest:
+        items.append(_evidence_container(rest, spacing="none"))
     if content.evidence_omitted:
-        body.append(
+        items.append(
             {
-                **_rich(
-                    f"{content.evidence_omitted} more evidence line(s) in the archived log.",
-                    isSubtle=True,
-                    size="small",
-                ),
+                **_rich(w["evidence.more"].format(count=content.evidence_omitted), isSubtle=True, size="small"),
                 "spacing": "small",
             }
         )
-    for note in content.notes:
-        body.append(_rich(note, color="warning"))
+    if content.details:
+        items.append(_facts(content.details))
+    if content.status_message:
+        items += [_heading(w["section.service_message"]), _rich(content.status_message, isSubtle=True)]
+    if content.notes:
+        items.append(_heading(w["section.notes"]))
+        items += [{**_rich(f"• {note}"), "spacing": "small"} for note in content.notes]
     for link in content.links:
         if not link.is_web:  # a local archive path (CLI/demo): show it, a button could not open it
-            body.append(_rich(f"{link.title}: {link.url}", isSubtle=True, size="small"))
+            items.append(_rich(f"{link.title}: {link.url}", isSubtle=True, size="small"))
+    return items
+
+
+def adaptive_card(content: AlertContent) -> dict[str, Any]:
+    """Ordered for acting from a phone: severity and headline, what happened, cause, the numbered fix, the first
+    evidence lines, compact facts, "Show details" (everything else), then short buttons."""
+    w = content.words
+    style = SEVERITY_STYLE.get(content.severity, "emphasis")
+    header = {
+        "type": "Container",
+        "style": style,
+        "bleed": True,
+        "items": [
+            {"type": "TextBlock", "text": content.severity_word, "weight": "bolder", "spacing": "none", "wrap": True},
+            {
+                "type": "TextBlock",
+                "text": md_escape(content.headline),
+                "size": "medium",
+                "weight": "bolder",
+                "spacing": "none",
+                "wrap": True,
+            },
+        ],
+    }
+    body: list[dict[str, Any]] = [header, {**_rich(content.summary, weight="bolder"), "spacing": "medium"}]
+    if content.cause:
+        body.append(
+            {
+                "type": "RichTextBlock",
+                "spacing": "small",
+                "inlines": [
+                    {"type": "TextRun", "text": f"{w['section.cause']}: ", "weight": "bolder"},
+                    {"type": "TextRun", "text": content.cause},
+                ],
+            }
+        )
+    if content.remediation:
+        body.append(_heading(w["section.fix"]))
+        body += [{**_rich(f"{i}. {step}"), "spacing": "small"} for i, step in enumerate(content.remediation, 1)]
+    if content.evidence:
+        sources = sorted({e.location.split(":")[0] for e in content.evidence[:VISIBLE_EVIDENCE]})
+        body += [
+            _heading(f"{w['section.evidence']} ({', '.join(sources)})"),
+            _evidence_container(content.evidence[:VISIBLE_EVIDENCE]),
+        ]
+    body.append(_facts(content.facts))
+    details = _details_card(content)
+    if details:
+        body.append(
+            {
+                "type": "ActionSet",
+                "spacing": "small",
+                "actions": [
+                    {
+                        "type": "Action.ShowCard",
+                        "title": w["button.details"],
+                        "card": {"type": "AdaptiveCard", "body": details},
+                    }
+                ],
+            }
+        )
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": CARD_SCHEMA,
         "version": CARD_VERSION,
-        "fallbackText": content.headline,
+        "fallbackText": f"{content.severity_word}: {content.headline}",
         "body": body,
     }
-    actions = [{"type": "Action.OpenUrl", "title": link.title, "url": link.url} for link in content.web_links]
+    actions = [{"type": "Action.OpenUrl", "title": link.button_title, "url": link.url} for link in content.web_links]
     if actions:
         card["actions"] = actions
     return card
@@ -181,46 +208,55 @@ def _mc_text(text: str) -> str:
 
 
 def message_card(content: AlertContent) -> dict[str, Any]:
-    """Legacy Office 365 connector card (``TEAMS_WEBHOOK_FORMAT=messagecard``)."""
+    """Legacy Office 365 connector card (``TEAMS_WEBHOOK_FORMAT=messagecard``), in the card's order."""
+    w = content.words
+    title = f"{content.severity_word}: {content.headline}"
     sections: list[dict[str, Any]] = [
         {
-            "activityTitle": _mc_text(content.headline),
+            "activityTitle": _mc_text(title),
             "activitySubtitle": _mc_text(content.category_title or ""),
             "text": _mc_text(content.summary),
-            "facts": [{"name": _mc_text(k), "value": _mc_text(v)} for k, v in content.facts],
             "markdown": True,
         }
     ]
-    if content.status_message and content.status_message not in content.summary:
-        sections.append(
-            {"title": "Service message", "text": _mc_text(content.status_message), "markdown": True}
-        )
     if content.cause:
-        sections.append({"title": "Cause", "text": _mc_text(content.cause), "markdown": True})
+        sections.append({"title": w["section.cause"], "text": _mc_text(content.cause), "markdown": True})
     if content.remediation:
         steps = "<br>".join(f"{i}. {_mc_text(s)}" for i, s in enumerate(content.remediation, 1))
-        sections.append({"title": "What to do", "text": steps, "markdown": True})
+        sections.append({"title": w["section.fix"], "text": steps, "markdown": True})
     if content.evidence:
         # Markdown off for this section: the lines are shown as preformatted, HTML-escaped text.
         rows = "\n".join(f"{e.label:>6}  {html.escape(e.text, quote=False)}" for e in content.evidence)
         more = (
-            f"<br>{content.evidence_omitted} more line(s) in the archived log."
+            "<br>" + html.escape(w["evidence.more"].format(count=content.evidence_omitted), quote=False)
             if content.evidence_omitted
             else ""
         )
-        sections.append({"title": "Evidence", "text": f"<pre>{rows}</pre>{more}", "markdown": False})
+        sections.append({"title": w["section.evidence"], "text": f"<pre>{rows}</pre>{more}", "markdown": False})
+    sections.append(
+        {
+            "facts": [{"name": _mc_text(k), "value": _mc_text(v)} for k, v in content.facts + content.details],
+            "markdown": True,
+        }
+    )
+    if content.status_message:
+        sections.append(
+            {"title": w["section.service_message"], "text": _mc_text(content.status_message), "markdown": True}
+        )
     if content.notes:
-        sections.append({"text": "<br>".join(_mc_text(n) for n in content.notes), "markdown": True})
+        sections.append(
+            {"title": w["section.notes"], "text": "<br>".join(_mc_text(n) for n in content.notes), "markdown": True}
+        )
     card: dict[str, Any] = {
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
         "themeColor": SEVERITY_HEX.get(content.severity, "0078D4"),
-        "summary": _mc_text(content.headline)[:150],
-        "title": _mc_text(content.headline),
+        "summary": _mc_text(title)[:150],
+        "title": _mc_text(title),
         "sections": sections,
     }
     actions = [
-        {"@type": "OpenUri", "name": link.title, "targets": [{"os": "default", "uri": link.url}]}
+        {"@type": "OpenUri", "name": link.button_title, "targets": [{"os": "default", "uri": link.url}]}
         for link in content.web_links
     ]
     if actions:

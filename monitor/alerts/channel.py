@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .content import AlertContent, build_content
+from .content import AlertContent, build_content, knowledge_base
 from .model import Alert
 from .retry import DeliveryOutcome, Retrier
 
@@ -48,10 +48,20 @@ class WebhookChannel:
     name = "webhook"
     min_interval = 0.0  # seconds between posts to the same channel
 
-    def __init__(self, url: str, retrier: Retrier, *, limit: int = PAYLOAD_LIMIT) -> None:
+    def __init__(
+        self,
+        url: str,
+        retrier: Retrier,
+        *,
+        limit: int = PAYLOAD_LIMIT,
+        language: str = "en",
+        rules: tuple[str, ...] | None = None,
+    ) -> None:
         self._url = url  # never logged: only the host is
         self.retrier = retrier
         self.limit = limit
+        self.language = language  # ALERT_LANGUAGE
+        self.rules = rules  # DIAGNOSIS_RULES files (None: from the environment), for the entries' translations
 
     def __repr__(self) -> str:  # keep the URL out of reprs and tracebacks
         from .retry import host_of
@@ -59,7 +69,10 @@ class WebhookChannel:
         return f"{type(self).__name__}(host={host_of(self._url)!r})"
 
     def render(self, alert: Alert) -> bytes:
-        return fit(build_content(alert), self.payload, self.limit)[0]
+        return fit(self.content(alert), self.payload, self.limit)[0]
+
+    def content(self, alert: Alert) -> AlertContent:
+        return build_content(alert, self.language, knowledge=knowledge_base(self.rules))
 
     def payload(self, content: AlertContent) -> Any:
         raise NotImplementedError

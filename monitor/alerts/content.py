@@ -1,43 +1,43 @@
-"""What an alert says, independent of the channel: headline, facts, summary, cause, remediation, evidence,
-links.
+"""What an alert says, independent of the channel, in the alert language (``ALERT_LANGUAGE``): a severity word
+and headline, one sentence of what happened, the cause, the numbered fix, the evidence, compact facts, details
+and links.
 
-Every channel (Teams card, MessageCard, email, files) renders an ``AlertContent``; the channel only decides
-the
-markup and escapes for its own format. Text taken from logs is redacted again here (``diagnosis.redact``), so
-a
-channel never sees an unredacted evidence line even if a caller forgot.
+Every channel (Teams card, MessageCard, email, files) renders an ``AlertContent``; the channel only decides the
+markup and escapes for its own format. Knowledge-base texts come in the alert language from ``diagnosis.i18n``
+(English when a text has no translation); the alert's own words come from ``words``. Text taken from logs is
+redacted again here (``diagnosis.redact``), so a channel never sees an unredacted evidence line even if a caller
+forgot.
 
-``AlertContent.trimmed(level)`` gives smaller versions (fewer and shorter evidence lines, then shorter prose)
-so the
-channels can stay under the webhook size limit without ever dropping the header or the facts.
+``AlertContent.trimmed(level)`` gives smaller versions (fewer and shorter evidence lines, then shorter prose) so
+the channels can stay under the webhook size limit without ever dropping the header or the facts.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 from urllib.parse import quote
 
 from diagnosis.categories import CATEGORIES
+from diagnosis.i18n import EntryText, category_title, entry_text, normalize_language
 from diagnosis.redact import redact
 
-from .model import BUILD_FAILED, BUILD_STUCK, RECOVERED, STILL_STUCK, SUBMISSION_FAILED, Alert
+from . import sentences
+from .model import BUILD_STUCK, RECOVERED, STILL_STUCK, Alert
+from .words import words
+
+log = logging.getLogger("monitor.alerts")
 
 MAX_EVIDENCE = 10
 PORTAL = "https://portal.azure.com"
 
-KIND_LABEL = {
-    BUILD_FAILED: "Image build failed",
-    BUILD_STUCK: "Image build stuck",
-    STILL_STUCK: "Image build still stuck",
-    SUBMISSION_FAILED: "Image template submission failed",
-    RECOVERED: "Image build recovered",
-}
-
-# Built content is capped at EVIDENCE_CHARS per evidence line and PROSE_CHARS per prose field (a log line
-# can be
-# megabytes). Trim levels, smallest last: evidence goes first (shorter lines, then fewer), then prose,
+# Built content is capped at EVIDENCE_CHARS per evidence line and PROSE_CHARS per prose field (a log line can
+# be megabytes). Trim levels, smallest last: evidence goes first (shorter lines, then fewer), then prose,
 # steps, notes.
 EVIDENCE_CHARS = 400
 PROSE_CHARS = 4000
@@ -62,10 +62,12 @@ TRIM_LEVELS: tuple[TrimLevel, ...] = (
     TrimLevel(0, 0, 200, 3, 2),
 )
 
-# Control characters, line/paragraph separators and bidi overrides (which could visually reorder a log line).
 # AIB prefixes every packer line with "[<operation id>] PACKER OUT " (or ERR): noise in a message.
 _PACKER_PREFIX = re.compile(r"^\[[0-9a-fA-F-]{36}\] PACKER (?:OUT|ERR) ")
+# Control characters, line/paragraph separators and bidi overrides (which could visually reorder a log line).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# The monitor's own stuck verdict at the start of a stuck diagnosis' cause ("Stuck (timeout): ... grace.").
+_STUCK_PREFIX = re.compile(r"^Stuck \([a-z-]+\):.*?(?:\. |$)")
 
 
 @dataclass(frozen=True)
@@ -86,20 +88,25 @@ class EvidenceLine:
         validation log, ``msg``/``err``/``tpl`` for the status message, provisioningError, template."""
         if self.source == "log":
             return str(self.line) if self.line is not None else ""
-        prefix = {"validation-log": "v", "message": "msg", "provisioningError": "err", "template": "tpl"}
         if self.source == "validation-log":
             return f"v{self.line}" if self.line is not None else "v"
+        prefix = {"message": "msg", "provisioningError": "err", "template": "tpl"}
         return prefix.get(self.source, self.source[:3])
 
 
 @dataclass(frozen=True)
 class Link:
-    title: str
+    title: str  # the long title (email, text)
     url: str
+    button: str = ""  # the short title of a card button (fits a phone)
 
     @property
     def is_web(self) -> bool:
         return self.url.lower().startswith(("https://", "http://"))
+
+    @property
+    def button_title(self) -> str:
+        return self.button or self.title
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,8 @@ class AlertContent:
     headline: str  # "Image build failed: win2022-golden"
     category_id: str | None
     category_title: str | None
-    summary: str  # one line: what failed
-    facts: tuple[tuple[str, str], ...]
+    summary: str  # one sentence: what happened
+    facts: tuple[tuple[str, str], ...]  # compact: template, resource group, run window, category
     cause: str = ""
     remediation: tuple[str, ...] = ()
     evidence: tuple[EvidenceLine, ...] = ()
@@ -122,6 +129,13 @@ class AlertContent:
     created_at: str = ""
     trim_level: int = 0
     full: AlertContent | None = field(default=None, repr=False, compare=False)
+    language: str = "en"
+    severity_word: str = ""  # FAILED / STUCK / STILL STUCK / RECOVERED in the alert language
+    details: tuple[tuple[str, str], ...] = ()  # subscription, location, run state: behind "Show details"
+
+    @property
+    def words(self) -> dict[str, str]:
+        return words(self.language)
 
     @property
     def web_links(self) -> tuple[Link, ...]:
@@ -135,9 +149,7 @@ class AlertContent:
             return source
         level = min(level, len(TRIM_LEVELS) - 1)
         t = TRIM_LEVELS[level]
-        evidence = tuple(
-            replace(e, text=_cut(e.text, t.evidence_chars)) for e in source.evidence[: t.evidence_lines]
-        )
+        evidence = tuple(replace(e, text=_cut(e.text, t.evidence_chars)) for e in source.evidence[: t.evidence_lines])
         return replace(
             source,
             summary=_cut(source.summary, max(t.prose_chars, 300)),
@@ -175,129 +187,47 @@ def _cut(text: str, limit: int) -> str:
     return text[: max(limit - 1, 1)].rstrip() + "…"
 
 
-def format_minutes(minutes: float | None) -> str:
-    if minutes is None:
-        return ""
-    if minutes < 1.5:
-        return f"{round(minutes * 60)} s"
-    total = round(minutes)
-    if total < 60:
-        return f"{total} min"
-    hours, mins = divmod(total, 60)
-    if hours < 48:
-        return f"{hours} h {mins:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
-
-
-def format_time(iso: str | None) -> str:
-    if not iso:
-        return ""
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return one_line(iso)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _minutes_between(start: str | None, end: str | None) -> float | None:
-    try:
-        begin = datetime.fromisoformat((start or "").replace("Z", "+00:00"))
-        finish = datetime.fromisoformat(end.replace("Z", "+00:00")) if end else datetime.now(UTC)
-    except ValueError:
-        return None
-    if begin.tzinfo is None:
-        begin = begin.replace(tzinfo=UTC)
-    if finish.tzinfo is None:
-        finish = finish.replace(tzinfo=UTC)
-    return max((finish - begin).total_seconds() / 60.0, 0.0)
-
-
 def portal_url(template_id: str) -> str:
     return f"{PORTAL}/#@/resource{quote(template_id, safe='/')}/overview"
 
 
-def customizer_summary(failed: dict | None, *, running: bool = False) -> str:
-    """customizer "install-dotnet" (PowerShell) exited 1 after 12 min"""
-    if not failed:
-        return ""
-    name = failed.get("customizer_name") or failed.get("name") or "?"
-    text = f'customizer "{name}"'
-    if failed.get("type"):
-        text += f" ({failed['type']})"
-    elif failed.get("name") and failed.get("customizer_name"):
-        text += f" ({failed['name']})"
-    if failed.get("exit_code") is not None:
-        text += f" exited {failed['exit_code']}"
-    else:
-        text += " is still running" if running else " failed"
-    if failed.get("duration_seconds") is not None:
-        text += f" after {format_minutes(failed['duration_seconds'] / 60.0)}"
-    return text
+@lru_cache(maxsize=4)
+def _knowledge_base(rule_files: tuple[str, ...]) -> Any:
+    from diagnosis.rules import load_knowledge_base
+
+    try:
+        return load_knowledge_base(rule_files, use_env=False)
+    except Exception as exc:  # a broken user rules file must not stop an alert
+        log.warning("alerts: knowledge base not loaded (%s); alert texts come from the diagnosis", type(exc).__name__)
+        return None
 
 
-def build_content(alert: Alert) -> AlertContent:
-    diag = alert.diagnosis or {}
-    category_id = diag.get("category") or None
-    category = CATEGORIES.get(category_id) if category_id else None
-    category_title = one_line(diag.get("title")) or (category.title if category else None)
-    failed = diag.get("failed_customizer") or None
+def knowledge_base(rule_files: Sequence[str | os.PathLike[str]] | None = None) -> Any:
+    """The knowledge base the monitor diagnoses with: the built-in entries plus ``rule_files`` (the
+    ``DIAGNOSIS_RULES`` setting; read from the environment when None), loaded once per set of files."""
+    if rule_files is None:
+        rule_files = [p for p in os.environ.get("DIAGNOSIS_RULES", "").split(os.pathsep) if p.strip()]
+    return _knowledge_base(tuple(str(p).strip() for p in rule_files))
 
-    label = KIND_LABEL[alert.kind]
-    headline = f"{label}: {one_line(alert.template_name)}"
-    if alert.group:
-        headline += f" and {len(alert.group)} more template{'s' if len(alert.group) > 1 else ''}"
 
-    # The one-line summary: the diagnosis says it best; otherwise the failing customizer or the stuck reason.
-    summary = _cut(one_line(diag.get("summary")), PROSE_CHARS)
-    if alert.kind in (BUILD_STUCK, STILL_STUCK) and alert.stuck_reason:
-        summary = _cut(one_line(alert.stuck_reason), 500) + (f" — {summary}" if summary else "")
-    if not summary:
-        summary = customizer_summary(failed) or one_line(alert.status_message) or label
-    if alert.kind == RECOVERED:
-        previous = f" after {category_title.lower()}" if category_title else ""
-        summary = (
-            f"The latest run succeeded{previous}."
-            if summary == label
-            else f"Succeeded again. Last failure: {summary}"
-        )
+def _entry_texts(diag: dict[str, Any], language: str, kb: Any) -> EntryText | None:
+    """The matched entry's texts in ``language``; None when the diagnosis names no entry of its category."""
+    rule = kb.rules.get(diag.get("rule_id") or "") if kb is not None else None
+    if rule is None or rule.category != diag.get("category"):
+        return None
+    return entry_text(rule, language)
 
-    facts: list[tuple[str, str]] = [
-        ("Template", one_line(alert.template_name)),
-        ("Resource group", one_line(alert.resource_group)),
-        ("Subscription", one_line(alert.subscription_id)),
-    ]
-    if alert.group:
-        others = [f"{one_line(m.get('resource_group'))}/{one_line(m.get('template_name'))}" for m in alert.group]
-        facts.append(("Same cause in", _cut(", ".join(others), PROSE_CHARS)))
-    if alert.location:
-        facts.append(("Location", one_line(alert.location)))
-    state = one_line(alert.run_state)
-    if alert.run_sub_state:
-        state = f"{state} / {one_line(alert.run_sub_state)}" if state else one_line(alert.run_sub_state)
-    if state:
-        facts.append(("Run state", state))
-    if category_title and alert.kind != RECOVERED:
-        facts.append(("Category", category_title + (f" ({category_id})" if category_id else "")))
-    if diag.get("phase") and diag.get("phase") != "unknown" and alert.kind != RECOVERED:
-        facts.append(("Phase", one_line(diag["phase"])))
-    running = alert.kind in (BUILD_STUCK, STILL_STUCK)
-    if failed and alert.kind != RECOVERED and customizer_summary(failed, running=running) not in summary:
-        facts.append(("Customizer", customizer_summary(failed, running=running)))
-    if alert.start_time:
-        facts.append(("Started", format_time(alert.start_time)))
-    if alert.end_time:
-        facts.append(("Ended", format_time(alert.end_time)))
-    minutes = alert.duration_minutes
-    if minutes is None and alert.start_time:
-        minutes = _minutes_between(alert.start_time, alert.end_time)
-    if minutes is not None:
-        facts.append(("Duration" if alert.end_time else "Running for", format_minutes(minutes)))
 
-    raw_evidence = [e for e in diag.get("evidence") or [] if isinstance(e, dict) and e.get("text")]
-    evidence_all = [
+def _warning_texts(language: str, kb: Any) -> dict[str, str]:
+    """English warning of each harmless-line entry → the same warning in ``language``."""
+    if kb is None or normalize_language(language) == "en":
+        return {}
+    return {r.warning: entry_text(r, language).warning for r in kb.rules.values() if r.benign}
+
+
+def _evidence(diag: dict[str, Any]) -> tuple[list[EvidenceLine], int]:
+    raw = [e for e in diag.get("evidence") or [] if isinstance(e, dict) and e.get("text")]
+    lines = [
         EvidenceLine(
             # Cut generously before redacting (a log line can be megabytes), then to the shown length.
             text=_cut(
@@ -309,74 +239,144 @@ def build_content(alert: Alert) -> AlertContent:
             line=e.get("line") if isinstance(e.get("line"), int) else None,
             source=one_line(e.get("source")) or "log",
         )
-        for e in raw_evidence[:MAX_EVIDENCE]
+        for e in raw[:MAX_EVIDENCE]
     ]
-    evidence = tuple(evidence_all[:MAX_EVIDENCE]) if alert.kind != RECOVERED else ()
+    return lines, max(len(raw) - len(lines), 0)
+
+
+def build_content(alert: Alert, language: str = "en", *, knowledge: Any = None) -> AlertContent:
+    """The alert's content in ``language`` (``en``/``ru``); ``knowledge`` defaults to the monitor's knowledge base."""
+    language = normalize_language(language)
+    w = words(language)
+    kb = knowledge if knowledge is not None else knowledge_base()
+    diag = alert.diagnosis or {}
+    stuck = alert.kind in (BUILD_STUCK, STILL_STUCK)
+    recovered = alert.kind == RECOVERED
+    category_id = diag.get("category") or None
+    category = CATEGORIES.get(category_id) if category_id else None
+    texts = _entry_texts(diag, language, kb)
+    english_title = one_line(diag.get("title")) or (category.title if category else "")
+    title = (texts.title if texts else "") or category_title(category_id, language, english_title) or None
+    failed = diag.get("failed_customizer") or None
+    name = one_line(alert.template_name)
+    headline = f"{w['headline.' + alert.kind]}: {name}"
+    if alert.group:
+        headline += w["headline.group"].format(count=len(alert.group))
+
+    # The one sentence of what happened.
+    if recovered:
+        summary = sentences.recovered_sentence(alert, title, w, language)
+    elif stuck:
+        waits = (texts.title if texts else "") or w["stuck.waits"]
+        summary = sentences.stuck_sentence(alert, waits, w, language)
+    else:
+        summary = sentences.customizer_sentence(failed, w, language, running=False)
+        if not summary and language == "en":
+            summary = _cut(one_line(diag.get("summary")), PROSE_CHARS)
+        if not summary and title:
+            summary = f"{title}."
+        summary = summary or one_line(alert.status_message) or w["headline." + alert.kind] + "."
+
+    # Cause and steps: the knowledge base's, in the alert language; otherwise what the diagnosis says.
+    if texts is not None:
+        cause, steps = texts.cause, list(texts.remediation)
+    elif diag and category_id in (None, "unknown") and language != "en":
+        cause, steps = w["unknown.cause"], [w["unknown.step1"], w["unknown.step2"]]
+    else:
+        cause = _STUCK_PREFIX.sub("", clean(diag.get("cause")))
+        steps = [s for s in diag.get("remediation") or [] if s]
+    if stuck and not any("az image builder cancel" in s for s in steps):
+        steps.insert(0, w["stuck.cancel"].format(name=name, group=one_line(alert.resource_group)))
+
+    facts = [
+        (w["fact.template"], name),
+        (w["fact.resource_group"], one_line(alert.resource_group)),
+        (w["fact.run"], sentences.run_window(alert, w, language)),
+    ]
+    if title and not recovered:
+        facts.append((w["fact.category"], title))
+    if alert.group:
+        others = ", ".join(
+            f"{one_line(m.get('resource_group'))}/{one_line(m.get('template_name'))}" for m in alert.group
+        )
+        facts.append((w["fact.same_cause"], _cut(others, PROSE_CHARS)))
+    details = [(w["fact.subscription"], one_line(alert.subscription_id))]
+    if alert.location:
+        details.append((w["fact.location"], one_line(alert.location)))
+    state = " / ".join(one_line(s) for s in (alert.run_state, alert.run_sub_state) if s)
+    if state:
+        details.append((w["fact.run_state"], state))
+    if stuck and failed:
+        details.append((w["fact.running_step"], sentences.customizer_sentence(failed, w, language, running=True)))
+
+    evidence, omitted = _evidence(diag) if not recovered else ([], 0)
 
     notes: list[str] = []
     if alert.archive_partial:
-        notes.append("The log disappeared while it was being copied: the archived log is incomplete.")
-    if alert.previously_stuck and alert.kind == BUILD_FAILED:
-        notes.append("This run had been reported as stuck before it failed.")
-    if alert.previously_stuck and alert.kind == RECOVERED:
-        notes.append("A run of this template had been reported as stuck.")
-    notes.extend(_cut(one_line(w), PROSE_CHARS) for w in (diag.get("warnings") or [])[:10] if w)
+        notes.append(w["note.partial"])
+    if alert.previously_stuck and not recovered:
+        notes.append(w["note.was_stuck"])
+    if alert.previously_stuck and recovered:
+        notes.append(w["note.template_was_stuck"])
+    translated = _warning_texts(language, kb)
+    for warning in (diag.get("warnings") or [])[:10]:
+        if warning:
+            notes.append(_cut(one_line(translated.get(warning, warning)), PROSE_CHARS))
 
-    links: list[Link] = [Link("Open in Azure portal", alert.portal_url or portal_url(alert.template_id))]
+    links = [Link(w["link.portal"], alert.portal_url or portal_url(alert.template_id), w["button.portal"])]
     if alert.log_url:
-        links.append(Link("Archived log", alert.log_url))
+        links.append(Link(w["link.log"], alert.log_url, w["button.log"]))
     elif alert.archive_url:
-        links.append(Link("Archived files", alert.archive_url))
+        links.append(Link(w["link.files"], alert.archive_url, w["button.files"]))
     doc = alert.doc_url or diag.get("doc")
-    if doc and alert.kind != RECOVERED:
-        links.append(Link("Troubleshooting guide", doc))
+    if doc and not recovered:
+        links.append(Link(w["link.guide"], doc, w["button.guide"]))
 
-    remediation = (
-        ()
-        if alert.kind == RECOVERED
-        else tuple(_cut(one_line(s), PROSE_CHARS) for s in (diag.get("remediation") or [])[:10] if s)
-    )
-    cause = "" if alert.kind == RECOVERED else _cut(clean(diag.get("cause")), PROSE_CHARS)
     return AlertContent(
         kind=alert.kind,
         severity=alert.severity,
         headline=headline,
         category_id=category_id,
-        category_title=category_title,
-        summary=summary,
+        category_title=title,
+        summary=_cut(one_line(summary), PROSE_CHARS),
         facts=tuple((k, _cut(v, 300)) for k, v in facts if v),
-        cause=cause,
-        remediation=remediation,
-        evidence=evidence,
-        evidence_omitted=max(len(raw_evidence) - len(evidence), 0) if alert.kind != RECOVERED else 0,
-        status_message=_cut(clean(alert.status_message), PROSE_CHARS) if alert.kind != RECOVERED else "",
+        cause="" if recovered else _cut(clean(cause), PROSE_CHARS),
+        remediation=() if recovered else tuple(_cut(one_line(s), PROSE_CHARS) for s in steps[:10]),
+        evidence=tuple(evidence),
+        evidence_omitted=omitted,
+        status_message="" if recovered else _cut(clean(alert.status_message), PROSE_CHARS),
         notes=tuple(n for n in notes if n),
         # A link must never carry a SAS signature or token into a channel: redacted (and so unusable) instead.
-        links=tuple(
-            replace(link, url=redact(link.url.strip())) for link in links if link.url and link.url.strip()
-        ),
-        template_name=one_line(alert.template_name),
+        links=tuple(replace(link, url=redact(link.url.strip())) for link in links if link.url and link.url.strip()),
+        template_name=name,
         created_at=alert.created_at,
+        language=language,
+        severity_word=w["word." + alert.kind],
+        details=tuple((k, _cut(v, 300)) for k, v in details if v),
     )
 
 
 def plain_text(content: AlertContent) -> str:
-    """The alert as plain text: the email's text part, the files written without a channel, the CLI output."""
-    out = [content.headline, "=" * min(len(content.headline), 100), "", content.summary, ""]
-    width = max((len(k) for k, _ in content.facts), default=0)
-    out += [f"{k + ':':<{width + 1}} {v}" for k, v in content.facts]
-    if content.status_message and content.status_message not in content.summary:
-        out += ["", "Service message:", content.status_message]
+    """The alert as plain text: the email's text part, the files written without a channel, the CLI output.
+    Same order as the cards: what happened, cause, fix, evidence, then the facts and details."""
+    w = content.words
+    title = f"{content.severity_word} — {content.headline}"
+    out = [title, "=" * min(len(title), 100), "", content.summary]
     if content.cause:
-        out += ["", "Cause:", content.cause]
+        out += ["", f"{w['section.cause']}:", content.cause]
     if content.remediation:
-        out += ["", "What to do:"] + [f"  {i}. {step}" for i, step in enumerate(content.remediation, 1)]
+        out += ["", f"{w['section.fix']}:"] + [f"  {i}. {step}" for i, step in enumerate(content.remediation, 1)]
     if content.evidence:
-        out += ["", "Evidence:"] + [f"  {e.location}: {e.text}" for e in content.evidence]
+        out += ["", f"{w['section.evidence']}:"] + [f"  {e.location}: {e.text}" for e in content.evidence]
     if content.evidence_omitted:
-        out.append(f"  ({content.evidence_omitted} more evidence lines in the archived log)")
+        out.append("  " + w["evidence.more"].format(count=content.evidence_omitted))
+    rows = content.facts + content.details
+    width = max((len(k) for k, _ in rows), default=0)
+    out += [""] + [f"{k + ':':<{width + 1}} {v}" for k, v in rows]
+    if content.status_message:
+        out += ["", f"{w['section.service_message']}:", content.status_message]
     if content.notes:
-        out += [""] + [f"Note: {n}" for n in content.notes]
+        out += ["", f"{w['section.notes']}:"] + [f"  - {n}" for n in content.notes]
     if content.links:
         out += [""] + [f"{link.title}: {link.url}" for link in content.links]
     return "\n".join(out).rstrip() + "\n"
@@ -384,14 +384,7 @@ def plain_text(content: AlertContent) -> str:
 
 def subject(content: AlertContent) -> str:
     """Email subject / notification summary line."""
-    tag = {
-        BUILD_FAILED: "FAILED",
-        SUBMISSION_FAILED: "FAILED",
-        BUILD_STUCK: "STUCK",
-        STILL_STUCK: "STILL STUCK",
-        RECOVERED: "RECOVERED",
-    }[content.kind]
-    text = f"[AIB {tag}] {content.headline}"
+    text = f"[{content.words['subject.tag']} {content.severity_word}] {content.headline}"
     if content.category_title and content.kind != RECOVERED:
         text += f" — {content.category_title}"
     return _cut(text, 200)

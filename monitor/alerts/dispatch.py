@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from monitor.settings import SEVERITIES, Settings
 from monitor.store import ObjectStore
@@ -111,6 +112,8 @@ class AlertDispatcher:
         max_outbox: int = DEFAULT_MAX_ENTRIES,
     ) -> AlertDispatcher:
         retrier = retrier or Retrier(policy)
+        language = settings.alert_language
+        rules = tuple(str(p) for p in settings.diagnosis_rules)
         channels: list[Channel] = []
         if settings.teams_webhook_url:
             teams = (
@@ -118,16 +121,22 @@ class AlertDispatcher:
                 if settings.teams_webhook_format == "messagecard"
                 else TeamsWorkflowsChannel
             )
-            channels.append(teams(settings.teams_webhook_url, retrier))
+            channels.append(teams(settings.teams_webhook_url, retrier, language=language, rules=rules))
         if settings.email_webhook_url:
-            channels.append(EmailWebhookChannel(settings.email_webhook_url, settings.email_to, retrier))
+            channels.append(
+                EmailWebhookChannel(
+                    settings.email_webhook_url, settings.email_to, retrier, language=language, rules=rules
+                )
+            )
         if settings.alert_webhook_url:
-            channels.append(JsonWebhookChannel(settings.alert_webhook_url, retrier))
+            channels.append(JsonWebhookChannel(settings.alert_webhook_url, retrier, language=language, rules=rules))
         if not channels:
-            channels.append(FileChannel(settings.alert_dir))
+            channels.append(FileChannel(settings.alert_dir, language=language, rules=rules))
         routes = list(settings.alert_routes)
         route_channels = [
-            _route_channel(route, spec, retrier, os.environ) for route in routes for spec in route.channels
+            _route_channel(route, spec, retrier, os.environ, language=language, rules=rules)
+            for route in routes
+            for spec in route.channels
         ]
         return cls(
             channels,
@@ -318,17 +327,19 @@ class AlertDispatcher:
         return report
 
 
-def _route_channel(route: Route, spec: ChannelSpec, retrier: Retrier, environ: Mapping[str, str]) -> Channel:
+def _route_channel(
+    route: Route, spec: ChannelSpec, retrier: Retrier, environ: Mapping[str, str], **options: Any
+) -> Channel:
     """A route's channel: the integration's own class, with the URL from the app setting the route names."""
     url = environ[spec.url_setting]
     channel: Channel
     if spec.type == "teams":
-        channel = TeamsWorkflowsChannel(url, retrier)
+        channel = TeamsWorkflowsChannel(url, retrier, **options)
     elif spec.type == "teams-messagecard":
-        channel = TeamsMessageCardChannel(url, retrier)
+        channel = TeamsMessageCardChannel(url, retrier, **options)
     elif spec.type == "email":
-        channel = EmailWebhookChannel(url, spec.to, retrier)
+        channel = EmailWebhookChannel(url, spec.to, retrier, **options)
     else:
-        channel = JsonWebhookChannel(url, retrier)
+        channel = JsonWebhookChannel(url, retrier, **options)
     channel.name = route.channel_name(spec)  # the outbox records pending deliveries by this name
     return channel

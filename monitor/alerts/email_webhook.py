@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from diagnosis.times import format_utc
+
 from .channel import PAYLOAD_LIMIT, WebhookChannel
 from .content import AlertContent, plain_text, subject
 from .retry import Retrier
@@ -31,11 +33,12 @@ def _e(text: str) -> str:
 
 
 def email_html(content: AlertContent) -> str:
+    """Solid severity banner, what happened, cause, the numbered fix, evidence, then facts, details and links."""
+    w = content.words
     bg, fg = SEVERITY_COLORS.get(content.severity, ("#0078D4", "#FFFFFF"))
-    kind_label = content.headline.split(":", 1)[0]
     parts: list[str] = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{_e(content.language)}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(subject(content))}</title></head>",
         f'<body style="margin:0;padding:24px;background:#F3F2F1;font-family:{FONT};color:#242424;">',
@@ -43,42 +46,25 @@ def email_html(content: AlertContent) -> str:
         'style="max-width:720px;margin:0 auto;background:#FFFFFF;border-radius:6px;border-collapse:separate;'
         'border:1px solid #E1DFDD;">',
         f'<tr><td style="background:{bg};color:{fg};padding:16px 24px;border-radius:6px 6px 0 0;">',
-        f'<div style="font-size:12px;font-weight:700;letter-spacing:.06em;text-transform:uppercase;">'
-        f"{_e(kind_label)}</div>",
-        f'<div style="font-size:22px;font-weight:700;margin-top:2px;">{_e(content.template_name)}</div>',
-    ]
-    if content.category_title and content.kind != "recovered":
-        parts.append(
-            f'<div style="font-size:14px;margin-top:2px;opacity:.9;">{_e(content.category_title)}</div>'
-        )
-    parts += [
+        f'<div style="font-size:13px;font-weight:700;letter-spacing:.06em;">{_e(content.severity_word)}</div>',
+        f'<div style="font-size:20px;font-weight:700;margin-top:2px;">{_e(content.headline)}</div>',
         "</td></tr>",
         '<tr><td style="padding:20px 24px 8px 24px;">',
-        f'<p style="margin:0 0 16px 0;font-size:15px;font-weight:600;">{_e(content.summary)}</p>',
-        '<table role="presentation" cellpadding="0" cellspacing="0" style="font-size:14px;'
-        'border-collapse:collapse;">',
+        f'<p style="margin:0 0 12px 0;font-size:15px;font-weight:600;">{_e(content.summary)}</p>',
     ]
-    for key, value in content.facts:
-        parts.append(
-            f'<tr><td style="padding:3px 16px 3px 0;color:#616161;white-space:nowrap;vertical-align:top;">'
-            f'{_e(key)}</td><td style="padding:3px 0;vertical-align:top;">{_e(value)}</td></tr>'
-        )
-    parts.append("</table>")
 
     def section(title: str, body: str) -> None:
         parts.append(f'<h3 style="font-size:15px;margin:20px 0 6px 0;">{_e(title)}</h3>{body}')
 
-    if content.status_message and content.status_message not in content.summary:
-        section(
-            "Service message",
-            f'<p style="margin:0;font-size:14px;color:#616161;white-space:pre-wrap;">'
-            f"{_e(content.status_message)}</p>",
-        )
     if content.cause:
-        section("Cause", f'<p style="margin:0;font-size:14px;white-space:pre-wrap;">{_e(content.cause)}</p>')
+        parts.append(
+            '<p style="margin:0;font-size:14px;white-space:pre-wrap;">'
+            f'<span style="font-weight:700;">{_e(w["section.cause"])}:</span> '
+            f"{_e(content.cause)}</p>"
+        )
     if content.remediation:
         items = "".join(f'<li style="margin:0 0 4px 0;">{_e(step)}</li>' for step in content.remediation)
-        section("What to do", f'<ol style="margin:0;padding-left:22px;font-size:14px;">{items}</ol>')
+        section(w["section.fix"], f'<ol style="margin:0;padding-left:22px;font-size:14px;">{items}</ol>')
     if content.evidence:
         rows = "".join(
             f'<tr><td style="padding:1px 12px 1px 8px;color:#8A8886;text-align:right;vertical-align:top;'
@@ -89,19 +75,32 @@ def email_html(content: AlertContent) -> str:
         )
         sources = ", ".join(sorted({e.location.split(":")[0] for e in content.evidence}))
         more = (
-            (
-                f'<p style="margin:6px 0 0 0;font-size:12px;color:#616161;">{content.evidence_omitted} more '
-                f"evidence line(s) in the archived log.</p>"
-            )
+            f'<p style="margin:6px 0 0 0;font-size:12px;color:#616161;">'
+            f"{_e(w['evidence.more'].format(count=content.evidence_omitted))}</p>"
             if content.evidence_omitted
             else ""
         )
         section(
-            f"Evidence ({sources})",
+            f"{w['section.evidence']} ({sources})",
             f'<table role="presentation" cellpadding="0" cellspacing="0" width="100%" '
             f'style="background:#F5F5F5;'
             f"border:1px solid #E1DFDD;border-radius:4px;font-family:{MONO};font-size:12px;"
             f'border-collapse:separate;padding:6px 0;">{rows}</table>{more}',
+        )
+    parts.append(
+        '<table role="presentation" cellpadding="0" cellspacing="0" style="font-size:14px;'
+        'border-collapse:collapse;margin-top:20px;">'
+    )
+    for key, value in content.facts + content.details:
+        parts.append(
+            f'<tr><td style="padding:3px 16px 3px 0;color:#616161;white-space:nowrap;vertical-align:top;">'
+            f'{_e(key)}</td><td style="padding:3px 0;vertical-align:top;">{_e(value)}</td></tr>'
+        )
+    parts.append("</table>")
+    if content.status_message:
+        section(
+            w["section.service_message"],
+            f'<p style="margin:0;font-size:14px;color:#616161;white-space:pre-wrap;">{_e(content.status_message)}</p>',
         )
     for note in content.notes:
         parts.append(
@@ -122,8 +121,8 @@ def email_html(content: AlertContent) -> str:
                 f"<code>{_e(link.url)}</code></div>"
             )
     parts.append(
-        f'<div style="font-size:12px;color:#8A8886;margin-top:14px;">Sent by the AIB build monitor at '
-        f"{_e(content.created_at)}.</div>"
+        f'<div style="font-size:12px;color:#8A8886;margin-top:14px;">'
+        f"{_e(w['footer'].format(time=format_utc(content.created_at)))}</div>"
     )
     parts.append("</td></tr></table></body></html>")
     return "".join(parts)
@@ -141,8 +140,17 @@ def email_payload(content: AlertContent, to: Sequence[str]) -> dict[str, Any]:
 class EmailWebhookChannel(WebhookChannel):
     name = "email"
 
-    def __init__(self, url: str, to: Sequence[str], retrier: Retrier, *, limit: int = PAYLOAD_LIMIT) -> None:
-        super().__init__(url, retrier, limit=limit)
+    def __init__(
+        self,
+        url: str,
+        to: Sequence[str],
+        retrier: Retrier,
+        *,
+        limit: int = PAYLOAD_LIMIT,
+        language: str = "en",
+        rules: tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(url, retrier, limit=limit, language=language, rules=rules)
         if not to:
             raise ValueError("the email channel needs at least one recipient (EMAIL_TO)")
         self.to = tuple(to)

@@ -8,7 +8,7 @@ import logging
 import re
 from pathlib import Path
 
-from .content import build_content, plain_text
+from .content import build_content, knowledge_base, plain_text
 from .model import Alert
 from .retry import DeliveryOutcome
 from .webhook import alert_document
@@ -23,8 +23,12 @@ def _slug(text: str) -> str:
 class FileChannel:
     name = "files"
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(
+        self, directory: Path | str, *, language: str = "en", rules: tuple[str, ...] | None = None
+    ) -> None:
         self.directory = Path(directory)
+        self.rules = rules  # DIAGNOSIS_RULES files (None: from the environment)
+        self.language = language  # ALERT_LANGUAGE of the text file (the JSON document is language-neutral data)
 
     def path_for(self, alert: Alert) -> Path:
         digest = hashlib.sha256(alert.dedupe_key.encode()).hexdigest()[:10]
@@ -33,12 +37,14 @@ class FileChannel:
 
     def deliver(self, alert: Alert) -> DeliveryOutcome:
         base = self.path_for(alert)
+        content = build_content(alert, self.language, knowledge=knowledge_base(self.rules))
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             Path(f"{base}.json").write_text(
-                json.dumps(alert_document(alert), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+                json.dumps(alert_document(alert, content=content), indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
             )
-            Path(f"{base}.txt").write_text(plain_text(build_content(alert)), encoding="utf-8")
+            Path(f"{base}.txt").write_text(plain_text(content), encoding="utf-8")
         except OSError as exc:
             return DeliveryOutcome(channel=self.name, ok=False, error=f"cannot write {base}: {exc.strerror}")
         log.info(

@@ -53,6 +53,10 @@ class Alert:
     group: list[dict[str, Any]] = field(default_factory=list)  # other templates failing with the same cause
     resend: bool = False  # delivered again on request (aib-monitor resend), not a new event
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    # A stuck run as data (the alert's own sentence is made from these; without them ``stuck_reason`` is read):
+    stuck_rule: str | None = None  # "timeout" | "no-growth" | "cannot-finish"
+    waiting_since: str | None = None  # ISO 8601 UTC: when the live log last changed
+    build_timeout_minutes: int | None = None  # the template's buildTimeoutInMinutes in effect
 
     def __post_init__(self) -> None:
         if self.kind not in ALERT_KINDS:

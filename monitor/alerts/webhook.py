@@ -24,11 +24,14 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
-def alert_document(alert: Alert, level: int = 0, content: AlertContent | None = None) -> dict[str, Any]:
+def alert_document(
+    alert: Alert, level: int = 0, content: AlertContent | None = None, *, language: str = "en"
+) -> dict[str, Any]:
     """``Alert.to_dict()`` with log-derived strings redacted and bounded; ``level`` trims like the cards
-    do. Pass ``content`` (``build_content(alert)``) to reuse it across levels."""
+    do. ``headline``/``summary``/``text`` are in ``language``; pass ``content`` (``build_content(alert)``) to
+    reuse it across levels."""
     data = alert.to_dict()
-    content = (content or build_content(alert)).trimmed(level)
+    content = (content or build_content(alert, language)).trimmed(level)
     t = TRIM_LEVELS[min(level, len(TRIM_LEVELS) - 1)]
     data["status_message"] = _cut(clean(data.get("status_message")), t.prose_chars) or None
     data["stuck_reason"] = _cut(clean(data.get("stuck_reason")), 1000) or None
@@ -65,6 +68,7 @@ def alert_document(alert: Alert, level: int = 0, content: AlertContent | None = 
     return {
         "schema": SCHEMA,
         **data,
+        "language": content.language,
         "headline": content.headline,
         "summary": content.summary,
         "text": plain_text(content),
@@ -76,7 +80,7 @@ class JsonWebhookChannel(WebhookChannel):
 
     def render(self, alert: Alert) -> bytes:
         body = b""
-        content = build_content(alert)
+        content = self.content(alert)
         for level in range(len(TRIM_LEVELS)):
             body = encode(alert_document(alert, level, content))
             if len(body) < self.limit:

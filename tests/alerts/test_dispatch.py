@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from devtools.samples import sample_alert
 from monitor.alerts import AlertDispatcher
 from monitor.alerts.model import ALERT_KINDS, BUILD_FAILED, BUILD_STUCK, RECOVERED
 from monitor.alerts.outbox import Outbox
 from monitor.alerts.retry import DeliveryOutcome, Retrier
-from monitor.alerts.samples import sample_alert
 from monitor.settings import Settings
 from monitor.store import LocalDirStore
 
@@ -94,11 +94,29 @@ def test_messagecard_format(receiver, store):
     assert dispatcher.send(sample_alert(BUILD_STUCK)).sent
     card = teams.requests[0].json
     assert card["@type"] == "MessageCard" and card["themeColor"]
-    assert {a["name"] for a in card["potentialAction"]} == {
-        "Open in Azure portal",
-        "Archived log",
-        "Troubleshooting guide",
+    assert {a["name"] for a in card["potentialAction"]} == {"Portal", "Log", "Guide"}
+
+
+def test_alert_language_reaches_every_channel(receiver, store):
+    """ALERT_LANGUAGE=ru: the card, the email and the JSON document's text are Russian."""
+    teams, email, hook = receiver(), receiver(), receiver()
+    settings = {
+        "TEAMS_WEBHOOK_URL": teams.url,
+        "EMAIL_WEBHOOK_URL": email.url,
+        "EMAIL_TO": "ops@example.com",
+        "ALERT_WEBHOOK_URL": hook.url,
+        "ALERT_LANGUAGE": "ru",
     }
+    assert make(settings, store).send(sample_alert(BUILD_FAILED)).sent
+    card = teams.requests[0].json["attachments"][0]["content"]
+    assert card["body"][0]["items"][0]["text"] == "ОШИБКА"
+    assert [a["title"] for a in card["actions"]] == ["Портал", "Журнал", "Справка"]
+    mail = email.requests[0].json
+    assert mail["subject"].startswith("[AIB ОШИБКА] Сборка образа завершилась с ошибкой: win2022-golden")
+    assert '<html lang="ru">' in mail["html"] and "Что делать" in mail["html"]
+    document = hook.requests[0].json
+    assert document["language"] == "ru" and "Причина:" in document["text"]
+    assert document["diagnosis"]["cause"].startswith("The PowerShell customizer")  # the data stays as diagnosed
 
 
 def test_min_severity_and_muted_categories(receiver, store):

@@ -9,13 +9,13 @@ from dataclasses import replace
 
 import pytest
 
+from devtools.samples import sample_alert
 from localazure.azurite import Azurite, AzuriteError, account_key
 from localazure.certs import TestCA
 from monitor.alerts import AlertDispatcher
 from monitor.alerts.model import BUILD_FAILED, BUILD_STUCK
 from monitor.alerts.outbox import Outbox
 from monitor.alerts.retry import Retrier
-from monitor.alerts.samples import sample_alert
 from monitor.blobstore import BlobStore
 from monitor.settings import Settings
 

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devtools.samples import sample_alert
 from diagnosis.model import Diagnosis, Evidence
 from monitor.alerts.cards import adaptive_card, message_card
 from monitor.alerts.channel import PAYLOAD_LIMIT
@@ -16,7 +17,6 @@ from monitor.alerts.content import build_content
 from monitor.alerts.email_webhook import EmailWebhookChannel, email_html
 from monitor.alerts.model import BUILD_FAILED
 from monitor.alerts.retry import Retrier
-from monitor.alerts.samples import sample_alert
 from monitor.alerts.teams_workflows import TeamsWorkflowsChannel
 from monitor.alerts.webhook import JsonWebhookChannel
 

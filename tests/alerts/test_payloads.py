@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from devtools.samples import hostile_alert, sample_alert
 from diagnosis.model import Diagnosis, Evidence
 from monitor.alerts.cards import adaptive_card, md_escape, message_card, workflows_message
 from monitor.alerts.channel import PAYLOAD_LIMIT, encode
@@ -19,7 +20,6 @@ from monitor.alerts.content import build_content, plain_text, subject
 from monitor.alerts.email_webhook import EmailWebhookChannel, email_html, email_payload
 from monitor.alerts.model import ALERT_KINDS, BUILD_FAILED, BUILD_STUCK, RECOVERED, STILL_STUCK, Alert
 from monitor.alerts.retry import Retrier
-from monitor.alerts.samples import hostile_alert, sample_alert
 from monitor.alerts.teams_messagecard import TeamsMessageCardChannel
 from monitor.alerts.teams_workflows import TeamsWorkflowsChannel
 from monitor.alerts.webhook import JsonWebhookChannel, alert_document
@@ -77,9 +77,10 @@ def channels() -> list[Any]:
 
 
 # -- Adaptive Card 1.4 --
+@pytest.mark.parametrize("language", ["en", "ru"])
 @pytest.mark.parametrize("kind", ALERT_KINDS)
-def test_every_card_validates_against_the_1_4_schema(kind, card_schema):
-    content = build_content(sample_alert(kind))
+def test_every_card_validates_against_the_1_4_schema(kind, language, card_schema):
+    content = build_content(sample_alert(kind), language)
     card = adaptive_card(content)
     assert card["version"] == "1.4" and card["type"] == "AdaptiveCard"
     validate_card(card, card_schema)
@@ -101,27 +102,59 @@ def test_schema_check_is_not_vacuous(card_schema):
         validate_card(with_15, card_schema)
 
 
+def _texts(node: Any) -> list[str]:
+    """Every text of a card element in document order (TextBlock text, TextRun text, Fact title/value)."""
+    if isinstance(node, dict):
+        found = [node[k] for k in ("text", "title", "value") if isinstance(node.get(k), str)]
+        return found + [t for v in node.values() if isinstance(v, dict | list) for t in _texts(v)]
+    if isinstance(node, list):
+        return [t for item in node for t in _texts(item)]
+    return []
+
+
 def test_card_layout(card_schema):
-    card = adaptive_card(build_content(sample_alert(BUILD_FAILED)))
+    """Headline, what happened, cause, the numbered fix, the first evidence lines, compact facts, details,
+    buttons — in that order."""
+    content = build_content(sample_alert(BUILD_FAILED))
+    card = adaptive_card(content)
     header = card["body"][0]
     assert header["type"] == "Container" and header["style"] == "attention" and header["bleed"] is True
-    assert [i["text"] for i in header["items"]] == [
-        "IMAGE BUILD FAILED",
-        "win2022-golden",
-        "Customizer failed",
+    assert [i["text"] for i in header["items"]] == ["FAILED", "Image build failed: win2022-golden"]
+    assert all("color" not in i for i in header["items"])  # the theme's own text color: readable in every theme
+    kinds = [e["type"] for e in card["body"]]
+    assert kinds.index("FactSet") > kinds.index("Container", 1) > 1  # evidence before the facts
+    texts = _texts(card["body"])
+    order = [
+        'Customizer "install-dotnet" (PowerShell) exited with code 1 after 12 min.',
+        "Cause: ",
+        "What to do",
+        "1. Look at the failed customizer's output just above the error line in customization.log.",
+        "Evidence (customization.log)",
+        "Template",
+        "Show details",
     ]
+    positions = [texts.index(t) for t in order]
+    assert positions == sorted(positions), positions
     factset = next(e for e in card["body"] if e["type"] == "FactSet")
     facts = {f["title"]: f["value"] for f in factset["facts"]}
-    assert facts["Resource group"] == "rg-images-prod"
-    assert facts["Subscription"] == "3f2b8c1e-7d4a-4e59-9b21-6c0d5e8f1a23"
-    assert facts["Location"] == "westeurope" and facts["Run state"] == "Failed / Customizing"
-    assert facts["Started"] == "2026-11-27 09:12 UTC" and facts["Duration"] == "41 min"
+    assert facts == {
+        "Template": "win2022-golden",
+        "Resource group": "rg-images-prod",
+        "Run": "2026-11-27 09:12 UTC – 09:53 UTC (41 min)",
+        "Category": "A customizer script exited with a non-zero code",
+    }
     evidence = next(e for e in card["body"] if e["type"] == "Container" and e.get("style") == "emphasis")
-    assert len(evidence["items"]) == 10
-    runs = evidence["items"][3]["inlines"]
+    assert len(evidence["items"]) == 3  # the rest is behind "Show details"
+    runs = evidence["items"][0]["inlines"]
     assert all(r["fontType"] == "monospace" for r in runs)
-    assert runs[0]["text"].strip("\u00a0 ") == "1203" and "(403) Forbidden" in runs[1]["text"]
+    assert runs[0]["text"].strip("\u00a0 ") == "1184"
+    details = next(e for e in card["body"] if e["type"] == "ActionSet")["actions"][0]
+    assert details["type"] == "Action.ShowCard" and details["title"] == "Show details"
+    hidden = _texts(details["card"]["body"])
+    assert any("(403) Forbidden" in t for t in hidden)  # evidence line 4 of 12
+    assert {"Subscription", "Location", "Run state", "Service message"} <= set(hidden)
     assert [a["type"] for a in card["actions"]] == ["Action.OpenUrl"] * 3
+    assert [a["title"] for a in card["actions"]] == ["Portal", "Log", "Guide"]
     assert card["actions"][0]["url"].startswith("https://portal.azure.com/#@/resource/subscriptions/")
     assert card["actions"][1]["url"].endswith("/customization.log")
     assert card["actions"][2]["url"].endswith("#customizer-failures")
@@ -132,6 +165,14 @@ def test_card_layout(card_schema):
         "build-stuck": "warning",
         "still-stuck": "warning",
         "recovered": "good",
+    }
+    words = {k: adaptive_card(build_content(sample_alert(k)))["body"][0]["items"][0]["text"] for k in ALERT_KINDS}
+    assert words == {
+        "build-failed": "FAILED",
+        "submission-failed": "FAILED",
+        "build-stuck": "STUCK",
+        "still-stuck": "STILL STUCK",
+        "recovered": "RECOVERED",
     }
 
 
@@ -155,17 +196,18 @@ def test_content_of_every_kind(kind):
     alert = sample_alert(kind)
     content = build_content(alert)
     facts = dict(content.facts)
-    for name in ("Template", "Resource group", "Subscription", "Location", "Run state"):
+    for name in ("Template", "Resource group"):
         assert facts.get(name), (kind, name)
+    details = dict(content.details)
+    for name in ("Subscription", "Location", "Run state"):
+        assert details.get(name), (kind, name)
     if alert.start_time:
-        assert facts["Started"]
-        assert facts.get("Ended") or facts.get("Running for")
-        assert facts.get("Duration") or facts.get("Running for")
+        assert facts["Run"].startswith("2026-11-27 ") and facts["Run"].endswith(")")
     assert content.summary and "\n" not in content.summary
-    assert {link.title for link in content.links} >= {"Open in Azure portal"}
+    assert {link.title for link in content.links} >= {"Azure portal"}
     if kind != RECOVERED:
         assert content.category_title and content.cause and content.remediation
-        assert facts["Category"].startswith(content.category_title)
+        assert facts["Category"] == content.category_title
         assert 0 < len(content.evidence) <= 10 and all(e.text for e in content.evidence)
     text = plain_text(content)
     assert content.headline in text and alert.template_name in subject(content)
@@ -173,21 +215,53 @@ def test_content_of_every_kind(kind):
 
 def test_summary_lines():
     assert build_content(sample_alert(BUILD_FAILED)).summary == (
-        'customizer "install-dotnet" (PowerShell) exited 1 after 12 min'
+        'Customizer "install-dotnet" (PowerShell) exited with code 1 after 12 min.'
     )
     stuck = build_content(sample_alert(BUILD_STUCK))
-    assert stuck.summary.startswith("log not growing for 47 min")
-    assert dict(stuck.facts)["Customizer"] == 'customizer "harden-os" (Shell) is still running'
-    assert build_content(sample_alert(STILL_STUCK)).headline == "Image build still stuck: ubuntu2404-cis"
+    assert stuck.summary == (
+        "A script waits for input that never comes. The log has not changed for 47 min (since 2026-11-27 "
+        "06:27 UTC); the build has been running for 1 h 12 min."
+    )
+    assert dict(stuck.details)["Running step"] == 'Customizer "harden-os" (Shell) is running.'
+    assert stuck.remediation[0].startswith("Cancel the run instead of waiting: az image builder cancel")
+    still = build_content(sample_alert(STILL_STUCK))
+    assert still.headline == "Image build still stuck: ubuntu2404-cis"
+    assert still.summary.startswith("A script waits for input that never comes. The log has not changed for 4 h 47")
+    assert "(since 2026-11-27 06:27 UTC)" in still.summary  # the same moment as the first alert
     recovered = build_content(sample_alert(RECOVERED))
-    assert recovered.summary.startswith("Succeeded again. Last failure: customizer")
+    assert recovered.summary == (
+        "The latest run succeeded (56 min). The previous run had failed: A customizer script exited with a "
+        "non-zero code."
+    )
     assert not recovered.evidence and not recovered.remediation
 
 
-def test_summary_from_the_failed_customizer_when_the_diagnosis_has_none():
+def test_stuck_past_the_timeout_in_plain_words():
+    """The monitor's verdict ("timeout: running for 260 min, past buildTimeoutInMinutes 240 + 15 min grace") is
+    read, not quoted: no internal terms, one duration spelling."""
+    alert = replace(
+        sample_alert(BUILD_STUCK),
+        start_time="2026-12-01T14:17:11Z",
+        created_at="2026-12-01T18:37:12+00:00",
+        stuck_reason="timeout: running for 260 min, past buildTimeoutInMinutes 240 + 15 min grace",
+        stuck_rule=None,
+        waiting_since=None,
+        build_timeout_minutes=None,
+    )
+    content = build_content(alert)
+    assert content.summary == (
+        "A script waits for input that never comes. The build has been running for 4 h 20 min (since "
+        "2026-12-01 14:17 UTC), past its own limit of 4 h (buildTimeoutInMinutes 240), and Image Builder has "
+        "not ended it."
+    )
+    for text in (content.headline, content.summary, content.cause):
+        assert "grace" not in text and "260" not in text and "timeout:" not in text
+
+
+def test_summary_from_the_diagnosis_without_a_failed_customizer():
     alert = sample_alert(BUILD_FAILED)
     diag = dict(alert.diagnosis or {})
-    diag["summary"] = ""
+    diag["failed_customizer"] = None
     content = build_content(replace(alert, diagnosis=diag))
     assert content.summary == 'customizer "install-dotnet" (PowerShell) exited 1 after 12 min'
 
@@ -198,7 +272,7 @@ def test_evidence_is_capped_at_ten_lines_with_a_count_of_the_rest():
     diag.evidence = [Evidence(text=f"line {n}", line=n) for n in range(1, 31)]
     content = build_content(replace(alert, diagnosis=diag.to_dict()))
     assert [e.line for e in content.evidence] == list(range(1, 11)) and content.evidence_omitted == 20
-    assert "20 more evidence lines" in plain_text(content)
+    assert "20 more evidence line(s)" in plain_text(content)
 
 
 def test_partial_archive_and_previous_stuck_are_said():
@@ -233,7 +307,7 @@ def test_hostile_text_does_not_change_the_card_structure(card_schema):
     normal, hostile = sample_alert(BUILD_FAILED), hostile_alert()
     diag = Diagnosis.from_dict(normal.diagnosis or {})
     diag.evidence = diag.evidence[:8]  # the hostile alert has 8 evidence lines
-    diag.summary = "a plain summary"  # like the hostile one, not the customizer line (which adds a fact)
+    diag.rule_id = None  # like the hostile one: the diagnosis' own cause and steps
     normal = replace(normal, diagnosis=diag.to_dict())
     card = adaptive_card(build_content(hostile))
     validate_card(card, card_schema)
@@ -248,7 +322,7 @@ def test_hostile_text_does_not_change_the_card_structure(card_schema):
     assert "Ошибка" in dumped and "下载失败" in dumped and "🚀" in dumped
     assert "\u202e" not in dumped  # bidi override stripped
     # Names shown in Markdown-rendered TextBlocks/Facts are escaped.
-    assert card["body"][0]["items"][1]["text"] == r"tmpl\_\*\*x\*\*\_\[y\](z)"
+    assert card["body"][0]["items"][1]["text"] == r"Image build failed: tmpl\_\*\*x\*\*\_\[y\](z)"
 
 
 def test_markdown_escape():
@@ -338,8 +412,8 @@ def test_payloads_stay_under_the_limit_and_keep_the_header(channel):
         assert must in text, must
     if isinstance(channel, TeamsWorkflowsChannel):
         card = json.loads(text)["attachments"][0]["content"]
-        assert card["body"][0]["items"][1]["text"] == "win2022-golden"
-        assert any(e["type"] == "FactSet" and len(e["facts"]) >= 8 for e in card["body"])
+        assert card["body"][0]["items"][1]["text"] == "Image build failed: win2022-golden"
+        assert any(e["type"] == "FactSet" and len(e["facts"]) == 4 for e in card["body"])
 
 
 def test_evidence_is_trimmed_before_anything_else():
@@ -395,7 +469,7 @@ def test_minimal_alert_without_diagnosis(kind, card_schema):
     for channel in channels():
         body = json.loads(channel.render(alert))
         assert body
-    assert "Run state" not in dict(content.facts) and content.links[0].title == "Open in Azure portal"
+    assert "Run state" not in dict(content.details) and content.links[0].title == "Azure portal"
 
 
 def test_evidence_gutter_and_packer_prefix():

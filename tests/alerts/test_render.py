@@ -10,13 +10,21 @@ import struct
 
 import pytest
 
+from devtools.render import (
+    MARKDOWN_IT_JS,
+    PHONE_WIDTH,
+    dump_dom,
+    render_card,
+    renderer_missing,
+    screenshot_card,
+)
+from devtools.samples import hostile_alert, sample_alert
+from diagnosis.i18n import LANGUAGES
 from monitor.alerts.cards import adaptive_card
 from monitor.alerts.content import build_content
 from monitor.alerts.email_webhook import email_html
 from monitor.alerts.model import ALERT_KINDS
-from monitor.alerts.render import MARKDOWN_IT_JS, dump_dom, render_card, renderer_missing, screenshot_card
 from monitor.alerts.retry import Retrier
-from monitor.alerts.samples import hostile_alert, sample_alert
 from monitor.alerts.teams_workflows import TeamsWorkflowsChannel
 
 from .test_payloads import huge_alert
@@ -27,15 +35,50 @@ pytestmark = [
 ]
 
 
+# Within this many px of the card's top, a phone shows the cause and the first fix step without scrolling.
+ABOVE_THE_FOLD = 600
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("kind", ALERT_KINDS)
-def test_each_card_renders_without_errors(kind):
-    content = build_content(sample_alert(kind))
-    report = render_card(adaptive_card(content))
+def test_each_card_renders_on_a_phone_with_cause_and_fix_above_the_fold(kind, language):
+    content = build_content(sample_alert(kind), language)
+    w = content.words
+    cause = f"{w['section.cause']}: "
+    first_step = f"1. {content.remediation[0]}" if content.remediation else ""
+    probes = tuple(p for p in (content.summary, cause if content.cause else "", first_step) if p)
+    report = render_card(adaptive_card(content), width=PHONE_WIDTH, probes=probes)
     assert report.problems == [], report.problems
     assert report.version == "1.4"
-    assert content.template_name in report.text and content.summary in report.text
-    assert report.actions == [link.title for link in content.web_links]
+    assert report.actions == [w["button.details"], *(link.button_title for link in content.web_links)]
+    assert report.truncated == [], f"buttons cut at {PHONE_WIDTH} px: {report.truncated}"
+    for probe in probes:
+        bottom = report.probes[probe]
+        assert bottom is not None and bottom <= ABOVE_THE_FOLD, (probe[:40], bottom, report.card_height)
     assert report.counts["script"] == 0
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", ALERT_KINDS)
+def test_each_card_renders_on_a_desktop(kind, language):
+    content = build_content(sample_alert(kind), language)
+    report = render_card(adaptive_card(content), theme="dark" if kind == "still-stuck" else "light")
+    assert report.problems == [], report.problems
+    assert content.headline in report.text and content.summary in report.text
+    assert report.truncated == []
+
+
+def test_the_phone_checks_can_fail():
+    """Positive controls: a long button title is reported as cut, and a cause below a tall block as below the
+    fold."""
+    content = build_content(sample_alert("build-failed"))
+    card = adaptive_card(content)
+    card["actions"][0]["title"] = "Open this image template in the Azure portal"
+    card["body"].insert(1, {"type": "TextBlock", "text": "x", "height": "stretch", "spacing": "extraLarge"})
+    card["body"][1:1] = [{"type": "TextBlock", "text": f"filler {n}", "size": "extraLarge"} for n in range(12)]
+    report = render_card(card, width=PHONE_WIDTH, probes=("Cause: ",))
+    assert report.truncated and report.truncated[0].startswith("Open this")
+    assert report.probes["Cause: "] > ABOVE_THE_FOLD
 
 
 def test_render_check_catches_a_broken_card():
@@ -87,14 +130,15 @@ def test_hostile_log_text_renders_as_text():
         "iframe",
     ):
         assert report.counts[tag] == 0, (tag, report.counts)
-    text = report.text
+    text = report.all_text  # the evidence lines behind "Show details" too
     assert "<script>window.__pwned = 1;" in text
     assert "**bold** _italic_ [click me](https://evil.example/) `code` # not a heading" in text
     assert "tmpl_**x**_[y](z)" in text  # the escaped name reads as typed
-    assert 'customizer "install *everything*" (PowerShell) exited 1 <script>x</script>' in text
+    assert 'Customizer "install *everything* <script>x</script>" (PowerShell) exited with code 1' in text
+    assert "[click](https://evil.example/) <img src=x> **step**" in text
     assert "Ошибка: не удалось загрузить файл — 下载失败" in text and "🚀" in text
     assert "SuperSecretSig" not in text and "[REDACTED]" in text
-    assert report.actions == ["Open in Azure portal", "Archived log", "Troubleshooting guide"]
+    assert report.actions == ["Show details", "Portal", "Log", "Guide"]
 
 
 def test_hostile_email_renders_as_text():
@@ -118,7 +162,8 @@ def test_screenshot_is_a_png_of_the_card(tmp_path):
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
-    assert width >= 600 and height >= report.height - 10 and height > 600
+    # the whole card as it first shows ("Show details" closed, which report.height includes opened)
+    assert width >= 600 and report.card_height < height < report.height and height > 600
 
 
 def test_trimmed_card_of_a_huge_alert_renders():

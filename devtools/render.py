@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 ADAPTIVECARDS_JS = REPO / "node_modules" / "adaptivecards" / "dist" / "adaptivecards.min.js"
 ADAPTIVECARDS_CSS = REPO / "node_modules" / "adaptivecards" / "dist" / "adaptivecards.css"
 MARKDOWN_IT_JS = REPO / "node_modules" / "markdown-it" / "dist" / "markdown-it.min.js"
@@ -41,6 +41,8 @@ CHROMIUM_FLAGS = (
 )
 
 CARD_WIDTH = 640  # about the width Teams gives a card in a channel on a desktop
+PHONE_WIDTH = 360  # a phone (Teams mobile gives a card 340-390 px)
+THEMES = ("light", "dark")
 
 _TEXT = {"default": "#242424", "subtle": "#616161"}
 TEAMS_HOST_CONFIG: dict[str, Any] = {
@@ -108,16 +110,50 @@ TEAMS_HOST_CONFIG: dict[str, Any] = {
     "textBlock": {"headingLevel": 2},
 }
 
+# Teams dark theme: the same host config with dark container backgrounds and light text.
+_DARK_TEXT = {"default": "#FFFFFF", "subtle": "#ADADAD"}
+TEAMS_DARK_HOST_CONFIG: dict[str, Any] = {
+    **TEAMS_HOST_CONFIG,
+    "separator": {"lineThickness": 1, "lineColor": "#3D3D3D"},
+    "containerStyles": {
+        style: {
+            "backgroundColor": background,
+            "foregroundColors": {
+                "default": _DARK_TEXT,
+                "dark": {"default": "#ADADAD", "subtle": "#8A8886"},
+                "light": {"default": "#FFFFFF", "subtle": "#FFF"},
+                "accent": {"default": "#7F85F5", "subtle": "#AAB1FA"},
+                "good": {"default": "#92C353", "subtle": "#A8D57A"},
+                "warning": {"default": "#F8D22A", "subtle": "#FFE57A"},
+                "attention": {"default": "#F1707B", "subtle": "#F59BA3"},
+            },
+        }
+        for style, background in {
+            "default": "#292929",
+            "emphasis": "#1F1F1F",
+            "accent": "#2F2F4A",
+            "good": "#0D2E0D",
+            "attention": "#3E1F25",
+            "warning": "#463100",
+        }.items()
+    },
+}
+HOST_CONFIGS = {"light": TEAMS_HOST_CONFIG, "dark": TEAMS_DARK_HOST_CONFIG}
+
 TEAMS_CSS = """
-body { margin: 0; padding: 16px; background: #F5F5F5; }
-#frame { width: %(width)dpx; background: #FFFFFF; border-radius: 4px; border: 1px solid #E0E0E0;
+body { margin: 0; padding: 16px; background: %(page)s; }
+#frame { width: %(width)dpx; background: %(card)s; border-radius: 4px; border: 1px solid %(border)s;
   box-shadow: 0 1px 2px rgba(0,0,0,.08); overflow: hidden; }
 .ac-pushButton { font-family: 'Segoe UI', 'Liberation Sans', sans-serif; font-size: 14px; font-weight: 600;
-  background: #FFFFFF; color: #242424; border: 1px solid #D1D1D1; border-radius: 4px; padding: 5px 12px;
+  background: %(card)s; color: %(text)s; border: 1px solid %(button_border)s; border-radius: 4px; padding: 5px 12px;
   min-height: 32px; }
-.ac-pushButton:hover { background: #F5F5F5; }
+.ac-pushButton:hover { background: %(page)s; }
 .ac-richTextBlock, .ac-textBlock { overflow-wrap: anywhere; }
 """
+THEME_COLORS = {
+    "light": {"page": "#F5F5F5", "card": "#FFFFFF", "border": "#E0E0E0", "text": "#242424", "button_border": "#D1D1D1"},
+    "dark": {"page": "#1F1F1F", "card": "#292929", "border": "#3D3D3D", "text": "#FFFFFF", "button_border": "#5C5C5C"},
+}
 
 PAGE_SCRIPT = r"""
 (function () {
@@ -151,6 +187,7 @@ PAGE_SCRIPT = r"""
     else {
       document.getElementById("frame").appendChild(element);
       result.text = element.innerText;
+
       result.html = element.innerHTML;
       ["script", "img", "strong", "b", "em", "i", "a", "h1", "h2", "h3", "ul", "ol", "li", "code",
       "blockquote",
@@ -159,6 +196,33 @@ PAGE_SCRIPT = r"""
       });
       result.actions = Array.prototype.map.call(element.querySelectorAll("button"), function (b) {
         return b.innerText; });
+      // A button whose text does not fit (the renderer cuts it with an ellipsis): its own box or any child's.
+      result.truncated = [];
+      Array.prototype.forEach.call(element.querySelectorAll("button"), function (b) {
+        var boxes = [b].concat(Array.prototype.slice.call(b.querySelectorAll("*")));
+        if (boxes.some(function (n) { return n.scrollWidth > n.clientWidth + 1; })) {
+          result.truncated.push(b.innerText);
+        }
+      });
+      // Where each probe text ends, in px from the top of the card (the smallest element containing it).
+      var top = element.getBoundingClientRect().top;
+      var probes = JSON.parse(document.getElementById("probe-json").textContent);
+      result.probes = {};
+      probes.forEach(function (probe) {
+        var best = null;
+        Array.prototype.forEach.call(element.querySelectorAll("*"), function (n) {
+          if (n.textContent.indexOf(probe) >= 0 && n.getBoundingClientRect().height > 0) { best = n; }
+        });
+        result.probes[probe] = best ? Math.round(best.getBoundingClientRect().bottom - top) : null;
+      });
+      result.cardHeight = Math.round(element.getBoundingClientRect().height);
+      // Open every "Show details" card (rendered on demand), then read all the text.
+      if (JSON.parse(document.getElementById("expand-json").textContent)) {
+        Array.prototype.forEach.call(element.querySelectorAll("button[aria-expanded]"), function (b) {
+          b.click();
+        });
+      }
+      result.allText = element.textContent;
     }
   } catch (e) {
     result.errors.push("exception: " + (e && e.stack ? e.stack : String(e)));
@@ -200,7 +264,15 @@ def _script_json(data: Any) -> str:
     )
 
 
-def card_page(card: dict[str, Any], *, width: int = CARD_WIDTH, markdown: bool = True) -> str:
+def card_page(
+    card: dict[str, Any],
+    *,
+    width: int = CARD_WIDTH,
+    markdown: bool = True,
+    theme: str = "light",
+    probes: tuple[str, ...] = (),
+    expand_details: bool = False,
+) -> str:
     scripts = [f'<script src="{ADAPTIVECARDS_JS.as_uri()}"></script>']
     if markdown and MARKDOWN_IT_JS.exists():
         scripts.insert(0, f'<script src="{MARKDOWN_IT_JS.as_uri()}"></script>')
@@ -209,13 +281,15 @@ def card_page(card: dict[str, Any], *, width: int = CARD_WIDTH, markdown: bool =
             "<!DOCTYPE html>",
             '<html><head><meta charset="utf-8"><title>card</title>',
             f'<link rel="stylesheet" href="{ADAPTIVECARDS_CSS.as_uri()}">',
-            f"<style>{TEAMS_CSS % {'width': width}}</style>",
+            f"<style>{TEAMS_CSS % {'width': width, **THEME_COLORS[theme]}}</style>",
             *scripts,
             "</head><body>",
             '<div id="frame"></div>',
             '<pre id="result" style="display:none"></pre>',
             f'<script type="application/json" id="card-json">{_script_json(card)}</script>',
-            f'<script type="application/json" id="host-json">{_script_json(TEAMS_HOST_CONFIG)}</script>',
+            f'<script type="application/json" id="host-json">{_script_json(HOST_CONFIGS[theme])}</script>',
+            f'<script type="application/json" id="probe-json">{_script_json(list(probes))}</script>',
+            f'<script type="application/json" id="expand-json">{_script_json(expand_details)}</script>',
             f"<script>{PAGE_SCRIPT}</script>",
             "</body></html>",
         ]
@@ -236,6 +310,10 @@ class RenderReport:
     version: str | None = None
     pwned: Any = None
     title: str = ""
+    all_text: str = ""  # the text including hidden parts (the "Show details" card)
+    truncated: list[str] = field(default_factory=list)  # buttons whose text is cut
+    probes: dict[str, int | None] = field(default_factory=dict)  # probe text → its bottom, px from the card top
+    card_height: int = 0
 
     @property
     def problems(self) -> list[str]:
@@ -272,8 +350,17 @@ def dump_dom(page_html: str) -> str:
         return proc.stdout
 
 
-def render_card(card: dict[str, Any], *, width: int = CARD_WIDTH, markdown: bool = True) -> RenderReport:
-    dom = dump_dom(card_page(card, width=width, markdown=markdown))
+def render_card(
+    card: dict[str, Any],
+    *,
+    width: int = CARD_WIDTH,
+    markdown: bool = True,
+    theme: str = "light",
+    probes: tuple[str, ...] = (),
+) -> RenderReport:
+    """Render ``card`` at ``width`` px in ``theme``; ``probes`` are texts whose position in the card is measured."""
+    page = card_page(card, width=width, markdown=markdown, theme=theme, probes=probes, expand_details=True)
+    dom = dump_dom(page)
     match = re.search(r'<pre id="result"[^>]*>(.*?)</pre>', dom, re.DOTALL)
     if not match or not match.group(1).strip():
         raise RuntimeError("the render page produced no result (did the renderer script load?)")
@@ -291,6 +378,10 @@ def render_card(card: dict[str, Any], *, width: int = CARD_WIDTH, markdown: bool
         version=data["version"],
         pwned=data["pwned"],
         title=data["title"],
+        all_text=data.get("allText", ""),
+        truncated=data.get("truncated", []),
+        probes=data.get("probes", {}),
+        card_height=int(data.get("cardHeight") or 0),
     )
 
 
@@ -310,17 +401,16 @@ def screenshot(page_html: str, out: Path, *, width: int, height: int) -> Path:
             Path(tmp),
         )
         if proc.returncode != 0 or not out.exists():
-            raise RuntimeError(
-                f"chromium --screenshot failed (exit {proc.returncode}): {proc.stderr[-2000:]}"
-            )
+            raise RuntimeError(f"chromium --screenshot failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
     return out
 
 
-def screenshot_card(card: dict[str, Any], out: Path, *, width: int = CARD_WIDTH) -> RenderReport:
-    report = render_card(card, width=width)
+def screenshot_card(card: dict[str, Any], out: Path, *, width: int = CARD_WIDTH, theme: str = "light") -> RenderReport:
+    report = render_card(card, width=width, theme=theme)
     if report.problems:
         raise RuntimeError(f"card does not render cleanly: {report.problems}")
-    screenshot(card_page(card, width=width), out, width=width + 34, height=report.height + 4)
+    # The card as it first shows ("Show details" closed): its height was measured before the details opened.
+    screenshot(card_page(card, width=width, theme=theme), out, width=width + 34, height=report.card_height + 36)
     return report
 
 

@@ -1,15 +1,20 @@
 """Realistic sample alerts, one per kind, for `make preview`, the README and the channel tests.
 
-Built from ``diagnosis.model`` classes (as the diagnosis engine would produce them for a failed PowerShell
-customizer), not from the engine itself, so previews do not depend on rule changes.
+``sample_alert`` builds them from ``diagnosis.model`` classes (as the diagnosis engine would produce them), not
+from the engine itself, so previews do not depend on rule changes; every time in them is fixed, so each
+alert's numbers agree with its own times. ``engine_alert`` is a build-failed alert made by the real engine from
+a realistic customization.log (``localazure.samplelogs``), as the monitor would send it.
 """
 
 from __future__ import annotations
 
-from diagnosis.model import Diagnosis, Evidence, FailedCustomizer
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from .content import portal_url
-from .model import BUILD_FAILED, BUILD_STUCK, RECOVERED, STILL_STUCK, SUBMISSION_FAILED, Alert
+from diagnosis.model import Diagnosis, Evidence, FailedCustomizer
+from diagnosis.times import iso
+from monitor.alerts.content import portal_url
+from monitor.alerts.model import BUILD_FAILED, BUILD_STUCK, RECOVERED, STILL_STUCK, SUBMISSION_FAILED, Alert
 
 SUBSCRIPTION = "3f2b8c1e-7d4a-4e59-9b21-6c0d5e8f1a23"
 RESOURCE_GROUP = "rg-images-prod"
@@ -52,8 +57,7 @@ def powershell_failure() -> Diagnosis:
         (1218, "    azure-arm: Deleting temporary resource group: IT_rg-images-prod_win2022-golden_7e3f..."),
         (
             1226,
-            "Build 'azure-arm' errored after 41 minutes 12 seconds: "
-            "Script exited with non-zero exit status: 1",
+            "Build 'azure-arm' errored after 41 minutes 12 seconds: Script exited with non-zero exit status: 1",
         ),
     ]
     return Diagnosis(
@@ -85,7 +89,7 @@ def powershell_failure() -> Diagnosis:
         log_url=f"{ARCHIVE}/{SUBSCRIPTION}/{RESOURCE_GROUP}/win2022-golden/2026-11-27T09-12-04Z/customization.log",
         confidence=0.92,
         doc=f"{GUIDE}#customizer-failures",
-        rule_id="customizer-nonzero-exit",
+        rule_id="script-non-zero-exit",
     )
 
 
@@ -114,6 +118,7 @@ def submission_diagnosis() -> Diagnosis:
         ],
         confidence=0.85,
         doc=f"{GUIDE}#authorization-errors",
+        rule_id="authorization-failed",
     )
 
 
@@ -126,19 +131,21 @@ def stuck_diagnosis() -> Diagnosis:
         "waits until buildTimeoutInMinutes ends it.",
         remediation=[
             "Cancel the run (az image builder cancel) instead of waiting for the timeout.",
-            "Make the command non-interactive "
-            "(-Confirm:$false, -Force, apt-get -y, DEBIAN_FRONTEND=noninteractive).",
+            "Make the command non-interactive (-Confirm:$false, -Force, apt-get -y, DEBIAN_FRONTEND=noninteractive).",
         ],
         phase="customize",
-        failed_customizer=FailedCustomizer(
-            name="shell", type="Shell", position=2, customizer_name="harden-os"
-        ),
+        failed_customizer=FailedCustomizer(name="shell", type="Shell", position=2, customizer_name="harden-os"),
         evidence=[
+            Evidence(
+                text="    azure-arm: After this operation, 2,048 kB of additional disk space will be used.",
+                line=841,
+                source="log",
+            ),
             Evidence(text="    azure-arm: Do you want to continue? [Y/n]", line=842, source="log"),
-            Evidence(text="    azure-arm: (no output for 47 minutes)", line=None, source="log"),
         ],
         confidence=0.8,
         doc=f"{GUIDE}#build-hangs",
+        rule_id="interactive-prompt",
     )
 
 
@@ -153,6 +160,7 @@ def sample_alert(kind: str) -> Alert:
             resource_group=RESOURCE_GROUP,
             subscription_id=SUBSCRIPTION,
             location=LOCATION,
+            created_at="2026-11-27T09:55:00+00:00",
             run_key=f"{template_id(name)}|2026-11-27T09:12:04Z",
             run_state="Failed",
             run_sub_state="Customizing",
@@ -173,6 +181,9 @@ def sample_alert(kind: str) -> Alert:
         name = "ubuntu2404-cis"
         diag = stuck_diagnosis()
         run = f"{template_id(name)}|2026-11-27T06:02:40Z"
+        # The log last changed at 06:27:40; the first alert came 47 min later, the reminder 4 h after that.
+        waiting_since = datetime(2026, 11, 27, 6, 27, 40, tzinfo=UTC)
+        made = waiting_since + timedelta(minutes=47 if kind == BUILD_STUCK else 287)
         return Alert(
             kind=kind,
             template_id=template_id(name),
@@ -184,12 +195,12 @@ def sample_alert(kind: str) -> Alert:
             run_state="Running",
             run_sub_state="Customizing",
             start_time="2026-11-27T06:02:40Z",
+            created_at=made.isoformat(timespec="seconds"),
             duration_minutes=72.0 if kind == BUILD_STUCK else 312.0,
-            stuck_reason=(
-                "log not growing for 47 min (STUCK_AFTER_MINUTES=30)"
-                if kind == BUILD_STUCK
-                else "still stuck: log not growing for 4 h 47 min; reminder every 4 h"
-            ),
+            stuck_reason=f"no-growth: the build log has not grown for {47 if kind == BUILD_STUCK else 287} min",
+            stuck_rule="no-growth",
+            waiting_since=iso(waiting_since),
+            build_timeout_minutes=240,
             diagnosis=diag.to_dict(),
             portal_url=portal_url(template_id(name)),
             log_url=f"{ARCHIVE}/{SUBSCRIPTION}/{RESOURCE_GROUP}/{name}/2026-11-27T06-02-40Z/customization.log",
@@ -205,10 +216,10 @@ def sample_alert(kind: str) -> Alert:
             resource_group=RESOURCE_GROUP,
             subscription_id=SUBSCRIPTION,
             location=LOCATION,
+            created_at="2026-11-27T08:40:00+00:00",
             run_key=f"{template_id(name)}|submission-2026-11-27",
             run_state="Failed",
-            status_message="Validation failed: the identity does not have permissions to read the "
-            "image version.",
+            status_message="Validation failed: the identity does not have permissions to read the image version.",
             diagnosis=diag.to_dict(),
             portal_url=portal_url(template_id(name)),
             doc_url=diag.doc,
@@ -222,6 +233,7 @@ def sample_alert(kind: str) -> Alert:
             resource_group=RESOURCE_GROUP,
             subscription_id=SUBSCRIPTION,
             location=LOCATION,
+            created_at="2026-11-27T12:00:00+00:00",
             run_key=f"{template_id(name)}|2026-11-27T11:02:10Z",
             run_state="Succeeded",
             start_time="2026-11-27T11:02:10Z",
@@ -246,18 +258,57 @@ def hostile_alert() -> Alert:
         ),
         Evidence(text="**bold** _italic_ [click me](https://evil.example/) `code` # not a heading", line=2),
         Evidence(text="- not a list item\n1. not a numbered item\n> not a quote", line=3),
-        Evidence(
-            text='"},{"type":"Action.OpenUrl","url":"https://evil.example/"}]} \\u0022 ]]> --> </pre>', line=4
-        ),
+        Evidence(text='"},{"type":"Action.OpenUrl","url":"https://evil.example/"}]} \\u0022 ]]> --> </pre>', line=4),
         Evidence(text="Ошибка: не удалось загрузить файл — 下载失败 — ✓ ✗ 🚀 ‮reversed", line=5),
-        Evidence(
-            text="https://acct.blob.core.windows.net/c/x.ps1?sv=2022&sig=SuperSecretSig%2Bvalue123", line=6
-        ),
+        Evidence(text="https://acct.blob.core.windows.net/c/x.ps1?sv=2022&sig=SuperSecretSig%2Bvalue123", line=6),
         Evidence(text="$password = 'P@ssw0rd-leak'; AccountKey=abcdEFGH1234==", line=7),
         Evidence(text="</td></tr></table><h1>injected</h1>&amp; &lt;", line=8),
     ]
     diag.cause = "<b>not bold</b> **not bold** & <i>x</i>"
     diag.summary = 'customizer "install *everything*" (PowerShell) exited 1 <script>x</script>'
+    if diag.failed_customizer is not None:
+        diag.failed_customizer = replace(
+            diag.failed_customizer, customizer_name="install *everything* <script>x</script>"
+        )
+    diag.rule_id = None  # no knowledge-base entry: the diagnosis' own (hostile) cause and steps are shown
+    diag.remediation = ["[click](https://evil.example/) <img src=x> **step**", *diag.remediation[1:]]
     alert.diagnosis = diag.to_dict()
     alert.template_name = "tmpl_**x**_[y](z)"
     return alert
+
+
+def engine_alert() -> Alert:
+    """A build-failed alert from the real diagnosis engine: a PowerShell customizer "install-iis" exits 1 in a
+    realistic customization.log (the demo's failed build), diagnosed with the built-in knowledge base."""
+    from diagnosis import diagnose
+    from localazure import samplelogs
+
+    start = datetime(2026, 11, 27, 9, 12, 4, tzinfo=UTC)
+    log = samplelogs.failed_customizer_log(
+        "install-iis", "PowerShell", 1, os="windows", before=[], start=start, seed=11
+    )
+    customizer = {"type": "PowerShell", "name": "install-iis", "inline": ["Install-WindowsFeature Web-Server"]}
+    template = {"properties": {"source": {"type": "PlatformImage"}, "customize": [customizer]}}
+    diag = diagnose(log.status_message, log=log.text, template=template)
+    name = "win2022-iis"
+    folder = f"{ARCHIVE}/{SUBSCRIPTION}/{RESOURCE_GROUP}/{name}/{start:%Y%m%dT%H%M%SZ}"
+    return Alert(
+        kind=BUILD_FAILED,
+        template_id=template_id(name),
+        template_name=name,
+        resource_group=RESOURCE_GROUP,
+        subscription_id=SUBSCRIPTION,
+        location=LOCATION,
+        created_at=iso(log.ended + timedelta(minutes=2)) or "",
+        run_key=f"{template_id(name)}|{iso(log.started)}",
+        run_state="Failed",
+        run_sub_state="Customizing",
+        start_time=iso(log.started),
+        end_time=iso(log.ended),
+        status_message=log.status_message,
+        diagnosis=diag.to_dict(),
+        portal_url=portal_url(template_id(name)),
+        log_url=f"{folder}/customization.log",
+        archive_url=folder,
+        doc_url=diag.doc,
+    )
