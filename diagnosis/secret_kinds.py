@@ -54,9 +54,7 @@ _P_FLAG_COMMAND = re.compile(
 )
 _UPPER_P_COMMAND = re.compile(r"(?i)\b(?:sqlcmd|bcp|osql|psexec)\b")
 _ATTACHED_P_COMMAND = re.compile(r"(?i)\b(?:mysql\w{0,10}|mariadb)\b")
-_P_FLAG = re.compile(
-    r"(?:(?<=\s)|^)-([pP])(?:(\s{1,8})(" + _Q + r"|[^\s\"'-][^\s\"']{0,4095})|([^\s\"'=]{1,4096}))"
-)
+_P_FLAG = re.compile(r"(?:(?<=\s)|^)-([pP])(?:(\s{1,8})(" + _Q + r"|[^\s\"'-][^\s\"']{0,4095})|([^\s\"'=]{1,4096}))")
 _P_FLAG_WORDS = (
     "sshpass",
     "mysql",
@@ -301,7 +299,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
     ),
     SecretKind(
         "secret-assignment",
-        "assignments: password=, pwd=, secret=, token=, $env:ADMIN_PASSWORD = '...', \"client_secret\": \"...\"",
+        'assignments: password=, pwd=, secret=, token=, $env:ADMIN_PASSWORD = \'...\', "client_secret": "..."',
         "detect-secrets KeywordDetector, gitleaks generic-api-key",
         _SECRET_WORDS,
         # Names that only describe a secret (SharedAccessKeyName, secret_name, token_url) keep their value.
@@ -399,6 +397,4 @@ def _trie(words: list[str]) -> str:
 
 # Searched in the lower-cased text: a match means some kind's trigger word is present. Words that contain
 # another trigger word are left out (the shorter one already matches).
-TRIGGER_SEARCH = re.compile(
-    _trie([w for w in TRIGGER_WORDS if not any(o != w and o in w for o in TRIGGER_WORDS)])
-)
+TRIGGER_SEARCH = re.compile(_trie([w for w in TRIGGER_WORDS if not any(o != w and o in w for o in TRIGGER_WORDS)]))
