@@ -35,7 +35,9 @@ class SecretKind:
         return self.pattern.sub(self.replacement, text)
 
 
-_Q = r"(?:\"[^\"\r\n]{0,4096}\"|'[^'\r\n]{0,4096}')"  # a quoted value
+# A quoted value; the opening quote may be escaped, also repeatedly (``\'x\'`` in a repr, ``\"x\"`` in a
+# JSON string, ``\\\"x\\\"`` in JSON inside JSON).
+_Q = r"(?:\\{0,8}\"[^\"\r\n]{0,4096}\"|\\{0,8}'[^'\r\n]{0,4096}')"
 _BARE = r"[^\s,;&\"'<>]{1,4096}"  # an unquoted value
 _ENC_VALUE = r"(?:(?!%26|%3[bB])%[0-9A-Fa-f]{2}|[^&\s\"'<>%;]){1,4096}"
 _URL_REST = r"[^\s\"'<>]{1,4096}"
@@ -147,7 +149,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         ("accountkey", "sharedaccess", "password=", "pwd=", "clientsecret", "accesskey", "secretkey"),
         re.compile(
             r"(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|ClientSecret|"
-            r"AccessKey|SecretKey)=(?:\"[^\"\r\n]{0,4096}\"|[^;\s\"']{1,4096})"
+            r"AccessKey|SecretKey)=(?:\\{0,8}\"[^\"\r\n]{0,4096}\"|[^;\s\"']{1,4096})"
         ),
         r"\1=" + MASK,
     ),

@@ -114,6 +114,7 @@ def _outputs(kb, tmp_path: Path, place: str, planted: list[str]) -> dict[str, st
             run_key=f"{TEMPLATE_ID}|2024-05-01T10:00:00Z",
             run_state="Failed",
             status_message=status_message,
+            stuck_reason=None if label == "monitor" else f"waiting on {message!r}",
             diagnosis=d.to_dict(),
         )
         retrier = Retrier()
@@ -128,14 +129,13 @@ def _outputs(kb, tmp_path: Path, place: str, planted: list[str]) -> dict[str, st
         files = tmp_path / f"alerts-{label}"
         assert FileChannel(files).deliver(alert).ok
         out[f"files channel ({label})"] = "".join(p.read_text(encoding="utf-8") for p in sorted(files.iterdir()))
-        if label == "monitor":
-            store_dir = tmp_path / "store"
-            outbox = Outbox(LocalDirStore(store_dir))
-            outbox.add(alert, ["teams"], {"teams": "HTTP 503"})
-            outbox.bury(alert.to_dict(), "email", "HTTP 400", response="rejected")
-            out["outbox and dead letters"] = "".join(
-                p.read_text(encoding="utf-8", errors="replace") for p in sorted(store_dir.rglob("*")) if p.is_file()
-            )
+        store_dir = tmp_path / f"store-{label}"
+        outbox = Outbox(LocalDirStore(store_dir))
+        outbox.add(alert, ["teams"], {"teams": "HTTP 503"})
+        outbox.bury(alert.to_dict(), "email", "HTTP 400", response="rejected")
+        out[f"outbox and dead letters ({label})"] = "".join(
+            p.read_text(encoding="utf-8", errors="replace") for p in sorted(store_dir.rglob("*")) if p.is_file()
+        )
 
     out["archive status.json"] = json_bytes({"template": redacted_status(template, redact)}).decode()
     out["archive diagnosis.json"] = json_bytes(d.to_dict()).decode()

@@ -118,7 +118,12 @@ EXAMPLES: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
         ["$p = Read-Host -AsSecureString"],
     ),
     "secret-assignment": (
-        [("$env:ADMIN_PASSWORD = 'S3cr3tV4lue'", "S3cr3tV4lue"), ('"client_secret": "S3cr3tV4lue"', "S3cr3tV4lue")],
+        [
+            ("$env:ADMIN_PASSWORD = 'S3cr3tV4lue'", "S3cr3tV4lue"),
+            ('"client_secret": "S3cr3tV4lue"', "S3cr3tV4lue"),
+            ("waiting on '$env:ADMIN_PASSWORD = \\'S3cr3tV4lue\\''", "S3cr3tV4lue"),  # inside a repr()
+            ('{"line": "password=\\"S3cr3tV4lue\\""}', "S3cr3tV4lue"),  # inside a JSON string
+        ],
         ["secret_name=kv-secret", "token expired"],
     ),
     "pat-assignment": (
