@@ -249,3 +249,11 @@ def test_redact_json_bounds_nesting() -> None:
         deep = [deep]
     out = redact_json(deep)
     assert "hunter2x" not in repr(out)
+
+
+def test_every_kind_is_documented() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "redaction.md").read_text(encoding="utf-8")
+    for kind_id in KINDS_BY_ID:
+        assert f"`{kind_id}`" in doc, kind_id
