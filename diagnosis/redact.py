@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from diagnosis.secret_kinds import CATALOGUE, MASK, TRIGGER_SEARCH
+from diagnosis.secret_kinds import BASE_WORD_FINDER, CATALOGUE, KINDS_BY_BASE_WORD, MASK, TRIGGER_SEARCH
 
 __all__ = ["MASK", "LineRedactor", "is_secret_name", "redact", "redact_json"]
 
@@ -52,9 +52,13 @@ def redact(text: str) -> str:
     if not text or not isinstance(text, str):
         return text
     low = text.lower()
-    if TRIGGER_SEARCH.search(low) is None:
+    first = TRIGGER_SEARCH.search(low)
+    if first is None:  # most lines: no trigger word at all
         return text
-    for kind in CATALOGUE:
+    found = set(BASE_WORD_FINDER.findall(low, first.start()))
+    candidates = {i for word in found for i in KINDS_BY_BASE_WORD[word]}
+    for index in sorted(candidates):
+        kind = CATALOGUE[index]
         for word in kind.triggers:
             if word in low:
                 changed = kind.apply(text)

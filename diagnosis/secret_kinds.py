@@ -397,6 +397,15 @@ def _trie(words: list[str]) -> str:
     return "|".join(branches)
 
 
-# Searched in the lower-cased text: a match means some kind's trigger word is present. Words that contain
-# another trigger word are left out (the shorter one already matches).
-TRIGGER_SEARCH = re.compile(_trie([w for w in TRIGGER_WORDS if not any(o != w and o in w for o in TRIGGER_WORDS)]))
+# Trigger words that contain no other trigger word: any text with a trigger word contains one of these, and
+# no one of them starts another, so at each position of a text at most one of them begins.
+BASE_WORDS: tuple[str, ...] = tuple(w for w in TRIGGER_WORDS if not any(o != w and o in w for o in TRIGGER_WORDS))
+# Searched in the lower-cased text: a match means some kind's trigger word is present.
+TRIGGER_SEARCH = re.compile(_trie(list(BASE_WORDS)))
+# Every occurrence of every base word, overlapping ones included (a zero-width match at each position).
+BASE_WORD_FINDER = re.compile("(?=(" + _trie(list(BASE_WORDS)) + "))")
+# Base word -> indexes (in CATALOGUE order) of the kinds with a trigger word containing it: only these kinds
+# can apply to a text in which the base word was found.
+KINDS_BY_BASE_WORD: dict[str, tuple[int, ...]] = {
+    base: tuple(i for i, kind in enumerate(CATALOGUE) if any(base in w for w in kind.triggers)) for base in BASE_WORDS
+}

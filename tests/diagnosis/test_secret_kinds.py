@@ -257,3 +257,21 @@ def test_every_kind_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "redaction.md").read_text(encoding="utf-8")
     for kind_id in KINDS_BY_ID:
         assert f"`{kind_id}`" in doc, kind_id
+
+
+def _redact_trying_every_kind(text: str) -> str:
+    """``redact`` without the candidate selection: every kind whose trigger word is present, in order."""
+    for kind in CATALOGUE:
+        if any(w in text.lower() for w in kind.triggers):
+            text = kind.apply(text)
+    return text
+
+
+PIECES = sorted({*TRIGGER_WORDS, *(t for pos, _neg in EXAMPLES.values() for t, _s in pos), " ", "=", ":", "'"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=6))
+def test_candidate_selection_matches_trying_every_kind(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert redact(text) == _redact_trying_every_kind(text)
