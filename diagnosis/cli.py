@@ -30,6 +30,7 @@ from diagnosis.inputs import (
     BoundedReader,
     InputError,
     json_depth_exceeds,
+    looks_binary,
     open_input,
     parse_json,
     path_kind,
@@ -97,6 +98,8 @@ def _chunks(fh: BinaryIO, head: bytes) -> Iterator[bytes]:
 def _classify(name: str, fh: BinaryIO) -> tuple[str, Any]:
     """('log', iterable) | ('json', obj) | ('text', str)."""
     head = fh.read(HEAD)
+    if looks_binary(head, decode_text(head)):
+        raise InputError(f"{name}: binary data, not a log, a status message or JSON")
     stripped = decode_text(head[:4096]).lstrip()
     if stripped.startswith(("{", "[")):
         rest = fh.read(MAX_TEXT)
@@ -235,7 +238,7 @@ def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:
                 else open_input(name)
             )
         for name, fh in zip(inputs, handles, strict=True):
-            kind, value = _classify(name, fh)
+            kind, value = _classify("stdin" if name == "-" else name, fh)
             if kind == "json":
                 _json_inputs(value, texts, templates)
             elif kind == "text":

@@ -106,6 +106,18 @@ def read_bounded(fh: BinaryIO, name: str, limit: int = MAX_JSON_BYTES) -> bytes:
     return data
 
 
+def looks_binary(head: bytes, text: str) -> bool:
+    """True when the first bytes of an input (``head``, decoded as ``text``) are not text: mostly NUL bytes
+    (``/dev/zero``) or mostly undecodable and control characters (an archive, ``/dev/urandom``)."""
+    if len(head) < 512:
+        return False
+    if len(text) < len(head) // 10:  # decoding drops NUL bytes; UTF-16 text keeps half its length
+        return True
+    sample = text[:8192]
+    junk = sum(1 for c in sample if c == "\ufffd" or (c < " " and c not in "\t\n\r\f\x1b"))
+    return junk > len(sample) * 0.3
+
+
 def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when ``value`` nests arrays/objects more than ``limit`` levels deep (walked without recursion)."""
     stack: list[tuple[Any, int]] = [(value, 0)]

@@ -191,3 +191,26 @@ def test_any_status_or_template_json_ends_in_a_documented_exit_status(document):
         assert err.startswith("error: ")
     else:
         json.loads(out)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_endless_binary_devices_are_refused_at_once(device):
+    if not os.path.exists(device):
+        pytest.skip(f"no {device}")
+    code, _, err = cli(device)
+    assert_one_line_error(code, err, f"{device}: binary data")
+
+
+def test_binary_file_and_stdin_are_refused_but_utf16_logs_are_read(tmp_path):
+    import gzip
+
+    packed = tmp_path / "customization.log.gz"
+    packed.write_bytes(gzip.compress(os.urandom(4096)))
+    code, _, err = cli(str(packed))
+    assert_one_line_error(code, err, "binary data")
+    code, _, err = cli("-", stdin=b"\x00" * 100_000)
+    assert_one_line_error(code, err, "stdin: binary data")
+    utf16 = tmp_path / "utf16.log"
+    utf16.write_bytes(b"\xff\xfe" + (LOG * 20).encode("utf-16-le"))
+    code, out, err = cli(str(utf16))
+    assert code == 1 and err == "" and "customizer-failed" in out
