@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import diagnosis.inputs
 from diagnosis import cli as cli_module
@@ -180,7 +181,7 @@ def test_real_process_on_nested_json_prints_no_traceback():
     assert b"Traceback" not in proc.stderr and b"nested deeper" in proc.stderr
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(JSON_SHAPES)
 def test_any_status_or_template_json_ends_in_a_documented_exit_status(document):
     data = json.dumps(document).encode()
@@ -214,3 +215,19 @@ def test_binary_file_and_stdin_are_refused_but_utf16_logs_are_read(tmp_path):
     utf16.write_bytes(b"\xff\xfe" + (LOG * 20).encode("utf-16-le"))
     code, out, err = cli(str(utf16))
     assert code == 1 and err == "" and "customizer-failed" in out
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=3000),
+        st.text(max_size=2000).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.lists(st.sampled_from(["{", "[", "}", "]", '"', ":", ",", "1", "null", LOG[:120], "\n"]), max_size=60).map(
+            lambda parts: "".join(parts).encode()
+        ),
+    )
+)
+def test_any_bytes_on_stdin_end_in_a_documented_exit_status(data):
+    code, _, err = cli("-", stdin=data)
+    assert code in (0, 1, EXIT_USAGE), err
+    assert "Traceback" not in err
