@@ -256,6 +256,14 @@ CATALOGUE: tuple[SecretKind, ...] = (
         _mask_userinfo,
     ),
     SecretKind(
+        "azure-account-key",
+        "Azure Storage / Cosmos DB account keys shown bare (88 base64 characters ending '==', as in "
+        "'az storage account keys list' output)",
+        "Azure Storage account keys docs (64-byte keys); gitleaks azure-storage-account-key",
+        ("==",),
+        re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])"),
+    ),
+    SecretKind(
         "aws-access-key-id",
         "AWS access key ids (AKIA..., ASIA...)",
         "AWS IAM docs; detect-secrets AWSKeyDetector, gitleaks aws-access-token",

@@ -17,6 +17,7 @@ GHP = "ghp_" + ALNUM36
 GH_FINE = "github_pat_11ABCDEFG0" + "a1B2c3D4e5" * 8 + "xy"
 ADO_PAT = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 # kind id -> (positive examples as (text, the secret that must disappear), negative examples left unchanged)
 EXAMPLES: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
@@ -101,6 +102,10 @@ EXAMPLES: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
             ("amqps://svc:S3cr3tV4lue@bus.example.net:5671", "S3cr3tV4lue"),
         ],
         ["git@github.com:org/repo.git", "ssh://git@github.com/org/repo", "mail builder@example.com", "user@host"],
+    ),
+    "azure-account-key": (
+        [('[{"keyName": "key1", "permissions": "FULL", "value": "' + ACCOUNT_KEY + '"}]', ACCOUNT_KEY[:40])],
+        ["if [ $a == $b ]; then", "digest sha512 " + "A1b2" * 22],
     ),
     "aws-access-key-id": ([("key id AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE")], ["region eastasia", "AKIA"]),
     "aws-secret-key": (
