@@ -257,10 +257,10 @@ CATALOGUE: tuple[SecretKind, ...] = (
     ),
     SecretKind(
         "azure-account-key",
-        "Azure Storage / Cosmos DB account keys shown bare (88 base64 characters ending '==', as in "
-        "'az storage account keys list' output)",
+        "Azure Storage / Cosmos DB account keys shown bare (88 base64 characters ending '==') on a line that "
+        "says key or value ('az storage account keys list', 'az cosmosdb keys list' output)",
         "Azure Storage account keys docs (64-byte keys); gitleaks azure-storage-account-key",
-        ("==",),
+        ("key", "value"),
         re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])"),
     ),
     SecretKind(
