@@ -386,34 +386,3 @@ assert len(KINDS_BY_ID) == len(CATALOGUE)
 
 # Any text one of the kinds could change contains one of these words (lower case).
 TRIGGER_WORDS: tuple[str, ...] = tuple(sorted({w for kind in CATALOGUE for w in kind.triggers}))
-
-
-def _trie(words: list[str]) -> str:
-    """A regex matching any of ``words``, as a prefix tree: one branch per first character instead of one
-    alternative per word, so a search costs about one comparison per character of the text."""
-    by_first: dict[str, list[str]] = {}
-    for word in words:
-        by_first.setdefault(word[0], []).append(word[1:])
-    branches = []
-    for first, rests in sorted(by_first.items()):
-        if "" in rests:  # the shorter word is enough: any longer one contains it
-            branches.append(re.escape(first))
-        elif len(rests) == 1:
-            branches.append(re.escape(first + rests[0]))
-        else:
-            branches.append(re.escape(first) + "(?:" + _trie(rests) + ")")
-    return "|".join(branches)
-
-
-# Trigger words that contain no other trigger word: any text with a trigger word contains one of these, and
-# no one of them starts another, so at each position of a text at most one of them begins.
-BASE_WORDS: tuple[str, ...] = tuple(w for w in TRIGGER_WORDS if not any(o != w and o in w for o in TRIGGER_WORDS))
-# Searched in the lower-cased text: a match means some kind's trigger word is present.
-TRIGGER_SEARCH = re.compile(_trie(list(BASE_WORDS)))
-# Every occurrence of every base word, overlapping ones included (a zero-width match at each position).
-BASE_WORD_FINDER = re.compile("(?=(" + _trie(list(BASE_WORDS)) + "))")
-# Base word -> indexes (in CATALOGUE order) of the kinds with a trigger word containing it: only these kinds
-# can apply to a text in which the base word was found.
-KINDS_BY_BASE_WORD: dict[str, tuple[int, ...]] = {
-    base: tuple(i for i, kind in enumerate(CATALOGUE) if any(base in w for w in kind.triggers)) for base in BASE_WORDS
-}

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diagnosis.redact import MASK, is_secret_name, redact, redact_json
-from diagnosis.secret_kinds import CATALOGUE, KINDS_BY_ID, TRIGGER_SEARCH, TRIGGER_WORDS
+from diagnosis.redact import MASK, TRIGGER_SEARCH, is_secret_name, redact, redact_json
+from diagnosis.secret_kinds import CATALOGUE, KINDS_BY_ID, TRIGGER_WORDS
 
 ALNUM36 = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 ENTRA = "Xy78Q~AbCdEfGhIjKlMnOpQrStUvWxYz01234567"
