@@ -1,8 +1,13 @@
 """``python -m diagnosis [--json] [--template FILE] [--rules FILE] [INPUT ...]``.
 
 INPUT is a customization.log (or validation.log), a saved status message, ``az image builder show`` JSON, or
-pasted error output (pipeline log, az or PowerShell error); ``-`` reads stdin. Each input is recognised by its
-content. Exit status: 0 no failure found, 1 a failure was diagnosed (including ``unknown``), 2 usage error.
+pasted error output (pipeline log, az or PowerShell error); ``-`` reads stdin, and pipes, FIFOs and process
+substitution work like files. Each input is recognised by its content.
+
+Exit status (``EXIT_CODES`` maps every exception to one; no input produces a traceback): 0 no failure found,
+1 a failure was diagnosed (including ``unknown``), 2 usage or input error (missing file, directory, input too
+large or nested too deeply, invalid rules), 3 internal error (``DIAGNOSIS_DEBUG=1`` prints its traceback),
+130 interrupted, 141 output pipe closed.
 """
 
 from __future__ import annotations
@@ -14,22 +19,61 @@ import json
 import os
 import sys
 import textwrap
+import traceback
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any, BinaryIO, TextIO
 
 from diagnosis.engine import diagnose
 from diagnosis.i18n import LANGUAGES, localize_diagnosis
+from diagnosis.inputs import (
+    MAX_JSON_DEPTH,
+    BoundedReader,
+    InputError,
+    json_depth_exceeds,
+    looks_binary,
+    open_input,
+    parse_json,
+    path_kind,
+    read_bounded,
+)
 from diagnosis.model import Diagnosis
-from diagnosis.redact import redact
-from diagnosis.rules import KnowledgeBaseError, load_knowledge_base
+from diagnosis.redact import redact, redact_json
+from diagnosis.rules import RULES_ENV, KnowledgeBaseError, load_knowledge_base
 from diagnosis.scanner import CHUNK, sniff_is_log
 
 HEAD = 64 << 10
 MAX_TEXT = 8 << 20  # a non-log input larger than this is scanned like a log (streamed)
 
 
+EXIT_NO_FAILURE, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+DEBUG_ENV = "DIAGNOSIS_DEBUG"
+
+
 class UsageError(Exception):
     pass
+
+
+# Exception -> (exit status, message template); the first matching class wins. Anything else is an internal
+# error (EXIT_INTERNAL), reported in one line.
+EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (BrokenPipeError, 141, ""),  # the reader went away (``| head``): nothing more to say
+    (UsageError, EXIT_USAGE, "{exc}"),
+    (InputError, EXIT_USAGE, "{exc}"),
+    (KnowledgeBaseError, EXIT_USAGE, "invalid rules: {exc}"),
+    (RecursionError, EXIT_USAGE, "input nested too deeply to read"),
+    (MemoryError, EXIT_USAGE, "input too large to hold in memory"),
+    (OSError, EXIT_USAGE, "cannot read input: {exc}"),
+    (KeyboardInterrupt, 130, "interrupted"),
+)
+
+
+def exit_status(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the one-line message for ``exc``."""
+    for kind, status, template in EXIT_CODES:
+        if isinstance(exc, kind):
+            return status, template.format(exc=exc) if template else ""
+    return EXIT_INTERNAL, f"internal error ({type(exc).__name__}: {exc}); set {DEBUG_ENV}=1 for the traceback"
 
 
 def decode_text(data: bytes) -> str:
@@ -55,14 +99,22 @@ def _chunks(fh: BinaryIO, head: bytes) -> Iterator[bytes]:
 def _classify(name: str, fh: BinaryIO) -> tuple[str, Any]:
     """('log', iterable) | ('json', obj) | ('text', str)."""
     head = fh.read(HEAD)
+    if looks_binary(head, decode_text(head)):
+        raise InputError(f"{name}: binary data, not a log, a status message or JSON")
     stripped = decode_text(head[:4096]).lstrip()
     if stripped.startswith(("{", "[")):
         rest = fh.read(MAX_TEXT)
         if not fh.read(1):
             try:
-                return "json", json.loads(decode_text(head + rest))
+                value = json.loads(decode_text(head + rest))
+            except RecursionError:
+                raise InputError(f"{name}: JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
             except json.JSONDecodeError:
                 pass
+            else:
+                if json_depth_exceeds(value):
+                    raise InputError(f"{name}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+                return "json", value
         if sniff_is_log(head):
             return "log", itertools.chain([head, rest], _chunks(fh, b""))
         return "text", decode_text(head + rest)
@@ -110,7 +162,8 @@ def run(
         description="Say why an Azure VM Image Builder build failed and what to do.",
         epilog="INPUT: customization.log, a saved status message, az image builder show JSON, or pasted "
         "error "
-        "output; '-' reads stdin. Exit status: 0 no failure, 1 failure diagnosed, 2 usage error.",
+        "output; '-' reads stdin. Exit status: 0 no failure, 1 failure diagnosed, 2 usage or input error, "
+        "3 internal error.",
     )
     parser.add_argument("inputs", nargs="*", metavar="INPUT")
     parser.add_argument("--json", action="store_true", help="print one JSON object (Diagnosis.to_dict())")
@@ -133,35 +186,45 @@ def run(
         diag = _run(args, stdin or sys.stdin.buffer)
         if args.lang != "en":
             diag = localize_diagnosis(diag, load_knowledge_base(args.rules), args.lang)
-    except UsageError as exc:
-        print(f"error: {exc}", file=stderr)
-        return 2
-    except KnowledgeBaseError as exc:
-        print(f"error: invalid rules: {exc}", file=stderr)
-        return 2
-    if args.json:
-        stdout.write(json.dumps(diag.to_dict(), ensure_ascii=False) + "\n")
-    else:
-        stdout.write(render(diag))
-    return 1 if diag.failed else 0
+        if args.json:
+            stdout.write(json.dumps(redact_json(diag.to_dict()), ensure_ascii=False) + "\n")
+        else:
+            stdout.write(render(diag))
+        stdout.flush()
+    except (Exception, KeyboardInterrupt) as exc:  # every exception ends in an exit status, see EXIT_CODES
+        status, message = exit_status(exc)
+        if message:
+            print(f"error: {redact(message)}", file=stderr)
+        if status == EXIT_INTERNAL and os.environ.get(DEBUG_ENV):
+            traceback.print_exception(exc, file=stderr)
+        return status
+    return EXIT_FAILURE if diag.failed else EXIT_NO_FAILURE
+
+
+def _check_rules_file(path: str, label: str) -> None:
+    """A rules file must be a regular file of bounded size and nesting (the loader reads it again)."""
+    name = f"{label}{path}"
+    kind = path_kind(path, label)  # checked before opening: opening a FIFO waits for a writer
+    if kind != "a regular file":
+        raise InputError(f"{name}: is {kind}; a rules file must be a regular file")
+    with closing(open_input(path, label)) as fh:
+        data = read_bounded(fh, name)
+    parse_json(decode_text(data), name)
 
 
 def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:
-    for path in args.rules:
-        if not os.path.isfile(path):
-            raise UsageError(f"--rules {path}: no such file")
+    env_rules = [p for p in os.environ.get(RULES_ENV, "").split(os.pathsep) if p.strip()]
+    for label, path in [(f"{RULES_ENV} ", p) for p in env_rules] + [("--rules ", p) for p in args.rules]:
+        _check_rules_file(path, label)
     kb = load_knowledge_base(args.rules)
     template = None
     if args.template:
-        try:
-            with open(args.template, "rb") as fh:
-                template = json.loads(decode_text(fh.read()))
-        except FileNotFoundError:
-            raise UsageError(f"--template {args.template}: no such file") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UsageError(f"--template {args.template}: not a JSON document ({exc})") from None
+        name = f"--template {args.template}"
+        with closing(open_input(args.template, "--template ")) as fh:
+            data = read_bounded(fh, name)
+        template = parse_json(decode_text(data), name)
         if not isinstance(template, dict):
-            raise UsageError(f"--template {args.template}: expected a JSON object")
+            raise InputError(f"{name}: expected a JSON object")
     inputs = args.inputs
     if not inputs and template is None:
         if stdin is None or (
@@ -169,19 +232,19 @@ def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:
         ):
             raise UsageError("no INPUT given (a customization.log, a status message or '-' for stdin)")
         inputs = ["-"]
-    for name in inputs:
-        if name != "-" and not os.path.isfile(name):
-            raise UsageError(f"{name}: no such file")
     texts: list[str] = []
     templates: list[dict[str, Any]] = [template] if template else []
     logs: list[tuple[str, Any]] = []
     handles: list[BinaryIO] = []
     try:
-        for name in inputs:
-            fh = stdin if name == "-" else open(name, "rb")  # noqa: SIM115 - closed below
-            if name != "-":
-                handles.append(fh)
-            kind, value = _classify(name, fh)
+        for name in inputs:  # every input is opened (and refused, if it must be) before any is read
+            handles.append(
+                BoundedReader(stdin, "stdin", "standard input")  # type: ignore[arg-type]
+                if name == "-"
+                else open_input(name)
+            )
+        for name, fh in zip(inputs, handles, strict=True):
+            kind, value = _classify("stdin" if name == "-" else name, fh)
             if kind == "json":
                 _json_inputs(value, texts, templates)
             elif kind == "text":
@@ -205,8 +268,9 @@ def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:
             rules=kb,
         )
     finally:
-        for fh in handles:
-            fh.close()
+        for name, fh in zip(inputs, handles, strict=False):
+            if name != "-":
+                fh.close()
 
 
 def render(d: Diagnosis) -> str:

@@ -21,6 +21,7 @@ from diagnosis.model import Diagnosis, Evidence, FailedCustomizer
 from diagnosis.redact import redact
 from diagnosis.rules import DOC_BASE, RESOLVED_SUFFIX, KnowledgeBase, Rule, load_knowledge_base
 from diagnosis.scanner import Hit, ScanResult, Step, scan, scan_text
+from diagnosis.status import read_provisioning_error, read_status
 
 LogInput = str | os.PathLike[str] | BinaryIO | bytes | Iterable[bytes]
 
@@ -73,19 +74,24 @@ def diagnose(
     ``customize[]`` names the failed customizer.
     """
     kb = rules if rules is not None else load_knowledge_base()
+    status = read_status(template)  # typed: a field of the wrong type is ignored with a warning
+    if not isinstance(template, dict):
+        template = None
     props = _template_properties(template)
-    run_state = None
-    if props:
-        last = props.get("lastRunStatus") or props.get("last_run_status") or {}
-        if isinstance(last, dict):
-            run_state = str(last.get("runState") or last.get("run_state") or "") or None
-            if message is None and last.get("message"):
-                message = str(last["message"])
-        provisioning_state = (
-            provisioning_state or props.get("provisioningState") or props.get("provisioning_state")
-        )
-        if provisioning_error is None:
-            provisioning_error = props.get("provisioningError") or props.get("provisioning_error")
+    run_state = status.run_state
+    if not isinstance(message, str):
+        if message is not None:
+            status.warnings.append("the status message should be a string; ignored")
+        message = None
+    if message is None:
+        message = status.message
+    if not isinstance(provisioning_state, str):
+        if provisioning_state is not None:
+            status.warnings.append("provisioning_state should be a string; ignored")
+        provisioning_state = status.provisioning_state
+    perror = read_provisioning_error(provisioning_error) if provisioning_error is not None else None
+    perror = perror or status.provisioning_error
+    provisioning_error = perror.text() if perror else None
 
     texts: list[tuple[str, str]] = []
     if message and message.strip():
@@ -147,7 +153,7 @@ def diagnose(
     failure = message_failed or log_failed
 
     # ------------------------------------------------------------------ candidates
-    warnings: list[str] = []
+    warnings: list[str] = list(status.warnings)
     candidates: dict[str, _Candidate] = {}
     for r in results:
         step = r.failed_step if r.source in ("log", "validation-log") else None

@@ -212,6 +212,8 @@ def load_rules_file(path: str | os.PathLike[str]) -> list[Rule]:
         raise KnowledgeBaseError(
             f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise KnowledgeBaseError(f"{path}: JSON nested too deeply") from None
     return parse_rules(data, origin=str(path))
 
 

@@ -242,7 +242,8 @@ def assemble_parts(store: ObjectStore, parts: list[list[Any]]) -> Iterator[bytes
 
 
 def redacted_status(template: dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
-    """The template's status fields (and what identifies it), with every string redacted."""
+    """The template's status fields (and what identifies it), with every string redacted and every value
+    under a secret name (a tag ``sp-password``, a member ``clientSecret``) masked whatever it looks like."""
     props = template.get("properties") or {}
     wanted = (
         "provisioningState",
@@ -266,10 +267,17 @@ def redacted_status(template: dict[str, Any], redact: Callable[[str], str]) -> d
 
 
 def _redact_values(value: Any, redact: Callable[[str], str]) -> Any:
+    from diagnosis.redact import MASK, is_secret_name  # pure Python, cheap
+
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {k: _redact_values(v, redact) for k, v in value.items()}
+        return {
+            k: MASK
+            if isinstance(k, str) and is_secret_name(k) and isinstance(v, str) and v
+            else _redact_values(v, redact)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_redact_values(v, redact) for v in value]
     return value

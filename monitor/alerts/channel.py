@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from .content import AlertContent, build_content, knowledge_base
 from .model import Alert
-from .retry import DeliveryOutcome, Retrier
+from .retry import IDEMPOTENCY_FIELD, DeliveryOutcome, Retrier, idempotency_key
 
 log = logging.getLogger("monitor.alerts")
 
@@ -25,6 +25,15 @@ class Channel(Protocol):
 
 def encode(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def with_idempotency_key(body: bytes, key: str) -> bytes:
+    """``body`` (an encoded JSON object) with ``idempotency_key`` as its first member."""
+    payload = json.loads(body)
+    if not isinstance(payload, dict):
+        return body
+    payload.pop(IDEMPOTENCY_FIELD, None)
+    return encode({IDEMPOTENCY_FIELD: key, **payload})
 
 
 def fit(
@@ -78,6 +87,11 @@ class WebhookChannel:
         raise NotImplementedError
 
     def deliver(self, alert: Alert) -> DeliveryOutcome:
+        key = idempotency_key(alert.dedupe_key)
         return self.retrier.post_json(
-            self.name, self._url, self.render(alert), min_interval=self.min_interval
+            self.name,
+            self._url,
+            with_idempotency_key(self.render(alert), key),
+            min_interval=self.min_interval,
+            idempotency_key=key,
         )

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from diagnosis.redact import redact, redact_json
+
 # Alert kinds, one per lifecycle transition the monitor announces.
 BUILD_FAILED = "build-failed"  # run ended Failed / PartiallySucceeded / Canceled (after being stuck too)
 BUILD_STUCK = "build-stuck"  # a running build that will not finish by itself (first announcement)
@@ -63,6 +65,14 @@ class Alert:
             raise ValueError(f"unknown alert kind {self.kind!r}")
         if not self.severity:
             self.severity = KIND_SEVERITY[self.kind]
+        # The texts that can quote a log line or a status message are redacted here, so every copy of the
+        # alert (channels, files, outbox, dead letters) holds them redacted.
+        if self.status_message:
+            self.status_message = redact(self.status_message)
+        if self.stuck_reason:
+            self.stuck_reason = redact(self.stuck_reason)
+        if self.diagnosis:
+            self.diagnosis = redact_json(self.diagnosis)
 
     @property
     def category(self) -> str | None:

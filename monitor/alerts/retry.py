@@ -6,6 +6,10 @@ on connection errors, timeouts, 408, 429 (waiting what ``Retry-After`` asks, whe
 5xx; any
 2xx is success; any other status is permanent and logged with (a redacted excerpt of) the response body.
 
+Every post of an alert carries the same idempotency key (``Idempotency-Key`` header, and the channels put it in
+the body as ``idempotency_key``), derived from the alert's dedupe key: a receiver that got a delivery the monitor
+then timed out on and repeated can drop the repeat.
+
 Webhook URLs carry their secret in the query (``sig=``) or the path (legacy connectors): nothing here ever
 logs or
 returns a URL, only the channel name and the host. urllib3's own DEBUG lines (which print the request path)
@@ -16,6 +20,7 @@ filtered for the same reason.
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import logging
 import random
 import threading
@@ -32,6 +37,16 @@ from diagnosis.redact import redact
 log = logging.getLogger("monitor.alerts")
 
 RETRYABLE_STATUS = frozenset({408, 429})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_FIELD = "idempotency_key"
+
+
+def idempotency_key(dedupe_key: str) -> str:
+    """The idempotency key of an alert: the same for every delivery (and redelivery) of one dedupe key.
+
+    A hash, so the header stays short and ASCII whatever the template names contain.
+    """
+    return "aibmon-" + hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:40]
 
 
 @dataclass(frozen=True)
@@ -181,12 +196,23 @@ class Retrier:
                 self._sleep(wait)
         self._last_post[channel] = self._clock()
 
-    def post_json(self, channel: str, url: str, body: bytes, *, min_interval: float = 0.0) -> DeliveryOutcome:
+    def post_json(
+        self,
+        channel: str,
+        url: str,
+        body: bytes,
+        *,
+        min_interval: float = 0.0,
+        idempotency_key: str | None = None,
+    ) -> DeliveryOutcome:
+        """POST ``body`` with retries; every attempt carries ``idempotency_key`` (when given) as a header."""
         _protect(url)
         policy, host = self.policy, host_of(url)
         started = self._clock()
         outcome = DeliveryOutcome(channel=channel, ok=False, host=host)
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "aib-build-monitor"}
+        if idempotency_key:
+            headers[IDEMPOTENCY_HEADER] = idempotency_key
         for attempt in range(1, policy.attempts + 1):
             outcome.attempts = attempt
             self._space(channel, min_interval)
