@@ -35,7 +35,7 @@ test: setup chromium
 	$(PY) -m pytest -q
 
 demo: setup
-	$(PY) -m monitor demo
+	$(PY) -m devtools.demo
 
 preview: setup chromium
 	$(PY) -m monitor.alerts.preview --out preview

@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from localazure import LocalCloud, samplelogs  # noqa: E402
-from monitor.azure_clients import AzureClients  # noqa: E402
-from monitor.service import Monitor  # noqa: E402
+from monitor.app import Monitor  # noqa: E402
+from monitor.azure.clients import AzureClients  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
 
 FAILURES = ("customizer", "resources", "connection", "download", "no-artifacts", "restart", "sysprep")

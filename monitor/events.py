@@ -23,7 +23,8 @@ BUILD_END_OPERATIONS) or ``Ignore(reason)``. Anything that does not have the sha
 event raises ``MalformedEvent`` with a message that names the problem and never echoes secrets; the Functions
 app logs and drops those.
 
-This module imports only the standard library (the Functions app imports it on every cold start).
+This module imports only the standard library and monitor/azure/ids.py (the Functions app imports it on every cold
+start); ``is_transient`` (which failures Event Grid should redeliver) is in monitor/azure/errors.py.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from monitor.azure.ids import IMAGE_TEMPLATE_PROVIDER, IMAGE_TEMPLATE_TYPE, ResourceId
 
 # --- What the monitor listens to (infra/ builds the event subscription's filter from these) -----------------
 
@@ -66,7 +69,7 @@ HANDLED_EVENT_TYPES: tuple[str, ...] = (
     RESOURCE_ACTION_CANCEL,
 )
 
-IMAGE_TEMPLATES = "Microsoft.VirtualMachineImages/imageTemplates"
+IMAGE_TEMPLATES = f"{IMAGE_TEMPLATE_PROVIDER}/{IMAGE_TEMPLATE_TYPE}"
 RESOURCE_GROUPS = "Microsoft.Resources/subscriptions/resourceGroups"
 
 #: ``data.operationName`` prefixes the event subscription lets through (an advanced filter, StringBeginsWith).
@@ -339,55 +342,6 @@ class Ignore:
 Action = CheckTemplate | CheckStagingGroup | Ignore
 
 
-@dataclass(frozen=True)
-class ResourceId:
-    """The parts of an ARM resource id the router needs (``types``/``names`` are the provider's nesting)."""
-
-    subscription_id: str
-    resource_group: str | None
-    provider: str | None
-    types: tuple[str, ...]
-    names: tuple[str, ...]
-
-    @classmethod
-    def parse(cls, resource_id: str) -> ResourceId | None:
-        """Case-insensitive on the fixed segments; None when it is not a subscription-scoped resource id."""
-        parts = [p for p in resource_id.strip().split("/") if p]
-        if len(parts) < 2 or parts[0].lower() != "subscriptions":
-            return None
-        subscription, rest = parts[1], parts[2:]
-        group: str | None = None
-        if len(rest) >= 2 and rest[0].lower() == "resourcegroups":
-            group, rest = rest[1], rest[2:]
-        elif rest and rest[0].lower() == "resourcegroups":
-            return None
-        if not rest:
-            return cls(subscription, group, None, (), ())
-        if rest[0].lower() != "providers" or len(rest) < 4:
-            return None
-        provider, pairs = rest[1], rest[2:]
-        if len(pairs) % 2:
-            pairs = pairs[
-                :-1
-            ]  # an action path (".../imageTemplates/t/run"): the action is not part of the id
-        return cls(subscription, group, provider, tuple(pairs[0::2]), tuple(pairs[1::2]))
-
-    def is_image_template(self) -> bool:
-        return (
-            self.resource_group is not None
-            and (self.provider or "").lower() == "microsoft.virtualmachineimages"
-            and bool(self.types)
-            and self.types[0].lower() == "imagetemplates"
-        )
-
-    def template_id(self) -> str:
-        """The canonical id of the image template this id is (or is under)."""
-        return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            f"/providers/{IMAGE_TEMPLATES}/{self.names[0]}"
-        )
-
-
 def is_staging_group(name: str | None) -> bool:
     """Image Builder names its staging groups ``IT_...`` (compared case-insensitively)."""
     return name is not None and name[: len(STAGING_GROUP_PREFIX)].upper() == STAGING_GROUP_PREFIX
@@ -445,32 +399,6 @@ def route(event: ResourceEvent) -> Action:
     return Ignore(f"operation {_echo(operation)} is not about an image template or the end of its build")
 
 
-# --- Transient errors ---------------------------------------------------------------------------------------
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for Azure errors worth a retry (so the trigger re-raises and Event Grid redelivers later).
-
-    ``HttpResponseError`` with 408/429/5xx, ``ServiceRequestError`` (could not send: DNS, connection refused,
-    timeouts) and ``ServiceResponseError`` (connection dropped mid-response), also when wrapped as a cause.
-    azure.core is imported here, lazily, not at module import.
-    """
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ServiceRequestError | ServiceResponseError):
-            return True
-        if isinstance(current, HttpResponseError):
-            status = current.status_code
-            if status is not None and (status in (408, 429) or status >= 500):
-                return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
 # --- helpers ------------------------------------------------------------------------------------------------
 
 
@@ -491,16 +419,17 @@ def _field(
 
 
 def _parse_time(value: Any, name: str, event_id: str | None) -> datetime | None:
+    """diagnosis.times.parse_time, strict: an unreadable value is a MalformedEvent, not None."""
+    from diagnosis.times import parse_time  # on first use: the diagnosis package is not needed to route
+
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
+    if not isinstance(value, str | datetime):
         raise MalformedEvent(f"{name} must be an ISO 8601 string, got {_json_type(value)}", event_id)
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise MalformedEvent(f"{name} is not an ISO 8601 time: {_echo(value)}", event_id) from None
+    parsed = parse_time(value)
+    if parsed is None:
+        raise MalformedEvent(f"{name} is not an ISO 8601 time: {_echo(value)}", event_id)
+    return parsed
 
 
 def _loads(payload: str | bytes | bytearray, event_id: str | None, what: str) -> Any:

@@ -166,11 +166,12 @@ class Settings:
                 raise SettingsError(name, f"must be at least {minimum:g}, got {raw!r}")
             return value
 
-        def url(name: str) -> str | None:
+        def url(name: str, *, https_only: bool = False) -> str | None:
             raw = get(name)
-            if raw is not None and not raw.lower().startswith(("https://", "http://")):
+            schemes = ("https://",) if https_only else ("https://", "http://")
+            if raw is not None and not raw.lower().startswith(schemes):
                 # Never echo the value: webhook URLs carry signatures.
-                raise SettingsError(name, "must be an http(s) URL")
+                raise SettingsError(name, "must be an https URL" if https_only else "must be an http(s) URL")
             return raw
 
         def choice(name: str, default: str, options: tuple[str, ...]) -> str:
@@ -201,7 +202,8 @@ class Settings:
 
         return cls(
             subscription_id=subscription,
-            arm_endpoint=(url("ARM_ENDPOINT") or cls.arm_endpoint).rstrip("/"),
+            # Bearer tokens go to ARM: never over plain http.
+            arm_endpoint=(url("ARM_ENDPOINT", https_only=True) or cls.arm_endpoint).rstrip("/"),
             archive_storage_url=url("ARCHIVE_STORAGE_URL"),
             archive_connection_string=get("ARCHIVE_CONNECTION_STRING"),
             archive_dir=Path(get("ARCHIVE_DIR") or cls.archive_dir),

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from monitor.settings import SEVERITIES, Settings
-from monitor.store import ObjectStore
+from monitor.storage import ObjectStore
 
 from .channel import Channel
 from .email_webhook import EmailWebhookChannel

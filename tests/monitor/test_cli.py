@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main, render_table
-from monitor.service import TemplateOutcome
+from monitor.report import TemplateOutcome
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,8 +17,6 @@ TEMPLATES = ("win2022-iis", "ubuntu2204-base", "win2019-base", "rhel9-hardened")
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    pytest.importorskip("localazure.cloud", reason="localazure.LocalCloud has not landed")
-    pytest.importorskip("monitor.service", reason="monitor.service.Monitor has not landed")
     cwd = tmp_path_factory.mktemp("demo")  # the demo writes ./.demo; run it outside the checkout
     workdir = cwd / ".demo"
     env = dict(os.environ)

@@ -21,7 +21,7 @@ from azure.core.exceptions import HttpResponseError
 
 from localazure import samplelogs
 from monitor.settings import SETTING_NAMES, Settings
-from monitor.storefactory import open_store
+from monitor.storage import open_store
 from tests.monitor.eventsamples import adapt, staging_group_event, template_event
 from tests.monitor.functionhost import deliver, timer_request, user_function
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.settings import Settings
-from monitor.store import LocalDirStore, ObjectStore
+from monitor.storage.base import ObjectStore
+from monitor.storage.local import LocalDirStore
 
 
 def open_store(settings: Settings, clients: Any = None) -> ObjectStore:
@@ -16,6 +17,6 @@ def open_store(settings: Settings, clients: Any = None) -> ObjectStore:
     """
     if settings.archive_kind == "local":
         return LocalDirStore(settings.archive_dir)
-    from monitor.blobstore import BlobStore
+    from monitor.storage.blob import BlobStore
 
     return BlobStore.from_settings(settings, clients)

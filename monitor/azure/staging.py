@@ -31,7 +31,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from monitor.azure_clients import RESOURCES_API, is_transient
+from monitor.azure.clients import RESOURCES_API
+from monitor.azure.errors import is_transient
+from monitor.azure.ids import TemplateRef, resource_group_of
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +227,6 @@ class StagingLogs:
     def find_staging_group(self, template_id: str) -> str | None:
         """The staging group of a template whose JSON has no ``exactStagingResourceGroup``: the resource group
         Image Builder tagged with the template's name and resource group (one ARM list, filtered by tag)."""
-        from monitor.detect import TemplateRef
-
         ref = TemplateRef.parse(template_id)
 
         def search() -> str | None:
@@ -374,10 +374,9 @@ class StagingLogs:
             def listed() -> dict[str, str | None]:
                 groups: dict[str, str | None] = {}
                 for account in self.clients.storage_mgmt.storage_accounts.list():
-                    parts = (account.id or "").split("/")
-                    lowered = [p.lower() for p in parts]
-                    if "resourcegroups" in lowered:
-                        groups[account.name.lower()] = parts[lowered.index("resourcegroups") + 1]
+                    group = resource_group_of(account.id)
+                    if group:
+                        groups[account.name.lower()] = group
                 return groups
 
             self._account_groups = self.optional_arm("storageAccounts.list", listed, {})

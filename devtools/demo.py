@@ -1,4 +1,5 @@
-"""``python -m monitor demo`` (``make demo``): the whole pipeline on this machine, with nothing configured.
+"""``python -m devtools.demo`` (``make demo``; ``python -m monitor demo`` in a checkout): the whole pipeline on this
+machine, with nothing configured.
 
 It starts the local cloud (localazure: Azurite over HTTPS, a local ARM endpoint serving the Image Builder and
 Storage REST APIs, and a managed-identity endpoint), plays a small subscription in it:
@@ -44,7 +45,7 @@ class DemoTemplate:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monitor demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="working folder (default: .demo)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the monitor's log")
     if argv is None:
@@ -96,9 +97,9 @@ def run(workdir: Path) -> int:
         )
         os.environ.update(env)
 
-        from monitor.service import Monitor
+        from monitor.app import Monitor
         from monitor.settings import Settings
-        from monitor.storefactory import open_store
+        from monitor.storage import open_store
 
         settings = Settings.from_env()
         store = open_store(settings)
@@ -322,11 +323,8 @@ def _linux_properties(identity: str | None = None) -> dict[str, Any]:
 
 
 def _sweep(monitor_cls: Any, settings: Any, label: str) -> Any:
-    monitor = monitor_cls.from_settings(settings)
-    try:
+    with monitor_cls.from_settings(settings) as monitor:
         report = monitor.sweep()
-    finally:
-        monitor.close()
     print(
         f"{label}: {report.seconds:.1f} s, {report.arm_requests} ARM requests, "
         f"{report.storage_requests} storage requests, {report.alerts_sent} alerts sent"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from monitor.azure.errors import is_transient
 from monitor.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -26,21 +27,6 @@ RESOURCES_API = "2021-04-01"  # resource groups (check_staging_group reads their
 # unknown to a stand-in, or to a sovereign cloud for a while). The wire format of these two operations is stable.
 STORAGE_API = "2025-08-01"
 METADATA_API = "2015-01-01"  # ``{ARM}/metadata/endpoints``: Azure Stack Hub and stand-ins name their audience
-# Statuses worth retrying later (Event Grid redelivery, the next sweep); 501/505 say "never".
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504, 507, 509})
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A request failure that may pass by itself: a connection error, or 408 / 429 / 5xx other than 501 and
-    505. Such errors propagate from ``Monitor.check_template`` so Event Grid retries the delivery."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-
-    if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        return True
-    if isinstance(exc, HttpResponseError):
-        status = exc.status_code
-        return status is not None and (status in TRANSIENT_STATUS or (status >= 500 and status not in (501, 505)))
-    return False
 
 
 @dataclass

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from monitor.store import LeaseUnavailable, PreconditionFailed, StoredObject
+from monitor.storage.base import LeaseUnavailable, PreconditionFailed, StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ def _tag_value(value: Any) -> str:
 
 class BlobStore:
     """An ObjectStore on one blob container."""
+
+    server_copy = True
 
     def __init__(self, container_client: Any, *, block_size: int = DEFAULT_BLOCK_SIZE) -> None:
         self.container = container_client

@@ -1,0 +1,273 @@
+"""The monitor's entry points: ``Monitor.sweep()`` (every watched template of the subscription, under the sweep
+lease) and ``Monitor.check_template()`` / ``check_staging_group()`` (one template, because an Event Grid event
+said it changed). Each lists or reads templates and hands every one to ``monitor.handlers.handle``, which acts on
+its state. ``Monitor`` is a context manager: leaving the ``with`` block closes its Azure clients.
+
+A run's path: app.py (list) → observe.py (what state) → handlers/<state>.py (claim the run in runs.py, copy and
+diagnose in archive/, stuck rules in stuck.py, alert) → runs.py (record and sweep index written).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from monitor.azure.clients import RESOURCES_API, AzureClients, RequestCounts
+from monitor.azure.ids import TemplateRef, template_id
+from monitor.azure.staging import StagingLogs
+from monitor.handlers import handle
+from monitor.handlers.context import Toolkit
+from monitor.handlers.deleted import handle_deleted
+from monitor.observe import staging_group_name
+from monitor.report import SweepReport, TemplateOutcome
+from monitor.runs import SWEEP_LEASE_KEY, IndexEntry, RunStore, SweepIndex, now_utc
+from monitor.settings import Settings, SettingsError
+from monitor.storage.base import LeaseUnavailable, ObjectStore
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 60
+
+
+def _keep_renewing(lease: Any, stop: threading.Event) -> None:
+    """Renew the sweep lease every third of its duration until the sweep ends (a long copy outlives it)."""
+    while not stop.wait(LEASE_SECONDS / 3):
+        try:
+            lease.renew()
+        except Exception:
+            log.warning("could not renew the sweep lease", exc_info=True)
+
+
+class Monitor:
+    def __init__(
+        self,
+        settings: Settings,
+        clients: AzureClients,
+        store: ObjectStore,
+        dispatcher: Any = None,
+        *,
+        clock: Callable[[], datetime] = now_utc,
+        copy_mode: str = "auto",
+    ) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.store = store
+        self.clock = clock
+        self.toolkit = Toolkit(
+            settings=settings,
+            store=store,
+            runs=RunStore(store, clock),
+            staging=StagingLogs(clients, settings.staging_log_auth),
+            clock=clock,
+            copy_mode=copy_mode,
+            _dispatcher=dispatcher,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        credential: Any = None,
+        *,
+        dispatcher: Any = None,
+        clock: Callable[[], datetime] | None = None,
+        copy_mode: str = "auto",
+    ) -> Monitor:
+        from monitor.storage.factory import open_store
+
+        clients = AzureClients(settings, credential)
+        store = open_store(settings, clients)
+        monitor = cls(settings, clients, store, dispatcher, clock=clock or now_utc, copy_mode=copy_mode)
+        if settings.diagnosis_rules:  # the user's rule files: a bad one fails at start-up, naming the setting
+            from diagnosis.rules import KnowledgeBaseError
+
+            try:
+                _ = monitor.toolkit.knowledge
+            except KnowledgeBaseError as exc:
+                monitor.close()
+                raise SettingsError("DIAGNOSIS_RULES", str(exc)) from None
+        return monitor
+
+    @property
+    def counts(self) -> RequestCounts:
+        return self.clients.counts
+
+    def close(self) -> None:
+        self.clients.close()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- sweep -----------------------------------------------------------------------------------------------
+    def sweep(self) -> SweepReport:
+        """One pass over every (filtered) template, under the sweep lease. The first ARM call (the template list)
+        comes before anything is written: without a credential or an ARM endpoint, nothing is created."""
+        started, before = time.monotonic(), self.counts.copy()
+        report = SweepReport()
+        listing = self.clients.list_templates()
+        first = next(listing, None)  # raises here when ARM cannot be reached or refuses us
+        try:
+            with self.store.lease(SWEEP_LEASE_KEY, LEASE_SECONDS) as lease:
+                self._sweep(report, lease, first, listing)
+        except LeaseUnavailable:
+            log.info("another sweep holds the lease; skipping this one")
+            report.skipped_lease = True
+        spent = self.counts - before
+        report.arm_requests, report.storage_requests = spent.arm, spent.storage
+        report.request_paths = spent.by_path
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _sweep(self, report: SweepReport, lease: Any, first: Any, listing: Any) -> None:
+        try:
+            report.outbox = self.toolkit.dispatcher.flush_outbox()
+        except Exception as exc:  # the outbox must not stop the sweep
+            log.exception("alert outbox flush failed")
+            report.errors.append(f"outbox: {exc}")
+        index = SweepIndex(self.store).load()
+        changes: dict[str, IndexEntry | None] = {}
+        seen: set[str] = set()
+        listed_all = False
+        stop = threading.Event()
+        renewer = threading.Thread(target=_keep_renewing, args=(lease, stop), name="sweep-lease", daemon=True)
+        renewer.start()
+        try:
+            templates = listing if first is None else _chain(first, listing)
+            for template in templates:
+                report.listed += 1
+                data = self._full(template.as_dict(), report, seen)
+                if data is not None:
+                    self._sweep_one(data, index, report, changes, seen)
+            listed_all = True
+        except Exception as exc:  # ARM list failed mid-way: keep what was done, forget nothing
+            log.exception("listing image templates failed")
+            report.errors.append(f"listing templates: {type(exc).__name__}: {exc}")
+        finally:
+            stop.set()
+            renewer.join()
+        # Templates that are gone: assemble the snapshots of a run that was still active, then forget them.
+        for tid, entry in list(index.entries.items()) if listed_all else ():
+            if tid in seen:
+                continue
+            if entry.active and entry.run_key:
+                try:
+                    report.rows.append(handle_deleted(self.toolkit, tid, entry))
+                except Exception as exc:
+                    log.exception("finalizing deleted template %s failed", tid)
+                    report.errors.append(f"{tid}: {type(exc).__name__}: {exc}")
+                    continue
+            changes[tid] = None
+        index.apply(changes)
+
+    def _sweep_one(
+        self,
+        data: dict[str, Any],
+        index: SweepIndex,
+        report: SweepReport,
+        changes: dict[str, IndexEntry | None],
+        seen: set[str],
+    ) -> None:
+        try:
+            ref = TemplateRef.parse(data.get("id") or "")
+        except ValueError as exc:
+            report.errors.append(str(exc))
+            return
+        if not self.settings.template_filter.matches(ref.resource_group, ref.name, data.get("tags")):
+            return
+        seen.add(ref.id.lower())
+        try:
+            outcome, entry = handle(self.toolkit, data, ref, index.get(ref.id))
+        except Exception as exc:  # isolate one template's failure; the next sweep retries it
+            log.exception("template %s failed", ref.id)
+            error = f"{type(exc).__name__}: {exc}"
+            report.errors.append(f"{ref.id}: {error}")
+            report.rows.append(TemplateOutcome(ref.id, ref.name, ref.resource_group, "error", error=error))
+            return
+        if outcome.note == "unchanged":
+            report.unchanged += 1
+        report.rows.append(outcome)
+        if entry is not None and entry != index.get(ref.id):
+            changes[ref.id.lower()] = entry
+
+    def _full(self, data: dict[str, Any], report: SweepReport, seen: set[str]) -> dict[str, Any] | None:
+        """A listed template as the list gave it; a stand-in whose list omits the properties costs one GET for
+        that template. None when that GET fails: the template is kept as seen (not deleted) for the next sweep."""
+        props = data.get("properties")
+        # A full resource has its required source/distribute or a status; a summary has none of them.
+        if isinstance(props, dict) and any(k in props for k in ("provisioningState", "lastRunStatus", "source")):
+            return data
+        try:
+            ref = TemplateRef.parse(data.get("id") or "")
+        except ValueError:
+            return data  # _sweep_one reports the bad id
+        try:
+            got = self.clients.imagebuilder.virtual_machine_image_templates.get(ref.resource_group, ref.name)
+        except Exception as exc:
+            error = f"listed without status; GET failed: {type(exc).__name__}: {exc}"
+            report.errors.append(f"{ref.id}: {error}")
+            seen.add(ref.id.lower())
+            report.rows.append(TemplateOutcome(ref.id, ref.name, ref.resource_group, "error", error=error))
+            return None
+        return got.as_dict()
+
+    # -- one template ----------------------------------------------------------------------------------------
+    def check_template(self, resource_id: str) -> TemplateOutcome | None:
+        """Look at one template now (an Event Grid event said it changed). Transient Azure errors propagate."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        ref = TemplateRef.parse(resource_id)
+        if ref.subscription_id.lower() != self.clients.subscription_id.lower():
+            log.info("template %s is in another subscription; ignored", ref.id)
+            return None
+        try:
+            template = self.clients.imagebuilder.virtual_machine_image_templates.get(ref.resource_group, ref.name)
+        except ResourceNotFoundError:
+            index = SweepIndex(self.store).load()
+            entry = index.get(ref.id)
+            if entry is not None and entry.active and entry.run_key:
+                outcome = handle_deleted(self.toolkit, ref.id.lower(), entry)
+                index.apply({ref.id.lower(): None})
+                return outcome
+            return None
+        data = template.as_dict()
+        if not self.settings.template_filter.matches(ref.resource_group, ref.name, data.get("tags")):
+            log.debug("template %s does not match TEMPLATE_FILTER", ref.id)
+            return None
+        index = SweepIndex(self.store).load()
+        old = index.get(ref.id)
+        outcome, entry = handle(self.toolkit, data, ref, old)
+        if entry is not None and entry != old:
+            index.apply({ref.id.lower(): entry})
+        return outcome
+
+    def check_staging_group(self, subscription_id: str, group_name: str) -> TemplateOutcome | None:
+        """An ``IT_...`` staging group changed: find its template (group tags, else
+        exactStagingResourceGroup)."""
+        if subscription_id.lower() != self.clients.subscription_id.lower():
+            return None
+        path = f"/subscriptions/{subscription_id}/resourcegroups/{group_name}"
+        staging = self.toolkit.staging
+        # Gone, or a stand-in without the route: fall back to the exactStagingResourceGroup search below.
+        group = staging.optional_arm("resourceGroups.get", lambda: self.clients.arm_get(path, RESOURCES_API), {})
+        tags = {k.lower(): v for k, v in (group.get("tags") or {}).items()}
+        name, rg = tags.get("imagetemplatename"), tags.get("imagetemplateresourcegroupname")
+        if name and rg:
+            return self.check_template(template_id(subscription_id, rg, name))
+        for template in self.clients.list_templates():
+            data = template.as_dict()
+            exact = (data.get("properties") or {}).get("exactStagingResourceGroup")
+            if (staging_group_name(exact) or "").lower() == group_name.lower():
+                return self.check_template(data["id"])
+        return None
+
+
+def _chain(first: Any, rest: Any) -> Any:
+    yield first
+    yield from rest
