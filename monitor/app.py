@@ -107,18 +107,27 @@ class Monitor:
 
     # -- sweep -----------------------------------------------------------------------------------------------
     def sweep(self) -> SweepReport:
-        """One pass over every (filtered) template, under the sweep lease. The first ARM call (the template list)
-        comes before anything is written: without a credential or an ARM endpoint, nothing is created."""
+        """One pass over every (filtered) template, under the sweep lease.
+
+        The first page of the template list is asked before anything is written: when ARM cannot be reached or
+        refuses the credential, the sweep ends there (``report.list_error``), having created nothing (no lease,
+        no outbox flush; the next sweep does both)."""
         started, before = time.monotonic(), self.counts.copy()
         report = SweepReport()
         listing = self.clients.list_templates()
-        first = next(listing, None)  # raises here when ARM cannot be reached or refuses us
         try:
-            with self.store.lease(SWEEP_LEASE_KEY, LEASE_SECONDS) as lease:
-                self._sweep(report, lease, first, listing)
-        except LeaseUnavailable:
-            log.info("another sweep holds the lease; skipping this one")
-            report.skipped_lease = True
+            first = next(listing, None)
+        except Exception as exc:
+            log.warning("listing image templates failed: %s", exc, exc_info=True)
+            report.errors.append(f"listing templates: {type(exc).__name__}: {exc}")
+            report.list_error = exc
+        if report.list_error is None:
+            try:
+                with self.store.lease(SWEEP_LEASE_KEY, LEASE_SECONDS) as lease:
+                    self._sweep(report, lease, first, listing)
+            except LeaseUnavailable:
+                log.info("another sweep holds the lease; skipping this one")
+                report.skipped_lease = True
         spent = self.counts - before
         report.arm_requests, report.storage_requests = spent.arm, spent.storage
         report.request_paths = spent.by_path

@@ -88,6 +88,8 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings, out: TextIO) -> Exit
 
     with _monitor(settings, args) as monitor:
         report = monitor.sweep()
+    if report.list_error is not None:  # nothing was looked at: the one-line error says why
+        raise report.list_error
     if args.json:
         out.write(_redact(json.dumps(report.to_dict(), indent=2)) + "\n")
         return ExitStatus.ERROR if report.errors else ExitStatus.OK

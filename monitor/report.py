@@ -47,6 +47,7 @@ class SweepReport:
     skipped_lease: bool = False  # another sweep held the lease
     request_paths: dict[str, int] = field(default_factory=dict)  # "arm|storage METHOD /path" -> count
     outbox: Any = None  # monitor.alerts.OutboxReport
+    list_error: BaseException | None = None  # the template list failed before the first template: nothing done
 
     @property
     def alerts_sent(self) -> int:

@@ -28,10 +28,11 @@ def handle_running(tk: Toolkit, look: Look) -> tuple[TemplateOutcome, IndexEntry
         now = tk.clock()
         outcome.archive_path = tk.url(record.archive_prefix)
         tail, grown_at = snapshot(tk, look, record, now)
-        verdict, analysis = assess(look.obs, tail, grown_at, now, tk.stuck_policy)
-        if verdict is not None:
+        assessment = assess(look.obs, tail, grown_at, now, tk.stuck_policy)
+        if assessment.verdict is not None:
+            verdict = assessment.verdict
             outcome.stuck_reason = f"{verdict.rule}: {verdict.detail}"
-            _announce(tk, look, record, verdict, analysis, now)
+            _announce(tk, look, record, verdict, assessment.analysis, now)
         outcome.category = record.category
     return outcome, IndexEntry(
         fp=look.obs.fingerprint,
