@@ -118,7 +118,8 @@ class Monitor:
         try:
             first = next(listing, None)
         except Exception as exc:
-            log.warning("listing image templates failed: %s", exc, exc_info=True)
+            # Reported in report.errors (the timer function logs them, the CLI prints one line).
+            log.info("listing image templates failed", exc_info=True)
             report.errors.append(f"listing templates: {type(exc).__name__}: {exc}")
             report.list_error = exc
         if report.list_error is None:

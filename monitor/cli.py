@@ -134,14 +134,11 @@ def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO) -> Exit
 
 def build_parser() -> argparse.ArgumentParser:
     # -v is accepted before and after the command (``aib-monitor -v sweep`` and ``aib-monitor sweep -v``).
+    verbose_help = "log at INFO with tracebacks; -vv: DEBUG"
     verbose = argparse.ArgumentParser(add_help=False)
-    verbose.add_argument(
-        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="log at INFO with tracebacks; -vv: DEBUG"
-    )
-    parser = argparse.ArgumentParser(
-        prog="aib-monitor", description="Azure VM Image Builder build monitor", parents=[verbose]
-    )
-    parser.set_defaults(verbose=0)
+    verbose.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=verbose_help)
+    parser = argparse.ArgumentParser(prog="aib-monitor", description="Azure VM Image Builder build monitor")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=verbose_help)
     sub = parser.add_subparsers(dest="command", required=True)
     sweep = sub.add_parser("sweep", help="one sweep over every watched template", parents=[verbose])
     sweep.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -234,3 +231,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             log.error("%s failed", args.command, exc_info=exc)
         sys.stderr.write(_redact(message) + "\n")
         return int(status)
+
+
+def run() -> None:
+    """The ``aib-monitor`` console script."""
+    sys.exit(main())
