@@ -1,5 +1,4 @@
-"""``python -m devtools.demo`` (``make demo``; ``python -m monitor demo`` in a checkout): the whole pipeline on this
-machine, with nothing configured.
+"""``python -m devtools.demo`` (``make demo``): the whole pipeline on this machine, with nothing configured.
 
 It starts the local cloud (localazure: Azurite over HTTPS, a local ARM endpoint serving the Image Builder and
 Storage REST APIs, and a managed-identity endpoint), plays a small subscription in it:
@@ -48,11 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="working folder (default: .demo)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the monitor's log")
-    if argv is None:
-        argv = sys.argv[1:]
-        if argv[:1] == ["demo"]:  # run as "python -m monitor demo ..." by a CLI that does not strip it
-            argv = argv[1:]
-    args = parser.parse_args(argv)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -1,5 +1,5 @@
-"""Command line: ``aib-monitor`` / ``python -m monitor``: ``sweep``, ``check TEMPLATE_ID`` (and ``demo`` in a
-checkout, from devtools/).
+"""Command line: ``aib-monitor`` / ``python -m monitor``: ``sweep``, ``check TEMPLATE_ID``. (The local demo is a
+developer tool: ``python -m devtools.demo``.)
 
 Settings come from the environment (the same names as the app settings). Output is a table (or JSON with
 ``--json``); printed text is redacted. Every expected failure is one line on stderr naming what to do, with the
@@ -148,7 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("template_id", help="the template's resource id")
     check.add_argument("--json", action="store_true")
     check.add_argument("--copy", choices=("auto", "stream"), default="auto", help=COPY_HELP)
-    sub.add_parser("demo", help="the whole pipeline locally (a checkout only); see `demo --help`")
     return parser
 
 
@@ -209,12 +208,7 @@ def _first_line(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["demo"]:  # a developer tool: devtools/ is in a checkout, not in the deployed app
-        from devtools.demo import main as demo_main
-
-        return int(demo_main(argv[1:]) or 0)
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     _configure_logging(args.verbose)
     settings: Settings | None = None
     try:

@@ -1,4 +1,4 @@
-"""``python -m monitor demo`` run as a user would (a subprocess, nothing configured), its output checked."""
+"""``python -m devtools.demo`` (``make demo``) run as a user would (a subprocess, nothing configured), its output checked."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def demo(tmp_path_factory):
     # Settings from the developer's shell must not leak into the demo (it must work with nothing configured).
     env.update({"TEAMS_WEBHOOK_URL": "https://example.invalid/not-this", "ALERT_DIR": "/nonexistent"})
     proc = subprocess.run(
-        [sys.executable, "-m", "monitor", "demo"],
+        [sys.executable, "-m", "devtools.demo"],
         cwd=cwd,
         env=env,
         capture_output=True,
