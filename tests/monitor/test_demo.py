@@ -1,4 +1,4 @@
-"""``python -m devtools.demo`` (``make demo``) run as a user would (a subprocess, nothing configured), its output checked."""
+"""``python -m devtools.demo`` (``make demo``) run as a user would (a subprocess, nothing configured)."""
 
 from __future__ import annotations
 
