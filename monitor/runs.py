@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from diagnosis.times import parse_time
 from monitor.storage.base import ObjectStore, PreconditionFailed
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ class RunStore:
                 record.claim_owner
                 and record.claim_owner != self.owner
                 and record.claim_expires
-                and datetime.fromisoformat(record.claim_expires) > now
+                and (parse_time(record.claim_expires) or now) > now
             ):
                 return None
             record.claim_owner = self.owner
