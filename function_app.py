@@ -1,7 +1,7 @@
 """Azure Functions wiring (Python v2 programming model). Thin on purpose: the work is in monitor/.
 
 - ``on_resource_event``: Event Grid trigger on the subscription's system topic. Image template operations and
-  ``IT_`` staging group writes/deletes make the monitor look at that one template now (monitor/events.py
+  ``IT_`` staging group writes/deletes make the monitor look at that one template now (monitor/events/
   decides which). Other events are ignored; malformed events are logged and dropped (raising would only make
   Event Grid redeliver the same garbage for a day); transient Azure errors (monitor/azure/errors.py: 408, 429,
   5xx other than 501/505, connection failures) are re-raised so Event Grid retries the delivery later. Other

@@ -1,4 +1,4 @@
-"""monitor/events.py: parsing both Event Grid schemas, routing, malformed events, transient errors."""
+"""monitor/events/: parsing both Event Grid schemas, routing, malformed events, transient errors."""
 
 from __future__ import annotations
 

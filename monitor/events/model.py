@@ -17,11 +17,8 @@ Modelled after AWS Lambda Powertools' event data classes: ``ResourceEvent`` give
 the fields the monitor uses and nothing else. The ``claims`` and ``authorization`` parts (caller identity,
 tokens' ``aio`` claim, IP addresses) are deliberately not kept, so they can never end up in a log line.
 
-``route(event)`` turns an event into one action: ``CheckTemplate(template_id)``,
-``CheckStagingGroup(subscription, group)`` (an ``IT_`` group written or deleted, or the end of its build:
-BUILD_END_OPERATIONS) or ``Ignore(reason)``. Anything that does not have the shape of an
-event raises ``MalformedEvent`` with a message that names the problem and never echoes secrets; the Functions
-app logs and drops those.
+Anything that does not have the shape of an event raises ``MalformedEvent`` with a message that names the problem
+and never echoes secrets; the Functions app logs and drops those. What to do with an event: routing.py.
 
 This module imports only the standard library and monitor/azure/ids.py (the Functions app imports it on every cold
 start); ``is_transient`` (which failures Event Grid should redeliver) is in monitor/azure/errors.py.
@@ -35,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.azure.ids import IMAGE_TEMPLATE_PROVIDER, IMAGE_TEMPLATE_TYPE, ResourceId
+from monitor.azure.ids import IMAGE_TEMPLATE_PROVIDER, IMAGE_TEMPLATE_TYPE
 
 # --- What the monitor listens to (infra/ builds the event subscription's filter from these) -----------------
 
@@ -318,85 +315,6 @@ def from_functions_event(event: Any) -> ResourceEvent:
     else:
         raise MalformedEvent(f"not an Event Grid event object: {type(event).__name__}")
     return ResourceEvent.from_dict(body)
-
-
-# --- Routing ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckTemplate:
-    template_id: str
-
-
-@dataclass(frozen=True)
-class CheckStagingGroup:
-    subscription_id: str
-    resource_group: str
-
-
-@dataclass(frozen=True)
-class Ignore:
-    reason: str
-
-
-Action = CheckTemplate | CheckStagingGroup | Ignore
-
-
-def is_staging_group(name: str | None) -> bool:
-    """Image Builder names its staging groups ``IT_...`` (compared case-insensitively)."""
-    return name is not None and name[: len(STAGING_GROUP_PREFIX)].upper() == STAGING_GROUP_PREFIX
-
-
-def route(event: ResourceEvent) -> Action:
-    """What to do with an event. Raises MalformedEvent when a handled operation names no usable resource."""
-    if event.event_type not in HANDLED_EVENT_TYPES:
-        return Ignore(f"event type {event.event_type} is not handled")
-    assert event.data is not None  # parse guarantees data for Microsoft.Resources.* events
-    operation = event.data.operation_name.strip()
-    lowered = operation.lower()
-    template_prefix = IMAGE_TEMPLATES.lower() + "/"
-    group_prefix = RESOURCE_GROUPS.lower() + "/"
-
-    if lowered.startswith(template_prefix):
-        verb = lowered[len(template_prefix) :]
-        if verb not in TEMPLATE_OPERATIONS:
-            return Ignore(f"image template operation {_echo(operation)} does not change a build")
-        rid = ResourceId.parse(event.resource_id)
-        if rid is None or not rid.is_image_template():
-            raise MalformedEvent(
-                f"{_echo(operation)} event does not name an image template"
-                f" (resource {_echo(event.resource_id)})",
-                event.id,
-            )
-        return CheckTemplate(rid.template_id())
-
-    rid = ResourceId.parse(event.resource_id)
-    if lowered.startswith(group_prefix):
-        if lowered not in (group_prefix + "write", group_prefix + "delete"):
-            return Ignore(f"resource group operation {_echo(operation)} is not a write or delete")
-        if rid is None or rid.resource_group is None or rid.provider is not None:
-            raise MalformedEvent(
-                f"{_echo(operation)} event does not name a resource group"
-                f" (resource {_echo(event.resource_id)})",
-                event.id,
-            )
-        if not is_staging_group(rid.resource_group):
-            return Ignore(f"resource group {_echo(rid.resource_group)} is not an Image Builder staging group")
-        return CheckStagingGroup(rid.subscription_id, rid.resource_group)
-
-    # The end of a run: cleanup deleted the build VM or container group inside an IT_ staging group
-    # (BUILD_END_OPERATIONS, delivered by the second event subscription). Every other operation on resources
-    # inside staging groups is ignored: dozens of writes per build say nothing the group's own write/delete and
-    # the sweep do not; and the monitor itself calls listKeys/action on staging accounts (reacting would loop).
-    if (
-        event.event_type == BUILD_END_EVENT_TYPE
-        and lowered in _BUILD_END_OPERATIONS_LOWER
-        and rid is not None
-        and rid.resource_group is not None
-        and is_staging_group(rid.resource_group)
-    ):
-        return CheckStagingGroup(rid.subscription_id, rid.resource_group)
-    return Ignore(f"operation {_echo(operation)} is not about an image template or the end of its build")
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
