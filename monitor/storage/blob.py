@@ -70,41 +70,6 @@ class BlobStore:
         self._container_ready = False
         self._lock = threading.Lock()
 
-    # -- construction ----------------------------------------------------------------------------------------
-    @classmethod
-    def from_settings(cls, settings: Any, clients: Any = None) -> BlobStore:
-        """From ARCHIVE_STORAGE_URL (identity) or ARCHIVE_CONNECTION_STRING (key); ``clients`` shares the
-        transport."""
-        from azure.storage.blob import BlobServiceClient
-
-        if settings.archive_storage_url:
-            if not settings.archive_storage_url.lower().startswith("https://"):
-                from monitor.settings import SettingsError
-
-                # The storage client never sends a bearer token over plain http.
-                raise SettingsError(
-                    "ARCHIVE_STORAGE_URL",
-                    "identity auth needs an https endpoint; for an http emulator (Azurite) set "
-                    "ARCHIVE_CONNECTION_STRING instead",
-                )
-            if clients is not None:
-                service = clients.blob_service(settings.archive_storage_url)
-            else:
-                from azure.identity import DefaultAzureCredential
-
-                service = BlobServiceClient(settings.archive_storage_url, credential=DefaultAzureCredential())
-        elif settings.archive_connection_string:
-            extra: dict[str, Any] = {"transport": clients.transport} if clients is not None else {}
-            service = BlobServiceClient.from_connection_string(
-                settings.archive_connection_string,
-                max_single_get_size=DEFAULT_BLOCK_SIZE,
-                max_chunk_get_size=DEFAULT_BLOCK_SIZE,
-                **extra,
-            )
-        else:
-            raise ValueError("BlobStore needs ARCHIVE_STORAGE_URL or ARCHIVE_CONNECTION_STRING")
-        return cls(service.get_container_client(settings.archive_container))
-
     # -- helpers ---------------------------------------------------------------------------------------------
     def _blob(self, key: str) -> Any:
         if not key or key.startswith("/") or any(p in (".", "..") for p in key.split("/")):

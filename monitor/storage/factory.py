@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.settings import Settings
+from monitor.settings import Settings, SettingsError
 from monitor.storage.base import ObjectStore
 from monitor.storage.local import LocalDirStore
 
@@ -17,6 +17,38 @@ def open_store(settings: Settings, clients: Any = None) -> ObjectStore:
     """
     if settings.archive_kind == "local":
         return LocalDirStore(settings.archive_dir)
-    from monitor.storage.blob import BlobStore
+    return _blob_store(settings, clients)
 
-    return BlobStore.from_settings(settings, clients)
+
+def _blob_store(settings: Settings, clients: Any = None) -> ObjectStore:
+    """From ARCHIVE_STORAGE_URL (identity) or ARCHIVE_CONNECTION_STRING (key); ``clients`` shares the
+    transport."""
+    from azure.storage.blob import BlobServiceClient
+
+    from monitor.storage.blob import DEFAULT_BLOCK_SIZE, BlobStore
+
+    if settings.archive_storage_url:
+        if not settings.archive_storage_url.lower().startswith("https://"):
+            # The storage client never sends a bearer token over plain http.
+            raise SettingsError(
+                "ARCHIVE_STORAGE_URL",
+                "identity auth needs an https endpoint; for an http emulator (Azurite) set "
+                "ARCHIVE_CONNECTION_STRING instead",
+            )
+        if clients is not None:
+            service = clients.blob_service(settings.archive_storage_url)
+        else:
+            from azure.identity import DefaultAzureCredential
+
+            service = BlobServiceClient(settings.archive_storage_url, credential=DefaultAzureCredential())
+    elif settings.archive_connection_string:
+        extra: dict[str, Any] = {"transport": clients.transport} if clients is not None else {}
+        service = BlobServiceClient.from_connection_string(
+            settings.archive_connection_string,
+            max_single_get_size=DEFAULT_BLOCK_SIZE,
+            max_chunk_get_size=DEFAULT_BLOCK_SIZE,
+            **extra,
+        )
+    else:
+        raise ValueError("BlobStore needs ARCHIVE_STORAGE_URL or ARCHIVE_CONNECTION_STRING")
+    return BlobStore(service.get_container_client(settings.archive_container))
