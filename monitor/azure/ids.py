@@ -8,10 +8,19 @@ without the Azure SDK.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 IMAGE_TEMPLATE_PROVIDER = "Microsoft.VirtualMachineImages"
 IMAGE_TEMPLATE_TYPE = "imageTemplates"
+
+# ARM's limits, checked before an id from outside (an event) reaches an Azure call or a log line.
+MAX_RESOURCE_ID_LENGTH = 1024
+RESOURCE_GROUP_MAX = 90  # ResourceGroupNameParameter: 1-90 characters
+TEMPLATE_NAME_MAX = 64  # ImageTemplateNameParameter: ^[A-Za-z0-9-_.]{1,64}$
+OTHER_NAME_MAX = 80  # any other resource name (the build VM and container group names are at most 64 and 63)
+_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True)
@@ -26,7 +35,9 @@ class ResourceId:
 
     @classmethod
     def parse(cls, resource_id: str) -> ResourceId | None:
-        """None when ``resource_id`` is not a subscription-scoped resource id."""
+        """None when ``resource_id`` is not a subscription-scoped resource id (or is longer than any ARM id)."""
+        if len(resource_id) > MAX_RESOURCE_ID_LENGTH:
+            return None
         parts = [p for p in resource_id.strip().split("/") if p]
         if len(parts) < 2 or parts[0].lower() != "subscriptions":
             return None
@@ -52,6 +63,18 @@ class ResourceId:
             and bool(self.types)
             and self.types[0].lower() == IMAGE_TEMPLATE_TYPE.lower()
         )
+
+    def limits_problem(self) -> str | None:
+        """What in this id is beyond ARM's limits (no value echoed), or None when it is within them."""
+        if not _GUID.fullmatch(self.subscription_id):
+            return "the subscription id is not a GUID"
+        if self.resource_group is not None and not 1 <= len(self.resource_group) <= RESOURCE_GROUP_MAX:
+            return f"the resource group name is longer than {RESOURCE_GROUP_MAX} characters"
+        if self.is_image_template() and not _TEMPLATE_NAME.fullmatch(self.names[0]):
+            return f"the image template name is not 1-{TEMPLATE_NAME_MAX} letters, digits, '-', '_' or '.'"
+        if any(len(name) > OTHER_NAME_MAX for name in self.names):
+            return f"a resource name is longer than {OTHER_NAME_MAX} characters"
+        return None
 
     def template_id(self) -> str:
         """The canonical id of the image template this id is (or is under)."""

@@ -1,14 +1,15 @@
 """What to do with an event: ``route(event)`` turns it into one action: ``CheckTemplate(template_id)``,
 ``CheckStagingGroup(subscription, group)`` (an ``IT_`` group written or deleted, or the end of its build:
-BUILD_END_OPERATIONS) or ``Ignore(reason)``. A handled operation that names no usable resource raises
-``MalformedEvent``. Standard library only (the Functions app routes on a cold start).
+BUILD_END_OPERATIONS) or ``Ignore(reason)``. A handled operation that names no usable resource, or one beyond
+ARM's limits (monitor/azure/ids.py: a subscription that is no GUID, names over 64/80/90 characters, ids over 1024),
+raises ``MalformedEvent``. Standard library only (the Functions app routes on a cold start).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.azure.ids import ResourceId
+from monitor.azure.ids import MAX_RESOURCE_ID_LENGTH, ResourceId
 from monitor.events.model import (
     _BUILD_END_OPERATIONS_LOWER,
     BUILD_END_EVENT_TYPE,
@@ -52,6 +53,8 @@ def route(event: ResourceEvent) -> Action:
     if event.event_type not in HANDLED_EVENT_TYPES:
         return Ignore(f"event type {event.event_type} is not handled")
     assert event.data is not None  # parse guarantees data for Microsoft.Resources.* events
+    if len(event.resource_id) > MAX_RESOURCE_ID_LENGTH:
+        raise MalformedEvent(f"the resource id is longer than {MAX_RESOURCE_ID_LENGTH} characters", event.id)
     operation = event.data.operation_name.strip()
     lowered = operation.lower()
     template_prefix = IMAGE_TEMPLATES.lower() + "/"
@@ -68,7 +71,7 @@ def route(event: ResourceEvent) -> Action:
                 f" (resource {_echo(event.resource_id)})",
                 event.id,
             )
-        return CheckTemplate(rid.template_id())
+        return CheckTemplate(_within_limits(rid, event).template_id())
 
     rid = ResourceId.parse(event.resource_id)
     if lowered.startswith(group_prefix):
@@ -82,6 +85,7 @@ def route(event: ResourceEvent) -> Action:
             )
         if not is_staging_group(rid.resource_group):
             return Ignore(f"resource group {_echo(rid.resource_group)} is not an Image Builder staging group")
+        _within_limits(rid, event)
         return CheckStagingGroup(rid.subscription_id, rid.resource_group)
 
     # The end of a run: cleanup deleted the build VM or container group inside an IT_ staging group
@@ -95,5 +99,14 @@ def route(event: ResourceEvent) -> Action:
         and rid.resource_group is not None
         and is_staging_group(rid.resource_group)
     ):
+        _within_limits(rid, event)
         return CheckStagingGroup(rid.subscription_id, rid.resource_group)
     return Ignore(f"operation {_echo(operation)} is not about an image template or the end of its build")
+
+
+def _within_limits(rid: ResourceId, event: ResourceEvent) -> ResourceId:
+    """``rid`` when its names are within ARM's limits; else MalformedEvent, before any Azure call."""
+    problem = rid.limits_problem()
+    if problem is not None:
+        raise MalformedEvent(problem, event.id)
+    return rid

@@ -153,3 +153,37 @@ def test_the_trigger_and_the_sweep_share_one_is_transient() -> None:
     assert not hasattr(monitor.events, "is_transient") and not hasattr(function_app, "_is_transient")
     assert monitor.azure.clients.is_transient is is_transient is monitor.azure.staging.is_transient
     assert is_transient(_http(503)) and is_transient(ServiceRequestError("refused"))
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "problem"),
+    [
+        (TID.replace("/tpl", "/" + "t" * 65), "image template name"),
+        (TID.replace("/tpl", "/bad name"), "image template name"),
+        (TID.replace("/rg/", "/" + "r" * 91 + "/"), "resource group name"),
+        (TID.replace(SUB, "not-a-guid"), "not a GUID"),
+        (f"/subscriptions/{SUB}/resourceGroups/IT_x/providers/Microsoft.Compute/virtualMachines/{'v' * 81}", "80"),
+    ],
+)
+def test_event_ids_beyond_arm_limits_are_malformed_before_any_azure_call(resource_id: str, problem: str) -> None:
+    from monitor.events import MalformedEvent, parse_event, route
+    from tests.monitor.eventsamples import template_event
+
+    event = template_event("rg", "tpl", "write")
+    event["subject"] = event["data"]["resourceUri"] = resource_id
+    if "virtualMachines" in resource_id:
+        event["eventType"] = "Microsoft.Resources.ResourceDeleteSuccess"
+        event["data"]["operationName"] = "Microsoft.Compute/virtualMachines/delete"
+    with pytest.raises(MalformedEvent, match=problem) as caught:
+        route(parse_event(event))
+    assert len(str(caught.value)) < 200  # the value itself is never echoed whole
+
+
+def test_an_overlong_event_resource_id_is_malformed() -> None:
+    from monitor.events import MalformedEvent, parse_event, route
+    from tests.monitor.eventsamples import template_event
+
+    event = template_event("rg", "tpl", "write")
+    event["subject"] = event["data"]["resourceUri"] = TID + "/" + "x" * 5_000_000
+    with pytest.raises(MalformedEvent, match="longer than 1024"):
+        route(parse_event(event))
