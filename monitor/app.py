@@ -13,6 +13,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +34,19 @@ from monitor.storage.base import LeaseUnavailable, ObjectStore
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60
+SWEEP_WORKERS = 4  # templates handled at once
+BUDGET_SPENT = "not finished within the sweep budget (SWEEP_BUDGET_MINUTES); the next sweep looks again"
+
+
+@dataclass
+class _Slot:
+    """One listed template on its way through a sweep: handled by a worker (``future``), or an error row, or
+    skipped by TEMPLATE_FILTER; ``ref`` is None for an unreadable id."""
+
+    ref: TemplateRef | None
+    future: Future[tuple[TemplateOutcome, IndexEntry | None]] | None = None
+    error: str | None = None
+    skipped: bool = False
 
 
 def _keep_renewing(lease: Any, stop: threading.Event) -> None:
@@ -123,9 +139,10 @@ class Monitor:
             report.errors.append(f"listing templates: {type(exc).__name__}: {exc}")
             report.list_error = exc
         if report.list_error is None:
+            deadline = started + self.settings.sweep_budget_minutes * 60
             try:
                 with self.store.lease(SWEEP_LEASE_KEY, LEASE_SECONDS) as lease:
-                    self._sweep(report, lease, first, listing)
+                    self._sweep(report, lease, first, listing, deadline)
             except LeaseUnavailable:
                 log.info("another sweep holds the lease; skipping this one")
                 report.skipped_lease = True
@@ -135,31 +152,37 @@ class Monitor:
         report.seconds = time.monotonic() - started
         return report
 
-    def _sweep(self, report: SweepReport, lease: Any, first: Any, listing: Any) -> None:
+    def _sweep(self, report: SweepReport, lease: Any, first: Any, listing: Any, deadline: float) -> None:
         try:
             report.outbox = self.toolkit.dispatcher.flush_outbox()
         except Exception as exc:  # the outbox must not stop the sweep
             log.exception("alert outbox flush failed")
             report.errors.append(f"outbox: {exc}")
         index = SweepIndex(self.store).load()
-        changes: dict[str, IndexEntry | None] = {}
         seen: set[str] = set()
+        slots: list[_Slot] = []  # one per listed template, in list order
         listed_all = False
         stop = threading.Event()
         renewer = threading.Thread(target=_keep_renewing, args=(lease, stop), name="sweep-lease", daemon=True)
         renewer.start()
+        # Templates are handled concurrently (a slow staging account holds one worker, not the sweep).
+        pool = ThreadPoolExecutor(max_workers=SWEEP_WORKERS, thread_name_prefix="sweep-template")
         try:
-            templates = listing if first is None else _chain(first, listing)
-            for template in templates:
+            for template in listing if first is None else _chain(first, listing):
                 report.listed += 1
-                data = self._full(template.as_dict(), report, seen)
-                if data is not None:
-                    self._sweep_one(data, index, report, changes, seen)
-            listed_all = True
+                slots.append(self._submit(pool, template.as_dict(), index, seen))
+                if time.monotonic() > deadline:
+                    report.errors.append(f"listing templates: stopped after {report.listed}: {BUDGET_SPENT}")
+                    break
+            else:
+                listed_all = True
         except Exception as exc:  # ARM list failed mid-way: keep what was done, forget nothing
             log.exception("listing image templates failed")
             report.errors.append(f"listing templates: {type(exc).__name__}: {exc}")
+        try:
+            changes = self._collect(slots, index, report, deadline)
         finally:
+            pool.shutdown(wait=False, cancel_futures=True)
             stop.set()
             renewer.join()
         # Templates that are gone: assemble the snapshots of a run that was still active, then forget them.
@@ -176,39 +199,63 @@ class Monitor:
             changes[tid] = None
         index.apply(changes)
 
-    def _sweep_one(
-        self,
-        data: dict[str, Any],
-        index: SweepIndex,
-        report: SweepReport,
-        changes: dict[str, IndexEntry | None],
-        seen: set[str],
-    ) -> None:
+    def _submit(self, pool: ThreadPoolExecutor, data: dict[str, Any], index: SweepIndex, seen: set[str]) -> _Slot:
+        """Hand one listed template to a worker; a template that cannot be handled gets its row (or nothing)."""
+        full = self._full(data)
+        if isinstance(full, _Slot):
+            seen.add(full.ref.id.lower())  # kept as seen (not deleted) for the next sweep
+            return full
         try:
-            ref = TemplateRef.parse(data.get("id") or "")
+            ref = TemplateRef.parse(full.get("id") or "")
         except ValueError as exc:
-            report.errors.append(str(exc))
-            return
-        if not self.settings.template_filter.matches(ref.resource_group, ref.name, data.get("tags")):
-            return
+            return _Slot(None, error=str(exc))
+        if not self.settings.template_filter.matches(ref.resource_group, ref.name, full.get("tags")):
+            return _Slot(ref, skipped=True)
         seen.add(ref.id.lower())
-        try:
-            outcome, entry = handle(self.toolkit, data, ref, index.get(ref.id))
-        except Exception as exc:  # isolate one template's failure; the next sweep retries it
-            log.exception("template %s failed", ref.id)
-            error = f"{type(exc).__name__}: {exc}"
-            report.errors.append(f"{ref.id}: {error}")
-            report.rows.append(TemplateOutcome(ref.id, ref.name, ref.resource_group, "error", error=error))
-            return
-        if outcome.note == "unchanged":
-            report.unchanged += 1
-        report.rows.append(outcome)
-        if entry is not None and entry != index.get(ref.id):
-            changes[ref.id.lower()] = entry
+        return _Slot(ref, future=pool.submit(handle, self.toolkit, full, ref, index.get(ref.id)))
 
-    def _full(self, data: dict[str, Any], report: SweepReport, seen: set[str]) -> dict[str, Any] | None:
+    def _collect(
+        self, slots: list[_Slot], index: SweepIndex, report: SweepReport, deadline: float
+    ) -> dict[str, IndexEntry | None]:
+        """The rows of every template in list order, waiting for each until the sweep deadline; the index
+        changes they make."""
+        changes: dict[str, IndexEntry | None] = {}
+        for slot in slots:
+            ref = slot.ref
+            if slot.skipped:
+                continue
+            if ref is None:
+                report.errors.append(slot.error or "")
+                continue
+            if slot.future is None:
+                report.errors.append(f"{ref.id}: {slot.error}")
+                report.rows.append(TemplateOutcome(ref.id, ref.name, ref.resource_group, "error", error=slot.error))
+                continue
+            try:
+                outcome, entry = slot.future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                slot.future.cancel()  # not started: nothing done; started: it finishes on its own, claim-safe
+                error = BUDGET_SPENT
+                log.warning("template %s: %s", ref.id, error)
+                report.errors.append(f"{ref.id}: {error}")
+                report.rows.append(TemplateOutcome(ref.id, ref.name, ref.resource_group, "error", error=error))
+                continue
+            except Exception as exc:  # isolate one template's failure; the next sweep retries it
+                log.error("template %s failed", ref.id, exc_info=exc)
+                error = f"{type(exc).__name__}: {exc}"
+                report.errors.append(f"{ref.id}: {error}")
+                report.rows.append(TemplateOutcome(ref.id, ref.name, ref.resource_group, "error", error=error))
+                continue
+            if outcome.note == "unchanged":
+                report.unchanged += 1
+            report.rows.append(outcome)
+            if entry is not None and entry != index.get(ref.id):
+                changes[ref.id.lower()] = entry
+        return changes
+
+    def _full(self, data: dict[str, Any]) -> dict[str, Any] | _Slot:
         """A listed template as the list gave it; a stand-in whose list omits the properties costs one GET for
-        that template. None when that GET fails: the template is kept as seen (not deleted) for the next sweep."""
+        that template. An error slot when that GET fails."""
         props = data.get("properties")
         # A full resource has its required source/distribute or a status; a summary has none of them.
         if isinstance(props, dict) and any(k in props for k in ("provisioningState", "lastRunStatus", "source")):
@@ -216,15 +263,11 @@ class Monitor:
         try:
             ref = TemplateRef.parse(data.get("id") or "")
         except ValueError:
-            return data  # _sweep_one reports the bad id
+            return data  # _submit reports the bad id
         try:
             got = self.clients.imagebuilder.virtual_machine_image_templates.get(ref.resource_group, ref.name)
         except Exception as exc:
-            error = f"listed without status; GET failed: {type(exc).__name__}: {exc}"
-            report.errors.append(f"{ref.id}: {error}")
-            seen.add(ref.id.lower())
-            report.rows.append(TemplateOutcome(ref.id, ref.name, ref.resource_group, "error", error=error))
-            return None
+            return _Slot(ref, error=f"listed without status; GET failed: {type(exc).__name__}: {exc}")
         return got.as_dict()
 
     # -- one template ----------------------------------------------------------------------------------------

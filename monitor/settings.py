@@ -23,6 +23,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "STUCK_AFTER_MINUTES",
     "TIMEOUT_GRACE_MINUTES",
     "SWEEP_SCHEDULE",
+    "SWEEP_BUDGET_MINUTES",
     "TEMPLATE_FILTER",
     "DIAGNOSIS_RULES",
     "TEAMS_WEBHOOK_URL",
@@ -116,6 +117,7 @@ class Settings:
     stuck_after_minutes: float = 30.0
     timeout_grace_minutes: float = 15.0
     sweep_schedule: str = "0 */5 * * * *"
+    sweep_budget_minutes: float = 5.0  # a sweep starts no template after this, and waits for none beyond it
     template_filter: TemplateFilter = field(default_factory=TemplateFilter)
     diagnosis_rules: tuple[Path, ...] = ()
     teams_webhook_url: str | None = field(default=None, repr=False)
@@ -212,6 +214,7 @@ class Settings:
             stuck_after_minutes=number("STUCK_AFTER_MINUTES", 30.0, minimum=1.0),
             timeout_grace_minutes=number("TIMEOUT_GRACE_MINUTES", 15.0),
             sweep_schedule=schedule,
+            sweep_budget_minutes=number("SWEEP_BUDGET_MINUTES", 5.0, minimum=0.1),
             template_filter=TemplateFilter.parse(get("TEMPLATE_FILTER") or ""),
             diagnosis_rules=rules,
             teams_webhook_url=url("TEAMS_WEBHOOK_URL"),

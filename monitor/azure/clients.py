@@ -1,8 +1,12 @@
 """Azure SDK clients built from Settings: one credential, one counting HTTP transport, lazy heavy imports.
 
 Every client (ARM management clients and blob clients) shares one ``CountingTransport`` so a sweep can report
-how many requests it made to ARM and to storage. Retries are azure-core's ``RetryPolicy``, which honours
-``Retry-After`` on 429 and 503 answers; ``retry_total`` bounds them.
+how many requests it made to ARM and to storage. Retries are azure-core's ``RetryPolicy`` for ARM (it honours
+``Retry-After`` on 429 and 503 answers) and the storage SDK's exponential retry for blobs.
+
+Deadlines: every request has a connection timeout (CONNECT_SECONDS) and a read timeout (READ_SECONDS); an ARM
+call, retries included, gives up after ARM_CALL_SECONDS; a blob call is retried BLOB_RETRIES times starting at
+BLOB_BACKOFF_SECONDS (the SDK's own 15 s start would hold a sweep for minutes on one unhealthy account).
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.core.credentials import TokenCredential
 
 log = logging.getLogger(__name__)
+
+CONNECT_SECONDS = 10
+READ_SECONDS = 60
+ARM_CALL_SECONDS = 90
+BLOB_RETRIES = 3
+BLOB_BACKOFF_SECONDS = 1.0
 
 RESOURCES_API = "2021-04-01"  # resource groups (check_staging_group reads their tags)
 # Storage accounts list / listKeys: the version of the official REST spec we code against (the SDK's newest may be
@@ -144,12 +154,16 @@ class AzureClients:
         self.subscription_id = settings.require_subscription()
         self._credential = credential
         self._lock = threading.Lock()
+        self._build_lock = threading.RLock()  # SDK clients are built on first use, possibly by several threads
         self._imagebuilder: Any = None
         self._storage_mgmt: Any = None
         self._containers: Any = None
         self._scopes: list[str] | None = None
         self.transport = _make_transport_class()(
-            urlsplit(settings.arm_endpoint).netloc, connection_data_block_size=4 * 1024 * 1024
+            urlsplit(settings.arm_endpoint).netloc,
+            connection_data_block_size=4 * 1024 * 1024,
+            connection_timeout=CONNECT_SECONDS,
+            read_timeout=READ_SECONDS,
         )
 
     # -- shared pieces ---------------------------------------------------------------------------------------
@@ -186,36 +200,40 @@ class AzureClients:
             "transport": self.transport,
             "retry_total": 6,
             "retry_backoff_factor": 0.5,
+            "timeout": ARM_CALL_SECONDS,
         }
 
     # -- ARM -------------------------------------------------------------------------------------------------
     @property
     def imagebuilder(self) -> Any:
-        if self._imagebuilder is None:
-            from azure.mgmt.imagebuilder import ImageBuilderClient
+        with self._build_lock:
+            if self._imagebuilder is None:
+                from azure.mgmt.imagebuilder import ImageBuilderClient
 
-            self._imagebuilder = ImageBuilderClient(self.credential, self.subscription_id, **self._mgmt_kwargs())
-        return self._imagebuilder
+                self._imagebuilder = ImageBuilderClient(self.credential, self.subscription_id, **self._mgmt_kwargs())
+            return self._imagebuilder
 
     @property
     def storage_mgmt(self) -> Any:
-        if self._storage_mgmt is None:
-            from azure.mgmt.storage import StorageManagementClient
+        with self._build_lock:
+            if self._storage_mgmt is None:
+                from azure.mgmt.storage import StorageManagementClient
 
-            self._storage_mgmt = StorageManagementClient(
-                self.credential, self.subscription_id, api_version=STORAGE_API, **self._mgmt_kwargs()
-            )
-        return self._storage_mgmt
+                self._storage_mgmt = StorageManagementClient(
+                    self.credential, self.subscription_id, api_version=STORAGE_API, **self._mgmt_kwargs()
+                )
+            return self._storage_mgmt
 
     @property
     def containers(self) -> Any:
-        if self._containers is None:
-            from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+        with self._build_lock:
+            if self._containers is None:
+                from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
-            self._containers = ContainerInstanceManagementClient(
-                self.credential, self.subscription_id, **self._mgmt_kwargs()
-            )
-        return self._containers
+                self._containers = ContainerInstanceManagementClient(
+                    self.credential, self.subscription_id, **self._mgmt_kwargs()
+                )
+            return self._containers
 
     def arm_get(self, path: str, api_version: str) -> dict[str, Any]:
         """GET an ARM path (``/subscriptions/...``) through the image builder client's pipeline; raise on
@@ -306,7 +324,9 @@ class AzureClients:
             account_url,
             credential=credential,
             transport=self.transport,
-            retry_total=5,
+            retry_total=BLOB_RETRIES,
+            initial_backoff=BLOB_BACKOFF_SECONDS,
+            increment_base=2,
             # Ranged reads of 4 MiB: a download never holds more than one chunk.
             max_single_get_size=4 * 1024 * 1024,
             max_chunk_get_size=4 * 1024 * 1024,

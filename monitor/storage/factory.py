@@ -25,6 +25,7 @@ def _blob_store(settings: Settings, clients: Any = None) -> ObjectStore:
     transport."""
     from azure.storage.blob import BlobServiceClient
 
+    from monitor.azure.clients import BLOB_BACKOFF_SECONDS, BLOB_RETRIES
     from monitor.storage.blob import DEFAULT_BLOCK_SIZE, BlobStore
 
     if settings.archive_storage_url:
@@ -47,6 +48,9 @@ def _blob_store(settings: Settings, clients: Any = None) -> ObjectStore:
             settings.archive_connection_string,
             max_single_get_size=DEFAULT_BLOCK_SIZE,
             max_chunk_get_size=DEFAULT_BLOCK_SIZE,
+            retry_total=BLOB_RETRIES,
+            initial_backoff=BLOB_BACKOFF_SECONDS,
+            increment_base=2,
             **extra,
         )
     else:
