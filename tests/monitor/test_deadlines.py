@@ -83,3 +83,15 @@ def test_a_sweep_stops_waiting_at_its_budget(harness) -> None:
         assert 5 <= elapsed < 15, elapsed
     finally:
         _wait_for_workers()
+
+
+def test_the_default_sweep_budget_is_well_under_the_function_timeout() -> None:
+    import json
+    from pathlib import Path
+
+    from monitor.settings import Settings
+
+    host = json.loads((Path(__file__).resolve().parents[2] / "host.json").read_text())
+    hours, minutes, seconds = (int(p) for p in host["functionTimeout"].split(":"))
+    assert Settings().sweep_budget_minutes * 60 <= (hours * 3600 + minutes * 60 + seconds) / 2
+    assert Settings.from_env({}).sweep_budget_minutes == 5.0
