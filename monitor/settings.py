@@ -214,7 +214,7 @@ class Settings:
             stuck_after_minutes=number("STUCK_AFTER_MINUTES", 30.0, minimum=1.0),
             timeout_grace_minutes=number("TIMEOUT_GRACE_MINUTES", 15.0),
             sweep_schedule=schedule,
-            sweep_budget_minutes=number("SWEEP_BUDGET_MINUTES", 5.0, minimum=0.1),
+            sweep_budget_minutes=number("SWEEP_BUDGET_MINUTES", 5.0, minimum=0.01),
             template_filter=TemplateFilter.parse(get("TEMPLATE_FILTER") or ""),
             diagnosis_rules=rules,
             teams_webhook_url=url("TEAMS_WEBHOOK_URL"),

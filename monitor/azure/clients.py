@@ -30,7 +30,9 @@ CONNECT_SECONDS = 10
 READ_SECONDS = 60
 ARM_CALL_SECONDS = 90
 BLOB_RETRIES = 3
-BLOB_BACKOFF_SECONDS = 1.0
+BLOB_BACKOFF_SECONDS = 1.0  # waits: 1 s, then 1 + 2 s, then 1 + 4 s (each ± BLOB_JITTER_SECONDS)
+BLOB_BACKOFF_BASE = 2.0
+BLOB_JITTER_SECONDS = 0.5
 
 RESOURCES_API = "2021-04-01"  # resource groups (check_staging_group reads their tags)
 # Storage accounts list / listKeys: the version of the official REST spec we code against (the SDK's newest may be
@@ -326,7 +328,8 @@ class AzureClients:
             transport=self.transport,
             retry_total=BLOB_RETRIES,
             initial_backoff=BLOB_BACKOFF_SECONDS,
-            increment_base=2,
+            increment_base=BLOB_BACKOFF_BASE,
+            random_jitter_range=BLOB_JITTER_SECONDS,
             # Ranged reads of 4 MiB: a download never holds more than one chunk.
             max_single_get_size=4 * 1024 * 1024,
             max_chunk_get_size=4 * 1024 * 1024,

@@ -26,9 +26,6 @@ from monitor.stuck import StuckPolicy
 
 log = logging.getLogger(__name__)
 
-COPY_MODES = ("auto", "stream")  # auto: server-side Copy Blob where allowed, else streamed; stream: always
-
-
 @dataclass
 class Toolkit:
     settings: Settings
@@ -36,7 +33,7 @@ class Toolkit:
     runs: RunStore
     staging: StagingLogs
     clock: Callable[[], datetime]
-    copy_mode: str = "auto"
+    copy_mode: str = "auto"  # auto: server-side Copy Blob where allowed, else streamed; stream: always streamed
     server_copy_ok: bool = True  # cleared once the service refuses a server-side copy: stream from then on
     _knowledge: Any = None
     _dispatcher: Any = None

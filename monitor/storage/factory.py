@@ -25,7 +25,7 @@ def _blob_store(settings: Settings, clients: Any = None) -> ObjectStore:
     transport."""
     from azure.storage.blob import BlobServiceClient
 
-    from monitor.azure.clients import BLOB_BACKOFF_SECONDS, BLOB_RETRIES
+    from monitor.azure.clients import BLOB_BACKOFF_BASE, BLOB_BACKOFF_SECONDS, BLOB_JITTER_SECONDS, BLOB_RETRIES
     from monitor.storage.blob import DEFAULT_BLOCK_SIZE, BlobStore
 
     if settings.archive_storage_url:
@@ -50,7 +50,8 @@ def _blob_store(settings: Settings, clients: Any = None) -> ObjectStore:
             max_chunk_get_size=DEFAULT_BLOCK_SIZE,
             retry_total=BLOB_RETRIES,
             initial_backoff=BLOB_BACKOFF_SECONDS,
-            increment_base=2,
+            increment_base=BLOB_BACKOFF_BASE,
+            random_jitter_range=BLOB_JITTER_SECONDS,
             **extra,
         )
     else:

@@ -7,6 +7,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from localazure import samplelogs
 
 LOG = bytes(samplelogs.failed_customizer_log(seed=5))
@@ -28,6 +30,16 @@ def failed(h, name: str, *, unhealthy: bool = False):
     if unhealthy:
         h.cloud.gate(t.id).fail(h.cloud.storage_account(t.id), 503)
     return t
+
+
+@pytest.fixture(autouse=True)
+def short_backoff(monkeypatch):
+    """Blob retries as in production (same count), with shorter waits between them."""
+    import monitor.azure.clients as clients
+
+    monkeypatch.setattr(clients, "BLOB_BACKOFF_SECONDS", 0.2)
+    monkeypatch.setattr(clients, "BLOB_BACKOFF_BASE", 1.5)
+    monkeypatch.setattr(clients, "BLOB_JITTER_SECONDS", 0.1)
 
 
 def _wait_for_workers(seconds: float = 60) -> None:
@@ -76,11 +88,11 @@ def test_a_sweep_stops_waiting_at_its_budget(harness) -> None:
     sick = failed(h, "tpl-slow-account", unhealthy=True)
     try:
         started = time.monotonic()
-        report = h.monitor(SWEEP_BUDGET_MINUTES="0.1").sweep()  # 6 s; the sick account takes longer to give up
+        report = h.monitor(SWEEP_BUDGET_MINUTES="0.02").sweep()  # 1.2 s; the sick account takes longer to give up
         elapsed = time.monotonic() - started
         (row,) = report.rows
         assert row.name == sick.name and row.state == "error" and "SWEEP_BUDGET_MINUTES" in (row.error or "")
-        assert 5 <= elapsed < 15, elapsed
+        assert 1 <= elapsed < 8, elapsed
     finally:
         _wait_for_workers()
 
