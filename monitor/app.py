@@ -3,6 +3,10 @@ lease) and ``Monitor.check_template()`` / ``check_staging_group()`` (one templat
 said it changed). Each lists or reads templates and hands every one to ``monitor.handlers.handle``, which acts on
 its state. ``Monitor`` is a context manager: leaving the ``with`` block closes its Azure clients.
 
+A sweep hands templates to SWEEP_WORKERS threads (a slow staging account holds one of them, not the sweep) and
+stops starting or waiting for templates when SWEEP_BUDGET_MINUTES is spent; those are reported as errors and the
+next sweep looks at them again (run claims keep the work exactly-once meanwhile).
+
 A run's path: app.py (list) → observe.py (what state) → handlers/<state>.py (claim the run in runs.py, copy and
 diagnose in archive/, stuck rules in stuck.py, alert) → runs.py (record and sweep index written).
 """
