@@ -64,6 +64,10 @@ class LogLocation:
         return f"{self.account_url}/{self.container}/{self.customization_blob}"
 
     @property
+    def validation_url(self) -> str:
+        return f"{self.account_url}/{self.container}/{self.validation_blob}"
+
+    @property
     def account_name(self) -> str:
         return account_name_of(self.account_url)
 

@@ -214,9 +214,7 @@ def _write_results(
             mode=work.modes.get(CUSTOMIZATION_LOG),
         ),
         validation_log=LogCopy(
-            source=f"{work.location.account_url}/{work.location.container}/{work.location.validation_blob}"
-            if work.location
-            else None,
+            source=work.location.validation_url if work.location else None,
             bytes=work.validation.written,
             source_bytes=work.validation.source_size,
             verified=work.validation.verified,
