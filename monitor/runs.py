@@ -51,7 +51,7 @@ class RunRecord:
     template_name: str = ""
     resource_group: str = ""
     subscription_id: str = ""
-    state: str = ""  # detect state last seen
+    state: str = ""  # monitor.observe state last seen
     run_state: str | None = None
     start_time: str | None = None
     end_time: str | None = None
