@@ -154,6 +154,7 @@ def test_azure_refusal_is_a_clear_error(harness, monkeypatch, capsys) -> None:
         harness.cloud.arm.clear_faults()
     err = capsys.readouterr().err
     assert "Azure request failed" in err and "AuthorizationFailed" in err and "Traceback" not in err
+    assert err.count("\n") == 1 and "needs Reader" in err, err  # one line, naming what to do
 
 
 def test_sweep_without_a_credential_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
