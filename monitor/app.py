@@ -26,6 +26,7 @@ from typing import Any
 from monitor.azure.clients import RESOURCES_API, AzureClients, RequestCounts
 from monitor.azure.ids import TemplateRef, template_id
 from monitor.azure.staging import StagingLogs
+from monitor.deadline import requests_until
 from monitor.handlers import handle
 from monitor.handlers.context import Toolkit
 from monitor.handlers.deleted import handle_deleted
@@ -174,7 +175,7 @@ class Monitor:
         try:
             for template in listing if first is None else _chain(first, listing):
                 report.listed += 1
-                slots.append(self._submit(pool, template.as_dict(), index, seen))
+                slots.append(self._submit(pool, template.as_dict(), index, seen, deadline))
                 if time.monotonic() > deadline:
                     report.errors.append(f"listing templates: stopped after {report.listed}: {BUDGET_SPENT}")
                     break
@@ -203,7 +204,9 @@ class Monitor:
             changes[tid] = None
         index.apply(changes)
 
-    def _submit(self, pool: ThreadPoolExecutor, data: dict[str, Any], index: SweepIndex, seen: set[str]) -> _Slot:
+    def _submit(
+        self, pool: ThreadPoolExecutor, data: dict[str, Any], index: SweepIndex, seen: set[str], deadline: float
+    ) -> _Slot:
         """Hand one listed template to a worker; a template that cannot be handled gets its row (or nothing)."""
         full = self._full(data)
         if isinstance(full, _Slot):
@@ -216,7 +219,14 @@ class Monitor:
         if not self.settings.template_filter.matches(ref.resource_group, ref.name, full.get("tags")):
             return _Slot(ref, skipped=True)
         seen.add(ref.id.lower())
-        return _Slot(ref, future=pool.submit(handle, self.toolkit, full, ref, index.get(ref.id)))
+        return _Slot(ref, future=pool.submit(self._handle_by, deadline, full, ref, index.get(ref.id)))
+
+    def _handle_by(
+        self, deadline: float, data: dict[str, Any], ref: TemplateRef, entry: IndexEntry | None
+    ) -> tuple[TemplateOutcome, IndexEntry | None]:
+        """``handle`` in a worker, sending no Azure request after the sweep's deadline."""
+        with requests_until(deadline):
+            return handle(self.toolkit, data, ref, entry)
 
     def _collect(
         self, slots: list[_Slot], index: SweepIndex, report: SweepReport, deadline: float

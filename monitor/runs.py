@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from diagnosis.times import parse_time
+from monitor.deadline import unbounded
 from monitor.storage.base import ObjectStore, PreconditionFailed
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,8 @@ class Claim:
 
     def release(self) -> None:
         try:
-            self.etag = self.runs.update(self.record, self.etag, release=True)
+            with unbounded():  # also after a sweep's deadline: a claim left held would block the run for 30 min
+                self.etag = self.runs.update(self.record, self.etag, release=True)
         except ClaimLost:
             log.warning("run %s: claim lost before release", self.record.run_key)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from monitor import deadline
 from monitor.azure.errors import is_transient
 from monitor.settings import Settings
 
@@ -72,6 +73,7 @@ def _make_transport_class() -> type:
             self._lock = threading.Lock()
 
         def send(self, request, **kwargs):  # type: ignore[override]
+            deadline.check()  # a sweep past its budget sends nothing more
             parts = urlsplit(request.url)
             kind = "arm" if parts.netloc.lower() == self.arm_host else "storage"
             label = f"{kind} {request.method} {parts.path}"

@@ -93,8 +93,14 @@ def test_a_sweep_stops_waiting_at_its_budget(harness) -> None:
         (row,) = report.rows
         assert row.name == sick.name and row.state == "error" and "SWEEP_BUDGET_MINUTES" in (row.error or "")
         assert 1 <= elapsed < 8, elapsed
+        # The abandoned template sends no request after the budget: its worker ends at its next call.
+        _wait_for_workers(5)
+        assert not any(t.name.startswith("sweep-template") for t in threading.enumerate())
     finally:
         _wait_for_workers()
+    # It released its claim on the run: once the account is healthy, the next sweep does the work.
+    h.cloud.gate(sick.id).fail(h.cloud.storage_account(sick.id), None)
+    assert [r.alerts for r in h.monitor().sweep().rows] == [["build-failed"]]
 
 
 def test_the_default_sweep_budget_is_well_under_the_function_timeout() -> None:
