@@ -30,12 +30,13 @@ chromium:
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# The slow tests (a 2 GB copy) run in `make bench`.
 test: setup chromium
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow"
 
 demo: setup
-	$(PY) -m monitor demo
+	$(PY) -m devtools.demo
 
 preview: setup chromium
 	$(PY) -m devtools.preview --out preview
@@ -43,6 +44,7 @@ preview: setup chromium
 bench: setup
 	$(PY) benchmarks/diagnose_large_log.py
 	$(PY) benchmarks/sweep_scale.py
+	$(PY) -m pytest -q -s -m slow
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache aib-archive aib-alerts preview .demo .bench

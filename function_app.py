@@ -1,11 +1,11 @@
 """Azure Functions wiring (Python v2 programming model). Thin on purpose: the work is in monitor/.
 
 - ``on_resource_event``: Event Grid trigger on the subscription's system topic. Image template operations and
-  ``IT_`` staging group writes/deletes make the monitor look at that one template now (monitor/events.py
+  ``IT_`` staging group writes/deletes make the monitor look at that one template now (monitor/events/
   decides which). Other events are ignored; malformed events are logged and dropped (raising would only make
-  Event Grid redeliver the same garbage for a day); transient Azure errors (429, 5xx, connection failures) are
-  re-raised so Event Grid retries the delivery later. Other errors are logged and the event is dropped: the
-  timer sweep looks at every template anyway.
+  Event Grid redeliver the same garbage for a day); transient Azure errors (monitor/azure/errors.py: 408, 429,
+  5xx other than 501/505, connection failures) are re-raised so Event Grid retries the delivery later. Other
+  errors are logged and the event is dropped: the timer sweep looks at every template anyway.
 - ``sweep``: timer trigger on ``%SWEEP_SCHEDULE%`` (an app setting, NCRONTAB), one full sweep of the
   subscription.
 
@@ -49,20 +49,20 @@ def on_resource_event(event: func.EventGridEvent) -> None:
         return
 
     log.info("event %s: %s %s -> %s", parsed.id, parsed.event_type, parsed.operation_name, action)
-    monitor = _monitor()
-    try:
-        if isinstance(action, CheckTemplate):
-            outcome = monitor.check_template(action.template_id)
-        else:
-            outcome = monitor.check_staging_group(action.subscription_id, action.resource_group)
-    except Exception as exc:
-        if _is_transient(exc):
-            log.warning("event %s: transient Azure error, raising so Event Grid retries: %s", parsed.id, exc)
-            raise
-        log.exception("event %s: checking %s failed; dropped (the next sweep looks again)", parsed.id, action)
-        return
-    finally:
-        monitor.close()
+    from monitor.azure.errors import is_transient
+
+    with _monitor() as monitor:
+        try:
+            if isinstance(action, CheckTemplate):
+                outcome = monitor.check_template(action.template_id)
+            else:
+                outcome = monitor.check_staging_group(action.subscription_id, action.resource_group)
+        except Exception as exc:
+            if is_transient(exc):
+                log.warning("event %s: transient Azure error, raising so Event Grid retries: %s", parsed.id, exc)
+                raise
+            log.exception("event %s: checking %s failed; dropped (the next sweep looks again)", parsed.id, action)
+            return
     log.info("event %s: %s", parsed.id, outcome if outcome is not None else "no image template to look at")
 
 
@@ -71,11 +71,8 @@ def on_resource_event(event: func.EventGridEvent) -> None:
 def sweep(timer: func.TimerRequest) -> None:
     if timer.past_due:
         log.info("sweep timer is past due; sweeping now")
-    monitor = _monitor()
-    try:
+    with _monitor() as monitor:
         report = monitor.sweep()
-    finally:
-        monitor.close()
     log.info(
         "sweep done in %.1f s: %d templates listed, %d alerts sent, %d errors%s",
         report.seconds,
@@ -88,15 +85,10 @@ def sweep(timer: func.TimerRequest) -> None:
         log.warning("sweep error: %s", error)
 
 
-def _monitor():  # -> monitor.service.Monitor (imported lazily: it pulls in the Azure SDK)
+def _monitor():  # -> monitor.app.Monitor (imported lazily: it pulls in the Azure SDK)
     """A Monitor from the app settings, read now (once per invocation)."""
-    from monitor.service import Monitor
+    from monitor.app import Monitor
     from monitor.settings import Settings
 
     return Monitor.from_settings(Settings.from_env())
 
-
-def _is_transient(exc: BaseException) -> bool:
-    from monitor.events import is_transient
-
-    return is_transient(exc)

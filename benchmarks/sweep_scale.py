@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from localazure import LocalCloud, samplelogs  # noqa: E402
-from monitor.azure_clients import AzureClients  # noqa: E402
-from monitor.service import Monitor  # noqa: E402
+from monitor.app import Monitor  # noqa: E402
+from monitor.azure.clients import AzureClients  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
 
 FAILURES = ("customizer", "resources", "connection", "download", "no-artifacts", "restart", "sysprep")
@@ -103,13 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         base_seconds, base_arm = time.monotonic() - started, clients.counts.arm
         clients.close()
 
-        monitor = Monitor.from_settings(settings)
-        first = monitor.sweep()
-        second = monitor.sweep()
-        fresh = Monitor.from_settings(settings)  # another instance: nothing cached in memory
-        third = fresh.sweep()
-        monitor.close()
-        fresh.close()
+        with Monitor.from_settings(settings) as monitor:
+            first = monitor.sweep()
+            second = monitor.sweep()
+        with Monitor.from_settings(settings) as fresh:  # another instance: nothing cached in memory
+            third = fresh.sweep()
 
     rows = [
         ("baseline: list only", base_seconds, base_arm, 0, listed, None),

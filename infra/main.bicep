@@ -107,6 +107,9 @@ param emailTo string = ''
 @description('STUCK_REPEAT_HOURS: repeat a still-stuck alert this often.')
 param stuckRepeatHours string = '4'
 
+@description('SWEEP_BUDGET_MINUTES: a sweep starts and waits for no template after this (well under functionTimeout).')
+param sweepBudgetMinutes string = '5'
+
 @description('ALERT_MIN_SEVERITY: info, warning, error or critical.')
 @allowed([
   'info'
@@ -236,6 +239,7 @@ module functionApp 'modules/functionapp.bicep' = {
     teamsWebhookFormat: teamsWebhookFormat
     emailTo: emailTo
     stuckRepeatHours: stuckRepeatHours
+    sweepBudgetMinutes: sweepBudgetMinutes
     alertMinSeverity: alertMinSeverity
     alertMuteCategories: alertMuteCategories
     alertRoutes: alertRoutes

@@ -575,6 +575,7 @@ class LocalCloud:
         gate = self._fronted.pop(account, None)
         if gate is not None:
             gate.deny_bearer.discard(account)
+            gate.fail(account, None)
         service = self.blob_service(account)
         for container in service.list_containers():
             service.delete_container(container.name)

@@ -7,7 +7,9 @@ staging account can look like:
   where the storage SDK refuses to send bearer tokens: only account-key (SharedKey) and SAS requests arrive;
 - an account whose data-plane RBAC refuses the caller's identity: with ``deny_bearer`` naming the account
   (``"*"`` for all), a request carrying ``Authorization: Bearer`` gets 403 ``AuthorizationPermissionMismatch``,
-  as Azure answers an identity without *Storage Blob Data Reader*; SharedKey and SAS requests pass.
+  as Azure answers an identity without *Storage Blob Data Reader*; SharedKey and SAS requests pass;
+- an unhealthy account: ``fail(account, status)`` answers every request to it with ``status`` (503
+  ``ServerBusy`` by default) until ``fail(account, None)``.
 
 SharedKey signatures cover the path and headers, not the host, so forwarding keeps them valid. Bodies are
 streamed in both directions (64 KiB at a time). ``requests`` records ``(method, account, auth, status)`` with
@@ -47,6 +49,7 @@ class StorageGate(BackgroundServer):
         self.tls = tls
         self.host = host  # the name endpoints use (127.0.0.1 or localhost); the gate listens on 127.0.0.1
         self.deny_bearer: set[str] = set()
+        self.failing: dict[str, int] = {}  # account (lower-case) -> status answered to every request
         self.requests: list[tuple[str, str, str, int]] = []
         self._lock = threading.Lock()
         self._client_context = ca.client_context()
@@ -70,6 +73,18 @@ class StorageGate(BackgroundServer):
     def denies(self, account: str) -> bool:
         with self._lock:
             return "*" in self.deny_bearer or account.lower() in {a.lower() for a in self.deny_bearer}
+
+    def fail(self, account: str, status: int | None = 503) -> None:
+        """Answer every request to ``account`` with ``status`` (None: serve it again)."""
+        with self._lock:
+            if status is None:
+                self.failing.pop(account.lower(), None)
+            else:
+                self.failing[account.lower()] = status
+
+    def failure(self, account: str) -> int | None:
+        with self._lock:
+            return self.failing.get(account.lower())
 
     def record(self, method: str, account: str, auth: str, status: int) -> None:
         with self._lock:
@@ -107,6 +122,19 @@ def _make_handler(gate: StorageGate) -> type[BaseHTTPRequestHandler]:
             account = urlsplit(self.path).path.lstrip("/").split("/")[0]
             auth = self._auth()
             length = int(self.headers.get("Content-Length") or 0)
+            failure = gate.failure(account)
+            if failure is not None:
+                self._drain(length)
+                body = b'<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code></Error>'
+                self.send_response(failure)
+                self.send_header("x-ms-error-code", "ServerBusy")
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if method != "HEAD":
+                    self.wfile.write(body)
+                gate.record(method, account, auth, failure)
+                return
             if auth == "bearer" and gate.denies(account):
                 self._drain(length)
                 self.send_response(403)

@@ -1,7 +1,9 @@
-"""Command line: ``python -m monitor sweep | check TEMPLATE_ID | demo``.
+"""Command line: ``aib-monitor`` / ``python -m monitor``: ``sweep``, ``check TEMPLATE_ID``. (The local demo is a
+developer tool: ``python -m devtools.demo``.)
 
-Settings come from the environment (the same names as the app settings); a bad setting exits with status 2 and
-a message naming it. Output is a table (or JSON with ``--json``); printed text is redacted.
+Settings come from the environment (the same names as the app settings). Output is a table (or JSON with
+``--json``); printed text is redacted. Every expected failure is one line on stderr naming what to do, with the
+exit status of ``ExitStatus``; ``-v`` logs at INFO and adds the traceback, ``-vv`` logs at DEBUG.
 """
 
 from __future__ import annotations
@@ -11,12 +13,26 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import Any, TextIO
 
 from monitor.settings import Settings, SettingsError
 
 COPY_HELP = "auto: server-side Copy Blob where allowed, else streamed (default); stream: always stream"
 COLUMNS = ("template", "resource group", "state", "category", "alert", "archive")
+
+log = logging.getLogger("aibmonitor.cli")
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    ERROR = 1  # an Azure request failed, a sweep reported errors, or the template was not found
+    SETTINGS = 2  # a bad setting or argument (the message names it)
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class UsageError(Exception):
+    """A command-line argument that cannot be used (exit status SETTINGS)."""
 
 
 def _redact(text: str) -> str:
@@ -45,7 +61,7 @@ def destinations(settings: Settings) -> str:
     if settings.archive_kind == "local":
         archive = f"archive: {settings.archive_dir.resolve()}"
     elif settings.archive_kind == "blob-aad":
-        archive = f"archive: {settings.archive_storage_url.rstrip('/')}/{settings.archive_container}"
+        archive = f"archive: {(settings.archive_storage_url or '').rstrip('/')}/{settings.archive_container}"
     else:
         archive = f"archive: container {settings.archive_container} (ARCHIVE_CONNECTION_STRING)"
     channels = [
@@ -62,137 +78,163 @@ def destinations(settings: Settings) -> str:
 
 
 def _monitor(settings: Settings, args: argparse.Namespace) -> Any:
-    from monitor.service import Monitor
+    from monitor.app import Monitor
 
-    settings.require_subscription()
     return Monitor.from_settings(settings, copy_mode=args.copy)
 
 
-def cmd_sweep(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    monitor = _monitor(settings, args)
-    try:
+def cmd_sweep(args: argparse.Namespace, settings: Settings, out: TextIO) -> ExitStatus:
+    from monitor.report import iter_rows
+
+    with _monitor(settings, args) as monitor:
         report = monitor.sweep()
-    finally:
-        monitor.close()
+    if report.list_error is not None:  # nothing was looked at: the one-line error says why
+        raise report.list_error
     if args.json:
-        out.write(
-            _redact(
-                json.dumps(
-                    {
-                        "rows": [r.to_dict() for r in report.rows],
-                        "errors": report.errors,
-                        "listed": report.listed,
-                        "unchanged": report.unchanged,
-                        "arm_requests": report.arm_requests,
-                        "storage_requests": report.storage_requests,
-                        "seconds": round(report.seconds, 3),
-                        "skipped_lease": report.skipped_lease,
-                    },
-                    indent=2,
-                )
-            )
-            + "\n"
-        )
-    else:
-        if report.skipped_lease:
-            out.write("another sweep is running (lease held); nothing done\n")
-            return 0
-        from monitor.service import iter_rows
-
-        shown = [r for r in iter_rows(report) if args.all or r.note != "unchanged" or r.state != "succeeded"]
-        render_table(shown, out)
-        out.write(
-            f"\n{report.listed} templates listed, {report.unchanged} unchanged, "
-            f"{report.alerts_sent} alert(s) sent, {report.arm_requests} ARM and "
-            f"{report.storage_requests} storage requests in {report.seconds:.1f}s\n"
-        )
-        out.write(destinations(settings) + "\n")
-        if report.outbox is not None and getattr(report.outbox, "waiting", 0):
-            out.write(f"{report.outbox}\n")
-        for error in report.errors:
-            out.write(_redact(f"error: {error}") + "\n")
-    return 1 if report.errors else 0
+        out.write(_redact(json.dumps(report.to_dict(), indent=2)) + "\n")
+        return ExitStatus.ERROR if report.errors else ExitStatus.OK
+    if report.skipped_lease:
+        out.write("another sweep is running (lease held); nothing done\n")
+        return ExitStatus.OK
+    shown = [r for r in iter_rows(report) if args.all or r.note != "unchanged" or r.state != "succeeded"]
+    render_table(shown, out)
+    out.write(
+        f"\n{report.listed} templates listed, {report.unchanged} unchanged, "
+        f"{report.alerts_sent} alert(s) sent, {report.arm_requests} ARM and "
+        f"{report.storage_requests} storage requests in {report.seconds:.1f}s\n"
+    )
+    out.write(destinations(settings) + "\n")
+    if report.outbox is not None and getattr(report.outbox, "waiting", 0):
+        out.write(f"{report.outbox}\n")
+    for error in report.errors:
+        out.write(_redact(f"error: {error}") + "\n")
+    return ExitStatus.ERROR if report.errors else ExitStatus.OK
 
 
-def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from monitor.detect import TemplateRef
+def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO) -> ExitStatus:
+    from monitor.azure.ids import TemplateRef
 
     try:
         TemplateRef.parse(args.template_id)
     except ValueError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    monitor = _monitor(settings, args)
-    try:
+        raise UsageError(str(exc)) from None
+    with _monitor(settings, args) as monitor:
         outcome = monitor.check_template(args.template_id)
-    finally:
-        monitor.close()
     if outcome is None:
         out.write("template not found, not watched (TEMPLATE_FILTER) or in another subscription\n")
-        return 1
+        return ExitStatus.ERROR
     if args.json:
         out.write(_redact(json.dumps(outcome.to_dict(), indent=2)) + "\n")
     else:
         render_table([outcome], out)
         if outcome.stuck_reason:
             out.write(_redact(f"stuck: {outcome.stuck_reason}") + "\n")
-    return 0
+    return ExitStatus.OK
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m monitor", description="Azure VM Image Builder build monitor")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO (twice: DEBUG)")
+    # -v is accepted before and after the command (``aib-monitor -v sweep`` and ``aib-monitor sweep -v``).
+    verbose_help = "log at INFO with tracebacks; -vv: DEBUG"
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=verbose_help)
+    parser = argparse.ArgumentParser(prog="aib-monitor", description="Azure VM Image Builder build monitor")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=verbose_help)
     sub = parser.add_subparsers(dest="command", required=True)
-    sweep = sub.add_parser("sweep", help="one sweep over every watched template")
+    sweep = sub.add_parser("sweep", help="one sweep over every watched template", parents=[verbose])
     sweep.add_argument("--json", action="store_true", help="print the report as JSON")
     sweep.add_argument("--all", action="store_true", help="also list unchanged succeeded templates")
     sweep.add_argument("--copy", choices=("auto", "stream"), default="auto", help=COPY_HELP)
-    check = sub.add_parser("check", help="check one template now")
+    check = sub.add_parser("check", help="check one template now", parents=[verbose])
     check.add_argument("template_id", help="the template's resource id")
     check.add_argument("--json", action="store_true")
     check.add_argument("--copy", choices=("auto", "stream"), default="auto", help=COPY_HELP)
-    sub.add_parser("demo", help="the whole pipeline locally (Azurite + local ARM); see `demo --help`")
     from monitor.opscli import register
 
     parser.set_defaults(operator_commands=register(sub))
     return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["demo"]:  # the demo parses its own options (--dir, -v)
-        from monitor.demo import main as demo_main  # written by the demo's owner
+class _OneLineFormatter(logging.Formatter):
+    """Log records without their traceback (shown with -v only)."""
 
-        return int(demo_main(argv[1:]) or 0)
-    args = build_parser().parse_args(argv)
-    operator = args.operator_commands.get(args.command)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    if not args.verbose:
-        logging.getLogger("azure").setLevel(logging.WARNING)
-    try:
-        settings = Settings.from_env()
-        if operator is None:  # the operator commands read the archive only
-            settings.require_subscription()
-    except SettingsError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    handler = operator or {"sweep": cmd_sweep, "check": cmd_check}[args.command]
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _configure_logging(verbosity: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    text = "%(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(text) if verbosity else _OneLineFormatter(text))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING)
+    if verbosity < 2:
+        # The SDK logs every request at INFO, and azure-identity each credential it tried at WARNING: the one
+        # line printed by describe() says what to do; -v shows the rest.
+        logging.getLogger("azure").setLevel(logging.WARNING if verbosity else logging.ERROR)
+
+
+def describe(exc: BaseException, settings: Settings | None) -> tuple[ExitStatus, str]:
+    """The one-line message and the exit status of a failure that reached the command line."""
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
     from monitor.alerts.routing import RoutesError
     from monitor.operations import OperationError
 
+    arm = settings.arm_endpoint if settings is not None else "ARM_ENDPOINT"
+    if isinstance(exc, SettingsError | UsageError | OperationError | RoutesError):
+        return ExitStatus.SETTINGS, f"error: {exc}"
+    if isinstance(exc, ClientAuthenticationError):
+        return ExitStatus.ERROR, (
+            "error: no Azure credential worked: sign in with `az login` (or run where a managed identity is "
+            "available); -v shows what each credential answered"
+        )
+    if isinstance(exc, ServiceRequestError):
+        return ExitStatus.ERROR, f"error: cannot reach {arm} ({_first_line(exc)}): check ARM_ENDPOINT and the network"
+    if isinstance(exc, HttpResponseError):
+        code = getattr(getattr(exc, "error", None), "code", None) or getattr(exc, "error_code", None) or ""
+        hint = ""
+        if exc.status_code in (401, 403):
+            hint = "; the identity needs Reader on the subscription"
+        return ExitStatus.ERROR, (
+            f"error: Azure request failed: {exc.status_code} {code}: {_first_line(exc)}{hint}".replace("  ", " ")
+        )
+    return ExitStatus.ERROR, f"error: {type(exc).__name__}: {_first_line(exc)} (-v shows the traceback)"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    _configure_logging(args.verbose)
+    settings: Settings | None = None
     try:
-        return handler(args, settings, out)
-    except (SettingsError, OperationError, RoutesError) as exc:
-        sys.stderr.write(_redact(f"error: {exc}") + "\n")
-        return 2
-    except ClientAuthenticationError as exc:
-        sys.stderr.write(_redact(f"error: no Azure credential worked (az login, or a managed identity): {exc}") + "\n")
-        return 1
-    except (HttpResponseError, ServiceRequestError) as exc:
-        sys.stderr.write(_redact(f"error: Azure request failed: {type(exc).__name__}: {exc}") + "\n")
-        return 1
+        settings = Settings.from_env()
+        operator = args.operator_commands.get(args.command)
+        if operator is None:  # the operator commands read the archive only
+            settings.require_subscription()
+        handler = operator or {"sweep": cmd_sweep, "check": cmd_check}[args.command]
+        return int(handler(args, settings, out))
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return int(ExitStatus.INTERRUPTED)
+    except Exception as exc:
+        status, message = describe(exc, settings)
+        if args.verbose:
+            log.error("%s failed", args.command, exc_info=exc)
+        sys.stderr.write(_redact(message) + "\n")
+        return int(status)
+
+
+def run() -> None:
+    """The ``aib-monitor`` console script."""
+    sys.exit(main())

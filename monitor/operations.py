@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from diagnosis.times import parse_time
-from monitor.state import STATE_PREFIX, RunRecord, run_record_key
-from monitor.store import ObjectStore
+from monitor.runs import STATE_PREFIX, RunRecord, run_record_key
+from monitor.storage import ObjectStore
 
 RUNS_PREFIX = f"{STATE_PREFIX}/runs/"
 _SPAN = re.compile(r"^\s*(\d{1,6})\s*([mhdw])\s*$", re.IGNORECASE)
@@ -120,7 +120,7 @@ def history(
                 template=full,
                 state=state,
                 category=record.category or (diagnosis or {}).get("category") or "-",
-                summary=str((diagnosis or {}).get("summary") or record.stuck_detail or ""),
+                summary=str((diagnosis or {}).get("summary") or ""),
                 archive_path=record.archive_prefix or "-",
                 run_key=record.run_key,
                 alerts=sorted({k.rsplit("|", 1)[-1] for k in record.alerts_sent}),
@@ -219,7 +219,7 @@ def alert_for_resend(store: ObjectStore, details: RunDetails, kind: str | None =
             end_time=record.end_time,
             status_message=last.get("message") if isinstance(last, dict) else None,
             diagnosis=details.diagnosis,
-            stuck_reason=record.stuck_detail,
+            stuck_reason=((details.status or {}).get("stuck") or {}).get("detail"),
             log_url=store.url(details.log_key) if details.log_key else None,
             archive_url=store.url(details.archive_path),
             archive_partial=record.archive_partial,

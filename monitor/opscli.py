@@ -60,7 +60,7 @@ def register(sub: Any) -> dict[str, Handler]:
 
 
 def _store(settings: Settings) -> Any:
-    from monitor.storefactory import open_store
+    from monitor.storage.factory import open_store
 
     return open_store(settings)
 

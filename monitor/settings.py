@@ -24,6 +24,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "STUCK_AFTER_MINUTES",
     "TIMEOUT_GRACE_MINUTES",
     "SWEEP_SCHEDULE",
+    "SWEEP_BUDGET_MINUTES",
     "TEMPLATE_FILTER",
     "DIAGNOSIS_RULES",
     "TEAMS_WEBHOOK_URL",
@@ -120,6 +121,7 @@ class Settings:
     stuck_after_minutes: float = 30.0
     timeout_grace_minutes: float = 15.0
     sweep_schedule: str = "0 */5 * * * *"
+    sweep_budget_minutes: float = 5.0  # a sweep starts no template after this, and waits for none beyond it
     template_filter: TemplateFilter = field(default_factory=TemplateFilter)
     diagnosis_rules: tuple[Path, ...] = ()
     teams_webhook_url: str | None = field(default=None, repr=False)
@@ -173,11 +175,12 @@ class Settings:
                 raise SettingsError(name, f"must be at least {minimum:g}, got {raw!r}")
             return value
 
-        def url(name: str) -> str | None:
+        def url(name: str, *, https_only: bool = False) -> str | None:
             raw = get(name)
-            if raw is not None and not raw.lower().startswith(("https://", "http://")):
+            schemes = ("https://",) if https_only else ("https://", "http://")
+            if raw is not None and not raw.lower().startswith(schemes):
                 # Never echo the value: webhook URLs carry signatures.
-                raise SettingsError(name, "must be an http(s) URL")
+                raise SettingsError(name, "must be an https URL" if https_only else "must be an http(s) URL")
             return raw
 
         def choice(name: str, default: str, options: tuple[str, ...]) -> str:
@@ -208,7 +211,8 @@ class Settings:
 
         return cls(
             subscription_id=subscription,
-            arm_endpoint=(url("ARM_ENDPOINT") or cls.arm_endpoint).rstrip("/"),
+            # Bearer tokens go to ARM: never over plain http.
+            arm_endpoint=(url("ARM_ENDPOINT", https_only=True) or cls.arm_endpoint).rstrip("/"),
             archive_storage_url=url("ARCHIVE_STORAGE_URL"),
             archive_connection_string=get("ARCHIVE_CONNECTION_STRING"),
             archive_dir=Path(get("ARCHIVE_DIR") or cls.archive_dir),
@@ -217,6 +221,7 @@ class Settings:
             stuck_after_minutes=number("STUCK_AFTER_MINUTES", 30.0, minimum=1.0),
             timeout_grace_minutes=number("TIMEOUT_GRACE_MINUTES", 15.0),
             sweep_schedule=schedule,
+            sweep_budget_minutes=number("SWEEP_BUDGET_MINUTES", 5.0, minimum=0.01),
             template_filter=TemplateFilter.parse(get("TEMPLATE_FILTER") or ""),
             diagnosis_rules=rules,
             teams_webhook_url=url("TEAMS_WEBHOOK_URL"),

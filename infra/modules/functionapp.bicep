@@ -48,6 +48,7 @@ param diagnosisRules string
 param teamsWebhookFormat string
 param emailTo string
 param stuckRepeatHours string
+param sweepBudgetMinutes string
 param alertMinSeverity string
 param alertMuteCategories string
 param alertLanguage string
@@ -101,6 +102,7 @@ var monitorSettings = {
   // Consumption (and it is per instance and temporary), so configure a webhook for alerts anyone will see.
   ALERT_DIR: '/tmp/aib-alerts'
   STUCK_REPEAT_HOURS: stuckRepeatHours
+  SWEEP_BUDGET_MINUTES: sweepBudgetMinutes
   ALERT_MIN_SEVERITY: alertMinSeverity
   ALERT_MUTE_CATEGORIES: alertMuteCategories
   ALERT_ROUTES: alertRoutes

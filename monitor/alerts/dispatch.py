@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from monitor.settings import SEVERITIES, Settings
-from monitor.store import ObjectStore
+from monitor.storage import ObjectStore
 
 from .channel import Channel
 from .email_webhook import EmailWebhookChannel

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from diagnosis.times import iso, parse_time
-from monitor.store import ObjectStore, PreconditionFailed
+from monitor.storage import ObjectStore, PreconditionFailed
 
 from .model import BUILD_FAILED, SUBMISSION_FAILED, Alert
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.store import ObjectStore, PreconditionFailed
+from monitor.storage import ObjectStore, PreconditionFailed
 
 from .model import Alert
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from diagnosis.times import iso, parse_time
-from monitor.store import ObjectStore
+from monitor.storage import ObjectStore
 
 from .model import Alert
 from .routing import Matcher, RoutesError, parse_matcher

@@ -17,7 +17,7 @@ from monitor.alerts.model import ALERT_KINDS, BUILD_FAILED, BUILD_STUCK, RECOVER
 from monitor.alerts.outbox import Outbox
 from monitor.alerts.retry import DeliveryOutcome, Retrier
 from monitor.settings import Settings
-from monitor.store import LocalDirStore
+from monitor.storage import LocalDirStore
 
 from .conftest import FAST, SECRET_PATH, SECRET_SIG, Reply
 

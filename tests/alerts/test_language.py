@@ -29,7 +29,7 @@ from monitor.alerts.teams_workflows import TeamsWorkflowsChannel
 from monitor.alerts.webhook import JsonWebhookChannel
 from monitor.alerts.words import WORDS
 from monitor.settings import Settings, SettingsError
-from monitor.store import LocalDirStore
+from monitor.storage import LocalDirStore
 
 from .test_payloads import SECRETS, huge_alert
 

@@ -16,8 +16,8 @@ from monitor.alerts import AlertDispatcher
 from monitor.alerts.model import BUILD_FAILED, BUILD_STUCK
 from monitor.alerts.outbox import Outbox
 from monitor.alerts.retry import Retrier
-from monitor.blobstore import BlobStore
 from monitor.settings import Settings
+from monitor.storage.blob import BlobStore
 
 from .conftest import FAST, Reply
 

@@ -10,7 +10,7 @@ import pytest
 from monitor.alerts.model import Alert
 from monitor.alerts.routing import Matcher, RoutesError, load_routes, parse_matcher, select
 from monitor.alerts.silences import SilenceStore
-from monitor.store import LocalDirStore as LocalStore
+from monitor.storage import LocalDirStore as LocalStore
 
 from .conftest import FAST, Reply
 

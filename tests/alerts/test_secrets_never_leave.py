@@ -25,8 +25,8 @@ from monitor.alerts.retry import Retrier
 from monitor.alerts.teams_messagecard import TeamsMessageCardChannel
 from monitor.alerts.teams_workflows import TeamsWorkflowsChannel
 from monitor.alerts.webhook import JsonWebhookChannel
-from monitor.archive import json_bytes, redacted_status
-from monitor.store import LocalDirStore
+from monitor.archive.layout import json_bytes, redacted_status
+from monitor.storage import LocalDirStore
 from tests.diagnosis.test_secret_kinds import EXAMPLES
 
 OP = "45f485cf-5a8c-4379-9937-8d85493bc791"

@@ -12,8 +12,8 @@ import pytest
 
 from localazure.azurite import Azurite, account_key
 from localazure.certs import TestCA
-from monitor.blobstore import BlobStore
 from monitor.settings import SETTING_NAMES
+from monitor.storage.blob import BlobStore
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ class Harness:
         return Settings.from_env(self.env(**overrides))
 
     def monitor(self, *, clock=None, copy_mode: str = "auto", **overrides: str):
-        from monitor.service import Monitor
+        from monitor.app import Monitor
 
         m = Monitor.from_settings(self.settings(**overrides), clock=clock, copy_mode=copy_mode)
         self.monitors.append(m)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import os
 
-from monitor.archive import Tee, assemble_parts, copy_streamed, iter_object, snapshot_live, source_chunks
-from monitor.blobstore import BlobStore
-from monitor.store import LocalDirStore
+from monitor.archive.copy import Tee, assemble_parts, copy_streamed, iter_object, source_chunks
+from monitor.archive.live import snapshot_live
+from monitor.storage import LocalDirStore
+from monitor.storage.blob import BlobStore
 
 MB = 1024 * 1024
 

@@ -7,9 +7,9 @@ import tracemalloc
 
 import pytest
 
-from monitor.blobstore import BlobStore
-from monitor.state import SweepIndex
-from monitor.store import LeaseUnavailable, PreconditionFailed
+from monitor.runs import SweepIndex
+from monitor.storage import LeaseUnavailable, PreconditionFailed
+from monitor.storage.blob import BlobStore
 from tests.monitor.test_state import race_claims
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main, render_table
-from monitor.service import TemplateOutcome
+from monitor.report import TemplateOutcome
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -154,3 +154,69 @@ def test_azure_refusal_is_a_clear_error(harness, monkeypatch, capsys) -> None:
         harness.cloud.arm.clear_faults()
     err = capsys.readouterr().err
     assert "Azure request failed" in err and "AuthorizationFailed" in err and "Traceback" not in err
+    assert err.count("\n") == 1 and "needs Reader" in err, err  # one line, naming what to do
+
+
+def test_sweep_without_a_credential_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    env = {
+        "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000001",
+        "ARCHIVE_DIR": str(tmp_path / "archive"),
+        "ALERT_DIR": str(tmp_path / "alerts"),
+        "HOME": str(tmp_path / "home"),  # no az CLI login, no token cache
+        "PATH": "/usr/bin:/bin",  # no az, azd or pwsh on the path
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST": "https://127.0.0.1:9",
+        "IDENTITY_ENDPOINT": "https://127.0.0.1:9/token",  # a managed identity endpoint nobody serves
+        "IDENTITY_HEADER": "x",
+    }
+    result = _run(["sweep"], env)
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: no Azure credential worked"), result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "archive").exists() and not (tmp_path / "alerts").exists()
+
+
+def test_plain_http_arm_endpoint_is_a_settings_error() -> None:
+    result = _run(
+        ["sweep"], {"AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000001", "ARM_ENDPOINT": "http://arm"}
+    )
+    assert result.returncode == 2 and result.stderr.strip() == "error: setting ARM_ENDPOINT: must be an https URL"
+
+
+def test_verbose_is_accepted_after_the_command(monkeypatch) -> None:
+    from monitor.cli import build_parser
+
+    assert build_parser().parse_args(["sweep", "-v"]).verbose == 1
+    assert build_parser().parse_args(["-vv", "check", "/x"]).verbose == 2
+    assert build_parser().parse_args(["sweep"]).verbose == 0
+
+
+def test_ctrl_c_exits_130_without_a_traceback(monkeypatch, capsys) -> None:
+    import monitor.cli as cli
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000001")
+    monkeypatch.setattr(cli, "cmd_sweep", interrupted)
+    assert main(["sweep"]) == cli.ExitStatus.INTERRUPTED == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_unreachable_arm_is_one_line(harness, monkeypatch, capsys, tmp_path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = harness.env(ARM_ENDPOINT=f"https://127.0.0.1:{port}", ARCHIVE_DIR=str(tmp_path / "archive"))
+    env.pop("ARCHIVE_STORAGE_URL")
+    for key in list(os.environ):
+        if key.startswith(("ARCHIVE_", "ARM_")):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(["sweep"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot reach https://127.0.0.1:{port}") and err.count("\n") == 1, err
+    assert not (tmp_path / "archive").exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.azure_clients import RequestCounts, arm_credential_scopes
+from monitor.azure.clients import RequestCounts, arm_credential_scopes
 
 
 @pytest.mark.parametrize(

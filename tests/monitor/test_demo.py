@@ -1,4 +1,4 @@
-"""``python -m monitor demo`` run as a user would (a subprocess, nothing configured), its output checked."""
+"""``python -m devtools.demo`` (``make demo``) run as a user would (a subprocess, nothing configured)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ TEMPLATES = ("win2022-iis", "ubuntu2204-base", "win2019-base", "rhel9-hardened")
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    pytest.importorskip("localazure.cloud", reason="localazure.LocalCloud has not landed")
-    pytest.importorskip("monitor.service", reason="monitor.service.Monitor has not landed")
     cwd = tmp_path_factory.mktemp("demo")  # the demo writes ./.demo; run it outside the checkout
     workdir = cwd / ".demo"
     env = dict(os.environ)
@@ -26,7 +24,7 @@ def demo(tmp_path_factory):
     # Settings from the developer's shell must not leak into the demo (it must work with nothing configured).
     env.update({"TEAMS_WEBHOOK_URL": "https://example.invalid/not-this", "ALERT_DIR": "/nonexistent"})
     proc = subprocess.run(
-        [sys.executable, "-m", "monitor", "demo"],
+        [sys.executable, "-m", "devtools.demo"],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -1,4 +1,4 @@
-"""monitor/events.py: parsing both Event Grid schemas, routing, malformed events, transient errors."""
+"""monitor/events/: parsing both Event Grid schemas, routing, malformed events, transient errors."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from monitor.azure.errors import is_transient
 from monitor.events import (
     BUILD_END_EVENT_TYPE,
     BUILD_END_OPERATIONS,
@@ -26,7 +27,6 @@ from monitor.events import (
     MalformedEvent,
     ResourceEvent,
     ResourceId,
-    is_transient,
     parse_event,
     parse_events,
     route,

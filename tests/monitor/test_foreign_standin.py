@@ -22,11 +22,12 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
 from diagnosis import diagnose
+from diagnosis.times import parse_time
 from localazure import samplelogs
 from localazure.storagegate import StorageGate
-from monitor.azure_clients import arm_credential_scopes, discover_arm_audience, is_transient
-from monitor.detect import parse_time
-from monitor.logs import account_name_of, parse_log_url
+from monitor.azure.clients import arm_credential_scopes, discover_arm_audience
+from monitor.azure.errors import is_transient
+from monitor.azure.staging import account_name_of, parse_log_url
 from monitor.settings import SETTING_NAMES, Settings, SettingsError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -243,7 +244,7 @@ def test_identity_endpoint_without_storage_tokens_falls_back_to_listkeys(harness
 
 def _monitor_without_archive_identity(h, connection_string: str):
     """A monitor whose archive is reached by connection string (ARCHIVE_STORAGE_URL unset)."""
-    from monitor.service import Monitor
+    from monitor.app import Monitor
 
     env = h.env(ARCHIVE_CONNECTION_STRING=connection_string)
     del env["ARCHIVE_STORAGE_URL"]
@@ -565,7 +566,7 @@ def test_archive_connection_string_over_http(harness, local_cloud) -> None:
 
 
 def test_archive_storage_url_over_http_is_a_settings_error(harness) -> None:
-    from monitor.service import Monitor
+    from monitor.app import Monitor
 
     settings = harness.settings(ARCHIVE_STORAGE_URL="http://127.0.0.1:10000/devstoreaccount1")
     with pytest.raises(SettingsError) as caught:

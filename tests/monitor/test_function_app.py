@@ -46,7 +46,7 @@ def test_registered_functions_and_bindings(functions):
 def test_importing_function_app_does_not_import_the_azure_sdk():
     code = (
         "import sys, function_app\n"
-        "prefixes = ('azure.identity', 'azure.mgmt', 'azure.storage', 'monitor.service', 'requests')\n"
+        "prefixes = ('azure.identity', 'azure.mgmt', 'azure.storage', 'monitor.app', 'requests')\n"
         "heavy = sorted(m for m in sys.modules if m.startswith(prefixes))\n"
         "print(repr(heavy))\n"
     )

@@ -21,7 +21,7 @@ from azure.core.exceptions import HttpResponseError
 
 from localazure import samplelogs
 from monitor.settings import SETTING_NAMES, Settings
-from monitor.storefactory import open_store
+from monitor.storage import open_store
 from tests.monitor.eventsamples import adapt, staging_group_event, template_event
 from tests.monitor.functionhost import deliver, timer_request, user_function
 
@@ -212,6 +212,20 @@ def test_non_transient_arm_error_is_logged_and_dropped(local_cloud, sub, env, fu
         local_cloud.arm.clear_faults()
     assert any("dropped" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
     assert _alerts(env, name) == []
+
+
+def test_not_implemented_is_dropped_not_redelivered(local_cloud, sub, env, functions, caplog):
+    """501 says "never": the trigger drops the event (Event Grid would redeliver it for a day in vain), as the
+    sweep treats it (monitor/azure/errors.py is the one answer for both)."""
+    rg, name = _rg(), "win2022-501"
+    _failed_build(local_cloud, sub, rg, name)
+    local_cloud.arm.inject(status=501, count=50, code="NotImplemented", path_contains=f"/imageTemplates/{name}")
+    try:
+        with caplog.at_level(logging.ERROR, logger="aibmonitor"):
+            assert functions["on_resource_event"](deliver(template_event(rg, name, subscription=sub))) is None
+    finally:
+        local_cloud.arm.clear_faults()
+    assert any("dropped" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
 
 
 def test_deleted_template_event_does_not_fail(local_cloud, sub, env, functions):

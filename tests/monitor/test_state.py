@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from monitor.state import IndexEntry, RunRecord, RunStore, SweepIndex, run_record_key
-from monitor.store import LocalDirStore
+from monitor.runs import IndexEntry, RunRecord, RunStore, SweepIndex, run_record_key
+from monitor.storage import LocalDirStore
 
 KEY = (
     "/subscriptions/s/resourcegroups/rg/providers/microsoft.virtualmachineimages/imagetemplates/t"

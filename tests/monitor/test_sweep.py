@@ -422,7 +422,7 @@ def test_two_gigabyte_log_is_copied_without_loading_it(harness, tmp_path) -> Non
 
 
 def test_two_sweeps_never_run_at_once(harness) -> None:
-    from monitor.state import SWEEP_LEASE_KEY
+    from monitor.runs import SWEEP_LEASE_KEY
 
     h = harness
     failed_template(h, "tpl-leased", b"log\n")

@@ -1,10 +1,6 @@
-"""Copy a run's logs to the archive, streamed and bounded in memory, diagnosing the log while it streams.
-
-Archive layout: ``<subscription>/<resource group>/<template>/<run start UTC, 20240101T101500Z>/`` holding
-``customization.log``, ``validation.log``, ``status.json``, ``diagnosis.json`` (and ``container.log`` for a
-build that was watched while running). Running builds are snapshotted on every sweep into
-``live/customization.log.<offset>`` parts with ranged reads of only the new bytes, so an abrupt template
-deletion (which deletes the staging storage) still leaves the log up to the last sweep.
+"""Where a log is copied into the archive: streamed (``copy_streamed``, bounded in memory, optionally handing every
+chunk to the diagnosis through ``Tee``), or assembled from a running build's live snapshots (``assemble_parts``).
+The server-side copy (Copy Blob from a SAS URL) is tried first by monitor/handlers/failed.py.
 
 A source that vanishes mid-copy (404 / 412) ends the copy: what was read is kept, marked ``partial=true`` in
 the blob metadata and in ``status.json``.
@@ -12,35 +8,23 @@ the blob metadata and in ``status.json``.
 
 from __future__ import annotations
 
-import collections
-import json
 import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from monitor.store import ObjectStore
+from monitor.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
 
-CHUNK = 4 * 1024 * 1024
-TAIL_BYTES = 64 * 1024
 VANISHED_STATUS = (404, 410, 412)
 
 
 def iter_object(store: ObjectStore, key: str) -> Iterator[bytes]:
     """Stream an archived object back without loading it whole."""
-    if hasattr(store, "iter_chunks"):
-        yield from store.iter_chunks(key)
-        return
-    # LocalDirStore: its url() is a file:// URI of the object.
-    path = unquote(urlsplit(store.url(key)).path)
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            yield chunk
+    yield from store.iter_chunks(key)
 
 
 def is_vanished(exc: BaseException) -> bool:
@@ -68,7 +52,7 @@ class CopyResult:
     verified: bool = False
 
 
-class _Guard:
+class Guard:
     """Wraps a chunk stream: counts bytes, stops cleanly (and records why) when the source vanishes."""
 
     def __init__(self, chunks: Iterable[bytes], on_chunk: Callable[[bytes], None] | None = None) -> None:
@@ -154,7 +138,7 @@ def copy_streamed(
     content_type: str = "text/plain; charset=utf-8",
 ) -> CopyResult:
     """Copy ``chunks`` into ``key``, then check the size; a vanished source leaves a partial object."""
-    guard = _Guard(chunks, on_chunk)
+    guard = Guard(chunks, on_chunk)
     written = store.upload_stream(key, guard, metadata=metadata, tags=tags, content_type=content_type)
     result = CopyResult(key=key, written=written, source_size=source_size)
     stored = store.size(key)
@@ -168,59 +152,6 @@ def copy_streamed(
         result.reason = f"archive holds {stored} bytes, {written} were written"
     result.verified = not result.partial
     return result
-
-
-@dataclass
-class Snapshot:
-    offset: int  # new live offset
-    size: int
-    part_key: str | None
-    tail: bytes = b""
-    parts: list[list[Any]] = field(default_factory=list)
-
-
-def snapshot_live(
-    store: ObjectStore, prefix: str, source_client: Any, size: int, offset: int, tail_bytes: int = TAIL_BYTES
-) -> Snapshot:
-    """Append what is new in a growing log (``[offset, size)``) as one part; also return the log's tail.
-
-    One ranged read covers both the new bytes and the tail (the read starts ``tail_bytes`` before the end when
-    that is earlier than ``offset``).
-    """
-    if size < offset:  # the log was replaced (a new folder / run): start over
-        offset = 0
-    start = max(0, min(offset, size - tail_bytes))
-    tail: collections.deque[bytes] = collections.deque()
-    tail_len = 0
-    position = start
-
-    def new_bytes() -> Iterator[bytes]:
-        nonlocal position, tail_len
-        for chunk in source_chunks(source_client, start, size - start):
-            chunk_start = position
-            position += len(chunk)
-            tail.append(chunk)
-            tail_len += len(chunk)
-            while tail and tail_len - len(tail[0]) >= tail_bytes:
-                tail_len -= len(tail.popleft())
-            if position > offset:
-                yield chunk[max(0, offset - chunk_start) :]
-
-    part_key = None
-    if size > offset:
-        part_key = f"{prefix}/live/customization.log.{offset:012d}"
-        guard = _Guard(new_bytes())
-        written = store.upload_stream(part_key, guard, metadata={"offset": str(offset)})
-        new_offset = offset + written
-        if guard.vanished is not None and written == 0:
-            store.delete(part_key)
-            part_key = None
-    else:
-        for _ in _Guard(new_bytes()):
-            pass
-        new_offset = offset
-    data = b"".join(tail)[-tail_bytes:]
-    return Snapshot(offset=new_offset, size=size, part_key=part_key, tail=data)
 
 
 def assemble_parts(store: ObjectStore, parts: list[list[Any]]) -> Iterator[bytes]:
@@ -239,49 +170,3 @@ def assemble_parts(store: ObjectStore, parts: list[list[Any]]) -> Iterator[bytes
                 chunk, skip = chunk[skip:], 0
             position += len(chunk)
             yield chunk
-
-
-def redacted_status(template: dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
-    """The template's status fields (and what identifies it), with every string redacted and every value
-    under a secret name (a tag ``sp-password``, a member ``clientSecret``) masked whatever it looks like."""
-    props = template.get("properties") or {}
-    wanted = (
-        "provisioningState",
-        "provisioningError",
-        "lastRunStatus",
-        "buildTimeoutInMinutes",
-        "exactStagingResourceGroup",
-        "stagingResourceGroup",
-        "vmProfile",
-        "source",
-        "errorHandling",
-    )
-    status = {
-        "id": template.get("id"),
-        "name": template.get("name"),
-        "location": template.get("location"),
-        "tags": template.get("tags"),
-        "properties": {k: props[k] for k in wanted if k in props},
-    }
-    return _redact_values(status, redact)
-
-
-def _redact_values(value: Any, redact: Callable[[str], str]) -> Any:
-    from diagnosis.redact import MASK, is_secret_name  # pure Python, cheap
-
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {
-            k: MASK
-            if isinstance(k, str) and is_secret_name(k) and isinstance(v, str) and v
-            else _redact_values(v, redact)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_redact_values(v, redact) for v in value]
-    return value
-
-
-def json_bytes(data: Any) -> bytes:
-    return json.dumps(data, indent=2, sort_keys=True, default=str).encode()

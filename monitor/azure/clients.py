@@ -1,8 +1,12 @@
 """Azure SDK clients built from Settings: one credential, one counting HTTP transport, lazy heavy imports.
 
 Every client (ARM management clients and blob clients) shares one ``CountingTransport`` so a sweep can report
-how many requests it made to ARM and to storage. Retries are azure-core's ``RetryPolicy``, which honours
-``Retry-After`` on 429 and 503 answers; ``retry_total`` bounds them.
+how many requests it made to ARM and to storage. Retries are azure-core's ``RetryPolicy`` for ARM (it honours
+``Retry-After`` on 429 and 503 answers) and the storage SDK's exponential retry for blobs.
+
+Deadlines: every request has a connection timeout (CONNECT_SECONDS) and a read timeout (READ_SECONDS); an ARM
+call, retries included, gives up after ARM_CALL_SECONDS; a blob call is retried BLOB_RETRIES times starting at
+BLOB_BACKOFF_SECONDS (the SDK's own 15 s start would hold a sweep for minutes on one unhealthy account).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from monitor import deadline
+from monitor.azure.errors import is_transient
 from monitor.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -21,26 +27,19 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 log = logging.getLogger(__name__)
 
+CONNECT_SECONDS = 10
+READ_SECONDS = 60
+ARM_CALL_SECONDS = 90
+BLOB_RETRIES = 3
+BLOB_BACKOFF_SECONDS = 1.0  # waits: 1 s, then 1 + 2 s, then 1 + 4 s (each ± BLOB_JITTER_SECONDS)
+BLOB_BACKOFF_BASE = 2.0
+BLOB_JITTER_SECONDS = 0.5
+
 RESOURCES_API = "2021-04-01"  # resource groups (check_staging_group reads their tags)
 # Storage accounts list / listKeys: the version of the official REST spec we code against (the SDK's newest may be
 # unknown to a stand-in, or to a sovereign cloud for a while). The wire format of these two operations is stable.
 STORAGE_API = "2025-08-01"
 METADATA_API = "2015-01-01"  # ``{ARM}/metadata/endpoints``: Azure Stack Hub and stand-ins name their audience
-# Statuses worth retrying later (Event Grid redelivery, the next sweep); 501/505 say "never".
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504, 507, 509})
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A request failure that may pass by itself: a connection error, or 408 / 429 / 5xx other than 501 and
-    505. Such errors propagate from ``Monitor.check_template`` so Event Grid retries the delivery."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-
-    if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        return True
-    if isinstance(exc, HttpResponseError):
-        status = exc.status_code
-        return status is not None and (status in TRANSIENT_STATUS or (status >= 500 and status not in (501, 505)))
-    return False
 
 
 @dataclass
@@ -74,6 +73,7 @@ def _make_transport_class() -> type:
             self._lock = threading.Lock()
 
         def send(self, request, **kwargs):  # type: ignore[override]
+            deadline.check()  # a sweep past its budget sends nothing more
             parts = urlsplit(request.url)
             kind = "arm" if parts.netloc.lower() == self.arm_host else "storage"
             label = f"{kind} {request.method} {parts.path}"
@@ -158,12 +158,16 @@ class AzureClients:
         self.subscription_id = settings.require_subscription()
         self._credential = credential
         self._lock = threading.Lock()
+        self._build_lock = threading.RLock()  # SDK clients are built on first use, possibly by several threads
         self._imagebuilder: Any = None
         self._storage_mgmt: Any = None
         self._containers: Any = None
         self._scopes: list[str] | None = None
         self.transport = _make_transport_class()(
-            urlsplit(settings.arm_endpoint).netloc, connection_data_block_size=4 * 1024 * 1024
+            urlsplit(settings.arm_endpoint).netloc,
+            connection_data_block_size=4 * 1024 * 1024,
+            connection_timeout=CONNECT_SECONDS,
+            read_timeout=READ_SECONDS,
         )
 
     # -- shared pieces ---------------------------------------------------------------------------------------
@@ -200,36 +204,40 @@ class AzureClients:
             "transport": self.transport,
             "retry_total": 6,
             "retry_backoff_factor": 0.5,
+            "timeout": ARM_CALL_SECONDS,
         }
 
     # -- ARM -------------------------------------------------------------------------------------------------
     @property
     def imagebuilder(self) -> Any:
-        if self._imagebuilder is None:
-            from azure.mgmt.imagebuilder import ImageBuilderClient
+        with self._build_lock:
+            if self._imagebuilder is None:
+                from azure.mgmt.imagebuilder import ImageBuilderClient
 
-            self._imagebuilder = ImageBuilderClient(self.credential, self.subscription_id, **self._mgmt_kwargs())
-        return self._imagebuilder
+                self._imagebuilder = ImageBuilderClient(self.credential, self.subscription_id, **self._mgmt_kwargs())
+            return self._imagebuilder
 
     @property
     def storage_mgmt(self) -> Any:
-        if self._storage_mgmt is None:
-            from azure.mgmt.storage import StorageManagementClient
+        with self._build_lock:
+            if self._storage_mgmt is None:
+                from azure.mgmt.storage import StorageManagementClient
 
-            self._storage_mgmt = StorageManagementClient(
-                self.credential, self.subscription_id, api_version=STORAGE_API, **self._mgmt_kwargs()
-            )
-        return self._storage_mgmt
+                self._storage_mgmt = StorageManagementClient(
+                    self.credential, self.subscription_id, api_version=STORAGE_API, **self._mgmt_kwargs()
+                )
+            return self._storage_mgmt
 
     @property
     def containers(self) -> Any:
-        if self._containers is None:
-            from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+        with self._build_lock:
+            if self._containers is None:
+                from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
-            self._containers = ContainerInstanceManagementClient(
-                self.credential, self.subscription_id, **self._mgmt_kwargs()
-            )
-        return self._containers
+                self._containers = ContainerInstanceManagementClient(
+                    self.credential, self.subscription_id, **self._mgmt_kwargs()
+                )
+            return self._containers
 
     def arm_get(self, path: str, api_version: str) -> dict[str, Any]:
         """GET an ARM path (``/subscriptions/...``) through the image builder client's pipeline; raise on
@@ -320,7 +328,10 @@ class AzureClients:
             account_url,
             credential=credential,
             transport=self.transport,
-            retry_total=5,
+            retry_total=BLOB_RETRIES,
+            initial_backoff=BLOB_BACKOFF_SECONDS,
+            increment_base=BLOB_BACKOFF_BASE,
+            random_jitter_range=BLOB_JITTER_SECONDS,
             # Ranged reads of 4 MiB: a download never holds more than one chunk.
             max_single_get_size=4 * 1024 * 1024,
             max_chunk_get_size=4 * 1024 * 1024,

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from monitor.store import LeaseUnavailable, PreconditionFailed, StoredObject
+from monitor.storage.base import LeaseUnavailable, PreconditionFailed, StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -61,47 +61,14 @@ def _tag_value(value: Any) -> str:
 class BlobStore:
     """An ObjectStore on one blob container."""
 
+    server_copy = True
+
     def __init__(self, container_client: Any, *, block_size: int = DEFAULT_BLOCK_SIZE) -> None:
         self.container = container_client
         self.block_size = block_size
         self.tags_supported: bool | None = None  # unknown until the service answers
         self._container_ready = False
         self._lock = threading.Lock()
-
-    # -- construction ----------------------------------------------------------------------------------------
-    @classmethod
-    def from_settings(cls, settings: Any, clients: Any = None) -> BlobStore:
-        """From ARCHIVE_STORAGE_URL (identity) or ARCHIVE_CONNECTION_STRING (key); ``clients`` shares the
-        transport."""
-        from azure.storage.blob import BlobServiceClient
-
-        if settings.archive_storage_url:
-            if not settings.archive_storage_url.lower().startswith("https://"):
-                from monitor.settings import SettingsError
-
-                # The storage client never sends a bearer token over plain http.
-                raise SettingsError(
-                    "ARCHIVE_STORAGE_URL",
-                    "identity auth needs an https endpoint; for an http emulator (Azurite) set "
-                    "ARCHIVE_CONNECTION_STRING instead",
-                )
-            if clients is not None:
-                service = clients.blob_service(settings.archive_storage_url)
-            else:
-                from azure.identity import DefaultAzureCredential
-
-                service = BlobServiceClient(settings.archive_storage_url, credential=DefaultAzureCredential())
-        elif settings.archive_connection_string:
-            extra: dict[str, Any] = {"transport": clients.transport} if clients is not None else {}
-            service = BlobServiceClient.from_connection_string(
-                settings.archive_connection_string,
-                max_single_get_size=DEFAULT_BLOCK_SIZE,
-                max_chunk_get_size=DEFAULT_BLOCK_SIZE,
-                **extra,
-            )
-        else:
-            raise ValueError("BlobStore needs ARCHIVE_STORAGE_URL or ARCHIVE_CONNECTION_STRING")
-        return cls(service.get_container_client(settings.archive_container))
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def _blob(self, key: str) -> Any:

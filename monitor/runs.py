@@ -1,8 +1,11 @@
-"""Per-run records and the sweep index in the ObjectStore, written with conditional writes.
+"""Where a duplicate is suppressed: per-run records, claims and the sweep index, written with conditional writes.
 
 - ``_state/runs/<sha256 of run key>.json``: one ``RunRecord`` per run (template id + run start). Created with
   ``if_none_match`` and updated with ``if_match``; a short *claim* (owner + expiry) inside the record makes
-  the archive-and-alert work exactly-once across duplicate Event Grid deliveries and overlapping sweeps.
+  the archive-and-alert work exactly-once across duplicate Event Grid deliveries and overlapping sweeps:
+  ``RunStore.claimed`` is a context manager that yields None when another worker holds the run, and releases the
+  claim on exit. ``RunRecord.alerts_sent`` is set only after the dispatcher took an alert, so an alert already
+  sent for a run is never sent again.
 - ``_state/index.json``: one small object read once per sweep: per template the fingerprint of what was last
   handled (so an unchanged template costs no storage read), whether a run is still active, and the open
   failure (the alerted failed run a later success will announce as recovered).
@@ -16,12 +19,15 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.store import ObjectStore, PreconditionFailed
+from diagnosis.times import parse_time
+from monitor.deadline import unbounded
+from monitor.storage.base import ObjectStore, PreconditionFailed
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +52,7 @@ class RunRecord:
     template_name: str = ""
     resource_group: str = ""
     subscription_id: str = ""
-    state: str = ""  # detect state last seen
+    state: str = ""  # monitor.observe state last seen
     run_state: str | None = None
     start_time: str | None = None
     end_time: str | None = None
@@ -69,8 +75,6 @@ class RunRecord:
     category: str | None = None
     log_bytes: int | None = None
     # stuck lifecycle
-    stuck_rule: str | None = None
-    stuck_detail: str | None = None
     stuck_first_alert_at: str | None = None
     stuck_last_alert_at: str | None = None
     stuck_alerts: int = 0
@@ -124,22 +128,35 @@ class RunStore:
             return self.store.put(key, record.to_json(), if_none_match=True, content_type="application/json")
         return self.store.put(key, record.to_json(), if_match=etag, content_type="application/json")
 
-    def claim(self, template: RunRecord) -> tuple[RunRecord, str] | None:
-        """Take the work claim on a run (creating its record from ``template`` if absent).
+    @contextmanager
+    def claimed(self, fresh: RunRecord) -> Iterator[Claim | None]:
+        """Hold the work claim on a run for the ``with`` block (its record created from ``fresh`` if absent);
+        None when another live worker holds it. The claim is released (one conditional write of the record) when
+        the block ends, also on an exception."""
+        taken = self.claim(fresh)
+        if taken is None:
+            yield None
+            return
+        claim = Claim(self, *taken)
+        try:
+            yield claim
+        finally:
+            claim.release()
 
-        Returns the record and its etag, or None when another live worker holds the claim.
-        """
+    def claim(self, fresh: RunRecord) -> tuple[RunRecord, str] | None:
+        """Take the work claim on a run (its record created from ``fresh`` if absent): the record and its etag,
+        or None when another live worker holds the claim. ``claimed`` is the form that also releases it."""
         for _ in range(20):
-            record, etag = self.load(template.run_key)
+            record, etag = self.load(fresh.run_key)
             now = self.clock()
             if record is None:
-                record = template
+                record = fresh
                 record.created_at = now.isoformat(timespec="seconds")
             elif (
                 record.claim_owner
                 and record.claim_owner != self.owner
                 and record.claim_expires
-                and datetime.fromisoformat(record.claim_expires) > now
+                and (parse_time(record.claim_expires) or now) > now
             ):
                 return None
             record.claim_owner = self.owner
@@ -160,6 +177,26 @@ class RunStore:
             return self.save(record, etag)
         except PreconditionFailed as exc:
             raise ClaimLost(record.run_key) from exc
+
+
+class Claim:
+    """A run record we hold the claim on: ``save()`` writes it mid-way (keeping the claim), leaving the ``with``
+    block of ``RunStore.claimed`` writes it once more and releases the claim."""
+
+    def __init__(self, runs: RunStore, record: RunRecord, etag: str) -> None:
+        self.runs = runs
+        self.record = record
+        self.etag = etag
+
+    def save(self) -> None:
+        self.etag = self.runs.update(self.record, self.etag)
+
+    def release(self) -> None:
+        try:
+            with unbounded():  # also after a sweep's deadline: a claim left held would block the run for 30 min
+                self.etag = self.runs.update(self.record, self.etag, release=True)
+        except ClaimLost:
+            log.warning("run %s: claim lost before release", self.record.run_key)
 
 
 @dataclass

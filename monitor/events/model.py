@@ -17,13 +17,11 @@ Modelled after AWS Lambda Powertools' event data classes: ``ResourceEvent`` give
 the fields the monitor uses and nothing else. The ``claims`` and ``authorization`` parts (caller identity,
 tokens' ``aio`` claim, IP addresses) are deliberately not kept, so they can never end up in a log line.
 
-``route(event)`` turns an event into one action: ``CheckTemplate(template_id)``,
-``CheckStagingGroup(subscription, group)`` (an ``IT_`` group written or deleted, or the end of its build:
-BUILD_END_OPERATIONS) or ``Ignore(reason)``. Anything that does not have the shape of an
-event raises ``MalformedEvent`` with a message that names the problem and never echoes secrets; the Functions
-app logs and drops those.
+Anything that does not have the shape of an event raises ``MalformedEvent`` with a message that names the problem
+and never echoes secrets; the Functions app logs and drops those. What to do with an event: routing.py.
 
-This module imports only the standard library (the Functions app imports it on every cold start).
+This module imports only the standard library and monitor/azure/ids.py (the Functions app imports it on every cold
+start); ``is_transient`` (which failures Event Grid should redeliver) is in monitor/azure/errors.py.
 """
 
 from __future__ import annotations
@@ -33,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from monitor.azure.ids import IMAGE_TEMPLATE_PROVIDER, IMAGE_TEMPLATE_TYPE
 
 # --- What the monitor listens to (infra/ builds the event subscription's filter from these) -----------------
 
@@ -66,7 +66,7 @@ HANDLED_EVENT_TYPES: tuple[str, ...] = (
     RESOURCE_ACTION_CANCEL,
 )
 
-IMAGE_TEMPLATES = "Microsoft.VirtualMachineImages/imageTemplates"
+IMAGE_TEMPLATES = f"{IMAGE_TEMPLATE_PROVIDER}/{IMAGE_TEMPLATE_TYPE}"
 RESOURCE_GROUPS = "Microsoft.Resources/subscriptions/resourceGroups"
 
 #: ``data.operationName`` prefixes the event subscription lets through (an advanced filter, StringBeginsWith).
@@ -317,160 +317,6 @@ def from_functions_event(event: Any) -> ResourceEvent:
     return ResourceEvent.from_dict(body)
 
 
-# --- Routing ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckTemplate:
-    template_id: str
-
-
-@dataclass(frozen=True)
-class CheckStagingGroup:
-    subscription_id: str
-    resource_group: str
-
-
-@dataclass(frozen=True)
-class Ignore:
-    reason: str
-
-
-Action = CheckTemplate | CheckStagingGroup | Ignore
-
-
-@dataclass(frozen=True)
-class ResourceId:
-    """The parts of an ARM resource id the router needs (``types``/``names`` are the provider's nesting)."""
-
-    subscription_id: str
-    resource_group: str | None
-    provider: str | None
-    types: tuple[str, ...]
-    names: tuple[str, ...]
-
-    @classmethod
-    def parse(cls, resource_id: str) -> ResourceId | None:
-        """Case-insensitive on the fixed segments; None when it is not a subscription-scoped resource id."""
-        parts = [p for p in resource_id.strip().split("/") if p]
-        if len(parts) < 2 or parts[0].lower() != "subscriptions":
-            return None
-        subscription, rest = parts[1], parts[2:]
-        group: str | None = None
-        if len(rest) >= 2 and rest[0].lower() == "resourcegroups":
-            group, rest = rest[1], rest[2:]
-        elif rest and rest[0].lower() == "resourcegroups":
-            return None
-        if not rest:
-            return cls(subscription, group, None, (), ())
-        if rest[0].lower() != "providers" or len(rest) < 4:
-            return None
-        provider, pairs = rest[1], rest[2:]
-        if len(pairs) % 2:
-            pairs = pairs[
-                :-1
-            ]  # an action path (".../imageTemplates/t/run"): the action is not part of the id
-        return cls(subscription, group, provider, tuple(pairs[0::2]), tuple(pairs[1::2]))
-
-    def is_image_template(self) -> bool:
-        return (
-            self.resource_group is not None
-            and (self.provider or "").lower() == "microsoft.virtualmachineimages"
-            and bool(self.types)
-            and self.types[0].lower() == "imagetemplates"
-        )
-
-    def template_id(self) -> str:
-        """The canonical id of the image template this id is (or is under)."""
-        return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            f"/providers/{IMAGE_TEMPLATES}/{self.names[0]}"
-        )
-
-
-def is_staging_group(name: str | None) -> bool:
-    """Image Builder names its staging groups ``IT_...`` (compared case-insensitively)."""
-    return name is not None and name[: len(STAGING_GROUP_PREFIX)].upper() == STAGING_GROUP_PREFIX
-
-
-def route(event: ResourceEvent) -> Action:
-    """What to do with an event. Raises MalformedEvent when a handled operation names no usable resource."""
-    if event.event_type not in HANDLED_EVENT_TYPES:
-        return Ignore(f"event type {event.event_type} is not handled")
-    assert event.data is not None  # parse guarantees data for Microsoft.Resources.* events
-    operation = event.data.operation_name.strip()
-    lowered = operation.lower()
-    template_prefix = IMAGE_TEMPLATES.lower() + "/"
-    group_prefix = RESOURCE_GROUPS.lower() + "/"
-
-    if lowered.startswith(template_prefix):
-        verb = lowered[len(template_prefix) :]
-        if verb not in TEMPLATE_OPERATIONS:
-            return Ignore(f"image template operation {_echo(operation)} does not change a build")
-        rid = ResourceId.parse(event.resource_id)
-        if rid is None or not rid.is_image_template():
-            raise MalformedEvent(
-                f"{_echo(operation)} event does not name an image template"
-                f" (resource {_echo(event.resource_id)})",
-                event.id,
-            )
-        return CheckTemplate(rid.template_id())
-
-    rid = ResourceId.parse(event.resource_id)
-    if lowered.startswith(group_prefix):
-        if lowered not in (group_prefix + "write", group_prefix + "delete"):
-            return Ignore(f"resource group operation {_echo(operation)} is not a write or delete")
-        if rid is None or rid.resource_group is None or rid.provider is not None:
-            raise MalformedEvent(
-                f"{_echo(operation)} event does not name a resource group"
-                f" (resource {_echo(event.resource_id)})",
-                event.id,
-            )
-        if not is_staging_group(rid.resource_group):
-            return Ignore(f"resource group {_echo(rid.resource_group)} is not an Image Builder staging group")
-        return CheckStagingGroup(rid.subscription_id, rid.resource_group)
-
-    # The end of a run: cleanup deleted the build VM or container group inside an IT_ staging group
-    # (BUILD_END_OPERATIONS, delivered by the second event subscription). Every other operation on resources
-    # inside staging groups is ignored: dozens of writes per build say nothing the group's own write/delete and
-    # the sweep do not; and the monitor itself calls listKeys/action on staging accounts (reacting would loop).
-    if (
-        event.event_type == BUILD_END_EVENT_TYPE
-        and lowered in _BUILD_END_OPERATIONS_LOWER
-        and rid is not None
-        and rid.resource_group is not None
-        and is_staging_group(rid.resource_group)
-    ):
-        return CheckStagingGroup(rid.subscription_id, rid.resource_group)
-    return Ignore(f"operation {_echo(operation)} is not about an image template or the end of its build")
-
-
-# --- Transient errors ---------------------------------------------------------------------------------------
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for Azure errors worth a retry (so the trigger re-raises and Event Grid redelivers later).
-
-    ``HttpResponseError`` with 408/429/5xx, ``ServiceRequestError`` (could not send: DNS, connection refused,
-    timeouts) and ``ServiceResponseError`` (connection dropped mid-response), also when wrapped as a cause.
-    azure.core is imported here, lazily, not at module import.
-    """
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ServiceRequestError | ServiceResponseError):
-            return True
-        if isinstance(current, HttpResponseError):
-            status = current.status_code
-            if status is not None and (status in (408, 429) or status >= 500):
-                return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
 # --- helpers ------------------------------------------------------------------------------------------------
 
 
@@ -491,16 +337,17 @@ def _field(
 
 
 def _parse_time(value: Any, name: str, event_id: str | None) -> datetime | None:
+    """diagnosis.times.parse_time, strict: an unreadable value is a MalformedEvent, not None."""
+    from diagnosis.times import parse_time  # on first use: the diagnosis package is not needed to route
+
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
+    if not isinstance(value, str | datetime):
         raise MalformedEvent(f"{name} must be an ISO 8601 string, got {_json_type(value)}", event_id)
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise MalformedEvent(f"{name} is not an ISO 8601 time: {_echo(value)}", event_id) from None
+    parsed = parse_time(value)
+    if parsed is None:
+        raise MalformedEvent(f"{name} is not an ISO 8601 time: {_echo(value)}", event_id)
+    return parsed
 
 
 def _loads(payload: str | bytes | bytearray, event_id: str | None, what: str) -> Any:

@@ -1,8 +1,7 @@
-"""Durable object storage for archives, per-run records, the alert outbox and the sweep lease.
+"""``LocalDirStore``: the ObjectStore protocol on a local folder (CLI runs and the demo).
 
-``ObjectStore`` is the one interface; ``LocalDirStore`` (a folder, for CLI runs and the demo) lives here and
-``BlobStore`` (Azure Blob Storage / Azurite) in ``monitor/blobstore.py``. Conditional writes give exactly-once
-behaviour across concurrent Event Grid deliveries and overlapping sweeps.
+The folder is created on the first write, not before: a command that fails early leaves nothing on disk.
+Metadata and tags sit beside each object in ``.<name>.meta.json``.
 """
 
 from __future__ import annotations
@@ -14,83 +13,20 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
+from monitor.storage.base import LeaseUnavailable, PreconditionFailed, StoredObject
 
-class PreconditionFailed(Exception):
-    """A conditional write lost: the object exists (if_none_match) or changed (if_match)."""
-
-
-class LeaseUnavailable(Exception):
-    """Someone else holds the lease."""
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    data: bytes
-    etag: str
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-class Lease(Protocol):
-    def renew(self) -> None: ...
-    def release(self) -> None: ...
-
-
-class ObjectStore(Protocol):
-    def get(self, key: str) -> StoredObject | None: ...
-
-    def put(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        if_none_match: bool = False,
-        if_match: str | None = None,
-        metadata: dict[str, str] | None = None,
-        tags: dict[str, str] | None = None,
-        content_type: str | None = None,
-    ) -> str:
-        """Write ``data``; return the new etag. Raise PreconditionFailed when a condition does not hold."""
-        ...
-
-    def upload_stream(
-        self,
-        key: str,
-        chunks: Iterable[bytes],
-        *,
-        metadata: dict[str, str] | None = None,
-        tags: dict[str, str] | None = None,
-        content_type: str | None = None,
-    ) -> int:
-        """Write a stream without holding it in memory; return the number of bytes written."""
-        ...
-
-    def set_metadata(
-        self, key: str, metadata: dict[str, str], tags: dict[str, str] | None = None
-    ) -> None: ...
-
-    def size(self, key: str) -> int | None: ...
-
-    def delete(self, key: str, *, if_match: str | None = None) -> None: ...
-
-    def list(self, prefix: str = "") -> Iterator[str]: ...
-
-    def url(self, key: str) -> str: ...
-
-    def lease(self, key: str, seconds: int = 60) -> contextlib.AbstractContextManager[Lease]:
-        """Hold an exclusive lease on ``key`` (created if absent). Raise LeaseUnavailable if held elsewhere."""
-        ...
+CHUNK = 4 * 1024 * 1024
 
 
 class LocalDirStore:
     """An ObjectStore on a local folder. Metadata and tags sit beside each object in ``.<name>.meta.json``."""
 
+    server_copy = False
+
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
 
     # -- paths -------------------------------------------------------------------------------------------------
     def _path(self, key: str) -> Path:
@@ -231,6 +167,14 @@ class LocalDirStore:
 
     def url(self, key):
         return self._path(key).as_uri()
+
+    def iter_chunks(self, key: str) -> Iterator[bytes]:
+        with open(self._path(key), "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                yield chunk
+
+    def copy_from_url(self, key, source_url, *, metadata=None, tags=None):
+        raise NotImplementedError("a local folder cannot copy from a URL server-side (server_copy is False)")
 
     @contextlib.contextmanager
     def lease(self, key, seconds=60):
