@@ -97,11 +97,21 @@ class Monitor:
         dispatcher: Any = None,
         clock: Callable[[], datetime] | None = None,
         copy_mode: str = "auto",
+        dry_run: bool = False,
     ) -> Monitor:
+        """The monitor the settings describe. ``dry_run``: it reads the archive but writes nothing there (a
+        ``DryRunStore`` overlay) and sends nothing (a ``DryRunDispatcher`` that records what it would send)."""
         from monitor.storage.factory import open_store
 
         clients = AzureClients(settings, credential)
         store = open_store(settings, clients)
+        if dry_run:
+            from monitor.alerts import AlertDispatcher
+            from monitor.alerts.dryrun import DryRunDispatcher
+            from monitor.storage.dryrun import DryRunStore
+
+            store = DryRunStore(store)
+            dispatcher = DryRunDispatcher(AlertDispatcher.from_settings(settings, store))
         monitor = cls(settings, clients, store, dispatcher, clock=clock or now_utc, copy_mode=copy_mode)
         if settings.diagnosis_rules:  # the user's rule files: a bad one fails at start-up, naming the setting
             from diagnosis.rules import KnowledgeBaseError

@@ -80,7 +80,7 @@ def destinations(settings: Settings) -> str:
 def _monitor(settings: Settings, args: argparse.Namespace) -> Any:
     from monitor.app import Monitor
 
-    return Monitor.from_settings(settings, copy_mode=args.copy)
+    return Monitor.from_settings(settings, copy_mode=args.copy, dry_run=getattr(args, "dry_run", False))
 
 
 def cmd_sweep(args: argparse.Namespace, settings: Settings, out: TextIO) -> ExitStatus:
@@ -88,6 +88,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings, out: TextIO) -> Exit
 
     with _monitor(settings, args) as monitor:
         report = monitor.sweep()
+        dry_store, dry_dispatcher = monitor.toolkit.store, monitor.toolkit.dispatcher
     if report.list_error is not None:  # nothing was looked at: the one-line error says why
         raise report.list_error
     if args.json:
@@ -100,7 +101,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings, out: TextIO) -> Exit
     render_table(shown, out)
     out.write(
         f"\n{report.listed} templates listed, {report.unchanged} unchanged, "
-        f"{report.alerts_sent} alert(s) sent, {report.arm_requests} ARM and "
+        f"{report.alerts_sent} alert(s) {'would be sent' if args.dry_run else 'sent'}, {report.arm_requests} ARM and "
         f"{report.storage_requests} storage requests in {report.seconds:.1f}s\n"
     )
     out.write(destinations(settings) + "\n")
@@ -108,7 +109,23 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings, out: TextIO) -> Exit
         out.write(f"{report.outbox}\n")
     for error in report.errors:
         out.write(_redact(f"error: {error}") + "\n")
+    if args.dry_run:
+        _dry_run_summary(dry_store, dry_dispatcher, out)
     return ExitStatus.ERROR if report.errors else ExitStatus.OK
+
+
+def _dry_run_summary(store: Any, dispatcher: Any, out: TextIO) -> None:
+    """What the dry run would have done: the alerts, where they would go, and what it would have archived."""
+    out.write("\ndry run: nothing was written to the archive and nothing was sent\n")
+    for would in dispatcher.would_send:
+        where = f"not sent ({would.held_back})" if would.held_back else f"to {', '.join(would.channels)}"
+        route = "" if would.route == "default" else f" (route {would.route})"
+        out.write(_redact(f"  would send {would.kind} for {would.template} {where}{route}") + "\n")
+    files = [w for w in store.writes if w.how != "delete" and not w.key.startswith(("_state/", "alerts/"))]
+    if files:
+        out.write(f"  would archive {len(files)} file(s), {sum(w.bytes for w in files):,} bytes:\n")
+        for w in files:
+            out.write(_redact(f"    {w.key}  {w.bytes:,} bytes") + "\n")
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO) -> ExitStatus:
@@ -144,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--json", action="store_true", help="print the report as JSON")
     sweep.add_argument("--all", action="store_true", help="also list unchanged succeeded templates")
     sweep.add_argument("--copy", choices=("auto", "stream"), default="auto", help=COPY_HELP)
+    sweep.add_argument(
+        "--dry-run", action="store_true", help="detect and diagnose; write nothing, send nothing, say what it would do"
+    )
     check = sub.add_parser("check", help="check one template now", parents=[verbose])
     check.add_argument("template_id", help="the template's resource id")
     check.add_argument("--json", action="store_true")

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from diagnosis.times import parse_time
+from monitor.archive.layout import ALERT_FILE
 from monitor.runs import STATE_PREFIX, RunRecord, run_record_key
 from monitor.storage import ObjectStore
 
@@ -123,7 +124,10 @@ def history(
                 summary=str((diagnosis or {}).get("summary") or ""),
                 archive_path=record.archive_prefix or "-",
                 run_key=record.run_key,
-                alerts=sorted({k.rsplit("|", 1)[-1] for k in record.alerts_sent}),
+                alerts=sorted(
+                    k + (f" (held back: {record.alerts_held[k]})" if k in record.alerts_held else "")
+                    for k in record.alerts_sent
+                ),
             )
         )
     rows.sort(key=lambda r: r.when, reverse=True)
@@ -174,7 +178,6 @@ def find_run(store: ObjectStore, ref: str) -> RunDetails:
     )
 
 
-ALERT_FILE = "alert-{kind}.json"  # the alert as sent, kept in the run's archive folder
 
 
 def stored_alerts(details: RunDetails) -> list[str]:

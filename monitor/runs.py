@@ -80,6 +80,7 @@ class RunRecord:
     stuck_alerts: int = 0
     # alerts: dedupe key -> time sent (set only after AlertDispatcher.send returned)
     alerts_sent: dict[str, str] = field(default_factory=dict)
+    alerts_held: dict[str, str] = field(default_factory=dict)  # sent key -> the filter or silence that held it back
     finalized: bool = False  # the terminal transition was fully handled
     claim_owner: str | None = None
     claim_expires: str | None = None

@@ -102,6 +102,9 @@ class RunStatus:
         return json_bytes(self.to_dict())
 
 
+ALERT_FILE = "alert-{kind}.json"  # the alert as handed to the dispatcher (``aib-monitor resend`` sends it again)
+
+
 def redacted_status(template: dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
     """The template's status fields (and what identifies it), with every string redacted and every value
     under a secret name (a tag ``sp-password``, a member ``clientSecret``) masked whatever it looks like."""

@@ -65,6 +65,7 @@ def _announce(tk: Toolkit, look: Look, record: RunRecord, verdict: StuckVerdict,
         record,
         diagnosis=diagnosis,
         stuck_reason=look.outcome.stuck_reason,
+        stuck_rule=verdict.rule,
         run_key=record.run_key if sequence == 0 else f"{record.run_key}#{sequence}",
     )
     stamp = now.isoformat(timespec="seconds")

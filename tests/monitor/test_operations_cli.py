@@ -91,3 +91,29 @@ def test_silence_add_list_remove_and_outbox_listing(swept):
     assert run("silence", "add", "--for", "4h", "--reason", "x")[0] == 2  # no condition: refused
     code, text = run("outbox", "--dead-letter")
     assert code == 0 and "0 alert(s) waiting" in text and "0 dead letter(s)" in text
+
+
+def test_sweep_dry_run_writes_nothing_sends_nothing_and_says_what_it_would_do(harness, monkeypatch):
+    from localazure import samplelogs
+
+    h = harness
+    failed = h.add("tpl-dry")
+    h.cloud.put_staging_blob(failed.id, failed.log_blob_path, bytes(samplelogs.failed_customizer_log(seed=9)))
+    start = datetime.now(UTC) - timedelta(hours=1)
+    h.cloud.set_run_status(
+        failed.id, "Failed", message=h.cloud.failure_message(failed.id, "exit status 1"),
+        start_time=start, end_time=start + timedelta(minutes=10),
+    )
+    for key, value in h.env().items():
+        monkeypatch.setenv(key, value)
+    code, text = run("sweep", "--dry-run")
+    assert code == 0, text
+    assert "dry run: nothing was written to the archive and nothing was sent" in text
+    assert f"would send build-failed for {failed.resource_group}/tpl-dry to webhook" in text
+    assert "customization.log" in text and "would archive" in text
+    assert "1 alert(s) would be sent" in text
+    assert h.receiver.alerts == []
+    assert not h.archive().exists() or list(h.archive().list_blobs()) == []
+    code, text = run("sweep")  # the real sweep afterwards does all of it, once
+    assert code == 0 and h.receiver.kinds() == ["build-failed"]
+    assert any(name.endswith("/alert-build-failed.json") for name in h.archived())
