@@ -12,10 +12,12 @@
 // - subscriptionToFunction: image template operations and resource group writes/deletes (HANDLED_EVENT_TYPES,
 //   HANDLED_OPERATION_PREFIXES);
 // - buildEndToFunction: the end of a run (BUILD_END_EVENT_TYPE, BUILD_END_OPERATIONS): Image Builder's cleanup
-//   deletes the build VM / container group inside the IT_ staging group after every run, success or failure,
-//   so the monitor looks within a minute, before a pipeline deletes the template. A separate subscription
-//   because advanced filters are ANDed across keys: the subject condition (IT_ groups only) would drop the
-//   template events of the first one.
+//   deletes the build VM / container group in the staging group after every run, success or failure, so the
+//   monitor looks within a minute, before a pipeline deletes the template. Any resource group: a template may
+//   name its own stagingResourceGroup (no IT_ prefix); the function tells staging groups from others (Image
+//   Builder's tags on the group, the staging groups the sweep remembers) before it reads any template. A
+//   separate subscription because advanced filters are ANDed across keys: the operation condition would drop
+//   the template events of the first one.
 
 @description('Name of the Event Grid system topic of the subscription (modules/systemtopic.bicep).')
 param systemTopicName string
@@ -154,15 +156,6 @@ resource buildEndToFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions
           values: [
             'Microsoft.Compute/virtualMachines/delete'
             'Microsoft.ContainerInstance/containerGroups/delete'
-          ]
-        }
-        {
-          // Only inside Image Builder's staging groups (monitor/events.py STAGING_GROUP_PREFIX), not every VM
-          // deleted in the subscription.
-          operatorType: 'StringContains'
-          key: 'subject'
-          values: [
-            '/resourceGroups/IT_'
           ]
         }
       ]

@@ -329,14 +329,17 @@ class LocalCloud:
         build_timeout_minutes: int = 0,
         subscription_id: str | None = None,
         storage: bool | None = None,
+        staging_group: str | None = None,
     ) -> LocalTemplate:
         """Create a template, its staging group ``IT_<rg>_<name>_<guid>`` (tagged like Image Builder's) and,
-        per ``storage``, bind a staging account with an empty ``packerlogs`` container."""
+        per ``storage``, bind a staging account with an empty ``packerlogs`` container. ``staging_group``: the
+        template's own ``stagingResourceGroup`` instead (a group of that name, without Image Builder's tags)."""
         subscription_id = subscription_id or self.subscription_id
         with self._lock:
             self.subscriptions.add(subscription_id)
         guid = str(uuid.uuid4())
-        template = LocalTemplate(subscription_id, resource_group, name, staging_group_name(resource_group, name, guid))
+        group = staging_group or staging_group_name(resource_group, name, guid)
+        template = LocalTemplate(subscription_id, resource_group, name, group)
         if self.state.template(subscription_id, resource_group, name) is not None:
             raise ValueError(f"template {template.id} exists already")
         self.state.put_resource_group(ResourceGroup(subscription_id, resource_group, location))
@@ -345,7 +348,9 @@ class LocalCloud:
                 subscription_id,
                 template.staging_group,
                 location,
-                tags={
+                tags={}
+                if staging_group
+                else {
                     "createdBy": "AzureVMImageBuilder",
                     "imageTemplateName": name,
                     "imageTemplateResourceGroupName": resource_group,
@@ -357,6 +362,8 @@ class LocalCloud:
         props["buildTimeoutInMinutes"] = build_timeout_minutes
         props["provisioningState"] = provisioning_state
         props["exactStagingResourceGroup"] = template.staging_group_id
+        if staging_group:
+            props["stagingResourceGroup"] = template.staging_group_id
         if provisioning_error is not None:
             if isinstance(provisioning_error, str):
                 provisioning_error = {"provisioningErrorCode": "Other", "message": provisioning_error}

@@ -27,6 +27,7 @@ from monitor.azure.clients import RESOURCES_API, AzureClients, RequestCounts
 from monitor.azure.ids import TemplateRef, template_id
 from monitor.azure.staging import StagingLogs
 from monitor.deadline import requests_until
+from monitor.events.routing import is_staging_group
 from monitor.handlers import handle
 from monitor.handlers.context import Toolkit
 from monitor.handlers.deleted import handle_deleted
@@ -325,10 +326,18 @@ class Monitor:
         return outcome
 
     def check_staging_group(self, subscription_id: str, group_name: str) -> TemplateOutcome | None:
-        """An ``IT_...`` staging group changed: find its template (group tags, else
-        exactStagingResourceGroup)."""
+        """A staging group changed or a build in it ended: find its template (a template's own staging group
+        from the sweep index, the group's Image Builder tags, else for ``IT_`` groups exactStagingResourceGroup).
+        Any other group (a VM deleted elsewhere) costs one index read and one group read, never a template list."""
         if subscription_id.lower() != self.clients.subscription_id.lower():
             return None
+        custom = not is_staging_group(group_name)
+        if custom:
+            known = SweepIndex(self.store).load().entries.items()
+            wanted = group_name.lower()
+            owner = next((tid for tid, e in known if (e.custom_staging_group or "").lower() == wanted), None)
+            if owner is not None:
+                return self.check_template(owner)
         path = f"/subscriptions/{subscription_id}/resourcegroups/{group_name}"
         staging = self.toolkit.staging
         # Gone, or a stand-in without the route: fall back to the exactStagingResourceGroup search below.
@@ -337,6 +346,9 @@ class Monitor:
         name, rg = tags.get("imagetemplatename"), tags.get("imagetemplateresourcegroupname")
         if name and rg:
             return self.check_template(template_id(subscription_id, rg, name))
+        if custom:
+            log.debug("resource group %s is not the staging group of a watched template", group_name)
+            return None
         for template in self.clients.list_templates():
             data = template.as_dict()
             exact = (data.get("properties") or {}).get("exactStagingResourceGroup")

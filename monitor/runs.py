@@ -210,6 +210,7 @@ class IndexEntry:
     archive_prefix: str | None = None
     category: str | None = None
     partial: bool = False
+    custom_staging_group: str | None = None  # the template's own stagingResourceGroup (not an IT_ group)
 
 
 class SweepIndex:

@@ -1,6 +1,7 @@
 """What to do with an event: ``route(event)`` turns it into one action: ``CheckTemplate(template_id)``,
-``CheckStagingGroup(subscription, group)`` (an ``IT_`` group written or deleted, or the end of its build:
-BUILD_END_OPERATIONS) or ``Ignore(reason)``. A handled operation that names no usable resource, or one beyond
+``CheckStagingGroup(subscription, group)`` (an ``IT_`` group written or deleted, or the end of a build in any
+group: BUILD_END_OPERATIONS, since a template may name its own ``stagingResourceGroup``) or ``Ignore(reason)``.
+A handled operation that names no usable resource, or one beyond
 ARM's limits (monitor/azure/ids.py: a subscription that is no GUID, names over 64/80/90 characters, ids over 1024),
 raises ``MalformedEvent``. Standard library only (the Functions app routes on a cold start).
 """
@@ -88,16 +89,17 @@ def route(event: ResourceEvent) -> Action:
         _within_limits(rid, event)
         return CheckStagingGroup(rid.subscription_id, rid.resource_group)
 
-    # The end of a run: cleanup deleted the build VM or container group inside an IT_ staging group
-    # (BUILD_END_OPERATIONS, delivered by the second event subscription). Every other operation on resources
-    # inside staging groups is ignored: dozens of writes per build say nothing the group's own write/delete and
-    # the sweep do not; and the monitor itself calls listKeys/action on staging accounts (reacting would loop).
+    # The end of a run: cleanup deleted the build VM or container group in the run's staging group
+    # (BUILD_END_OPERATIONS, delivered by the second event subscription). The group is an IT_ one or a template's
+    # own stagingResourceGroup, whatever its name: Monitor.check_staging_group tells a staging group from any
+    # other (the group's Image Builder tags, the staging groups the sweep index remembers) before it reads a
+    # template. Every other operation on resources inside staging groups is ignored: dozens of writes per build
+    # say nothing the sweep does not, and the monitor itself calls listKeys/action on staging accounts.
     if (
         event.event_type == BUILD_END_EVENT_TYPE
         and lowered in _BUILD_END_OPERATIONS_LOWER
         and rid is not None
         and rid.resource_group is not None
-        and is_staging_group(rid.resource_group)
     ):
         _within_limits(rid, event)
         return CheckStagingGroup(rid.subscription_id, rid.resource_group)

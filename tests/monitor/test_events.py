@@ -256,13 +256,15 @@ def test_only_build_end_deletes_inside_a_staging_group_are_acted_on():
         assert event["data"]["operationName"] in action.reason
 
 
-def test_build_vm_delete_outside_a_staging_group_is_ignored():
+def test_build_vm_delete_in_any_group_may_end_a_build_in_a_custom_staging_group():
+    """A template may name its own stagingResourceGroup: the monitor, not the route, tells it from other groups
+    (tests/monitor/test_custom_staging.py)."""
     vm = adapt(
         "ResourceDeleteSuccess.json",
-        resource_id=_in_group("web-prod", "Microsoft.Compute/virtualMachines/vm1"),
+        resource_id=_in_group("rg-image-staging", "Microsoft.Compute/virtualMachines/vm1"),
         operation="Microsoft.Compute/virtualMachines/delete",
     )
-    assert isinstance(route(parse_event(vm)), Ignore)
+    assert route(parse_event(vm)) == CheckStagingGroup(SUBSCRIPTION, "rg-image-staging")
 
 
 @pytest.mark.parametrize(

@@ -235,3 +235,50 @@ def test_deleted_template_event_does_not_fail(local_cloud, sub, env, functions):
     assert (
         functions["on_resource_event"](deliver(template_event(rg, name, "delete", subscription=sub))) is None
     )
+
+
+def _vm_deleted(sub: str, group: str) -> dict:
+    vm = f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Compute/virtualMachines/build-vm"
+    return adapt(
+        "ResourceDeleteSuccess.json",
+        resource_id=vm,
+        operation="Microsoft.Compute/virtualMachines/delete",
+        subscription=sub,
+    )
+
+
+def test_build_end_in_a_templates_own_staging_group_checks_its_template(local_cloud, sub, env, functions):
+    """A template with its own stagingResourceGroup (no IT_ prefix, no Image Builder tags): the sweep remembers the
+    group, so the end-of-run delete there is recognised within a minute like one in an IT_ group."""
+    rg, name = _rg(), "win2022-own"
+    own = f"rg-own-staging-{uuid.uuid4().hex[:6]}"
+    start = datetime.now(UTC) - timedelta(minutes=40)
+    log = samplelogs.failed_customizer_log("install-iis", "PowerShell", 1, os="windows", start=start)
+    t = local_cloud.add_template(rg, name, subscription_id=sub, staging_group=own)
+    assert t.staging_group == own
+    local_cloud.set_run_status(t.id, run_state="Running", start_time=datetime.now(UTC) - timedelta(minutes=2))
+    functions["sweep"](timer_request())  # the sweep sees the running build and remembers its staging group
+    assert _alerts(env, name) == []
+    local_cloud.put_staging_blob(t.id, f"packerlogs/{log.folder}/customization.log", bytes(log))
+    local_cloud.set_run_status(
+        t.id,
+        run_state="Failed",
+        run_sub_state="Customizing",
+        message=log.status_message.replace(
+            log.log_url, local_cloud.staging_blob_url(t.id, f"packerlogs/{log.folder}/customization.log")
+        ),
+        start_time=log.started.isoformat(),
+        end_time=log.ended.isoformat(),
+    )
+    functions["on_resource_event"](deliver(_vm_deleted(sub, own)))
+    assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
+
+
+def test_a_vm_deleted_in_an_unrelated_group_reads_no_template(local_cloud, sub, env, functions):
+    """Any VM delete in the subscription reaches the function; outside staging groups it costs one group read."""
+    unrelated = f"rg-web-{uuid.uuid4().hex[:6]}"
+    local_cloud.arm.requests.clear()
+    functions["on_resource_event"](deliver(_vm_deleted(sub, unrelated)))
+    paths = [path.lower() for _method, path in local_cloud.arm.requests]
+    assert not any("imagetemplates" in p for p in paths), paths
+    assert len(paths) <= 2, paths
