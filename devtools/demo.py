@@ -60,6 +60,7 @@ def run(workdir: Path) -> int:
         shutil.rmtree(workdir)  # a fresh subscription and archive every time
     alert_dir = workdir / "alerts"
 
+    language = os.environ.get("ALERT_LANGUAGE", "en").strip() or "en"  # ALERT_LANGUAGE=ru make demo
     print("AIB build monitor demo: a local subscription, no Azure account needed")
     print()
     with _clean_environment(), LocalCloud(workdir / "cloud") as cloud:
@@ -81,6 +82,7 @@ def run(workdir: Path) -> int:
                 "ARCHIVE_CONTAINER": "aib-logs",
                 "STUCK_AFTER_MINUTES": "30",
                 "TIMEOUT_GRACE_MINUTES": "15",
+                "ALERT_LANGUAGE": language,
             }
         )
         os.environ.update(env)
@@ -125,9 +127,20 @@ def run(workdir: Path) -> int:
         for alert in new_alerts:
             print(f"  repeated: {alert['kind']} {alert['template_name']}")
 
+        print()
+        print("History of the archive (python -m monitor history):")
+        _print_history()
+        copy_dir = workdir / "archive"
+        copied = _copy_archive(store, archived_second, copy_dir, f"{cloud.subscription_id}/")
+        first_log = next((p for p in copied if p.name == "customization.log" and "win2022-iis" in str(p)), None)
+
     print()
     print(f"Demo finished in {time.monotonic() - started:.1f} s; the local cloud is stopped.")
     print(f"Alert texts: {_relative(alert_dir)}/*.txt")
+    print(f"A plain copy of the archive ({len(copied)} files): {_relative(copy_dir)}/")
+    if first_log is not None:
+        print(f"Open first: {_relative(first_log.parent / 'diagnosis.json')} (why it failed), then")
+        print(f"            {_relative(first_log)} (the log it was read from)")
     return 0
 
 
@@ -182,6 +195,32 @@ def _print_archive(listing: Mapping[str, int], prefix: str = "") -> None:
     width = max(len(n) for n in names.values())
     for key in sorted(listing):
         print(f"  {names[key]:<{width}}  {listing[key]:>9,} bytes")
+
+
+def _copy_archive(store: Any, listing: Mapping[str, int], target: Path, prefix: str) -> list[Path]:
+    """Download what was archived (through the same store, from Azurite) into plain files under ``target``."""
+    copied = []
+    for key in sorted(listing):
+        relative = key[len(prefix) :] if key.startswith(prefix) else key
+        path = target.joinpath(*relative.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            for chunk in store.iter_chunks(key):
+                out.write(chunk)
+        copied.append(path)
+    return copied
+
+
+def _print_history() -> None:
+    """The operator's view of what this demo archived, through the real CLI command."""
+    import io
+
+    from monitor.cli import main as monitor_cli
+
+    out = io.StringIO()
+    monitor_cli(["history", "--since", "2d"], out=out)
+    for line in out.getvalue().splitlines():
+        print(f"  {line}")
 
 
 def _read_alerts(alert_dir: Path) -> list[dict[str, Any]]:

@@ -99,3 +99,23 @@ def test_demo_leaves_no_process_running(demo):
         if str(workdir) in text:
             survivors.append(text)
     assert not survivors
+
+
+def test_demo_leaves_a_plain_copy_of_the_archive_and_says_what_to_open(demo):
+    proc, workdir = demo
+    runs = sorted((workdir / "archive" / "rg-images-prod" / "win2022-iis").iterdir())
+    assert len(runs) == 1
+    files = {p.name for p in runs[0].iterdir()}
+    assert {"customization.log", "status.json", "diagnosis.json"} <= files
+    assert json.loads((runs[0] / "diagnosis.json").read_text())["category"] == "customizer-failed"
+    assert "PACKER" in (runs[0] / "customization.log").read_text(encoding="utf-8", errors="replace")
+    assert "Open first: .demo/archive/rg-images-prod/win2022-iis/" in proc.stdout
+
+
+def test_demo_ends_with_the_history_of_what_it_archived(demo):
+    proc, _ = demo
+    history = proc.stdout[proc.stdout.index("History of the archive") :]
+    assert "3 failed or stuck run(s)" in history
+    for name, category in (("win2022-iis", "customizer-failed"), ("rhel9-hardened", "permissions")):
+        assert any(name in line and category in line for line in history.splitlines())
+    assert "by category:" in history
