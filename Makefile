@@ -1,23 +1,34 @@
 # The README's two commands are `make demo` and `make test`; each installs what it needs first.
+# `make demo` installs only what the demo runs (the app's requirements.txt and Azurite); `make test` adds the
+# development tools (requirements-dev.txt) and the card renderer.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime
+DEV := $(VENV)/.dev
 
 .PHONY: setup test lint demo preview bench clean chromium
 
-setup: $(STAMP) node_modules/.installed
+setup: $(DEV) node_modules/.installed
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(RUNTIME): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(RUNTIME)
 
-# Azurite (storage emulator) and the official Adaptive Cards renderer come from npm.
+$(DEV): $(RUNTIME) requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(DEV)
+
+# Azurite (storage emulator) is the npm package's dependency; the Adaptive Cards renderer and markdown-it (tests
+# and previews) are its devDependencies.
+node_modules/.azurite: package.json package-lock.json
+	npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	touch node_modules/.azurite
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	touch node_modules/.installed
+	touch node_modules/.installed node_modules/.azurite
 
 # Headless Chromium renders the Teams cards in tests and previews (Debian package).
 chromium:
@@ -35,7 +46,7 @@ test: setup chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -m "not slow"
 
-demo: setup
+demo: $(RUNTIME) node_modules/.azurite
 	$(PY) -m devtools.demo
 
 preview: setup chromium
