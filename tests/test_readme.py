@@ -25,6 +25,7 @@ MARK = "<!-- runnable -->"
 _NORMALIZE = (
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I), "<id>"),
     (re.compile(r"\b[0-9a-f]{4,}-…"), "<id>"),
+    (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b"), "<id>"),
     (re.compile(r"\b\d{8}T\d{6}Z\b"), "<time>"),
     (re.compile(r"\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?Z?(?: UTC)?"), "<time>"),
     (re.compile(r"127\.0\.0\.1:\d+|localhost:\d+|<port>"), "<host>"),

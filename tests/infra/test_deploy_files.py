@@ -116,14 +116,14 @@ def test_staging_log_reader_is_limited_to_packerlogs() -> None:
 
 
 def _readme_deploy_section() -> str:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
     return readme.split("<!-- section:deploy -->", 1)[1].split("<!-- /section:deploy -->", 1)[0]
 
 
 def test_readme_documents_every_parameter() -> None:
     section = _readme_deploy_section()
     for name in parse(MAIN)["parameters"]:
-        assert f"| `{name}` |" in section, f"README deploy section does not document parameter {name}"
+        assert f"| `{name}` |" in section, f"docs/deploy.md does not document parameter {name}"
 
 
 BUILT_IN_ROLES = {
@@ -148,5 +148,5 @@ def test_readme_explains_every_role_infra_assigns() -> None:
                 f"{path.name}: unknown role {role_id}: add it here and to the README"
             )
             role = BUILT_IN_ROLES[role_id]
-            assert re.search(rf"\| {role}[ ,]", section), f"README's roles table does not explain {role}"
+            assert re.search(rf"\| {role}[ ,]", section), f"docs/deploy.md roles table does not explain {role}"
     assert "listkeys/action" in section
