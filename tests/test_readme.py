@@ -98,6 +98,8 @@ def run(command: str) -> str:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(ROOT)
+    # `make demo` here runs the demo only: its install steps belong to `make`, not to a test that runs beside others.
+    env["MAKEFLAGS"] = "-o node_modules/.azurite -o .venv/.runtime"
     proc = subprocess.run(
         ["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
