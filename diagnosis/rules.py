@@ -3,7 +3,8 @@
 Built-in entries live in ``diagnosis/knowledge/*.json``. Users add their own files (``--rules FILE`` or the
 ``DIAGNOSIS_RULES`` setting, several paths separated by ``os.pathsep``); an entry whose ``id`` equals a
 built-in one replaces it. Every file is validated on load and problems raise ``KnowledgeBaseError`` naming
-the file, the entry (index and id), the field and what is wrong.
+the file, the entry (index and id), the field and what is wrong. Every pattern must match in linear time
+(``diagnosis.linear``: RE2 syntax, no nested or leading unbounded repeats): others are refused.
 
 File format: ``{"rules": [ {entry}, ... ]}`` (a bare list of entries is accepted too). Entry fields:
 
@@ -12,7 +13,8 @@ id                 unique id, ``[a-z0-9][a-z0-9._-]*``
 category           a category id from ``diagnosis.categories`` (not ``none``/``unknown``)
 title              short human title
 message_patterns   regexes matched on the status message, provisioning error and pasted error text
-log_patterns       regexes matched on customization.log lines (and pasted text)
+log_patterns       regexes matched on customization.log lines (and pasted text), as UTF-8 bytes
+                   (``\\d``, ``\\w``, ``\\s``, ``\\b`` and ``(?i)`` are ASCII; ``{m,n}`` counts bytes)
 phase              one of ``diagnosis.model.PHASES``
 cause              why it happens
 remediation        list of concrete steps (required unless ``benign``)
@@ -44,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnosis.categories import CATEGORY_IDS
+from diagnosis.linear import linear_problem
 from diagnosis.model import PHASES
 
 try:  # the regex parser is internal; without it patterns simply get no derived keywords (slower scanning)
@@ -98,6 +101,7 @@ class Pattern:
     regex: re.Pattern[str]
     keywords: tuple[bytes, ...]  # empty: no usable literal, the pattern is tried on every line
     ignore_case: bool = False  # keywords are lower-case and searched in lower-cased text
+    bregex: re.Pattern[bytes] | None = None  # the same pattern on UTF-8 bytes: what log lines are matched with
 
 
 @dataclass(frozen=True)
@@ -308,6 +312,9 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
                 regex = re.compile(source)
             except re.error as exc:
                 raise fail(f"{name}[{i}]", f"invalid regex {source!r}: {exc}") from None
+            problem = linear_problem(source)
+            if problem:
+                raise fail(f"{name}[{i}]", f"pattern {source!r} is refused, it is not linear-time: {problem}")
             if regex.search(""):
                 raise fail(
                     f"{name}[{i}]", f"regex {source!r} matches the empty string (it would match every line)"
@@ -344,6 +351,10 @@ def _make_pattern(
     rule_id: str, regex: re.Pattern[str], keywords: list[str] | None, fail, name: str
 ) -> Pattern:
     ignore_case = bool(regex.flags & re.IGNORECASE)
+    try:  # log lines are matched as bytes: \d, \w, \s, \b and (?i) are ASCII, counts are in bytes
+        bregex = re.compile(regex.pattern.encode("utf-8"), re.IGNORECASE if ignore_case else 0)
+    except re.error as exc:
+        raise fail(name, f"pattern {regex.pattern!r} cannot be matched on log bytes: {exc}") from None
     if keywords:
         kws = [k.lower() if ignore_case else k for k in keywords]
         for (
@@ -351,12 +362,12 @@ def _make_pattern(
         ) in kws:  # an explicit keyword must be able to occur in a match, else the pattern could never fire
             if regex.pattern and not _keyword_plausible(regex, k):
                 raise fail("keywords", f"keyword {k!r} does not occur in pattern {name} {regex.pattern!r}")
-        return Pattern(rule_id, regex.pattern, regex, tuple(k.encode() for k in kws), ignore_case)
+        return Pattern(rule_id, regex.pattern, regex, tuple(k.encode() for k in kws), ignore_case, bregex)
     alternatives = required_literals(regex.pattern, regex.flags)
     kw: tuple[bytes, ...] = ()
     if alternatives:
         kw = tuple((a.lower() if ignore_case else a).encode("utf-8") for a in alternatives)
-    return Pattern(rule_id, regex.pattern, regex, kw, ignore_case)
+    return Pattern(rule_id, regex.pattern, regex, kw, ignore_case, bregex)
 
 
 def _keyword_plausible(regex: re.Pattern[str], keyword: str) -> bool:

@@ -1,0 +1,225 @@
+"""The Hyperscan backend: every table entry (markers and knowledge-base patterns) in one streaming automaton.
+
+The log's blocks go through one Hyperscan stream, so a match across a block boundary is found by the stream
+itself. A match reports the entry and the stream offset where it ends; only then is its line located (one
+``rfind``/``find``/``count`` in C). Entries that could match across a line feed, and entries Hyperscan can only
+compile approximately (``HS_FLAG_PREFILTER``), are confirmed with their regex on the line.
+
+The compiled database is kept per table in the process and serialized to a cache directory
+(``DIAGNOSIS_CACHE_DIR``, else ``$XDG_CACHE_HOME/aib-diagnosis`` or ``~/.cache/aib-diagnosis``), keyed by a hash
+of the patterns and the Hyperscan version, so a cold start loads it in well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from diagnosis.linear import can_match_newline
+from diagnosis.scan.core import Recorder, Table, evidence_window, line_bounds
+
+try:
+    import hyperscan
+except ImportError:  # pragma: no cover - depends on the install
+    hyperscan = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+CACHE_ENV = "DIAGNOSIS_CACHE_DIR"
+_FORMAT = b"aib-diagnosis-hs-1"
+
+
+class PatternNotCompilable(ValueError):
+    """Hyperscan can compile a pattern neither exactly nor as a prefilter."""
+
+    def __init__(self, index: int, source: str, reason: str) -> None:
+        super().__init__(f"pattern {source!r} cannot be compiled into the scanning automaton: {reason}")
+        self.index = index
+        self.source = source
+
+
+@dataclass
+class Compiled:
+    database: object  # hyperscan.Database
+    confirm: list[bool]  # per entry: check the regex on the line before recording
+    serialized: bytes | None = None  # a database loaded from the cache may point into these bytes: kept alive
+
+
+def available() -> bool:
+    return hyperscan is not None
+
+
+def _flags(source: str, prefilter: bool) -> int:
+    flags = hyperscan.HS_FLAG_MULTILINE
+    if prefilter:
+        flags |= hyperscan.HS_FLAG_PREFILTER
+    return flags
+
+
+def _compile(sources: list[str], prefilter: list[bool]) -> object:
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_STREAM)
+    db.compile(
+        expressions=[s.encode("utf-8") for s in sources],
+        ids=list(range(len(sources))),
+        elements=len(sources),
+        flags=[_flags(s, p) for s, p in zip(sources, prefilter, strict=True)],
+    )
+    return db
+
+
+def _exactness(sources: list[str]) -> list[bool]:
+    """Per pattern: True when it needs HS_FLAG_PREFILTER (found by compiling it alone; only on error)."""
+    prefilter = []
+    for i, source in enumerate(sources):
+        try:
+            _compile([source], [False])
+            prefilter.append(False)
+        except hyperscan.error:
+            try:
+                _compile([source], [True])
+            except hyperscan.error as exc:
+                raise PatternNotCompilable(i, source, str(exc)) from None
+            prefilter.append(True)
+    return prefilter
+
+
+def _cache_dir() -> Path:
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "aib-diagnosis"
+
+
+_PROCESS_CACHE: dict[str, Compiled] = {}
+_CLOSE_LOCK = threading.Lock()
+
+
+def compiled_for(table: Table) -> Compiled:
+    """The database for ``table``: from the process, from the disk cache, or compiled (then cached)."""
+    sources = table.sources
+    digest = hashlib.sha256(
+        b"\0".join([_FORMAT, str(getattr(hyperscan, "__version__", "")).encode(), *(s.encode() for s in sources)])
+    ).hexdigest()
+    found = _PROCESS_CACHE.get(digest)
+    if found is not None:
+        return found
+    newline = [can_match_newline(s) for s in sources]
+    path = _cache_dir() / f"{digest}.hsdb"
+    compiled = _load(path, newline)
+    if compiled is None:
+        try:
+            db = _compile(sources, [False] * len(sources))
+            prefilter = [False] * len(sources)
+        except hyperscan.error:
+            prefilter = _exactness(sources)
+            db = _compile(sources, prefilter)
+        compiled = Compiled(db, [n or p for n, p in zip(newline, prefilter, strict=True)])
+        _store(path, compiled, prefilter)
+    _PROCESS_CACHE[digest] = compiled
+    return compiled
+
+
+def _load(path: Path, newline: list[bool]) -> Compiled | None:
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        count = len(newline)
+        flags, data = blob[:count], blob[count:]
+        db = hyperscan.loadb(data, hyperscan.HS_MODE_STREAM)
+        db.scratch = hyperscan.Scratch(db)  # a loaded database comes without one
+        return Compiled(db, [n or flags[i] == 1 for i, n in enumerate(newline)], data)
+    except Exception:  # a damaged or foreign cache file: compile again
+        log.debug("ignoring unreadable scanner cache %s", path)
+        return None
+
+
+def _store(path: Path, compiled: Compiled, prefilter: list[bool]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        blob = bytes(1 if p else 0 for p in prefilter) + hyperscan.dumpb(compiled.database)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only home: the process cache still applies
+        log.debug("scanner cache not written (%s)", exc)
+
+
+class HyperscanBackend:
+    """Feeds blocks to one stream; turns match end offsets into matched lines."""
+
+    def __init__(self, table: Table, recorder: Recorder) -> None:
+        compiled = compiled_for(table)
+        self.entries = table.entries
+        self.confirm = compiled.confirm
+        self.recorder = recorder
+        self.events: list[tuple[int, int]] = []  # (end offset, entry index), not yet recorded
+        append = self.events.append
+
+        def on_match(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            append((end, index))
+
+        # the binding does not keep the handler, scratch or database alive: this object does
+        self._on_match = on_match
+        self._database = compiled.database
+        self._scratch = hyperscan.Scratch(compiled.database)  # per scan: scans may run in parallel threads
+        self._context = compiled.database.stream(match_event_handler=on_match)
+        self._stream = self._context.__enter__()
+
+    def feed(self, block: bytes) -> None:
+        self._stream.scan(block, scratch=self._scratch)
+        self.events.sort()
+
+    def end(self) -> None:
+        # closing reports matches anchored at the end of the log ($); it runs on the database's own scratch
+        # (the binding's close crashes with another one), so closes take turns
+        with _CLOSE_LOCK:
+            self._context.__exit__(None, None, None)
+        self.events.sort()
+
+    def lines(self, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
+        events = self.events
+        limit = bisect.bisect_right(events, (offset + end, len(self.entries)))
+        if not limit:
+            return
+        batch = events[:limit]
+        del events[:limit]
+        counted_to = 0
+        line_start = line_end = first_pos = -1
+        found: list[int] = []
+        truncated = False
+        for stop, index in batch:
+            pos = min(max(stop - 1 - offset, 0), end - 1)
+            if buf[pos] == 10 and pos > 0:  # a match ending in the line feed belongs to that line
+                pos -= 1
+            if line_start <= pos < line_end:
+                found.append(index)
+                continue
+            if found:
+                self._record(buf, line_start, line_end, first_pos, line_no, found, truncated)
+            line_start, line_end, truncated = line_bounds(buf, pos, 0, end)
+            truncated = truncated or partial
+            line_no += buf.count(b"\n", counted_to, line_start)
+            counted_to = line_start
+            first_pos, found = pos, [index]
+        if found:
+            self._record(buf, line_start, line_end, first_pos, line_no, found, truncated)
+
+    def _record(
+        self, buf: bytes, ls: int, le: int, pos: int, line_no: int, found: list[int], truncated: bool
+    ) -> None:
+        raw = buf[ls:le]
+        entries, confirm = self.entries, self.confirm
+        keep = [i for i in sorted(set(found)) if not confirm[i] or entries[i].regex.search(raw)]
+        if keep:
+            if truncated:
+                raw = evidence_window(buf, ls, le, pos)
+            self.recorder.line(raw, line_no, keep, truncated)
