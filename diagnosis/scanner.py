@@ -54,11 +54,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 BACKEND_ENV = "DIAGNOSIS_SCAN_BACKEND"
 BACKENDS = ("hyperscan", "stdlib")
+MAX_TAIL_ERRORS = 30
 
 _ERRORISH = re.compile(
     r"(?i)\b(?:error(?:ed)?|failed|failure|fatal|exception|denied|unable to|cannot|could not|timed? ?out|"
     r"not found|invalid|forbidden|no such file|permission denied|not allowed|unauthorized|bad request|missing|"
-    r"code[\"']?\s*[:=]\s*[\"']?[a-z]+)\b"  # an ARM error envelope's code (Code: Conflict, "code": "...")
+    r"code[\"']?[ \t]*[:=][ \t]*[\"']?[a-z]+)\b"  # an ARM error envelope's code (Code: Conflict, "code": "...")
 )
 _NOT_ERRORISH = re.compile(r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b")
 
@@ -101,24 +102,32 @@ def _scan(log, kb: KnowledgeBase, *, text_mode: bool, source: str) -> tuple[Scan
 
 
 def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:
+    """The last timestamp and the last error-looking lines, from the end of the log."""
     if not tail:
         return
-    lines = tail.split(b"\n")
-    found: list[Hit] = []
-    ts_found = False
+    text = tail.decode("utf-8", "replace")
+    lines = text.split("\n")
     for i in range(len(lines) - 1, -1, -1):
-        raw = lines[i]
-        if not raw.strip():
-            continue
-        text = raw[:MAX_LINE].decode("utf-8", "replace").rstrip("\r")
-        if not ts_found:
-            ts = find_time(text)
+        if lines[i].strip():
+            ts = find_time(lines[i][:MAX_LINE])
             if ts:
-                ts_found = True
                 if res.last_time is None or ts > res.last_time:
                     res.last_time = ts
-        if len(found) < 30 and _ERRORISH.search(text) and not _NOT_ERRORISH.search(text):
-            found.append(Hit("error-line", tail_line + i, text[:EVIDENCE_CHARS], None, res.phase))
+                break
+    flagged: list[int] = []  # indices of lines with an error word, in order
+    newlines_before, counted_to = 0, 0
+    for m in _ERRORISH.finditer(text):
+        newlines_before += text.count("\n", counted_to, m.start())
+        counted_to = m.start()
+        if not flagged or flagged[-1] != newlines_before:
+            flagged.append(newlines_before)
+    found: list[Hit] = []
+    for i in reversed(flagged):
+        line = lines[i].rstrip("\r")
+        if not _NOT_ERRORISH.search(line):
+            found.append(Hit("error-line", tail_line + i, line[:EVIDENCE_CHARS], None, res.phase))
+            if len(found) == MAX_TAIL_ERRORS:
+                break
     res.tail_errors = list(reversed(found))
 
 

@@ -90,7 +90,8 @@ class Recorder:
 
     def __init__(self, result: ScanResult, table: Table) -> None:
         self.result = result
-        self.entries = table.entries
+        self.kinds: list[str | None] = [e.kind for e in table.entries]
+        self.rule_ids: list[str] = [e.rule_id or "" for e in table.entries]
         self.steps = StepTracker(result)
         self.trackers: dict[str, _Tracker] = {}
         self.truncated_line = 0
@@ -99,7 +100,6 @@ class Recorder:
         """``found``: indices (ascending) of the table entries matching this line's bytes ``raw`` (for an
         over-long line, ``truncated``: a window of it around the first match)."""
         res = self.result
-        text: str | None = None
         if truncated and line_no != self.truncated_line:
             res.truncated_lines += 1
             self.truncated_line = line_no
@@ -107,27 +107,30 @@ class Recorder:
             res.packer_lines += 1
             if res.operation_id is None:
                 self.read_operation_id(raw)
-        entries = self.entries
+        text: str | None = None
+        kinds, rule_ids, trackers = self.kinds, self.rule_ids, self.trackers
         steps = self.steps
         for i in found:
-            entry = entries[i]
-            if entry.kind is not None:
-                if entry.kind == "exit-zero" and not steps.needs_zero_exit():
+            kind = kinds[i]
+            if kind is not None:
+                if kind == "exit-zero" and not steps.needs_zero_exit():
                     continue
                 if text is None:
                     text = raw.decode("utf-8", "replace").rstrip("\r")
-                steps.apply(entry.kind, text, line_no)
+                steps.apply(kind, text, line_no)
                 continue
-            tracker = self.trackers.get(entry.rule_id)  # type: ignore[arg-type]
+            rule_id = rule_ids[i]
+            tracker = trackers.get(rule_id)
             if tracker is None:
-                tracker = self.trackers[entry.rule_id] = _Tracker()  # type: ignore[index]
+                tracker = trackers[rule_id] = _Tracker()
             elif tracker.last_line == line_no:
                 continue
             tracker.count += 1
             tracker.last_line = line_no
-            position = steps.current.position if steps.current else None
+            current = steps.current
+            position = current.position if current is not None else None
             if len(tracker.first) < FIRST_HITS:
-                tracker.first.append(Hit(entry.rule_id, line_no, _text(raw), position, res.phase))  # type: ignore[arg-type]
+                tracker.first.append(Hit(rule_id, line_no, _text(raw), position, res.phase))
             else:
                 tracker.last.append((line_no, raw[: EVIDENCE_CHARS * 4], position, res.phase))
 
@@ -184,8 +187,7 @@ def drive(blocks: Iterator[bytes], result: ScanResult, backend: Backend) -> tupl
     carry = b""
     offset = 0  # stream position of carry[0]
     line_base = 1  # line number of the first line in carry + block
-    tail = b""
-    tail_line = 1
+    tail = b""  # the last TAIL_BYTES of complete lines
     first = True
     for block in blocks:
         result.bytes_read += len(block)
@@ -197,11 +199,7 @@ def drive(blocks: Iterator[bytes], result: ScanResult, backend: Backend) -> tupl
         end = buf.rfind(b"\n") + 1
         if end:
             backend.lines(buf, offset, end, line_base, False)
-            seg_start = max(0, end - TAIL_BYTES)
-            if seg_start > 0 or not tail:
-                tail, tail_line = buf[seg_start:end], line_base + buf.count(b"\n", 0, seg_start)
-            else:
-                tail, tail_line = _append_tail(tail, tail_line, buf[:end])
+            tail = buf[end - TAIL_BYTES : end] if end >= TAIL_BYTES else (tail + buf[:end])[-TAIL_BYTES:]
             line_base += buf.count(b"\n", 0, end)
         carry = buf[end:]
         offset += end
@@ -210,14 +208,15 @@ def drive(blocks: Iterator[bytes], result: ScanResult, backend: Backend) -> tupl
             keep = len(carry) - WINDOW
             carry = carry[keep:]
             offset += keep
-            tail, tail_line = b"", line_base
+            tail = b""
     backend.end()
     if carry:
         backend.lines(carry, offset, len(carry), line_base, False)
-        tail, tail_line = _append_tail(tail, tail_line, carry) if tail else (carry, line_base)
+        tail = (tail + carry)[-TAIL_BYTES:]
         line_base += 1
     result.lines = line_base - 1
-    return tail, tail_line
+    pieces = tail.count(b"\n") + (0 if tail.endswith(b"\n") else 1)
+    return tail, result.lines - pieces + 1
 
 
 def _first_operation_id(buf: bytes, result: ScanResult) -> None:
@@ -229,12 +228,3 @@ def _first_operation_id(buf: bytes, result: ScanResult) -> None:
         op = parse_line(head[ls : pos + 8].decode("utf-8", "replace")).operation_id
         if op and _GUID.fullmatch(op):
             result.operation_id = op
-
-
-def _append_tail(tail: bytes, tail_line: int, seg: bytes) -> tuple[bytes, int]:
-    joined = tail + seg
-    cut = len(joined) - TAIL_BYTES
-    if cut > 0:
-        tail_line += joined.count(b"\n", 0, cut)
-        joined = joined[cut:]
-    return joined, tail_line

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from diagnosis.linear import can_match_newline
-from diagnosis.scan.core import Recorder, Table, evidence_window, line_bounds
+from diagnosis.scan.core import MAX_LINE, Recorder, Table, evidence_window, line_bounds
 
 try:
     import hyperscan
@@ -161,6 +161,7 @@ class HyperscanBackend:
         self.entries = table.entries
         self.confirm = compiled.confirm
         self.recorder = recorder
+        self.zero_exit = next((i for i, e in enumerate(self.entries) if e.kind == "exit-zero"), -1)
         self.events: list[tuple[int, int]] = []  # (end offset, entry index), not yet recorded
         append = self.events.append
 
@@ -192,34 +193,59 @@ class HyperscanBackend:
             return
         batch = events[:limit]
         del events[:limit]
+        count, rfind, find = buf.count, buf.rfind, buf.find
+        record = self._record
+        zero_exit, needs_zero_exit = self.zero_exit, self.recorder.steps.needs_zero_exit
         counted_to = 0
         line_start = line_end = first_pos = -1
         found: list[int] = []
         truncated = False
         for stop, index in batch:
-            pos = min(max(stop - 1 - offset, 0), end - 1)
-            if buf[pos] == 10 and pos > 0:  # a match ending in the line feed belongs to that line
-                pos -= 1
+            pos = stop - 1 - offset
             if line_start <= pos < line_end:
                 found.append(index)
                 continue
+            if pos < 0 or pos >= end:
+                pos = min(max(pos, 0), end - 1)
+            if buf[pos] == 10 and pos > 0:  # a match ending in the line feed belongs to that line
+                pos -= 1
+                if line_start <= pos < line_end:
+                    found.append(index)
+                    continue
             if found:
-                self._record(buf, line_start, line_end, first_pos, line_no, found, truncated)
-            line_start, line_end, truncated = line_bounds(buf, pos, 0, end)
-            truncated = truncated or partial
-            line_no += buf.count(b"\n", counted_to, line_start)
-            counted_to = line_start
-            first_pos, found = pos, [index]
+                record(buf, line_start, line_end, first_pos, line_no, found, truncated)
+                found = []
+            if index == zero_exit and not needs_zero_exit():  # the flood of "exited with code: 0"
+                continue
+            # the searches run between consecutive matches only, so the whole batch costs O(len(buf))
+            ls = rfind(b"\n", counted_to, pos) + 1 or counted_to
+            le = find(b"\n", pos, end)
+            if le < 0:
+                le = end
+            if le - ls > MAX_LINE or partial:
+                ls, le, truncated = line_bounds(buf, pos, counted_to, end)
+                truncated = True
+            else:
+                truncated = False
+            line_no += count(b"\n", counted_to, ls)
+            counted_to = ls
+            line_start, line_end, first_pos, found = ls, le, pos, [index]
         if found:
-            self._record(buf, line_start, line_end, first_pos, line_no, found, truncated)
+            record(buf, line_start, line_end, first_pos, line_no, found, truncated)
 
     def _record(
         self, buf: bytes, ls: int, le: int, pos: int, line_no: int, found: list[int], truncated: bool
     ) -> None:
         raw = buf[ls:le]
-        entries, confirm = self.entries, self.confirm
-        keep = [i for i in sorted(set(found)) if not confirm[i] or entries[i].regex.search(raw)]
-        if keep:
-            if truncated:
-                raw = evidence_window(buf, ls, le, pos)
-            self.recorder.line(raw, line_no, keep, truncated)
+        confirm = self.confirm
+        if len(found) == 1:
+            if confirm[found[0]] and not self.entries[found[0]].regex.search(raw):
+                return
+        else:
+            entries = self.entries
+            found = [i for i in sorted(set(found)) if not confirm[i] or entries[i].regex.search(raw)]
+            if not found:
+                return
+        if truncated:
+            raw = evidence_window(buf, ls, le, pos)
+        self.recorder.line(raw, line_no, found, truncated)

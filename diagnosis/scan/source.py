@@ -126,7 +126,7 @@ def normalized(chunks: Iterator[bytes], seen: Encoding) -> Iterator[bytes]:
         held_cr = block.endswith(b"\r")
         if held_cr:
             block = block[:-1]
-        if b"\r\n" in block:
+        if b"\r" in block and b"\r\n" in block:
             block = block.replace(b"\r\n", b"\n")
         if block:
             yield block
