@@ -71,14 +71,24 @@ def build_table(kb: KnowledgeBase, text_mode: bool) -> Table:
     return table
 
 
-@dataclass
-class _Tracker:
+@dataclass(eq=False)
+class RuleTracker:
     """The hits of one rule: a count and bounded evidence (first few, last few)."""
 
     count: int = 0
     last_line: int = 0
     first: list[Hit] = field(default_factory=list)
-    last: deque = field(default_factory=lambda: deque(maxlen=LAST_HITS))  # (line, raw bytes, step, phase)
+    # (line, raw bytes, step, phase); the Hyperscan backend puts (start, end) in the buffer for raw bytes
+    # (``pending``) and calls ``settle`` before the buffer goes
+    last: deque = field(default_factory=lambda: deque(maxlen=LAST_HITS))
+    pending: bool = False
+
+    def settle(self, buf: bytes) -> None:
+        """Replace (start, end) positions in ``buf`` by the bytes of those lines."""
+        for i, (line_no, raw, position, phase) in enumerate(self.last):
+            if isinstance(raw, tuple):
+                self.last[i] = (line_no, buf[raw[0] : min(raw[1], raw[0] + EVIDENCE_CHARS * 4)], position, phase)
+        self.pending = False
 
 
 def _text(raw: bytes) -> str:
@@ -92,8 +102,14 @@ class Recorder:
         self.result = result
         self.kinds: list[str | None] = [e.kind for e in table.entries]
         self.rule_ids: list[str] = [e.rule_id or "" for e in table.entries]
+        self.indices_of: dict[str, list[int]] = {}
+        for i, e in enumerate(table.entries):
+            if e.rule_id is not None:
+                self.indices_of.setdefault(e.rule_id, []).append(i)
+        # table index -> tracker of its rule, once the rule has all its first hits (only count and last change)
+        self.full: dict[int, RuleTracker] = {}
         self.steps = StepTracker(result)
-        self.trackers: dict[str, _Tracker] = {}
+        self.trackers: dict[str, RuleTracker] = {}
         self.truncated_line = 0
 
     def line(self, raw: bytes, line_no: int, found: list[int], truncated: bool = False) -> None:
@@ -122,7 +138,7 @@ class Recorder:
             rule_id = rule_ids[i]
             tracker = trackers.get(rule_id)
             if tracker is None:
-                tracker = trackers[rule_id] = _Tracker()
+                tracker = trackers[rule_id] = RuleTracker()
             elif tracker.last_line == line_no:
                 continue
             tracker.count += 1
@@ -131,6 +147,9 @@ class Recorder:
             position = current.position if current is not None else None
             if len(tracker.first) < FIRST_HITS:
                 tracker.first.append(Hit(rule_id, line_no, _text(raw), position, res.phase))
+                if len(tracker.first) == FIRST_HITS:
+                    for index in self.indices_of[rule_id]:
+                        self.full[index] = tracker
             else:
                 tracker.last.append((line_no, raw[: EVIDENCE_CHARS * 4], position, res.phase))
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from diagnosis.linear import can_match_newline
-from diagnosis.scan.core import MAX_LINE, Recorder, Table, evidence_window, line_bounds
+from diagnosis.scan.core import MAX_LINE, Recorder, RuleTracker, Table, evidence_window, line_bounds
 
 try:
     import hyperscan
@@ -194,7 +194,7 @@ class HyperscanBackend:
         batch = events[:limit]
         del events[:limit]
         count, rfind, find = buf.count, buf.rfind, buf.find
-        record = self._record
+        record, repeat, flood = self._record, self._repeat, self.recorder.full
         zero_exit, needs_zero_exit = self.zero_exit, self.recorder.steps.needs_zero_exit
         counted_to = 0
         line_start = line_end = first_pos = -1
@@ -213,7 +213,10 @@ class HyperscanBackend:
                     found.append(index)
                     continue
             if found:
-                record(buf, line_start, line_end, first_pos, line_no, found, truncated)
+                if len(found) == 1 and not truncated and found[0] in flood:
+                    repeat(flood[found[0]], buf, line_start, line_end, line_no)
+                else:
+                    record(buf, line_start, line_end, first_pos, line_no, found, truncated)
                 found = []
             if index == zero_exit and not needs_zero_exit():  # the flood of "exited with code: 0"
                 continue
@@ -232,6 +235,22 @@ class HyperscanBackend:
             line_start, line_end, first_pos, found = ls, le, pos, [index]
         if found:
             record(buf, line_start, line_end, first_pos, line_no, found, truncated)
+        for tracker in set(flood.values()):  # the last lines kept as positions: their bytes, while buf lives
+            if tracker.pending:
+                tracker.settle(buf)
+
+    def _repeat(self, tracker: RuleTracker, buf: bytes, ls: int, le: int, line_no: int) -> None:
+        """One more line of a rule that has all its first hits: count it, remember where it is."""
+        if tracker.last_line == line_no:
+            return
+        res = self.recorder.result
+        if buf[ls : ls + 1] == b"[" and buf.find(b" PACKER", ls, ls + 60) >= 0:
+            res.packer_lines += 1
+        tracker.count += 1
+        tracker.last_line = line_no
+        current = self.recorder.steps.current
+        tracker.last.append((line_no, (ls, le), current.position if current is not None else None, res.phase))
+        tracker.pending = True
 
     def _record(
         self, buf: bytes, ls: int, le: int, pos: int, line_no: int, found: list[int], truncated: bool
