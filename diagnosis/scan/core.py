@@ -110,22 +110,16 @@ class Recorder:
         self.full: dict[int, RuleTracker] = {}
         self.steps = StepTracker(result)
         self.trackers: dict[str, RuleTracker] = {}
-        self.truncated_line = 0
+        self.counted_line = 0  # the last line counted in truncated_lines / packer_lines
 
     def line(self, raw: bytes, line_no: int, found: list[int], truncated: bool = False) -> None:
         """``found``: indices (ascending) of the table entries matching this line's bytes ``raw`` (for an
         over-long line, ``truncated``: a window of it around the first match)."""
         res = self.result
-        if truncated and line_no != self.truncated_line:
-            res.truncated_lines += 1
-            self.truncated_line = line_no
-        if raw[:1] == b"[" and b" PACKER" in raw[:60]:
-            res.packer_lines += 1
-            if res.operation_id is None:
-                self.read_operation_id(raw)
         text: str | None = None
         kinds, rule_ids, trackers = self.kinds, self.rule_ids, self.trackers
         steps = self.steps
+        applied = False
         for i in found:
             kind = kinds[i]
             if kind is not None:
@@ -134,6 +128,7 @@ class Recorder:
                 if text is None:
                     text = raw.decode("utf-8", "replace").rstrip("\r")
                 steps.apply(kind, text, line_no)
+                applied = True
                 continue
             rule_id = rule_ids[i]
             tracker = trackers.get(rule_id)
@@ -141,6 +136,7 @@ class Recorder:
                 tracker = trackers[rule_id] = RuleTracker()
             elif tracker.last_line == line_no:
                 continue
+            applied = True
             tracker.count += 1
             tracker.last_line = line_no
             current = steps.current
@@ -152,9 +148,24 @@ class Recorder:
                         self.full[index] = tracker
             else:
                 tracker.last.append((line_no, raw[: EVIDENCE_CHARS * 4], position, res.phase))
+        if applied:
+            self.count_line(raw[:60], line_no, truncated)
 
-    def read_operation_id(self, raw: bytes) -> None:
-        op = parse_line(raw[:200].decode("utf-8", "replace")).operation_id
+    def count_line(self, head: bytes, line_no: int, truncated: bool) -> None:
+        """Counts a recorded line once: over-long (``truncated``), in packer's shape (``head``: its start)."""
+        if line_no == self.counted_line:
+            return
+        self.counted_line = line_no
+        res = self.result
+        if truncated:
+            res.truncated_lines += 1
+        if head[:1] == b"[" and b" PACKER" in head:
+            res.packer_lines += 1
+            if res.operation_id is None:
+                self.read_operation_id(head)
+
+    def read_operation_id(self, head: bytes) -> None:
+        op = parse_line(head.decode("utf-8", "replace")).operation_id
         if op and _GUID.fullmatch(op):
             self.result.operation_id = op
 

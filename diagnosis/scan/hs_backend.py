@@ -243,12 +243,13 @@ class HyperscanBackend:
         """One more line of a rule that has all its first hits: count it, remember where it is."""
         if tracker.last_line == line_no:
             return
-        res = self.recorder.result
-        if buf[ls : ls + 1] == b"[" and buf.find(b" PACKER", ls, ls + 60) >= 0:
-            res.packer_lines += 1
+        recorder = self.recorder
+        res = recorder.result
+        if line_no != recorder.counted_line:
+            recorder.count_line(buf[ls : ls + 60], line_no, False)
         tracker.count += 1
         tracker.last_line = line_no
-        current = self.recorder.steps.current
+        current = recorder.steps.current
         tracker.last.append((line_no, (ls, le), current.position if current is not None else None, res.phase))
         tracker.pending = True
 

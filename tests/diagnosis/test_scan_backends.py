@@ -1,0 +1,111 @@
+"""The two scanning backends give identical results: on every test case, on generated logs, on random lines."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from diagnosis import diagnose, load_knowledge_base
+from diagnosis.scan import hs_backend
+from diagnosis.scanner import BACKEND_ENV, CHUNK, ScanResult, scan, scan_text, sniff_is_log
+
+pytestmark = pytest.mark.skipif(not hs_backend.available(), reason="hyperscan is not installed")
+
+CASES = Path(__file__).with_name("cases")
+ALL_CASES = sorted(p for p in CASES.rglob("*") if p.is_file() and p.suffix in (".txt", ".log"))
+KB = load_knowledge_base(use_env=False)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from _loggen import MIXES, generate  # noqa: E402
+
+
+def _dump(r: ScanResult) -> dict:
+    """Everything a scan found, in comparable form."""
+    return {
+        "lines": r.lines,
+        "bytes": r.bytes_read,
+        "encoding": r.encoding,
+        "hits": {
+            rid: (h.count, [(x.line, x.text, x.step, x.phase) for x in h.samples()]) for rid, h in r.hits.items()
+        },
+        "steps": [vars(s) for s in r.steps],
+        "steps_started": r.steps_started,
+        "phase": r.phase,
+        "failure_lines": [(h.line, h.text, h.step, h.phase) for h in r.failure_lines],
+        "flags": (r.success, r.finalized, r.exported, r.operation_id, r.truncated_lines, r.packer_lines),
+        "times": (r.first_time, r.last_time),
+        "tail_errors": [(h.line, h.text) for h in r.tail_errors],
+    }
+
+
+def _both(monkeypatch, run):
+    out = {}
+    for backend in ("hyperscan", "stdlib"):
+        monkeypatch.setenv(BACKEND_ENV, backend)
+        out[backend] = run()
+    return out["hyperscan"], out["stdlib"]
+
+
+@pytest.mark.parametrize("path", ALL_CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_case_scans_and_diagnoses_the_same(path, monkeypatch):
+    data = path.read_bytes()
+    if sniff_is_log(data):
+        hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+        d_hs, d_std = _both(monkeypatch, lambda: diagnose(log=data, rules=KB))
+    else:
+        text = data.decode("utf-8", "replace")
+        hs, std = _both(monkeypatch, lambda: _dump(scan_text(text, KB)))
+        d_hs, d_std = _both(monkeypatch, lambda: diagnose(text, rules=KB))
+    assert hs == std
+    assert (d_hs.category, d_hs.rule_id, d_hs.evidence, d_hs.failed_customizer) == (
+        d_std.category,
+        d_std.rule_id,
+        d_std.evidence,
+        d_std.failed_customizer,
+    )
+
+
+@pytest.mark.parametrize("mix", sorted(MIXES))
+def test_generated_mixes_scan_the_same(mix, monkeypatch):
+    data = b"".join(generate(CHUNK + (CHUNK // 3), mix=mix))  # more than one block: stream boundaries
+    pieces = [data[i : i + 1_000_003] for i in range(0, len(data), 1_000_003)]
+    hs, std = _both(monkeypatch, lambda: _dump(scan(iter(pieces), KB)))
+    assert hs == std
+    assert hs["lines"] == data.count(b"\n")
+
+
+LINE_PARTS = [
+    "[922bdf36-b53c-4e78-9cd8-6b70b9674685] PACKER OUT ",
+    "[922bdf36-b53c-4e78-9cd8-6b70b9674685] PACKER ERR 2024/12/23 16:21:04 ",
+    "azure-arm: ",
+    "(telemetry) Starting provisioner shell",
+    "(telemetry) ending shell",
+    "exited with code: 0",
+    "exited with code: 3010",
+    "Script exited with non-zero exit status: 2",
+    "No space left on device",
+    "E: Could not get lock /var/lib/dpkg/lock-frontend",
+    "Timeout waiting for WinRM",
+    "Timeout waiting for operation",
+    "Build 'azure-arm' errored after 3 minutes: unexpected EOF",
+    "Error deleting resource. Will retry.",
+    "RequestDisallowedByPolicy",
+    "quota",
+    " exceeded ",
+    "1234 B / 5678 B   12%",
+    "error",
+    "\u00e9\u00e8 ",
+    "\r",
+    "x" * 40,
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from(LINE_PARTS), max_size=6), min_size=1, max_size=40))
+def test_random_lines_scan_the_same(monkeypatch, lines):
+    data = ("\n".join("".join(parts) for parts in lines)).encode()
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
