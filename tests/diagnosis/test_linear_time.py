@@ -164,26 +164,40 @@ def _scan_seconds(data: bytes) -> float:
     return best
 
 
-@pytest.mark.parametrize("backend", ["hyperscan", "stdlib"])
-def test_odd_logs_scan_in_time_linear_in_their_size(backend, monkeypatch):
-    """No newline at all, one endless digit run, every line an error: within a bound of a realistic log of the
-    same size (issue target: 3x for the default backend; generous here for a loaded machine)."""
-    if backend == "hyperscan" and not hs_backend.available():
-        pytest.skip("hyperscan is not installed")
-    monkeypatch.setenv(BACKEND_ENV, backend)
-    size = 6 << 20 if backend == "hyperscan" else 2 << 20
-    realistic = b"".join(generate(size, mix="apt"))[:size]
-    baseline = _scan_seconds(realistic)
-    odd = {
+def _odd_logs(size: int) -> dict[str, bytes]:
+    return {
         "no newline": b"a" * size,
         "digits": b"1" * size,
         "digits and B": b"1 B / " * (size // 6),
         "error lines": b"".join(generate(size, mix="all-match"))[:size],
     }
-    limits = {"error lines": 8.0} if backend == "hyperscan" else {"error lines": 30.0}
-    for name, data in odd.items():
+
+
+def test_odd_logs_scan_within_a_bound_of_a_realistic_log(monkeypatch):
+    """Default backend: no newline at all, endless digit runs, every line an error — against a realistic log
+    of the same size (target 3x; every line an error measured about 5x: it records a hit per line)."""
+    if not hs_backend.available():
+        pytest.skip("hyperscan is not installed")
+    monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    size = 8 << 20
+    baseline = _scan_seconds(b"".join(generate(size, mix="apt"))[:size])
+    limits = {"error lines": 10.0}
+    for name, data in _odd_logs(size).items():
         took = _scan_seconds(data)
-        assert took <= limits.get(name, 3.0) * baseline + 0.2, (name, took, baseline)
+        assert took <= limits.get(name, 3.0) * baseline + 0.1, (name, took, baseline)
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "stdlib"])
+def test_odd_logs_scan_in_time_linear_in_their_size(backend, monkeypatch):
+    """Twice the input takes about twice the time (quadratic would be four times)."""
+    if backend == "hyperscan" and not hs_backend.available():
+        pytest.skip("hyperscan is not installed")
+    monkeypatch.setenv(BACKEND_ENV, backend)
+    size = 4 << 20 if backend == "hyperscan" else 256 << 10
+    small, large = _odd_logs(size), _odd_logs(2 * size)
+    for name in small:
+        t_small, t_large = _scan_seconds(small[name]), _scan_seconds(large[name])
+        assert t_large <= 3.0 * t_small + 0.05, (name, t_small, t_large)
 
 
 def test_scan_time_grows_linearly_with_a_single_long_line(monkeypatch):
