@@ -16,6 +16,7 @@ import bisect
 import hashlib
 import logging
 import os
+import re
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ except ImportError:  # pragma: no cover - depends on the install
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "DIAGNOSIS_CACHE_DIR"
-_FORMAT = b"aib-diagnosis-hs-1"
+_FORMAT = b"aib-diagnosis-hs-2"
+CLOSE_REPEAT = 256  # an entry's match ending this close after its previous one, on the same line, is dropped
 
 
 class PatternNotCompilable(ValueError):
@@ -61,10 +63,28 @@ def _flags(source: str, prefilter: bool) -> int:
     return flags
 
 
+_TRAILING_REPEAT = re.compile(r"(?:\+|\{([1-9]\d*),\d*\})\Z")
+
+
+def automaton_source(source: str) -> str:
+    """The pattern as compiled into the automaton: a trailing ``+`` or ``{m,n}`` cut to its minimum.
+
+    A line holds a match of ``R Q{m,n}`` exactly when it holds one of ``R Q{m}``, but the automaton reports
+    every end of every match: ``Missing field \\w+`` would report each byte of a long word.
+    """
+    m = _TRAILING_REPEAT.search(source)
+    if m is None:
+        return source
+    head = source[: m.start()]
+    if (len(head) - len(head.rstrip("\\"))) % 2:  # the quantifier character is escaped: a literal
+        return source
+    return head + (f"{{{m.group(1)}}}" if m.group(1) is not None else "")
+
+
 def _compile(sources: list[str], prefilter: list[bool]) -> object:
     db = hyperscan.Database(mode=hyperscan.HS_MODE_STREAM)
     db.compile(
-        expressions=[s.encode("utf-8") for s in sources],
+        expressions=[automaton_source(s).encode("utf-8") for s in sources],
         ids=list(range(len(sources))),
         elements=len(sources),
         flags=[_flags(s, p) for s, p in zip(sources, prefilter, strict=True)],
@@ -164,8 +184,16 @@ class HyperscanBackend:
         self.zero_exit = next((i for i, e in enumerate(self.entries) if e.kind == "exit-zero"), -1)
         self.events: list[tuple[int, int]] = []  # (end offset, entry index), not yet recorded
         append = self.events.append
+        last_end = [-CLOSE_REPEAT] * len(self.entries)  # per entry: where its previous match ended
+        scanning = self._scanning = [b"", 0]  # the block being scanned and its stream offset
 
         def on_match(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            previous = last_end[index]
+            last_end[index] = end
+            if end - previous < CLOSE_REPEAT:  # e.g. "\w+" ends at every byte: one match per line is enough
+                block, base = scanning
+                if previous > base and block.find(b"\n", previous - base, end - base) < 0:
+                    return
             append((end, index))
 
         # the binding does not keep the handler, scratch or database alive: this object does
@@ -176,6 +204,9 @@ class HyperscanBackend:
         self._stream = self._context.__enter__()
 
     def feed(self, block: bytes) -> None:
+        scanning = self._scanning
+        scanning[1] += len(scanning[0])
+        scanning[0] = block
         self._stream.scan(block, scratch=self._scratch)
         self.events.sort()
 

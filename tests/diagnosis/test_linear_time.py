@@ -241,3 +241,20 @@ def test_entry_hyperscan_can_only_approximate_is_confirmed_per_line(monkeypatch,
     drive(iter([data]), result, hs_backend.HyperscanBackend(table, recorder))
     recorder.finish()
     assert result.hits["r"].count == 1 and result.hits["r"].first[0].line == 2
+
+
+def test_a_word_without_end_costs_one_match_not_one_per_byte(monkeypatch):
+    """``Missing field \\w+`` on a 4 MB word: the automaton reports one end (trailing repeat cut to its
+    minimum), so time and memory stay those of a plain scan."""
+    if not hs_backend.available():
+        pytest.skip("hyperscan is not installed")
+    monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    assert hs_backend.automaton_source(r"Missing field \w+") == r"Missing field \w"
+    assert hs_backend.automaton_source(r"x\+") == r"x\+"
+    assert hs_backend.automaton_source(r"a{2,9}") == "a{2}"
+    word = b"Missing field " + b"a" * (4 << 20) + b"\n"
+    plain = b"a" * len(word)
+    t_plain, t_word = _scan_seconds(plain), _scan_seconds(word)
+    assert t_word <= 3 * t_plain + 0.1, (t_plain, t_word)
+    result = scan(word, KB, text_mode=True)
+    assert result.hits["template-validation-failed"].count == 1
