@@ -109,3 +109,35 @@ def test_random_lines_scan_the_same(monkeypatch, lines):
     data = ("\n".join("".join(parts) for parts in lines)).encode()
     hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
     assert hs == std
+
+
+def test_diagnosis_works_with_the_standard_library_alone(tmp_path):
+    """Without hyperscan and re2 importable: the stdlib backend, the structural linear-time check."""
+    log = tmp_path / "customization.log"
+    log.write_bytes(b"".join(generate(200_000, mix="bookkeeping")))
+    rules = tmp_path / "bad.json"
+    rules.write_text(
+        '[{"id": "bad", "category": "customizer-failed", "title": "t", "remediation": ["r"],'
+        ' "log_patterns": ["(a+)+$"]}]'
+    )
+    code = (
+        "import sys\n"
+        "sys.modules['hyperscan'] = None\n"
+        "sys.modules['re2'] = None\n"
+        "from diagnosis import diagnose, load_knowledge_base\n"
+        "from diagnosis.rules import KnowledgeBaseError\n"
+        "from diagnosis.scanner import backend_name\n"
+        "from diagnosis.linear import re2_available\n"
+        "assert backend_name() == 'stdlib' and not re2_available()\n"
+        f"print(diagnose(log={str(log)!r}).category)\n"
+        "try:\n"
+        f"    load_knowledge_base([{str(rules)!r}], use_env=False)\n"
+        "except KnowledgeBaseError as exc:\n"
+        "    print('refused', 'nested repeat' in str(exc))\n"
+    )
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in __import__("os").environ.items() if k != BACKEND_ENV}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env, check=True)
+    assert out.stdout.split("\n")[:2] == ["customizer-failed", "refused True"], out.stderr
