@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from diagnosis.linear import can_match_newline
-from diagnosis.scan.core import MAX_LINE, Recorder, RuleTracker, Table, evidence_window, line_bounds
+from diagnosis.scan.core import MAX_LINE, Recorder, Table, evidence_window, line_bounds
 
 try:
     import hyperscan
@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - depends on the install
 log = logging.getLogger(__name__)
 CACHE_ENV = "DIAGNOSIS_CACHE_DIR"
 _FORMAT = b"aib-diagnosis-hs-2"
-CLOSE_REPEAT = 256  # an entry's match ending this close after its previous one, on the same line, is dropped
+CLOSE_REPEAT = 64  # an entry's match ending this close after its previous one, on the same line, is dropped
 
 
 class PatternNotCompilable(ValueError):
@@ -182,9 +182,10 @@ class HyperscanBackend:
         self.confirm = compiled.confirm
         self.recorder = recorder
         self.zero_exit = next((i for i, e in enumerate(self.entries) if e.kind == "exit-zero"), -1)
+        self.step_start = next((i for i, e in enumerate(self.entries) if e.kind == "start"), -1)
         self.events: list[tuple[int, int]] = []  # (end offset, entry index), not yet recorded
         append = self.events.append
-        last_end = [-CLOSE_REPEAT] * len(self.entries)  # per entry: where its previous match ended
+        last_end = self._last_end = [-CLOSE_REPEAT] * len(self.entries)  # per entry: its previous match's end
         scanning = self._scanning = [b"", 0]  # the block being scanned and its stream offset
 
         def on_match(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
@@ -225,8 +226,11 @@ class HyperscanBackend:
         batch = events[:limit]
         del events[:limit]
         count, rfind, find = buf.count, buf.rfind, buf.find
-        record, repeat, flood = self._record, self._repeat, self.recorder.full
+        record, flood, recorder = self._record, self.recorder.full, self.recorder
+        res, steps = recorder.result, recorder.steps
         zero_exit, needs_zero_exit = self.zero_exit, self.recorder.steps.needs_zero_exit
+        if self.step_start >= 0 and self._last_end[self.step_start] > offset:
+            zero_exit = -1  # a step starts in here: a zero exit code may matter again, no early skipping
         counted_to = 0
         line_start = line_end = first_pos = -1
         found: list[int] = []
@@ -244,15 +248,32 @@ class HyperscanBackend:
                     found.append(index)
                     continue
             if found:
-                if len(found) == 1 and not truncated and found[0] in flood:
-                    repeat(flood[found[0]], buf, line_start, line_end, line_no)
-                else:
+                tracker = flood.get(found[0]) if len(found) == 1 and not truncated else None
+                if tracker is None:
                     record(buf, line_start, line_end, first_pos, line_no, found, truncated)
+                elif tracker.last_line != line_no:  # one more line of a rule seen often: count, remember where
+                    tracker.count += 1
+                    tracker.last_line = line_no
+                    if line_no != recorder.counted_line:
+                        recorder.counted_line = line_no
+                        if buf[line_start] == 91 and find(b" PACKER", line_start, line_start + 60) >= 0:
+                            res.packer_lines += 1
+                            if res.operation_id is None:
+                                recorder.read_operation_id(buf[line_start : line_start + 60])
+                    current = steps.current
+                    position = current.position if current is not None else None
+                    tracker.last.append((line_no, (line_start, line_end), position, res.phase))
+                    tracker.pending = True
                 found = []
             if index == zero_exit and not needs_zero_exit():  # the flood of "exited with code: 0"
                 continue
             # the searches run between consecutive matches only, so the whole batch costs O(len(buf))
-            ls = rfind(b"\n", counted_to, pos) + 1 or counted_to
+            if not truncated and line_end >= 0 and count(b"\n", line_end + 1, pos) == 0:  # the next line
+                ls = line_end + 1
+                line_no += 1
+                counted_to = ls
+            else:
+                ls = rfind(b"\n", counted_to, pos) + 1 or counted_to
             le = find(b"\n", pos, end)
             if le < 0:
                 le = end
@@ -269,20 +290,6 @@ class HyperscanBackend:
         for tracker in set(flood.values()):  # the last lines kept as positions: their bytes, while buf lives
             if tracker.pending:
                 tracker.settle(buf)
-
-    def _repeat(self, tracker: RuleTracker, buf: bytes, ls: int, le: int, line_no: int) -> None:
-        """One more line of a rule that has all its first hits: count it, remember where it is."""
-        if tracker.last_line == line_no:
-            return
-        recorder = self.recorder
-        res = recorder.result
-        if line_no != recorder.counted_line:
-            recorder.count_line(buf[ls : ls + 60], line_no, False)
-        tracker.count += 1
-        tracker.last_line = line_no
-        current = recorder.steps.current
-        tracker.last.append((line_no, (ls, le), current.position if current is not None else None, res.phase))
-        tracker.pending = True
 
     def _record(
         self, buf: bytes, ls: int, le: int, pos: int, line_no: int, found: list[int], truncated: bool

@@ -141,3 +141,10 @@ def test_diagnosis_works_with_the_standard_library_alone(tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if k != BACKEND_ENV}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env, check=True)
     assert out.stdout.split("\n")[:2] == ["customizer-failed", "refused True"], out.stderr
+
+
+def test_zero_exit_before_a_step_start_on_the_same_line(monkeypatch):
+    data = b"x\nexited with code: 0(telemetry) Starting provisioner shell\nexited with code: 0\n"
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
+    assert hs["steps"][0]["exit_code"] == 0 and hs["steps"][0]["exit_line"] == 2
