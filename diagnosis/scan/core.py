@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from diagnosis.literals import required_literals
 from diagnosis.logline import parse_line
 from diagnosis.scan.markers import MARKERS, StepTracker
 from diagnosis.scan.model import EVIDENCE_CHARS, FIRST_HITS, LAST_HITS, Hit, RuleHits, ScanResult
@@ -58,8 +59,6 @@ def build_table(kb: KnowledgeBase, text_mode: bool) -> Table:
     cached = kb.cache.get(key)
     if cached is not None:
         return cached
-    from diagnosis.rules import required_literals
-
     entries: list[Entry] = []
     for m in MARKERS:
         lits = required_literals(m.pattern) or []
