@@ -182,13 +182,18 @@ class HyperscanBackend:
         self.confirm = compiled.confirm
         self.recorder = recorder
         self.zero_exit = next((i for i, e in enumerate(self.entries) if e.kind == "exit-zero"), -1)
-        self.step_start = next((i for i, e in enumerate(self.entries) if e.kind == "start"), -1)
         self.events: list[tuple[int, int]] = []  # (end offset, entry index), not yet recorded
         append = self.events.append
-        last_end = self._last_end = [-CLOSE_REPEAT] * len(self.entries)  # per entry: its previous match's end
+        last_end = [-CLOSE_REPEAT] * len(self.entries)  # per entry: where its previous match ended
         scanning = self._scanning = [b"", 0]  # the block being scanned and its stream offset
 
+        step_start = next((i for i, e in enumerate(self.entries) if e.kind == "start"), -1)
+        start_stops: list[int] = []  # where step-start markers end (few): zero exit codes before them count
+        self.start_stops = start_stops
+
         def on_match(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            if index == step_start:
+                start_stops.append(end)
             previous = last_end[index]
             last_end[index] = end
             if end - previous < CLOSE_REPEAT:  # e.g. "\w+" ends at every byte: one match per line is enough
@@ -229,8 +234,10 @@ class HyperscanBackend:
         record, flood, recorder = self._record, self.recorder.full, self.recorder
         res, steps = recorder.result, recorder.steps
         zero_exit, needs_zero_exit = self.zero_exit, self.recorder.steps.needs_zero_exit
-        if self.step_start >= 0 and self._last_end[self.step_start] > offset:
-            zero_exit = -1  # a step starts in here: a zero exit code may matter again, no early skipping
+        self.start_stops.sort()
+        starts = [stop - 1 - offset for stop in self.start_stops if stop <= offset + end]  # step starts here
+        del self.start_stops[: len(starts)]
+        next_start = 0
         counted_to = 0
         line_start = line_end = first_pos = -1
         found: list[int] = []
@@ -266,7 +273,11 @@ class HyperscanBackend:
                     tracker.pending = True
                 found = []
             if index == zero_exit and not needs_zero_exit():  # the flood of "exited with code: 0"
-                continue
+                while next_start < len(starts) and starts[next_start] < pos:
+                    next_start += 1
+                # skipped unless a step starts later on this line (then the zero exit belongs to it)
+                if next_start == len(starts) or find(b"\n", pos, starts[next_start]) >= 0:
+                    continue
             # the searches run between consecutive matches only, so the whole batch costs O(len(buf))
             if not truncated and line_end >= 0 and count(b"\n", line_end + 1, pos) == 0:  # the next line
                 ls = line_end + 1
