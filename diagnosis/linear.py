@@ -17,6 +17,8 @@ What passes is matched by a scanning automaton (Hyperscan) or by ``re`` on one b
 
 from __future__ import annotations
 
+import re
+import warnings
 from typing import Any
 
 try:
@@ -49,7 +51,15 @@ class NotLinear(ValueError):
 
 def check_linear(pattern: str, flags: int = 0) -> None:
     """Raise ``NotLinear`` naming the construct when ``pattern`` could backtrack; ``re.error`` if invalid."""
-    parsed = _sre.parse(pattern, flags)
+    problem = _syntax_problem(pattern)
+    if problem:
+        raise NotLinear(problem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        try:
+            parsed = _sre.parse(pattern, flags)
+        except FutureWarning as exc:  # "possible nested set": [[:alpha:]] reads differently elsewhere
+            raise NotLinear(f"ambiguous set syntax ({exc})") from None
     _check_sequence(list(parsed), inside_repeat=None)
     first = _first_mandatory(list(parsed))
     if first is not None and first[0] in _REPEATS and _unbounded(first[1]):
@@ -61,6 +71,19 @@ def check_linear(pattern: str, flags: int = 0) -> None:
             _re2.compile(pattern, options)
         except Exception as exc:  # re2 raises its own error type
             raise NotLinear(f"not RE2 syntax ({_short(exc)})") from None
+
+
+_OPEN_LOWER_BOUND = re.compile(r"(?<!\\)(?:\\\\)*\{,\d")
+_GLOBAL_FLAGS = re.compile(r"\(\?[a-zA-Z]*[aLu][a-zA-Z]*[:)]")
+
+
+def _syntax_problem(pattern: str) -> str | None:
+    """Python-only syntax other engines read differently (the automaton and RE2 take ``{,3}`` literally)."""
+    if _OPEN_LOWER_BOUND.search(pattern):
+        return "'{,n}' repeat: write '{0,n}'"
+    if _GLOBAL_FLAGS.search(pattern):
+        return "inline flag a, L or u: patterns are matched on bytes with ASCII classes already"
+    return None
 
 
 def re2_available() -> bool:

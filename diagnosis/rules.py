@@ -188,7 +188,26 @@ def load_knowledge_base(
     kb.cache.clear()
     if not kb.rules:
         raise KnowledgeBaseError(f"{BUILTIN_DIR}: no knowledge-base entries found")
+    _check_automaton(kb)
     return kb
+
+
+def _check_automaton(kb: KnowledgeBase) -> None:
+    """With Hyperscan installed, every pattern must compile into the scanning automaton (exactly, or as a
+    prefilter confirmed per line); the database is built here once, then cached (``diagnosis.scan``)."""
+    from diagnosis.scan import hs_backend
+    from diagnosis.scan.core import build_table
+
+    if not hs_backend.available():
+        return
+    table = build_table(kb, True)
+    try:
+        hs_backend.compiled_for(table)
+    except hs_backend.PatternNotCompilable as exc:
+        rule_id = (table.entries[exc.index].rule_id or "").removesuffix(RESOLVED_SUFFIX)
+        rule = kb.rules.get(rule_id)
+        origin = rule.origin if rule is not None else "<markers>"
+        raise KnowledgeBaseError(f"{origin}: entry ({rule_id}): {exc}") from None
 
 
 def load_rules_file(path: str | os.PathLike[str]) -> list[Rule]:

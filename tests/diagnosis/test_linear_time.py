@@ -68,6 +68,9 @@ def test_catastrophic_pattern_from_the_setting_is_refused(tmp_path, monkeypatch)
         (r"\d+ B / \d+ B", "starts with an unbounded repeat"),
         (r"x\s*\s*y", "two unbounded repeats"),
         (r"error\Z", "patterns match one line"),
+        (r"xa{,3}b", "write '{0,n}'"),
+        (r"x[[:alpha:]]", "ambiguous set syntax"),
+        (r"(?a)x\w", "inline flag"),
     ],
 )
 def test_backtracking_constructs_are_refused(pattern, reason):
