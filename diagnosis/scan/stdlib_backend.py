@@ -135,6 +135,18 @@ class StdlibBackend:
         self.checked = [i for i, e in enumerate(self.entries) if e.keywords]
         self.everywhere = [i for i, e in enumerate(self.entries) if not e.keywords]
         self.prefilter: re.Pattern[bytes] | None = None
+        cached = getattr(table, "_stdlib_any_keyword", None)
+        if cached is None:
+            words = sorted({(kw, e.ignore_case) for e in self.entries for kw in e.keywords})
+            cached = re.compile(_trie_regex(words)) if words else re.compile(b"(?!)")
+            table._stdlib_any_keyword = cached  # type: ignore[attr-defined]
+        self.any_keyword: re.Pattern[bytes] = cached
+        by_keyword: dict[tuple[bytes, bool], list[int]] = {}
+        for i in self.checked:
+            for kw in self.entries[i].keywords:
+                by_keyword.setdefault((kw, self.entries[i].ignore_case), []).append(i)
+        # each distinct keyword once, with the entries it lets through
+        self.keyword_entries = [(kw, ci, tuple(ix)) for (kw, ci), ix in by_keyword.items()]
         self.scanned_to = 0  # stream offset up to which a partial (over-long) line was already scanned
 
     def _build_prefilter(self, sample: bytes) -> None:
@@ -191,24 +203,22 @@ class StdlibBackend:
 
     def _check(self, buf: bytes, ls: int, le: int, line_no: int, truncated: bool) -> None:
         raw = buf[ls:le]
-        lowered: bytes | None = None
+        if not self.any_keyword.search(raw):  # the prefilter's cut matched, no whole keyword is there
+            return
+        lowered = raw.lower()
+        candidates: set[int] = set()
+        for keyword, ignore_case, indices in self.keyword_entries:
+            if keyword in (lowered if ignore_case else raw):
+                candidates.update(indices)
         found: list[int] = []
         first_end = -1
         entries = self.entries
-        for i in self.checked:
-            e = entries[i]
-            if e.ignore_case:
-                if lowered is None:
-                    lowered = raw.lower()
-                hay = lowered
-            else:
-                hay = raw
-            if any(k in hay for k in e.keywords):
-                m = e.regex.search(raw)
-                if m:
-                    found.append(i)
-                    if first_end < 0 or m.end() < first_end:
-                        first_end = m.end()
+        for i in sorted(candidates):
+            m = entries[i].regex.search(raw)
+            if m:
+                found.append(i)
+                if first_end < 0 or m.end() < first_end:
+                    first_end = m.end()
         if found:
             if truncated:
                 raw = evidence_window(buf, ls, le, ls + first_end - 1)
