@@ -14,7 +14,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from diagnosis.literals import required_literals
 from diagnosis.logline import parse_line
@@ -47,6 +47,7 @@ class Entry:
 class Table:
     entries: list[Entry]
     text_mode: bool
+    derived: dict[str, Any] = field(default_factory=dict)  # what a backend builds from the table, built once
 
     @property
     def sources(self) -> list[str]:

@@ -135,11 +135,10 @@ class StdlibBackend:
         self.checked = [i for i, e in enumerate(self.entries) if e.keywords]
         self.everywhere = [i for i, e in enumerate(self.entries) if not e.keywords]
         self.prefilter: re.Pattern[bytes] | None = None
-        cached = getattr(table, "_stdlib_any_keyword", None)
+        cached = table.derived.get("stdlib-any-keyword")
         if cached is None:
             words = sorted({(kw, e.ignore_case) for e in self.entries for kw in e.keywords})
-            cached = re.compile(_trie_regex(words)) if words else re.compile(b"(?!)")
-            table._stdlib_any_keyword = cached  # type: ignore[attr-defined]
+            cached = table.derived["stdlib-any-keyword"] = re.compile(_trie_regex(words) if words else b"(?!)")
         self.any_keyword: re.Pattern[bytes] = cached
         by_keyword: dict[tuple[bytes, bool], list[int]] = {}
         for i in self.checked:
@@ -153,9 +152,8 @@ class StdlibBackend:
         """The keyword prefilter, cut for the byte frequencies of ``sample`` (small inputs: a typical log's,
         and that prefilter is cached on the table; building one costs tens of milliseconds)."""
         small = len(sample) < SAMPLE // 4
-        cache_attr = "_stdlib_prefilter"
-        if small and getattr(self.table, cache_attr, None) is not None:
-            self.prefilter = getattr(self.table, cache_attr)
+        if small and "stdlib-prefilter" in self.table.derived:
+            self.prefilter = self.table.derived["stdlib-prefilter"]
             return
         counts = Counter(_TYPICAL_LOG if small else sample)
         freq = [counts.get(b, 0) for b in range(256)]
@@ -166,7 +164,7 @@ class StdlibBackend:
         cuts = choose_cuts(list(wanted), freq)
         self.prefilter = re.compile(_trie_regex(sorted({(cut, ci) for (_kw, ci), cut in cuts.items()})))
         if small:
-            setattr(self.table, cache_attr, self.prefilter)
+            self.table.derived["stdlib-prefilter"] = self.prefilter
 
     def feed(self, block: bytes) -> None:
         if self.prefilter is None:
