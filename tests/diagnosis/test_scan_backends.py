@@ -148,3 +148,33 @@ def test_zero_exit_before_a_step_start_on_the_same_line(monkeypatch):
     hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
     assert hs == std
     assert hs["steps"][0]["exit_code"] == 0 and hs["steps"][0]["exit_line"] == 2
+
+
+def test_parallel_scans_in_threads_give_the_sequential_results(monkeypatch):
+    """The monitor diagnoses several builds at once: each Hyperscan scan has its own stream and scratch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    logs = [b"".join(generate(CHUNK + 1000 * i, mix=mix)) for i, mix in enumerate(sorted(MIXES))]
+    sequential = [_dump(scan(log, KB)) for log in logs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda log: _dump(scan(log, KB)), logs * 2))
+    assert parallel == sequential * 2
+
+
+def test_damaged_database_cache_is_compiled_again(monkeypatch, tmp_path):
+    from diagnosis.scan.core import build_table
+
+    monkeypatch.setenv("DIAGNOSIS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(hs_backend, "_PROCESS_CACHE", {})
+    kb = load_knowledge_base(use_env=False)  # compiles and writes the cache
+    files = list(tmp_path.glob("*.hsdb"))
+    assert files
+    for path in files:
+        path.write_bytes(b"\x00" * 200 + b"not a database")
+    monkeypatch.setattr(hs_backend, "_PROCESS_CACHE", {})
+    compiled = hs_backend.compiled_for(build_table(kb, False))
+    assert len(compiled.confirm) == len(build_table(kb, False).entries)
+    monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    data = b"x\nE: Could not get lock /var/lib/dpkg/lock-frontend\n"
+    assert scan(data, kb).hits["package-manager-lock"].count == 1
