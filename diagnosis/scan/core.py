@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 MAX_LINE = 16 << 10  # lines longer than this are matched on a window around the match
 WINDOW = 2048  # bytes either side of a match on an over-long line
 MAX_CARRY = 1 << 20  # an unfinished line is scanned and dropped once it is longer than this
+HEAD_BYTES = 64 << 10  # the start of the log searched for the operation id
 TAIL_BYTES = 256 << 10  # the end of the log, kept for the last timestamp and the "most telling" error lines
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
@@ -218,14 +219,18 @@ def drive(blocks: Iterator[bytes], result: ScanResult, backend: Backend) -> tupl
     offset = 0  # stream position of carry[0]
     line_base = 1  # line number of the first line in carry + block
     tail = b""  # the last TAIL_BYTES of complete lines
-    first = True
+    head: list[bytes] | None = []  # the start of the log, for the operation id (None once read)
+    head_size = 0
     for block in blocks:
         result.bytes_read += len(block)
         backend.feed(block)
         buf = carry + block if carry else block
-        if first:
-            first = False
-            _first_operation_id(buf, result)
+        if head is not None:
+            head.append(block[:HEAD_BYTES])
+            head_size += len(head[-1])
+            if head_size >= HEAD_BYTES:
+                _first_operation_id(b"".join(head), result)
+                head = None
         end = buf.rfind(b"\n") + 1
         if end:
             backend.lines(buf, offset, end, line_base, False)
@@ -239,6 +244,8 @@ def drive(blocks: Iterator[bytes], result: ScanResult, backend: Backend) -> tupl
             carry = carry[keep:]
             offset += keep
             tail = b""
+    if head is not None:
+        _first_operation_id(b"".join(head), result)
     backend.end()
     if carry:
         backend.lines(carry, offset, len(carry), line_base, False)
@@ -250,8 +257,9 @@ def drive(blocks: Iterator[bytes], result: ScanResult, backend: Backend) -> tupl
 
 
 def _first_operation_id(buf: bytes, result: ScanResult) -> None:
-    """Image Builder's operation id from the first prefixed line near the start of the log."""
-    head = buf[: 64 << 10]
+    """Image Builder's operation id from the first prefixed line near the start of the log (it wins over one
+    read from a matched line)."""
+    head = buf[:HEAD_BYTES]
     pos = head.find(b"] PACKER")
     if 0 < pos < len(head):
         ls = head.rfind(b"\n", 0, pos) + 1

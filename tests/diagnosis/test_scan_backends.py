@@ -103,7 +103,7 @@ LINE_PARTS = [
 ]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.lists(st.sampled_from(LINE_PARTS), max_size=6), min_size=1, max_size=40))
 def test_random_lines_scan_the_same(monkeypatch, lines):
     data = ("\n".join("".join(parts) for parts in lines)).encode()
@@ -178,3 +178,20 @@ def test_damaged_database_cache_is_compiled_again(monkeypatch, tmp_path):
     monkeypatch.setenv(BACKEND_ENV, "hyperscan")
     data = b"x\nE: Could not get lock /var/lib/dpkg/lock-frontend\n"
     assert scan(data, kb).hits["package-manager-lock"].count == 1
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.lists(st.sampled_from(LINE_PARTS), max_size=6), min_size=1, max_size=30),
+    st.integers(min_value=1, max_value=300),
+)
+def test_random_block_boundaries_change_nothing(monkeypatch, lines, block):
+    """Blocks of a few bytes: lines, matches and CRLF pairs split across blocks and across the stream."""
+    from diagnosis.scan import source
+
+    data = ("\n".join("".join(parts) for parts in lines)).encode()
+    monkeypatch.setenv(BACKEND_ENV, "stdlib")
+    whole = _dump(scan(data, KB))
+    monkeypatch.setattr(source, "CHUNK", block)
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std == whole
