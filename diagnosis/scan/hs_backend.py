@@ -242,10 +242,14 @@ class HyperscanBackend:
         line_start = line_end = first_pos = -1
         found: list[int] = []
         truncated = False
+        long_seen: set[int] = set()  # entries already found on the current over-long line (any window of it)
+        clear_to = 0
         for stop, index in batch:
             pos = stop - 1 - offset
             if line_start <= pos < line_end:
                 found.append(index)
+                if truncated:
+                    long_seen.add(index)
                 continue
             if pos < 0 or pos >= end:
                 pos = min(max(pos, 0), end - 1)
@@ -253,6 +257,13 @@ class HyperscanBackend:
                 pos -= 1
                 if line_start <= pos < line_end:
                     found.append(index)
+                    if truncated:
+                        long_seen.add(index)
+                    continue
+            same_long_line = truncated and find(b"\n", max(line_end, clear_to), pos) < 0
+            if same_long_line:
+                clear_to = pos  # no line feed up to here: the next search starts here (linear overall)
+                if index in long_seen:  # once per over-long line, not once per window
                     continue
             if found:
                 tracker = flood.get(found[0]) if len(found) == 1 and not truncated else None
@@ -296,6 +307,10 @@ class HyperscanBackend:
             line_no += count(b"\n", counted_to, ls)
             counted_to = ls
             line_start, line_end, first_pos, found = ls, le, pos, [index]
+            if truncated:
+                if not same_long_line:
+                    long_seen = set()
+                long_seen.add(index)
         if found:
             record(buf, line_start, line_end, first_pos, line_no, found, truncated)
         for tracker in set(flood.values()):  # the last lines kept as positions: their bytes, while buf lives
