@@ -3,7 +3,8 @@
 Built-in entries live in ``diagnosis/knowledge/*.json``. Users add their own files (``--rules FILE`` or the
 ``DIAGNOSIS_RULES`` setting, several paths separated by ``os.pathsep``); an entry whose ``id`` equals a
 built-in one replaces it. Every file is validated on load and problems raise ``KnowledgeBaseError`` naming
-the file, the entry (index and id), the field and what is wrong.
+the file, the entry (index and id), the field and what is wrong. Every pattern must match in linear time
+(``diagnosis.linear``: RE2 syntax, no nested or leading unbounded repeats): others are refused.
 
 File format: ``{"rules": [ {entry}, ... ]}`` (a bare list of entries is accepted too). Entry fields:
 
@@ -12,7 +13,8 @@ id                 unique id, ``[a-z0-9][a-z0-9._-]*``
 category           a category id from ``diagnosis.categories`` (not ``none``/``unknown``)
 title              short human title
 message_patterns   regexes matched on the status message, provisioning error and pasted error text
-log_patterns       regexes matched on customization.log lines (and pasted text)
+log_patterns       regexes matched on customization.log lines (and pasted text), as UTF-8 bytes
+                   (``\\d``, ``\\w``, ``\\s``, ``\\b`` and ``(?i)`` are ASCII; ``{m,n}`` counts bytes)
 phase              one of ``diagnosis.model.PHASES``
 cause              why it happens
 remediation        list of concrete steps (required unless ``benign``)
@@ -47,12 +49,9 @@ from typing import Any
 
 from diagnosis.categories import CATEGORY_IDS
 from diagnosis.i18n import EntryText, parse_translations
+from diagnosis.linear import linear_problem
+from diagnosis.literals import MIN_KEYWORD, required_literals
 from diagnosis.model import PHASES
-
-try:  # the regex parser is internal; without it patterns simply get no derived keywords (slower scanning)
-    import re._parser as _sre_parse  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - Python < 3.11
-    _sre_parse = None  # type: ignore[assignment]
 
 DOC_BASE = "https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot"
 BUILTIN_DIR = Path(__file__).with_name("knowledge")
@@ -80,7 +79,6 @@ _FIELDS = {
     "ambiguous",
     "translations",
 }
-MIN_KEYWORD = 3
 RESOLVED_SUFFIX = "#resolved"  # scan hits of a rule's resolved_by patterns are recorded under "<id>#resolved"
 
 
@@ -102,6 +100,7 @@ class Pattern:
     regex: re.Pattern[str]
     keywords: tuple[bytes, ...]  # empty: no usable literal, the pattern is tried on every line
     ignore_case: bool = False  # keywords are lower-case and searched in lower-cased text
+    bregex: re.Pattern[bytes] | None = None  # the same pattern on UTF-8 bytes: what log lines are matched with
 
 
 @dataclass(frozen=True)
@@ -195,7 +194,26 @@ def load_knowledge_base(
     kb.cache.clear()
     if not kb.rules:
         raise KnowledgeBaseError(f"{BUILTIN_DIR}: no knowledge-base entries found")
+    _check_automaton(kb)
     return kb
+
+
+def _check_automaton(kb: KnowledgeBase) -> None:
+    """With Hyperscan installed, every pattern must compile into the scanning automaton (exactly, or as a
+    prefilter confirmed per line); the database is built here once, then cached (``diagnosis.scan``)."""
+    from diagnosis.scan import hs_backend
+    from diagnosis.scan.core import build_table
+
+    if not hs_backend.available():
+        return
+    table = build_table(kb, True)
+    try:
+        hs_backend.compiled_for(table)
+    except hs_backend.PatternNotCompilable as exc:
+        rule_id = (table.entries[exc.index].rule_id or "").removesuffix(RESOLVED_SUFFIX)
+        rule = kb.rules.get(rule_id)
+        origin = rule.origin if rule is not None else "<markers>"
+        raise KnowledgeBaseError(f"{origin}: entry ({rule_id}): {exc}") from None
 
 
 def load_rules_file(path: str | os.PathLike[str]) -> list[Rule]:
@@ -316,6 +334,9 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
                 regex = re.compile(source)
             except re.error as exc:
                 raise fail(f"{name}[{i}]", f"invalid regex {source!r}: {exc}") from None
+            problem = linear_problem(source)
+            if problem:
+                raise fail(f"{name}[{i}]", f"pattern {source!r} is refused, it is not linear-time: {problem}")
             if regex.search(""):
                 raise fail(
                     f"{name}[{i}]", f"regex {source!r} matches the empty string (it would match every line)"
@@ -353,6 +374,10 @@ def _make_pattern(
     rule_id: str, regex: re.Pattern[str], keywords: list[str] | None, fail, name: str
 ) -> Pattern:
     ignore_case = bool(regex.flags & re.IGNORECASE)
+    try:  # log lines are matched as bytes: \d, \w, \s, \b and (?i) are ASCII, counts are in bytes
+        bregex = re.compile(regex.pattern.encode("utf-8"), re.IGNORECASE if ignore_case else 0)
+    except re.error as exc:
+        raise fail(name, f"pattern {regex.pattern!r} cannot be matched on log bytes: {exc}") from None
     if keywords:
         kws = [k.lower() if ignore_case else k for k in keywords]
         for (
@@ -360,12 +385,12 @@ def _make_pattern(
         ) in kws:  # an explicit keyword must be able to occur in a match, else the pattern could never fire
             if regex.pattern and not _keyword_plausible(regex, k):
                 raise fail("keywords", f"keyword {k!r} does not occur in pattern {name} {regex.pattern!r}")
-        return Pattern(rule_id, regex.pattern, regex, tuple(k.encode() for k in kws), ignore_case)
+        return Pattern(rule_id, regex.pattern, regex, tuple(k.encode() for k in kws), ignore_case, bregex)
     alternatives = required_literals(regex.pattern, regex.flags)
     kw: tuple[bytes, ...] = ()
     if alternatives:
         kw = tuple((a.lower() if ignore_case else a).encode("utf-8") for a in alternatives)
-    return Pattern(rule_id, regex.pattern, regex, kw, ignore_case)
+    return Pattern(rule_id, regex.pattern, regex, kw, ignore_case, bregex)
 
 
 def _keyword_plausible(regex: re.Pattern[str], keyword: str) -> bool:
@@ -374,68 +399,6 @@ def _keyword_plausible(regex: re.Pattern[str], keyword: str) -> bool:
         return True  # cannot tell: trust the author
     k = keyword.lower()
     return any(k in a.lower() or a.lower() in k for a in lits)
-
-
-# ---------------------------------------------------------------------------------- literal extraction
-
-
-def required_literals(pattern: str, flags: int = 0) -> list[str] | None:
-    """A set of literal strings such that every match of ``pattern`` contains at least one of them.
-
-    Returns None when no such set with strings of at least MIN_KEYWORD characters can be derived.
-    """
-    if _sre_parse is None:
-        return None
-    try:
-        parsed = _sre_parse.parse(pattern, flags)
-    except Exception:
-        return None
-    found = _seq_literals(list(parsed))
-    if not found:
-        return None
-    return sorted(set(found))
-
-
-def _seq_literals(items: list) -> list[str] | None:
-    """Best literal alternatives for a sequence of parsed items (longest shortest-alternative wins)."""
-    c = _sre_parse
-    candidates: list[list[str]] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if len(run) >= MIN_KEYWORD:
-            candidates.append(["".join(run)])
-        run.clear()
-
-    for op, av in items:
-        if op is c.LITERAL:
-            run.append(chr(av))
-            continue
-        flush()
-        sub = None
-        if op is c.SUBPATTERN:
-            sub = _seq_literals(list(av[-1]))
-        elif op is c.BRANCH:
-            branches = [_seq_literals(list(b)) for b in av[1]]
-            if all(branches):
-                sub = [s for b in branches for s in b]  # type: ignore[union-attr]
-        elif (
-            op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
-            if hasattr(c, "POSSESSIVE_REPEAT")
-            else (op in (c.MAX_REPEAT, c.MIN_REPEAT))
-        ):
-            lo, _hi, inner = av
-            if lo >= 1:
-                sub = _seq_literals(list(inner))
-        elif op is c.ATOMIC_GROUP if hasattr(c, "ATOMIC_GROUP") else False:
-            sub = _seq_literals(list(av))
-        if sub:
-            candidates.append(sub)
-    flush()
-    if not candidates:
-        return None
-    # a single literal beats a set of alternatives unless the alternatives are clearly longer
-    return max(candidates, key=lambda alts: (min(len(a) for a in alts) - 3 * (len(alts) - 1), -len(alts)))
 
 
 def iter_rule_files(paths: Iterable[str]) -> list[Path]:

@@ -1,0 +1,69 @@
+"""Literal keywords of a regex: strings one of which every match contains (what a keyword prefilter looks for)."""
+
+from __future__ import annotations
+
+try:  # the regex parser is internal; without it patterns simply get no derived keywords (slower scanning)
+    import re._parser as _sre_parse  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - Python < 3.11
+    _sre_parse = None  # type: ignore[assignment]
+
+MIN_KEYWORD = 3
+
+
+def required_literals(pattern: str, flags: int = 0) -> list[str] | None:
+    """A set of literal strings such that every match of ``pattern`` contains at least one of them.
+
+    Returns None when no such set with strings of at least MIN_KEYWORD characters can be derived.
+    """
+    if _sre_parse is None:
+        return None
+    try:
+        parsed = _sre_parse.parse(pattern, flags)
+    except Exception:
+        return None
+    found = _seq_literals(list(parsed))
+    if not found:
+        return None
+    return sorted(set(found))
+
+
+def _seq_literals(items: list) -> list[str] | None:
+    """Best literal alternatives for a sequence of parsed items (longest shortest-alternative wins)."""
+    c = _sre_parse
+    candidates: list[list[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= MIN_KEYWORD:
+            candidates.append(["".join(run)])
+        run.clear()
+
+    for op, av in items:
+        if op is c.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        sub = None
+        if op is c.SUBPATTERN:
+            sub = _seq_literals(list(av[-1]))
+        elif op is c.BRANCH:
+            branches = [_seq_literals(list(b)) for b in av[1]]
+            if all(branches):
+                sub = [s for b in branches for s in b]  # type: ignore[union-attr]
+        elif (
+            op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
+            if hasattr(c, "POSSESSIVE_REPEAT")
+            else (op in (c.MAX_REPEAT, c.MIN_REPEAT))
+        ):
+            lo, _hi, inner = av
+            if lo >= 1:
+                sub = _seq_literals(list(inner))
+        elif op is c.ATOMIC_GROUP if hasattr(c, "ATOMIC_GROUP") else False:
+            sub = _seq_literals(list(av))
+        if sub:
+            candidates.append(sub)
+    flush()
+    if not candidates:
+        return None
+    # a single literal beats a set of alternatives unless the alternatives are clearly longer
+    return max(candidates, key=lambda alts: (min(len(a) for a in alts) - 3 * (len(alts) - 1), -len(alts)))

@@ -1,0 +1,1 @@
+"""The scanning engine behind ``diagnosis.scanner``: shared line recording and two matching backends."""

@@ -1,0 +1,335 @@
+"""The Hyperscan backend: every table entry (markers and knowledge-base patterns) in one streaming automaton.
+
+The log's blocks go through one Hyperscan stream, so a match across a block boundary is found by the stream
+itself. A match reports the entry and the stream offset where it ends; only then is its line located (one
+``rfind``/``find``/``count`` in C). Entries that could match across a line feed, and entries Hyperscan can only
+compile approximately (``HS_FLAG_PREFILTER``), are confirmed with their regex on the line.
+
+The compiled database is kept per table in the process and serialized to a cache directory
+(``DIAGNOSIS_CACHE_DIR``, else ``$XDG_CACHE_HOME/aib-diagnosis`` or ``~/.cache/aib-diagnosis``), keyed by a hash
+of the patterns and the Hyperscan version, so a cold start loads it in well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from diagnosis.linear import can_match_newline
+from diagnosis.scan.core import MAX_LINE, Recorder, Table, evidence_window, line_bounds
+
+try:
+    import hyperscan
+except ImportError:  # pragma: no cover - depends on the install
+    hyperscan = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+CACHE_ENV = "DIAGNOSIS_CACHE_DIR"
+_FORMAT = b"aib-diagnosis-hs-2"
+CLOSE_REPEAT = 64  # an entry's match ending this close after its previous one, on the same line, is dropped
+
+
+class PatternNotCompilable(ValueError):
+    """Hyperscan can compile a pattern neither exactly nor as a prefilter."""
+
+    def __init__(self, index: int, source: str, reason: str) -> None:
+        super().__init__(f"pattern {source!r} cannot be compiled into the scanning automaton: {reason}")
+        self.index = index
+        self.source = source
+
+
+@dataclass
+class Compiled:
+    database: object  # hyperscan.Database
+    confirm: list[bool]  # per entry: check the regex on the line before recording
+    serialized: bytes | None = None  # a database loaded from the cache may point into these bytes: kept alive
+
+
+def available() -> bool:
+    return hyperscan is not None
+
+
+def _flags(source: str, prefilter: bool) -> int:
+    flags = hyperscan.HS_FLAG_MULTILINE
+    if prefilter:
+        flags |= hyperscan.HS_FLAG_PREFILTER
+    return flags
+
+
+_TRAILING_REPEAT = re.compile(r"(?:\+|\{([1-9]\d*),\d*\})\Z")
+
+
+def automaton_source(source: str) -> str:
+    """The pattern as compiled into the automaton: a trailing ``+`` or ``{m,n}`` cut to its minimum.
+
+    A line holds a match of ``R Q{m,n}`` exactly when it holds one of ``R Q{m}``, but the automaton reports
+    every end of every match: ``Missing field \\w+`` would report each byte of a long word.
+    """
+    m = _TRAILING_REPEAT.search(source)
+    if m is None:
+        return source
+    head = source[: m.start()]
+    if (len(head) - len(head.rstrip("\\"))) % 2:  # the quantifier character is escaped: a literal
+        return source
+    return head + (f"{{{m.group(1)}}}" if m.group(1) is not None else "")
+
+
+def _compile(sources: list[str], prefilter: list[bool]) -> object:
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_STREAM)
+    db.compile(
+        expressions=[automaton_source(s).encode("utf-8") for s in sources],
+        ids=list(range(len(sources))),
+        elements=len(sources),
+        flags=[_flags(s, p) for s, p in zip(sources, prefilter, strict=True)],
+    )
+    return db
+
+
+def _exactness(sources: list[str]) -> list[bool]:
+    """Per pattern: True when it needs HS_FLAG_PREFILTER (found by compiling it alone; only on error)."""
+    prefilter = []
+    for i, source in enumerate(sources):
+        try:
+            _compile([source], [False])
+            prefilter.append(False)
+        except hyperscan.error:
+            try:
+                _compile([source], [True])
+            except hyperscan.error as exc:
+                raise PatternNotCompilable(i, source, str(exc)) from None
+            prefilter.append(True)
+    return prefilter
+
+
+def _cache_dir() -> Path:
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "aib-diagnosis"
+
+
+_PROCESS_CACHE: dict[str, Compiled] = {}
+_CLOSE_LOCK = threading.Lock()
+
+
+def compiled_for(table: Table) -> Compiled:
+    """The database for ``table``: from the process, from the disk cache, or compiled (then cached)."""
+    sources = table.sources
+    digest = hashlib.sha256(
+        b"\0".join([_FORMAT, str(getattr(hyperscan, "__version__", "")).encode(), *(s.encode() for s in sources)])
+    ).hexdigest()
+    found = _PROCESS_CACHE.get(digest)
+    if found is not None:
+        return found
+    newline = [can_match_newline(s) for s in sources]
+    path = _cache_dir() / f"{digest}.hsdb"
+    compiled = _load(path, newline)
+    if compiled is None:
+        try:
+            db = _compile(sources, [False] * len(sources))
+            prefilter = [False] * len(sources)
+        except hyperscan.error:
+            prefilter = _exactness(sources)
+            db = _compile(sources, prefilter)
+        compiled = Compiled(db, [n or p for n, p in zip(newline, prefilter, strict=True)])
+        _store(path, compiled, prefilter)
+    _PROCESS_CACHE[digest] = compiled
+    return compiled
+
+
+def _load(path: Path, newline: list[bool]) -> Compiled | None:
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        count = len(newline)
+        flags, data = blob[:count], blob[count:]
+        db = hyperscan.loadb(data, hyperscan.HS_MODE_STREAM)
+        db.scratch = hyperscan.Scratch(db)  # a loaded database comes without one
+        return Compiled(db, [n or flags[i] == 1 for i, n in enumerate(newline)], data)
+    except Exception:  # a damaged or foreign cache file: compile again
+        log.debug("ignoring unreadable scanner cache %s", path)
+        return None
+
+
+def _store(path: Path, compiled: Compiled, prefilter: list[bool]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        blob = bytes(1 if p else 0 for p in prefilter) + hyperscan.dumpb(compiled.database)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only home: the process cache still applies
+        log.debug("scanner cache not written (%s)", exc)
+
+
+class HyperscanBackend:
+    """Feeds blocks to one stream; turns match end offsets into matched lines."""
+
+    def __init__(self, table: Table, recorder: Recorder) -> None:
+        compiled = compiled_for(table)
+        self.entries = table.entries
+        self.confirm = compiled.confirm
+        self.recorder = recorder
+        self.zero_exit = next((i for i, e in enumerate(self.entries) if e.kind == "exit-zero"), -1)
+        self.events: list[tuple[int, int]] = []  # (end offset, entry index), not yet recorded
+        append = self.events.append
+        last_end = [-CLOSE_REPEAT] * len(self.entries)  # per entry: where its previous match ended
+        scanning = self._scanning = [b"", 0]  # the block being scanned and its stream offset
+
+        step_start = next((i for i, e in enumerate(self.entries) if e.kind == "start"), -1)
+        start_stops: list[int] = []  # where step-start markers end (few): zero exit codes before them count
+        self.start_stops = start_stops
+
+        def on_match(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            if index == step_start:
+                start_stops.append(end)
+            previous = last_end[index]
+            last_end[index] = end
+            if end - previous < CLOSE_REPEAT:  # e.g. "\w+" ends at every byte: one match per line is enough
+                block, base = scanning
+                if previous > base and block.find(b"\n", previous - base, end - base) < 0:
+                    return
+            append((end, index))
+
+        # the binding does not keep the handler, scratch or database alive: this object does
+        self._on_match = on_match
+        self._database = compiled.database
+        self._scratch = hyperscan.Scratch(compiled.database)  # per scan: scans may run in parallel threads
+        self._context = compiled.database.stream(match_event_handler=on_match)
+        self._stream = self._context.__enter__()
+
+    def feed(self, block: bytes) -> None:
+        scanning = self._scanning
+        scanning[1] += len(scanning[0])
+        scanning[0] = block
+        self._stream.scan(block, scratch=self._scratch)
+        self.events.sort()
+
+    def end(self) -> None:
+        # closing reports matches anchored at the end of the log ($); it runs on the database's own scratch
+        # (the binding's close crashes with another one), so closes take turns
+        with _CLOSE_LOCK:
+            self._context.__exit__(None, None, None)
+        self.events.sort()
+
+    def lines(self, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
+        events = self.events
+        limit = bisect.bisect_right(events, (offset + end, len(self.entries)))
+        if not limit:
+            return
+        batch = events[:limit]
+        del events[:limit]
+        count, rfind, find = buf.count, buf.rfind, buf.find
+        record, flood, recorder = self._record, self.recorder.full, self.recorder
+        res, steps = recorder.result, recorder.steps
+        zero_exit, needs_zero_exit = self.zero_exit, self.recorder.steps.needs_zero_exit
+        self.start_stops.sort()
+        starts = [stop - 1 - offset for stop in self.start_stops if stop <= offset + end]  # step starts here
+        del self.start_stops[: len(starts)]
+        next_start = 0
+        counted_to = 0
+        line_start = line_end = first_pos = -1
+        found: list[int] = []
+        truncated = False
+        long_seen: set[int] = set()  # entries already found on the current over-long line (any window of it)
+        clear_to = 0
+        for stop, index in batch:
+            pos = stop - 1 - offset
+            if line_start <= pos < line_end:
+                found.append(index)
+                if truncated:
+                    long_seen.add(index)
+                continue
+            if pos < 0 or pos >= end:
+                pos = min(max(pos, 0), end - 1)
+            if buf[pos] == 10 and pos > 0:  # a match ending in the line feed belongs to that line
+                pos -= 1
+                if line_start <= pos < line_end:
+                    found.append(index)
+                    if truncated:
+                        long_seen.add(index)
+                    continue
+            same_long_line = truncated and find(b"\n", max(line_end, clear_to), pos) < 0
+            if same_long_line:
+                clear_to = pos  # no line feed up to here: the next search starts here (linear overall)
+                if index in long_seen:  # once per over-long line, not once per window
+                    continue
+            if found:
+                tracker = flood.get(found[0]) if len(found) == 1 and not truncated else None
+                if tracker is None:
+                    record(buf, line_start, line_end, first_pos, line_no, found, truncated)
+                elif tracker.last_line != line_no:  # one more line of a rule seen often: count, remember where
+                    tracker.count += 1
+                    tracker.last_line = line_no
+                    if line_no != recorder.counted_line:
+                        recorder.counted_line = line_no
+                        if buf[line_start] == 91 and find(b" PACKER", line_start, line_start + 60) >= 0:
+                            res.packer_lines += 1
+                            if res.operation_id is None:
+                                recorder.read_operation_id(buf[line_start : line_start + 60])
+                    current = steps.current
+                    position = current.position if current is not None else None
+                    tracker.last.append((line_no, (line_start, line_end), position, res.phase))
+                    tracker.pending = True
+                found = []
+            if index == zero_exit and not needs_zero_exit():  # the flood of "exited with code: 0"
+                while next_start < len(starts) and starts[next_start] < pos:
+                    next_start += 1
+                # skipped unless a step starts later on this line (then the zero exit belongs to it)
+                if next_start == len(starts) or find(b"\n", pos, starts[next_start]) >= 0:
+                    continue
+            # the searches run between consecutive matches only, so the whole batch costs O(len(buf))
+            if not truncated and line_end >= 0 and count(b"\n", line_end + 1, pos) == 0:  # the next line
+                ls = line_end + 1
+                line_no += 1
+                counted_to = ls
+            else:
+                ls = rfind(b"\n", counted_to, pos) + 1 or counted_to
+            le = find(b"\n", pos, end)
+            if le < 0:
+                le = end
+            if le - ls > MAX_LINE or partial:
+                ls, le, truncated = line_bounds(buf, pos, counted_to, end)
+                truncated = True
+            else:
+                truncated = False
+            line_no += count(b"\n", counted_to, ls)
+            counted_to = ls
+            line_start, line_end, first_pos, found = ls, le, pos, [index]
+            if truncated:
+                if not same_long_line:
+                    long_seen = set()
+                long_seen.add(index)
+        if found:
+            record(buf, line_start, line_end, first_pos, line_no, found, truncated)
+        for tracker in set(flood.values()):  # the last lines kept as positions: their bytes, while buf lives
+            if tracker.pending:
+                tracker.settle(buf)
+
+    def _record(
+        self, buf: bytes, ls: int, le: int, pos: int, line_no: int, found: list[int], truncated: bool
+    ) -> None:
+        raw = buf[ls:le]
+        confirm = self.confirm
+        if len(found) == 1:
+            if confirm[found[0]] and not self.entries[found[0]].regex.search(raw):
+                return
+        else:
+            entries = self.entries
+            found = [i for i in sorted(set(found)) if not confirm[i] or entries[i].regex.search(raw)]
+            if not found:
+                return
+        if truncated:
+            raw = evidence_window(buf, ls, le, pos)
+        self.recorder.line(raw, line_no, found, truncated)

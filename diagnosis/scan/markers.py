@@ -1,0 +1,144 @@
+"""The line markers the scanner follows besides the knowledge base: provisioner steps, phases, exit codes,
+packer's own failure and success lines.
+
+``MARKERS`` is data: (kind, regex) pairs. A line matching a marker's regex is handed to ``apply_marker`` with its
+kind; add a marker by adding a pair here (and, for a new kind, its handling in ``apply_marker``). Each regex is
+compiled into the scanning automaton with the knowledge base's patterns and must be linear-time like them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from diagnosis.logline import PROVISIONER_END, PROVISIONER_START
+from diagnosis.scan.model import EVIDENCE_CHARS, MAX_STEPS, Hit, ScanResult, Step
+from diagnosis.times import find_time
+
+# what precedes an exit code in packer's and its provisioners' output
+_EXIT_PREFIX = (
+    r"(?:exited with code:? |non-zero exit status:? |Erroneous exit code |\(exit status "
+    r"|errored[^\n]{0,200}exit status:? )"
+)
+
+
+@dataclass(frozen=True)
+class Marker:
+    kind: str
+    pattern: str  # a regex over the line's UTF-8 bytes
+
+
+MARKERS: tuple[Marker, ...] = (
+    Marker("start", r"\(telemetry\) Starting provisioner [\w.-]"),
+    Marker("end", r"\(telemetry\) ending [\w.-]"),
+    Marker("finalize", r"\(telemetry\) Finalizing"),
+    Marker("found-error", r"\(telemetry\) found error"),
+    Marker("deploy", r"Deploying deployment template"),
+    Marker("connect", r"Waiting for (?:SSH|WinRM)"),
+    Marker("connected", r"Connected to SSH|WinRM connected"),
+    Marker("deprovision", r"DeprovisioningScript"),
+    Marker("distribute", r"Capturing image"),
+    Marker("cleanup", r"deleting individual resources|[Dd]eleting resource group"),
+    Marker("exit", _EXIT_PREFIX + r"-?0*[1-9]"),  # a non-zero exit code
+    Marker("exit-zero", _EXIT_PREFIX + r"-?0+\b"),
+    Marker(
+        "failure",
+        r"Build 'azure-arm' errored|Some builds didn't complete successfully"
+        r"|Cancelling build after receiving terminated",
+    ),
+    Marker("success", r"Builds finished\. The artifacts of successful builds are|Build 'azure-arm' finished"),
+    Marker("exported", r"Done exporting Packer logs"),
+)
+
+# kinds in the order they apply to one line (a step's start before an exit code on the same line)
+KIND_ORDER: tuple[str, ...] = tuple(dict.fromkeys(m.kind for m in MARKERS))
+_NONZERO_CODE = re.compile(_EXIT_PREFIX + r"(-?0*[1-9]\d{0,18})")
+_TIMED = frozenset({"start", "end", "failure", "finalize"})
+MAX_FAILURE_LINES = 20
+
+
+class StepTracker:
+    """Applies marker lines, in log order, to a ``ScanResult``: steps, phase, exit codes, times."""
+
+    def __init__(self, result: ScanResult) -> None:
+        self.result = result
+        self.current: Step | None = None
+
+    def apply(self, kind: str, text: str, line_no: int) -> None:
+        res = self.result
+        ts = find_time(text) if kind in _TIMED else None
+        if ts:
+            res.first_time = res.first_time or ts
+            res.last_time = ts
+        if kind == "start":
+            m = PROVISIONER_START.search(text)
+            if m:
+                res.steps_started += 1
+                step = Step(m.group(1), res.steps_started, line_no, ts)
+                res.steps.append(step)
+                if len(res.steps) > 2 * MAX_STEPS:  # bounded memory on pathological logs: keep the latest
+                    del res.steps[:MAX_STEPS]
+                self.current = step
+                res.phase = "customize"
+        elif kind == "end":
+            self._end(text, line_no, ts)
+        elif kind in ("exit", "exit-zero"):
+            cur = self.current or (res.steps[-1] if res.steps else None)
+            if cur is None:
+                return
+            if kind == "exit":
+                m = _NONZERO_CODE.search(text)
+                if m and cur.exit_code in (None, 0):  # the first non-zero code is the decisive one
+                    cur.exit_code, cur.exit_line, cur.exit_text = int(m.group(1)), line_no, text[:EVIDENCE_CHARS]
+            elif cur.exit_code is None:
+                cur.exit_code, cur.exit_line, cur.exit_text = 0, line_no, text[:EVIDENCE_CHARS]
+        elif kind == "found-error":
+            cur = self.current or (res.steps[-1] if res.steps else None)
+            if cur is not None and cur.error_line is None:
+                cur.error_line, cur.error_text = line_no, text[:EVIDENCE_CHARS]
+        elif kind == "failure":
+            if len(res.failure_lines) < MAX_FAILURE_LINES:
+                position = self.current.position if self.current else None
+                res.failure_lines.append(Hit("packer-failure", line_no, text[:EVIDENCE_CHARS], position, res.phase))
+        elif kind == "success":
+            res.success = True
+        elif kind == "exported":
+            res.exported = True
+        elif kind == "finalize":
+            res.finalized = True
+        else:
+            self._phase(kind)
+
+    def needs_zero_exit(self) -> bool:
+        """A zero exit code changes nothing unless the running step has seen no exit code yet."""
+        cur = self.current or (self.result.steps[-1] if self.result.steps else None)
+        return cur is not None and cur.exit_code is None
+
+    def _end(self, text: str, line_no: int, ts) -> None:
+        m = PROVISIONER_END.search(text)
+        if not m:
+            return
+        cur = self.current
+        if cur is not None and cur.name == m.group(1):
+            cur.end_line, cur.end_time = line_no, ts
+            self.current = None
+            return
+        for step in reversed(self.result.steps):  # an ending without its start: close the latest open one
+            if step.name == m.group(1) and not step.ended:
+                step.end_line, step.end_time = line_no, ts
+                break
+
+    def _phase(self, kind: str) -> None:
+        res = self.result
+        if kind == "deprovision":
+            if self.current is not None:
+                self.current.deprovision = True
+                res.phase = "deprovision"
+        elif kind in ("deploy", "connect", "cleanup"):
+            if kind == "cleanup" or res.phase in ("unknown", "deploy", "connect"):
+                res.phase = kind
+        elif kind == "distribute":
+            if res.phase != "cleanup":
+                res.phase = "distribute"
+        elif kind == "connected" and res.phase in ("unknown", "deploy", "connect"):
+            res.phase = "connect"

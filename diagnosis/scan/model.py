@@ -1,0 +1,112 @@
+"""What a scan finds: rule hits with bounded evidence, provisioner steps, phase, failure lines, times."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+EVIDENCE_CHARS = 400  # characters of a line kept as evidence
+FIRST_HITS = 3
+LAST_HITS = 5
+MAX_STEPS = 1000
+
+
+@dataclass
+class Hit:
+    rule_id: str
+    line: int
+    text: str
+    step: int | None = None  # position of the provisioner running at this line
+    phase: str = "unknown"
+
+
+@dataclass
+class RuleHits:
+    count: int = 0
+    first: list[Hit] = field(default_factory=list)
+    last: deque[Hit] = field(default_factory=lambda: deque(maxlen=LAST_HITS))
+
+    def add(self, hit: Hit) -> None:
+        self.count += 1
+        if len(self.first) < FIRST_HITS:
+            self.first.append(hit)
+        self.last.append(hit)
+
+    def samples(self) -> list[Hit]:
+        seen: dict[int, Hit] = {h.line: h for h in self.first}
+        for h in self.last:
+            seen.setdefault(h.line, h)
+        return sorted(seen.values(), key=lambda h: h.line)
+
+
+@dataclass
+class Step:
+    """One packer provisioner run, from ``(telemetry) Starting provisioner X`` to ``(telemetry) ending X``."""
+
+    name: str
+    position: int
+    start_line: int
+    start_time: datetime | None = None
+    end_line: int | None = None
+    end_time: datetime | None = None
+    exit_code: int | None = None  # first non-zero exit code seen while it ran (0 when only zeros were seen)
+    exit_line: int | None = None
+    exit_text: str | None = None
+    deprovision: bool = False
+    error_line: int | None = None  # "(telemetry) found error: ..." logged for this step (newer packer)
+    error_text: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.end_line is not None
+
+
+@dataclass
+class ScanResult:
+    source: str = "log"
+    bytes_read: int = 0
+    lines: int = 0
+    encoding: str = "utf-8"
+    hits: dict[str, RuleHits] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)  # the latest provisioner runs (at most 2 * MAX_STEPS)
+    steps_started: int = 0
+    phase: str = "unknown"  # the last phase reached
+    failure_lines: list[Hit] = field(default_factory=list)  # packer's own failure lines (bounded)
+    success: bool = False
+    finalized: bool = False
+    exported: bool = False
+    operation_id: str | None = None
+    first_time: datetime | None = None
+    last_time: datetime | None = None
+    tail_errors: list[Hit] = field(default_factory=list)  # error-looking lines near the end
+    truncated_lines: int = 0
+    packer_lines: int = 0  # lines in packer's shape seen among the hit lines (log vs pasted text)
+
+    @property
+    def failed_step(self) -> Step | None:
+        """The provisioner the build failed in.
+
+        The one that started and never ended; else (packer also logs ``ending X`` for a provisioner that
+        failed) when the build failed: the last one with ``(telemetry) found error`` or a non-zero exit code,
+        or the last one that started before packer's first failure line.
+        """
+        for step in reversed(self.steps):
+            if not step.ended:
+                return step
+        if not self.failure_lines or not self.steps:
+            return None
+        first_failure = self.failure_lines[0].line
+        for step in reversed(self.steps):
+            if step.start_line < first_failure and (
+                step.error_line is not None or step.exit_code not in (None, 0)
+            ):
+                return step
+        for step in reversed(self.steps):
+            if step.start_line < first_failure:
+                return step if step.end_line is not None and first_failure - step.end_line <= 50 else None
+        return None
+
+    @property
+    def failure_seen(self) -> bool:
+        return bool(self.failure_lines)

@@ -1,0 +1,268 @@
+"""No input makes a diagnosis take more than linear time: patterns are checked at load, logs of any shape scan
+in time proportional to their size (measured against a realistic log of the same size in the same test)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from diagnosis.linear import can_match_newline, linear_problem
+from diagnosis.rules import KnowledgeBaseError, load_knowledge_base
+from diagnosis.scan import hs_backend
+from diagnosis.scan.core import MAX_LINE
+from diagnosis.scanner import BACKEND_ENV, scan
+
+try:
+    import re._parser as sre
+except ImportError:  # pragma: no cover - Python < 3.11
+    import sre_parse as sre  # type: ignore[no-redef]
+
+KB = load_knowledge_base(use_env=False)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from _loggen import generate  # noqa: E402
+
+
+def _rules_file(tmp_path: Path, pattern: str) -> Path:
+    path = tmp_path / "mine.json"
+    entry = {
+        "id": "my-rule",
+        "category": "customizer-failed",
+        "title": "mine",
+        "remediation": ["fix it"],
+        "log_patterns": ["Timeout waiting for WinRM", pattern],
+    }
+    path.write_text(json.dumps({"rules": [entry]}))
+    return path
+
+
+def test_catastrophic_user_pattern_is_refused_at_load_with_one_line(tmp_path):
+    path = _rules_file(tmp_path, "(a+)+$")
+    with pytest.raises(KnowledgeBaseError) as err:
+        load_knowledge_base([path], use_env=False)
+    message = str(err.value)
+    assert "\n" not in message
+    assert str(path) in message and "entry #0 (my-rule)" in message and "log_patterns[1]" in message
+    assert "'(a+)+$'" in message and "not linear-time" in message
+
+
+def test_catastrophic_pattern_from_the_setting_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIAGNOSIS_RULES", str(_rules_file(tmp_path, r"(\w+\s?)*$")))
+    with pytest.raises(KnowledgeBaseError, match="nested repeat"):
+        load_knowledge_base()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        (r"(a+)+$", "nested repeat"),
+        (r"(x*y?)*z", "nested repeat"),
+        (r"^(a|a)*$", "repeated alternation"),
+        (r"(\w+)=\1", "back-reference"),
+        (r"denied(?! by policy)", "look-around"),
+        (r"(?<=code )\d", "look-around"),
+        (r"\d+ B / \d+ B", "starts with an unbounded repeat"),
+        (r"x\s*\s*y", "two unbounded repeats"),
+        (r"error\Z", "patterns match one line"),
+        (r"xa{,3}b", "write '{0,n}'"),
+        (r"x[[:alpha:]]", "ambiguous set syntax"),
+        (r"(?a)x\w", "inline flag"),
+    ],
+)
+def test_backtracking_constructs_are_refused(pattern, reason):
+    problem = linear_problem(pattern)
+    assert problem is not None and reason in problem
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"Timeout waiting for (?:WinRM|SSH)",
+        r"^\s*Error: ",
+        r"\d B / \d+ B\s+\d{1,2}(?:\.\d+)?%",
+        r"(?i)quota[^\n]{0,80}(?:exceeded|limit)",
+        r"x(?:ab|cd)+y",
+        r"Missing field \w+",
+    ],
+)
+def test_linear_patterns_are_accepted(pattern):
+    assert linear_problem(pattern) is None
+
+
+def test_every_built_in_pattern_is_linear():
+    for rule in KB:
+        for p in (*rule.message_patterns, *rule.log_patterns, *rule.resolved_by):
+            assert linear_problem(p.source) is None, (rule.id, p.source)
+
+
+def test_newline_analysis():
+    assert not can_match_newline(r"Could not get lock /var/lib/(?:dpkg|apt)")
+    assert not can_match_newline(r"errored[^\n]{0,40}: \w+")
+    assert can_match_newline(r"Error deleting resource\.\s+Please")
+    assert can_match_newline(r"Downloading external file \([^)]*\)")
+
+
+def _literal_pieces(pattern: str) -> set[str]:
+    """Every run of literal characters in a pattern (what adversarial lines repeat)."""
+    pieces: set[str] = set()
+
+    def walk(items) -> None:
+        run: list[str] = []
+        for op, av in items:
+            if op is sre.LITERAL:
+                run.append(chr(av))
+                continue
+            if run:
+                pieces.add("".join(run))
+                run = []
+            if op is sre.SUBPATTERN:
+                walk(av[-1])
+            elif op is sre.BRANCH:
+                for branch in av[1]:
+                    walk(branch)
+            elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+                walk(av[2])
+        if run:
+            pieces.add("".join(run))
+
+    walk(sre.parse(pattern))
+    return {p for p in pieces if p.strip()}
+
+
+def _adversarial_lines(pattern: str) -> list[bytes]:
+    pieces = sorted(_literal_pieces(pattern))
+    lines = [b"1" * MAX_LINE, b" " * MAX_LINE, b"a" * MAX_LINE, b"1 B / " * (MAX_LINE // 6)]
+    for piece in pieces:
+        unit = piece.encode() + b" 1"
+        lines.append(unit * (MAX_LINE // len(unit)))
+    if pieces:
+        joined = " ".join(pieces).encode() + b" "
+        lines.append(joined * max(1, MAX_LINE // len(joined)))
+    return lines
+
+
+def test_built_in_patterns_on_adversarial_lines_stay_fast():
+    """Each pattern on lines of the longest length ``re`` sees (digit runs, repeats of its literal pieces):
+    a quadratic pattern takes seconds on one such line, a linear one well under a hundredth of that."""
+    slowest = (0.0, "")
+    for p in KB.patterns(log=True, message=True):
+        for line in _adversarial_lines(p.source):
+            start = time.process_time()
+            p.bregex.search(line)
+            took = time.process_time() - start
+            slowest = max(slowest, (took, f"{p.rule_id}: {p.source!r} on {line[:40]!r}"))
+    assert slowest[0] < 0.25, slowest
+
+
+def _scan_seconds(data: bytes) -> float:
+    best = float("inf")
+    for _ in range(2):
+        start = time.process_time()
+        scan(data, KB)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def _odd_logs(size: int) -> dict[str, bytes]:
+    return {
+        "no newline": b"a" * size,
+        "digits": b"1" * size,
+        "digits and B": b"1 B / " * (size // 6),
+        "error lines": b"".join(generate(size, mix="all-match"))[:size],
+    }
+
+
+def test_odd_logs_scan_within_a_bound_of_a_realistic_log(monkeypatch):
+    """Default backend: no newline at all, endless digit runs, every line an error — against a realistic log
+    of the same size (target 3x; every line an error measured about 5x: it records a hit per line)."""
+    if not hs_backend.available():
+        pytest.skip("hyperscan is not installed")
+    monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    size = 8 << 20
+    baseline = _scan_seconds(b"".join(generate(size, mix="apt"))[:size])
+    limits = {"error lines": 10.0}
+    for name, data in _odd_logs(size).items():
+        took = _scan_seconds(data)
+        assert took <= limits.get(name, 3.0) * baseline + 0.1, (name, took, baseline)
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "stdlib"])
+def test_odd_logs_scan_in_time_linear_in_their_size(backend, monkeypatch):
+    """Twice the input takes about twice the time (quadratic would be four times)."""
+    if backend == "hyperscan" and not hs_backend.available():
+        pytest.skip("hyperscan is not installed")
+    monkeypatch.setenv(BACKEND_ENV, backend)
+    size = 4 << 20 if backend == "hyperscan" else 256 << 10
+    small, large = _odd_logs(size), _odd_logs(2 * size)
+    for name in small:
+        t_small, t_large = _scan_seconds(small[name]), _scan_seconds(large[name])
+        assert t_large <= 3.0 * t_small + 0.05, (name, t_small, t_large)
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "stdlib"])
+def test_a_single_line_full_of_matches_scans_linearly_and_counts_once(backend, monkeypatch):
+    if backend == "hyperscan" and not hs_backend.available():
+        pytest.skip("hyperscan is not installed")
+    monkeypatch.setenv(BACKEND_ENV, backend)
+    unit = b"Timeout waiting for x 1234 B / 5678 B  12% error "
+    size = 8 << 20 if backend == "hyperscan" else 1 << 20
+    small, large = unit * (size // len(unit)), unit * (4 * size // len(unit))
+    t_small, t_large = _scan_seconds(small), _scan_seconds(large)
+    assert t_large <= 4 * 2.5 * t_small + 0.1, (t_small, t_large)
+    result = scan(large, KB)
+    assert result.lines == 1 and result.hits["large-file-download"].count == 1
+    assert result.truncated_lines == 1
+
+
+def test_hyperscan_compiles_every_entry_exactly_or_confirms_it():
+    if not hs_backend.available():
+        pytest.skip("hyperscan is not installed")
+    from diagnosis.scan.core import build_table
+
+    table = build_table(KB, True)
+    compiled = hs_backend.compiled_for(table)
+    assert len(compiled.confirm) == len(table.entries)
+    for entry, confirm in zip(table.entries, compiled.confirm, strict=True):
+        if can_match_newline(entry.source):
+            assert confirm, entry.source
+
+
+def test_entry_hyperscan_can_only_approximate_is_confirmed_per_line(monkeypatch, tmp_path):
+    """The automaton's safety net: an entry Hyperscan compiles only as a prefilter (a look-around, which the
+    loader refuses in rules files) is compiled with HS_FLAG_PREFILTER and confirmed on each line."""
+    if not hs_backend.available():
+        pytest.skip("hyperscan is not installed")
+    from diagnosis.scan.core import Entry, Recorder, Table, drive
+    from diagnosis.scan.model import ScanResult
+
+    monkeypatch.setenv("DIAGNOSIS_CACHE_DIR", str(tmp_path))
+    pattern = r"denied(?! by policy)"
+    table = Table([Entry(pattern, re.compile(pattern.encode()), (b"denied",), rule_id="r")], text_mode=False)
+    assert hs_backend.compiled_for(table).confirm == [True]
+    result = ScanResult()
+    recorder = Recorder(result, table)
+    data = b"access denied by policy\naccess denied\nok\n"
+    drive(iter([data]), result, hs_backend.HyperscanBackend(table, recorder))
+    recorder.finish()
+    assert result.hits["r"].count == 1 and result.hits["r"].first[0].line == 2
+
+
+def test_a_word_without_end_costs_one_match_not_one_per_byte(monkeypatch):
+    """``Missing field \\w+`` on a 4 MB word: the automaton reports one end (trailing repeat cut to its
+    minimum), so time and memory stay those of a plain scan."""
+    if not hs_backend.available():
+        pytest.skip("hyperscan is not installed")
+    monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    assert hs_backend.automaton_source(r"Missing field \w+") == r"Missing field \w"
+    assert hs_backend.automaton_source(r"x\+") == r"x\+"
+    assert hs_backend.automaton_source(r"a{2,9}") == "a{2}"
+    word = b"Missing field " + b"a" * (4 << 20) + b"\n"
+    plain = b"a" * len(word)
+    t_plain, t_word = _scan_seconds(plain), _scan_seconds(word)
+    assert t_word <= 3 * t_plain + 0.1, (t_plain, t_word)
+    result = scan(word, KB, text_mode=True)
+    assert result.hits["template-validation-failed"].count == 1

@@ -1,0 +1,197 @@
+"""The two scanning backends give identical results: on every test case, on generated logs, on random lines."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from diagnosis import diagnose, load_knowledge_base
+from diagnosis.scan import hs_backend
+from diagnosis.scanner import BACKEND_ENV, CHUNK, ScanResult, scan, scan_text, sniff_is_log
+
+pytestmark = pytest.mark.skipif(not hs_backend.available(), reason="hyperscan is not installed")
+
+CASES = Path(__file__).with_name("cases")
+ALL_CASES = sorted(p for p in CASES.rglob("*") if p.is_file() and p.suffix in (".txt", ".log"))
+KB = load_knowledge_base(use_env=False)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from _loggen import MIXES, generate  # noqa: E402
+
+
+def _dump(r: ScanResult) -> dict:
+    """Everything a scan found, in comparable form."""
+    return {
+        "lines": r.lines,
+        "bytes": r.bytes_read,
+        "encoding": r.encoding,
+        "hits": {
+            rid: (h.count, [(x.line, x.text, x.step, x.phase) for x in h.samples()]) for rid, h in r.hits.items()
+        },
+        "steps": [vars(s) for s in r.steps],
+        "steps_started": r.steps_started,
+        "phase": r.phase,
+        "failure_lines": [(h.line, h.text, h.step, h.phase) for h in r.failure_lines],
+        "flags": (r.success, r.finalized, r.exported, r.operation_id, r.truncated_lines, r.packer_lines),
+        "times": (r.first_time, r.last_time),
+        "tail_errors": [(h.line, h.text) for h in r.tail_errors],
+    }
+
+
+def _both(monkeypatch, run):
+    out = {}
+    for backend in ("hyperscan", "stdlib"):
+        monkeypatch.setenv(BACKEND_ENV, backend)
+        out[backend] = run()
+    return out["hyperscan"], out["stdlib"]
+
+
+@pytest.mark.parametrize("path", ALL_CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_case_scans_and_diagnoses_the_same(path, monkeypatch):
+    data = path.read_bytes()
+    if sniff_is_log(data):
+        hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+        d_hs, d_std = _both(monkeypatch, lambda: diagnose(log=data, rules=KB))
+    else:
+        text = data.decode("utf-8", "replace")
+        hs, std = _both(monkeypatch, lambda: _dump(scan_text(text, KB)))
+        d_hs, d_std = _both(monkeypatch, lambda: diagnose(text, rules=KB))
+    assert hs == std
+    assert (d_hs.category, d_hs.rule_id, d_hs.evidence, d_hs.failed_customizer) == (
+        d_std.category,
+        d_std.rule_id,
+        d_std.evidence,
+        d_std.failed_customizer,
+    )
+
+
+@pytest.mark.parametrize("mix", sorted(MIXES))
+def test_generated_mixes_scan_the_same(mix, monkeypatch):
+    data = b"".join(generate(CHUNK + (CHUNK // 3), mix=mix))  # more than one block: stream boundaries
+    pieces = [data[i : i + 1_000_003] for i in range(0, len(data), 1_000_003)]
+    hs, std = _both(monkeypatch, lambda: _dump(scan(iter(pieces), KB)))
+    assert hs == std
+    assert hs["lines"] == data.count(b"\n")
+
+
+LINE_PARTS = [
+    "[922bdf36-b53c-4e78-9cd8-6b70b9674685] PACKER OUT ",
+    "[922bdf36-b53c-4e78-9cd8-6b70b9674685] PACKER ERR 2024/12/23 16:21:04 ",
+    "azure-arm: ",
+    "(telemetry) Starting provisioner shell",
+    "(telemetry) ending shell",
+    "exited with code: 0",
+    "exited with code: 3010",
+    "Script exited with non-zero exit status: 2",
+    "No space left on device",
+    "E: Could not get lock /var/lib/dpkg/lock-frontend",
+    "Timeout waiting for WinRM",
+    "Timeout waiting for operation",
+    "Build 'azure-arm' errored after 3 minutes: unexpected EOF",
+    "Error deleting resource. Will retry.",
+    "RequestDisallowedByPolicy",
+    "quota",
+    " exceeded ",
+    "1234 B / 5678 B   12%",
+    "error",
+    "\u00e9\u00e8 ",
+    "\r",
+    "x" * 40,
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from(LINE_PARTS), max_size=6), min_size=1, max_size=40))
+def test_random_lines_scan_the_same(monkeypatch, lines):
+    data = ("\n".join("".join(parts) for parts in lines)).encode()
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
+
+
+def test_diagnosis_works_with_the_standard_library_alone(tmp_path):
+    """Without hyperscan and re2 importable: the stdlib backend, the structural linear-time check."""
+    log = tmp_path / "customization.log"
+    log.write_bytes(b"".join(generate(200_000, mix="bookkeeping")))
+    rules = tmp_path / "bad.json"
+    rules.write_text(
+        '[{"id": "bad", "category": "customizer-failed", "title": "t", "remediation": ["r"],'
+        ' "log_patterns": ["(a+)+$"]}]'
+    )
+    code = (
+        "import sys\n"
+        "sys.modules['hyperscan'] = None\n"
+        "sys.modules['re2'] = None\n"
+        "from diagnosis import diagnose, load_knowledge_base\n"
+        "from diagnosis.rules import KnowledgeBaseError\n"
+        "from diagnosis.scanner import backend_name\n"
+        "from diagnosis.linear import re2_available\n"
+        "assert backend_name() == 'stdlib' and not re2_available()\n"
+        f"print(diagnose(log={str(log)!r}).category)\n"
+        "try:\n"
+        f"    load_knowledge_base([{str(rules)!r}], use_env=False)\n"
+        "except KnowledgeBaseError as exc:\n"
+        "    print('refused', 'nested repeat' in str(exc))\n"
+    )
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in __import__("os").environ.items() if k != BACKEND_ENV}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env, check=True)
+    assert out.stdout.split("\n")[:2] == ["customizer-failed", "refused True"], out.stderr
+
+
+def test_zero_exit_before_a_step_start_on_the_same_line(monkeypatch):
+    data = b"x\nexited with code: 0(telemetry) Starting provisioner shell\nexited with code: 0\n"
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
+    assert hs["steps"][0]["exit_code"] == 0 and hs["steps"][0]["exit_line"] == 2
+
+
+def test_parallel_scans_in_threads_give_the_sequential_results(monkeypatch):
+    """The monitor diagnoses several builds at once: each Hyperscan scan has its own stream and scratch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    logs = [b"".join(generate(CHUNK + 1000 * i, mix=mix)) for i, mix in enumerate(sorted(MIXES))]
+    sequential = [_dump(scan(log, KB)) for log in logs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda log: _dump(scan(log, KB)), logs * 2))
+    assert parallel == sequential * 2
+
+
+def test_damaged_database_cache_is_compiled_again(monkeypatch, tmp_path):
+    from diagnosis.scan.core import build_table
+
+    monkeypatch.setenv("DIAGNOSIS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(hs_backend, "_PROCESS_CACHE", {})
+    kb = load_knowledge_base(use_env=False)  # compiles and writes the cache
+    files = list(tmp_path.glob("*.hsdb"))
+    assert files
+    for path in files:
+        path.write_bytes(b"\x00" * 200 + b"not a database")
+    monkeypatch.setattr(hs_backend, "_PROCESS_CACHE", {})
+    compiled = hs_backend.compiled_for(build_table(kb, False))
+    assert len(compiled.confirm) == len(build_table(kb, False).entries)
+    monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    data = b"x\nE: Could not get lock /var/lib/dpkg/lock-frontend\n"
+    assert scan(data, kb).hits["package-manager-lock"].count == 1
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.lists(st.sampled_from(LINE_PARTS), max_size=6), min_size=1, max_size=30),
+    st.integers(min_value=1, max_value=300),
+)
+def test_random_block_boundaries_change_nothing(monkeypatch, lines, block):
+    """Blocks of a few bytes: lines, matches and CRLF pairs split across blocks and across the stream."""
+    from diagnosis.scan import source
+
+    data = ("\n".join("".join(parts) for parts in lines)).encode()
+    monkeypatch.setenv(BACKEND_ENV, "stdlib")
+    whole = _dump(scan(data, KB))
+    monkeypatch.setattr(source, "CHUNK", block)
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std == whole
