@@ -223,6 +223,7 @@ module functionApp 'modules/functionapp.bicep' = {
     location: location
     tags: allTags
     storageAccountName: storage.outputs.name
+    storageAccountId: storage.outputs.id
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
     archiveContainerName: archiveContainerName

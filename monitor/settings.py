@@ -20,6 +20,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "ARCHIVE_CONNECTION_STRING",
     "ARCHIVE_DIR",
     "ARCHIVE_CONTAINER",
+    "ARCHIVE_STORAGE_ACCOUNT_ID",
     "STAGING_LOG_AUTH",
     "STUCK_AFTER_MINUTES",
     "TIMEOUT_GRACE_MINUTES",
@@ -117,6 +118,7 @@ class Settings:
     archive_connection_string: str | None = field(default=None, repr=False)
     archive_dir: Path = Path("./aib-archive")
     archive_container: str = "aib-logs"
+    archive_storage_account_id: str | None = None  # the archive account's resource id: alerts link to the portal
     staging_log_auth: str = "aad"  # "aad" | "key"
     stuck_after_minutes: float = 30.0
     timeout_grace_minutes: float = 15.0
@@ -217,6 +219,7 @@ class Settings:
             archive_connection_string=get("ARCHIVE_CONNECTION_STRING"),
             archive_dir=Path(get("ARCHIVE_DIR") or cls.archive_dir),
             archive_container=_container_name(get("ARCHIVE_CONTAINER") or cls.archive_container),
+            archive_storage_account_id=_storage_account_id(get("ARCHIVE_STORAGE_ACCOUNT_ID")),
             staging_log_auth=choice("STAGING_LOG_AUTH", "aad", ("aad", "key")),
             stuck_after_minutes=number("STUCK_AFTER_MINUTES", 30.0, minimum=1.0),
             timeout_grace_minutes=number("TIMEOUT_GRACE_MINUTES", 15.0),
@@ -239,6 +242,19 @@ class Settings:
             alert_group_window_minutes=number("ALERT_GROUP_WINDOW_MINUTES", 0.0),
             alert_language=choice("ALERT_LANGUAGE", "en", ("en", "ru")),
         )
+
+
+def _storage_account_id(value: str | None) -> str | None:
+    """ARCHIVE_STORAGE_ACCOUNT_ID: the archive account's resource id
+    (``/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<name>``)."""
+    if value is None:
+        return None
+    parts = value.strip().strip("/").split("/")
+    if len(parts) != 8 or [p.lower() for p in parts[0:7:2]] != [
+        "subscriptions", "resourcegroups", "providers", "storageaccounts"
+    ] or parts[5].lower() != "microsoft.storage":
+        raise SettingsError("ARCHIVE_STORAGE_ACCOUNT_ID", "must be a storage account's resource id")
+    return "/" + "/".join(parts)
 
 
 def _alert_routes(value: str, env: Mapping[str, str]) -> tuple[Any, ...]:

@@ -15,6 +15,9 @@ param serviceName string = 'monitor'
 
 param storageAccountName string
 
+@description('Resource id of the archive account (alert links open archived logs in the Azure portal).')
+param storageAccountId string
+
 param storageBlobEndpoint string
 
 param deploymentContainerName string
@@ -84,6 +87,7 @@ var monitorSettings = {
   ARM_ENDPOINT: environment().resourceManager
   ARCHIVE_STORAGE_URL: storageBlobEndpoint
   ARCHIVE_CONTAINER: archiveContainerName
+  ARCHIVE_STORAGE_ACCOUNT_ID: storageAccountId
   STAGING_LOG_AUTH: stagingLogAuth
   STUCK_AFTER_MINUTES: stuckAfterMinutes
   TIMEOUT_GRACE_MINUTES: timeoutGraceMinutes

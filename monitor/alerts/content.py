@@ -324,10 +324,10 @@ def build_content(alert: Alert, language: str = "en", *, knowledge: Any = None) 
             notes.append(_cut(one_line(translated.get(warning, warning)), PROSE_CHARS))
 
     links = [Link(w["link.portal"], alert.portal_url or portal_url(alert.template_id), w["button.portal"])]
-    if alert.log_url:
-        links.append(Link(w["link.log"], alert.log_url, w["button.log"]))
-    elif alert.archive_url:
-        links.append(Link(w["link.files"], alert.archive_url, w["button.files"]))
+    if alert.log_portal_url or alert.log_url:
+        links.append(Link(w["link.log"], alert.log_portal_url or alert.log_url, w["button.log"]))
+    elif alert.archive_portal_url or alert.archive_url:
+        links.append(Link(w["link.files"], alert.archive_portal_url or alert.archive_url, w["button.files"]))
     doc = alert.doc_url or diag.get("doc")
     if doc and not recovered:
         links.append(Link(w["link.guide"], doc, w["button.guide"]))

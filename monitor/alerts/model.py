@@ -48,6 +48,8 @@ class Alert:
     portal_url: str | None = None
     log_url: str | None = None  # archived customization.log (not the staging URL)
     archive_url: str | None = None  # the archive folder of this run
+    log_portal_url: str | None = None  # the archived log in the Azure portal (ARCHIVE_STORAGE_ACCOUNT_ID)
+    archive_portal_url: str | None = None  # the archive account's storage browser in the Azure portal
     archive_partial: bool = False  # the log vanished mid-copy; what was saved is incomplete
     doc_url: str | None = None  # the guide's section for the category
     severity: str = ""

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from monitor.azure.ids import TemplateRef
 from monitor.observe import SUBMISSION_FAILED, Observation
@@ -100,6 +101,22 @@ class RunStatus:
 
     def to_json(self) -> bytes:
         return json_bytes(self.to_dict())
+
+
+PORTAL = "https://portal.azure.com"
+
+
+def portal_blob_url(account_id: str, container: str, key: str) -> str:
+    """The blob in the Azure portal (its properties and Download; opened with the person's Entra sign-in)."""
+    return (
+        f"{PORTAL}/#view/Microsoft_Azure_Storage/BlobPropertiesBladeV2/storageAccountId/{quote(account_id, safe='')}"
+        f"/path/{quote(f'{container}/{key}', safe='')}/isDeleted~/false/tabToload~/0"
+    )
+
+
+def portal_browser_url(account_id: str) -> str:
+    """The account's storage browser in the Azure portal."""
+    return f"{PORTAL}/#@/resource{quote(account_id, safe='/')}/storagebrowser"
 
 
 ALERT_FILE = "alert-{kind}.json"  # the alert as handed to the dispatcher (``aib-monitor resend`` sends it again)

@@ -6,7 +6,7 @@ from typing import Any
 
 from diagnosis.times import iso, parse_time
 from monitor import telemetry
-from monitor.archive.layout import ALERT_FILE, CUSTOMIZATION_LOG, json_bytes
+from monitor.archive.layout import ALERT_FILE, CUSTOMIZATION_LOG, json_bytes, portal_blob_url, portal_browser_url
 from monitor.handlers.context import Look, Toolkit
 from monitor.runs import RunRecord
 from monitor.stuck import effective_timeout_minutes
@@ -37,6 +37,8 @@ def build_alert(
         duration = round(((end or tk.clock()) - obs.start_time).total_seconds() / 60, 1)
     prefix = record.archive_prefix
     has_log = record.archived and record.log_bytes is not None
+    account, container = tk.settings.archive_storage_account_id, tk.settings.archive_container
+    log_key = f"{prefix}/{CUSTOMIZATION_LOG}"
     return Alert(
         kind=kind,
         template_id=ref.id,
@@ -55,8 +57,10 @@ def build_alert(
         stuck_reason=stuck_reason,
         previously_stuck=previously_stuck,
         portal_url=PORTAL + ref.id,
-        log_url=tk.url(f"{prefix}/{CUSTOMIZATION_LOG}") if has_log else None,
+        log_url=tk.url(log_key) if has_log else None,
         archive_url=tk.url(prefix),
+        log_portal_url=portal_blob_url(account, container, log_key) if account and has_log else None,
+        archive_portal_url=portal_browser_url(account) if account else None,
         archive_partial=record.archive_partial,
         doc_url=(diagnosis or {}).get("doc"),
         template_tags={str(k): str(v) for k, v in (look.template.get("tags") or {}).items()},
