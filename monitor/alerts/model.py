@@ -75,6 +75,10 @@ class Alert:
             self.stuck_reason = redact(self.stuck_reason)
         if self.diagnosis:
             self.diagnosis = redact_json(self.diagnosis)
+        if self.template_tags:  # a tag may hold a secret (sp-secret=..., a token in a note)
+            self.template_tags = redact_json(self.template_tags)
+        if self.group:
+            self.group = redact_json(self.group)
 
     @property
     def category(self) -> str | None:

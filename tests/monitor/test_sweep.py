@@ -144,6 +144,7 @@ def test_same_event_ten_times_concurrently_archives_and_alerts_once(harness) -> 
         f"{prefix}/customization.log": len(log),
         f"{prefix}/status.json": h.archived()[f"{prefix}/status.json"],
         f"{prefix}/diagnosis.json": h.archived()[f"{prefix}/diagnosis.json"],
+        f"{prefix}/alert-build-failed.json": h.archived()[f"{prefix}/alert-build-failed.json"],  # for resend
     }
     # later deliveries (Event Grid retries) change nothing
     assert h.monitor().check_template(t.id).alerts == []
