@@ -41,10 +41,10 @@ chromium:
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# The slow tests (a 2 GB copy) run in `make bench`.
+# Two test processes (one per core); the slow tests (a 2 GB copy) run in `make bench`.
 test: setup chromium
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n 2
 
 demo: $(RUNTIME) node_modules/.azurite
 	$(PY) -m devtools.demo
