@@ -24,9 +24,11 @@ from datetime import datetime
 
 from diagnosis.times import parse_time
 
+# Image Builder's own prefix: "[<operation id>] PACKER OUT " / "PACKER ERR " / "PACKER ".
+_IMAGE_BUILDER = r"^\s{0,8}(?:\[(?P<op>[^\]\s]{1,80})\]\s?)?(?:PACKER(?:\s(?P<stream>OUT|ERR)\b)?\s{0,4})?"
+_IMAGE_BUILDER_PREFIX = re.compile(_IMAGE_BUILDER)
 _HEAD = re.compile(
-    r"^\s{0,8}(?:\[(?P<op>[^\]\s]{1,80})\]\s?)?"
-    r"(?:PACKER(?:\s(?P<stream>OUT|ERR)\b)?\s{0,4})?"
+    _IMAGE_BUILDER +
     r"(?:(?P<ts>\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?)\s{1,4})?"
     r"(?:(?P<plugin>packer(?:-[\w.-]{1,120})?(?: plugin)?|[\w.-]{1,120} plugin):\s"
     r"(?:(?P<ts2>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)\s)?)?"
@@ -82,6 +84,13 @@ def parse_line(text: str) -> LogLine:
         builder=m.group("builder"),
         step_output=m.group("arrow") is not None,
     )
+
+
+def without_image_builder_prefix(text: str) -> str:
+    """The line as Packer printed it: only Image Builder's ``[<operation id>] PACKER OUT`` prefix removed."""
+    line = text.rstrip("\r\n")
+    m = _IMAGE_BUILDER_PREFIX.match(line)
+    return line[m.end() :] if m and m.end() else line
 
 
 def message(text: str) -> str:

@@ -10,6 +10,7 @@ provisioningState should be a string, got a number"); ``read_status(document, st
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,8 @@ class TemplateStatus:
     warnings: list[str] = field(default_factory=list)  # fields ignored because of their type
 
 
-def _kind(value: Any) -> str:
+def json_type_name(value: Any) -> str:
+    """How a JSON value's type reads in an error message: "a string", "a number", "an object", "null"."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -62,7 +64,7 @@ def _kind(value: Any) -> str:
         return "a number"
     if isinstance(value, list):
         return "an array"
-    if isinstance(value, dict):
+    if isinstance(value, dict | Mapping):
         return "an object"
     return "a string" if isinstance(value, str) else type(value).__name__
 
@@ -73,7 +75,7 @@ class _Reader:
         self.warnings: list[str] = []
 
     def wrong(self, path: str, expected: str, value: Any) -> None:
-        sentence = f"{path} should be {expected}, got {_kind(value)}"
+        sentence = f"{path} should be {expected}, got {json_type_name(value)}"
         if self.strict:
             raise StatusError(sentence)
         self.warnings.append(sentence + "; ignored")

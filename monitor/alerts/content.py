@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
+from diagnosis import logline
 from diagnosis.categories import CATEGORIES
 from diagnosis.i18n import EntryText, category_title, entry_text, normalize_language
 from diagnosis.redact import redact
@@ -62,8 +63,6 @@ TRIM_LEVELS: tuple[TrimLevel, ...] = (
     TrimLevel(0, 0, 200, 3, 2),
 )
 
-# AIB prefixes every packer line with "[<operation id>] PACKER OUT " (or ERR): noise in a message.
-_PACKER_PREFIX = re.compile(r"^\[[0-9a-fA-F-]{36}\] PACKER (?:OUT|ERR) ")
 # Control characters, line/paragraph separators and bidi overrides (which could visually reorder a log line).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # The monitor's own stuck verdict at the start of a stuck diagnosis' cause ("Stuck (timeout): ... grace.").
@@ -231,7 +230,7 @@ def _evidence(diag: dict[str, Any]) -> tuple[list[EvidenceLine], int]:
         EvidenceLine(
             # Cut generously before redacting (a log line can be megabytes), then to the shown length.
             text=_cut(
-                _PACKER_PREFIX.sub("", clean(str(e["text"])[: EVIDENCE_CHARS * 4]))
+                logline.without_image_builder_prefix(clean(str(e["text"])[: EVIDENCE_CHARS * 4]))
                 .replace("\r", "")
                 .replace("\n", " ⏎ "),
                 EVIDENCE_CHARS,

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from diagnosis.status import json_type_name
 from monitor.azure.ids import IMAGE_TEMPLATE_PROVIDER, IMAGE_TEMPLATE_TYPE
 
 # --- What the monitor listens to (infra/ builds the event subscription's filter from these) -----------------
@@ -179,7 +180,7 @@ class ResourceEvent:
     @classmethod
     def from_dict(cls, body: Any) -> ResourceEvent:
         if not isinstance(body, Mapping):
-            raise MalformedEvent(f"an event must be a JSON object, got {_json_type(body)}")
+            raise MalformedEvent(f"an event must be a JSON object, got {json_type_name(body)}")
         if "specversion" in body:
             return cls._from_cloud_event(body)
         if "eventType" in body:
@@ -247,7 +248,7 @@ class ResourceEvent:
                 # Some publishers deliver data as a JSON string; accept it if it is one.
                 data = _loads(data, event_id, what="data")
             if not isinstance(data, Mapping):
-                raise MalformedEvent(f"data must be an object, got {_json_type(data)}", event_id)
+                raise MalformedEvent(f"data must be an object, got {json_type_name(data)}", event_id)
             resource_data = ResourceEventData.from_dict(data, event_id)
         return cls(
             id=event_id,
@@ -281,7 +282,7 @@ def parse_events(payload: Any) -> list[ResourceEvent]:
     if isinstance(body, Mapping):
         return [ResourceEvent.from_dict(body)]
     if not isinstance(body, list):
-        raise MalformedEvent(f"expected an event or an array of events, got {_json_type(body)}")
+        raise MalformedEvent(f"expected an event or an array of events, got {json_type_name(body)}")
     return [ResourceEvent.from_dict(item) for item in body]
 
 
@@ -330,7 +331,7 @@ def _field(
             raise MalformedEvent(f"{label} is missing", event_id)
         return None
     if not isinstance(value, str):
-        raise MalformedEvent(f"{label} must be a string, got {_json_type(value)}", event_id)
+        raise MalformedEvent(f"{label} must be a string, got {json_type_name(value)}", event_id)
     if required and not value.strip():
         raise MalformedEvent(f"{label} is empty", event_id)
     return value
@@ -343,7 +344,7 @@ def _parse_time(value: Any, name: str, event_id: str | None) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str | datetime):
-        raise MalformedEvent(f"{name} must be an ISO 8601 string, got {_json_type(value)}", event_id)
+        raise MalformedEvent(f"{name} must be an ISO 8601 string, got {json_type_name(value)}", event_id)
     parsed = parse_time(value)
     if parsed is None:
         raise MalformedEvent(f"{name} is not an ISO 8601 time: {_echo(value)}", event_id)
@@ -356,22 +357,6 @@ def _loads(payload: str | bytes | bytearray, event_id: str | None, what: str) ->
     except (ValueError, UnicodeDecodeError) as exc:
         problem = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise MalformedEvent(f"{what} is not JSON ({problem})", event_id) from None
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
 
 
 def _echo(value: Any) -> str:
