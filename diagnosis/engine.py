@@ -16,15 +16,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from diagnosis.advisories import check_template
 from diagnosis.categories import CATEGORIES
-from diagnosis.model import Diagnosis, Evidence, FailedCustomizer
+from diagnosis.evidence import EvidenceBuilder, core, is_marker, split_texts, step_records, whole_line
+from diagnosis.logline import parse_line
+from diagnosis.model import Diagnosis, FailedCustomizer
 from diagnosis.redact import redact
 from diagnosis.rules import DOC_BASE, RESOLVED_SUFFIX, KnowledgeBase, Rule, load_knowledge_base
 from diagnosis.scanner import Hit, ScanResult, Step, scan, scan_text
 
 LogInput = str | os.PathLike[str] | BinaryIO | bytes | Iterable[bytes]
 
-MAX_EVIDENCE = 20
+# What shows a failure in any text: a non-zero exit, Packer's failure lines, an ARM error object, a Failed state
+_FAILURE_SIGNAL = re.compile(
+    r"non-zero exit status:? ?[1-9]|exited with code:? ?[1-9]|Erroneous exit code [1-9]|exit status [1-9]"
+    r"|Remote command exited with '[1-9]|Communicator ended with: [1-9]"
+    r"|Build '[^'\n]{1,80}' errored|Provisioning step had errors|Some builds didn't complete successfully"
+    r"|\"error\"\s*:\s*\{|\"code\"\s*:\s*\"[A-Z][A-Za-z]{2,80}\"|\bCode=\\?\"?[A-Z][A-Za-z]{2,80}"
+    r"|(?m:^(?:ERROR: )?\([A-Z][A-Za-z]{2,80}\) )|(?m:^Code: [A-Z][A-Za-z]{2,80}\s*$)"
+    r"|\b(?:StatusCode|Status)=[45]\d\d\b"
+    r"|(?i:\"?(?:provisioningState|runState|provisioning_state|run_state)\"?\s*[:=]\s*\"?Failed\b)"
+)
 _LOG_URL = re.compile(r"https?://[^\s\"'<>]+?/packerlogs/[^\s\"'<>]+?\.log")
 _OPERATION_ID = re.compile(r"OperationId:\s*([0-9A-Za-z-]{8,})", re.IGNORECASE)
 _PACKER_PREFIX = re.compile(
@@ -42,6 +54,20 @@ _ACTION_SCOPE = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
 _SUCCESS_STATES = {"succeeded", "partiallysucceeded"}
 _FAILED_STEP_RULE = "failed-customizer"
 _FAILED_DEPROVISION_RULE = "failed-deprovisioning"
+# entries whose summary names the failed customizer and its exit code
+_STEP_RULES = (_FAILED_STEP_RULE, _FAILED_DEPROVISION_RULE, "script-non-zero-exit", "packer-build-command-failed")
+# categories whose summary says which customizer was running
+_WHILE_RUNNING = (
+    "build-timeout",
+    "large-file-download",
+    "interactive-prompt",
+    "pending-restart",
+    "connection-lost",
+    "vm-resources-exhausted",
+    "windows-restart-failed",
+    "sysprep-timing",
+    "network-config",
+)
 
 
 @dataclass
@@ -102,7 +128,7 @@ def diagnose(
     for r in (log_result, validation_result):
         if r is not None:
             results.append(r)
-    for r in results:  # harmless lines (cleanup retries) are warnings, never evidence of the failure
+    for r in results:  # harmless lines (cleanup retries, recovered retries) are never evidence of the failure
         r.tail_errors = _error_lines(r, kb)
 
     all_text = "\n".join(t for _s, t in texts)
@@ -114,20 +140,10 @@ def diagnose(
     run = (run_state or "").strip().lower()
     text_results = results[: len(texts)]
     text_failed = False
-    for r in text_results:
+    for r, (_source, text) in zip(text_results, texts, strict=True):
         looks_ok = r.success and not r.failure_seen
-        benign_lines = {
-            h.line
-            for rid, rh in r.hits.items()
-            if (rule := kb.get(rid)) is not None and rule.benign
-            for h in rh.samples()
-        }
-        has_errors = (
-            r.failure_seen
-            or any(h.line not in benign_lines for h in r.tail_errors)
-            or any((rule := kb.get(rid)) is not None and not rule.benign for rid in r.hits)
-        )
-        if has_errors and not looks_ok:
+        has_errors = r.failure_seen or bool(r.tail_errors) or bool(_live_hits(r, kb))
+        if (has_errors and not looks_ok) or _FAILURE_SIGNAL.search(text):
             text_failed = True
     message_failed = text_failed or state == "failed" or run in ("failed", "canceled")
     if run in _SUCCESS_STATES and not perr and state != "failed":
@@ -142,8 +158,10 @@ def diagnose(
             log_failed = True
         elif r.success and not r.failure_seen:
             log_succeeded = True
-        elif not (r.exported or r.finalized) and _error_lines(r, kb):
+        elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb)):
             log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
+        elif not r.success and any(_FAILURE_SIGNAL.search(h.text) for h in r.tail_errors):
+            log_failed = True
     failure = message_failed or log_failed
 
     # ------------------------------------------------------------------ candidates
@@ -151,22 +169,18 @@ def diagnose(
     candidates: dict[str, _Candidate] = {}
     for r in results:
         step = r.failed_step if r.source in ("log", "validation-log") else None
+        recovered = _recovered(r, kb)
         for rule_id, rh in r.hits.items():
             rule = kb.get(rule_id)
-            if rule is None:
+            if rule is None or rule.error_record:
                 continue
             if rule.benign:
                 text = f"{rule.warning} ({rh.count}x)" if rh.count > 1 else rule.warning
                 if text not in warnings:
                     warnings.append(text)
                 continue
-            resolved = r.hits.get(rule.id + RESOLVED_SUFFIX)
-            if (
-                resolved is not None
-                and r.source in ("log", "validation-log")
-                and resolved.last[-1].line > rh.last[-1].line
-            ):
-                continue  # it recovered later in the log (e.g. a connection retry that connected)
+            if rule.id in recovered:
+                continue  # it recovered later in the same text (e.g. a connection retry that connected)
             hits = rh.samples()
             if rule.scope == "failed-step" and r.source in ("log", "validation-log") and r.steps:
                 if step is None:
@@ -183,8 +197,8 @@ def diagnose(
         if synthetic is not None:
             candidates.setdefault(synthetic.rule.id, synthetic)
 
-    if log_succeeded and not message_failed and not log_failed:
-        # a successful build: anything the KB noticed is reported as a warning, never as the cause
+    if not failure:
+        # nothing shows a failure (a successful build, recovered retries): what the KB noticed is a warning
         for cand in candidates.values():
             warnings.append(f"Seen in a successful build: {cand.rule.title}")
         candidates = {}
@@ -196,7 +210,7 @@ def diagnose(
     if decisive:
         best = max(decisive, key=lambda c: c.key)
         return _finish(
-            _from_candidate(best, candidates, results, failed_customizer, log_result, texts),
+            _from_candidate(best, candidates, results, failed_customizer, log_result, texts, kb),
             log_url,
             operation_id,
             warnings,
@@ -205,10 +219,16 @@ def diagnose(
     if candidates:  # only matches that several causes fit: say so instead of guessing one of them
         hint = max(candidates.values(), key=lambda c: c.key)
         return _finish(
-            _ambiguous(hint, candidates, results, failed_customizer), log_url, operation_id, warnings, template
+            _ambiguous(hint, candidates, results, failed_customizer, texts, kb),
+            log_url,
+            operation_id,
+            warnings,
+            template,
         )
     if failure:
-        return _finish(_unknown(results, failed_customizer), log_url, operation_id, warnings, template)
+        return _finish(
+            _unknown(results, failed_customizer, texts, kb), log_url, operation_id, warnings, template
+        )
     what = "the log" if log_result is not None else "the input"
     diag = Diagnosis(
         category="none",
@@ -257,15 +277,39 @@ def _provisioning_error_text(error: dict[str, Any] | str | None) -> str:
     return str(error)
 
 
+def _recovered(result: ScanResult, kb: KnowledgeBase) -> set[str]:
+    """Entries whose problem recovered later in the same text (a ``resolved_by`` line after their last match)."""
+    out: set[str] = set()
+    for rule_id, rh in result.hits.items():
+        resolved = result.hits.get(rule_id + RESOLVED_SUFFIX)
+        if resolved is not None and rh.last and resolved.last[-1].line > rh.last[-1].line:
+            out.add(rule_id)
+    return out
+
+
+def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
+    """Failure entries matched in ``result`` that did not recover later (benign lines and error records aside)."""
+    recovered = _recovered(result, kb)
+    return [
+        rid
+        for rid in result.hits
+        if (rule := kb.get(rid)) is not None
+        and not rule.benign
+        and not rule.error_record
+        and rid not in recovered
+    ]
+
+
 def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
-    """Error-looking lines near the end that no benign entry explains."""
-    benign = {
+    """Error-looking lines near the end that no benign entry or recovered retry explains and no marker is."""
+    recovered = _recovered(result, kb)
+    harmless = {
         h.line
         for rid, rh in result.hits.items()
-        if (rule := kb.get(rid)) is not None and rule.benign
+        if (rule := kb.get(rid)) is not None and (rule.benign or rid in recovered)
         for h in rh.samples()
     }
-    return [h for h in result.tail_errors if h.line not in benign]
+    return [h for h in result.tail_errors if h.line not in harmless and not is_marker(h.text)]
 
 
 def _find(pattern: re.Pattern[str], text: str, group: int) -> str | None:
@@ -373,6 +417,44 @@ def _phase_for(
     return "unknown"
 
 
+def _evidence(
+    best: _Candidate | None,
+    candidates: dict[str, _Candidate],
+    results: list[ScanResult],
+    texts: list[tuple[str, str]],
+    kb: KnowledgeBase,
+) -> EvidenceBuilder:
+    """The evidence in order: why, then the exit/summary line, then Packer's failure lines and the rest."""
+    ev = EvidenceBuilder(split_texts(texts))
+    failed_step_rule = best is not None and best.rule.id in _STEP_RULES
+    if best is None or best.rule.category in ("customizer-failed", "deprovision-failed") or failed_step_rule:
+        for r in results:  # inside the failed customizer: the first error record the script printed
+            step = r.failed_step if r.source in ("log", "validation-log") else None
+            if step is None and r.steps:
+                continue
+            records = step_records(r, kb, step)
+            if records:
+                ev.add(r.source, records[0])
+                break
+    if best is not None:  # the deciding entry's matches; Packer's [INFO]/[DEBUG] bookkeeping after the rest
+        for source, hit in sorted(best.hits, key=lambda sh: (_bookkeeping(sh[1].text), sh[1].line)):
+            ev.add(source, hit, marker_ok=True)
+    for r in results:
+        ev.add_all(r.source, r.failure_lines)
+    for cand in sorted(candidates.values(), key=lambda c: c.key, reverse=True):
+        if cand is best:
+            continue
+        for source, hit in sorted(cand.hits, key=lambda sh: sh[1].line)[:3]:
+            ev.add(source, hit)
+    for r in results:
+        ev.add_all(r.source, r.tail_errors[-5:])
+    return ev
+
+
+def _bookkeeping(text: str) -> bool:
+    return parse_line(text).level in ("INFO", "DEBUG", "TRACE")
+
+
 def _from_candidate(
     best: _Candidate,
     candidates: dict[str, _Candidate],
@@ -380,10 +462,15 @@ def _from_candidate(
     fc: FailedCustomizer | None,
     log_result: ScanResult | None,
     texts: list[tuple[str, str]],
+    kb: KnowledgeBase,
 ) -> Diagnosis:
     rule = best.rule
-    evidence = _evidence(best, candidates, results, fc)
-    decisive = evidence[0].text if evidence else ""
+    ev = _evidence(best, candidates, results, texts, kb)
+    lines = split_texts(texts)
+    # summaries come from the deciding entry's own matches, whole lines (never the cut evidence text)
+    ordered = sorted(best.hits, key=lambda sh: (_bookkeeping(sh[1].text), sh[1].line))
+    own = [whole_line(source, hit, lines) for source, hit in ordered]
+    decisive = own[0] if own else ev.first_text()
     confidence = rule.confidence
     if len(best.sources) > 1:
         confidence = min(0.95, confidence + 0.05)
@@ -391,44 +478,27 @@ def _from_candidate(
         # a generic message the log could not back up: say so through the confidence
         confidence = min(confidence, 0.45)
     phase = _phase_for(rule, best, texts, log_result)
-    if (
-        fc
-        and rule.category in ("customizer-failed", "deprovision-failed")
-        and rule.id
-        in (
-            _FAILED_STEP_RULE,
-            _FAILED_DEPROVISION_RULE,
-            "script-non-zero-exit",
-            "packer-build-command-failed",
-        )
-    ):
+    if fc and rule.category in ("customizer-failed", "deprovision-failed") and rule.id in _STEP_RULES:
         if fc.exit_code not in (None, 0):
             summary = f"{_customizer_phrase(fc)} exited with code {fc.exit_code}"
         else:
             summary = f"{_customizer_phrase(fc)} failed"
         if fc.duration_seconds is not None:
             summary += f" after {_duration(fc.duration_seconds)}"
+        why = ev.first_text()
+        if why and core(why) != core(decisive) and not _FAILURE_SIGNAL.search(why):
+            summary += f": {_clean(why, 160).rstrip('.')}"
         summary += "."
         if rule.id == _FAILED_DEPROVISION_RULE or fc.type == "Deprovisioning":
             phase = "deprovision"
-    elif fc and rule.category in (
-        "build-timeout",
-        "large-file-download",
-        "interactive-prompt",
-        "pending-restart",
-        "connection-lost",
-        "vm-resources-exhausted",
-        "windows-restart-failed",
-        "sysprep-timing",
-        "network-config",
-    ):
+    elif fc and rule.category in _WHILE_RUNNING:
         running = f"while {_customizer_phrase(fc)[0].lower()}{_customizer_phrase(fc)[1:]} was running"
         if fc.duration_seconds is not None:
             running += f" ({_duration(fc.duration_seconds)})"
         summary = (
             f"{rule.title} {running}: {_clean(decisive, 160)}" if decisive else f"{rule.title} {running}."
         )
-    elif rule.category == "permissions" and (m := _ACTION_SCOPE.search(" ".join(e.text for e in evidence))):
+    elif rule.category == "permissions" and (m := _ACTION_SCOPE.search(" ".join(own))):
         summary = f"{rule.title}: it may not perform '{m.group(1)}' on '{m.group(2)}'."
         if phase == "unknown" and "/galleries/" in m.group(2) and "/versions/" in m.group(2):
             phase = "distribute"
@@ -443,61 +513,21 @@ def _from_candidate(
         cause=rule.cause,
         remediation=list(rule.remediation),
         phase=phase,
-        failed_customizer=fc if rule.category not in ("none",) and fc else None,
-        evidence=evidence,
+        failed_customizer=fc if fc else None,
+        evidence=ev.evidence(),
         confidence=round(confidence, 2),
         doc=rule.doc_url,
         rule_id=rule.id,
     )
 
 
-def _evidence(
-    best: _Candidate,
-    candidates: dict[str, _Candidate],
-    results: list[ScanResult],
-    fc: FailedCustomizer | None,
-) -> list[Evidence]:
-    out: list[Evidence] = []
-    seen: set[tuple[str, int]] = set()
-
-    def add(source: str, hit: Hit) -> None:
-        key = (source, hit.line)
-        if key in seen or len(out) >= MAX_EVIDENCE:
-            return
-        seen.add(key)
-        out.append(Evidence(text=redact(hit.text.strip()), line=hit.line, source=source))
-
-    ordered = sorted(best.hits, key=lambda sh: sh[1].line)
-    # decisive line: for messages the first hit, for logs the first hit too (the root cause shows first)
-    for source, hit in ordered:
-        add(source, hit)
+def _unknown(
+    results: list[ScanResult], fc: FailedCustomizer | None, texts: list[tuple[str, str]], kb: KnowledgeBase
+) -> Diagnosis:
+    ev = _evidence(None, {}, results, texts, kb)
     for r in results:
-        for h in r.failure_lines:
-            add(r.source, h)
-    for cand in sorted(candidates.values(), key=lambda c: c.key, reverse=True):
-        if cand is best:
-            continue
-        for source, hit in sorted(cand.hits, key=lambda sh: sh[1].line)[:3]:
-            add(source, hit)
-    for r in results:
-        for h in r.tail_errors[-5:]:
-            add(r.source, h)
-    return out
-
-
-def _unknown(results: list[ScanResult], fc: FailedCustomizer | None) -> Diagnosis:
-    evidence: list[Evidence] = []
-    seen: set[tuple[str, int]] = set()
-    for r in results:
-        for h in list(r.failure_lines) + list(r.tail_errors):
-            key = (r.source, h.line)
-            if key in seen:
-                continue
-            seen.add(key)
-            evidence.append(Evidence(text=redact(h.text.strip()), line=h.line, source=r.source))
-    # the most telling lines: packer's failure lines first, then the last error lines
-    evidence = evidence[:MAX_EVIDENCE]
-    first = _clean(evidence[0].text, 200) if evidence else ""
+        ev.add_all(r.source, r.tail_errors)
+    first = _clean(ev.first_text(), 200)
     if fc is not None:
         summary = f"{_customizer_phrase(fc)} was running when the build failed; no known cause matched"
         summary += f": {first}" if first else "."
@@ -521,7 +551,7 @@ def _unknown(results: list[ScanResult], fc: FailedCustomizer | None) -> Diagnosi
         ],
         phase="customize" if fc is not None else "unknown",
         failed_customizer=fc,
-        evidence=evidence,
+        evidence=ev.evidence(),
         confidence=0.2,
         doc=f"{DOC_BASE}#troubleshoot-build-failures",
     )
@@ -532,11 +562,13 @@ def _ambiguous(
     candidates: dict[str, _Candidate],
     results: list[ScanResult],
     fc: FailedCustomizer | None,
+    texts: list[tuple[str, str]],
+    kb: KnowledgeBase,
 ) -> Diagnosis:
     """``unknown`` for a match with several known causes: its likely causes and steps, never one picked."""
     rule = hint.rule
-    evidence = _evidence(hint, candidates, results, fc)
-    decisive = _clean(evidence[0].text, 160) if evidence else ""
+    ev = _evidence(hint, candidates, results, texts, kb)
+    decisive = _clean(ev.first_text(), 160)
     summary = f"{rule.title}; the text does not say which of its causes applies"
     summary += f": {decisive}" if decisive else "."
     if not summary.endswith((".", "…")):
@@ -552,7 +584,7 @@ def _ambiguous(
         ],
         phase=rule.phase,
         failed_customizer=fc,
-        evidence=evidence,
+        evidence=ev.evidence(),
         confidence=0.3,
         doc=rule.doc_url,
         rule_id=rule.id,
@@ -574,13 +606,5 @@ def _finish(
     diag.cause = redact(diag.cause)
     diag.remediation = [redact(s) for s in diag.remediation]
     if template:
-        try:
-            from diagnosis.advisories import check_template  # written in parallel; optional until it lands
-        except ImportError:
-            check_template = None  # type: ignore[assignment]
-        if check_template is not None:
-            try:
-                diag.advisories = list(check_template(template))
-            except Exception:
-                diag.advisories = []
+        diag.advisories = list(check_template(template))
     return diag

@@ -30,6 +30,9 @@ resolved_by        regexes on log lines: when one matches after the entry's last
 ambiguous          true when the matched text has several known causes and does not say which (e.g. a bare
                    WinRM timeout): such an entry never decides the category on its own. Without a more specific
                    match the answer is ``unknown``, with this entry's cause and remediation as the likely ones
+error_record       true for the shape of an error a script prints (a PowerShell error record's first line, apt's
+                   ``E:`` line): never a category; inside the failed customizer the first such line leads the
+                   evidence (it says why), before the exit line
 =================  ========================================================================================
 """
 
@@ -75,6 +78,7 @@ _FIELDS = {
     "keywords",
     "comment",
     "ambiguous",
+    "error_record",
 }
 MIN_KEYWORD = 3
 RESOLVED_SUFFIX = "#resolved"  # scan hits of a rule's resolved_by patterns are recorded under "<id>#resolved"
@@ -119,6 +123,7 @@ class Rule:
     origin: str  # the file it came from
     resolved_by: tuple[Pattern, ...] = ()  # a later log line matching one of these means it recovered
     ambiguous: bool = False  # several causes fit this match: it alone gives ``unknown`` (with its hints)
+    error_record: bool = False  # a script's error line: evidence of why a customizer failed, never a category
 
     @property
     def doc_url(self) -> str | None:
@@ -162,9 +167,11 @@ class KnowledgeBase:
         else the entry named like the category, else the one of highest precedence."""
         for rule_id in (*prefer, category):
             rule = self.rules.get(rule_id)
-            if rule is not None and rule.category == category and not rule.benign:
+            if rule is not None and rule.category == category and not rule.benign and not rule.error_record:
                 return rule
-        candidates = [r for r in self.rules.values() if r.category == category and not r.benign]
+        candidates = [
+            r for r in self.rules.values() if r.category == category and not r.benign and not r.error_record
+        ]
         return max(candidates, key=lambda r: (r.precedence, r.confidence), default=None)
 
 
@@ -256,6 +263,9 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
     ambiguous = entry.get("ambiguous", False)
     if not isinstance(ambiguous, bool):
         raise fail("ambiguous", "must be true or false")
+    error_record = entry.get("error_record", False)
+    if not isinstance(error_record, bool):
+        raise fail("error_record", "must be true or false")
     category = entry.get("category", "none" if benign else None)
     if not isinstance(category, str) or category not in CATEGORY_IDS:
         raise fail("category", f"must be one of {', '.join(CATEGORY_IDS)}")
@@ -273,7 +283,7 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
     remediation = entry.get("remediation", [])
     if not isinstance(remediation, list) or not all(isinstance(s, str) and s.strip() for s in remediation):
         raise fail("remediation", "must be a list of non-empty strings")
-    if not benign and not remediation:
+    if not benign and not error_record and not remediation:
         raise fail("remediation", "required (at least one concrete step) for a failure entry")
     doc = entry.get("doc")
     if doc is not None and (not isinstance(doc, str) or not re.fullmatch(r"[a-z0-9-]+|https://\S+", doc)):
@@ -337,6 +347,7 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
         log_patterns=compiled["log_patterns"],
         origin=origin,
         ambiguous=ambiguous,
+        error_record=error_record,
     )
 
 
