@@ -54,6 +54,7 @@ _ACTION_SCOPE = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
 _SUCCESS_STATES = {"succeeded", "partiallysucceeded"}
 _FAILED_STEP_RULE = "failed-customizer"
 _FAILED_DEPROVISION_RULE = "failed-deprovisioning"
+_DEPROVISION_CONNECTION_RULE = "deprovision-connection-lost"
 # entries whose summary names the failed customizer and its exit code
 _STEP_RULES = (_FAILED_STEP_RULE, _FAILED_DEPROVISION_RULE, "script-non-zero-exit", "packer-build-command-failed")
 # categories whose summary says which customizer was running
@@ -208,7 +209,7 @@ def diagnose(
 
     decisive = [c for c in candidates.values() if not c.rule.ambiguous]
     if decisive:
-        best = max(decisive, key=lambda c: c.key)
+        best = _in_deprovisioning(max(decisive, key=lambda c: c.key), failed_step, kb)
         return _finish(
             _from_candidate(best, candidates, results, failed_customizer, log_result, texts, kb),
             log_url,
@@ -288,15 +289,10 @@ def _recovered(result: ScanResult, kb: KnowledgeBase) -> set[str]:
 
 
 def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
-    """Failure entries matched in ``result`` that did not recover later (benign lines and error records aside)."""
+    """Failure entries and script error records matched in ``result`` that did not recover later."""
     recovered = _recovered(result, kb)
     return [
-        rid
-        for rid in result.hits
-        if (rule := kb.get(rid)) is not None
-        and not rule.benign
-        and not rule.error_record
-        and rid not in recovered
+        rid for rid in result.hits if (rule := kb.get(rid)) is not None and not rule.benign and rid not in recovered
     ]
 
 
@@ -449,6 +445,16 @@ def _evidence(
     for r in results:
         ev.add_all(r.source, r.tail_errors[-5:])
     return ev
+
+
+def _in_deprovisioning(best: _Candidate, step: Step | None, kb: KnowledgeBase) -> _Candidate:
+    """A lost connection while the VM was being deprovisioned is a deprovisioning failure."""
+    rule = kb.get(_DEPROVISION_CONNECTION_RULE)
+    if rule is None or best.rule.category != "connection-lost":
+        return best
+    if (step is not None and step.deprovision) or any(h.phase == "deprovision" for _s, h in best.hits):
+        return _Candidate(rule, list(best.hits), set(best.sources))
+    return best
 
 
 def _bookkeeping(text: str) -> bool:
