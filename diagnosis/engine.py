@@ -441,7 +441,8 @@ def _evidence(
         if cand is best:
             continue
         for source, hit in sorted(cand.hits, key=lambda sh: sh[1].line)[:3]:
-            ev.add(source, hit)
+            if best is None or not _bookkeeping(hit.text):  # Packer's [INFO] lines only when nothing decided
+                ev.add(source, hit)
     for r in results:
         ev.add_all(r.source, r.tail_errors[-5:])
     return ev
