@@ -30,6 +30,10 @@ resolved_by        regexes on log lines: when one matches after the entry's last
 ambiguous          true when the matched text has several known causes and does not say which (e.g. a bare
                    WinRM timeout): such an entry never decides the category on its own. Without a more specific
                    match the answer is ``unknown``, with this entry's cause and remediation as the likely ones
+running          signals the running-build analysis reads from this entry: a list of objects
+                   ``{"signal": one of RUNNING_SIGNALS, "patterns": [regex, ...], "done": [regex, ...]}``;
+                   ``done`` lines end the situation (a restart that came back). ``download`` patterns need the
+                   named groups file, done, du, total, tu and pct (a progress line: 12 MB / 300 MB 4%)
 error_record       true for the shape of an error a script prints (a PowerShell error record's first line, apt's
                    ``E:`` line): never a category; inside the failed customizer the first such line leads the
                    evidence (it says why), before the exit line
@@ -79,7 +83,10 @@ _FIELDS = {
     "comment",
     "ambiguous",
     "error_record",
+    "running",
 }
+RUNNING_SIGNALS = ("prompt", "restart", "sysprep-loop", "agent-missing", "download", "failed")
+_DOWNLOAD_GROUPS = {"file", "done", "du", "total", "tu", "pct"}
 MIN_KEYWORD = 3
 RESOLVED_SUFFIX = "#resolved"  # scan hits of a rule's resolved_by patterns are recorded under "<id>#resolved"
 
@@ -105,6 +112,15 @@ class Pattern:
 
 
 @dataclass(frozen=True)
+class RunningSignal:
+    """What a running build's log line means for the running analysis (see ``diagnosis.running``)."""
+
+    signal: str
+    patterns: tuple[re.Pattern[str], ...]
+    done: tuple[re.Pattern[str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     category: str
@@ -124,6 +140,7 @@ class Rule:
     resolved_by: tuple[Pattern, ...] = ()  # a later log line matching one of these means it recovered
     ambiguous: bool = False  # several causes fit this match: it alone gives ``unknown`` (with its hints)
     error_record: bool = False  # a script's error line: evidence of why a customizer failed, never a category
+    running: tuple[RunningSignal, ...] = ()  # what its lines mean while the build is still running
 
     @property
     def doc_url(self) -> str | None:
@@ -327,6 +344,7 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
             else:
                 pats.append(_make_pattern(rid, regex, keywords, fail, f"{name}[{i}]"))
         compiled[name] = tuple(pats)
+    running = _parse_running(entry.get("running", []), fail)
     if not compiled["message_patterns"] and not compiled["log_patterns"] and rid not in STEP_ENTRIES:
         raise fail("message_patterns", "an entry needs at least one message or log pattern")
     return Rule(
@@ -348,7 +366,42 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
         origin=origin,
         ambiguous=ambiguous,
         error_record=error_record,
+        running=running,
     )
+
+
+def _parse_running(raw: Any, fail) -> tuple[RunningSignal, ...]:
+    if not isinstance(raw, list):
+        raise fail("running", "must be a list of {signal, patterns, done} objects")
+    out = []
+    for i, item in enumerate(raw):
+        name = f"running[{i}]"
+        if not isinstance(item, dict) or set(item) - {"signal", "patterns", "done"}:
+            raise fail(name, "must be an object with 'signal', 'patterns' and optional 'done'")
+        if item.get("signal") not in RUNNING_SIGNALS:
+            raise fail(f"{name}.signal", f"must be one of {', '.join(RUNNING_SIGNALS)}")
+        compiled: dict[str, tuple[re.Pattern[str], ...]] = {}
+        for key in ("patterns", "done"):
+            sources = item.get(key, [])
+            if not isinstance(sources, list) or not all(isinstance(p, str) and p for p in sources):
+                raise fail(f"{name}.{key}", "must be a list of non-empty regex strings")
+            pats = []
+            for j, source in enumerate(sources):
+                try:
+                    regex = re.compile(source)
+                except re.error as exc:
+                    raise fail(f"{name}.{key}[{j}]", f"invalid regex {source!r}: {exc}") from None
+                if regex.search(""):
+                    raise fail(f"{name}.{key}[{j}]", f"regex {source!r} matches the empty string")
+                needs_groups = item["signal"] == "download" and key == "patterns"
+                if needs_groups and not set(regex.groupindex) >= _DOWNLOAD_GROUPS:
+                    raise fail(f"{name}.{key}[{j}]", f"needs the named groups {sorted(_DOWNLOAD_GROUPS)}")
+                pats.append(regex)
+            compiled[key] = tuple(pats)
+        if not compiled["patterns"]:
+            raise fail(f"{name}.patterns", "at least one pattern")
+        out.append(RunningSignal(item["signal"], compiled["patterns"], compiled["done"]))
+    return tuple(out)
 
 
 def _make_pattern(

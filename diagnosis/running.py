@@ -21,15 +21,20 @@ ignored, nothing raises. Evidence lines are redacted.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from .logline import PROVISIONER_END, PROVISIONER_START, parse_line
 from .model import Evidence, RunningAnalysis
 from .redact import redact
+from .rules import RULES_ENV, KnowledgeBase, load_knowledge_base
+from .runsignals import RunningKnowledge, running_knowledge
 
 MAX_LINE_CHARS = 8_192  # longer lines are cut for analysis
 MAX_EVIDENCE = 8
@@ -56,20 +61,8 @@ PROMPT_STALL_MINUTES = 1.0
 
 # --------------------------------------------------------------------------------------------------- parsing
 
-# "[opid] PACKER OUT ", "[opid] PACKER ERR ", "[opid] PACKER ", or without "[opid]" (container output)
-_PREFIX = re.compile(r"^\s{0,8}(?:\[(?P<op>[^\]]{1,80})\]\s?)?PACKER(?:\s(?:OUT|ERR)\b)?\s?")
-_TS = re.compile(r"(\d{4})[/-](\d\d)[/-](\d\d)[ T](\d\d):(\d\d):(\d\d)")
-_LEAD = re.compile(
-    r"^(?:\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?\s{1,4})?"
-    r"(?:ui(?: error)?:\s?)?"
-    r"(?:[\w.\-/]{1,80}(?: plugin)?:\s(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\s)?)?"
-)
-_ARM = re.compile(r"^(?:==>\s?|-->\s?)?(?:\s{0,8}azure-arm:\s?)?")
-
-_PROGRESS = re.compile(
-    r"(?P<file>[^\s/\\\[\]]{1,200})\s{1,8}(?P<done>\d{1,15}(?:\.\d{1,6})?)\s?(?P<du>[KMGT]i?B|B|bytes)\s{0,4}/\s{0,4}"
-    r"(?P<total>\d{1,15}(?:\.\d{1,6})?)\s?(?P<tu>[KMGT]i?B|B|bytes)\b[^%\n]{0,200}?(?P<pct>\d{1,3}(?:\.\d{1,4})?)\s?%"
-)
+# Lines are read with the one Packer log-line grammar (diagnosis.logline); what the lines mean while a build
+# runs (prompts, restarts, the sysprep loop, download progress, failure) comes from the knowledge base.
 _UNITS = {
     "B": 1,
     "bytes": 1,
@@ -83,8 +76,8 @@ _UNITS = {
     "TiB": 1024**4,
 }
 
-_START_PROV = re.compile(r"\(telemetry\) Starting provisioner ([\w.-]{1,80})")
-_END_PROV = re.compile(r"\(telemetry\) ending ([\w.-]{1,80})")
+_START_PROV = PROVISIONER_START
+_END_PROV = PROVISIONER_END
 _WAIT_CONN = re.compile(r"(?i)Waiting for (SSH|WinRM)\b")
 _CONN_TIMEOUT = re.compile(
     r"(?i)Waiting for (SSH|WinRM), up to timeout: ((?:\d{1,6}h)?(?:\d{1,6}m)?(?:\d{1,6}(?:\.\d+)?s)?)"
@@ -109,31 +102,6 @@ _ENDED = re.compile(
 )
 _CANCELED = re.compile(
     r"Cancelling build after receiving terminated|Cancelling builder after context cancellation"
-)
-_RESTART = re.compile(
-    r"(?i)Restarting (?:the )?machine|Waiting for machine to (?:restart|become available)|"
-    r"Windows Modules Installer|A system shutdown (?:is in progress|has already been scheduled)|"
-    r"\((?:1115|1190)\)|exit status (?:1115|1190)|Timeout waiting for machine to restart"
-)
-_RESTART_DONE = re.compile(
-    r"(?i)\brestarted\.|Machine successfully restarted|Machine is available|Searching for Windows updates|"
-    r"Connected to WinRM|WinRM connected|Waiting for operation to complete|"
-    r"(?:Installing|Downloading) Windows updates|Found Windows update|No Windows updates found"
-)
-_FAILED = re.compile(
-    r"Provisioning step had errors|Build '[\w.-]{1,80}' errored|Script exited with non-zero exit status|"
-    r"Timeout waiting for machine to restart|Error downloading '|Some builds didn't complete successfully"
-)
-_PROMPT = re.compile(
-    r"(?i)\[Y/n\]|\[y/N\]|\((?:y/n|yes/no)[^)]{0,20}\)|Do you want to continue\?|Press any key|Are you sure|"
-    r"\[Y\] Yes\s{1,4}\[(?:A|N)\]|Press (?:Enter|RETURN)|\bOverwrite\b[^?]{0,80}\?\s*$|"
-    r"\[y\]es, \[n\]o|Which services should be restarted\?|Enter (?:passphrase|password)|Password:\s*$|"
-    r"\(default is \"?[YN]\"?\)|Continue\?\s*$"
-)
-_UNDEPLOYABLE = "IMAGE_STATE_UNDEPLOYABLE"
-_GA_MISSING = re.compile(
-    r"Cannot find any service with service name 'WindowsAzureGuestAgent'|"
-    r"Cannot find any service with service name 'RdAgent'"
 )
 _PRIVATE_IP = re.compile(r"^(?:10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)")
 
@@ -193,33 +161,11 @@ def _iter_items(items: Iterable[object]) -> Iterable[str]:
         yield from _split(_decode(pending))
 
 
-def _parse_ts(text: str) -> datetime | None:
-    m = _TS.search(text, 0, 120)
-    if not m:
-        return None
-    try:
-        return datetime(*(int(g) for g in m.groups()), tzinfo=UTC)
-    except ValueError:
-        return None
-
-
 def _parse(n: int, raw: str, last: datetime | None) -> _Line:
     line = raw[:MAX_LINE_CHARS]
-    body = line
-    m = _PREFIX.match(line)
-    ts = None
-    if m:
-        body = line[m.end() :]
-        ts = _parse_ts(body)
-    elif line[:1].isdigit():
-        ts = _parse_ts(line)
-    lead = _LEAD.match(body)
-    if lead:
-        body = body[lead.end() :]
-    arm = _ARM.match(body)
-    if arm:
-        body = body[arm.end() :]
-    return _Line(n=n, raw=line, msg=body.strip(), ts=ts, at=ts or last)
+    parsed = parse_line(line)
+    ts = parsed.time
+    return _Line(n=n, raw=line, msg=parsed.message, ts=ts, at=ts or last)
 
 
 def _duration_minutes(text: str) -> float | None:
@@ -288,6 +234,7 @@ class _State:
     last_ts: datetime | None = None
     lines_after_ts: int = 0  # non-blank lines seen since the line that carried ``last_ts``
     meaningful: deque[_Line] = field(default_factory=lambda: deque(maxlen=LOOP_HOPELESS_REPEATS * 4))
+    know: RunningKnowledge = field(default_factory=RunningKnowledge)  # the knowledge base's running signals
 
     def enter(self, stage: str, line: _Line) -> None:
         if self.stage != stage:
@@ -299,9 +246,9 @@ class _State:
             self.restart_lines = []
 
 
-def _scan(lines: Iterable[str]) -> _State:
+def _scan(lines: Iterable[str], know: RunningKnowledge) -> _State:
     """Run the state machine over the lines. Line numbers count every line; state needs no look-back."""
-    st = _State()
+    st = _State(know=know)
     for n, raw in enumerate(lines, 1):
         if not raw or raw.isspace():
             continue
@@ -325,10 +272,11 @@ def _step(st: _State, ln: _Line) -> None:
     if not msg:
         return
     is_err_noise = "PACKER ERR" in ln.raw[:140] or (ln.ts is not None and " ui: " not in ln.raw[:140])
-    if not is_err_noise or _PROMPT.search(msg) or msg.startswith(_UNDEPLOYABLE):
+    know = st.know
+    if not is_err_noise or know.search("prompt", msg) or know.search("sysprep-loop", msg):
         st.meaningful.append(ln)
 
-    if st.failed is None and _FAILED.search(msg):
+    if st.failed is None and know.search("failed", msg):
         st.failed = ln
     if _ENDED.search(msg):
         st.enter("ended", ln)
@@ -364,19 +312,19 @@ def _step(st: _State, ln: _Line) -> None:
         return
     # A tail may begin in the middle of a provisioner: before any stage marker, read lines as if inside one.
     if st.stage == "provisioner" or (st.stage is None and not _WAIT_CONN.search(msg)):
-        if _RESTART.search(msg) or (st.stage == "provisioner" and _WAIT_CONN.search(msg)):
+        if know.search("restart", msg) or (st.stage == "provisioner" and _WAIT_CONN.search(msg)):
             if st.restart_line is None:
                 st.restart_line = ln
             st.restart_lines.append(ln)
             return
-        if st.restart_line is not None and _RESTART_DONE.search(msg):
+        if st.restart_line is not None and know.ended("restart", msg):
             st.restart_line = None
             st.restart_lines = []
-        if _GA_MISSING.search(msg):
+        if know.search("agent-missing", msg):
             st.ga_missing = ln
         if msg.startswith("Uploading ") and "=>" in msg:
             st.upload_line = ln
-        p = _PROGRESS.search(msg)
+        p = know.search("download", msg)
         if p:
             try:
                 st.progress.append(
@@ -477,13 +425,15 @@ def analyze_running(
     *,
     minutes_remaining: float | None = None,
     now: datetime | None = None,
+    rules: KnowledgeBase | None = None,
 ) -> RunningAnalysis:
     """Say what a running build waits on, from the tail of its live log (see the module docstring).
 
     ``minutes_since_growth``: minutes since the log last grew. ``minutes_remaining``: minutes left before the
     build's timeout (``buildTimeoutInMinutes`` minus the time it has run), if known. ``now``: the current time
     (UTC; naive values are taken as UTC); defaults to the last timestamp in the log plus
-    ``minutes_since_growth``.
+    ``minutes_since_growth``. ``rules``: the knowledge base whose ``running`` signals are read (default: the
+    built-in one and the ``DIAGNOSIS_RULES`` files).
     """
     try:
         stall = float(minutes_since_growth)
@@ -499,7 +449,7 @@ def analyze_running(
     if remaining is not None and not math.isfinite(remaining):
         remaining = None
 
-    st = _scan(_iter_lines(tail))
+    st = _scan(_iter_lines(tail), running_knowledge(rules if rules is not None else _default_kb()))
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     if now is None and st.last_ts is not None:
@@ -514,6 +464,16 @@ def analyze_running(
         result.last_log_time = st.last_ts.isoformat()
         result.lines_after_last_time = st.lines_after_ts
     return result
+
+
+def _default_kb() -> KnowledgeBase:
+    """The built-in knowledge base plus the ``DIAGNOSIS_RULES`` files, loaded once per setting value."""
+    return _kb_for(os.environ.get(RULES_ENV, ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _kb_for(_setting: str) -> KnowledgeBase:
+    return load_knowledge_base()
 
 
 def _decide(st: _State, stall: float, remaining: float | None, now: datetime | None) -> RunningAnalysis:
@@ -543,7 +503,7 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
     # An interactive prompt at the very end of the output.
     recent = list(meaningful)[-3:]
     for ln in reversed(recent):
-        if _PROMPT.search(ln.msg):
+        if st.know.search("prompt", ln.msg):
             stalled = stall >= PROMPT_STALL_MINUTES
             return RunningAnalysis(
                 waiting_on="prompt",
@@ -564,7 +524,7 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
     # The sysprep loop of the deprovisioning step.
     reps = 0
     for ln in reversed(meaningful):
-        if not ln.msg.startswith(_UNDEPLOYABLE):
+        if not st.know.search("sysprep-loop", ln.msg):
             break
         reps += 1
     # After "Cannot find any service ... WindowsAzureGuestAgent" a few polls are enough to call it a loop.
@@ -578,13 +538,13 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
         hopeless = st.ga_missing is not None or minutes >= SYSPREP_LOOP_MINUTES
         if hopeless:
             detail = (
-                f"Sysprep loop: {_UNDEPLOYABLE} repeated {reps} times (about {_fmt_minutes(minutes)})"
+                f"Sysprep loop: {run[-1].msg[:60]} repeated {reps} times (about {_fmt_minutes(minutes)})"
                 + (" after the guest agent service was not found" if st.ga_missing else "")
                 + ". Increase the VM size or add a 60-second sleep customizer before sysprep."
             )
         else:
             detail = (
-                f"Sysprep running: {_UNDEPLOYABLE} for about {_fmt_minutes(minutes)} ({reps} polls); "
+                f"Sysprep running: {run[-1].msg[:60]} for about {_fmt_minutes(minutes)} ({reps} polls); "
                 f"it becomes a loop past {_fmt_minutes(SYSPREP_LOOP_MINUTES)}."
             )
         return RunningAnalysis(
