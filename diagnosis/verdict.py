@@ -151,6 +151,14 @@ def in_deprovisioning(best: Candidate, step: Step | None, kb: KnowledgeBase) -> 
     return best
 
 
+def _why(ev: EvidenceBuilder, decisive: str) -> str:
+    """The first evidence line when it says something the deciding line does not (a script's error record)."""
+    why = ev.first_text()
+    if why and core(why) != core(decisive) and not FAILURE_SIGNAL.search(why):
+        return why
+    return ""
+
+
 def _bookkeeping(text: str) -> bool:
     return parse_line(text).level in ("INFO", "DEBUG", "TRACE")
 
@@ -185,8 +193,8 @@ def from_candidate(
             summary = f"{customizer_phrase(fc)} failed"
         if fc.duration_seconds is not None:
             summary += f" after {format_duration(fc.duration_seconds)}"
-        why = ev.first_text()
-        if why and core(why) != core(decisive) and not FAILURE_SIGNAL.search(why):
+        why = _why(ev, decisive)
+        if why:
             summary += f": {_clean(why, 160).rstrip('.')}"
         summary += "."
         if rule.id == FAILED_DEPROVISION_RULE or fc.type == "Deprovisioning":
@@ -202,6 +210,8 @@ def from_candidate(
         summary = f"{rule.title}: it may not perform '{m.group(1)}' on '{m.group(2)}'."
         if phase == "unknown" and "/galleries/" in m.group(2) and "/versions/" in m.group(2):
             phase = "distribute"
+    elif rule.id in _STEP_RULES and (why := _why(ev, decisive)):
+        summary = f"{rule.title}: {_clean(why, 160).rstrip('.')} ({_clean(decisive, 100).rstrip('.')})."
     else:
         summary = f"{rule.title}: {_clean(decisive, 200)}" if decisive else f"{rule.title}."
     if not summary.endswith((".", "…")):
