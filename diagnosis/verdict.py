@@ -28,6 +28,8 @@ FAILURE_SIGNAL = re.compile(
     r"|(?m:^(?:ERROR: )?\([A-Z][A-Za-z]{2,80}\) )|(?m:^Code: [A-Z][A-Za-z]{2,80}\s*$)"
     r"|\b(?:StatusCode|Status)=[45]\d\d\b|unexpected status [45]\d\d \([^)\n]{1,60}\) with error: [A-Z]"
     r"|(?i:\"?(?:provisioningState|runState|provisioning_state|run_state)\"?\s*[:=]\s*\"?Failed\b)"
+    r"|(?i:\bexit ?code:? ?[1-9]|exited with status [1-9]|returned (?:exit )?code [1-9])"
+    r"|context deadline exceeded|context canceled|\bunexpected EOF\b|(?m:^panic: )|Build was (?:cancelled|halted)"
 )
 FAILED_STEP_RULE = "failed-customizer"
 FAILED_DEPROVISION_RULE = "failed-deprovisioning"
