@@ -165,8 +165,9 @@ def diagnose(
 
     if not failure:
         # nothing shows a failure (a successful build, recovered retries): what the KB noticed is a warning
+        seen = "Seen in a successful build" if log_succeeded else "Seen, but nothing shows a failure"
         for cand in candidates.values():
-            warnings.append(f"Seen in a successful build: {cand.rule.title}")
+            warnings.append(f"{seen}: {cand.rule.title}")
         candidates = {}
 
     customizers = template_customizers(props)
