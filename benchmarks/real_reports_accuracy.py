@@ -104,7 +104,15 @@ def _line(label: str, results: list[Result]) -> str:
         return f"{label:9s}: no reports"
     right = sum(r.right for r in results)
     cw = sum(r.confident_wrong for r in results)
-    return f"{label:9s}: {right}/{len(results)} right = {right / len(results):.1%}, confident wrong {cw}"
+    failures = [r for r in results if r.expected != "none"]
+    none_on_failure = sum(r.got == "none" for r in failures)
+    category_on_success = sum(r.got not in ("none", "unknown") for r in results if r.expected == "none")
+    wrong_specific = sum(r.confident_wrong and r.got != "none" for r in results)
+    return (
+        f"{label:9s}: {right}/{len(results)} right = {right / len(results):.1%}, confident wrong {cw}"
+        f" (none on a failure {none_on_failure}, category on a non-failure {category_on_success},"
+        f" wrong specific category {wrong_specific} = {wrong_specific / len(results):.1%})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
