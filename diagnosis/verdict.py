@@ -35,6 +35,7 @@ FAILED_STEP_RULE = "failed-customizer"
 FAILED_DEPROVISION_RULE = "failed-deprovisioning"
 
 _ACTION_SCOPE = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
+_ACTION = re.compile(r"perform action '([^']+)'")  # a log line cut before its scope still names the action
 
 
 _DEPROVISION_CONNECTION_RULE = "deprovision-connection-lost"
@@ -212,6 +213,8 @@ def from_candidate(
         summary = f"{rule.title}: it may not perform '{m.group(1)}' on '{m.group(2)}'."
         if phase == "unknown" and "/galleries/" in m.group(2) and "/versions/" in m.group(2):
             phase = "distribute"
+    elif rule.category == "permissions" and (m := _ACTION.search(" ".join(own))):
+        summary = f"{rule.title}: it may not perform '{m.group(1)}'."
     elif rule.id in _STEP_RULES and (why := _why(ev, decisive)):
         summary = f"{rule.title}: {_clean(why, 160).rstrip('.')} ({_clean(decisive, 100).rstrip('.')})."
     else:

@@ -68,3 +68,16 @@ def test_summary_uses_the_whole_line_not_the_cut_evidence():
     assert "'Microsoft.Compute/galleries/images/versions/write'" in d.summary
     assert "versions/1.0.3'" in d.summary
     assert d.phase == "distribute"
+
+
+def test_a_log_line_cut_before_its_scope_still_names_the_action():
+    guid = "a1b2c3d4-1111-2222-3333-444455556666"
+    line = (
+        f"[{guid}] PACKER OUT ==> azure-arm: ERROR: -> AuthorizationFailed : The client {guid} with object id "
+        f"{guid} does not have authorization to perform action 'Microsoft.Compute/galleries/images/versions/write'"
+        f" over scope '/subscriptions/{guid}/resourceGroups/rg-shared-image-gallery-production-westeurope-0001/"
+        "providers/Microsoft.Compute/galleries/galProductionImages/images/windows-server-2022-hardened/versions/1.0.3'"
+    )
+    d = diagnose(log=(line + "\n").encode(), rules=KB)
+    assert d.category == "permissions"
+    assert "'Microsoft.Compute/galleries/images/versions/write'" in d.summary
