@@ -175,7 +175,7 @@ def diagnose(
 
     decisive = [c for c in candidates.values() if not c.rule.ambiguous]
     if decisive:
-        best = in_deprovisioning(max(decisive, key=lambda c: c.key), failed_step, kb)
+        best = in_deprovisioning(max(decisive, key=lambda c: c.key), candidates, failed_step, kb)
         return _finish(
             from_candidate(best, candidates, results, failed_customizer, log_result, texts, kb),
             log_url,

@@ -39,6 +39,7 @@ _ACTION = re.compile(r"perform action '([^']+)'")  # a log line cut before its s
 
 
 _DEPROVISION_CONNECTION_RULE = "deprovision-connection-lost"
+_DEPROVISIONING_RAN_RULE = "deprovisioning-ran"  # lines that show the deprovisioning command running
 
 
 # entries whose summary names the failed customizer and its exit code
@@ -134,7 +135,7 @@ def _evidence(
     for r in results:
         ev.add_all(r.source, r.failure_lines)
     for cand in sorted(candidates.values(), key=lambda c: c.key, reverse=True):
-        if cand is best:
+        if cand is best or (cand.rule.ambiguous and best is not None and not best.rule.ambiguous):
             continue
         for source, hit in sorted(cand.hits, key=lambda sh: sh[1].line)[:3]:
             if best is None or not _bookkeeping(hit.text):  # Packer's [INFO] lines only when nothing decided
@@ -144,12 +145,20 @@ def _evidence(
     return ev
 
 
-def in_deprovisioning(best: Candidate, step: Step | None, kb: KnowledgeBase) -> Candidate:
-    """A lost connection while the VM was being deprovisioned is a deprovisioning failure."""
+def in_deprovisioning(
+    best: Candidate, candidates: dict[str, Candidate], step: Step | None, kb: KnowledgeBase
+) -> Candidate:
+    """A lost connection while the VM was being deprovisioned (the deprovisioning step, or a deprovisioning
+    command earlier in the same text) is a deprovisioning failure."""
     rule = kb.get(_DEPROVISION_CONNECTION_RULE)
     if rule is None or best.rule.category != "connection-lost":
         return best
-    if (step is not None and step.deprovision) or any(h.phase == "deprovision" for _s, h in best.hits):
+    during = (step is not None and step.deprovision) or any(h.phase == "deprovision" for _s, h in best.hits)
+    ran = candidates.get(_DEPROVISIONING_RAN_RULE)
+    if not during and ran is not None:
+        lost = {(s, h.line) for s, h in best.hits}
+        during = any(s == src and h.line < line for s, h in ran.hits for src, line in lost)
+    if during:
         return Candidate(rule, list(best.hits), set(best.sources))
     return best
 
