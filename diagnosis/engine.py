@@ -120,10 +120,10 @@ def diagnose(
         if r is None:
             continue
         step = r.failed_step
-        if r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
-            log_failed = True
-        elif r.success and not r.failure_seen:
+        if r.success and not r.failure_seen:  # Packer finished: a non-zero code it allowed is no failure
             log_succeeded = True
+        elif r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
+            log_failed = True
         elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb)):
             log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
         elif not r.success and any(FAILURE_SIGNAL.search(h.text) for h in r.tail_errors):

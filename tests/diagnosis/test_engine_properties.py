@@ -128,3 +128,19 @@ def test_a_problem_that_recovers_gives_no_category(before, recovery, after, fini
 def test_a_recovered_retry_does_not_hide_a_later_failure(before, recovery, failure):
     d = diagnose(_text(before, recovery, failure, []), rules=KB)
     assert d.category != "none", (recovery, failure, d.summary)
+
+
+def test_an_allowed_non_zero_exit_in_a_finished_build_is_no_failure():
+    op = "[00000000-0000-0000-0000-000000000001] PACKER"
+    log = "\n".join(
+        [
+            f"{op} ERR 2024/03/01 10:00:00 [INFO] (telemetry) Starting provisioner powershell",
+            f"{op} ERR 2024/03/01 10:05:00 packer-provisioner-powershell plugin: [INFO] command 'c:/x.ps1' "
+            "exited with code: 3010",
+            f"{op} ERR 2024/03/01 10:05:00 [INFO] (telemetry) ending powershell",
+            f"{op} OUT Build 'azure-arm' finished after 20 minutes.",
+            f"{op} OUT ==> Builds finished. The artifacts of successful builds are:",
+        ]
+    )
+    d = diagnose(log=log.encode() + b"\n", rules=KB)
+    assert d.category == "none", (d.rule_id, d.summary)
