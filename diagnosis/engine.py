@@ -109,7 +109,7 @@ def diagnose(
     for r, (_source, text) in zip(text_results, texts, strict=True):
         looks_ok = r.success and not r.failure_seen
         has_errors = r.failure_seen or bool(r.tail_errors) or bool(_live_hits(r, kb))
-        if (has_errors and not looks_ok) or FAILURE_SIGNAL.search(text):
+        if not looks_ok and (has_errors or FAILURE_SIGNAL.search(text)):
             text_failed = True
     message_failed = text_failed or state == "failed" or run in ("failed", "canceled")
     if run in _SUCCESS_STATES and not perr and state != "failed":

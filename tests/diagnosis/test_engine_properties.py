@@ -144,3 +144,13 @@ def test_an_allowed_non_zero_exit_in_a_finished_build_is_no_failure():
     )
     d = diagnose(log=log.encode() + b"\n", rules=KB)
     assert d.category == "none", (d.rule_id, d.summary)
+
+
+def test_a_pasted_finished_build_with_an_allowed_exit_code_is_no_failure():
+    text = (
+        "2024/03/01 10:05:00 packer-provisioner-powershell plugin: [INFO] command 'c:/x.ps1' exited with code: 3010\n"
+        "Build 'azure-arm' finished after 20 minutes.\n"
+        "==> Builds finished. The artifacts of successful builds are:\n"
+    )
+    d = diagnose(text, rules=KB)
+    assert d.category == "none", (d.rule_id, d.summary)
