@@ -2,59 +2,51 @@
 
 Inputs are scanned against the knowledge base (``diagnosis.rules``) with the streaming scanner
 (``diagnosis.scanner``); the entry with the highest precedence wins (root cause beats symptom). A failed
-provisioner found through ``(telemetry)`` markers counts as a customizer failure of its own. Without a
-matching entry a failure becomes ``unknown`` (with the most telling error lines as evidence) and a run
-without a failure becomes ``none``. Every string leaving this module is redacted.
+provisioner found through ``(telemetry)`` markers counts as a customizer failure of its own. A match that a
+later ``resolved_by`` line answers in the same text (a retry that recovered) is no failure. Without a matching
+entry a failure (a failed step, a non-zero exit, Packer's failure lines, an ARM error object, a ``Failed``
+state) becomes ``unknown`` with the most telling lines as evidence, never ``none``; a text that shows no failure
+becomes ``none`` (what the knowledge base noticed becomes warnings). ``diagnosis.verdict`` builds the answer;
+every string leaving this module is redacted.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from diagnosis.advisories import check_template
 from diagnosis.categories import CATEGORIES
-from diagnosis.model import Diagnosis, Evidence, FailedCustomizer
+from diagnosis.customizer import (
+    failed_customizer_of,
+    provisioning_error_text,
+    template_customizers,
+    template_properties,
+)
+from diagnosis.evidence import is_marker
+from diagnosis.model import Diagnosis
 from diagnosis.redact import redact
-from diagnosis.rules import DOC_BASE, RESOLVED_SUFFIX, KnowledgeBase, Rule, load_knowledge_base
+from diagnosis.rules import RESOLVED_SUFFIX, KnowledgeBase, load_knowledge_base
 from diagnosis.scanner import Hit, ScanResult, Step, scan, scan_text
 from diagnosis.status import read_provisioning_error, read_status
+from diagnosis.verdict import (
+    FAILED_DEPROVISION_RULE,
+    FAILED_STEP_RULE,
+    FAILURE_SIGNAL,
+    Candidate,
+    ambiguous_diagnosis,
+    from_candidate,
+    in_deprovisioning,
+    unknown_diagnosis,
+)
 
 LogInput = str | os.PathLike[str] | BinaryIO | bytes | Iterable[bytes]
 
-MAX_EVIDENCE = 20
 _LOG_URL = re.compile(r"https?://[^\s\"'<>]+?/packerlogs/[^\s\"'<>]+?\.log")
 _OPERATION_ID = re.compile(r"OperationId:\s*([0-9A-Za-z-]{8,})", re.IGNORECASE)
-_PACKER_PREFIX = re.compile(
-    r"^\[[0-9a-fA-F-]{36}\] PACKER(?: (?:OUT|ERR))?\s*(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\s*)?"
-    r"(?:packer(?:-[\w-]+)?(?: plugin)?: (?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d )?)?(?:ui: )?"
-)
-_PACKER_TYPES = {
-    "shell": "Shell",
-    "powershell": "PowerShell",
-    "file": "File",
-    "windows-restart": "WindowsRestart",
-    "windows-update": "WindowsUpdate",
-}
-_ACTION_SCOPE = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
 _SUCCESS_STATES = {"succeeded", "partiallysucceeded"}
-_FAILED_STEP_RULE = "failed-customizer"
-_FAILED_DEPROVISION_RULE = "failed-deprovisioning"
-
-
-@dataclass
-class _Candidate:
-    rule: Rule
-    hits: list[tuple[str, Hit]] = field(default_factory=list)  # (source, hit)
-    sources: set[str] = field(default_factory=set)
-
-    @property
-    def key(self) -> tuple[int, int, int]:
-        last = max((h.line for _s, h in self.hits), default=0)
-        return (self.rule.precedence, len(self.sources), last)
 
 
 def diagnose(
@@ -77,7 +69,7 @@ def diagnose(
     status = read_status(template)  # typed: a field of the wrong type is ignored with a warning
     if not isinstance(template, dict):
         template = None
-    props = _template_properties(template)
+    props = template_properties(template)
     run_state = status.run_state
     if not isinstance(message, str):
         if message is not None:
@@ -96,7 +88,7 @@ def diagnose(
     texts: list[tuple[str, str]] = []
     if message and message.strip():
         texts.append(("message", message))
-    perr = _provisioning_error_text(provisioning_error)
+    perr = provisioning_error_text(provisioning_error)
     if perr:
         texts.append(("provisioningError", perr))
 
@@ -108,7 +100,7 @@ def diagnose(
     for r in (log_result, validation_result):
         if r is not None:
             results.append(r)
-    for r in results:  # harmless lines (cleanup retries) are warnings, never evidence of the failure
+    for r in results:  # harmless lines (cleanup retries, recovered retries) are never evidence of the failure
         r.tail_errors = _error_lines(r, kb)
 
     all_text = "\n".join(t for _s, t in texts)
@@ -120,20 +112,10 @@ def diagnose(
     run = (run_state or "").strip().lower()
     text_results = results[: len(texts)]
     text_failed = False
-    for r in text_results:
+    for r, (_source, text) in zip(text_results, texts, strict=True):
         looks_ok = r.success and not r.failure_seen
-        benign_lines = {
-            h.line
-            for rid, rh in r.hits.items()
-            if (rule := kb.get(rid)) is not None and rule.benign
-            for h in rh.samples()
-        }
-        has_errors = (
-            r.failure_seen
-            or any(h.line not in benign_lines for h in r.tail_errors)
-            or any((rule := kb.get(rid)) is not None and not rule.benign for rid in r.hits)
-        )
-        if has_errors and not looks_ok:
+        has_errors = r.failure_seen or bool(r.tail_errors) or bool(_live_hits(r, kb))
+        if not looks_ok and (has_errors or FAILURE_SIGNAL.search(text)):
             text_failed = True
     message_failed = text_failed or state == "failed" or run in ("failed", "canceled")
     if run in _SUCCESS_STATES and not perr and state != "failed":
@@ -144,35 +126,33 @@ def diagnose(
         if r is None:
             continue
         step = r.failed_step
-        if r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
-            log_failed = True
-        elif r.success and not r.failure_seen:
+        if r.success and not r.failure_seen:  # Packer finished: a non-zero code it allowed is no failure
             log_succeeded = True
-        elif not (r.exported or r.finalized) and _error_lines(r, kb):
+        elif r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
+            log_failed = True
+        elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb)):
             log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
+        elif not r.success and any(FAILURE_SIGNAL.search(h.text) for h in r.tail_errors):
+            log_failed = True
     failure = message_failed or log_failed
 
     # ------------------------------------------------------------------ candidates
     warnings: list[str] = list(status.warnings)
-    candidates: dict[str, _Candidate] = {}
+    candidates: dict[str, Candidate] = {}
     for r in results:
         step = r.failed_step if r.source in ("log", "validation-log") else None
+        recovered = _recovered(r, kb)
         for rule_id, rh in r.hits.items():
             rule = kb.get(rule_id)
-            if rule is None:
+            if rule is None or rule.error_record:
                 continue
             if rule.benign:
                 text = f"{rule.warning} ({rh.count}x)" if rh.count > 1 else rule.warning
                 if text not in warnings:
                     warnings.append(text)
                 continue
-            resolved = r.hits.get(rule.id + RESOLVED_SUFFIX)
-            if (
-                resolved is not None
-                and r.source in ("log", "validation-log")
-                and resolved.last[-1].line > rh.last[-1].line
-            ):
-                continue  # it recovered later in the log (e.g. a connection retry that connected)
+            if rule.id in recovered:
+                continue  # it recovered later in the same text (e.g. a connection retry that connected)
             hits = rh.samples()
             if rule.scope == "failed-step" and r.source in ("log", "validation-log") and r.steps:
                 if step is None:
@@ -180,7 +160,7 @@ def diagnose(
                 hits = [h for h in hits if h.step == step.position]
                 if not hits:
                     continue
-            cand = candidates.setdefault(rule.id, _Candidate(rule))
+            cand = candidates.setdefault(rule.id, Candidate(rule))
             cand.hits.extend((r.source, h) for h in hits)
             cand.sources.add(r.source)
     failed_step = log_result.failed_step if log_result else None
@@ -189,20 +169,21 @@ def diagnose(
         if synthetic is not None:
             candidates.setdefault(synthetic.rule.id, synthetic)
 
-    if log_succeeded and not message_failed and not log_failed:
-        # a successful build: anything the KB noticed is reported as a warning, never as the cause
+    if not failure:
+        # nothing shows a failure (a successful build, recovered retries): what the KB noticed is a warning
+        seen = "Seen in a successful build" if log_succeeded else "Seen, but nothing shows a failure"
         for cand in candidates.values():
-            warnings.append(f"Seen in a successful build: {cand.rule.title}")
+            warnings.append(f"{seen}: {cand.rule.title}")
         candidates = {}
 
-    customizers = _template_customizers(props)
-    failed_customizer = _failed_customizer(log_result, failed_step, customizers) if failed_step else None
+    customizers = template_customizers(props)
+    failed_customizer = failed_customizer_of(log_result, failed_step, customizers) if failed_step else None
 
     decisive = [c for c in candidates.values() if not c.rule.ambiguous]
     if decisive:
-        best = max(decisive, key=lambda c: c.key)
+        best = in_deprovisioning(max(decisive, key=lambda c: c.key), candidates, failed_step, kb)
         return _finish(
-            _from_candidate(best, candidates, results, failed_customizer, log_result, texts),
+            from_candidate(best, candidates, results, failed_customizer, log_result, texts, kb),
             log_url,
             operation_id,
             warnings,
@@ -211,10 +192,16 @@ def diagnose(
     if candidates:  # only matches that several causes fit: say so instead of guessing one of them
         hint = max(candidates.values(), key=lambda c: c.key)
         return _finish(
-            _ambiguous(hint, candidates, results, failed_customizer), log_url, operation_id, warnings, template
+            ambiguous_diagnosis(hint, candidates, results, failed_customizer, texts, kb),
+            log_url,
+            operation_id,
+            warnings,
+            template,
         )
     if failure:
-        return _finish(_unknown(results, failed_customizer), log_url, operation_id, warnings, template)
+        return _finish(
+            unknown_diagnosis(results, failed_customizer, texts, kb), log_url, operation_id, warnings, template
+        )
     what = "the log" if log_result is not None else "the input"
     diag = Diagnosis(
         category="none",
@@ -229,49 +216,34 @@ def diagnose(
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _template_properties(template: dict[str, Any] | None) -> dict[str, Any]:
-    if not isinstance(template, dict):
-        return {}
-    props = template.get("properties")
-    if isinstance(props, dict):
-        merged = dict(template)
-        merged.update(props)
-        return merged
-    return template
+def _recovered(result: ScanResult, kb: KnowledgeBase) -> set[str]:
+    """Entries whose problem recovered later in the same text (a ``resolved_by`` line after their last match)."""
+    out: set[str] = set()
+    for rule_id, rh in result.hits.items():
+        resolved = result.hits.get(rule_id + RESOLVED_SUFFIX)
+        if resolved is not None and rh.last and resolved.last[-1].line > rh.last[-1].line:
+            out.add(rule_id)
+    return out
 
 
-def _template_customizers(props: dict[str, Any]) -> list[dict[str, Any]]:
-    customize = props.get("customize") if props else None
-    return [c for c in customize if isinstance(c, dict)] if isinstance(customize, list) else []
-
-
-def _provisioning_error_text(error: dict[str, Any] | str | None) -> str:
-    if not error:
-        return ""
-    if isinstance(error, str):
-        return error
-    if isinstance(error, dict):
-        code = (
-            error.get("provisioningErrorCode")
-            or error.get("provisioning_error_code")
-            or error.get("code")
-            or ""
-        )
-        msg = error.get("message") or ""
-        text = f"{code}: {msg}" if code and msg else str(code or msg)
-        return text or json.dumps(error)
-    return str(error)
+def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
+    """Failure entries and script error records matched in ``result`` that did not recover later."""
+    recovered = _recovered(result, kb)
+    return [
+        rid for rid in result.hits if (rule := kb.get(rid)) is not None and not rule.benign and rid not in recovered
+    ]
 
 
 def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
-    """Error-looking lines near the end that no benign entry explains."""
-    benign = {
+    """Error-looking lines near the end that no benign entry or recovered retry explains and no marker is."""
+    recovered = _recovered(result, kb)
+    harmless = {
         h.line
         for rid, rh in result.hits.items()
-        if (rule := kb.get(rid)) is not None and rule.benign
+        if (rule := kb.get(rid)) is not None and (rule.benign or rid in recovered)
         for h in rh.samples()
     }
-    return [h for h in result.tail_errors if h.line not in benign]
+    return [h for h in result.tail_errors if h.line not in harmless and not is_marker(h.text)]
 
 
 def _find(pattern: re.Pattern[str], text: str, group: int) -> str | None:
@@ -281,288 +253,20 @@ def _find(pattern: re.Pattern[str], text: str, group: int) -> str | None:
     return m.group(group).rstrip(".,;)")
 
 
-def _step_candidate(result: ScanResult, step: Step, kb: KnowledgeBase) -> _Candidate | None:
+def _step_candidate(result: ScanResult, step: Step, kb: KnowledgeBase) -> Candidate | None:
     """A failed provisioner (started, never ended, exited non-zero) as a candidate."""
     if step.exit_code in (None, 0):  # running when the build died, but no evidence the step itself failed
         return None
-    rule = kb.get(_FAILED_DEPROVISION_RULE if step.deprovision else _FAILED_STEP_RULE)
+    rule = kb.get(FAILED_DEPROVISION_RULE if step.deprovision else FAILED_STEP_RULE)
     if rule is None:  # a knowledge base built without the built-in entries
         return None
-    cand = _Candidate(rule, sources={"log"})
+    cand = Candidate(rule, sources={"log"})
     if step.exit_line is not None and step.exit_text:
         cand.hits.append(("log", Hit(rule.id, step.exit_line, step.exit_text, step.position, "customize")))
     for h in result.failure_lines:
         if h.step == step.position:
             cand.hits.append(("log", h))
     return cand
-
-
-def _failed_customizer(
-    result: ScanResult | None, step: Step, customizers: list[dict[str, Any]]
-) -> FailedCustomizer:
-    aib_type = "Deprovisioning" if step.deprovision else _PACKER_TYPES.get(step.name.lower())
-    customizer_name = None
-    position = step.position
-    if customizers and result is not None and not step.deprovision:
-        j = 0
-        for s in result.steps:
-            t = _PACKER_TYPES.get(s.name.lower())
-            match = None
-            for k in range(j, len(customizers)):
-                if str(customizers[k].get("type", "")).lower() == (t or "").lower():
-                    match = k
-                    break
-            if match is None:
-                continue
-            j = match + 1
-            if s is step:
-                customizer_name = customizers[match].get("name") or None
-                aib_type = customizers[match].get("type") or aib_type
-                position = match + 1
-                break
-    duration = None
-    end = step.end_time or (result.last_time if result else None)
-    if step.start_time and end and end >= step.start_time:
-        duration = (end - step.start_time).total_seconds()
-    return FailedCustomizer(
-        name=step.name,
-        type=aib_type,
-        position=position,
-        exit_code=step.exit_code if step.exit_code not in (None,) else None,
-        duration_seconds=duration,
-        customizer_name=str(customizer_name) if customizer_name else None,
-    )
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 90:
-        return f"{int(seconds)} s"
-    minutes = round(seconds / 60)
-    if minutes < 90:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min"
-
-
-def _customizer_phrase(fc: FailedCustomizer) -> str:
-    label = fc.customizer_name or fc.name
-    parts = ", ".join(p for p in (fc.type, f"#{fc.position}" if fc.position else None) if p)
-    return f'Customizer "{label}"' + (f" ({parts})" if parts else "")
-
-
-def _clean(text: str, limit: int = 200) -> str:
-    text = _PACKER_PREFIX.sub("", text.strip()).strip()
-    text = re.sub(r"^(?:==>|-->|ERROR:|##\[error\])\s*", "", text)
-    text = re.sub(r"^azure-arm:\s*", "", text).strip()
-    text = text.rstrip(",;: ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _phase_for(
-    rule: Rule, cand: _Candidate, texts: list[tuple[str, str]], log_result: ScanResult | None
-) -> str:
-    if cand.sources == {"validation-log"}:
-        return "validate"
-    if rule.phase != "unknown":
-        return rule.phase
-    joined = " ".join(t for _s, t in texts).lower()
-    if "distribut" in joined or "shared image gallery" in joined:
-        return "distribute"
-    log_hits = [h for s, h in cand.hits if s == "log"]
-    if log_hits and log_hits[-1].phase != "unknown":
-        return log_hits[-1].phase
-    if any(s == "provisioningError" for s, _h in cand.hits):
-        return "submission"
-    if "build (" in joined and "step failed" in joined:
-        return "submission"
-    return "unknown"
-
-
-def _from_candidate(
-    best: _Candidate,
-    candidates: dict[str, _Candidate],
-    results: list[ScanResult],
-    fc: FailedCustomizer | None,
-    log_result: ScanResult | None,
-    texts: list[tuple[str, str]],
-) -> Diagnosis:
-    rule = best.rule
-    evidence = _evidence(best, candidates, results, fc)
-    decisive = evidence[0].text if evidence else ""
-    confidence = rule.confidence
-    if len(best.sources) > 1:
-        confidence = min(0.95, confidence + 0.05)
-    if log_result is not None and best.sources <= {"message", "provisioningError"} and rule.precedence < 35:
-        # a generic message the log could not back up: say so through the confidence
-        confidence = min(confidence, 0.45)
-    phase = _phase_for(rule, best, texts, log_result)
-    if (
-        fc
-        and rule.category in ("customizer-failed", "deprovision-failed")
-        and rule.id
-        in (
-            _FAILED_STEP_RULE,
-            _FAILED_DEPROVISION_RULE,
-            "script-non-zero-exit",
-            "packer-build-command-failed",
-        )
-    ):
-        if fc.exit_code not in (None, 0):
-            summary = f"{_customizer_phrase(fc)} exited with code {fc.exit_code}"
-        else:
-            summary = f"{_customizer_phrase(fc)} failed"
-        if fc.duration_seconds is not None:
-            summary += f" after {_duration(fc.duration_seconds)}"
-        summary += "."
-        if rule.id == _FAILED_DEPROVISION_RULE or fc.type == "Deprovisioning":
-            phase = "deprovision"
-    elif fc and rule.category in (
-        "build-timeout",
-        "large-file-download",
-        "interactive-prompt",
-        "pending-restart",
-        "connection-lost",
-        "vm-resources-exhausted",
-        "windows-restart-failed",
-        "sysprep-timing",
-        "network-config",
-    ):
-        running = f"while {_customizer_phrase(fc)[0].lower()}{_customizer_phrase(fc)[1:]} was running"
-        if fc.duration_seconds is not None:
-            running += f" ({_duration(fc.duration_seconds)})"
-        summary = (
-            f"{rule.title} {running}: {_clean(decisive, 160)}" if decisive else f"{rule.title} {running}."
-        )
-    elif rule.category == "permissions" and (m := _ACTION_SCOPE.search(" ".join(e.text for e in evidence))):
-        summary = f"{rule.title}: it may not perform '{m.group(1)}' on '{m.group(2)}'."
-        if phase == "unknown" and "/galleries/" in m.group(2) and "/versions/" in m.group(2):
-            phase = "distribute"
-    else:
-        summary = f"{rule.title}: {_clean(decisive, 200)}" if decisive else f"{rule.title}."
-    if not summary.endswith((".", "…")):
-        summary += "."
-    return Diagnosis(
-        category=rule.category,
-        title=rule.title,
-        summary=summary,
-        cause=rule.cause,
-        remediation=list(rule.remediation),
-        phase=phase,
-        failed_customizer=fc if rule.category not in ("none",) and fc else None,
-        evidence=evidence,
-        confidence=round(confidence, 2),
-        doc=rule.doc_url,
-        rule_id=rule.id,
-    )
-
-
-def _evidence(
-    best: _Candidate,
-    candidates: dict[str, _Candidate],
-    results: list[ScanResult],
-    fc: FailedCustomizer | None,
-) -> list[Evidence]:
-    out: list[Evidence] = []
-    seen: set[tuple[str, int]] = set()
-
-    def add(source: str, hit: Hit) -> None:
-        key = (source, hit.line)
-        if key in seen or len(out) >= MAX_EVIDENCE:
-            return
-        seen.add(key)
-        out.append(Evidence(text=redact(hit.text.strip()), line=hit.line, source=source))
-
-    ordered = sorted(best.hits, key=lambda sh: sh[1].line)
-    # decisive line: for messages the first hit, for logs the first hit too (the root cause shows first)
-    for source, hit in ordered:
-        add(source, hit)
-    for r in results:
-        for h in r.failure_lines:
-            add(r.source, h)
-    for cand in sorted(candidates.values(), key=lambda c: c.key, reverse=True):
-        if cand is best:
-            continue
-        for source, hit in sorted(cand.hits, key=lambda sh: sh[1].line)[:3]:
-            add(source, hit)
-    for r in results:
-        for h in r.tail_errors[-5:]:
-            add(r.source, h)
-    return out
-
-
-def _unknown(results: list[ScanResult], fc: FailedCustomizer | None) -> Diagnosis:
-    evidence: list[Evidence] = []
-    seen: set[tuple[str, int]] = set()
-    for r in results:
-        for h in list(r.failure_lines) + list(r.tail_errors):
-            key = (r.source, h.line)
-            if key in seen:
-                continue
-            seen.add(key)
-            evidence.append(Evidence(text=redact(h.text.strip()), line=h.line, source=r.source))
-    # the most telling lines: packer's failure lines first, then the last error lines
-    evidence = evidence[:MAX_EVIDENCE]
-    first = _clean(evidence[0].text, 200) if evidence else ""
-    if fc is not None:
-        summary = f"{_customizer_phrase(fc)} was running when the build failed; no known cause matched"
-        summary += f": {first}" if first else "."
-    else:
-        summary = (
-            f"The build failed with an error the knowledge base does not know: {first}"
-            if first
-            else ("The build failed, but no error line explains why.")
-        )
-    if not summary.endswith((".", "…")):
-        summary += "."
-    return Diagnosis(
-        category="unknown",
-        title=CATEGORIES["unknown"].title,
-        summary=summary,
-        cause="No knowledge-base entry matches this failure; the evidence lists the most telling error "
-        "lines.",
-        remediation=[
-            "Read the evidence lines and the end of customization.log (search '(telemetry)' from the end).",
-            "If this failure repeats, add a rule for it (python -m diagnosis --rules my-rules.json).",
-        ],
-        phase="customize" if fc is not None else "unknown",
-        failed_customizer=fc,
-        evidence=evidence,
-        confidence=0.2,
-        doc=f"{DOC_BASE}#troubleshoot-build-failures",
-    )
-
-
-def _ambiguous(
-    hint: _Candidate,
-    candidates: dict[str, _Candidate],
-    results: list[ScanResult],
-    fc: FailedCustomizer | None,
-) -> Diagnosis:
-    """``unknown`` for a match with several known causes: its likely causes and steps, never one picked."""
-    rule = hint.rule
-    evidence = _evidence(hint, candidates, results, fc)
-    decisive = _clean(evidence[0].text, 160) if evidence else ""
-    summary = f"{rule.title}; the text does not say which of its causes applies"
-    summary += f": {decisive}" if decisive else "."
-    if not summary.endswith((".", "…")):
-        summary += "."
-    return Diagnosis(
-        category="unknown",
-        title=CATEGORIES["unknown"].title,
-        summary=summary,
-        cause=f"Several causes fit; the evidence does not say which. Likely: {rule.cause}",
-        remediation=[
-            *rule.remediation,
-            "Read the end of customization.log (search '(telemetry)' from the end) to narrow it down.",
-        ],
-        phase=rule.phase,
-        failed_customizer=fc,
-        evidence=evidence,
-        confidence=0.3,
-        doc=rule.doc_url,
-        rule_id=rule.id,
-    )
 
 
 def _finish(
@@ -580,13 +284,5 @@ def _finish(
     diag.cause = redact(diag.cause)
     diag.remediation = [redact(s) for s in diag.remediation]
     if template:
-        try:
-            from diagnosis.advisories import check_template  # written in parallel; optional until it lands
-        except ImportError:
-            check_template = None  # type: ignore[assignment]
-        if check_template is not None:
-            try:
-                diag.advisories = list(check_template(template))
-            except Exception:
-                diag.advisories = []
+        diag.advisories = list(check_template(template))
     return diag

@@ -10,6 +10,7 @@ container's output without it, and users paste them with or without either. Shap
     [<operation id>] PACKER ERR 2024/04/30 23:28:50 packer-provisioner-shell plugin: 2024/04/30 23:28:50 [INFO] ...
     [<operation id>] PACKER 2024/12/23 16:27:00 [INFO] (telemetry) Starting provisioner powershell
     ==> azure-arm: ...            azure-arm: ...            2024-04-30T23:28:50Z <anything>
+    ==> ubuntu-22_04.azure-arm.image: ...   (a named Packer source: <name>.azure-arm.<name>)
 
 ``parse_line`` splits a line into those parts; ``message`` is what is left when every prefix is removed, the
 text a person reads (alert evidence, summaries). Every quantifier is bounded, so a line of any length parses in
@@ -29,13 +30,13 @@ _IMAGE_BUILDER = r"^\s{0,8}(?:\[(?P<op>[^\]\s]{1,80})\]\s?)?(?:PACKER(?:\s(?P<st
 _IMAGE_BUILDER_PREFIX = re.compile(_IMAGE_BUILDER)
 _HEAD = re.compile(
     _IMAGE_BUILDER +
-    r"(?:(?P<ts>\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?)\s{1,4})?"
+    r"(?:(?P<ts>\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?):?\s{1,4})?"
     r"(?:(?P<plugin>packer(?:-[\w.-]{1,120})?(?: plugin)?|[\w.-]{1,120} plugin):\s"
     r"(?:(?P<ts2>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)\s)?)?"
     r"(?:(?P<ui>ui error|ui|machine readable):\s?)?"
     r"(?:\[(?P<level>INFO|DEBUG|ERROR|ERR|WARN|WARNING|TRACE)\]\s)?"
     r"(?:(?P<arrow>==>|-->)\s?)?"
-    r"(?:\s{0,8}(?P<builder>azure-arm|azure-chroot|azure-dtl)(?:\.[\w-]{1,80})?:\s?)?"
+    r"(?:\s{0,8}(?:[\w-]{1,80}\.)?(?P<builder>azure-arm|azure-chroot|azure-dtl)(?:\.[\w-]{1,80})?:\s?)?"
 )
 
 PROVISIONER_START = re.compile(r"\(telemetry\) Starting provisioner ([\w.-]{1,80})")

@@ -34,6 +34,13 @@ ambiguous          true when the matched text has several known causes and does 
                    match the answer is ``unknown``, with this entry's cause and remediation as the likely ones
 translations       optional texts in other languages: ``{"ru": {"title", "cause", "remediation", "warning"}}``
                    (any of them; English is the fallback), see ``diagnosis.i18n``
+running          signals the running-build analysis reads from this entry: a list of objects
+                   ``{"signal": one of RUNNING_SIGNALS, "patterns": [regex, ...], "done": [regex, ...]}``;
+                   ``done`` lines end the situation (a restart that came back). ``download`` patterns need the
+                   named groups file, done, du, total, tu and pct (a progress line: 12 MB / 300 MB 4%)
+error_record       true for the shape of an error a script prints (a PowerShell error record's first line, apt's
+                   ``E:`` line): never a category; inside the failed customizer the first such line leads the
+                   evidence (it says why), before the exit line
 =================  ========================================================================================
 """
 
@@ -78,7 +85,11 @@ _FIELDS = {
     "comment",
     "ambiguous",
     "translations",
+    "error_record",
+    "running",
 }
+RUNNING_SIGNALS = ("prompt", "restart", "sysprep-loop", "agent-missing", "download", "failed")
+_DOWNLOAD_GROUPS = {"file", "done", "du", "total", "tu", "pct"}
 RESOLVED_SUFFIX = "#resolved"  # scan hits of a rule's resolved_by patterns are recorded under "<id>#resolved"
 
 
@@ -104,6 +115,15 @@ class Pattern:
 
 
 @dataclass(frozen=True)
+class RunningSignal:
+    """What a running build's log line means for the running analysis (see ``diagnosis.running``)."""
+
+    signal: str
+    patterns: tuple[re.Pattern[str], ...]
+    done: tuple[re.Pattern[str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     category: str
@@ -124,6 +144,8 @@ class Rule:
     ambiguous: bool = False  # several causes fit this match: it alone gives ``unknown`` (with its hints)
     # texts in other languages, by language code (``diagnosis.i18n``)
     translations: dict[str, EntryText] = field(default_factory=dict, compare=False, hash=False)
+    error_record: bool = False  # a script's error line: evidence of why a customizer failed, never a category
+    running: tuple[RunningSignal, ...] = ()  # what its lines mean while the build is still running
 
     @property
     def doc_url(self) -> str | None:
@@ -167,9 +189,11 @@ class KnowledgeBase:
         else the entry named like the category, else the one of highest precedence."""
         for rule_id in (*prefer, category):
             rule = self.rules.get(rule_id)
-            if rule is not None and rule.category == category and not rule.benign:
+            if rule is not None and rule.category == category and not rule.benign and not rule.error_record:
                 return rule
-        candidates = [r for r in self.rules.values() if r.category == category and not r.benign]
+        candidates = [
+            r for r in self.rules.values() if r.category == category and not r.benign and not r.error_record
+        ]
         return max(candidates, key=lambda r: (r.precedence, r.confidence), default=None)
 
 
@@ -282,6 +306,9 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
     ambiguous = entry.get("ambiguous", False)
     if not isinstance(ambiguous, bool):
         raise fail("ambiguous", "must be true or false")
+    error_record = entry.get("error_record", False)
+    if not isinstance(error_record, bool):
+        raise fail("error_record", "must be true or false")
     category = entry.get("category", "none" if benign else None)
     if not isinstance(category, str) or category not in CATEGORY_IDS:
         raise fail("category", f"must be one of {', '.join(CATEGORY_IDS)}")
@@ -299,7 +326,7 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
     remediation = entry.get("remediation", [])
     if not isinstance(remediation, list) or not all(isinstance(s, str) and s.strip() for s in remediation):
         raise fail("remediation", "must be a list of non-empty strings")
-    if not benign and not remediation:
+    if not benign and not error_record and not remediation:
         raise fail("remediation", "required (at least one concrete step) for a failure entry")
     doc = entry.get("doc")
     if doc is not None and (not isinstance(doc, str) or not re.fullmatch(r"[a-z0-9-]+|https://\S+", doc)):
@@ -346,6 +373,7 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
             else:
                 pats.append(_make_pattern(rid, regex, keywords, fail, f"{name}[{i}]"))
         compiled[name] = tuple(pats)
+    running = _parse_running(entry.get("running", []), fail)
     if not compiled["message_patterns"] and not compiled["log_patterns"] and rid not in STEP_ENTRIES:
         raise fail("message_patterns", "an entry needs at least one message or log pattern")
     return Rule(
@@ -367,7 +395,43 @@ def _parse_entry(entry: Any, origin: str, index: int) -> Rule:
         origin=origin,
         ambiguous=ambiguous,
         translations=parse_translations(entry.get("translations"), fail),
+        error_record=error_record,
+        running=running,
     )
+
+
+def _parse_running(raw: Any, fail) -> tuple[RunningSignal, ...]:
+    if not isinstance(raw, list):
+        raise fail("running", "must be a list of {signal, patterns, done} objects")
+    out = []
+    for i, item in enumerate(raw):
+        name = f"running[{i}]"
+        if not isinstance(item, dict) or set(item) - {"signal", "patterns", "done"}:
+            raise fail(name, "must be an object with 'signal', 'patterns' and optional 'done'")
+        if item.get("signal") not in RUNNING_SIGNALS:
+            raise fail(f"{name}.signal", f"must be one of {', '.join(RUNNING_SIGNALS)}")
+        compiled: dict[str, tuple[re.Pattern[str], ...]] = {}
+        for key in ("patterns", "done"):
+            sources = item.get(key, [])
+            if not isinstance(sources, list) or not all(isinstance(p, str) and p for p in sources):
+                raise fail(f"{name}.{key}", "must be a list of non-empty regex strings")
+            pats = []
+            for j, source in enumerate(sources):
+                try:
+                    regex = re.compile(source)
+                except re.error as exc:
+                    raise fail(f"{name}.{key}[{j}]", f"invalid regex {source!r}: {exc}") from None
+                if regex.search(""):
+                    raise fail(f"{name}.{key}[{j}]", f"regex {source!r} matches the empty string")
+                needs_groups = item["signal"] == "download" and key == "patterns"
+                if needs_groups and not set(regex.groupindex) >= _DOWNLOAD_GROUPS:
+                    raise fail(f"{name}.{key}[{j}]", f"needs the named groups {sorted(_DOWNLOAD_GROUPS)}")
+                pats.append(regex)
+            compiled[key] = tuple(pats)
+        if not compiled["patterns"]:
+            raise fail(f"{name}.patterns", "at least one pattern")
+        out.append(RunningSignal(item["signal"], compiled["patterns"], compiled["done"]))
+    return tuple(out)
 
 
 def _make_pattern(

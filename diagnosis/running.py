@@ -16,22 +16,34 @@
 
 Times come from the timestamps in the log (``PACKER ERR 2020/04/30 23:28:50``); ``now`` defaults to the last
 timestamp plus ``minutes_since_growth``. Any input is accepted: bytes are decoded leniently, garbage lines are
-ignored, nothing raises. Evidence lines are redacted.
+ignored, nothing raises. Evidence lines are redacted. The lines are read by ``diagnosis.runlog`` (the shared
+log-line grammar and the knowledge base's ``running`` signals); this module decides the situation.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-import re
+import os
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .model import Evidence, RunningAnalysis
 from .redact import redact
+from .rules import RULES_ENV, KnowledgeBase, load_knowledge_base
+from .runlog import (
+    LOOP_HOPELESS_REPEATS,
+    _fmt_bytes,
+    _fmt_minutes,
+    _iter_lines,
+    _Line,
+    _minutes,
+    _scan,
+    _State,
+)
+from .runsignals import running_knowledge
 
-MAX_LINE_CHARS = 8_192  # longer lines are cut for analysis
 MAX_EVIDENCE = 8
 
 # A File customizer is meant for small files only (the guide: < 20 MB).
@@ -45,7 +57,6 @@ SYSPREP_POLL_SECONDS = 5.0
 LOOP_MIN_REPEATS = 12
 LOOP_MIN_CYCLES = 8
 LOOP_HOPELESS_MINUTES = 30.0
-LOOP_HOPELESS_REPEATS = 200
 # No Windows restart legitimately takes this long.
 RESTART_HOPELESS_MINUTES = 60.0
 # After "A system shutdown has already been scheduled (1190)" the restart customizer times out (default 5m);
@@ -53,378 +64,6 @@ RESTART_HOPELESS_MINUTES = 60.0
 RESTART_1190_HOPELESS_MINUTES = 30.0
 # A prompt at the end of a log that has not grown for this long is waiting for an answer.
 PROMPT_STALL_MINUTES = 1.0
-
-# --------------------------------------------------------------------------------------------------- parsing
-
-# "[opid] PACKER OUT ", "[opid] PACKER ERR ", "[opid] PACKER ", or without "[opid]" (container output)
-_PREFIX = re.compile(r"^\s{0,8}(?:\[(?P<op>[^\]]{1,80})\]\s?)?PACKER(?:\s(?:OUT|ERR)\b)?\s?")
-_TS = re.compile(r"(\d{4})[/-](\d\d)[/-](\d\d)[ T](\d\d):(\d\d):(\d\d)")
-_LEAD = re.compile(
-    r"^(?:\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?\s{1,4})?"
-    r"(?:ui(?: error)?:\s?)?"
-    r"(?:[\w.\-/]{1,80}(?: plugin)?:\s(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\s)?)?"
-)
-_ARM = re.compile(r"^(?:==>\s?|-->\s?)?(?:\s{0,8}azure-arm:\s?)?")
-
-_PROGRESS = re.compile(
-    r"(?P<file>[^\s/\\\[\]]{1,200})\s{1,8}(?P<done>\d{1,15}(?:\.\d{1,6})?)\s?(?P<du>[KMGT]i?B|B|bytes)\s{0,4}/\s{0,4}"
-    r"(?P<total>\d{1,15}(?:\.\d{1,6})?)\s?(?P<tu>[KMGT]i?B|B|bytes)\b[^%\n]{0,200}?(?P<pct>\d{1,3}(?:\.\d{1,4})?)\s?%"
-)
-_UNITS = {
-    "B": 1,
-    "bytes": 1,
-    "KB": 1000,
-    "MB": 1000**2,
-    "GB": 1000**3,
-    "TB": 1000**4,
-    "KiB": 1024,
-    "MiB": 1024**2,
-    "GiB": 1024**3,
-    "TiB": 1024**4,
-}
-
-_START_PROV = re.compile(r"\(telemetry\) Starting provisioner ([\w.-]{1,80})")
-_END_PROV = re.compile(r"\(telemetry\) ending ([\w.-]{1,80})")
-_WAIT_CONN = re.compile(r"(?i)Waiting for (SSH|WinRM)\b")
-_CONN_TIMEOUT = re.compile(
-    r"(?i)Waiting for (SSH|WinRM), up to timeout: ((?:\d{1,6}h)?(?:\d{1,6}m)?(?:\d{1,6}(?:\.\d+)?s)?)"
-)
-_CONNECTED = re.compile(r"(?i)Connected to (?:SSH|WinRM)!|WinRM connected\.")
-_CONN_TARGET = re.compile(
-    r"(?:dial tcp |Attempting SSH connection to |https?://)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"
-)
-_DEPLOY = re.compile(r"Deploying deployment template|Validating deployment template")
-_DEPLOY_DONE = re.compile(r"Getting the VM's IP address|-> VM Name\b|Waiting for (?:SSH|WinRM)")
-_DISTRIBUTE = re.compile(
-    r"(?i)Querying the machine's properties|Powering off machine|Capturing image|Generalizing machine|"
-    r"Publishing to Shared Image Gallery|SIG publication|Waiting for SIG replication|replicat(?:ing|ion)|"
-    r"Distributing\b|Creating image version|Copying VHD|Exporting VHD"
-)
-_CLEANUP = re.compile(
-    r"(?i)Deleting individual resources|Deleting resource group|Removing the created Deployment"
-)
-_ENDED = re.compile(
-    r"Done exporting Packer logs|Build '[\w.-]{1,80}' (?:finished|errored)|==> Builds finished|"
-    r"==> Wait completed after|\(telemetry\) Finalizing\."
-)
-_CANCELED = re.compile(
-    r"Cancelling build after receiving terminated|Cancelling builder after context cancellation"
-)
-_RESTART = re.compile(
-    r"(?i)Restarting (?:the )?machine|Waiting for machine to (?:restart|become available)|"
-    r"Windows Modules Installer|A system shutdown (?:is in progress|has already been scheduled)|"
-    r"\((?:1115|1190)\)|exit status (?:1115|1190)|Timeout waiting for machine to restart"
-)
-_RESTART_DONE = re.compile(
-    r"(?i)\brestarted\.|Machine successfully restarted|Machine is available|Searching for Windows updates|"
-    r"Connected to WinRM|WinRM connected|Waiting for operation to complete|"
-    r"(?:Installing|Downloading) Windows updates|Found Windows update|No Windows updates found"
-)
-_FAILED = re.compile(
-    r"Provisioning step had errors|Build '[\w.-]{1,80}' errored|Script exited with non-zero exit status|"
-    r"Timeout waiting for machine to restart|Error downloading '|Some builds didn't complete successfully"
-)
-_PROMPT = re.compile(
-    r"(?i)\[Y/n\]|\[y/N\]|\((?:y/n|yes/no)[^)]{0,20}\)|Do you want to continue\?|Press any key|Are you sure|"
-    r"\[Y\] Yes\s{1,4}\[(?:A|N)\]|Press (?:Enter|RETURN)|\bOverwrite\b[^?]{0,80}\?\s*$|"
-    r"\[y\]es, \[n\]o|Which services should be restarted\?|Enter (?:passphrase|password)|Password:\s*$|"
-    r"\(default is \"?[YN]\"?\)|Continue\?\s*$"
-)
-_UNDEPLOYABLE = "IMAGE_STATE_UNDEPLOYABLE"
-_GA_MISSING = re.compile(
-    r"Cannot find any service with service name 'WindowsAzureGuestAgent'|"
-    r"Cannot find any service with service name 'RdAgent'"
-)
-_PRIVATE_IP = re.compile(r"^(?:10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)")
-
-
-@dataclass
-class _Line:
-    n: int  # 1-based number within the input
-    raw: str
-    msg: str  # the message without the log prefix, timestamps and "azure-arm:" markers
-    ts: datetime | None  # the line's own timestamp
-    at: datetime | None  # its own or the last timestamp before it
-
-
-def _decode(data: bytes) -> str:
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16", errors="replace")
-    if data[:3] == b"\xef\xbb\xbf":
-        data = data[3:]
-    return data.decode("utf-8", errors="replace")
-
-
-def _split(text: str) -> list[str]:
-    return re.split(r"\r\n|\r|\n", text.replace("\x00", ""))
-
-
-def _iter_lines(tail: object) -> Iterable[str]:
-    if tail is None:
-        return ()
-    if isinstance(tail, (bytes, bytearray, memoryview)):
-        return _split(_decode(bytes(tail)))
-    if isinstance(tail, str):
-        return _split(tail)
-    if isinstance(tail, Iterable):
-        return _iter_items(tail)
-    return _split(str(tail))
-
-
-def _iter_items(items: Iterable[object]) -> Iterable[str]:
-    """``str`` items are lines (or blocks of lines); ``bytes`` items are stream chunks that may cut lines."""
-    pending = b""
-    for item in items:
-        if isinstance(item, (bytes, bytearray, memoryview)):
-            pending += bytes(item)
-            cut = max(pending.rfind(b"\n"), pending.rfind(b"\r"))
-            if cut >= 0 and not pending.startswith((b"\xff\xfe", b"\xfe\xff")):
-                head, pending = pending[: cut + 1], pending[cut + 1 :]
-                yield from _split(_decode(head))[:-1]
-            continue
-        if pending:
-            yield from _split(_decode(pending))
-            pending = b""
-        if isinstance(item, str):
-            yield from _split(item.rstrip("\r\n") if item.count("\n") <= 1 else item)
-        elif item is not None:
-            yield from _split(str(item))
-    if pending:
-        yield from _split(_decode(pending))
-
-
-def _parse_ts(text: str) -> datetime | None:
-    m = _TS.search(text, 0, 120)
-    if not m:
-        return None
-    try:
-        return datetime(*(int(g) for g in m.groups()), tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _parse(n: int, raw: str, last: datetime | None) -> _Line:
-    line = raw[:MAX_LINE_CHARS]
-    body = line
-    m = _PREFIX.match(line)
-    ts = None
-    if m:
-        body = line[m.end() :]
-        ts = _parse_ts(body)
-    elif line[:1].isdigit():
-        ts = _parse_ts(line)
-    lead = _LEAD.match(body)
-    if lead:
-        body = body[lead.end() :]
-    arm = _ARM.match(body)
-    if arm:
-        body = body[arm.end() :]
-    return _Line(n=n, raw=line, msg=body.strip(), ts=ts, at=ts or last)
-
-
-def _duration_minutes(text: str) -> float | None:
-    """Go duration (``20m0s``, ``1h30m``, ``45s``) in minutes."""
-    total = 0.0
-    found = False
-    for value, unit in re.findall(r"(\d+(?:\.\d+)?)(h|m|s)", text):
-        found = True
-        total += float(value) * {"h": 60.0, "m": 1.0, "s": 1.0 / 60}[unit]
-    return total if found else None
-
-
-def _minutes(a: datetime | None, b: datetime | None) -> float | None:
-    if a is None or b is None:
-        return None
-    return max(0.0, (b - a).total_seconds() / 60.0)  # a clock behind the log: not negative time
-
-
-def _size(value: str, unit: str) -> float:
-    return float(value) * _UNITS.get(unit, 1)
-
-
-def _fmt_bytes(n: float) -> str:
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n:.0f} B"
-
-
-def _fmt_minutes(m: float) -> str:
-    if m >= 120:
-        return f"{m / 60:.1f} h"
-    return f"{m:.0f} min"
-
-
-# ------------------------------------------------------------------------------------------------- scanning
-
-
-@dataclass
-class _Progress:
-    line: _Line
-    file: str
-    done: float
-    total: float
-
-
-@dataclass
-class _State:
-    stage: str | None = None  # deploy | connect | provisioner | between | distribute | cleanup | ended
-    stage_line: _Line | None = None
-    # when the stage began: the stage line's own timestamp, else the first timestamp logged after it
-    stage_ts: datetime | None = None
-    conn_kind: str | None = None
-    conn_timeout: float | None = None
-    conn_target: str | None = None
-    provisioner: str | None = None
-    prov_line: _Line | None = None
-    prov_count: int = 0
-    restart_line: _Line | None = None
-    restart_lines: list[_Line] = field(default_factory=list)
-    progress: list[_Progress] = field(default_factory=list)
-    upload_line: _Line | None = None
-    ga_missing: _Line | None = None
-    canceled: _Line | None = None
-    failed: _Line | None = None  # the first line saying the build failed
-    last_ts: datetime | None = None
-    lines_after_ts: int = 0  # non-blank lines seen since the line that carried ``last_ts``
-    meaningful: deque[_Line] = field(default_factory=lambda: deque(maxlen=LOOP_HOPELESS_REPEATS * 4))
-
-    def enter(self, stage: str, line: _Line) -> None:
-        if self.stage != stage:
-            self.stage = stage
-            self.stage_line = line
-            self.stage_ts = line.ts
-        if stage != "provisioner":
-            self.restart_line = None
-            self.restart_lines = []
-
-
-def _scan(lines: Iterable[str]) -> _State:
-    """Run the state machine over the lines. Line numbers count every line; state needs no look-back."""
-    st = _State()
-    for n, raw in enumerate(lines, 1):
-        if not raw or raw.isspace():
-            continue
-        try:
-            ln = _parse(n, raw, st.last_ts)
-        except Exception:  # defensive: one odd line must never stop the analysis
-            continue
-        if ln.ts is not None:
-            st.last_ts = ln.ts
-            st.lines_after_ts = 0
-            if st.stage_ts is None and st.stage is not None:
-                st.stage_ts = ln.ts
-        else:
-            st.lines_after_ts += 1
-        _step(st, ln)
-    return st
-
-
-def _step(st: _State, ln: _Line) -> None:
-    msg = ln.msg
-    if not msg:
-        return
-    is_err_noise = "PACKER ERR" in ln.raw[:140] or (ln.ts is not None and " ui: " not in ln.raw[:140])
-    if not is_err_noise or _PROMPT.search(msg) or msg.startswith(_UNDEPLOYABLE):
-        st.meaningful.append(ln)
-
-    if st.failed is None and _FAILED.search(msg):
-        st.failed = ln
-    if _ENDED.search(msg):
-        st.enter("ended", ln)
-        if "Done exporting" in msg:
-            st.stage_line = ln
-        return
-    if _CANCELED.search(msg):
-        st.canceled = ln
-        st.enter("ended", ln)
-        return
-    if st.stage == "ended":
-        return  # lines after the end (plugin exit messages) change nothing
-    m = _START_PROV.search(msg)
-    if m:
-        st.provisioner = m.group(1)
-        st.prov_line = ln
-        st.prov_count += 1
-        st.progress = []
-        st.upload_line = None
-        st.ga_missing = None
-        st.enter("provisioner", ln)
-        st.stage_line = ln
-        return
-    m = _END_PROV.search(msg)
-    if m:
-        if m.group(1) == "azure-arm":
-            return
-        st.enter("between", ln)
-        st.provisioner = None
-        return
-    if _CLEANUP.search(msg):
-        st.enter("cleanup", ln)
-        return
-    # A tail may begin in the middle of a provisioner: before any stage marker, read lines as if inside one.
-    if st.stage == "provisioner" or (st.stage is None and not _WAIT_CONN.search(msg)):
-        if _RESTART.search(msg) or (st.stage == "provisioner" and _WAIT_CONN.search(msg)):
-            if st.restart_line is None:
-                st.restart_line = ln
-            st.restart_lines.append(ln)
-            return
-        if st.restart_line is not None and _RESTART_DONE.search(msg):
-            st.restart_line = None
-            st.restart_lines = []
-        if _GA_MISSING.search(msg):
-            st.ga_missing = ln
-        if msg.startswith("Uploading ") and "=>" in msg:
-            st.upload_line = ln
-        p = _PROGRESS.search(msg)
-        if p:
-            try:
-                st.progress.append(
-                    _Progress(
-                        ln,
-                        p.group("file"),
-                        _size(p.group("done"), p.group("du")),
-                        _size(p.group("total"), p.group("tu")),
-                    )
-                )
-            except (ValueError, OverflowError):
-                pass
-            if len(st.progress) > 1000:
-                del st.progress[:-500]
-        if st.stage == "provisioner" or p or st.restart_line is not None:
-            return
-    if _DISTRIBUTE.search(msg) and st.stage != "provisioner":
-        st.enter("distribute", ln)
-        return
-    m = _CONN_TIMEOUT.search(msg)
-    if m:
-        st.conn_kind = m.group(1)
-        st.conn_timeout = _duration_minutes(m.group(2))
-        if st.stage != "connect":
-            st.enter("connect", ln)
-        return
-    m = _WAIT_CONN.search(msg)
-    if m and "restart" not in msg.lower():
-        st.conn_kind = m.group(1)
-        if st.stage != "connect":
-            st.enter("connect", ln)
-        return
-    if _CONNECTED.search(msg):
-        if st.stage == "connect":
-            st.enter("between", ln)
-        return
-    if st.stage == "connect":
-        t = _CONN_TARGET.search(msg)
-        if t:
-            st.conn_target = t.group(1)
-        return
-    if _DEPLOY.search(msg):
-        st.enter("deploy", ln)
-        return
-    if st.stage == "deploy" and _DEPLOY_DONE.search(msg):
-        st.enter("between", ln)
-        return
-
 
 # ---------------------------------------------------------------------------------------------- situations
 
@@ -477,13 +116,15 @@ def analyze_running(
     *,
     minutes_remaining: float | None = None,
     now: datetime | None = None,
+    rules: KnowledgeBase | None = None,
 ) -> RunningAnalysis:
     """Say what a running build waits on, from the tail of its live log (see the module docstring).
 
     ``minutes_since_growth``: minutes since the log last grew. ``minutes_remaining``: minutes left before the
     build's timeout (``buildTimeoutInMinutes`` minus the time it has run), if known. ``now``: the current time
     (UTC; naive values are taken as UTC); defaults to the last timestamp in the log plus
-    ``minutes_since_growth``.
+    ``minutes_since_growth``. ``rules``: the knowledge base whose ``running`` signals are read (default: the
+    built-in one and the ``DIAGNOSIS_RULES`` files).
     """
     try:
         stall = float(minutes_since_growth)
@@ -499,7 +140,7 @@ def analyze_running(
     if remaining is not None and not math.isfinite(remaining):
         remaining = None
 
-    st = _scan(_iter_lines(tail))
+    st = _scan(_iter_lines(tail), running_knowledge(rules if rules is not None else _default_kb()))
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     if now is None and st.last_ts is not None:
@@ -514,6 +155,16 @@ def analyze_running(
         result.last_log_time = st.last_ts.isoformat()
         result.lines_after_last_time = st.lines_after_ts
     return result
+
+
+def _default_kb() -> KnowledgeBase:
+    """The built-in knowledge base plus the ``DIAGNOSIS_RULES`` files, loaded once per setting value."""
+    return _kb_for(os.environ.get(RULES_ENV, ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _kb_for(_setting: str) -> KnowledgeBase:
+    return load_knowledge_base()
 
 
 def _decide(st: _State, stall: float, remaining: float | None, now: datetime | None) -> RunningAnalysis:
@@ -543,7 +194,7 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
     # An interactive prompt at the very end of the output.
     recent = list(meaningful)[-3:]
     for ln in reversed(recent):
-        if _PROMPT.search(ln.msg):
+        if st.know.search("prompt", ln.msg):
             stalled = stall >= PROMPT_STALL_MINUTES
             return RunningAnalysis(
                 waiting_on="prompt",
@@ -564,7 +215,7 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
     # The sysprep loop of the deprovisioning step.
     reps = 0
     for ln in reversed(meaningful):
-        if not ln.msg.startswith(_UNDEPLOYABLE):
+        if not st.know.search("sysprep-loop", ln.msg):
             break
         reps += 1
     # After "Cannot find any service ... WindowsAzureGuestAgent" a few polls are enough to call it a loop.
@@ -578,13 +229,13 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
         hopeless = st.ga_missing is not None or minutes >= SYSPREP_LOOP_MINUTES
         if hopeless:
             detail = (
-                f"Sysprep loop: {_UNDEPLOYABLE} repeated {reps} times (about {_fmt_minutes(minutes)})"
+                f"Sysprep loop: {run[-1].msg[:60]} repeated {reps} times (about {_fmt_minutes(minutes)})"
                 + (" after the guest agent service was not found" if st.ga_missing else "")
                 + ". Increase the VM size or add a 60-second sleep customizer before sysprep."
             )
         else:
             detail = (
-                f"Sysprep running: {_UNDEPLOYABLE} for about {_fmt_minutes(minutes)} ({reps} polls); "
+                f"Sysprep running: {run[-1].msg[:60]} for about {_fmt_minutes(minutes)} ({reps} polls); "
                 f"it becomes a loop past {_fmt_minutes(SYSPREP_LOOP_MINUTES)}."
             )
         return RunningAnalysis(

@@ -37,7 +37,7 @@ def test_builtin_files_load_and_are_sane():
     ids = [r.id for r in kb]
     assert len(ids) == len(set(ids))
     for rule in kb:
-        assert rule.benign or rule.remediation
+        assert rule.benign or rule.error_record or rule.remediation
         for p in rule.log_patterns:
             assert p.keywords, f"{rule.id}: log pattern {p.source!r} has no literal keyword (slow scanning)"
 

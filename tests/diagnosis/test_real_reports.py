@@ -69,3 +69,10 @@ def test_held_out_split_is_fixed_by_name():
     held = [n for n in names if scoring.held_out(n)]
     assert 0 < len(held) < len(names)
     assert all(scoring.held_out(n) == scoring.held_out(n) for n in names)
+
+
+def test_never_none_on_a_failure_report_and_no_category_on_a_non_failure(results):
+    none_on_failure = [r for r in results if r.expected != "none" and r.got == "none"]
+    assert not none_on_failure, "'no failure found' on a failure report:\n" + _misses(none_on_failure)
+    guessed = [r for r in results if r.expected == "none" and r.got not in ("none", "unknown")]
+    assert not guessed, "a category on a text that shows no failure:\n" + _misses(guessed)

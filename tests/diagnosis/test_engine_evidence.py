@@ -1,0 +1,83 @@
+"""Evidence leads with the root cause: the script's error record, then the exit line; repeats collapse."""
+
+from __future__ import annotations
+
+from diagnosis import diagnose, load_knowledge_base
+from localazure import samplelogs
+
+KB = load_knowledge_base(use_env=False)
+
+
+def test_powershell_failure_leads_with_the_error_record():
+    log = samplelogs.failed_customizer_log("install-iis", "PowerShell", 1, os="windows", before=[], seed=11)
+    d = diagnose(log.status_message, log=bytes(log), rules=KB)
+    assert d.category == "customizer-failed"
+    assert "Install-Package : No match was found" in d.evidence[0].text
+    assert "Script exited with non-zero exit status: 1" in d.evidence[1].text
+    assert "contoso-agent" in d.summary
+    texts = [e.text for e in d.evidence]
+    # Packer repeats the error four times (==>, Build errored, -->, machine readable): one line with a count
+    assert sum("Script exited with non-zero exit status" in t for t in texts) == 1
+    assert texts[1].endswith("x)")
+    assert not any("Waiting for WinRM" in t or "up to timeout" in t for t in texts)
+
+
+def test_shell_failure_leads_with_the_apt_error():
+    log = samplelogs.failed_customizer_log("install-agent", "Shell", 100, os="linux", before=[], seed=5)
+    d = diagnose(log.status_message, log=bytes(log), rules=KB)
+    assert d.category == "customizer-failed"
+    assert "E: Unable to locate package contoso-agent" in d.evidence[0].text
+    assert "exit status: 100" in d.evidence[1].text
+
+
+def test_error_records_outside_the_failed_customizer_do_not_lead():
+    op = "[00000000-0000-0000-0000-000000000001] PACKER"
+    exit_22 = "Script exited with non-zero exit status: 22. Allowed exit codes are: [0]"
+    lines = [
+        f"{op} ERR 2024/03/01 10:00:00 [INFO] (telemetry) Starting provisioner shell",
+        f"{op} OUT     azure-arm: E: Unable to locate package old-thing",
+        f"{op} ERR 2024/03/01 10:01:00 [INFO] (telemetry) ending shell",
+        f"{op} ERR 2024/03/01 10:01:01 [INFO] (telemetry) Starting provisioner shell",
+        f"{op} OUT     azure-arm: curl: (22) The requested URL returned error: 404",
+        f"{op} OUT ==> azure-arm: {exit_22}",
+        f"{op} ERR 2024/03/01 10:02:00 [INFO] (telemetry) ending shell",
+        f"{op} OUT Build 'azure-arm' errored after 2 minutes: {exit_22}",
+    ]
+    d = diagnose(log="\n".join(lines).encode() + b"\n", rules=KB)
+    assert d.category == "customizer-failed"
+    assert "curl: (22)" in d.evidence[0].text
+    assert "exit status: 22" in d.evidence[1].text
+    assert d.failed_customizer is not None and d.failed_customizer.position == 2
+
+
+def test_summary_uses_the_whole_line_not_the_cut_evidence():
+    guid = "a1b2c3d4-1111-2222-3333-444455556666"
+    scope = (
+        f"/subscriptions/{guid}/resourceGroups/rg-shared-image-gallery-production-westeurope/providers/"
+        "Microsoft.Compute/galleries/galProductionImages/images/windows-server-2022-hardened/versions/1.0.3"
+    )
+    text = (
+        "Deployment failed. Correlation ID: 0d1c2b3a-4f5e-6d7c-8b9a-0a1b2c3d4e5f. "
+        f"ERROR: (AuthorizationFailed) The client '{guid}' with object id '{guid}' does not have authorization "
+        f"to perform action 'Microsoft.Compute/galleries/images/versions/write' over scope '{scope}' or the "
+        "scope is invalid. If access was recently granted, please refresh your credentials."
+    )
+    assert len(text) > 500
+    d = diagnose(text, rules=KB)
+    assert d.category == "permissions"
+    assert "'Microsoft.Compute/galleries/images/versions/write'" in d.summary
+    assert "versions/1.0.3'" in d.summary
+    assert d.phase == "distribute"
+
+
+def test_a_log_line_cut_before_its_scope_still_names_the_action():
+    guid = "a1b2c3d4-1111-2222-3333-444455556666"
+    line = (
+        f"[{guid}] PACKER OUT ==> azure-arm: ERROR: -> AuthorizationFailed : The client {guid} with object id "
+        f"{guid} does not have authorization to perform action 'Microsoft.Compute/galleries/images/versions/write'"
+        f" over scope '/subscriptions/{guid}/resourceGroups/rg-shared-image-gallery-production-westeurope-0001/"
+        "providers/Microsoft.Compute/galleries/galProductionImages/images/windows-server-2022-hardened/versions/1.0.3'"
+    )
+    d = diagnose(log=(line + "\n").encode(), rules=KB)
+    assert d.category == "permissions"
+    assert "'Microsoft.Compute/galleries/images/versions/write'" in d.summary

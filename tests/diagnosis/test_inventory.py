@@ -1,0 +1,86 @@
+"""Every line of the message inventory resolves, and its examples are diagnosed as the line says.
+
+``diagnosis/knowledge/inventory/messages.json`` lists message shapes with the source that prints them and either
+the knowledge-base entry that handles them or a decision (failure-signal, ambiguous, benign, recovered,
+not-a-failure). Each example is diagnosed the way ``python -m diagnosis`` treats pasted text.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from diagnosis import diagnose, load_knowledge_base
+from diagnosis.cli import _classify, _json_inputs
+from diagnosis.model import Diagnosis
+from diagnosis.rules import BUILTIN_DIR
+from diagnosis.scanner import scan_text
+
+INVENTORY = BUILTIN_DIR / "inventory" / "messages.json"
+DATA = json.loads(INVENTORY.read_text(encoding="utf-8"))
+KB = load_knowledge_base(use_env=False)
+DECISIONS = {"failure-signal", "ambiguous", "benign", "recovered", "not-a-failure"}
+CASES = [
+    pytest.param(entry, example, id=f"{i}-{entry['resolves']}-{j}")
+    for i, entry in enumerate(DATA["entries"])
+    for j, example in enumerate(entry["examples"])
+]
+
+
+def _diagnose_pasted(text: str) -> Diagnosis:
+    kind, value = _classify("inventory", io.BytesIO(text.encode()))
+    texts: list[str] = []
+    templates: list[dict] = []
+    log = None
+    if kind == "json":
+        _json_inputs(value, texts, templates)
+    elif kind == "text":
+        texts.append(value)
+    else:
+        log = value
+    return diagnose(
+        "\n".join(texts) if texts else None,
+        log=log,
+        template=templates[0] if templates else None,
+        rules=KB,
+    )
+
+
+def test_inventory_lines_resolve():
+    assert set(DATA["decisions"]) == DECISIONS
+    assert len(DATA["entries"]) >= 60
+    for entry in DATA["entries"]:
+        assert entry["shape"].strip() and entry["source"].strip() and entry["examples"], entry
+        target = entry["resolves"]
+        assert target in DECISIONS or KB.get(target) is not None, f"{target!r} is neither an entry nor a decision"
+    covered = {e["resolves"] for e in DATA["entries"]}
+    failure_entries = {r.id for r in KB if not r.benign and r.id not in ("failed-customizer", "failed-deprovisioning")}
+    assert len(covered & failure_entries) >= 30
+
+
+@pytest.mark.parametrize(("entry", "example"), CASES)
+def test_inventory_example_is_diagnosed_as_listed(entry, example):
+    target = entry["resolves"]
+    d = _diagnose_pasted(example)
+    if target in ("benign", "recovered", "not-a-failure"):
+        assert d.category == "none", (d.category, d.rule_id, d.summary)
+        return
+    if target == "ambiguous":
+        assert d.category == "unknown", (d.rule_id, d.summary)
+        return
+    if target == "failure-signal":
+        assert d.category != "none", d.summary
+        return
+    rule = KB.get(target)
+    assert rule is not None
+    if rule.benign:
+        assert d.category == "none" and d.warnings, (d.category, d.summary)
+        return
+    assert target in scan_text(example, KB).hits, f"{target} does not match its own example"
+    if rule.error_record:  # a script's error line alone: an error without a known cause
+        assert d.category == "unknown", (d.category, d.rule_id)
+        return
+    expected = "unknown" if rule.ambiguous else rule.category
+    assert (d.category, d.rule_id) == (expected, target), d.summary
