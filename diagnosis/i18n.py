@@ -163,7 +163,12 @@ def missing_texts(rules: Sequence[Any], language: str) -> dict[str, list[str]]:
     missing: dict[str, list[str]] = {}
     for rule in rules:
         have = (getattr(rule, "translations", None) or {}).get(language) or entries.get(rule.id) or EntryText()
-        needed = ["title", "warning"] if rule.benign else ["title", "cause", "remediation"]
+        if rule.benign:
+            needed = ["title", "warning"]
+        elif rule.error_record:  # a script's error line: never a category, so no cause or steps to translate
+            needed = ["title"]
+        else:
+            needed = ["title", "cause", "remediation"]
         gaps = [name for name in needed if not getattr(have, name)]
         steps = len(have.remediation)
         if not rule.benign and steps and steps != len(rule.remediation):
