@@ -266,12 +266,10 @@ class HyperscanBackend:
                 if index in long_seen:  # once per over-long line, not once per window
                     continue
             if found:
-                tracker = flood.get(found[0]) if len(found) == 1 and not truncated else None
-                if tracker is None:
+                trackers = None if truncated else [flood.get(i) for i in found]
+                if trackers is None or None in trackers:
                     record(buf, line_start, line_end, first_pos, line_no, found, truncated)
-                elif tracker.last_line != line_no:  # one more line of a rule seen often: count, remember where
-                    tracker.count += 1
-                    tracker.last_line = line_no
+                else:  # one more line of rules seen often (each has its evidence): count, remember where
                     if line_no != recorder.counted_line:
                         recorder.counted_line = line_no
                         if buf[line_start] == 91 and find(b" PACKER", line_start, line_start + 60) >= 0:
@@ -280,8 +278,12 @@ class HyperscanBackend:
                                 recorder.read_operation_id(buf[line_start : line_start + 60])
                     current = steps.current
                     position = current.position if current is not None else None
-                    tracker.last.append((line_no, (line_start, line_end), position, res.phase))
-                    tracker.pending = True
+                    for tracker in trackers:
+                        if tracker.last_line != line_no:
+                            tracker.count += 1
+                            tracker.last_line = line_no
+                            tracker.last.append((line_no, (line_start, line_end), position, res.phase))
+                            tracker.pending = True
                 found = []
             if index == zero_exit and not needs_zero_exit():  # the flood of "exited with code: 0"
                 while next_start < len(starts) and starts[next_start] < pos:
