@@ -7,7 +7,7 @@
 // any later provisioning (the hook sets that for you), or by hand (README "Deploy").
 //
 // Two subscriptions, same topic, same function, same retry and dead-lettering. Together their filters let through
-// exactly what monitor/events.py route() acts on (tests/infra checks both ways), so the function is not woken
+// exactly what monitor/events/ route() acts on (tests/infra checks both ways), so the function is not woken
 // for the thousands of unrelated ARM operations in a busy subscription:
 // - subscriptionToFunction: image template operations and resource group writes/deletes (HANDLED_EVENT_TYPES,
 //   HANDLED_OPERATION_PREFIXES);
@@ -83,7 +83,7 @@ resource subscriptionToFunction 'Microsoft.EventGrid/systemTopics/eventSubscript
     }
     eventDeliverySchema: 'EventGridSchema'
     filter: {
-      // monitor/events.py HANDLED_EVENT_TYPES
+      // monitor/events/ HANDLED_EVENT_TYPES
       includedEventTypes: [
         'Microsoft.Resources.ResourceWriteSuccess'
         'Microsoft.Resources.ResourceWriteFailure'
@@ -95,7 +95,7 @@ resource subscriptionToFunction 'Microsoft.EventGrid/systemTopics/eventSubscript
       enableAdvancedFilteringOnArrays: false
       advancedFilters: [
         {
-          // monitor/events.py HANDLED_OPERATION_PREFIXES: image template operations and resource group
+          // monitor/events/ HANDLED_OPERATION_PREFIXES: image template operations and resource group
           // writes/deletes (the function keeps only IT_ staging groups; a filter cannot match on the group name
           // without also dropping the template events, whose subjects are in any resource group).
           operatorType: 'StringBeginsWith'
@@ -142,7 +142,7 @@ resource buildEndToFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions
     }
     eventDeliverySchema: 'EventGridSchema'
     filter: {
-      // monitor/events.py BUILD_END_EVENT_TYPE
+      // monitor/events/ BUILD_END_EVENT_TYPE
       includedEventTypes: [
         'Microsoft.Resources.ResourceDeleteSuccess'
       ]
@@ -150,7 +150,7 @@ resource buildEndToFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions
       // ANDed; string comparisons are case-insensitive.
       advancedFilters: [
         {
-          // monitor/events.py BUILD_END_OPERATIONS
+          // monitor/events/ BUILD_END_OPERATIONS
           operatorType: 'StringIn'
           key: 'data.operationName'
           values: [
