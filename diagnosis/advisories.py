@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Advisory
-from .redact import redact
+from .script_checks import check_line, shortened
 
 ADVISORY_IDS: dict[str, str] = {
     "install-without-yes": "a package install or upgrade that can wait for a [Y/n] answer",
@@ -91,56 +91,6 @@ SMALL_VM_SIZES = re.compile(
 )
 ONE_CPU_SIZES = re.compile(r"(?i)^(?:Standard_)?(?:A[0-1](?:_v2)?|D1(?:_v2)?|DS1(?:_v2)?|B1\w*|F1s?)$")
 
-# ------------------------------------------------------------------------------------------- script checks
-
-_SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\n|\|")
-_PKG = re.compile(
-    r"(?:^|[\s(`$])(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+\S+=\S+\s+)*(?P<tool>apt-get|apt|yum|dnf|tdnf|zypper|choco)"
-    r"(?P<args>(?:\s+\S+)*)"
-)
-_PROMPTING_SUBCOMMANDS = {
-    "install",
-    "upgrade",
-    "dist-upgrade",
-    "full-upgrade",
-    "remove",
-    "purge",
-    "autoremove",
-    "update",
-    "reinstall",
-    "groupinstall",
-    "in",
-    "up",
-    "dup",
-    "rm",
-    "uninstall",
-}
-_YES_FLAG = re.compile(
-    r"(?i)(?:^|\s)(?:-[a-z]*y[a-z]*|--yes|--assume-yes|--force-yes|--non-interactive|-n|--no-confirm|--confirm"
-    r"|-o\s*APT::Get::Assume-Yes=(?:true|1)|--accept-package-agreements)\b"
-)
-_PIPED_YES = re.compile(r"(?i)\byes\s*(?:\S+\s*)?\||\becho\s+['\"]?y(?:es)?['\"]?\s*\|")
-_INSTALL_MODULE = re.compile(r"(?i)\b(Install-Module|Install-PackageProvider|Install-Script|Update-Module)\b")
-_FORCE = re.compile(r"(?i)\s-Force\b|-Confirm:\s*\$false")
-_FIREWALL = re.compile(
-    r"(?i)\bufw\b|\biptables\b|\bip6tables\b|\bnft\b|\bfirewall-cmd\b|\bfirewalld\b|\bnetsh\s+(?:adv)?firewall|"
-    r"\bnetsh\s+advfirewall\b|(?:Set|New|Remove|Disable|Enable)-NetFirewall(?:Rule|Profile)\b|"
-    r"\bSet-NetFirewallProfile\b|\bRemove-NetFirewallRule\b|\bcsf\b\s+-[a-z]"
-)
-_REMOTE_ACCESS = re.compile(
-    r"(?i)sshd_config|\bsystemctl\s+(?:stop|disable|mask|restart)\s+(?:sshd?|ssh\.service)\b|"
-    r"\bservice\s+sshd?\s+(?:stop|restart)\b|\bwinrm\s+(?:set|delete|quickconfig|qc)\b|"
-    r"\bSet-WSManQuickConfig\b|\bDisable-PSRemoting\b|\bEnable-PSRemoting\b|\bSet-Item\s+WSMan:|"
-    r"(?:Stop|Set|Restart)-Service\s+(?:-Name\s+)?['\"]?WinRM\b|\bRemove-Item\s+.*WSMan:|"
-    r"\b(?:22|5986|5985)\b.{0,80}\b(?:deny|drop|reject|block)\b|\b(?:deny|drop|reject|block)\b.{0,80}\b(?:22|5986)\b"
-)
-_REBOOT = re.compile(
-    r"(?i)(?:^|[\s;&|(])(?:sudo\s+)?(?:reboot|shutdown\s+(?:-r|/r|-h|/s)|Restart-Computer|Stop-Computer|"
-    r"systemctl\s+reboot|init\s+6)\b"
-)
-_DELETE = re.compile(r"(?i)(?:^|[\s;&|(])(?:sudo\s+)?(?:rm|Remove-Item|del|erase|rd|rmdir|ri|unlink|shred)\b")
-_DEPROV_NAME = re.compile(r"(?i)DeprovisioningScript\.(?:ps1|sh)")
-_TMP_WIPE = re.compile(r"(?i)(?:\s|^|[\"'])/tmp/?(?:\*|\s|$|[\"'])|[cC]:\\?\*\.ps1|[cC]:\\\*(?:\s|$)")
 _SLEEP = re.compile(r"(?i)\bStart-Sleep\b|\bsleep\s+\d|\btimeout\s+/t\s+\d")
 _WINDOWS_PUBLISHERS = re.compile(
     r"(?i)windows|microsoftvisualstudio|microsoftsqlserver|microsoft-dsvm|"
@@ -235,11 +185,6 @@ def _inline(c: Any) -> list[tuple[int | None, str]]:
     return []
 
 
-def _short(text: str, n: int = 120) -> str:
-    text = redact(" ".join(text.split()))
-    return text if len(text) <= n else text[: n - 3] + "..."
-
-
 def _is_windows(props: dict[str, Any], customizers: list[Any]) -> bool | None:
     source = _get(props, "source")
     if isinstance(source, dict):
@@ -266,36 +211,6 @@ def _is_gen2(props: dict[str, Any]) -> bool:
     source = _get(props, "source")
     text = " ".join(str(v) for v in (source or {}).values()) if isinstance(source, dict) else ""
     return bool(re.search(r"(?i)gen2|-g2\b|g2$|gensecond|-gen-2", text))
-
-
-def _segments(line: str) -> list[str]:
-    return [s.strip() for s in _SEGMENT_SPLIT.split(line) if s.strip()]
-
-
-def _install_without_yes(line: str) -> str | None:
-    """The offending command when ``line`` runs a package manager that may prompt."""
-    if _PIPED_YES.search(line) or "DEBIAN_FRONTEND=noninteractive apt-get -y" in line:
-        return None
-    for seg in _segments(line):
-        m = _PKG.search(seg)
-        if not m:
-            continue
-        tool = m.group("tool").lower()
-        args = m.group("args") or ""
-        words = [w for w in args.split() if not w.startswith("-")]
-        sub = words[0].lower() if words else ""
-        if sub not in _PROMPTING_SUBCOMMANDS:
-            continue
-        if tool in ("apt", "apt-get") and sub == "update":
-            continue  # apt-get update never prompts
-        if tool == "choco" and sub not in ("install", "upgrade", "uninstall"):
-            continue
-        if _YES_FLAG.search(args) or (
-            tool == "zypper" and re.search(r"zypper\s+(?:-n|--non-interactive)", seg)
-        ):
-            continue
-        return seg
-    return None
 
 
 # -------------------------------------------------------------------------------------------------- checks
@@ -333,12 +248,12 @@ def _check(doc: _Doc) -> list[Advisory]:
         ikey = _key(c, "inline")
         for j, line in _inline(c):
             lpath = f"{cpath}.{ikey}[{j}]" if j is not None else f"{cpath}.{ikey}"
-            _check_line(add, line, lpath, label, windows)
+            check_line(add, line, lpath, label, windows)
         script = _get(c, "scriptUri")
         if ctype in ("shell", "powershell") and isinstance(script, str) and script:
             add(
                 "script-uri-not-checked",
-                f"{label} runs {_short(script, 90)}, which cannot be checked here: make sure it runs without "
+                f"{label} runs {shortened(script, 90)}, which cannot be checked here: make sure it runs without "
                 f"prompts (apt-get -y, -Force), exits 0, keeps SSH (22) / WinRM (5986) open and does not "
                 f"delete the deprovisioning script.",
                 f"{cpath}.{_key(c, 'scriptUri')}",
@@ -352,75 +267,6 @@ def _check(doc: _Doc) -> list[Advisory]:
     _check_timeout(add, props, base, customizers)
     _check_error_handling(add, props, base)
     return adv
-
-
-def _check_line(add: Any, line: str, path: str, label: str, windows: bool | None) -> None:
-    cmd = _install_without_yes(line)
-    if cmd:
-        add(
-            "install-without-yes",
-            f"{label}: '{_short(cmd)}' can stop at a [Y/n] question that nobody answers until the build "
-            f"times out; add -y (apt-get/yum/dnf/choco) or --non-interactive (zypper).",
-            path,
-        )
-    m = _INSTALL_MODULE.search(line)
-    if m and not _FORCE.search(line):
-        add(
-            "install-module-without-force",
-            f"{label}: '{_short(line)}' can ask to install the NuGet provider or trust the repository; add "
-            f"-Force (and -Confirm:$false).",
-            path,
-        )
-    if _FIREWALL.search(line):
-        port = "5986 (WinRM)" if windows else "22 (SSH)" if windows is False else "22 (SSH) / 5986 (WinRM)"
-        add(
-            "firewall-change",
-            f"{label} changes the firewall ('{_short(line)}'): Image Builder reaches the build VM on port "
-            f"{port}; if that port closes, the build loses its connection (context canceled). Keep it open "
-            f"until the end.",
-            path,
-        )
-    if _REMOTE_ACCESS.search(line):
-        add(
-            "remote-access-change",
-            f"{label} changes remote access ('{_short(line)}'): Image Builder needs SSH on port 22 (Linux) "
-            f"or WinRM over HTTPS on 5986 (Windows) for the whole build, including deprovisioning.",
-            path,
-        )
-    if _REBOOT.search(line):
-        add(
-            "reboot-in-script",
-            f"{label} restarts the VM from a script ('{_short(line)}'): Packer loses the connection and the "
-            f"customizer fails. Use a WindowsRestart customizer (Windows) or split the work around the "
-            f"restart.",
-            path,
-        )
-    deletes = _DELETE.search(line) is not None
-    if _DEPROV_NAME.search(line):
-        if deletes:
-            add(
-                "deprovision-script-deleted",
-                f"{label} deletes the deprovisioning script ('{_short(line)}'): Image Builder runs "
-                f"c:\\DeprovisioningScript.ps1 / /tmp/DeprovisioningScript.sh last; without it the image is "
-                f"not generalized and the build may fail.",
-                path,
-            )
-        else:
-            add(
-                "deprovision-script-overridden",
-                f"{label} writes its own deprovisioning script ('{_short(line)}'): it must still generalize "
-                f"the image (Sysprep /generalize, waagent -deprovision+user).",
-                path,
-                "info",
-            )
-    elif deletes and _TMP_WIPE.search(line):
-        add(
-            "deprovision-script-deleted",
-            f"{label} wipes the folder holding the deprovisioning script ('{_short(line)}'); Image Builder "
-            f"needs /tmp/DeprovisioningScript.sh (Linux) or c:\\DeprovisioningScript.ps1 (Windows) at the "
-            f"end.",
-            path,
-        )
 
 
 def _extension(url: str) -> str | None:
@@ -441,7 +287,7 @@ def _check_file(add: Any, c: dict[str, Any], cpath: str, label: str) -> None:
             certain = ext in CERTAINLY_LARGE
             add(
                 "file-customizer-large",
-                f"{label} copies a {ext} file with the File customizer ({_short(value, 90)}). The File "
+                f"{label} copies a {ext} file with the File customizer ({shortened(value, 90)}). The File "
                 f"customizer is meant for files under 20 MB; larger ones take hours. Download large files in "
                 f"a script (curl/wget on Linux, Invoke-WebRequest or azcopy on Windows)."
                 + ("" if certain else " Ignore this if the file is small."),
