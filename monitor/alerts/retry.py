@@ -1,19 +1,15 @@
 """The one retrier every webhook channel posts through.
 
-Policy (issue 4): a connect and a read timeout on every request; retries with exponential backoff and full
-jitter
-on connection errors, timeouts, 408, 429 (waiting what ``Retry-After`` asks, when it fits the budget) and
-5xx; any
-2xx is success; any other status is permanent and logged with (a redacted excerpt of) the response body.
+A connect and a read timeout on every request; retries with exponential backoff and equal jitter (uniform in
+[d/2, d]) on connection errors, timeouts, 408, 429 (waiting what ``Retry-After`` asks, when it fits the budget) and
+5xx; any 2xx is success; any other status is permanent and logged with (a redacted excerpt of) the response body.
 
 Every post of an alert carries the same idempotency key (``Idempotency-Key`` header, and the channels put it in
 the body as ``idempotency_key``), derived from the alert's dedupe key: a receiver that got a delivery the monitor
 then timed out on and repeated can drop the repeat.
 
-Webhook URLs carry their secret in the query (``sig=``) or the path (legacy connectors): nothing here ever
-logs or
-returns a URL, only the channel name and the host. urllib3's own DEBUG lines (which print the request path)
-are
+Webhook URLs carry their secret in the query (``sig=``) or the path (legacy connectors): nothing here ever logs or
+returns a URL, only the channel name and the host. urllib3's own DEBUG lines (which print the request path) are
 filtered for the same reason.
 """
 
