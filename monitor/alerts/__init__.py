@@ -2,17 +2,11 @@
 outbox. The monitor uses ``AlertDispatcher.from_settings(settings, store)``, ``.send(alert)`` and
 ``.flush_outbox()``; every channel writes in ``ALERT_LANGUAGE`` (``en`` or ``ru``)."""
 
-from .content import AlertContent, build_content, plain_text
+from .content import AlertContent, build_content
 from .dispatch import AlertDispatcher, DispatchResult
 from .model import ALERT_KINDS, KIND_SEVERITY, Alert
 from .outbox import Outbox, OutboxReport
 from .retry import DeliveryOutcome, Retrier, RetryPolicy
-
-
-def format_alert_text(alert: Alert, language: str = "en") -> str:
-    """The alert as plain text in ``language`` (what the CLI prints and the files channel writes)."""
-    return plain_text(build_content(alert, language))
-
 
 __all__ = [
     "ALERT_KINDS",
@@ -27,5 +21,4 @@ __all__ = [
     "Retrier",
     "RetryPolicy",
     "build_content",
-    "format_alert_text",
 ]
