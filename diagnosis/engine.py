@@ -227,11 +227,22 @@ def _recovered(result: ScanResult, kb: KnowledgeBase) -> set[str]:
 
 
 def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
-    """Failure entries and script error records matched in ``result`` that did not recover later."""
+    """Failure entries and script error records matched in ``result`` that did not recover later.
+
+    An error record whose every line is a match of a recovered entry (Ansible's ``fatal: ...`` line of a task
+    that ``...ignoring`` answered) recovered with it.
+    """
     recovered = _recovered(result, kb)
-    return [
-        rid for rid in result.hits if (rule := kb.get(rid)) is not None and not rule.benign and rid not in recovered
-    ]
+    recovered_lines = {h.line for rid in recovered for h in result.hits[rid].samples()}
+    live = []
+    for rid, rh in result.hits.items():
+        rule = kb.get(rid)
+        if rule is None or rule.benign or rid in recovered:
+            continue
+        if rule.error_record and recovered_lines and all(h.line in recovered_lines for h in rh.samples()):
+            continue
+        live.append(rid)
+    return live
 
 
 def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:

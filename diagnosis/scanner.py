@@ -61,7 +61,10 @@ _ERRORISH = re.compile(
     r"not found|invalid|forbidden|no such file|permission denied|not allowed|unauthorized|bad request|missing|"
     r"code[\"']?[ \t]*[:=][ \t]*[\"']?[a-z]+)\b"  # an ARM error envelope's code (Code: Conflict, "code": "...")
 )
-_NOT_ERRORISH = re.compile(r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b")
+# lines that look like errors but report none (Ansible's PLAY RECAP host line counts zero failures)
+_NOT_ERRORISH = re.compile(
+    r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b|unreachable=0 +failed=0\b"
+)
 
 
 def backend_name() -> str:
