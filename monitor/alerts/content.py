@@ -257,7 +257,7 @@ def build_content(alert: Alert, language: str = "en", *, knowledge: Any = None) 
     english_title = one_line(diag.get("title")) or (category.title if category else "")
     title = (texts.title if texts else "") or category_title(category_id, language, english_title) or None
     failed = diag.get("failed_customizer") or None
-    name = one_line(alert.template_name)
+    name = one_line(alert.template_name) or "-"  # a blank name still gets its row
     headline = f"{w['headline.' + alert.kind]}: {name}"
     if alert.group:
         headline += w["headline.group"].format(count=len(alert.group))
