@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -28,8 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from diagnosis import diagnose  # noqa: E402
-from diagnosis.cli import _classify, _json_inputs  # noqa: E402
+from diagnosis.cli import diagnose_input  # noqa: E402
 from diagnosis.rules import KnowledgeBase, load_knowledge_base  # noqa: E402
 
 CASES = ROOT / "tests" / "diagnosis" / "cases" / "real"
@@ -69,22 +67,7 @@ def report_text(path: Path) -> bytes:
 
 def diagnose_report(data: bytes, kb: KnowledgeBase):
     """Diagnose pasted report text the way ``python -m diagnosis`` treats one INPUT."""
-    kind, value = _classify("report", io.BytesIO(data))
-    texts: list[str] = []
-    templates: list[dict] = []
-    log = None
-    if kind == "json":
-        _json_inputs(value, texts, templates)
-    elif kind == "text":
-        texts.append(value)
-    else:
-        log = value
-    return diagnose(
-        "\n".join(texts) if texts else None,
-        log=log,
-        template=templates[0] if templates else None,
-        rules=kb,
-    )
+    return diagnose_input(data, kb, name="report")
 
 
 def evaluate(kb: KnowledgeBase | None = None, cases: Path = CASES, split: str = "all") -> list[Result]:

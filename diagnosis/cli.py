@@ -39,7 +39,7 @@ from diagnosis.inputs import (
 )
 from diagnosis.model import Diagnosis
 from diagnosis.redact import redact, redact_json
-from diagnosis.rules import RULES_ENV, KnowledgeBaseError, load_knowledge_base
+from diagnosis.rules import RULES_ENV, KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from diagnosis.scanner import CHUNK, sniff_is_log
 
 HEAD = 64 << 10
@@ -210,6 +210,26 @@ def _check_rules_file(path: str, label: str) -> None:
     with closing(open_input(path, label)) as fh:
         data = read_bounded(fh, name)
     parse_json(decode_text(data), name)
+
+
+def diagnose_input(data: bytes, rules: KnowledgeBase, *, name: str = "input") -> Diagnosis:
+    """Diagnose one INPUT's bytes the way the command line treats it: a customization.log, JSON (status, template,
+    error object) or pasted text."""
+    import io
+
+    kind, value = _classify(name, io.BytesIO(data))
+    texts: list[str] = []
+    templates: list[dict[str, Any]] = []
+    log = None
+    if kind == "json":
+        _json_inputs(value, texts, templates)
+    elif kind == "text":
+        texts.append(value)
+    else:
+        log = value
+    return diagnose(
+        "\n".join(texts) if texts else None, log=log, template=templates[0] if templates else None, rules=rules
+    )
 
 
 def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:

@@ -7,13 +7,12 @@ not-a-failure). Each example is diagnosed the way ``python -m diagnosis`` treats
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
 
-from diagnosis import diagnose, load_knowledge_base
-from diagnosis.cli import _classify, _json_inputs
+from diagnosis import load_knowledge_base
+from diagnosis.cli import diagnose_input
 from diagnosis.model import Diagnosis
 from diagnosis.rules import BUILTIN_DIR
 from diagnosis.scanner import scan_text
@@ -30,22 +29,7 @@ CASES = [
 
 
 def _diagnose_pasted(text: str) -> Diagnosis:
-    kind, value = _classify("inventory", io.BytesIO(text.encode()))
-    texts: list[str] = []
-    templates: list[dict] = []
-    log = None
-    if kind == "json":
-        _json_inputs(value, texts, templates)
-    elif kind == "text":
-        texts.append(value)
-    else:
-        log = value
-    return diagnose(
-        "\n".join(texts) if texts else None,
-        log=log,
-        template=templates[0] if templates else None,
-        rules=KB,
-    )
+    return diagnose_input(text.encode(), KB, name="inventory")
 
 
 def test_inventory_lines_resolve():
