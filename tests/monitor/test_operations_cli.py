@@ -117,3 +117,34 @@ def test_sweep_dry_run_writes_nothing_sends_nothing_and_says_what_it_would_do(ha
     code, text = run("sweep")  # the real sweep afterwards does all of it, once
     assert code == 0 and h.receiver.kinds() == ["build-failed"]
     assert any(name.endswith("/alert-build-failed.json") for name in h.archived())
+
+
+def test_outbox_lists_a_dead_letter_and_replays_it_from_azurite(harness, monkeypatch):
+    """A channel refuses an alert for good (400): it becomes a dead letter in the archive container; once the
+    receiver is fixed, `outbox --replay` delivers it and removes it."""
+    from localazure import samplelogs
+    from tests.alerts.conftest import Receiver, Reply
+
+    h = harness
+    refusing = Receiver(Reply(400, body="schema mismatch"))
+    try:
+        t = h.add("tpl-dead")
+        h.cloud.put_staging_blob(t.id, t.log_blob_path, bytes(samplelogs.failed_customizer_log(seed=3)))
+        start = datetime.now(UTC) - timedelta(hours=1)
+        h.cloud.set_run_status(
+            t.id, "Failed", message=h.cloud.failure_message(t.id, "exit status 1"),
+            start_time=start, end_time=start + timedelta(minutes=5),
+        )
+        for key, value in h.env(ALERT_WEBHOOK_URL=refusing.url).items():
+            monkeypatch.setenv(key, value)
+        assert run("sweep")[0] == 0
+        code, text = run("outbox", "--dead-letter")
+        assert code == 0 and "1 dead letter(s)" in text and "tpl-dead" in text and "400" in text
+        assert not refusing.accepted
+        refusing.recover()
+        code, text = run("outbox", "--replay")
+        assert code == 0 and "dead letters replayed: 1 delivered, 0 still failing" in text
+        assert [r.json["template_name"] for r in refusing.accepted] == ["tpl-dead"]
+        assert "0 dead letter(s)" in run("outbox")[1]
+    finally:
+        refusing.close()
