@@ -8,7 +8,8 @@ import os
 import pytest
 
 from diagnosis import KnowledgeBaseError, diagnose, load_knowledge_base
-from diagnosis.rules import BUILTIN_DIR, parse_rules, required_literals
+from diagnosis.literals import required_literals
+from diagnosis.rules import BUILTIN_DIR, parse_rules
 
 GOOD = {
     "id": "my-proxy",
