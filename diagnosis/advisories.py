@@ -18,12 +18,21 @@ Only the template is read: scripts behind ``scriptUri`` are not fetched (an ``in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from .model import Advisory
 from .script_checks import check_line, shortened
+from .template_doc import (
+    TemplateDoc,
+    customizer_label,
+    customizer_type,
+    documents,
+    field,
+    field_key,
+    inline_lines,
+    is_gen2,
+    is_windows,
+)
 
 ADVISORY_IDS: dict[str, str] = {
     "install-without-yes": "a package install or upgrade that can wait for a [Y/n] answer",
@@ -92,127 +101,6 @@ SMALL_VM_SIZES = re.compile(
 ONE_CPU_SIZES = re.compile(r"(?i)^(?:Standard_)?(?:A[0-1](?:_v2)?|D1(?:_v2)?|DS1(?:_v2)?|B1\w*|F1s?)$")
 
 _SLEEP = re.compile(r"(?i)\bStart-Sleep\b|\bsleep\s+\d|\btimeout\s+/t\s+\d")
-_WINDOWS_PUBLISHERS = re.compile(
-    r"(?i)windows|microsoftvisualstudio|microsoftsqlserver|microsoft-dsvm|"
-    r"microsoftwindowsdesktop|microsoftwindowsserver"
-)
-
-
-@dataclass(frozen=True)
-class _Doc:
-    props: dict[str, Any]
-    path: str  # JSON path of ``props``
-
-
-def _get(d: Any, name: str, default: Any = None) -> Any:
-    """``d[name]`` trying camelCase, snake_case and any letter case."""
-    if not isinstance(d, dict):
-        return default
-    if name in d:
-        return d[name]
-    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-    if snake in d:
-        return d[snake]
-    low = name.lower()
-    for k, v in d.items():
-        if isinstance(k, str) and k.lower().replace("_", "") == low:
-            return v
-    return default
-
-
-def _key(d: dict[str, Any], name: str) -> str:
-    """The key actually used in ``d`` for ``name`` (for JSON paths)."""
-    if name in d:
-        return name
-    low = name.lower()
-    for k in d:
-        if isinstance(k, str) and k.lower().replace("_", "") == low:
-            return k
-    return name
-
-
-def _is_template_props(d: Any) -> bool:
-    return isinstance(d, dict) and any(
-        _get(d, k) is not None
-        for k in ("customize", "source", "distribute", "vmProfile", "buildTimeoutInMinutes")
-    )
-
-
-def _documents(template: dict[str, Any]) -> Iterator[_Doc]:
-    resources = template.get("resources")
-    if isinstance(resources, list):
-        found = False
-        for i, res in enumerate(resources):
-            if isinstance(res, dict) and "imagetemplates" in str(res.get("type", "")).lower():
-                props = res.get("properties")
-                if isinstance(props, dict):
-                    found = True
-                    yield _Doc(props, f"$.resources[{i}].properties")
-        if found:
-            return
-    props = template.get("properties")
-    if isinstance(props, dict) and _is_template_props(props):
-        yield _Doc(props, "$.properties")
-        return
-    params = template.get("parameters")
-    if isinstance(params, dict):
-        inner = params.get("parameters")
-        if isinstance(inner, dict) and isinstance(inner.get("properties"), dict):
-            yield _Doc(inner["properties"], "$.parameters.parameters.properties")
-            return
-    if _is_template_props(template):
-        yield _Doc(template, "$")
-        return
-    if isinstance(props, dict):
-        yield _Doc(props, "$.properties")
-
-
-def _type(c: Any) -> str:
-    return str(_get(c, "type", "") or "").strip().lower()
-
-
-def _name(c: Any, i: int) -> str:
-    n = _get(c, "name")
-    return f"customizer {i} ({n!r})" if isinstance(n, str) and n else f"customizer {i}"
-
-
-def _inline(c: Any) -> list[tuple[int | None, str]]:
-    value = _get(c, "inline")
-    if isinstance(value, str):
-        return [(None, value)]
-    if isinstance(value, list):
-        return [(j, s) for j, s in enumerate(value) if isinstance(s, str)]
-    return []
-
-
-def _is_windows(props: dict[str, Any], customizers: list[Any]) -> bool | None:
-    source = _get(props, "source")
-    if isinstance(source, dict):
-        st = str(_get(source, "type", "")).lower()
-        if st == "platformimage":
-            text = " ".join(str(_get(source, k, "")) for k in ("publisher", "offer", "sku"))
-            if _WINDOWS_PUBLISHERS.search(text):
-                return True
-            if text.strip():
-                return False
-        else:
-            ident = str(_get(source, "imageId", "") or _get(source, "imageVersionId", "") or "")
-            if re.search(r"(?i)win", ident.rsplit("/providers/", 1)[-1]):
-                return True
-    types = {_type(c) for c in customizers}
-    if types & {"powershell", "windowsrestart", "windowsupdate"}:
-        return True
-    if "shell" in types:
-        return False
-    return None
-
-
-def _is_gen2(props: dict[str, Any]) -> bool:
-    source = _get(props, "source")
-    text = " ".join(str(v) for v in (source or {}).values()) if isinstance(source, dict) else ""
-    return bool(re.search(r"(?i)gen2|-g2\b|g2$|gensecond|-gen-2", text))
-
-
 # -------------------------------------------------------------------------------------------------- checks
 
 
@@ -221,12 +109,12 @@ def check_template(template: dict[str, Any]) -> list[Advisory]:
     if not isinstance(template, dict):
         raise TypeError(f"template must be a JSON object (dict), not {type(template).__name__}")
     out: list[Advisory] = []
-    for doc in _documents(template):
+    for doc in documents(template):
         out.extend(_check(doc))
     return out
 
 
-def _check(doc: _Doc) -> list[Advisory]:
+def _check(doc: TemplateDoc) -> list[Advisory]:
     props = doc.props
     base = doc.path
     adv: list[Advisory] = []
@@ -234,29 +122,29 @@ def _check(doc: _Doc) -> list[Advisory]:
     def add(id_: str, message: str, path: str, severity: str = "warning") -> None:
         adv.append(Advisory(id=id_, message=message, path=path, severity=severity))
 
-    raw_customize = _get(props, "customize")
+    raw_customize = field(props, "customize")
     customizers = raw_customize if isinstance(raw_customize, list) else []
-    ckey = _key(props, "customize")
-    windows = _is_windows(props, customizers)
+    ckey = field_key(props, "customize")
+    windows = is_windows(props, customizers)
 
     for i, c in enumerate(customizers):
         if not isinstance(c, dict):
             continue
         cpath = f"{base}.{ckey}[{i}]"
-        ctype = _type(c)
-        label = _name(c, i)
-        ikey = _key(c, "inline")
-        for j, line in _inline(c):
+        ctype = customizer_type(c)
+        label = customizer_label(c, i)
+        ikey = field_key(c, "inline")
+        for j, line in inline_lines(c):
             lpath = f"{cpath}.{ikey}[{j}]" if j is not None else f"{cpath}.{ikey}"
             check_line(add, line, lpath, label, windows)
-        script = _get(c, "scriptUri")
+        script = field(c, "scriptUri")
         if ctype in ("shell", "powershell") and isinstance(script, str) and script:
             add(
                 "script-uri-not-checked",
                 f"{label} runs {shortened(script, 90)}, which cannot be checked here: make sure it runs without "
                 f"prompts (apt-get -y, -Force), exits 0, keeps SSH (22) / WinRM (5986) open and does not "
                 f"delete the deprovisioning script.",
-                f"{cpath}.{_key(c, 'scriptUri')}",
+                f"{cpath}.{field_key(c, 'scriptUri')}",
                 "info",
             )
         if ctype == "file":
@@ -279,7 +167,7 @@ def _extension(url: str) -> str | None:
 
 def _check_file(add: Any, c: dict[str, Any], cpath: str, label: str) -> None:
     for field_name in ("sourceUri", "destination"):
-        value = _get(c, field_name)
+        value = field(c, field_name)
         if not isinstance(value, str):
             continue
         ext = _extension(value)
@@ -291,7 +179,7 @@ def _check_file(add: Any, c: dict[str, Any], cpath: str, label: str) -> None:
                 f"customizer is meant for files under 20 MB; larger ones take hours. Download large files in "
                 f"a script (curl/wget on Linux, Invoke-WebRequest or azcopy on Windows)."
                 + ("" if certain else " Ignore this if the file is small."),
-                f"{cpath}.{_key(c, field_name)}",
+                f"{cpath}.{field_key(c, field_name)}",
                 "warning",
             )
             return
@@ -300,7 +188,7 @@ def _check_file(add: Any, c: dict[str, Any], cpath: str, label: str) -> None:
 def _check_windows_restarts(
     add: Any, customizers: list[Any], base: str, ckey: str, windows: bool | None
 ) -> None:
-    types = [_type(c) if isinstance(c, dict) else "" for c in customizers]
+    types = [customizer_type(c) if isinstance(c, dict) else "" for c in customizers]
     flagged_update = False
     for i, t in enumerate(types):
         if t != "windowsupdate":
@@ -310,24 +198,24 @@ def _check_windows_restarts(
             flagged_update = True
             add(
                 "windows-update-without-restart",
-                f"{_name(customizers[i], i)} installs Windows updates but no WindowsRestart follows: updates "
-                f"left pending can break Sysprep or leave 'Please wait for the Windows Modules Installer' at "
+                f"{customizer_label(customizers[i], i)} installs Windows updates but no WindowsRestart follows: "
+                f"updates left pending can break Sysprep or leave 'Please wait for the Windows Modules Installer' at "
                 f"first logon. Add a WindowsRestart customizer after it.",
                 f"{base}.{ckey}[{i}]",
             )
             continue
         j = later[0]
         restart = customizers[j]
-        timeout = _get(restart, "restartTimeout")
+        timeout = field(restart, "restartTimeout")
         minutes = _duration_minutes(timeout) if isinstance(timeout, str) else None
         if minutes is None or minutes < 10:
             shown = f"restartTimeout {timeout!r}" if timeout else "the default restartTimeout (5m)"
             add(
                 "windows-restart-timeout-short",
-                f"{_name(restart, j)} follows Windows Update with {shown}: finishing updates during the "
+                f"{customizer_label(restart, j)} follows Windows Update with {shown}: finishing updates during the "
                 f"restart often takes longer ('A system shutdown has already been scheduled.(1190)', "
                 f"'Timeout waiting for machine to restart'). Use restartTimeout '30m' or more.",
-                f"{base}.{ckey}[{j}]" + (f".{_key(restart, 'restartTimeout')}" if timeout else ""),
+                f"{base}.{ckey}[{j}]" + (f".{field_key(restart, 'restartTimeout')}" if timeout else ""),
             )
     if (
         windows
@@ -361,12 +249,12 @@ def _check_vm_size(
 ) -> None:
     if not windows:
         return
-    profile = _get(props, "vmProfile")
-    size = _get(profile, "vmSize") if isinstance(profile, dict) else None
+    profile = field(props, "vmProfile")
+    size = field(profile, "vmSize") if isinstance(profile, dict) else None
     size = size.strip() if isinstance(size, str) else ""
-    pkey = _key(props, "vmProfile")
-    types = {_type(c) for c in customizers if isinstance(c, dict)}
-    gen2 = _is_gen2(props)
+    pkey = field_key(props, "vmProfile")
+    types = {customizer_type(c) for c in customizers if isinstance(c, dict)}
+    gen2 = is_gen2(props)
     if not size and not gen2:
         add(
             "windows-default-vm-size",
@@ -374,29 +262,29 @@ def _check_vm_size(
             "GB). Windows Update on it runs out of resources ('A system shutdown is in progress.(1115)', "
             "'unexpected EOF') and Sysprep can race the guest agent. Set a larger size, e.g. "
             "Standard_D4s_v5.",
-            f"{base}.{pkey}.{_key(profile, 'vmSize') if isinstance(profile, dict) else 'vmSize'}",
+            f"{base}.{pkey}.{field_key(profile, 'vmSize') if isinstance(profile, dict) else 'vmSize'}",
         )
     elif size and SMALL_VM_SIZES.match(size) and ONE_CPU_SIZES.match(size):
         add(
             "windows-small-vm-size",
             f"vmSize {size} has 1 vCPU: Windows builds on it are slow and fail under Windows Update (1115) "
             f"or Sysprep timing. Use at least 2 vCPUs and 8 GB.",
-            f"{base}.{pkey}.{_key(profile, 'vmSize')}",
+            f"{base}.{pkey}.{field_key(profile, 'vmSize')}",
         )
     small = (not size and not gen2) or bool(size and ONE_CPU_SIZES.match(size))
     dicts = [c for c in customizers if isinstance(c, dict)]
     # "short": a few inline PowerShell/File steps, nothing that takes minutes (scripts, updates, restarts)
-    short = all(_type(c) in ("powershell", "file") and not _get(c, "scriptUri") for c in dicts) and (
-        sum(len(_inline(c)) for c in dicts) <= 3
+    short = all(customizer_type(c) in ("powershell", "file") and not field(c, "scriptUri") for c in dicts) and (
+        sum(len(inline_lines(c)) for c in dicts) <= 3
     )
-    has_sleep = any(_SLEEP.search(line) for c in dicts for _, line in _inline(c))
+    has_sleep = any(_SLEEP.search(line) for c in dicts for _, line in inline_lines(c))
     if small and short and not has_sleep and "windowsupdate" not in types:
         add(
             "sysprep-timing-risk",
             "A short Windows customization on a small VM: Sysprep can start before the Azure guest agent is "
             "installed (IMAGE_STATE_UNDEPLOYABLE loop until the timeout). Add a PowerShell customizer "
             "'Start-Sleep -Seconds 60' before the end, or use a larger VM size.",
-            f"{base}.{_key(props, 'customize')}",
+            f"{base}.{field_key(props, 'customize')}",
             "info",
         )
 
@@ -407,34 +295,34 @@ def _estimate_minutes(props: dict[str, Any], customizers: list[Any]) -> tuple[in
     for c in customizers:
         if not isinstance(c, dict):
             continue
-        t = _type(c)
+        t = customizer_type(c)
         minutes = STEP_MINUTES.get(t, 5)
-        if t in ("shell", "powershell") and _get(c, "scriptUri"):
+        if t in ("shell", "powershell") and field(c, "scriptUri"):
             minutes = SCRIPT_URI_MINUTES
         if t == "file" and any(
-            isinstance(_get(c, f), str) and _extension(_get(c, f)) for f in ("sourceUri", "destination")
+            isinstance(field(c, f), str) and _extension(field(c, f)) for f in ("sourceUri", "destination")
         ):
             minutes = LARGE_FILE_MINUTES
         total += minutes
         if t == "windowsupdate":
             parts.append(f"{minutes} min Windows Update")
-    distribute = _get(props, "distribute")
+    distribute = field(props, "distribute")
     for d in distribute if isinstance(distribute, list) else []:
-        t = _type(d)
+        t = customizer_type(d)
         minutes = DISTRIBUTE_MINUTES.get(t, 10)
-        regions = _get(d, "targetRegions") or _get(d, "replicationRegions") or []
+        regions = field(d, "targetRegions") or field(d, "replicationRegions") or []
         if isinstance(regions, list) and len(regions) > 1:
             minutes += EXTRA_REGION_MINUTES * (len(regions) - 1)
         total += minutes
-    validate = _get(props, "validate")
-    if isinstance(validate, dict) and _get(validate, "inVMValidations"):
+    validate = field(props, "validate")
+    if isinstance(validate, dict) and field(validate, "inVMValidations"):
         total += VALIDATION_MINUTES
     return total, parts
 
 
 def _check_timeout(add: Any, props: dict[str, Any], base: str, customizers: list[Any]) -> None:
-    raw = _get(props, "buildTimeoutInMinutes")
-    path = f"{base}.{_key(props, 'buildTimeoutInMinutes')}"
+    raw = field(props, "buildTimeoutInMinutes")
+    path = f"{base}.{field_key(props, 'buildTimeoutInMinutes')}"
     try:
         timeout = int(raw) if raw is not None and not isinstance(raw, bool) else 0
     except (TypeError, ValueError):
@@ -461,11 +349,11 @@ def _check_timeout(add: Any, props: dict[str, Any], base: str, customizers: list
 
 
 def _check_error_handling(add: Any, props: dict[str, Any], base: str) -> None:
-    eh = _get(props, "errorHandling")
-    on_error = _get(eh, "onCustomizerError") if isinstance(eh, dict) else None
+    eh = field(props, "errorHandling")
+    on_error = field(eh, "onCustomizerError") if isinstance(eh, dict) else None
     if on_error is None or str(on_error).lower() == "cleanup":
         path = (
-            f"{base}.{_key(props, 'errorHandling')}.{_key(eh, 'onCustomizerError')}"
+            f"{base}.{field_key(props, 'errorHandling')}.{field_key(eh, 'onCustomizerError')}"
             if isinstance(eh, dict)
             else f"{base}.errorHandling"
         )
