@@ -119,3 +119,17 @@ def test_demo_ends_with_the_history_of_what_it_archived(demo):
     for name, category in (("win2022-iis", "customizer-failed"), ("rhel9-hardened", "permissions")):
         assert any(name in line and category in line for line in history.splitlines())
     assert "by category:" in history
+
+
+def test_demo_in_russian(tmp_path):
+    """ALERT_LANGUAGE=ru make demo: the same run, every alert text in Russian."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ALERT_LANGUAGE="ru")
+    proc = subprocess.run(
+        [sys.executable, "-m", "devtools.demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    texts = {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / ".demo" / "alerts").glob("*.txt")}
+    assert len(texts) == 3
+    for name, text in texts.items():
+        assert "Причина" in text and "Что делать" in text, name
+    assert "завершился с кодом 1" in proc.stdout
