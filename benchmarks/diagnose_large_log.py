@@ -94,10 +94,11 @@ def to_ere(pattern: str) -> str | None:
             else:
                 neg = body.startswith("^")
                 chars = body[1:] if neg else body
-                chars = chars.replace("\\n", "").replace("\\]", "]").replace("\\[", "[").replace("\\-", "-")
+                bracket = "\\]" in chars  # a literal ']' must come first in a POSIX bracket expression
+                chars = chars.replace("\\n", "").replace("\\]", "").replace("\\[", "[").replace("\\-", "-")
                 chars = chars.replace("\\d", "0-9").replace("\\s", "[:space:]").replace("\\w", "[:alnum:]_")
-                if "]" in chars:
-                    chars = "]" + chars.replace("]", "")
+                if bracket:
+                    chars = "]" + chars
                 out.append("[" + ("^" if neg else "") + chars + "]")
             i = j + 1
             continue
