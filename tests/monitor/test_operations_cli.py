@@ -12,19 +12,24 @@ import pytest
 from monitor.cli import main
 
 
+def failed_build(h, name: str, *, seed: int, ago: timedelta, took: timedelta):
+    """A template whose last run failed in a customizer, its log in the staging account; returns it and the start."""
+    from localazure import samplelogs
+
+    t = h.add(name)
+    h.cloud.put_staging_blob(t.id, t.log_blob_path, bytes(samplelogs.failed_customizer_log(seed=seed)))
+    start = datetime.now(UTC) - ago
+    h.cloud.set_run_status(
+        t.id, "Failed", message=h.cloud.failure_message(t.id, "exit status 1"), start_time=start, end_time=start + took
+    )
+    return t, start
+
+
 @pytest.fixture
 def swept(harness, monkeypatch):
     """One failed and one healthy template, swept once; the process environment is the monitor's."""
-    from localazure import samplelogs
-
     h = harness
-    failed = h.add("tpl-ops")
-    h.cloud.put_staging_blob(failed.id, failed.log_blob_path, bytes(samplelogs.failed_customizer_log(seed=5)))
-    start = datetime.now(UTC) - timedelta(hours=2)
-    h.cloud.set_run_status(
-        failed.id, "Failed", message=h.cloud.failure_message(failed.id, "exit status 1"),
-        start_time=start, end_time=start + timedelta(minutes=20),
-    )
+    failed, start = failed_build(h, "tpl-ops", seed=5, ago=timedelta(hours=2), took=timedelta(minutes=20))
     h.add("tpl-fine")
     for key, value in h.env().items():
         monkeypatch.setenv(key, value)
@@ -94,16 +99,8 @@ def test_silence_add_list_remove_and_outbox_listing(swept):
 
 
 def test_sweep_dry_run_writes_nothing_sends_nothing_and_says_what_it_would_do(harness, monkeypatch):
-    from localazure import samplelogs
-
     h = harness
-    failed = h.add("tpl-dry")
-    h.cloud.put_staging_blob(failed.id, failed.log_blob_path, bytes(samplelogs.failed_customizer_log(seed=9)))
-    start = datetime.now(UTC) - timedelta(hours=1)
-    h.cloud.set_run_status(
-        failed.id, "Failed", message=h.cloud.failure_message(failed.id, "exit status 1"),
-        start_time=start, end_time=start + timedelta(minutes=10),
-    )
+    failed, _start = failed_build(h, "tpl-dry", seed=9, ago=timedelta(hours=1), took=timedelta(minutes=10))
     for key, value in h.env().items():
         monkeypatch.setenv(key, value)
     code, text = run("sweep", "--dry-run")
@@ -122,19 +119,12 @@ def test_sweep_dry_run_writes_nothing_sends_nothing_and_says_what_it_would_do(ha
 def test_outbox_lists_a_dead_letter_and_replays_it_from_azurite(harness, monkeypatch):
     """A channel refuses an alert for good (400): it becomes a dead letter in the archive container; once the
     receiver is fixed, `outbox --replay` delivers it and removes it."""
-    from localazure import samplelogs
     from tests.alerts.conftest import Receiver, Reply
 
     h = harness
     refusing = Receiver(Reply(400, body="schema mismatch"))
     try:
-        t = h.add("tpl-dead")
-        h.cloud.put_staging_blob(t.id, t.log_blob_path, bytes(samplelogs.failed_customizer_log(seed=3)))
-        start = datetime.now(UTC) - timedelta(hours=1)
-        h.cloud.set_run_status(
-            t.id, "Failed", message=h.cloud.failure_message(t.id, "exit status 1"),
-            start_time=start, end_time=start + timedelta(minutes=5),
-        )
+        failed_build(h, "tpl-dead", seed=3, ago=timedelta(hours=1), took=timedelta(minutes=5))
         for key, value in h.env(ALERT_WEBHOOK_URL=refusing.url).items():
             monkeypatch.setenv(key, value)
         assert run("sweep")[0] == 0
