@@ -53,9 +53,13 @@ def _rg() -> str:
 
 def _failed_build(cloud, sub: str, rg: str, name: str):
     """A template whose last run failed in a PowerShell customizer, with its log in the staging account."""
+    return _fail(cloud, cloud.add_template(rg, name, subscription_id=sub))
+
+
+def _fail(cloud, t):
+    """The template's last run failed in a PowerShell customizer 40 minutes ago; its log is in the staging account."""
     start = datetime.now(UTC) - timedelta(minutes=40)
     log = samplelogs.failed_customizer_log("install-iis", "PowerShell", 1, os="windows", start=start)
-    t = cloud.add_template(rg, name, subscription_id=sub)
     cloud.put_staging_blob(t.id, f"packerlogs/{log.folder}/customization.log", bytes(log))
     cloud.set_run_status(
         t.id,
@@ -252,24 +256,12 @@ def test_build_end_in_a_templates_own_staging_group_checks_its_template(local_cl
     group, so the end-of-run delete there is recognised within a minute like one in an IT_ group."""
     rg, name = _rg(), "win2022-own"
     own = f"rg-own-staging-{uuid.uuid4().hex[:6]}"
-    start = datetime.now(UTC) - timedelta(minutes=40)
-    log = samplelogs.failed_customizer_log("install-iis", "PowerShell", 1, os="windows", start=start)
     t = local_cloud.add_template(rg, name, subscription_id=sub, staging_group=own)
     assert t.staging_group == own
     local_cloud.set_run_status(t.id, run_state="Running", start_time=datetime.now(UTC) - timedelta(minutes=2))
     functions["sweep"](timer_request())  # the sweep sees the running build and remembers its staging group
     assert _alerts(env, name) == []
-    local_cloud.put_staging_blob(t.id, f"packerlogs/{log.folder}/customization.log", bytes(log))
-    local_cloud.set_run_status(
-        t.id,
-        run_state="Failed",
-        run_sub_state="Customizing",
-        message=log.status_message.replace(
-            log.log_url, local_cloud.staging_blob_url(t.id, f"packerlogs/{log.folder}/customization.log")
-        ),
-        start_time=log.started.isoformat(),
-        end_time=log.ended.isoformat(),
-    )
+    _fail(local_cloud, t)
     functions["on_resource_event"](deliver(_vm_deleted(sub, own)))
     assert [a["kind"] for a in _alerts(env, name)] == ["build-failed"]
 
