@@ -184,8 +184,6 @@ def run(
         return int(exc.code or 0) if exc.code in (0, None) else 2
     try:
         diag = _run(args, stdin or sys.stdin.buffer)
-        if args.lang != "en":
-            diag = localize_diagnosis(diag, load_knowledge_base(args.rules), args.lang)
         if args.json:
             stdout.write(json.dumps(redact_json(diag.to_dict()), ensure_ascii=False) + "\n")
         else:
@@ -280,13 +278,14 @@ def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:
                 log = value
             elif validation_log is None:
                 validation_log = value
-        return diagnose(
+        diag = diagnose(
             "\n".join(texts) if texts else None,
             log=log,
             validation_log=validation_log,
             template=templates[0] if templates else None,
             rules=kb,
         )
+        return localize_diagnosis(diag, kb, args.lang) if args.lang != "en" else diag
     finally:
         for name, fh in zip(inputs, handles, strict=False):
             if name != "-":
