@@ -13,7 +13,7 @@ from monitor.handlers.context import Look, Toolkit
 from monitor.handlers.failed import handle_failed
 from monitor.handlers.running import handle_running
 from monitor.handlers.succeeded import handle_succeeded
-from monitor.observe import IDLE, RUNNING, SUCCEEDED, observe
+from monitor.observe import IDLE, RUNNING, SUCCEEDED, Observation, observe
 from monitor.report import TemplateOutcome
 from monitor.runs import IndexEntry
 
@@ -33,7 +33,7 @@ def handle(
 
 
 def _handle_state(
-    tk: Toolkit, template: dict[str, Any], ref: TemplateRef, entry: IndexEntry | None, obs: Any
+    tk: Toolkit, template: dict[str, Any], ref: TemplateRef, entry: IndexEntry | None, obs: Observation
 ) -> tuple[TemplateOutcome, IndexEntry | None]:
     outcome = TemplateOutcome(ref.id, ref.name, ref.resource_group, obs.state, obs.run_state, obs.run_key)
     if entry is not None and entry.run_key == obs.run_key:
