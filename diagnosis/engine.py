@@ -27,6 +27,7 @@ from diagnosis.customizer import (
 )
 from diagnosis.evidence import is_marker
 from diagnosis.model import Diagnosis
+from diagnosis.pasted import unescape_pasted
 from diagnosis.redact import redact
 from diagnosis.rules import RESOLVED_SUFFIX, KnowledgeBase, load_knowledge_base
 from diagnosis.scanner import Hit, ScanResult, Step, scan, scan_text
@@ -87,10 +88,10 @@ def diagnose(
 
     texts: list[tuple[str, str]] = []
     if message and message.strip():
-        texts.append(("message", message))
+        texts.append(("message", unescape_pasted(message)))
     perr = provisioning_error_text(provisioning_error)
     if perr:
-        texts.append(("provisioningError", perr))
+        texts.append(("provisioningError", unescape_pasted(perr)))
 
     results: list[ScanResult] = [scan_text(text, kb, source=source) for source, text in texts]
     log_result = scan(log, kb, source="log") if log is not None else None

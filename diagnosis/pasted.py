@@ -1,0 +1,38 @@
+"""Pasted text as it was printed: JSON string escapes and HTML entities undone.
+
+Reports often carry an error message inside a JSON string (``az`` output, an ARM error body nested in another
+one's ``message``, a portal export) or HTML-escaped (issue trackers, web pages): ``\\"code\\": \\"X\\"``,
+``\\r\\n``, ``\\u0027``, ``&quot;``. Patterns are written for the printed message, so such text is unescaped
+first. Only text that shows an unmistakable escape (an escaped quote, ``\\r\\n``, ``\\uXXXX``, or ``\\n`` before
+what starts a line) is touched: a Windows path such as ``C:\\temp\\new`` in plain text stays as it is.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+_JSON_ESCAPED = re.compile(r'\\"|\\r\\n|\\u[0-9a-fA-F]{4}|\\n[\s\[=>{}"\'\\0-9A-Z]')
+_JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
+_SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
+MAX_PASSES = 3  # a message nested in a message nested in a message
+
+
+def _unescape_json(match: re.Match[str]) -> str:
+    code, simple = match.groups()
+    if simple is not None:
+        return _SIMPLE[simple]
+    char = chr(int(code, 16))
+    return char if char.isprintable() or char in "\n\t" else match.group(0)
+
+
+def unescape_pasted(text: str) -> str:
+    """``text`` with JSON string escapes undone (as many levels as it shows) and HTML entities decoded."""
+    for _ in range(MAX_PASSES):
+        if not _JSON_ESCAPED.search(text):
+            break
+        text = _JSON_ESCAPE.sub(_unescape_json, text).replace("\r\n", "\n")
+    if _HTML_ESCAPED.search(text):
+        text = html.unescape(text)
+    return text
