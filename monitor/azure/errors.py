@@ -5,7 +5,8 @@ optional-route fallbacks of monitor/azure/staging.py.
 Transient: a connection failure (``ServiceRequestError``: DNS, refused, timeout; ``ServiceResponseError``: the
 connection dropped mid-response) or an HTTP answer 408, 429 or 5xx other than 501 (Not Implemented) and 505
 (HTTP Version Not Supported), which say "never" and would make Event Grid redeliver for a day in vain. An error
-raised *from* a transient one (``__cause__`` / ``__context__``) is transient too.
+raised *from* a transient one (``__cause__`` / ``__context__``) is transient too. ``describe`` puts a failure
+on one line for a sweep report row, saying when it is transient.
 
 azure.core is imported when the function runs, not at module import (the Functions app imports this module on
 every cold start).
@@ -38,3 +39,28 @@ def is_transient(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+NEXT_SWEEP = "transient: the next sweep looks again"
+
+
+def describe(exc: BaseException, limit: int = 500) -> str:
+    """One line saying what failed, for a sweep row and its log line: for an HTTP answer the status, the service's
+    error code and reason and the request that got it (method and URL without its query, so never a SAS); else
+    the exception's text on one line. A transient failure says that the next sweep looks again."""
+    from azure.core.exceptions import HttpResponseError
+
+    text = ""
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
+        code = getattr(exc, "error_code", None) or getattr(getattr(exc, "error", None), "code", None) or ""
+        code = getattr(code, "value", code)  # the storage SDK's StorageErrorCode enum: its wire value
+        text = f"{type(exc).__name__}: {exc.status_code} {code} ({exc.reason or 'no reason'})".replace("  ", " ")
+        request = getattr(getattr(exc, "response", None), "request", None)
+        url = str(getattr(request, "url", "") or "").split("?", 1)[0]
+        if url:
+            text += f" from {getattr(request, 'method', '')} {url}"
+    else:
+        text = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"{text}; {NEXT_SWEEP}" if is_transient(exc) else text
