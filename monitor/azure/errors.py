@@ -44,11 +44,26 @@ def is_transient(exc: BaseException) -> bool:
 NEXT_SWEEP = "transient: the next sweep looks again"
 
 
+def _bare_url(url: str) -> str:
+    """``scheme://host[:port]/path`` of a request URL: no user info, query (a SAS) or fragment."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        return ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 def describe(exc: BaseException, limit: int = 500) -> str:
     """One line saying what failed, for a sweep row and its log line: for an HTTP answer the status, the service's
-    error code and reason and the request that got it (method and URL without its query, so never a SAS); else
-    the exception's text on one line. A transient failure says that the next sweep looks again."""
+    error code and reason and the request that got it (method and URL without user info or query); else the
+    exception's text on one line. Secrets in it (a SAS in a connection error's URL) are redacted. A transient
+    failure says that the next sweep looks again."""
     from azure.core.exceptions import HttpResponseError
+
+    from diagnosis.redact import redact
 
     text = ""
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
@@ -56,11 +71,12 @@ def describe(exc: BaseException, limit: int = 500) -> str:
         code = getattr(code, "value", code)  # the storage SDK's StorageErrorCode enum: its wire value
         text = f"{type(exc).__name__}: {exc.status_code} {code} ({exc.reason or 'no reason'})".replace("  ", " ")
         request = getattr(getattr(exc, "response", None), "request", None)
-        url = str(getattr(request, "url", "") or "").split("?", 1)[0]
+        url = _bare_url(str(getattr(request, "url", "") or ""))
         if url:
             text += f" from {getattr(request, 'method', '')} {url}"
     else:
         text = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     if len(text) > limit:
         text = text[: limit - 1] + "…"
+    text = redact(text)
     return f"{text}; {NEXT_SWEEP}" if is_transient(exc) else text
