@@ -55,6 +55,7 @@ preview: setup chromium
 bench: setup
 	$(PY) benchmarks/diagnose_large_log.py
 	$(PY) benchmarks/sweep_scale.py
+	$(PY) benchmarks/sweep_unhealthy_accounts.py
 	$(PY) -m pytest -q -s -m slow
 
 clean:

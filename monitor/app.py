@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.azure.clients import RESOURCES_API, AzureClients, RequestCounts
+from monitor.azure.errors import describe, is_transient
 from monitor.azure.ids import TemplateRef, template_id
 from monitor.azure.staging import StagingLogs
 from monitor.deadline import requests_until
@@ -266,8 +267,12 @@ class Monitor:
                 report.rows.append(TemplateOutcome(ref.id, ref.name, ref.resource_group, "error", error=error))
                 continue
             except Exception as exc:  # isolate one template's failure; the next sweep retries it
-                log.error("template %s failed", ref.id, exc_info=exc)
-                error = f"{type(exc).__name__}: {exc}"
+                error = describe(exc)
+                if is_transient(exc):  # an unhealthy account or endpoint: one line, the traceback at debug
+                    log.warning("template %s: %s", ref.id, error)
+                    log.debug("template %s failed", ref.id, exc_info=exc)
+                else:
+                    log.error("template %s failed", ref.id, exc_info=exc)
                 report.errors.append(f"{ref.id}: {error}")
                 report.rows.append(TemplateOutcome(ref.id, ref.name, ref.resource_group, "error", error=error))
                 continue

@@ -31,7 +31,9 @@ CONNECT_SECONDS = 10
 READ_SECONDS = 60
 ARM_CALL_SECONDS = 90
 BLOB_RETRIES = 3
-BLOB_BACKOFF_SECONDS = 1.0  # waits: 1 s, then 1 + 2 s, then 1 + 4 s (each ± BLOB_JITTER_SECONDS)
+# The storage SDK waits BLOB_BACKOFF_SECONDS + BLOB_BACKOFF_BASE ** n before retry n: 1 + 2, 1 + 4, 1 + 8 s (each
+# ± BLOB_JITTER_SECONDS), about 17 s before a call to an account answering 503 gives up (measured 16.5 s).
+BLOB_BACKOFF_SECONDS = 1.0
 BLOB_BACKOFF_BASE = 2.0
 BLOB_JITTER_SECONDS = 0.5
 
