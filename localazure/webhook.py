@@ -19,6 +19,7 @@ class WebhookReceiver(BackgroundServer):
     """``WebhookReceiver().start()``; ``url`` is the endpoint, ``alerts`` what was posted (in arrival order)."""
 
     thread_name = "localazure-webhook"
+    poll_seconds = 0.05  # started and stopped once per test
 
     def __init__(self) -> None:
         self.alerts: list[dict[str, Any]] = []

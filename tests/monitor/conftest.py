@@ -12,6 +12,7 @@ import pytest
 
 from localazure.azurite import Azurite, account_key
 from localazure.certs import TestCA
+from localazure.webhook import WebhookReceiver
 from monitor.settings import SETTING_NAMES
 from monitor.storage.blob import BlobStore
 
@@ -56,53 +57,22 @@ def staging_container(monitor_azurite):
 # -- end-to-end harness on the session's LocalCloud (ARM + identity + Azurite) -------------------------------
 
 
-class AlertReceiver:
-    """A local HTTP server playing ALERT_WEBHOOK_URL: keeps every JSON alert document posted to it."""
-
-    def __init__(self) -> None:
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.alerts: list[dict] = []
-        lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with lock:
-                    receiver.alerts.append(json.loads(body))
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+class AlertReceiver(WebhookReceiver):
+    """The local ALERT_WEBHOOK_URL receiver, its URL carrying a signature that must never be logged."""
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/alerts?sig=not-a-real-secret"
+        return super().url + "?sig=not-a-real-secret"
 
     def kinds(self, template_name: str | None = None) -> list[str]:
-        return [
-            a["kind"] for a in self.alerts if template_name is None or a["template_name"] == template_name
-        ]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return [a["kind"] for a in self.alerts if template_name is None or a["template_name"] == template_name]
 
 
 @pytest.fixture
 def alert_receiver():
-    receiver = AlertReceiver()
+    receiver = AlertReceiver().start()
     yield receiver
-    receiver.close()
+    receiver.stop()
 
 
 class Harness:
