@@ -46,7 +46,9 @@ LogInput = str | os.PathLike[str] | BinaryIO | bytes | Iterable[bytes]
 
 _LOG_URL = re.compile(r"https?://[^\s\"'<>]+?/packerlogs/[^\s\"'<>]+?\.log")
 _OPERATION_ID = re.compile(r"OperationId:\s*([0-9A-Za-z-]{8,})", re.IGNORECASE)
-_SUCCESS_STATES = {"succeeded", "partiallysucceeded"}
+_SUCCESS_STATES = {"succeeded"}
+# runState values of a run that did not deliver everything: PartiallySucceeded means a distribution target failed
+_FAILED_RUN_STATES = ("failed", "canceled", "partiallysucceeded")
 
 
 def diagnose(
@@ -117,7 +119,7 @@ def diagnose(
         has_errors = r.failure_seen or bool(r.tail_errors) or bool(_live_hits(r, kb))
         if not looks_ok and (has_errors or FAILURE_SIGNAL.search(text)):
             text_failed = True
-    message_failed = text_failed or state == "failed" or run in ("failed", "canceled")
+    message_failed = text_failed or state == "failed" or run in _FAILED_RUN_STATES
     if run in _SUCCESS_STATES and not perr and state != "failed":
         message_failed = False
     log_failed = False

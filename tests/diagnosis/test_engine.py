@@ -265,6 +265,21 @@ def test_az_show_output_as_template(kb):
     assert diagnose(template=show, rules=kb).category == "none"
 
 
+def test_partially_succeeded_run_is_a_distribution_failure_not_none(kb):
+    """PartiallySucceeded: a distribution target failed; the message says which, an empty one is still a failure."""
+    show = {
+        "provisioningState": "Succeeded",
+        "lastRunStatus": {
+            "runState": "PartiallySucceeded",
+            "runSubState": "Distributing",
+            "message": "Failed in distributing 1 images out of total 2: {[Error 0] [Distribute 1] Error creating VHD}",
+        },
+    }
+    assert diagnose(template=show, rules=kb).category == "distribution-failed"
+    show["lastRunStatus"]["message"] = ""
+    assert diagnose(template=show, rules=kb).category == "unknown"
+
+
 def test_secrets_are_redacted_everywhere(kb):
     sas = "sv=2021-08-06&se=2030-01-01&sig=SuperSecretSignature123%3D"
     msg = (
