@@ -136,6 +136,7 @@ def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:
 
 
 MAX_WHOLE_TEXT = 1 << 20
+MAX_JOINED_TEXT = 1 << 16  # texts up to this size are also matched with their lines joined (wrapped messages)
 
 
 def scan_text(text: str, kb: KnowledgeBase, *, source: str = "message") -> ScanResult:
@@ -150,7 +151,8 @@ def scan_text(text: str, kb: KnowledgeBase, *, source: str = "message") -> ScanR
         return result
     whole = data.replace(b"\r\n", b"\n").replace(b"\x00", b"")
     lines = whole.split(b"\n")
-    joined, starts = _joined_lines(lines)
+    # a wrapped message is short; joining a long paste would only double the time of this pass
+    joined, starts = _joined_lines(lines) if len(lines) > 1 and len(whole) <= MAX_JOINED_TEXT else (b"", [])
     step = recorder.steps.current.position if recorder.steps.current else None
     for rule in kb:
         if rule.id in result.hits:
@@ -162,7 +164,7 @@ def scan_text(text: str, kb: KnowledgeBase, *, source: str = "message") -> ScanR
             if m:
                 line = whole.count(b"\n", 0, m.start()) + 1
             else:  # a message wrapped by a console or an issue tracker: the lines joined with one space
-                m = p.bregex.search(joined) if len(lines) > 1 else None
+                m = p.bregex.search(joined) if joined else None
                 if not m:
                     continue
                 line = bisect_right(starts, m.start())
