@@ -30,7 +30,7 @@ from diagnosis.model import Diagnosis
 from diagnosis.pasted import unescape_pasted
 from diagnosis.redact import redact
 from diagnosis.rules import RESOLVED_SUFFIX, KnowledgeBase, load_knowledge_base
-from diagnosis.scanner import Hit, ScanResult, Step, scan, scan_text
+from diagnosis.scanner import EVIDENCE_CHARS, Hit, ScanResult, Step, scan, scan_text
 from diagnosis.status import read_provisioning_error, read_status
 from diagnosis.verdict import (
     FAILED_DEPROVISION_RULE,
@@ -47,7 +47,11 @@ LogInput = str | os.PathLike[str] | BinaryIO | bytes | Iterable[bytes]
 
 _LOG_URL = re.compile(r"https?://[^\s\"'<>]+?/packerlogs/[^\s\"'<>]+?\.log")
 _OPERATION_ID = re.compile(r"OperationId:\s*([0-9A-Za-z-]{8,})", re.IGNORECASE)
-_SUCCESS_STATES = {"succeeded", "partiallysucceeded"}
+_SUCCESS_STATES = {"succeeded"}
+# runState values of a run that did not deliver everything: PartiallySucceeded means a distribution target failed
+_FAILED_RUN_STATES = ("failed", "canceled", "partiallysucceeded")
+# lastRunStatus.runSubState of a failed run that names the failing phase well enough for a category of its own
+_SUB_STATE_RULES = {"distributing": "distribution-failed"}
 
 
 def diagnose(
@@ -118,7 +122,7 @@ def diagnose(
         has_errors = r.failure_seen or bool(r.tail_errors) or bool(_live_hits(r, kb))
         if not looks_ok and (has_errors or FAILURE_SIGNAL.search(text)):
             text_failed = True
-    message_failed = text_failed or state == "failed" or run in ("failed", "canceled")
+    message_failed = text_failed or state == "failed" or run in _FAILED_RUN_STATES
     if run in _SUCCESS_STATES and not perr and state != "failed":
         message_failed = False
     log_failed = False
@@ -181,6 +185,11 @@ def diagnose(
     failed_customizer = failed_customizer_of(log_result, failed_step, customizers) if failed_step else None
 
     decisive = [c for c in candidates.values() if not c.rule.ambiguous]
+    if not decisive and failure:  # nothing names the cause, but the run's sub-state may name the phase that failed
+        phase_cand = _sub_state_candidate(status.run_sub_state, run, message, kb)
+        if phase_cand is not None:
+            candidates[phase_cand.rule.id] = phase_cand
+            decisive = [phase_cand]
     if decisive:
         best = in_deprovisioning(max(decisive, key=lambda c: c.key), candidates, failed_step, kb)
         return _finish(
@@ -278,6 +287,19 @@ def _step_candidate(result: ScanResult, step: Step, kb: KnowledgeBase) -> Candid
     for h in result.failure_lines:
         if h.step == step.position:
             cand.hits.append(("log", h))
+    return cand
+
+
+def _sub_state_candidate(sub_state: str | None, run: str, message: str | None, kb: KnowledgeBase) -> Candidate | None:
+    """A run that failed while distributing: the distribution failed, whatever the message says."""
+    rule_id = _SUB_STATE_RULES.get((sub_state or "").strip().lower())
+    rule = kb.get(rule_id) if rule_id and run in ("failed", "partiallysucceeded") else None
+    if rule is None:
+        return None
+    first = next((line.strip() for line in (message or "").splitlines() if line.strip()), "")
+    text = first or f"lastRunStatus: runState {run}, runSubState {sub_state}"
+    cand = Candidate(rule, sources={"message"})
+    cand.hits.append(("message", Hit(rule.id, 1, text[:EVIDENCE_CHARS], None, rule.phase)))
     return cand
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from bisect import bisect_right
 from collections import deque
 
 from diagnosis.rules import KnowledgeBase
@@ -135,6 +136,7 @@ def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:
 
 
 MAX_WHOLE_TEXT = 1 << 20
+MAX_JOINED_TEXT = 1 << 16  # texts up to this size are also matched with their lines joined (wrapped messages)
 
 
 def scan_text(text: str, kb: KnowledgeBase, *, source: str = "message") -> ScanResult:
@@ -148,22 +150,42 @@ def scan_text(text: str, kb: KnowledgeBase, *, source: str = "message") -> ScanR
     if len(data) > MAX_WHOLE_TEXT:
         return result
     whole = data.replace(b"\r\n", b"\n").replace(b"\x00", b"")
+    lines = whole.split(b"\n")
+    # a wrapped message is short; joining a long paste would only double the time of this pass
+    joined, starts = _joined_lines(lines) if len(lines) > 1 and len(whole) <= MAX_JOINED_TEXT else (b"", [])
     step = recorder.steps.current.position if recorder.steps.current else None
     for rule in kb:
         if rule.id in result.hits:
             continue
         for p in rule.message_patterns:
-            m = p.bregex.search(whole) if p.bregex is not None else None
+            if p.bregex is None:
+                continue
+            m = p.bregex.search(whole)
             if m:
                 line = whole.count(b"\n", 0, m.start()) + 1
-                ls = whole.rfind(b"\n", 0, m.start()) + 1
-                le = whole.find(b"\n", m.start())
-                raw = whole[ls : le if le >= 0 else len(whole)]
-                evidence = raw.decode("utf-8", "replace")[:EVIDENCE_CHARS]
-                hit = Hit(rule.id, line, evidence, step, result.phase)
-                result.hits[rule.id] = RuleHits(count=1, first=[hit], last=deque([hit], maxlen=LAST_HITS))
-                break
+            else:  # a message wrapped by a console or an issue tracker: the lines joined with one space
+                m = p.bregex.search(joined) if joined else None
+                if not m:
+                    continue
+                line = bisect_right(starts, m.start())
+            evidence = lines[line - 1].decode("utf-8", "replace")[:EVIDENCE_CHARS]
+            hit = Hit(rule.id, line, evidence, step, result.phase)
+            result.hits[rule.id] = RuleHits(count=1, first=[hit], last=deque([hit], maxlen=LAST_HITS))
+            break
     return result
+
+
+def _joined_lines(lines: list[bytes]) -> tuple[bytes, list[int]]:
+    """The lines stripped of the indentation around each break and joined with one space, and where each starts."""
+    starts: list[int] = []
+    pos = 0
+    parts = []
+    for raw in lines:
+        part = raw.strip(b" \t")
+        starts.append(pos)
+        parts.append(part)
+        pos += len(part) + 1
+    return b" ".join(parts), starts
 
 
 def sniff_is_log(head: bytes) -> bool:

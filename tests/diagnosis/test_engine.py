@@ -265,6 +265,37 @@ def test_az_show_output_as_template(kb):
     assert diagnose(template=show, rules=kb).category == "none"
 
 
+def test_partially_succeeded_run_is_a_distribution_failure_not_none(kb):
+    """PartiallySucceeded: a distribution target failed; the message says which, an empty one is still a failure."""
+    show = {
+        "provisioningState": "Succeeded",
+        "lastRunStatus": {
+            "runState": "PartiallySucceeded",
+            "runSubState": "Distributing",
+            "message": "Failed in distributing 1 images out of total 2: {[Error 0] [Distribute 1] Error creating VHD}",
+        },
+    }
+    assert diagnose(template=show, rules=kb).category == "distribution-failed"
+    show["lastRunStatus"]["message"] = ""
+    assert diagnose(template=show, rules=kb).category == "distribution-failed"  # the sub-state names the phase
+    del show["lastRunStatus"]["runSubState"]
+    assert diagnose(template=show, rules=kb).category == "unknown"
+
+
+def test_a_run_that_failed_while_distributing_is_a_distribution_failure(kb):
+    """runSubState Distributing names the failing phase when the message names no cause; other phases do not."""
+    run = {"runState": "Failed", "runSubState": "Distributing", "message": "Internal error occurred."}
+    show = {"lastRunStatus": run}
+    d = diagnose(template=show, rules=kb)
+    assert (d.category, d.phase) == ("distribution-failed", "distribute")
+    assert d.evidence and "Internal error occurred." in d.evidence[0].text
+    run["message"] = "Failed in distributing 1 images out of total 1: Status=403 Code=\"AuthorizationFailed\""
+    assert diagnose(template=show, rules=kb).category == "permissions"  # a named cause still wins
+    for sub_state, run in (("Customizing", "Failed"), ("Distributing", "Canceled")):
+        show["lastRunStatus"] = {"runState": run, "runSubState": sub_state, "message": "Internal error occurred."}
+        assert diagnose(template=show, rules=kb).category == "unknown", (sub_state, run)
+
+
 def test_secrets_are_redacted_everywhere(kb):
     sas = "sv=2021-08-06&se=2030-01-01&sig=SuperSecretSignature123%3D"
     msg = (

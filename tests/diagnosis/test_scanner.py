@@ -128,6 +128,18 @@ def test_scan_text_matches_across_lines():
     assert "resource-deployment-internal-error" in r.hits
 
 
+def test_scan_text_matches_a_message_wrapped_by_a_console():
+    """A message pattern broken over lines (with the indentation a console adds) matches on the joined lines."""
+    wrapped = (
+        "LastRunStatusMessage         : Deployment failed. Update/Upgrade of image\n"
+        "                               templates is currently not supported"
+    )
+    r = scan_text(wrapped, KB)
+    hit = r.hits["template-update-not-supported"].first[0]
+    assert hit.line == 1 and "Update/Upgrade of image" in hit.text
+    assert "template-update-not-supported" not in scan_text("Update/Upgrade of image\n\nnothing else", KB).hits
+
+
 def test_sniff():
     assert sniff_is_log(FAILING.encode())
     assert sniff_is_log(codecs.BOM_UTF16_LE + FAILING.encode("utf-16-le"))
