@@ -13,6 +13,8 @@ import html
 import re
 
 _JSON_ESCAPED = re.compile(r'\\"|\\r\\n|\\u[0-9a-fA-F]{4}|\\n[\s\[=>{}"\'\\0-9A-Z]')
+_BACKSLASH_PAIR = re.compile(r"\\(.?)", re.DOTALL)
+_PLAIN_WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\[^\\]")
 _JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
 _SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
@@ -27,10 +29,20 @@ def _unescape_json(match: re.Match[str]) -> str:
     return char if char.isprintable() or char in "\n\t" else match.group(0)
 
 
+def _json_escaped(text: str) -> bool:
+    """An escaped quote, CRLF or code point; or line feeds escaped in a text whose every backslash is an escape
+    and no Windows path is written plainly."""
+    if _JSON_ESCAPED.search(text):
+        return True
+    if "\\n" not in text or _PLAIN_WINDOWS_PATH.search(text):
+        return False
+    return all(c and c in '"\\/bfnrtu' for c in _BACKSLASH_PAIR.findall(text))
+
+
 def unescape_pasted(text: str) -> str:
     """``text`` with JSON string escapes undone (as many levels as it shows) and HTML entities decoded."""
     for _ in range(MAX_PASSES):
-        if not _JSON_ESCAPED.search(text):
+        if not _json_escaped(text):
             break
         text = _JSON_ESCAPE.sub(_unescape_json, text).replace("\r\n", "\n")
     if _HTML_ESCAPED.search(text):

@@ -36,7 +36,12 @@ def test_nested_arm_error_bodies_are_unescaped() -> None:
 
 @pytest.mark.parametrize(
     "plain",
-    [r"copy C:\temp\new\file.txt failed", r"C:\Windows\Temp\script.ps1 not found", "a & b < c", "exit 1\\n"],
+    [
+        r"copy C:\temp\new\file.txt failed",
+        r"C:\Windows\Temp\script.ps1 not found",
+        "a & b < c",
+        r"cd c:\temp\new\tools",
+    ],
 )
 def test_text_without_an_unmistakable_escape_stays_as_it_is(plain: str) -> None:
     assert unescape_pasted(plain) == plain
