@@ -240,16 +240,22 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
     """Failure entries and script error records matched in ``result`` that did not recover later.
 
     An error record whose every line is a match of a recovered entry (Ansible's ``fatal: ...`` line of a task
-    that ``...ignoring`` answered) recovered with it.
+    that ``...ignoring`` answered) recovered with it; one whose every line is a benign entry's line (a harmless
+    message that contains an error-looking phrase) is harmless with it.
     """
     recovered = _recovered(result, kb)
-    recovered_lines = {h.line for rid in recovered for h in result.hits[rid].samples()}
+    harmless_lines = {
+        h.line
+        for rid, rh in result.hits.items()
+        if rid in recovered or ((rule := kb.get(rid)) is not None and rule.benign)
+        for h in rh.samples()
+    }
     live = []
     for rid, rh in result.hits.items():
         rule = kb.get(rid)
         if rule is None or rule.benign or rid in recovered:
             continue
-        if rule.error_record and recovered_lines and all(h.line in recovered_lines for h in rh.samples()):
+        if rule.error_record and harmless_lines and all(h.line in harmless_lines for h in rh.samples()):
             continue
         live.append(rid)
     return live

@@ -198,14 +198,17 @@ def from_candidate(
         # a generic message the log could not back up: say so through the confidence
         confidence = min(confidence, 0.45)
     phase = _phase_for(rule, best, texts, log_result)
-    if fc and rule.category in ("customizer-failed", "deprovision-failed") and rule.id in _STEP_RULES:
+    # a cause found inside the failed customizer (a failed-step entry) is told with the customizer that failed
+    step_failed = fc is not None and fc.exit_code not in (None, 0)
+    in_step = rule.id in _STEP_RULES or (rule.scope == "failed-step" and step_failed)
+    if fc and rule.category in ("customizer-failed", "deprovision-failed") and in_step:
         if fc.exit_code not in (None, 0):
             summary = f"{customizer_phrase(fc)} exited with code {fc.exit_code}"
         else:
             summary = f"{customizer_phrase(fc)} failed"
         if fc.duration_seconds is not None:
             summary += f" after {format_duration(fc.duration_seconds)}"
-        why = _why(ev, decisive)
+        why = _why(ev, decisive) if rule.id in _STEP_RULES else decisive
         if why:
             summary += f": {_clean(why, 160).rstrip('.')}"
         summary += "."

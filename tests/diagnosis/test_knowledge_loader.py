@@ -165,7 +165,12 @@ def test_failed_step_entries_are_data_a_user_file_can_override(tmp_path):
         "remediation": ["Follow runbook IMG-12 before re-running the pipeline."],
     }
     kb = load_knowledge_base([write(tmp_path, "ours.json", {"rules": [override]})], use_env=False)
-    log = bytes(samplelogs.failed_customizer_log("install-agent", "Shell", 3, seed=4))
+    # a failure line no entry knows: the failed step's entry decides
+    log = bytes(
+        samplelogs.failed_customizer_log(
+            "install-agent", "Shell", 3, seed=4, message="setup of contoso-agent did not complete"
+        )
+    )
     d = diagnose(log=[log], rules=kb)
     assert d.category == "customizer-failed" and d.rule_id == "failed-customizer"
     assert d.remediation == ["Follow runbook IMG-12 before re-running the pipeline."]

@@ -1,0 +1,145 @@
+"""Messages printed inside the build VM are recognized however they reach the classifier.
+
+The same message is diagnosed bare, behind Packer's builder prefix, inside a ``PACKER ERR ... ui error:`` log line,
+JSON-escaped inside a pasted status message (``\\"``, ``\\u0027``) and inside a status JSON document: the entry
+written for its shape decides each time. Retries that recover later in the same text are no failure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from diagnosis import load_knowledge_base
+from diagnosis.cli import diagnose_input
+
+KB = load_knowledge_base(use_env=False)
+
+MESSAGES = [
+    ("linux-package-not-found", "E: Package 'python-pip' has no installation candidate"),
+    ("linux-package-not-found", "Error: Unable to find a match: python39-devel"),
+    (
+        "linux-repository-download-failed",
+        "E: Failed to fetch http://azure.archive.ubuntu.com/ubuntu/pool/main/o/openssl/libssl3_3.0.2_amd64.deb"
+        "  404  Not Found [IP: 52.147.219.192 80]",
+    ),
+    (
+        "linux-repository-signature",
+        "W: GPG error: https://apt.releases.hashicorp.com jammy InRelease: The following signatures couldn't be "
+        "verified because the public key is not available: NO_PUBKEY AA16FCBCA621E701",
+    ),
+    (
+        "centos-mirrors-retired",
+        "Error: Failed to download metadata for repo 'appstream': Cannot prepare internal "
+        "mirrorlist: No URLs in mirrorlist",
+    ),
+    ("guest-dns-resolution-failed", "Temporary failure resolving 'azure.archive.ubuntu.com'"),
+    (
+        "guest-dns-resolution-failed",
+        "Invoke-WebRequest : The remote name could not be resolved: 'download.visualstudio.microsoft.com'",
+    ),
+    (
+        "guest-outbound-connection-failed",
+        "curl: (7) Failed to connect to github.com port 443 after 130104 ms: Connection timed out",
+    ),
+    ("guest-tls-failure", "Invoke-WebRequest : The request was aborted: Could not create SSL/TLS secure channel."),
+    ("guest-download-http-error", "Invoke-WebRequest : The remote server returned an error: (404) Not Found."),
+    (
+        "powershellget-prompt",
+        "Install-Module : NuGet provider is required to interact with NuGet-based repositories. Please ensure "
+        "that '2.8.5.201' or newer version of NuGet provider is installed.",
+    ),
+    (
+        "msi-another-install-running",
+        'ERROR: Running ["C:\\ProgramData\\chocolatey\\lib\\vcredist\\tools\\chocolateyInstall.ps1"] was not '
+        "successful. Exit code was '1618'.",
+    ),
+    ("windows-feature-source-missing", "Add-WindowsCapability : Add-WindowsCapability failed. Error code = 0x800f0954"),
+    (
+        "sysprep-validation-failed",
+        "SYSPRP Package Microsoft.DesktopAppInstaller_1.21_x64__8wekyb3d8bbwe was installed for a user, but not "
+        "provisioned for all users.",
+    ),
+    (
+        "guest-managed-identity-unavailable",
+        "Connect-AzAccount : ManagedIdentityCredential authentication unavailable. No response received from the "
+        "managed identity endpoint.",
+    ),
+    ("guest-out-of-memory", "/tmp/script_5731.sh: line 12:  4312 Killed                  dotnet build -c Release"),
+    ("guest-disk-full", "Install-WindowsUpdate : Exception from HRESULT: 0x80070070"),
+    (
+        "git-repository-access-failed",
+        "fatal: could not read Username for 'https://github.com': No such device or address",
+    ),
+    (
+        "winget-not-available",
+        "winget : The term 'winget' is not recognized as the name of a cmdlet, function, script file, or operable "
+        "program.",
+    ),
+    ("script-crlf-line-endings", "/tmp/script_9124.sh: /bin/bash^M: bad interpreter: No such file or directory"),
+]
+
+
+def _variants(message: str) -> Iterator[tuple[str, str]]:
+    yield "bare", message
+    yield "packer-ui", "    azure-arm: " + message
+    yield (
+        "packer-log",
+        "[0f6c2c5e-8d1b-4e2a-9c3d-7a1b2c3d4e5f] PACKER ERR 2024/03/01 10:00:00 ui error: ==> azure-arm: " + message,
+    )
+    escaped = json.dumps(message)[1:-1].replace("'", "\\u0027")
+    yield "json-escaped", '"message": "Failed while waiting for packerizer: ' + escaped + '"'
+    status = {"properties": {"lastRunStatus": {"runState": "Failed", "message": "Customization failed: " + message}}}
+    yield "status-json", json.dumps(status, indent=2)
+
+
+CASES = [
+    pytest.param(rule_id, text, id=f"{rule_id}-{i}-{name}")
+    for i, (rule_id, message) in enumerate(MESSAGES)
+    for name, text in _variants(message)
+]
+
+
+@pytest.mark.parametrize(("rule_id", "text"), CASES)
+def test_entry_decides_in_every_form(rule_id: str, text: str) -> None:
+    d = diagnose_input(text.encode(), KB, name="pasted")
+    assert (d.category, d.rule_id) == (KB.get(rule_id).category, rule_id), d.summary
+
+
+def test_bare_powershell_record_stays_unknown_but_the_builders_line_is_known() -> None:
+    """Without Packer's builder prefix a PowerShell error record may come from anywhere: unknown."""
+    record = "Install-Module : No match was found for the specified search criteria and module name 'Az.Accounts'."
+    assert diagnose_input(record.encode(), KB, name="pasted").category == "unknown"
+    d = diagnose_input(("    azure-arm: " + record).encode(), KB, name="pasted")
+    assert d.rule_id == "windows-package-not-found"
+
+
+RECOVERED = [
+    "    azure-arm: Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process "
+    "2301 (unattended-upgr)... 35s\n"
+    "    azure-arm: Get:1 http://azure.archive.ubuntu.com/ubuntu jammy InRelease [270 kB]",
+    "2024/03/01 10:00:00 packer-plugin-azure plugin: [DEBUG] SSH handshake err: ssh: handshake failed: EOF\n"
+    "==> azure-arm: Connected to SSH!",
+    "2024/03/01 10:00:00 packer-plugin-azure plugin: [ERROR] WinRM connection err: http response error: 401 - "
+    "invalid content type\n==> azure-arm: Connected to WinRM!",
+    "    azure-arm: Search for Windows updates failed with 'Exception from HRESULT: 0x8024402C'. Retrying...\n"
+    "    azure-arm: Downloading Windows updates (1 updates; 300.12 MB)...",
+    "    azure-arm: sudo: unable to resolve host vm-build-01: Name or service not known\n"
+    "    azure-arm: dpkg-preconfigure: unable to re-open stdin: No such file or directory",
+]
+
+
+@pytest.mark.parametrize("text", RECOVERED)
+def test_retries_that_recover_and_harmless_lines_are_no_failure(text: str) -> None:
+    d = diagnose_input(text.encode(), KB, name="pasted")
+    assert d.category == "none", (d.rule_id, d.summary)
+
+
+@pytest.mark.parametrize("text", RECOVERED)
+def test_the_same_retries_without_recovery_in_a_failed_build_are_a_failure(text: str) -> None:
+    failed = (
+        text.split("\n")[0] + "\n==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]"
+    )
+    assert diagnose_input(failed.encode(), KB, name="pasted").category != "none"
