@@ -30,11 +30,11 @@ def _unescape_json(match: re.Match[str]) -> str:
 
 
 def _json_escaped(text: str) -> bool:
-    """An escaped quote, CRLF or code point; or line feeds escaped in a text whose every backslash is an escape
-    and no Windows path is written plainly."""
+    """An escaped quote, CRLF or code point; or escaped line feeds or backslashes in a text whose every backslash
+    is an escape and no Windows path is written plainly."""
     if _JSON_ESCAPED.search(text):
         return True
-    if "\\n" not in text or _PLAIN_WINDOWS_PATH.search(text):
+    if ("\\n" not in text and "\\\\" not in text) or _PLAIN_WINDOWS_PATH.search(text):
         return False
     return all(c and c in '"\\/bfnrtu' for c in _BACKSLASH_PAIR.findall(text))
 
