@@ -26,6 +26,8 @@ from diagnosis.customizer import (
     template_properties,
 )
 from diagnosis.evidence import is_marker
+from diagnosis.failure_text import states_failure
+from diagnosis.logline import message as line_message
 from diagnosis.model import Diagnosis
 from diagnosis.redact import redact
 from diagnosis.rules import RESOLVED_SUFFIX, KnowledgeBase, load_knowledge_base
@@ -115,7 +117,7 @@ def diagnose(
     for r, (_source, text) in zip(text_results, texts, strict=True):
         looks_ok = r.success and not r.failure_seen
         has_errors = r.failure_seen or bool(r.tail_errors) or bool(_live_hits(r, kb))
-        if not looks_ok and (has_errors or FAILURE_SIGNAL.search(text)):
+        if not looks_ok and (has_errors or FAILURE_SIGNAL.search(text) or states_failure(text)):
             text_failed = True
     message_failed = text_failed or state == "failed" or run in ("failed", "canceled")
     if run in _SUCCESS_STATES and not perr and state != "failed":
@@ -132,7 +134,9 @@ def diagnose(
             log_failed = True
         elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb)):
             log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
-        elif not r.success and any(FAILURE_SIGNAL.search(h.text) for h in r.tail_errors):
+        elif not r.success and any(
+            FAILURE_SIGNAL.search(h.text) or states_failure(line_message(h.text)) for h in r.tail_errors
+        ):
             log_failed = True
     failure = message_failed or log_failed
 

@@ -44,7 +44,7 @@ MARKERS: tuple[Marker, ...] = (
     Marker(
         "failure",
         r"Build 'azure-arm' errored|Some builds didn't complete successfully"
-        r"|Cancelling build after receiving terminated",
+        r"|Cancelling build after receiving terminated|Deployment failed with a status of '(?:Failed|Canceled)'",
     ),
     Marker("success", r"Builds finished\. The artifacts of successful builds are|Build 'azure-arm' finished"),
     Marker("exported", r"Done exporting Packer logs"),
