@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
+from diagnosis.admissible import admissible, quoted_or_warning
 from diagnosis.advisories import check_template
 from diagnosis.categories import CATEGORIES
 from diagnosis.customizer import (
@@ -157,7 +158,9 @@ def diagnose(
                 continue
             if rule.id in recovered:
                 continue  # it recovered later in the same text (e.g. a connection retry that connected)
-            hits = rh.samples()
+            hits = admissible(rh.samples(), r, step)
+            if not hits:
+                continue  # only quoted commands, warnings, or lines of a part the build got past
             if rule.scope == "failed-step" and r.source in ("log", "validation-log") and r.steps:
                 if step is None:
                     continue
@@ -234,7 +237,8 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
     """Failure entries and script error records matched in ``result`` that did not recover later.
 
     An error record whose every line is a match of a recovered entry (Ansible's ``fatal: ...`` line of a task
-    that ``...ignoring`` answered) recovered with it.
+    that ``...ignoring`` answered) recovered with it. An entry matched only on quoted commands or warnings
+    (``diagnosis.admissible``) reports no error.
     """
     recovered = _recovered(result, kb)
     recovered_lines = {h.line for rid in recovered for h in result.hits[rid].samples()}
@@ -245,6 +249,8 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
             continue
         if rule.error_record and recovered_lines and all(h.line in recovered_lines for h in rh.samples()):
             continue
+        if all(quoted_or_warning(h.text) for h in rh.samples()):
+            continue  # a quoted command or a warning reports no error of its own
         live.append(rid)
     return live
 

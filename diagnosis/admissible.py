@@ -1,0 +1,66 @@
+"""Which matched lines may decide a category: evidence from the part of the text that failed.
+
+A knowledge-base match is a candidate for the answer only when its line can be the reason the build failed:
+
+* **quoted, not printed**: a line a shell trace (``set -x``: ``+ apt-get install ...``) or a PowerShell error
+  record (``+ while ((Get-Service X).Status ...``) shows as *source* quotes a command; it is not what the command
+  printed;
+* **a warning**: a line at warning level (``WARNING:``, ``[WARN]``) reports something the tool went on after;
+* **another step**: in a customization.log, a line inside a provisioner that ended and is not the failed one
+  belongs to a step that completed (a retry that recovered, an error the script handled);
+* **before the steps**: a line logged before the first provisioner started (deploying, connecting) was followed
+  by a build that got as far as customizing, so it did not stop the build;
+* **after the failure**: once a provisioner failed, lines of the cleanup that follows report the cleanup.
+
+Lines dropped here never decide a category; they may still appear among the last error lines of an ``unknown``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from diagnosis.logline import parse_line
+from diagnosis.scanner import Hit, ScanResult, Step
+
+_QUOTED_SOURCE = re.compile(r"^\+{1,9} (?!CategoryInfo\b|FullyQualifiedErrorId\b)")
+_WARNING = re.compile(r"^(?:WARNING|Warning|WARN)(?::|\s-|\])\s")
+_WARNING_LEVELS = ("WARN", "WARNING")
+LOG_SOURCES = ("log", "validation-log")
+
+
+def quoted_or_warning(text: str) -> bool:
+    """The line quotes a command (a shell trace, an error record's source line) or is a warning."""
+    parsed = parse_line(text)
+    if parsed.level in _WARNING_LEVELS:
+        return True
+    msg = parsed.message
+    return bool(_QUOTED_SOURCE.match(msg) or _WARNING.match(msg))
+
+
+def _step_at(result: ScanResult, position: int) -> Step | None:
+    for step in reversed(result.steps):
+        if step.position == position:
+            return step
+    return None
+
+
+def in_failing_part(hit: Hit, result: ScanResult, failed: Step | None) -> bool:
+    """For a customization.log with provisioner steps: the hit is in the failed step, or not in a part the
+    build got past (another ended step, before the first step) or in the cleanup after the failed step."""
+    if result.source not in LOG_SOURCES or not result.steps:
+        return True
+    if hit.step is not None:
+        if failed is not None and hit.step == failed.position:
+            return True
+        step = _step_at(result, hit.step)
+        return step is None or not step.ended
+    first = result.steps[0]
+    if result.steps_started == len(result.steps) and hit.line < first.start_line:
+        return False
+    return not (failed is not None and hit.phase == "cleanup" and hit.line > failed.start_line)
+
+
+def admissible(hits: Iterable[Hit], result: ScanResult, failed: Step | None) -> list[Hit]:
+    """The hits that may decide a category (see the module's rules)."""
+    return [h for h in hits if not quoted_or_warning(h.text) and in_failing_part(h, result, failed)]
