@@ -9,11 +9,13 @@ as for pasted text) and through ``diagnose`` the way the CLI treats it:
   ``benchmarks/_loggen.py``: the benchmark line mixes with and without their failing tail),
 * the examples of the message inventory (``diagnosis/knowledge/inventory/messages.json``).
 
-For each entry it prints on how many texts of another expected category its patterns fire ("fires"), and on how
-many it decided a wrong specific category ("decides"). An entry answers its own category; an ``ambiguous``
-entry answers ``unknown``, so it over-reaches only on texts that expect ``none`` or a different specific
-category; ``benign`` and ``error_record`` entries never decide and are listed apart. The totals at the end are
-the numbers to compare before and after a change.
+For each entry it prints on how many texts of another expected category its patterns fire anywhere ("fires"), on
+how many a match survives the verdict's evidence rules ("failing": in the failed part of the text, not a quoted
+command or a warning, see ``diagnosis.admissible``; for a ``failed-step`` entry only inside the failed step),
+and on how many it decided a wrong specific category ("decides"). An entry answers its own category; an
+``ambiguous`` entry answers ``unknown``, so it over-reaches only on texts that expect ``none``; ``benign`` and
+``error_record`` entries never decide a category and are not counted. The totals at the end are the numbers to
+compare before and after a change.
 
     python benchmarks/kb_overreach.py [--verbose] [--entry ID]
 """
@@ -35,9 +37,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import _loggen  # noqa: E402
 import real_reports_accuracy as real  # noqa: E402
 
+from diagnosis.admissible import admissible  # noqa: E402
 from diagnosis.cli import diagnose_input  # noqa: E402
 from diagnosis.rules import BUILTIN_DIR, KnowledgeBase, Rule, load_knowledge_base  # noqa: E402
-from diagnosis.scanner import scan_text  # noqa: E402
+from diagnosis.scanner import ScanResult, scan, scan_text, sniff_is_log  # noqa: E402
 from localazure import samplelogs  # noqa: E402
 
 CASES = ROOT / "tests" / "diagnosis" / "cases"
@@ -139,31 +142,52 @@ def over_reaches(rule: Rule, text: Labelled) -> bool:
         return False  # never a category
     if text.expected == rule.category:
         return False
-    if own == "unknown":
-        return text.expected not in ("unknown",) and not text.failure_signal
+    if own == "unknown":  # it answers "unknown": harmful only where nothing failed
+        return text.expected == "none"
     return True
 
 
 @dataclass
 class Finding:
     fired: dict[str, list[str]]  # entry id -> names of texts of another category it fired on
+    failing: dict[str, list[str]]  # the same, counting only matches the verdict may use
     decided: dict[str, list[str]]  # entry id -> names of texts it gave a wrong specific category
     wrong_answers: list[str]  # texts answered with a wrong specific category, or none on a failure
     texts: int
 
 
+def _usable(rule: Rule, result: ScanResult) -> bool:
+    """A match of ``rule`` in ``result`` that the verdict may use (``diagnosis.admissible``, the failed step)."""
+    rh = result.hits.get(rule.id)
+    if rh is None:
+        return False
+    step = result.failed_step if result.source == "log" else None
+    hits = admissible(rh.samples(), result, step)
+    if rule.scope == "failed-step" and result.source == "log" and result.steps:
+        hits = [h for h in hits if step is not None and h.step == step.position]
+    return bool(hits)
+
+
 def audit(kb: KnowledgeBase, texts: list[Labelled], only: str | None = None) -> Finding:
     fired: dict[str, list[str]] = defaultdict(list)
+    failing: dict[str, list[str]] = defaultdict(list)
     decided: dict[str, list[str]] = defaultdict(list)
     wrong: list[str] = []
     for text in texts:
         hits = scan_text(text.data.decode("utf-8", "replace"), kb, source="audit").hits
+        as_input = (
+            scan(text.data, kb, source="log")
+            if sniff_is_log(text.data)
+            else scan_text(text.data.decode("utf-8", "replace"), kb, source="message")
+        )
         for rule_id in hits:
             rule = kb.get(rule_id.split("#", 1)[0])
             if rule is None or (only and rule.id != only) or "#" in rule_id:
                 continue
             if over_reaches(rule, text):
                 fired[rule.id].append(f"{text.name} (expected {text.expected})")
+                if _usable(rule, as_input):
+                    failing[rule.id].append(f"{text.name} (expected {text.expected})")
         d = diagnose_input(text.data, kb, name="audit")
         bad = d.category not in (text.expected, "unknown", "none") and not (
             text.failure_signal and d.category != "none"
@@ -173,7 +197,7 @@ def audit(kb: KnowledgeBase, texts: list[Labelled], only: str | None = None) -> 
             wrong.append(f"{text.name}: expected {text.expected}, got {d.category} ({d.rule_id})")
         if bad and d.rule_id and (not only or d.rule_id == only):
             decided[d.rule_id].append(f"{text.name} (expected {text.expected}, got {d.category})")
-    return Finding(dict(fired), dict(decided), wrong, len(texts))
+    return Finding(dict(fired), dict(failing), dict(decided), wrong, len(texts))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,23 +209,28 @@ def main(argv: list[str] | None = None) -> int:
     texts = corpus(kb)
     found = audit(kb, texts, args.entry)
     print(f"texts: {found.texts}; entries: {len(kb)}")
-    print(f"{'entry':44s} {'category':28s} fires decides")
+    print(f"{'entry':44s} {'category':28s} fires failing decides")
     for rule in sorted(kb, key=lambda r: (-len(found.fired.get(r.id, ())), r.id)):
         if args.entry and rule.id != args.entry:
             continue
         fires, decides = found.fired.get(rule.id, []), found.decided.get(rule.id, [])
+        failing = found.failing.get(rule.id, [])
         if not fires and not decides and not args.entry:
             continue
         kind = " (ambiguous)" if rule.ambiguous else ""
-        print(f"{rule.id:44s} {rule.category + kind:28s} {len(fires):5d} {len(decides):7d}")
+        print(f"{rule.id:44s} {rule.category + kind:28s} {len(fires):5d} {len(failing):7d} {len(decides):7d}")
         if args.verbose:
             for name in fires:
-                print(f"    fires on {name}")
+                print(f"    fires on {name}{'' if name in failing else ' (not in the failing part)'}")
             for name in decides:
                 print(f"    decides {name}")
     total_fires = sum(len(v) for v in found.fired.values())
+    total_failing = sum(len(v) for v in found.failing.values())
     total_decides = sum(len(v) for v in found.decided.values())
-    print(f"total: fires on another category {total_fires}, decides a wrong specific category {total_decides}")
+    print(
+        f"total: fires on another category {total_fires} (in the failing part {total_failing}),"
+        f" decides a wrong specific category {total_decides}"
+    )
     print(f"texts answered wrong (a wrong specific category, or none on a failure): {len(found.wrong_answers)}")
     for line in found.wrong_answers:
         print(f"    {line}")

@@ -24,7 +24,10 @@ from diagnosis.logline import parse_line
 from diagnosis.scanner import Hit, ScanResult, Step
 
 _QUOTED_SOURCE = re.compile(r"^\+{1,9} (?!CategoryInfo\b|FullyQualifiedErrorId\b)")
-_WARNING = re.compile(r"^(?:WARNING|Warning|WARN)(?::|\s-|\])\s")
+_WARNING = re.compile(
+    r"^(?:\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d\S{0,12}\s{1,4})?"
+    r"(?:WARNING:|Warning:|WARN:|\[WARN\]|\[WARNING\])\s"
+)
 _WARNING_LEVELS = ("WARN", "WARNING")
 LOG_SOURCES = ("log", "validation-log")
 

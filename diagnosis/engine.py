@@ -256,7 +256,8 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
 
 
 def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
-    """Error-looking lines near the end that no benign entry or recovered retry explains and no marker is."""
+    """Error-looking lines near the end that no benign entry or recovered retry explains and that are no marker,
+    quoted command or warning."""
     recovered = _recovered(result, kb)
     harmless = {
         h.line
@@ -264,7 +265,11 @@ def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
         if (rule := kb.get(rid)) is not None and (rule.benign or rid in recovered)
         for h in rh.samples()
     }
-    return [h for h in result.tail_errors if h.line not in harmless and not is_marker(h.text)]
+    return [
+        h
+        for h in result.tail_errors
+        if h.line not in harmless and not is_marker(h.text) and not quoted_or_warning(h.text)
+    ]
 
 
 def _find(pattern: re.Pattern[str], text: str, group: int) -> str | None:
