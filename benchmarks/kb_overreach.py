@@ -11,7 +11,8 @@ as for pasted text) and through ``diagnose`` the way the CLI treats it:
 
 For each entry it prints on how many texts of another expected category its patterns fire anywhere ("fires"), on
 how many a match survives the verdict's evidence rules ("failing": in the failed part of the text, not a quoted
-command or a warning, see ``diagnosis.admissible``; for a ``failed-step`` entry only inside the failed step),
+command or a warning, see ``diagnosis.admissible``; for a ``failed-step`` entry only inside the failed step; not
+answered later by a ``resolved_by`` line),
 and on how many it decided a wrong specific category ("decides"). An entry answers its own category; an
 ``ambiguous`` entry answers ``unknown``, so it over-reaches only on texts that expect ``none``; ``benign`` and
 ``error_record`` entries never decide a category and are not counted. The totals at the end are the numbers to
@@ -39,7 +40,7 @@ import real_reports_accuracy as real  # noqa: E402
 
 from diagnosis.admissible import admissible  # noqa: E402
 from diagnosis.cli import diagnose_input  # noqa: E402
-from diagnosis.rules import BUILTIN_DIR, KnowledgeBase, Rule, load_knowledge_base  # noqa: E402
+from diagnosis.rules import BUILTIN_DIR, RESOLVED_SUFFIX, KnowledgeBase, Rule, load_knowledge_base  # noqa: E402
 from diagnosis.scanner import ScanResult, scan, scan_text, sniff_is_log  # noqa: E402
 from localazure import samplelogs  # noqa: E402
 
@@ -161,6 +162,9 @@ def _usable(rule: Rule, result: ScanResult) -> bool:
     rh = result.hits.get(rule.id)
     if rh is None:
         return False
+    resolved = result.hits.get(rule.id + RESOLVED_SUFFIX)
+    if resolved is not None and resolved.last[-1].line > rh.last[-1].line:
+        return False  # it recovered later in the same text
     step = result.failed_step if result.source == "log" else None
     hits = admissible(rh.samples(), result, step)
     if rule.scope == "failed-step" and result.source == "log" and result.steps:
