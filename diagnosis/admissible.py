@@ -7,10 +7,16 @@ A knowledge-base match is a candidate for the answer only when its line can be t
   printed;
 * **a warning**: a line at warning level (``WARNING:``, ``[WARN]``) reports something the tool went on after;
 * **another step**: in a customization.log, a line inside a provisioner that ended and is not the failed one
-  belongs to a step that completed (a retry that recovered, an error the script handled);
+  belongs to a step that completed (a retry that recovered, an error the script handled); in any text, a line
+  followed by Packer starting another provisioner (``==> azure-arm: Provisioning with ...``, ``Restarting
+  Machine``) before any failure line: Packer runs provisioners in order and starts the next one only when the
+  previous one succeeded;
 * **before the steps**: a line logged before the first provisioner started (deploying, connecting) was followed
   by a build that got as far as customizing, so it did not stop the build;
 * **after the failure**: once a provisioner failed, lines of the cleanup that follows report the cleanup.
+
+A pending restart (category ``pending-restart``) is a state an earlier step leaves for a later one to trip over:
+its lines count wherever they are in the text (only the quoted/warning rule applies to them).
 
 Lines dropped here never decide a category; they may still appear among the last error lines of an ``unknown``.
 """
@@ -29,6 +35,7 @@ _WARNING = re.compile(
     r"(?:WARNING:|Warning:|WARN:|\[WARN\]|\[WARNING\])\s"
 )
 _WARNING_LEVELS = ("WARN", "WARNING")
+LATENT_CATEGORIES = ("pending-restart",)
 LOG_SOURCES = ("log", "validation-log")
 
 
@@ -48,9 +55,19 @@ def _step_at(result: ScanResult, position: int) -> Step | None:
     return None
 
 
+def before_a_later_provisioner(hit: Hit, result: ScanResult) -> bool:
+    """Packer started another provisioner after the hit's line, before any failure line."""
+    stops = [line for line in (result.ui_failed_line, *(h.line for h in result.failure_lines[:1])) if line]
+    stop = min(stops) if stops else None
+    return any(hit.line < line and (stop is None or line < stop) for line in reversed(result.ui_steps))
+
+
 def in_failing_part(hit: Hit, result: ScanResult, failed: Step | None) -> bool:
-    """For a customization.log with provisioner steps: the hit is in the failed step, or not in a part the
-    build got past (another ended step, before the first step) or in the cleanup after the failed step."""
+    """The hit is not in a part the build got past: not followed by a later provisioner's start; for a
+    customization.log with provisioner steps: in the failed step, or not in another ended step, before the
+    first step or in the cleanup after the failed step."""
+    if before_a_later_provisioner(hit, result):
+        return False
     if result.source not in LOG_SOURCES or not result.steps:
         return True
     if hit.step is not None:
@@ -64,6 +81,7 @@ def in_failing_part(hit: Hit, result: ScanResult, failed: Step | None) -> bool:
     return not (failed is not None and hit.phase == "cleanup" and hit.line > failed.start_line)
 
 
-def admissible(hits: Iterable[Hit], result: ScanResult, failed: Step | None) -> list[Hit]:
-    """The hits that may decide a category (see the module's rules)."""
-    return [h for h in hits if not quoted_or_warning(h.text) and in_failing_part(h, result, failed)]
+def admissible(hits: Iterable[Hit], result: ScanResult, failed: Step | None, category: str | None = None) -> list[Hit]:
+    """The hits of an entry of ``category`` that may decide it (see the module's rules)."""
+    latent = category in LATENT_CATEGORIES
+    return [h for h in hits if not quoted_or_warning(h.text) and (latent or in_failing_part(h, result, failed))]

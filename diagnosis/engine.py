@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
-from diagnosis.admissible import admissible, quoted_or_warning
+from diagnosis.admissible import admissible, before_a_later_provisioner, quoted_or_warning
 from diagnosis.advisories import check_template
 from diagnosis.categories import CATEGORIES
 from diagnosis.customizer import (
@@ -158,7 +158,7 @@ def diagnose(
                 continue
             if rule.id in recovered:
                 continue  # it recovered later in the same text (e.g. a connection retry that connected)
-            hits = admissible(rh.samples(), r, step)
+            hits = admissible(rh.samples(), r, step, rule.category)
             if not hits:
                 continue  # only quoted commands, warnings, or lines of a part the build got past
             if rule.scope == "failed-step" and r.source in ("log", "validation-log") and r.steps:
@@ -237,8 +237,8 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
     """Failure entries and script error records matched in ``result`` that did not recover later.
 
     An error record whose every line is a match of a recovered entry (Ansible's ``fatal: ...`` line of a task
-    that ``...ignoring`` answered) recovered with it. An entry matched only on quoted commands or warnings
-    (``diagnosis.admissible``) reports no error.
+    that ``...ignoring`` answered) recovered with it. An entry matched only on quoted commands, warnings or
+    parts the build got past (``diagnosis.admissible``) reports no failure.
     """
     recovered = _recovered(result, kb)
     recovered_lines = {h.line for rid in recovered for h in result.hits[rid].samples()}
@@ -249,15 +249,16 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
             continue
         if rule.error_record and recovered_lines and all(h.line in recovered_lines for h in rh.samples()):
             continue
-        if all(quoted_or_warning(h.text) for h in rh.samples()):
-            continue  # a quoted command or a warning reports no error of its own
+        step = result.failed_step if result.source in ("log", "validation-log") else None
+        if not admissible(rh.samples(), result, step, rule.category):
+            continue  # a quoted command, a warning, or a part the build got past reports no failure
         live.append(rid)
     return live
 
 
 def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
-    """Error-looking lines near the end that no benign entry or recovered retry explains and that are no marker,
-    quoted command or warning."""
+    """Error-looking lines near the end that no benign entry or recovered retry explains, that are no marker,
+    quoted command or warning, and that no later provisioner's start shows the build got past."""
     recovered = _recovered(result, kb)
     harmless = {
         h.line
@@ -268,7 +269,10 @@ def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
     return [
         h
         for h in result.tail_errors
-        if h.line not in harmless and not is_marker(h.text) and not quoted_or_warning(h.text)
+        if h.line not in harmless
+        and not is_marker(h.text)
+        and not quoted_or_warning(h.text)
+        and not before_a_later_provisioner(h, result)
     ]
 
 

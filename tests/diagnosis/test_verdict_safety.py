@@ -56,8 +56,7 @@ def _step(name: str, body: list[str], exit_code: int | None) -> list[str]:
     lines.extend(_out(b) for b in body)
     if exit_code:
         lines.append(
-            f"{OP} OUT ==> azure-arm: Script exited with non-zero exit status: {exit_code}. "
-            "Allowed exit codes are: [0]"
+            f"{OP} OUT ==> azure-arm: Script exited with non-zero exit status: {exit_code}. Allowed exit codes are: [0]"
         )
     lines.append(f"{OP} ERR 2024/03/01 10:05:00 [INFO] (telemetry) ending {name}")
     return lines
@@ -88,8 +87,9 @@ EXIT_CODES = st.integers(min_value=1, max_value=255)
 
 
 @settings(max_examples=60, deadline=None)
-@given(cause=st.sampled_from(CAUSES), before=OUTPUTS, after=OUTPUTS, code=EXIT_CODES,
-       name=st.sampled_from(PROVISIONERS))
+@given(
+    cause=st.sampled_from(CAUSES), before=OUTPUTS, after=OUTPUTS, code=EXIT_CODES, name=st.sampled_from(PROVISIONERS)
+)
 def test_a_cause_in_the_failed_step_decides(cause, before, after, code, name):
     line, category = cause
     log = _log([*_head(), *_step(name, [*before, line, *after], code), *_failed_tail(code)])
@@ -98,8 +98,9 @@ def test_a_cause_in_the_failed_step_decides(cause, before, after, code, name):
 
 
 @settings(max_examples=60, deadline=None)
-@given(cause=st.sampled_from(CAUSES), before=OUTPUTS, after=OUTPUTS, code=EXIT_CODES,
-       name=st.sampled_from(PROVISIONERS))
+@given(
+    cause=st.sampled_from(CAUSES), before=OUTPUTS, after=OUTPUTS, code=EXIT_CODES, name=st.sampled_from(PROVISIONERS)
+)
 def test_a_cause_in_a_step_that_completed_does_not_decide(cause, before, after, code, name):
     line, _category = cause
     completed = _step(name, [*before, line, *after], None)
@@ -137,8 +138,13 @@ PASTED_NOISE = ["==> azure-arm: Provisioning with shell script: /tmp/a.sh", "   
 
 
 @settings(max_examples=80, deadline=None)
-@given(cause=st.sampled_from(CAUSES), quote=st.sampled_from(QUOTES), failed=st.booleans(),
-       noise=st.lists(st.sampled_from(PASTED_NOISE), max_size=3), code=EXIT_CODES)
+@given(
+    cause=st.sampled_from(CAUSES),
+    quote=st.sampled_from(QUOTES),
+    failed=st.booleans(),
+    noise=st.lists(st.sampled_from(PASTED_NOISE), max_size=3),
+    code=EXIT_CODES,
+)
 def test_a_quoted_command_or_a_warning_does_not_decide(cause, quote, failed, noise, code):
     line, category = cause
     lines = [*noise, f"    azure-arm: {quote(line)}"]
@@ -163,19 +169,26 @@ STATEMENTS = [
     lambda w, s: f"ERROR: {w}",
     lambda w, s: f'Exception calling "Invoke" with "1" argument(s): "{w}"',
     lambda w, s: f"##[error]{w}",
-    lambda w, s: f"The term '{w.replace(' ', '-')}' is not recognized as the name of a cmdlet, function, script "
-    "file, or operable program.",
+    lambda w, s: (
+        f"The term '{w.replace(' ', '-')}' is not recognized as the name of a cmdlet, function, script "
+        "file, or operable program."
+    ),
     lambda w, s: "==> azure-arm: Deployment failed with a status of 'Failed'.",
     lambda w, s: f"runState: Failed {w}",
     lambda w, s: f'"provisioningState": "Failed", "message": "{w}"',
-    lambda w, s: f"Status={s} Message=\"{w}\"",
+    lambda w, s: f'Status={s} Message="{w}"',
 ]
 CALM = ["Hello,", "I run the build from a pipeline.", "Thanks for any help", "    azure-arm: Done."]
 
 
 @settings(max_examples=150, deadline=None)
-@given(statement=st.sampled_from(STATEMENTS), words=WORDS, status=STATUS,
-       before=st.lists(st.sampled_from(CALM), max_size=3), after=st.lists(st.sampled_from(CALM), max_size=3))
+@given(
+    statement=st.sampled_from(STATEMENTS),
+    words=WORDS,
+    status=STATUS,
+    before=st.lists(st.sampled_from(CALM), max_size=3),
+    after=st.lists(st.sampled_from(CALM), max_size=3),
+)
 def test_a_stated_failure_is_never_none(statement, words, status, before, after):
     text = "\n".join([*before, statement(words, status), *after])
     d = diagnose_input(text.encode(), KB)
@@ -207,11 +220,16 @@ WARNINGS = [
 
 
 @settings(max_examples=60, deadline=None)
-@given(name=st.from_regex(r"[a-z]{3,12}", fullmatch=True), question=st.sampled_from([
-    "How do I add a PowerShell customizer to this template?",
-    "Can I reuse this template for several regions?",
-    "What is the right buildTimeoutInMinutes for a Windows image?",
-]))
+@given(
+    name=st.from_regex(r"[a-z]{3,12}", fullmatch=True),
+    question=st.sampled_from(
+        [
+            "How do I add a PowerShell customizer to this template?",
+            "Can I reuse this template for several regions?",
+            "What is the right buildTimeoutInMinutes for a Windows image?",
+        ]
+    ),
+)
 def test_a_how_to_question_with_a_template_is_none(name, question):
     d = diagnose_input(f"{question}\n{TEMPLATE % name}\n".encode(), KB)
     assert d.category == "none", (d.category, d.rule_id, d.summary)
@@ -223,3 +241,60 @@ def test_a_log_with_only_warnings_is_none(warnings, finished):
     text = "\n".join([*warnings, *(SUCCESS_LOG if finished else [])]) + "\n"
     d = diagnose_input(text.encode(), KB)
     assert d.category == "none", (d.category, d.rule_id, d.summary)
+
+
+# ------------------------------------------------------------------ pasted Packer output and pending restarts
+
+
+def _pasted_provisioner(kind: str, body: list[str]) -> list[str]:
+    header = (
+        "==> azure-arm: Provisioning with shell script: /tmp/a.sh"
+        if kind == "shell"
+        else ("==> azure-arm: Provisioning with Powershell...")
+    )
+    return [header, *(f"    azure-arm: {b}" for b in body)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cause=st.sampled_from(CAUSES),
+    kinds=st.lists(st.sampled_from(["shell", "powershell"]), min_size=2, max_size=3),
+    before=OUTPUTS,
+    code=EXIT_CODES,
+    failed=st.booleans(),
+)
+def test_a_cause_before_packer_starts_the_next_provisioner_does_not_decide(cause, kinds, before, code, failed):
+    line, _category = cause
+    lines = _pasted_provisioner(kinds[0], [*before, line])
+    for kind in kinds[1:]:
+        lines += _pasted_provisioner(kind, ["Done."])
+    if failed:
+        lines.append(f"==> azure-arm: Script exited with non-zero exit status: {code}. Allowed exit codes are: [0]")
+    d = diagnose_input(("\n".join(lines) + "\n").encode(), KB)
+    assert d.category == ("customizer-failed" if failed else "none"), (d.category, d.rule_id, d.summary)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cause=st.sampled_from(CAUSES), kind=st.sampled_from(["shell", "powershell"]), code=EXIT_CODES)
+def test_a_cause_after_the_last_provisioner_started_still_decides(cause, kind, code):
+    line, category = cause
+    lines = [*_pasted_provisioner("shell", ["Done."]), *_pasted_provisioner(kind, [line])]
+    lines.append(f"==> azure-arm: Script exited with non-zero exit status: {code}. Allowed exit codes are: [0]")
+    d = diagnose_input(("\n".join(lines) + "\n").encode(), KB)
+    assert d.category == category, (d.category, d.rule_id, d.summary)
+
+
+PENDING = [
+    "RestartNeeded : True",
+    "Restart is suppressed because NoRestart is specified.",
+    "Success        True          SuccessRestartRequired Yes            {Hyper-V}",
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(pending=st.sampled_from(PENDING), code=EXIT_CODES, before=OUTPUTS)
+def test_a_pending_restart_left_by_an_earlier_step_still_decides(pending, code, before):
+    completed = _step("powershell", [*before, pending], None)
+    failed = _step("powershell", ["Running sysprep"], code)
+    d = diagnose(log=_log([*_head(), *completed, *failed, *_failed_tail(code)]), rules=KB)
+    assert d.category == "pending-restart", (d.category, d.rule_id, d.summary)
