@@ -5,7 +5,8 @@ A knowledge-base match is a candidate for the answer only when its line can be t
 * **quoted, not printed**: a line a shell trace (``set -x``: ``+ apt-get install ...``) or a PowerShell error
   record (``+ while ((Get-Service X).Status ...``) shows as *source* quotes a command; it is not what the command
   printed;
-* **a warning**: a line at warning level (``WARNING:``, ``[WARN]``) reports something the tool went on after;
+* **a warning**: a line at warning level (``WARNING:``, ``[WARN]``, apt's ``W:``, ``<program>: warning:``) reports
+  something the tool went on after;
 * **another step**: in a customization.log, a line inside a provisioner that ended and is not the failed one
   belongs to a step that completed (a retry that recovered, an error the script handled); in any text, a line
   followed by Packer starting another provisioner (``==> azure-arm: Provisioning with ...``, ``Restarting
@@ -32,7 +33,7 @@ from diagnosis.scanner import Hit, ScanResult, Step
 _QUOTED_SOURCE = re.compile(r"^\+{1,9} (?!CategoryInfo\b|FullyQualifiedErrorId\b)")
 _WARNING = re.compile(
     r"^(?:\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d\S{0,12}\s{1,4})?"
-    r"(?:WARNING:|Warning:|WARN:|\[WARN\]|\[WARNING\])\s"
+    r"(?:WARNING:|Warning:|WARN:|\[WARN\]|\[WARNING\]|W:|[\w.-]{1,40}: warning:)\s"
 )
 _WARNING_LEVELS = ("WARN", "WARNING")
 LATENT_CATEGORIES = ("pending-restart",)

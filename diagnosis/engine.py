@@ -236,12 +236,15 @@ def _recovered(result: ScanResult, kb: KnowledgeBase) -> set[str]:
 def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
     """Failure entries and script error records matched in ``result`` that did not recover later.
 
-    An error record whose every line is a match of a recovered entry (Ansible's ``fatal: ...`` line of a task
-    that ``...ignoring`` answered) recovered with it. An entry matched only on quoted commands, warnings or
+    An error record whose every line is a match of a recovered or benign entry (Ansible's ``fatal: ...`` line of
+    a task that ``...ignoring`` answered) recovered with it. An entry matched only on quoted commands, warnings or
     parts the build got past (``diagnosis.admissible``) reports no failure.
     """
     recovered = _recovered(result, kb)
     recovered_lines = {h.line for rid in recovered for h in result.hits[rid].samples()}
+    recovered_lines |= {  # lines a benign entry explains (dpkg-preconfigure's "No such file or directory")
+        h.line for rid, rh in result.hits.items() if (r := kb.get(rid)) is not None and r.benign for h in rh.samples()
+    }
     live = []
     for rid, rh in result.hits.items():
         rule = kb.get(rid)

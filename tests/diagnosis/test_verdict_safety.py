@@ -298,3 +298,30 @@ def test_a_pending_restart_left_by_an_earlier_step_still_decides(pending, code, 
     failed = _step("powershell", ["Running sysprep"], code)
     d = diagnose(log=_log([*_head(), *completed, *failed, *_failed_tail(code)]), rules=KB)
     assert d.category == "pending-restart", (d.category, d.rule_id, d.summary)
+
+
+HARMLESS = [
+    "dpkg-preconfigure: unable to re-open stdin: No such file or directory",
+    "sudo: unable to resolve host pkrvmx1y2z3: Name or service not known",
+    "W: Some index files failed to download. They have been ignored, or old ones used instead.",
+    "perl: warning: Setting locale failed.",
+    "update-alternatives: warning: skip creation of /usr/share/man/man1/x.1.gz because associated file "
+    "/usr/share/man/man1/y.1.gz (of link group x) doesn't exist",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(harmless=st.lists(st.sampled_from(HARMLESS), min_size=1, max_size=4), output=OUTPUTS)
+def test_harmless_apt_and_sudo_lines_show_no_failure(harmless, output):
+    text = "\n".join(f"    azure-arm: {line}" for line in [*output, *harmless, *output]) + "\n"
+    d = diagnose_input(text.encode(), KB)
+    assert d.category == "none", (d.category, d.rule_id, d.summary)
+
+
+@settings(max_examples=40, deadline=None)
+@given(harmless=st.lists(st.sampled_from(HARMLESS), min_size=1, max_size=3), code=EXIT_CODES)
+def test_harmless_lines_never_lead_the_evidence_of_a_failed_step(harmless, code):
+    body = [*harmless, "E: Unable to locate package contoso-agent"]
+    d = diagnose(log=_log([*_head(), *_step("shell", body, code), *_failed_tail(code)]), rules=KB)
+    assert d.category == "customizer-failed", (d.category, d.rule_id, d.summary)
+    assert "Unable to locate package" in d.evidence[0].text, [e.text for e in d.evidence]
