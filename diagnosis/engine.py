@@ -3,7 +3,9 @@
 Inputs are scanned against the knowledge base (``diagnosis.rules``) with the streaming scanner
 (``diagnosis.scanner``); the entry with the highest precedence wins (root cause beats symptom). A failed
 provisioner found through ``(telemetry)`` markers counts as a customizer failure of its own. A match that a
-later ``resolved_by`` line answers in the same text (a retry that recovered) is no failure. Without a matching
+later ``resolved_by`` line answers in the same text (a retry that recovered) is no failure, and only matches in
+the failing part of the text decide (``diagnosis.admissible``: not a quoted command or a warning, not a step the
+build got past). Without a matching
 entry a failure (a failed step, a non-zero exit, Packer's failure lines, an ARM error object, a ``Failed``
 state) becomes ``unknown`` with the most telling lines as evidence, never ``none``; a text that shows no failure
 becomes ``none`` (what the knowledge base noticed becomes warnings). ``diagnosis.verdict`` builds the answer;
