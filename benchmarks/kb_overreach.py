@@ -157,7 +157,7 @@ class Finding:
     texts: int
 
 
-def _usable(rule: Rule, result: ScanResult) -> bool:
+def usable(rule: Rule, result: ScanResult) -> bool:
     """A match of ``rule`` in ``result`` that the verdict may use (``diagnosis.admissible``, the failed step)."""
     rh = result.hits.get(rule.id)
     if rh is None:
@@ -190,7 +190,7 @@ def audit(kb: KnowledgeBase, texts: list[Labelled], only: str | None = None) -> 
                 continue
             if over_reaches(rule, text):
                 fired[rule.id].append(f"{text.name} (expected {text.expected})")
-                if _usable(rule, as_input):
+                if usable(rule, as_input):
                     failing[rule.id].append(f"{text.name} (expected {text.expected})")
         d = diagnose_input(text.data, kb, name="audit")
         bad = d.category not in (text.expected, "unknown", "none") and not (
