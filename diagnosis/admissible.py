@@ -5,6 +5,8 @@ A knowledge-base match is a candidate for the answer only when its line can be t
 * **quoted, not printed**: a line a shell trace (``set -x``: ``+ apt-get install ...``) or a PowerShell error
   record (``+ while ((Get-Service X).Status ...``) shows as *source* quotes a command; it is not what the command
   printed;
+* **template script text**: in a pasted text, the lines of an image template's ``inline`` array are commands
+  the customizer would run, not what it printed;
 * **a warning**: a line at warning level (``WARNING:``, ``[WARN]``, apt's ``W:``, ``<program>: warning:``) reports
   something the tool went on after;
 * **another step**: in a customization.log, a line inside a provisioner that ended and is not the failed one
@@ -38,6 +40,29 @@ _WARNING = re.compile(
 _WARNING_LEVELS = ("WARN", "WARNING")
 LATENT_CATEGORIES = ("pending-restart",)
 LOG_SOURCES = ("log", "validation-log")
+
+
+_INLINE_ARRAY = re.compile(r"\"inline\"\s{0,8}:\s{0,8}\[")
+_ARRAY_END = re.compile(r"^\s{0,200}\],?\s{0,20}$")
+
+
+def template_script_lines(text: str) -> frozenset[int]:
+    """Line numbers (1-based) of a text that belong to an image template's ``"inline": [...]`` arrays: the
+    line that opens the array and, when it continues on the next lines, those up to the closing ``]``."""
+    out: set[int] = set()
+    inside = False
+    for number, line in enumerate(text.split("\n"), 1):
+        if inside:
+            if _ARRAY_END.match(line):
+                inside = False
+                continue
+            out.add(number)
+            continue
+        m = _INLINE_ARRAY.search(line)
+        if m:
+            out.add(number)
+            inside = not line[m.end() :].rstrip().endswith(("]", "],"))
+    return frozenset(out)
 
 
 def quoted_or_warning(text: str) -> bool:
@@ -85,4 +110,10 @@ def in_failing_part(hit: Hit, result: ScanResult, failed: Step | None) -> bool:
 def admissible(hits: Iterable[Hit], result: ScanResult, failed: Step | None, category: str | None = None) -> list[Hit]:
     """The hits of an entry of ``category`` that may decide it (see the module's rules)."""
     latent = category in LATENT_CATEGORIES
-    return [h for h in hits if not quoted_or_warning(h.text) and (latent or in_failing_part(h, result, failed))]
+    return [
+        h
+        for h in hits
+        if h.line not in result.template_script_lines
+        and not quoted_or_warning(h.text)
+        and (latent or in_failing_part(h, result, failed))
+    ]

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
-from diagnosis.admissible import admissible, before_a_later_provisioner, quoted_or_warning
+from diagnosis.admissible import admissible, before_a_later_provisioner, quoted_or_warning, template_script_lines
 from diagnosis.advisories import check_template
 from diagnosis.categories import CATEGORIES
 from diagnosis.customizer import (
@@ -105,6 +105,8 @@ def diagnose(
     for r in (log_result, validation_result):
         if r is not None:
             results.append(r)
+    for r, (_source, text) in zip(results, texts, strict=False):  # a pasted template's inline script text
+        r.template_script_lines = template_script_lines(text)
     for r in results:  # harmless lines (cleanup retries, recovered retries) are never evidence of the failure
         r.tail_errors = _error_lines(r, kb)
 
@@ -277,6 +279,7 @@ def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
         if h.line not in harmless
         and not is_marker(h.text)
         and not quoted_or_warning(h.text)
+        and h.line not in result.template_script_lines
         and not before_a_later_provisioner(h, result)
     ]
 

@@ -86,6 +86,8 @@ class ScanResult:
     # the latest MAX_STEPS, and the first "Provisioning step had errors" line: what pasted output shows of steps
     ui_steps: list[int] = field(default_factory=list)
     ui_failed_line: int | None = None
+    # lines of a pasted text that are script text inside an image template's "inline" array (set by the engine)
+    template_script_lines: frozenset[int] = frozenset()
 
     @property
     def failed_step(self) -> Step | None:

@@ -325,3 +325,38 @@ def test_harmless_lines_never_lead_the_evidence_of_a_failed_step(harmless, code)
     d = diagnose(log=_log([*_head(), *_step("shell", body, code), *_failed_tail(code)]), rules=KB)
     assert d.category == "customizer-failed", (d.category, d.rule_id, d.summary)
     assert "Unable to locate package" in d.evidence[0].text, [e.text for e in d.evidence]
+
+
+INLINE_TEMPLATE = """{
+  "type": "Microsoft.VirtualMachineImages/imageTemplates",
+  "properties": {
+    "customize": [
+      {
+        "type": "Shell",
+        "name": "%s",
+        "inline": [
+          "set -e",
+          "if grep -q '%s' /var/log/build.log; then exit 3; fi"
+        ]
+      },
+      {"type": "PowerShell", "name": "one-line", "inline": ["Write-Host '%s'"]}
+    ]
+  }
+}"""
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cause=st.sampled_from(CAUSES),
+    name=st.from_regex(r"[a-z]{3,12}", fullmatch=True),
+    failed=st.booleans(),
+    code=EXIT_CODES,
+)
+def test_a_cause_quoted_in_a_template_inline_script_does_not_decide(cause, name, failed, code):
+    line, _category = cause
+    quoted = line.replace("'", "")
+    text = "How do I make this template work?\n" + INLINE_TEMPLATE % (name, quoted, quoted) + "\n"
+    if failed:
+        text += f"==> azure-arm: Script exited with non-zero exit status: {code}. Allowed exit codes are: [0]\n"
+    d = diagnose(text, rules=KB)
+    assert d.category == ("customizer-failed" if failed else "none"), (d.category, d.rule_id, d.summary)
