@@ -3,7 +3,9 @@
 Inputs are scanned against the knowledge base (``diagnosis.rules``) with the streaming scanner
 (``diagnosis.scanner``); the entry with the highest precedence wins (root cause beats symptom). A failed
 provisioner found through ``(telemetry)`` markers counts as a customizer failure of its own. A match that a
-later ``resolved_by`` line answers in the same text (a retry that recovered) is no failure. Without a matching
+later ``resolved_by`` line answers in the same text (a retry that recovered) is no failure, and only matches in
+the failing part of the text decide (``diagnosis.admissible``: not a quoted command or a warning, not a step the
+build got past). Without a matching
 entry a failure (a failed step, a non-zero exit, Packer's failure lines, an ARM error object, a ``Failed``
 state) becomes ``unknown`` with the most telling lines as evidence, never ``none``; a text that shows no failure
 becomes ``none`` (what the knowledge base noticed becomes warnings). ``diagnosis.verdict`` builds the answer;
@@ -17,6 +19,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
+from diagnosis.admissible import admissible, before_a_later_provisioner, quoted_or_warning, template_script_lines
 from diagnosis.advisories import check_template
 from diagnosis.categories import CATEGORIES
 from diagnosis.customizer import (
@@ -26,6 +29,8 @@ from diagnosis.customizer import (
     template_properties,
 )
 from diagnosis.evidence import is_marker
+from diagnosis.failure_text import states_failure
+from diagnosis.logline import message as line_message
 from diagnosis.model import Diagnosis
 from diagnosis.pasted import unescape_pasted
 from diagnosis.redact import redact
@@ -105,6 +110,8 @@ def diagnose(
     for r in (log_result, validation_result):
         if r is not None:
             results.append(r)
+    for r, (_source, text) in zip(results, texts, strict=False):  # a pasted template's inline script text
+        r.template_script_lines = template_script_lines(text)
     for r in results:  # harmless lines (cleanup retries, recovered retries) are never evidence of the failure
         r.tail_errors = _error_lines(r, kb)
 
@@ -120,7 +127,7 @@ def diagnose(
     for r, (_source, text) in zip(text_results, texts, strict=True):
         looks_ok = r.success and not r.failure_seen
         has_errors = r.failure_seen or bool(r.tail_errors) or bool(_live_hits(r, kb))
-        if not looks_ok and (has_errors or FAILURE_SIGNAL.search(text)):
+        if not looks_ok and (has_errors or FAILURE_SIGNAL.search(text) or states_failure(text)):
             text_failed = True
     message_failed = text_failed or state == "failed" or run in _FAILED_RUN_STATES
     if run in _SUCCESS_STATES and not perr and state != "failed":
@@ -137,7 +144,9 @@ def diagnose(
             log_failed = True
         elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb)):
             log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
-        elif not r.success and any(FAILURE_SIGNAL.search(h.text) for h in r.tail_errors):
+        elif not r.success and any(
+            FAILURE_SIGNAL.search(h.text) or states_failure(line_message(h.text)) for h in r.tail_errors
+        ):
             log_failed = True
     failure = message_failed or log_failed
 
@@ -158,7 +167,9 @@ def diagnose(
                 continue
             if rule.id in recovered:
                 continue  # it recovered later in the same text (e.g. a connection retry that connected)
-            hits = rh.samples()
+            hits = admissible(rh.samples(), r, step, rule.category)
+            if not hits:
+                continue  # only quoted commands, warnings, or lines of a part the build got past
             if rule.scope == "failed-step" and r.source in ("log", "validation-log") and r.steps:
                 if step is None:
                     continue
@@ -241,7 +252,9 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
 
     An error record whose every line is a match of a recovered entry (Ansible's ``fatal: ...`` line of a task
     that ``...ignoring`` answered) recovered with it; one whose every line is a benign entry's line (a harmless
-    message that contains an error-looking phrase) is harmless with it.
+    message that contains an error-looking phrase, dpkg-preconfigure's "No such file or directory") is harmless
+    with it. An entry matched only on quoted commands, warnings or parts the build got past
+    (``diagnosis.admissible``) reports no failure.
     """
     recovered = _recovered(result, kb)
     harmless_lines = {
@@ -257,12 +270,16 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
             continue
         if rule.error_record and harmless_lines and all(h.line in harmless_lines for h in rh.samples()):
             continue
+        step = result.failed_step if result.source in ("log", "validation-log") else None
+        if not admissible(rh.samples(), result, step, rule.category):
+            continue  # a quoted command, a warning, or a part the build got past reports no failure
         live.append(rid)
     return live
 
 
 def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
-    """Error-looking lines near the end that no benign entry or recovered retry explains and no marker is."""
+    """Error-looking lines near the end that no benign entry or recovered retry explains, that are no marker,
+    quoted command or warning, and that no later provisioner's start shows the build got past."""
     recovered = _recovered(result, kb)
     harmless = {
         h.line
@@ -270,7 +287,15 @@ def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
         if (rule := kb.get(rid)) is not None and (rule.benign or rid in recovered)
         for h in rh.samples()
     }
-    return [h for h in result.tail_errors if h.line not in harmless and not is_marker(h.text)]
+    return [
+        h
+        for h in result.tail_errors
+        if h.line not in harmless
+        and not is_marker(h.text)
+        and not quoted_or_warning(h.text)
+        and h.line not in result.template_script_lines
+        and not before_a_later_provisioner(h, result)
+    ]
 
 
 def _find(pattern: re.Pattern[str], text: str, group: int) -> str | None:

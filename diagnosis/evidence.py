@@ -80,11 +80,14 @@ def step_records(result: ScanResult, kb: KnowledgeBase, step: Step | None) -> li
         firsts += [s.exit_line for s in result.steps if s.exit_line is not None]
         end = min(firsts) if firsts else None
     out: list[Hit] = []
+    harmless = {h.line for rid, rh in result.hits.items() if (r := kb.get(rid)) and r.benign for h in rh.samples()}
     for rule_id, rh in result.hits.items():
         rule = kb.get(rule_id)
         if rule is None or not rule.error_record:
             continue
         for h in rh.samples():
+            if h.line in harmless:
+                continue  # a harmless line a benign entry explains (dpkg-preconfigure's stdin)
             if step is not None:
                 inside = h.step == step.position or (h.step is None and h.line > step.start_line)
                 if not inside:

@@ -44,10 +44,12 @@ MARKERS: tuple[Marker, ...] = (
     Marker(
         "failure",
         r"Build 'azure-arm' errored|Some builds didn't complete successfully"
-        r"|Cancelling build after receiving terminated",
+        r"|Cancelling build after receiving terminated|Deployment failed with a status of '(?:Failed|Canceled)'",
     ),
     Marker("success", r"Builds finished\. The artifacts of successful builds are|Build 'azure-arm' finished"),
     Marker("exported", r"Done exporting Packer logs"),
+    Marker("ui-step", r"[\w.-]: (?:Provisioning with |Restarting Machine\b)"),
+    Marker("ui-step-failed", r"Provisioning step had errors"),
 )
 
 # kinds in the order they apply to one line (a step's start before an exit code on the same line)
@@ -106,6 +108,14 @@ class StepTracker:
             res.exported = True
         elif kind == "finalize":
             res.finalized = True
+        elif kind == "ui-step":
+            if not res.ui_steps or res.ui_steps[-1] != line_no:
+                res.ui_steps.append(line_no)
+                if len(res.ui_steps) > 2 * MAX_STEPS:  # bounded memory: keep the latest
+                    del res.ui_steps[:MAX_STEPS]
+        elif kind == "ui-step-failed":
+            if res.ui_failed_line is None:
+                res.ui_failed_line = line_no
         else:
             self._phase(kind)
 

@@ -82,6 +82,12 @@ class ScanResult:
     tail_errors: list[Hit] = field(default_factory=list)  # error-looking lines near the end
     truncated_lines: int = 0
     packer_lines: int = 0  # lines in packer's shape seen among the hit lines (log vs pasted text)
+    # lines where Packer's UI started a provisioner ("==> azure-arm: Provisioning with ...", "Restarting Machine"),
+    # the latest MAX_STEPS, and the first "Provisioning step had errors" line: what pasted output shows of steps
+    ui_steps: list[int] = field(default_factory=list)
+    ui_failed_line: int | None = None
+    # lines of a pasted text that are script text inside an image template's "inline" array (set by the engine)
+    template_script_lines: frozenset[int] = frozenset()
 
     @property
     def failed_step(self) -> Step | None:

@@ -1,0 +1,119 @@
+"""Which matched lines may decide a category: evidence from the part of the text that failed.
+
+A knowledge-base match is a candidate for the answer only when its line can be the reason the build failed:
+
+* **quoted, not printed**: a line a shell trace (``set -x``: ``+ apt-get install ...``) or a PowerShell error
+  record (``+ while ((Get-Service X).Status ...``) shows as *source* quotes a command; it is not what the command
+  printed;
+* **template script text**: in a pasted text, the lines of an image template's ``inline`` array are commands
+  the customizer would run, not what it printed;
+* **a warning**: a line at warning level (``WARNING:``, ``[WARN]``, apt's ``W:``, ``<program>: warning:``) reports
+  something the tool went on after;
+* **another step**: in a customization.log, a line inside a provisioner that ended and is not the failed one
+  belongs to a step that completed (a retry that recovered, an error the script handled); in any text, a line
+  followed by Packer starting another provisioner (``==> azure-arm: Provisioning with ...``, ``Restarting
+  Machine``) before any failure line: Packer runs provisioners in order and starts the next one only when the
+  previous one succeeded;
+* **before the steps**: a line logged before the first provisioner started (deploying, connecting) was followed
+  by a build that got as far as customizing, so it did not stop the build;
+* **after the failure**: once a provisioner failed, lines of the cleanup that follows report the cleanup.
+
+A pending restart (category ``pending-restart``) is a state an earlier step leaves for a later one to trip over:
+its lines count wherever they are in the text (only the quoted/warning rule applies to them).
+
+Lines dropped here never decide a category; they may still appear among the last error lines of an ``unknown``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from diagnosis.logline import parse_line
+from diagnosis.scanner import Hit, ScanResult, Step
+
+_QUOTED_SOURCE = re.compile(r"^\+{1,9} (?!CategoryInfo\b|FullyQualifiedErrorId\b)")
+_WARNING = re.compile(
+    r"^(?:\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d\S{0,12}\s{1,4})?"
+    r"(?:WARNING:|Warning:|WARN:|\[WARN\]|\[WARNING\]|W:|[\w.-]{1,40}: warning:)\s"
+)
+_WARNING_LEVELS = ("WARN", "WARNING")
+LATENT_CATEGORIES = ("pending-restart",)
+LOG_SOURCES = ("log", "validation-log")
+
+
+_INLINE_ARRAY = re.compile(r"\"inline\"\s{0,8}:\s{0,8}\[")
+_ARRAY_END = re.compile(r"^\s{0,200}\],?\s{0,20}$")
+
+
+def template_script_lines(text: str) -> frozenset[int]:
+    """Line numbers (1-based) of a text that belong to an image template's ``"inline": [...]`` arrays: the
+    line that opens the array and, when it continues on the next lines, those up to the closing ``]``."""
+    out: set[int] = set()
+    inside = False
+    for number, line in enumerate(text.split("\n"), 1):
+        if inside:
+            if _ARRAY_END.match(line):
+                inside = False
+                continue
+            out.add(number)
+            continue
+        m = _INLINE_ARRAY.search(line)
+        if m:
+            out.add(number)
+            inside = not line[m.end() :].rstrip().endswith(("]", "],"))
+    return frozenset(out)
+
+
+def quoted_or_warning(text: str) -> bool:
+    """The line quotes a command (a shell trace, an error record's source line) or is a warning."""
+    parsed = parse_line(text)
+    if parsed.level in _WARNING_LEVELS:
+        return True
+    msg = parsed.message
+    return bool(_QUOTED_SOURCE.match(msg) or _WARNING.match(msg))
+
+
+def _step_at(result: ScanResult, position: int) -> Step | None:
+    for step in reversed(result.steps):
+        if step.position == position:
+            return step
+    return None
+
+
+def before_a_later_provisioner(hit: Hit, result: ScanResult) -> bool:
+    """Packer started another provisioner after the hit's line, before any failure line."""
+    stops = [line for line in (result.ui_failed_line, *(h.line for h in result.failure_lines[:1])) if line]
+    stop = min(stops) if stops else None
+    return any(hit.line < line and (stop is None or line < stop) for line in reversed(result.ui_steps))
+
+
+def in_failing_part(hit: Hit, result: ScanResult, failed: Step | None) -> bool:
+    """The hit is not in a part the build got past: not followed by a later provisioner's start; for a
+    customization.log with provisioner steps: in the failed step, or not in another ended step, before the
+    first step or in the cleanup after the failed step."""
+    if before_a_later_provisioner(hit, result):
+        return False
+    if result.source not in LOG_SOURCES or not result.steps:
+        return True
+    if hit.step is not None:
+        if failed is not None and hit.step == failed.position:
+            return True
+        step = _step_at(result, hit.step)
+        return step is None or not step.ended
+    first = result.steps[0]
+    if result.steps_started == len(result.steps) and hit.line < first.start_line:
+        return False
+    return not (failed is not None and hit.phase == "cleanup" and hit.line > failed.start_line)
+
+
+def admissible(hits: Iterable[Hit], result: ScanResult, failed: Step | None, category: str | None = None) -> list[Hit]:
+    """The hits of an entry of ``category`` that may decide it (see the module's rules)."""
+    latent = category in LATENT_CATEGORIES
+    return [
+        h
+        for h in hits
+        if h.line not in result.template_script_lines
+        and not quoted_or_warning(h.text)
+        and (latent or in_failing_part(h, result, failed))
+    ]

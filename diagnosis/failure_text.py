@@ -1,0 +1,35 @@
+"""What shows that a text reports a failure, beyond the exit and summary lines of ``verdict.FAILURE_SIGNAL``.
+
+``FAILURE_STATEMENT`` lists the shapes the tools around an image build use to state that something failed, with
+the program that prints each:
+
+* Image Builder: ``Build (Managed Image) step failed``, ``During the image build, a failure has occurred``;
+* ARM/az CLI: ``Deployment failed. Correlation ID: ...``, ``ERROR: ...`` at the start of a line, a ``BadRequest``
+  code, ``StatusCode: 409`` / ``"statusCode": 409``, an async operation's ``"status": "Failed"``;
+* Packer's azure-arm builder: ``Deployment failed with a status of 'Failed'``;
+* CLIs and scripts: ``Error: ...`` at the start of a line, Azure DevOps' ``##[error]``;
+* PowerShell: ``Exception calling "X" with "N" argument(s)``, ``The term 'X' is not recognized as ...``.
+
+These say *that* something failed; they decide no category. They are kept apart from ``FAILURE_SIGNAL``
+because ``FAILURE_SIGNAL`` also marks the exit/summary lines a summary skips, while an ``Exception calling``
+line is the one that says why.
+"""
+
+from __future__ import annotations
+
+import re
+
+FAILURE_STATEMENT = re.compile(
+    r"\bBuild \([^)\n]{1,80}\) step failed|During the image build,? a failure has occurred"
+    r"|\bDeployment failed\b|\bBadRequest\b"
+    r"|(?i:\"?status ?code\"?\s{0,4}[:=]\s{0,4}\"?[45]\d\d\b)"
+    r"|\"status\"\s{0,4}:\s{0,4}\"Failed\""
+    r"|(?m:^\s{0,8}(?:Error|ERROR|error): \S)|(?m:^\s{0,8}\S{1,40} : ERROR: \S)|##\[error\]"
+    r"|Exception calling \"[^\"\n]{1,120}\" with \"\d+\" argument"
+    r"|The term '[^'\n]{1,200}' is not recognized as"
+)
+
+
+def states_failure(text: str) -> bool:
+    """True when ``text`` states a failure in one of the shapes of ``FAILURE_STATEMENT``."""
+    return FAILURE_STATEMENT.search(text) is not None

@@ -1,0 +1,362 @@
+"""Properties of which lines may decide a category (``diagnosis.admissible``) and of failure detection.
+
+- A known cause's line decides the category when it is in the failed provisioner, and never when it is in
+  another provisioner that completed, before the first provisioner, in the cleanup after the failure, in a
+  quoted command (``set -x`` trace, a PowerShell error record's source line) or in a warning.
+- Every shape of "this failed" (``diagnosis.failure_text`` and ``verdict.FAILURE_SIGNAL``) gives a category or
+  ``unknown``, never ``none``; a how-to question with a template, a successful log and a log with only warnings
+  give ``none``.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from diagnosis import diagnose, load_knowledge_base
+from diagnosis.cli import diagnose_input
+
+KB = load_knowledge_base(use_env=False)
+OP = "[8f0f2a3c-1d2e-4b5a-9c8d-7e6f5a4b3c2d] PACKER"
+
+# a line that alone decides its category (entry precedence above a script's exit), and that category
+CAUSES = [
+    ("write error: No space left on device", "vm-resources-exhausted"),
+    (
+        "(AuthorizationFailed) The client 'c1' with object id 'o1' does not have authorization to perform action "
+        "'Microsoft.Compute/galleries/read' over scope '/subscriptions/s1/resourceGroups/rg1'",
+        "permissions",
+    ),
+    ("Code: RequestDisallowedByPolicy", "policy-violation"),
+    (
+        "(QuotaExceeded) Operation could not be completed as it results in exceeding approved Total Regional "
+        "Cores quota.",
+        "quota-or-capacity",
+    ),
+    ("The specified blob does not exist.", "customizer-download-failed"),
+    ("Timeout waiting for machine to restart.", "windows-restart-failed"),
+]
+OUTPUT = [
+    "Reading package lists...",
+    "Setting up curl (7.81.0-1ubuntu1.15) ...",
+    "Installed feature Web-Server component 3 : Success",
+    "Done.",
+    "Downloading https://example.com/agent.msi",
+]
+PROVISIONERS = ["shell", "powershell"]
+
+
+def _out(text: str) -> str:
+    return f"{OP} OUT     azure-arm: {text}"
+
+
+def _step(name: str, body: list[str], exit_code: int | None) -> list[str]:
+    lines = [f"{OP} ERR 2024/03/01 10:00:00 [INFO] (telemetry) Starting provisioner {name}"]
+    lines.append(f"{OP} OUT ==> azure-arm: Provisioning with {name} script: /tmp/script.sh")
+    lines.extend(_out(b) for b in body)
+    if exit_code:
+        lines.append(
+            f"{OP} OUT ==> azure-arm: Script exited with non-zero exit status: {exit_code}. Allowed exit codes are: [0]"
+        )
+    lines.append(f"{OP} ERR 2024/03/01 10:05:00 [INFO] (telemetry) ending {name}")
+    return lines
+
+
+def _head() -> list[str]:
+    return [
+        f"{OP} OUT ==> azure-arm: Deploying deployment template ...",
+        f"{OP} OUT ==> azure-arm: Waiting for SSH to become available...",
+        f"{OP} OUT ==> azure-arm: Connected to SSH!",
+    ]
+
+
+def _failed_tail(exit_code: int) -> list[str]:
+    return [
+        f"{OP} OUT Build 'azure-arm' errored after 5 minutes: Script exited with non-zero exit status: "
+        f"{exit_code}. Allowed exit codes are: [0]",
+        f"{OP} ERR ==> Some builds didn't complete successfully and had errors:",
+    ]
+
+
+def _log(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+OUTPUTS = st.lists(st.sampled_from(OUTPUT), max_size=4)
+EXIT_CODES = st.integers(min_value=1, max_value=255)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cause=st.sampled_from(CAUSES), before=OUTPUTS, after=OUTPUTS, code=EXIT_CODES, name=st.sampled_from(PROVISIONERS)
+)
+def test_a_cause_in_the_failed_step_decides(cause, before, after, code, name):
+    line, category = cause
+    log = _log([*_head(), *_step(name, [*before, line, *after], code), *_failed_tail(code)])
+    d = diagnose(log=log, rules=KB)
+    assert d.category == category, (d.category, d.rule_id, d.summary)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cause=st.sampled_from(CAUSES), before=OUTPUTS, after=OUTPUTS, code=EXIT_CODES, name=st.sampled_from(PROVISIONERS)
+)
+def test_a_cause_in_a_step_that_completed_does_not_decide(cause, before, after, code, name):
+    line, _category = cause
+    completed = _step(name, [*before, line, *after], None)
+    failed = _step("shell", ["Done."], code)
+    d = diagnose(log=_log([*_head(), *completed, *failed, *_failed_tail(code)]), rules=KB)
+    assert d.category == "customizer-failed", (d.category, d.rule_id, d.summary)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cause=st.sampled_from(CAUSES), code=EXIT_CODES, name=st.sampled_from(PROVISIONERS))
+def test_a_cause_before_the_first_step_does_not_decide(cause, code, name):
+    line, _category = cause
+    head = [_head()[0], f"{OP} OUT ==> azure-arm: {line}", *_head()[1:]]
+    d = diagnose(log=_log([*head, *_step(name, ["Done."], code), *_failed_tail(code)]), rules=KB)
+    assert d.category == "customizer-failed", (d.category, d.rule_id, d.summary)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cause=st.sampled_from(CAUSES), code=EXIT_CODES, name=st.sampled_from(PROVISIONERS))
+def test_a_cause_in_the_cleanup_after_the_failure_does_not_decide(cause, code, name):
+    line, _category = cause
+    cleanup = [f"{OP} OUT ==> azure-arm: Deleting resource group ...", f"{OP} OUT ==> azure-arm: {line}"]
+    d = diagnose(log=_log([*_head(), *_step(name, ["Done."], code), *cleanup, *_failed_tail(code)]), rules=KB)
+    assert d.category == "customizer-failed", (d.category, d.rule_id, d.summary)
+
+
+QUOTES = [
+    lambda line: f"+ echo '{line}'",  # bash set -x
+    lambda line: f"++ grep -q '{line}' /var/log/syslog",
+    lambda line: f"+ if ($err -match '{line}') {{ exit 1 }}",  # a PowerShell error record's source line
+    lambda line: f"WARNING: {line}",  # az CLI
+    lambda line: f"2024/03/01 10:00:00 [WARN] {line}",  # packer
+]
+PASTED_NOISE = ["==> azure-arm: Provisioning with shell script: /tmp/a.sh", "    azure-arm: Done.", "It fails:"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    cause=st.sampled_from(CAUSES),
+    quote=st.sampled_from(QUOTES),
+    failed=st.booleans(),
+    noise=st.lists(st.sampled_from(PASTED_NOISE), max_size=3),
+    code=EXIT_CODES,
+)
+def test_a_quoted_command_or_a_warning_does_not_decide(cause, quote, failed, noise, code):
+    line, category = cause
+    lines = [*noise, f"    azure-arm: {quote(line)}"]
+    if failed:
+        lines.append(f"==> azure-arm: Script exited with non-zero exit status: {code}. Allowed exit codes are: [0]")
+    d = diagnose("\n".join(lines), rules=KB)
+    assert d.category != category, (d.category, d.rule_id, d.summary)
+    assert d.category == ("customizer-failed" if failed else "none"), (d.category, d.rule_id, d.summary)
+
+
+# ------------------------------------------------------------------------------------ failure / no failure
+
+WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", min_size=3, max_size=50).map(str.strip).filter(bool)
+STATUS = st.sampled_from([400, 404, 409, 412, 429, 500, 503])
+STATEMENTS = [
+    lambda w, s: f"Build (Managed Image) step failed for image version {w}",
+    lambda w, s: f"Deployment failed. Correlation ID: 5bb0a03a-21e1-4b59-96a4-5930d165ceed. {w}",
+    lambda w, s: f"BadRequest: {w}",
+    lambda w, s: f"StatusCode: {s}",
+    lambda w, s: f'{{"status": "Failed", "error": "{w}"}}',
+    lambda w, s: f"Error: {w}",
+    lambda w, s: f"ERROR: {w}",
+    lambda w, s: f'Exception calling "Invoke" with "1" argument(s): "{w}"',
+    lambda w, s: f"##[error]{w}",
+    lambda w, s: (
+        f"The term '{w.replace(' ', '-')}' is not recognized as the name of a cmdlet, function, script "
+        "file, or operable program."
+    ),
+    lambda w, s: "==> azure-arm: Deployment failed with a status of 'Failed'.",
+    lambda w, s: f"runState: Failed {w}",
+    lambda w, s: f'"provisioningState": "Failed", "message": "{w}"',
+    lambda w, s: f'Status={s} Message="{w}"',
+]
+CALM = ["Hello,", "I run the build from a pipeline.", "Thanks for any help", "    azure-arm: Done."]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    statement=st.sampled_from(STATEMENTS),
+    words=WORDS,
+    status=STATUS,
+    before=st.lists(st.sampled_from(CALM), max_size=3),
+    after=st.lists(st.sampled_from(CALM), max_size=3),
+)
+def test_a_stated_failure_is_never_none(statement, words, status, before, after):
+    text = "\n".join([*before, statement(words, status), *after])
+    d = diagnose_input(text.encode(), KB)
+    assert d.category != "none", (text, d.summary)
+
+
+TEMPLATE = """{
+  "type": "Microsoft.VirtualMachineImages/imageTemplates",
+  "properties": {
+    "buildTimeoutInMinutes": 120,
+    "customize": [
+      {"type": "PowerShell", "name": "%s", "inline": ["Write-Host 'installing'", "exit 0"]}
+    ]
+  }
+}"""
+SUCCESS_LOG = [
+    f"{OP} OUT ==> azure-arm: Connected to WinRM!",
+    f"{OP} OUT     azure-arm: Installed feature Web-Server component 3 : Success",
+    f"{OP} OUT Build 'azure-arm' finished after 21 minutes 4 seconds.",
+    f"{OP} OUT ==> Builds finished. The artifacts of successful builds are:",
+    f"{OP} OUT --> azure-arm: Azure.ResourceManagement.VMImage:",
+]
+WARNINGS = [
+    "WARNING: Command group 'image builder' is in preview and under development.",
+    "WARNING: The command requires the extension image-builder. It will be installed first.",
+    "2024/03/01 10:00:00 [WARN] Deprecated setting: communicator timeout",
+    "    azure-arm: WARNING: apt does not have a stable CLI interface. Use with caution in scripts.",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.from_regex(r"[a-z]{3,12}", fullmatch=True),
+    question=st.sampled_from(
+        [
+            "How do I add a PowerShell customizer to this template?",
+            "Can I reuse this template for several regions?",
+            "What is the right buildTimeoutInMinutes for a Windows image?",
+        ]
+    ),
+)
+def test_a_how_to_question_with_a_template_is_none(name, question):
+    d = diagnose_input(f"{question}\n{TEMPLATE % name}\n".encode(), KB)
+    assert d.category == "none", (d.category, d.rule_id, d.summary)
+
+
+@settings(max_examples=40, deadline=None)
+@given(warnings=st.lists(st.sampled_from(WARNINGS), min_size=1, max_size=4), finished=st.booleans())
+def test_a_log_with_only_warnings_is_none(warnings, finished):
+    text = "\n".join([*warnings, *(SUCCESS_LOG if finished else [])]) + "\n"
+    d = diagnose_input(text.encode(), KB)
+    assert d.category == "none", (d.category, d.rule_id, d.summary)
+
+
+# ------------------------------------------------------------------ pasted Packer output and pending restarts
+
+
+def _pasted_provisioner(kind: str, body: list[str]) -> list[str]:
+    header = (
+        "==> azure-arm: Provisioning with shell script: /tmp/a.sh"
+        if kind == "shell"
+        else ("==> azure-arm: Provisioning with Powershell...")
+    )
+    return [header, *(f"    azure-arm: {b}" for b in body)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cause=st.sampled_from(CAUSES),
+    kinds=st.lists(st.sampled_from(["shell", "powershell"]), min_size=2, max_size=3),
+    before=OUTPUTS,
+    code=EXIT_CODES,
+    failed=st.booleans(),
+)
+def test_a_cause_before_packer_starts_the_next_provisioner_does_not_decide(cause, kinds, before, code, failed):
+    line, _category = cause
+    lines = _pasted_provisioner(kinds[0], [*before, line])
+    for kind in kinds[1:]:
+        lines += _pasted_provisioner(kind, ["Done."])
+    if failed:
+        lines.append(f"==> azure-arm: Script exited with non-zero exit status: {code}. Allowed exit codes are: [0]")
+    d = diagnose_input(("\n".join(lines) + "\n").encode(), KB)
+    assert d.category == ("customizer-failed" if failed else "none"), (d.category, d.rule_id, d.summary)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cause=st.sampled_from(CAUSES), kind=st.sampled_from(["shell", "powershell"]), code=EXIT_CODES)
+def test_a_cause_after_the_last_provisioner_started_still_decides(cause, kind, code):
+    line, category = cause
+    lines = [*_pasted_provisioner("shell", ["Done."]), *_pasted_provisioner(kind, [line])]
+    lines.append(f"==> azure-arm: Script exited with non-zero exit status: {code}. Allowed exit codes are: [0]")
+    d = diagnose_input(("\n".join(lines) + "\n").encode(), KB)
+    assert d.category == category, (d.category, d.rule_id, d.summary)
+
+
+PENDING = [
+    "RestartNeeded : True",
+    "Restart is suppressed because NoRestart is specified.",
+    "Success        True          SuccessRestartRequired Yes            {Hyper-V}",
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(pending=st.sampled_from(PENDING), code=EXIT_CODES, before=OUTPUTS)
+def test_a_pending_restart_left_by_an_earlier_step_still_decides(pending, code, before):
+    completed = _step("powershell", [*before, pending], None)
+    failed = _step("powershell", ["Running sysprep"], code)
+    d = diagnose(log=_log([*_head(), *completed, *failed, *_failed_tail(code)]), rules=KB)
+    assert d.category == "pending-restart", (d.category, d.rule_id, d.summary)
+
+
+HARMLESS = [
+    "dpkg-preconfigure: unable to re-open stdin: No such file or directory",
+    "sudo: unable to resolve host pkrvmx1y2z3: Name or service not known",
+    "W: Some index files failed to download. They have been ignored, or old ones used instead.",
+    "perl: warning: Setting locale failed.",
+    "update-alternatives: warning: skip creation of /usr/share/man/man1/x.1.gz because associated file "
+    "/usr/share/man/man1/y.1.gz (of link group x) doesn't exist",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(harmless=st.lists(st.sampled_from(HARMLESS), min_size=1, max_size=4), output=OUTPUTS)
+def test_harmless_apt_and_sudo_lines_show_no_failure(harmless, output):
+    text = "\n".join(f"    azure-arm: {line}" for line in [*output, *harmless, *output]) + "\n"
+    d = diagnose_input(text.encode(), KB)
+    assert d.category == "none", (d.category, d.rule_id, d.summary)
+
+
+@settings(max_examples=40, deadline=None)
+@given(harmless=st.lists(st.sampled_from(HARMLESS), min_size=1, max_size=3), code=EXIT_CODES)
+def test_harmless_lines_never_lead_the_evidence_of_a_failed_step(harmless, code):
+    body = [*harmless, "E: Unable to locate package contoso-agent"]
+    d = diagnose(log=_log([*_head(), *_step("shell", body, code), *_failed_tail(code)]), rules=KB)
+    assert d.category == "customizer-failed", (d.category, d.rule_id, d.summary)
+    assert "Unable to locate package" in d.evidence[0].text, [e.text for e in d.evidence]
+
+
+INLINE_TEMPLATE = """{
+  "type": "Microsoft.VirtualMachineImages/imageTemplates",
+  "properties": {
+    "customize": [
+      {
+        "type": "Shell",
+        "name": "%s",
+        "inline": [
+          "set -e",
+          "if grep -q '%s' /var/log/build.log; then exit 3; fi"
+        ]
+      },
+      {"type": "PowerShell", "name": "one-line", "inline": ["Write-Host '%s'"]}
+    ]
+  }
+}"""
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cause=st.sampled_from(CAUSES),
+    name=st.from_regex(r"[a-z]{3,12}", fullmatch=True),
+    failed=st.booleans(),
+    code=EXIT_CODES,
+)
+def test_a_cause_quoted_in_a_template_inline_script_does_not_decide(cause, name, failed, code):
+    line, _category = cause
+    quoted = line.replace("'", "")
+    text = "How do I make this template work?\n" + INLINE_TEMPLATE % (name, quoted, quoted) + "\n"
+    if failed:
+        text += f"==> azure-arm: Script exited with non-zero exit status: {code}. Allowed exit codes are: [0]\n"
+    d = diagnose(text, rules=KB)
+    assert d.category == ("customizer-failed" if failed else "none"), (d.category, d.rule_id, d.summary)
