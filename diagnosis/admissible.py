@@ -18,6 +18,10 @@ A knowledge-base match is a candidate for the answer only when its line can be t
   by a build that got as far as customizing, so it did not stop the build;
 * **after the failure**: once a provisioner failed, lines of the cleanup that follows report the cleanup.
 
+An entry marked ``warning_cause`` (apt's ``W: Failed to fetch ... Could not resolve``, ``W: GPG error``: apt goes
+on and fails later for that reason) counts on warning lines: they are the reason the tool fails
+later, and a text that shows them is a failure with that cause.
+
 A pending restart (category ``pending-restart``) is a state an earlier step leaves for a later one to trip over:
 its lines count wherever they are in the text (only the quoted/warning rule applies to them).
 
@@ -65,13 +69,13 @@ def template_script_lines(text: str) -> frozenset[int]:
     return frozenset(out)
 
 
-def quoted_or_warning(text: str) -> bool:
-    """The line quotes a command (a shell trace, an error record's source line) or is a warning."""
+def quoted_or_warning(text: str, *, warnings_count: bool = False) -> bool:
+    """The line quotes a command (a shell trace, an error record's source line) or is a warning (unless
+    ``warnings_count``)."""
     parsed = parse_line(text)
-    if parsed.level in _WARNING_LEVELS:
+    if _QUOTED_SOURCE.match(parsed.message):
         return True
-    msg = parsed.message
-    return bool(_QUOTED_SOURCE.match(msg) or _WARNING.match(msg))
+    return not warnings_count and (parsed.level in _WARNING_LEVELS or bool(_WARNING.match(parsed.message)))
 
 
 def _step_at(result: ScanResult, position: int) -> Step | None:
@@ -107,13 +111,21 @@ def in_failing_part(hit: Hit, result: ScanResult, failed: Step | None) -> bool:
     return not (failed is not None and hit.phase == "cleanup" and hit.line > failed.start_line)
 
 
-def admissible(hits: Iterable[Hit], result: ScanResult, failed: Step | None, category: str | None = None) -> list[Hit]:
-    """The hits of an entry of ``category`` that may decide it (see the module's rules)."""
+def admissible(
+    hits: Iterable[Hit],
+    result: ScanResult,
+    failed: Step | None,
+    category: str | None = None,
+    *,
+    warnings_count: bool = False,
+) -> list[Hit]:
+    """The hits of an entry of ``category`` that may decide it (see the module's rules); warning lines too when
+    ``warnings_count`` (an entry whose tool prints the cause as a warning before it fails)."""
     latent = category in LATENT_CATEGORIES
     return [
         h
         for h in hits
         if h.line not in result.template_script_lines
-        and not quoted_or_warning(h.text)
+        and not quoted_or_warning(h.text, warnings_count=warnings_count)
         and (latent or in_failing_part(h, result, failed))
     ]

@@ -104,9 +104,7 @@ def diagnose(
 
     results: list[ScanResult] = [scan_text(text, kb, source=source) for source, text in texts]
     log_result = scan(log, kb, source="log") if log is not None else None
-    validation_result = (
-        scan(validation_log, kb, source="validation-log") if validation_log is not None else None
-    )
+    validation_result = scan(validation_log, kb, source="validation-log") if validation_log is not None else None
     for r in (log_result, validation_result):
         if r is not None:
             results.append(r)
@@ -167,7 +165,7 @@ def diagnose(
                 continue
             if rule.id in recovered:
                 continue  # it recovered later in the same text (e.g. a connection retry that connected)
-            hits = admissible(rh.samples(), r, step, rule.category)
+            hits = admissible(rh.samples(), r, step, rule.category, warnings_count=rule.warning_cause)
             if not hits:
                 continue  # only quoted commands, warnings, or lines of a part the build got past
             if rule.scope == "failed-step" and r.source in ("log", "validation-log") and r.steps:
@@ -271,7 +269,7 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
         if rule.error_record and harmless_lines and all(h.line in harmless_lines for h in rh.samples()):
             continue
         step = result.failed_step if result.source in ("log", "validation-log") else None
-        if not admissible(rh.samples(), result, step, rule.category):
+        if not admissible(rh.samples(), result, step, rule.category, warnings_count=rule.warning_cause):
             continue  # a quoted command, a warning, or a part the build got past reports no failure
         live.append(rid)
     return live

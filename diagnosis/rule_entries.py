@@ -52,6 +52,9 @@ def parse_entry(entry: Any, origin: str, index: int) -> Rule:
     error_record = entry.get("error_record", False)
     if not isinstance(error_record, bool):
         raise fail("error_record", "must be true or false")
+    warning_cause = entry.get("warning_cause", False)
+    if not isinstance(warning_cause, bool):
+        raise fail("warning_cause", "must be true or false")
     category = entry.get("category", "none" if benign else None)
     if not isinstance(category, str) or category not in CATEGORY_IDS:
         raise fail("category", f"must be one of {', '.join(CATEGORY_IDS)}")
@@ -108,9 +111,7 @@ def parse_entry(entry: Any, origin: str, index: int) -> Rule:
             if problem:
                 raise fail(f"{name}[{i}]", f"pattern {source!r} is refused, it is not linear-time: {problem}")
             if regex.search(""):
-                raise fail(
-                    f"{name}[{i}]", f"regex {source!r} matches the empty string (it would match every line)"
-                )
+                raise fail(f"{name}[{i}]", f"regex {source!r} matches the empty string (it would match every line)")
             if name == "resolved_by":
                 pats.append(_make_pattern(rid + RESOLVED_SUFFIX, regex, None, fail, f"{name}[{i}]"))
             else:
@@ -139,6 +140,7 @@ def parse_entry(entry: Any, origin: str, index: int) -> Rule:
         ambiguous=ambiguous,
         translations=parse_translations(entry.get("translations"), fail),
         error_record=error_record,
+        warning_cause=warning_cause,
         running=running,
     )
 
@@ -177,9 +179,7 @@ def _parse_running(raw: Any, fail) -> tuple[RunningSignal, ...]:
     return tuple(out)
 
 
-def _make_pattern(
-    rule_id: str, regex: re.Pattern[str], keywords: list[str] | None, fail, name: str
-) -> Pattern:
+def _make_pattern(rule_id: str, regex: re.Pattern[str], keywords: list[str] | None, fail, name: str) -> Pattern:
     ignore_case = bool(regex.flags & re.IGNORECASE)
     try:  # log lines are matched as bytes: \d, \w, \s, \b and (?i) are ASCII, counts are in bytes
         bregex = re.compile(regex.pattern.encode("utf-8"), re.IGNORECASE if ignore_case else 0)
@@ -187,9 +187,7 @@ def _make_pattern(
         raise fail(name, f"pattern {regex.pattern!r} cannot be matched on log bytes: {exc}") from None
     if keywords:
         kws = [k.lower() if ignore_case else k for k in keywords]
-        for (
-            k
-        ) in kws:  # an explicit keyword must be able to occur in a match, else the pattern could never fire
+        for k in kws:  # an explicit keyword must be able to occur in a match, else the pattern could never fire
             if regex.pattern and not _keyword_plausible(regex, k):
                 raise fail("keywords", f"keyword {k!r} does not occur in pattern {name} {regex.pattern!r}")
         return Pattern(rule_id, regex.pattern, regex, tuple(k.encode() for k in kws), ignore_case, bregex)
@@ -206,5 +204,3 @@ def _keyword_plausible(regex: re.Pattern[str], keyword: str) -> bool:
         return True  # cannot tell: trust the author
     k = keyword.lower()
     return any(k in a.lower() or a.lower() in k for a in lits)
-
-

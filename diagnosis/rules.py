@@ -82,6 +82,7 @@ _FIELDS = {
     "ambiguous",
     "translations",
     "error_record",
+    "warning_cause",
     "running",
 }
 RUNNING_SIGNALS = ("prompt", "restart", "sysprep-loop", "agent-missing", "download", "failed")
@@ -141,6 +142,7 @@ class Rule:
     # texts in other languages, by language code (``diagnosis.i18n``)
     translations: dict[str, EntryText] = field(default_factory=dict, compare=False, hash=False)
     error_record: bool = False  # a script's error line: evidence of why a customizer failed, never a category
+    warning_cause: bool = False  # its tool prints the cause at warning level, then fails: warning lines decide it
     running: tuple[RunningSignal, ...] = ()  # what its lines mean while the build is still running
 
     @property
@@ -187,18 +189,14 @@ class KnowledgeBase:
             rule = self.rules.get(rule_id)
             if rule is not None and rule.category == category and not rule.benign and not rule.error_record:
                 return rule
-        candidates = [
-            r for r in self.rules.values() if r.category == category and not r.benign and not r.error_record
-        ]
+        candidates = [r for r in self.rules.values() if r.category == category and not r.benign and not r.error_record]
         return max(candidates, key=lambda r: (r.precedence, r.confidence), default=None)
 
 
 # --------------------------------------------------------------------------------------------------- loading
 
 
-def load_knowledge_base(
-    extra: Sequence[str | os.PathLike[str]] = (), *, use_env: bool = True
-) -> KnowledgeBase:
+def load_knowledge_base(extra: Sequence[str | os.PathLike[str]] = (), *, use_env: bool = True) -> KnowledgeBase:
     """Load the built-in entries, then the files of ``DIAGNOSIS_RULES`` and ``extra`` (later ids override).
 
     Raises ``KnowledgeBaseError`` for unreadable files and invalid entries.
@@ -247,9 +245,7 @@ def load_rules_file(path: str | os.PathLike[str]) -> list[Rule]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise KnowledgeBaseError(
-            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+        raise KnowledgeBaseError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise KnowledgeBaseError(f"{path}: JSON nested too deeply") from None
     return parse_rules(data, origin=str(path))
@@ -261,9 +257,7 @@ def parse_rules(data: Any, *, origin: str = "<rules>") -> list[Rule]:
     if isinstance(data, dict):
         unknown = set(data) - {"rules", "version", "comment", "$schema"}
         if unknown:
-            raise KnowledgeBaseError(
-                f"{origin}: unknown top-level key(s) {sorted(unknown)}; expected 'rules'"
-            )
+            raise KnowledgeBaseError(f"{origin}: unknown top-level key(s) {sorted(unknown)}; expected 'rules'")
         entries = data.get("rules")
     else:
         entries = data
@@ -274,9 +268,7 @@ def parse_rules(data: Any, *, origin: str = "<rules>") -> list[Rule]:
     for index, entry in enumerate(entries):
         rule = parse_entry(entry, origin, index)
         if rule.id in seen:
-            raise KnowledgeBaseError(
-                f"{origin}: entry #{index} ({rule.id}): field 'id': duplicate id in this file"
-            )
+            raise KnowledgeBaseError(f"{origin}: entry #{index} ({rule.id}): field 'id': duplicate id in this file")
         seen.add(rule.id)
         rules.append(rule)
     return rules
