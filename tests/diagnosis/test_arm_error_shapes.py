@@ -3,7 +3,7 @@
 The same error code and message reach a report through the Azure CLI (``(Code) message`` / ``Code: ...``),
 go-autorest (``Code="..." Message="..."``), Packer's azure-arm builder (``ERROR: -> Code : message`` log lines),
 a status message with the inner error as escaped JSON (``\\"``, ``\\u0027``), Azure PowerShell (``ErrorCode:``)
-and go-azure-sdk (``with error: Code: message``). Each case is diagnosed the way ``python -m diagnosis`` reads
+and go-azure-sdk (``with error: Code: message`` and its polling error block). Each case is diagnosed the way ``python -m diagnosis`` reads
 pasted text, on both scanning backends.
 """
 
@@ -64,6 +64,14 @@ def _go_azure_sdk(code: str, message: str) -> str:
     return f"==> azure-arm: unexpected status 400 (400 Bad Request) with error: {code}: {message}"
 
 
+def _go_azure_sdk_polling(code: str, message: str) -> str:
+    return (
+        "Build 'azure-arm' errored after 3 minutes 9 seconds: polling after CreateOrUpdate: polling failed: "
+        f'the Azure API returned the following error:\n\nStatus: "Failed"\nCode: "{code}"\nMessage: "{message}"\n'
+        "Activity Id: \"\".\n\n---\n\nAPI Response:\n\n----[start]----\n"
+    )
+
+
 PRINTERS: dict[str, Callable[[str, str], str]] = {
     "cli": _cli,
     "autorest": _autorest,
@@ -71,6 +79,7 @@ PRINTERS: dict[str, Callable[[str, str], str]] = {
     "escaped-status": _escaped_status,
     "powershell": _powershell,
     "go-azure-sdk": _go_azure_sdk,
+    "go-azure-sdk-polling": _go_azure_sdk_polling,
 }
 
 # (expected category, error code, message); the message varies the quoted values Azure fills in
@@ -187,3 +196,33 @@ def test_arm_error_keeps_its_category_in_every_printed_shape(scan_backend, expec
 def test_escaped_status_really_escapes_the_quotes():
     text = _escaped_status("ScopeLocked", "The scope 'x' is locked")
     assert "\\u0027x\\u0027" in text and "'" not in text.split("Details=", 1)[1]
+
+
+CLEANUP_ERRORS = [
+    'Error: network.InterfacesClient#Delete: Failure sending request: StatusCode=400 -- Original Error: '
+    'Code="NicReservedForAnotherVm" Message="Nic(s) in request is reserved for another Virtual Machine for 180 '
+    'seconds."',
+    'Error: Code="InternalServerError" Message="An internal server error occurred."',
+    'Error: Code="AnotherOperationInProgress" Message="Another operation on this or dependent resource is in '
+    'progress."',
+    "Error: (ScopeLocked) The scope cannot perform delete operation because following scope(s) are locked",
+    "Error: (TooManyRequests) The request is being throttled as the limit has been reached",
+]
+
+
+@pytest.mark.parametrize("scan_backend", ["hyperscan", "stdlib"], indirect=True)
+@pytest.mark.parametrize("error", CLEANUP_ERRORS)
+def test_azure_error_while_cleaning_up_a_successful_build_is_no_failure(scan_backend, error):
+    lines = [
+        "PACKER OUT ==> azure-arm: Provisioning with powershell script: c:/setup.ps1",
+        "PACKER OUT ==> azure-arm: Capturing image ...",
+        "PACKER OUT ==> azure-arm: Deleting individual resources ...",
+        "PACKER OUT ==> azure-arm: Error deleting resource. Will retry.",
+        f"PACKER OUT ==> azure-arm: {error}",
+        "PACKER OUT Build 'azure-arm' finished after 42 minutes 3 seconds.",
+        "PACKER OUT ==> Builds finished. The artifacts of successful builds are:",
+        "PACKER OUT --> azure-arm: Azure.ResourceManagement.VMImage:",
+    ]
+    log = "".join(f"[{OPID}] {line}\n" for line in lines) + "Done exporting Packer logs to Azure Storage.\n"
+    d = diagnose_input(log.encode(), KB, name="customization.log")
+    assert d.category == "none", (d.category, d.rule_id, d.summary)
