@@ -3,8 +3,8 @@
 The same error code and message reach a report through the Azure CLI (``(Code) message`` / ``Code: ...``),
 go-autorest (``Code="..." Message="..."``), Packer's azure-arm builder (``ERROR: -> Code : message`` log lines),
 a status message with the inner error as escaped JSON (``\\"``, ``\\u0027``), Azure PowerShell (``ErrorCode:``)
-and go-azure-sdk (``with error: Code: message`` and its polling error block). Each case is diagnosed the way ``python -m diagnosis`` reads
-pasted text, on both scanning backends.
+and go-azure-sdk (``with error: Code: message`` and its polling error block). Each case is diagnosed the way
+``python -m diagnosis`` reads pasted text, on both scanning backends.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def _go_azure_sdk_polling(code: str, message: str) -> str:
     return (
         "Build 'azure-arm' errored after 3 minutes 9 seconds: polling after CreateOrUpdate: polling failed: "
         f'the Azure API returned the following error:\n\nStatus: "Failed"\nCode: "{code}"\nMessage: "{message}"\n'
-        "Activity Id: \"\".\n\n---\n\nAPI Response:\n\n----[start]----\n"
+        'Activity Id: "".\n\n---\n\nAPI Response:\n\n----[start]----\n'
     )
 
 
@@ -199,7 +199,7 @@ def test_escaped_status_really_escapes_the_quotes():
 
 
 CLEANUP_ERRORS = [
-    'Error: network.InterfacesClient#Delete: Failure sending request: StatusCode=400 -- Original Error: '
+    "Error: network.InterfacesClient#Delete: Failure sending request: StatusCode=400 -- Original Error: "
     'Code="NicReservedForAnotherVm" Message="Nic(s) in request is reserved for another Virtual Machine for 180 '
     'seconds."',
     'Error: Code="InternalServerError" Message="An internal server error occurred."',
