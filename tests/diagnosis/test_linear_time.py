@@ -15,6 +15,7 @@ from diagnosis.linear import can_match_newline, linear_problem
 from diagnosis.rules import KnowledgeBaseError, load_knowledge_base
 from diagnosis.scan import hs_backend
 from diagnosis.scan.core import MAX_LINE
+from diagnosis.scan.linelocal import line_local
 from diagnosis.scanner import BACKEND_ENV, scan
 
 try:
@@ -227,8 +228,41 @@ def test_hyperscan_compiles_every_entry_exactly_or_confirms_it():
     compiled = hs_backend.compiled_for(table)
     assert len(compiled.confirm) == len(table.entries)
     for entry, confirm in zip(table.entries, compiled.confirm, strict=True):
-        if can_match_newline(entry.source):
+        if can_match_newline(line_local(entry.source)):
             assert confirm, entry.source
+
+
+@pytest.mark.parametrize(
+    ("pattern", "local"),
+    [
+        (r"Error deleting resource\.\s+Please", r"Error deleting resource\.[\t\x0b\f\r ]+Please"),
+        (r"(?:^|\s)E: [A-Z][^\n]{3}", r"(?:^|[\t\x0b\f\r ])E: [A-Z][^\n]{3}"),
+        (r"file \([^)]*\)", r"file \([^\n)]*\)"),
+        (r"a\Db\Wc[\s\d]", r"a[^\d\n]b[^\w\n]c[\t\x0b\f\r \d]"),
+        (r"[^-a]x[^]]", r"[^-a]x[^]]"),  # a member at the class's edge: left as it is
+        (r"(?s)a.b\s", r"(?s)a.b\s"),  # "." takes line feeds: left to the confirmation
+        (r"x\\s", r"x\\s"),  # an escaped backslash, then "s"
+    ],
+)
+def test_line_local_patterns_cannot_match_a_line_feed(pattern, local):
+    assert line_local(pattern) == local
+    rx, lx = re.compile(pattern.encode()), re.compile(local.encode())
+    for line in (b"Error deleting resource.  Please", b"x E: Abcd", b"file (a) b", b"a-b c\t", b"x\\s", b"q"):
+        assert bool(rx.search(line)) == bool(lx.search(line)), line
+
+
+def test_every_built_in_pattern_made_line_local_matches_the_same_lines():
+    """On lines built from each pattern's own literal pieces (with tabs, spaces and CR between them)."""
+    for p in KB.patterns(log=True, message=True):
+        local = re.compile(line_local(p.source).encode(), p.bregex.flags)
+        assert not can_match_newline(line_local(p.source)), p.source
+        pieces = [piece.encode() for piece in sorted(_literal_pieces(p.source))]
+        for line in [line[:2000] for line in _adversarial_lines(p.source)[4:]] + [
+            b" \t".join(pieces) + b"\r",
+            b"\r".join(pieces),
+            b"".join(pieces),
+        ]:
+            assert bool(p.bregex.search(line)) == bool(local.search(line)), (p.source, line[:80])
 
 
 def test_entry_hyperscan_can_only_approximate_is_confirmed_per_line(monkeypatch, tmp_path):

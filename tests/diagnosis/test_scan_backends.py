@@ -28,9 +28,7 @@ def _dump(r: ScanResult) -> dict:
         "lines": r.lines,
         "bytes": r.bytes_read,
         "encoding": r.encoding,
-        "hits": {
-            rid: (h.count, [(x.line, x.text, x.step, x.phase) for x in h.samples()]) for rid, h in r.hits.items()
-        },
+        "hits": {rid: (h.count, [(x.line, x.text, x.step, x.phase) for x in h.samples()]) for rid, h in r.hits.items()},
         "steps": [vars(s) for s in r.steps],
         "steps_started": r.steps_started,
         "phase": r.phase,
@@ -195,3 +193,31 @@ def test_random_block_boundaries_change_nothing(monkeypatch, lines, block):
     monkeypatch.setattr(source, "CHUNK", block)
     hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
     assert hs == std == whole
+
+
+SATURATING_PARTS = [
+    *LINE_PARTS,
+    "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)",
+    "Error deleting resource. Will retry.",
+    "(telemetry) Starting provisioner powershell",
+    "(telemetry) ending powershell",
+    "==> azure-arm: Deleting resource group ...",
+    "y" * 17000,  # an over-long line: matched on windows
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.lists(st.sampled_from(SATURATING_PARTS), max_size=5), min_size=1, max_size=12),
+    st.integers(min_value=2, max_value=12),
+    st.integers(min_value=40, max_value=5000),
+)
+def test_rules_past_their_first_hits_scan_the_same(monkeypatch, lines, repeats, block):
+    """Lines repeated until their rules hold their first hits (then counted in bulk by the Hyperscan backend),
+    between markers that change step and phase, in blocks of any size."""
+    from diagnosis.scan import source
+
+    data = ("\n".join("".join(parts) for parts in lines * repeats)).encode()
+    monkeypatch.setattr(source, "CHUNK", block)
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
