@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 CACHE_ENV = "DIAGNOSIS_CACHE_DIR"
 _FORMAT = b"aib-diagnosis-hs-3"
 CLOSE_REPEAT = 64  # an entry's match ending this close after its previous one, on the same line, is dropped
+FIRST_SPLIT = 2048  # matches: a first batch with more is recorded in two parts
 
 
 class PatternNotCompilable(ValueError):
@@ -193,6 +194,7 @@ class HyperscanBackend:
         append = self.events.append
         last_end = [-CLOSE_REPEAT] * len(self.entries)  # per entry: where its previous match ended
         scanning = self._scanning = [b"", 0]  # the block being scanned and its stream offset
+        self.split_once = False
         self.saturated = SaturatedLines([e.rule_id for e in self.entries], self.confirm, recorder)
         counted_append = self.saturated.append_to  # per entry: the list of its saturated rule, or None
 
@@ -236,6 +238,15 @@ class HyperscanBackend:
         taken = saturated.take(offset + end) if saturated.active else {}
         if not limit and not taken:
             return
+        if limit > FIRST_SPLIT and not saturated.active and not partial and not self.split_once:
+            # a first batch full of matches: its first lines bring rules their first hits, the rest of it
+            # can then be counted in bulk
+            self.split_once = True
+            cut = buf.find(b"\n", (events[FIRST_SPLIT] >> shift) - 1 - offset, end) + 1
+            if 0 < cut < end:
+                self.lines(buf, offset, cut, line_no, False)
+                self.lines(buf[cut:end], offset + cut, end - cut, line_no + buf.count(b"\n", 0, cut), False)
+                return
         batch = events[:limit]
         del events[:limit]
         located = None

@@ -19,7 +19,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import repeat
+from itertools import compress, repeat
 
 from diagnosis.scan.core import MAX_LINE, Recorder
 from diagnosis.scan.model import EVIDENCE_CHARS, LAST_HITS
@@ -64,6 +64,7 @@ class SaturatedLines:
         self.append_to: list = [None] * len(rule_ids)  # per entry: where the callback puts its matches, if here
         self.active: list[int] = []  # rules counted here
         self.known = 0  # saturated entries seen
+        self.prefix = b"[ PACKER"  # the start of the build's packer lines, once its operation id is known
 
     def refresh(self, events: list[int], shift: int) -> list[int]:
         """Rules saturated since the last call are counted here from now on; their matches still in ``events``
@@ -72,6 +73,7 @@ class SaturatedLines:
         if len(full) == self.known or self.recorder.result.operation_id is None:  # the id comes from a line
             return events
         self.known = len(full)
+        self.prefix = f"[{self.recorder.result.operation_id}] PACKER".encode()
         moved: set[int] = set()
         for index in full:
             slot = self.slot_of[index]
@@ -122,11 +124,21 @@ class SaturatedLines:
         lines_of = {
             slot: list(dict.fromkeys(map(find, repeat(b"\n"), map(base.__add__, ends)))) for slot, ends in taken.items()
         }
-        line_ends = next(iter(lines_of.values())) if len(lines_of) == 1 else list(set().union(*lines_of.values()))
+        groups = list(lines_of.values())
+        line_ends = groups[0]
+        others = [lines for lines in groups[1:] if lines != line_ends]  # rules often share every line
+        if others:
+            line_ends = list(set(line_ends).union(*others))
         before = list(map(partial(buf.rfind, b"\n", 0), line_ends))
         if max(map(operator.sub, line_ends, before)) > MAX_LINE + 1:
             return None
-        packer = sum(map(bool, map(_PACKER_HEAD.match, repeat(buf), map((1).__add__, before))))
+        starts = list(map((1).__add__, before))
+        # packer's shape: most lines start with the build's own prefix; the others are checked in full
+        prefixed = list(map(buf.startswith, repeat(self.prefix), starts))
+        packer = sum(prefixed)
+        if packer < len(starts):
+            others = compress(starts, map(operator.not_, prefixed))
+            packer += sum(map(bool, map(_PACKER_HEAD.match, repeat(buf), others)))
         return Prepared(lines_of, line_ends, packer)
 
     def count(self, found: Prepared, buf: bytes, line_no: int, timeline: Timeline) -> None:
