@@ -36,6 +36,16 @@ class Timeline:
     states: list[tuple[int | None, str]]  # (step position, phase) after that line; first: before the batch
     counted: set[int] = field(default_factory=set)  # line feeds ending the lines counted (``count_line``)
 
+    def note(self, recorder: Recorder, line_end: int, line_no: int) -> None:
+        """After a recorded line: whether it was counted, and the step and phase from then on."""
+        if recorder.counted_line == line_no:
+            self.counted.add(line_end)
+        current = recorder.steps.current
+        state = (current.position if current is not None else None, recorder.result.phase)
+        if state != self.states[-1]:
+            self.ends.append(line_end)
+            self.states.append(state)
+
 
 @dataclass
 class Prepared:
@@ -49,7 +59,7 @@ class Prepared:
 class SaturatedLines:
     """Per-rule lists of match ends for saturated rules, counted per batch."""
 
-    def __init__(self, rule_ids: list[str | None], confirm: list[bool], recorder: Recorder) -> None:
+    def __init__(self, rule_ids: list[str | None], confirm: list[bool], recorder: Recorder, marker_index: int) -> None:
         self.recorder = recorder
         slots: dict[str, int] = {}
         self.slot_of = [slots.setdefault(r, len(slots)) if r is not None else -1 for r in rule_ids]
@@ -58,6 +68,9 @@ class SaturatedLines:
         for index, slot in enumerate(self.slot_of):
             if slot >= 0:
                 self.entries_of[slot].append(index)
+        # exit-code lines that change nothing but the count of lines (no rule): located here too
+        self.marker_slot = len(slots)
+        self.entries_of.append([marker_index])
         # a rule with an entry to confirm is recorded line by line: its lines must not be counted twice
         self.confirmed = [any(confirm[i] for i in indices) for indices in self.entries_of]
         self.pending: list[list[int]] = [[] for _ in slots]  # per rule: match end offsets not yet counted
@@ -158,6 +171,8 @@ class SaturatedLines:
             number_of[le] = line_no
         trackers = recorder.trackers
         for slot, lines in found.lines_of.items():
+            if slot == self.marker_slot:
+                continue
             tracker = trackers[self.rule_of_slot[slot]]
             tracker.count += len(lines)
             for le in lines[-LAST_HITS:]:

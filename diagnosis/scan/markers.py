@@ -114,6 +114,11 @@ class StepTracker:
         cur = self.current or (self.result.steps[-1] if self.result.steps else None)
         return cur is not None and cur.exit_code is None
 
+    def exit_code_settled(self) -> bool:
+        """A non-zero exit code changes nothing until the next step starts (the first one is kept)."""
+        cur = self.current or (self.result.steps[-1] if self.result.steps else None)
+        return cur is None or cur.exit_code not in (None, 0)
+
     def _end(self, text: str, line_no: int, ts) -> None:
         m = PROVISIONER_END.search(text)
         if not m:
