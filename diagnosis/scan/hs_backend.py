@@ -24,7 +24,7 @@ from pathlib import Path
 
 from diagnosis.linear import can_match_newline
 from diagnosis.scan.core import MAX_LINE, Recorder, Table, evidence_window, line_bounds
-from diagnosis.scan.hs_bulk import SaturatedLines, Timeline
+from diagnosis.scan.hs_bulk import MarkerIndices, SaturatedLines, Timeline, count_only_markers
 from diagnosis.scan.linelocal import line_local
 
 try:
@@ -188,7 +188,8 @@ class HyperscanBackend:
         self.recorder = recorder
         self.zero_exit = next((i for i, e in enumerate(self.entries) if e.kind == "exit-zero"), -1)
         self.step_start = next((i for i, e in enumerate(self.entries) if e.kind == "start"), -1)
-        self.exit_marker = next((i for i, e in enumerate(self.entries) if e.kind == "exit"), -1)
+        kinds = [e.kind for e in self.entries]
+        self.markers = MarkerIndices(*(kinds.index(k) if k in kinds else -1 for k in ("start", "exit", "failure")))
         # a match is one int, end offset << shift | entry index: appended without a tuple, sorted as ints
         shift = self.shift = max(1, len(self.entries).bit_length())
         self.events: list[int] = []  # matches not yet recorded
@@ -196,7 +197,7 @@ class HyperscanBackend:
         last_end = [-CLOSE_REPEAT] * len(self.entries)  # per entry: where its previous match ended
         scanning = self._scanning = [b"", 0]  # the block being scanned and its stream offset
         self.split_once = False
-        self.saturated = SaturatedLines([e.rule_id for e in self.entries], self.confirm, recorder, self.exit_marker)
+        self.saturated = SaturatedLines([e.rule_id for e in self.entries], self.confirm, recorder, self.markers.exit)
         counted_append = self.saturated.append_to  # per entry: the list of its saturated rule, or None
 
         def on_match(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
@@ -251,7 +252,9 @@ class HyperscanBackend:
         batch = events[:limit]
         del events[:limit]
         if saturated.active and not partial:
-            batch = self._settled_exit_codes(batch, taken, buf, offset)
+            batch, ends = count_only_markers(batch, self.shift, buf, offset, self.markers, self.recorder.steps)
+            if ends:
+                taken[saturated.marker_slot] = ends
         located = None
         if taken:
             located = None if partial else saturated.locate(taken, buf, offset, end)
@@ -265,35 +268,6 @@ class HyperscanBackend:
         if located is not None and timeline is not None:
             saturated.count(located, buf, line_no, timeline)
         self.events[:] = saturated.refresh(self.events, shift)  # the same list: the callback appends to it
-
-    def _settled_exit_codes(self, batch: list[int], taken: dict[int, list[int]], buf: bytes, offset: int) -> list[int]:
-        """Exit-code lines while the running step already has its (non-zero) exit code change nothing but the
-        count of lines: those are counted in bulk with the saturated rules (``taken``); returns the rest."""
-        shift, exit_marker, step_start = self.shift, self.exit_marker, self.step_start
-        mask = (1 << shift) - 1
-        indices = [event & mask for event in batch]
-        if exit_marker not in indices:
-            return batch
-        settled = self.recorder.steps.exit_code_settled()
-        counted: list[int] = []  # positions in buf of exit codes that change nothing
-        rest: list[int] = []
-        for event, index in zip(batch, indices, strict=True):
-            pos = (event >> shift) - 1 - offset
-            if index == step_start:  # a new step: its first exit code counts (on its line too, before the start)
-                while counted and buf.find(b"\n", counted[-1], pos) < 0:
-                    rest.append((counted.pop() + 1 + offset) << shift | exit_marker)
-                settled = False
-            elif index == exit_marker:
-                if settled:
-                    counted.append(pos)
-                    continue
-                ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
-                settled = 0 <= le - ls <= MAX_LINE  # recorded whole, it sets the step's exit code
-            rest.append(event)
-        if counted:
-            taken[self.saturated.marker_slot] = [pos + 1 + offset for pos in counted]
-            rest.sort()
-        return rest
 
     def _record_lines(
         self,

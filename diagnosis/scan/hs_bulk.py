@@ -20,9 +20,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import compress, repeat
+from typing import NamedTuple
 
 from diagnosis.scan.core import MAX_LINE, Recorder
+from diagnosis.scan.markers import StepTracker
 from diagnosis.scan.model import EVIDENCE_CHARS, LAST_HITS
+from diagnosis.times import find_time
 
 # a recorded line in packer's shape: "[" at its start and " PACKER" within its first 60 bytes
 _PACKER_HEAD = re.compile(rb"\[.{0,52} PACKER")
@@ -181,6 +184,59 @@ class SaturatedLines:
                 tracker.last.append((number_of[le], buf[ls : min(le, ls + EVIDENCE_CHARS * 4)], position, phase))
             tracker.last_line = number_of[lines[-1]]
         recorder.counted_line = max(recorder.counted_line, number_of[wanted[-1]])
+
+
+class MarkerIndices(NamedTuple):
+    """Table indices of the markers whose lines can change nothing (-1: not in the table)."""
+
+    start: int
+    exit: int
+    failure: int
+
+
+def count_only_markers(
+    batch: list[int], shift: int, buf: bytes, offset: int, marks: MarkerIndices, steps: StepTracker
+) -> tuple[list[int], list[int]]:
+    """Splits ``batch`` into the events still to record one by one and the end offsets of marker lines that
+    change nothing but the count of lines: exit codes while the running step already has its non-zero exit
+    code (not on the line of a step start), failure lines once the first ones are kept, except the last one
+    with a time (it may be the log's last time)."""
+    mask = (1 << shift) - 1
+    indices = [event & mask for event in batch]
+    failures_settled = marks.failure in indices and steps.failure_settled()
+    if marks.exit not in indices and not failures_settled:
+        return batch, []
+    settled = steps.exit_code_settled()
+    exits: list[int] = []  # positions in buf of the exit codes that change nothing
+    failures: list[int] = []
+    rest: list[int] = []
+    for event, index in zip(batch, indices, strict=True):
+        pos = (event >> shift) - 1 - offset
+        if index == marks.start:  # a new step: its first exit code counts (on its line too, before the start)
+            while exits and buf.find(b"\n", exits[-1], pos) < 0:
+                rest.append((exits.pop() + 1 + offset) << shift | marks.exit)
+            settled = False
+        elif index == marks.exit:
+            if settled:
+                exits.append(pos)
+                continue
+            ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
+            settled = 0 <= le - ls <= MAX_LINE  # recorded whole, it sets the step's exit code
+        elif index == marks.failure and failures_settled:
+            failures.append(pos)
+            continue
+        rest.append(event)
+    keep_from = 0  # failure lines from here on are recorded: the last one with a time, those after it
+    for k in range(len(failures) - 1, -1, -1):
+        pos = failures[k]
+        ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
+        if 0 <= le - ls <= MAX_LINE and find_time(buf[ls:le].decode("utf-8", "replace").rstrip("\r")):
+            keep_from = k
+            break
+    rest.extend((pos + 1 + offset) << shift | marks.failure for pos in failures[keep_from:])
+    if len(rest) != len(batch):
+        rest.sort()
+    return rest, sorted(pos + 1 + offset for pos in exits + failures[:keep_from])
 
 
 def _is_packer(buf: bytes, le: int) -> bool:

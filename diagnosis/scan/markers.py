@@ -119,6 +119,10 @@ class StepTracker:
         cur = self.current or (self.result.steps[-1] if self.result.steps else None)
         return cur is None or cur.exit_code not in (None, 0)
 
+    def failure_settled(self) -> bool:
+        """A failure line changes nothing but the last time once the first ones are kept."""
+        return len(self.result.failure_lines) >= MAX_FAILURE_LINES and self.result.first_time is not None
+
     def _end(self, text: str, line_no: int, ts) -> None:
         m = PROVISIONER_END.search(text)
         if not m:

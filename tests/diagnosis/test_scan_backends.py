@@ -221,3 +221,36 @@ def test_rules_past_their_first_hits_scan_the_same(monkeypatch, lines, repeats, 
     monkeypatch.setattr(source, "CHUNK", block)
     hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
     assert hs == std
+
+
+@pytest.mark.parametrize("block", [97, 1000, 4096, CHUNK])
+def test_marker_lines_that_change_nothing_scan_the_same(monkeypatch, block):
+    """Exit codes after the step's first, failure lines after the first twenty (with and without a time, the
+    last one with a time sets the log's last time), steps starting on the line of an exit code."""
+    from diagnosis.scan import source
+
+    prefix = "[922bdf36-b53c-4e78-9cd8-6b70b9674685] PACKER "
+    lines = []
+    for step in range(6):
+        lines.append(f"{prefix}ERR 2024/12/23 16:{step:02d}:00 [INFO] (telemetry) Starting provisioner shell")
+        for i in range(40):
+            minute = f"{step:02d}:{i:02d}"
+            lines += [
+                f"{prefix}OUT ==> azure-arm: Script exited with non-zero exit status: {i % 3 + 1}",
+                f"{prefix}ERR 2024/12/23 16:{minute} [INFO] command 'x' exited with code: {i % 5}",
+                f"{prefix}OUT Build 'azure-arm' errored after {i} minutes: unexpected EOF",
+                f"{prefix}ERR 2024/12/23 17:{minute} Build 'azure-arm' errored: exited with code: 2",
+                f"{prefix}OUT     azure-arm: E: Could not get lock /var/lib/dpkg/lock-frontend ({i})",
+            ]
+        lines.append(f"{prefix}OUT exited with code: 7 (telemetry) Starting provisioner powershell")
+        lines.append(f"{prefix}ERR 2024/12/23 18:{step:02d}:00 [INFO] (telemetry) ending shell")
+    lines *= 3
+    lines.append(f"{prefix}ERR 2024/12/23 23:59:00 Build 'azure-arm' errored: x")
+    lines += [f"{prefix}OUT Build 'azure-arm' errored"] * 50
+    lines.append(f"{prefix}ERR 2024/12/23 16:00:00 [INFO] an earlier time, on no marker line")
+    data = ("\n".join(lines) + "\n").encode()
+    monkeypatch.setattr(source, "CHUNK", block)
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
+    assert hs["hits"]["package-manager-lock"][0] == 6 * 40 * 3
+    assert hs["times"][1].strftime("%H:%M") == "23:59"  # the last failure line with a time
