@@ -29,6 +29,7 @@ from diagnosis.times import find_time
 
 # a recorded line in packer's shape: "[" at its start and " PACKER" within its first 60 bytes
 _PACKER_HEAD = re.compile(rb"\[.{0,52} PACKER")
+_CLOCK = re.compile(rb"[0-9][0-9]:[0-9][0-9]")  # in every time an ASCII line can hold
 
 
 @dataclass
@@ -200,43 +201,46 @@ def count_only_markers(
     """Splits ``batch`` into the events still to record one by one and the end offsets of marker lines that
     change nothing but the count of lines: exit codes while the running step already has its non-zero exit
     code (not on the line of a step start), failure lines once the first ones are kept, except the last one
-    with a time (it may be the log's last time)."""
+    with a time (it may be the log's last time) and those after it."""
     mask = (1 << shift) - 1
-    indices = [event & mask for event in batch]
+    indices = list(map(mask.__and__, batch))
     failures_settled = marks.failure in indices and steps.failure_settled()
     if marks.exit not in indices and not failures_settled:
         return batch, []
+    wanted = {marks.start, marks.exit, marks.failure} if failures_settled else {marks.start, marks.exit}
     settled = steps.exit_code_settled()
-    exits: list[int] = []  # positions in buf of the exit codes that change nothing
+    exits: list[int] = []  # (position in buf, place in batch) of the exit codes that change nothing
     failures: list[int] = []
-    rest: list[int] = []
-    for event, index in zip(batch, indices, strict=True):
-        pos = (event >> shift) - 1 - offset
+    for k in compress(range(len(batch)), map(wanted.__contains__, indices)):
+        index, pos = indices[k], (batch[k] >> shift) - 1 - offset
         if index == marks.start:  # a new step: its first exit code counts (on its line too, before the start)
-            while exits and buf.find(b"\n", exits[-1], pos) < 0:
-                rest.append((exits.pop() + 1 + offset) << shift | marks.exit)
+            while exits and buf.find(b"\n", (batch[exits[-1]] >> shift) - 1 - offset, pos) < 0:
+                exits.pop()
             settled = False
         elif index == marks.exit:
             if settled:
-                exits.append(pos)
-                continue
-            ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
-            settled = 0 <= le - ls <= MAX_LINE  # recorded whole, it sets the step's exit code
-        elif index == marks.failure and failures_settled:
-            failures.append(pos)
-            continue
-        rest.append(event)
-    keep_from = 0  # failure lines from here on are recorded: the last one with a time, those after it
-    for k in range(len(failures) - 1, -1, -1):
-        pos = failures[k]
+                exits.append(k)
+            else:
+                ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
+                settled = 0 <= le - ls <= MAX_LINE  # recorded whole, it sets the step's exit code
+        else:
+            failures.append(k)
+    keep_from = len(failures)  # failure lines from here on are recorded: the last one with a time, those after
+    for j in range(len(failures) - 1, -1, -1):
+        pos = (batch[failures[j]] >> shift) - 1 - offset
         ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
-        if 0 <= le - ls <= MAX_LINE and find_time(buf[ls:le].decode("utf-8", "replace").rstrip("\r")):
-            keep_from = k
+        if not 0 <= le - ls <= MAX_LINE:  # matched on a window: whether it has a time is not known here
+            keep_from = 0
             break
-    rest.extend((pos + 1 + offset) << shift | marks.failure for pos in failures[keep_from:])
-    if len(rest) != len(batch):
-        rest.sort()
-    return rest, sorted(pos + 1 + offset for pos in exits + failures[:keep_from])
+        line = buf[ls:le]
+        if (not line.isascii() or _CLOCK.search(line)) and find_time(line.decode("utf-8", "replace").rstrip("\r")):
+            keep_from = j
+            break
+    counted = set(exits).union(failures[:keep_from])
+    if not counted:
+        return batch, []
+    rest = list(compress(batch, map(operator.not_, map(counted.__contains__, range(len(batch))))))
+    return rest, sorted((batch[k] >> shift) for k in counted)
 
 
 def _is_packer(buf: bytes, le: int) -> bool:
