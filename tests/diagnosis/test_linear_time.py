@@ -174,18 +174,20 @@ def _odd_logs(size: int) -> dict[str, bytes]:
         "digits": b"1" * size,
         "digits and B": b"1 B / " * (size // 6),
         "error lines": b"".join(generate(size, mix="all-match"))[:size],
+        "varied error lines": b"".join(generate(size, mix="error-lines"))[:size],
     }
 
 
 def test_odd_logs_scan_within_a_bound_of_a_realistic_log(monkeypatch):
     """Default backend: no newline at all, endless digit runs, every line an error — against a realistic log
-    of the same size (target 3x; every line an error measured about 5x: it records a hit per line)."""
+    of the same size (target 3x; at 8 MB every line a match measured 3.5x, varied error lines 6x: each line
+    costs a match callback or two; the 200 MB figures through the CLI are in docs/scanning.md)."""
     if not hs_backend.available():
         pytest.skip("hyperscan is not installed")
     monkeypatch.setenv(BACKEND_ENV, "hyperscan")
     size = 8 << 20
     baseline = _scan_seconds(b"".join(generate(size, mix="apt"))[:size])
-    limits = {"error lines": 10.0}
+    limits = {"error lines": 6.0, "varied error lines": 10.0}
     for name, data in _odd_logs(size).items():
         took = _scan_seconds(data)
         assert took <= limits.get(name, 3.0) * baseline + 0.1, (name, took, baseline)
