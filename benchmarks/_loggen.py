@@ -130,7 +130,7 @@ def _error_lines(rnd: random.Random, ts: str) -> str:
             f"{P} OUT     azure-arm: write /var/tmp/cache-{n}: No space left on device",
             f"{P} ERR {ts} packer: {ts} ssh: handshake failed: EOF (attempt {n})",
             f"{P} OUT ==> azure-arm: Error deleting resource. Will retry. (request {n})",
-            f"{P} OUT     azure-arm: fatal: [default]: FAILED! => {{\"changed\": false, \"rc\": {n % 100 + 1}}}",
+            f'{P} OUT     azure-arm: fatal: [default]: FAILED! => {{"changed": false, "rc": {n % 100 + 1}}}',
             f"{P} OUT ==> azure-arm: Script exited with non-zero exit status: {n % 120 + 1}. Allowed exit codes "
             "are: [0]",
             f"{P} ERR {ts} packer-provisioner-shell plugin: {ts} [INFO] command 'sh /tmp/s{n}.sh' exited with code: "
