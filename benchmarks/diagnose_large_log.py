@@ -1,8 +1,7 @@
 """Benchmark: diagnose large customization.logs of several line mixes with the CLI, against `grep -c -E`.
 
 For each mix of ``benchmarks/_loggen.py`` (apt, windows-update, bookkeeping, keywords, all-match, error-lines) it
-generates
-a log (default 500 MB; the failure at the end) in a temporary directory, then in the same run times
+generates a log (default 500 MB; the failure at the end) in a temporary directory, then in the same run times
 
 * ``grep -c -E -f <patterns> <log> > <file>``: every log pattern of the knowledge base, translated to POSIX
   ERE (grep's output goes to a file: with stdout on /dev/null GNU grep stops at the first match), and
