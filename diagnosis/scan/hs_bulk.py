@@ -19,7 +19,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from typing import NamedTuple
 
 from diagnosis.scan.core import MAX_LINE, Recorder
@@ -136,20 +136,22 @@ class SaturatedLines:
         them is over-long (those are matched on windows, line by line) or the last one has no line feed."""
         if buf[end - 1 : end] != b"\n":
             return None
-        find = buf.find
         base = -1 - offset  # a match's last byte, in buf
-        lines_of = {
-            slot: list(dict.fromkeys(map(find, repeat(b"\n"), map(base.__add__, ends)))) for slot, ends in taken.items()
-        }
+        # the line feed ending each match's line, for all rules in one pass
+        feeds = list(map(buf.find, repeat(b"\n"), map(base.__add__, chain.from_iterable(taken.values()))))
+        lines_of: dict[int, list[int]] = {}
+        start = 0
+        for slot, ends in taken.items():
+            lines_of[slot] = list(dict.fromkeys(feeds[start : start + len(ends)]))
+            start += len(ends)
         groups = list(lines_of.values())
         line_ends = groups[0]
         others = [lines for lines in groups[1:] if lines != line_ends]  # rules often share every line
         if others:
-            line_ends = list(set(line_ends).union(*others))
-        before = list(map(partial(buf.rfind, b"\n", 0), line_ends))
-        if max(map(operator.sub, line_ends, before)) > MAX_LINE + 1:
+            line_ends = sorted(set(line_ends).union(*others))  # in order: the searches below walk buf forward
+        starts = list(map((1).__add__, map(partial(buf.rfind, b"\n", 0), line_ends)))
+        if max(map(operator.sub, line_ends, starts)) > MAX_LINE:
             return None
-        starts = list(map((1).__add__, before))
         # packer's shape: most lines start with the build's own prefix; the others are checked in full
         prefixed = list(map(buf.startswith, repeat(self.prefix), starts))
         packer = sum(prefixed)
