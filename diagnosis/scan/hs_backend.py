@@ -2,8 +2,10 @@
 
 The log's blocks go through one Hyperscan stream, so a match across a block boundary is found by the stream
 itself. A match reports the entry and the stream offset where it ends; only then is its line located (one
-``rfind``/``find``/``count`` in C). Entries that could match across a line feed, and entries Hyperscan can only
-compile approximately (``HS_FLAG_PREFILTER``), are confirmed with their regex on the line.
+``rfind``/``find``/``count`` in C). Patterns are compiled line-local (``linelocal``); entries that could still
+match across a line feed, and entries Hyperscan can only compile approximately (``HS_FLAG_PREFILTER``), are
+confirmed with their regex on the line. Matches of rules that hold their first hits, and marker lines that
+change nothing, are counted in bulk per block (``hs_bulk``); the rest is recorded line by line here.
 
 The compiled database is kept per table in the process and serialized to a cache directory
 (``DIAGNOSIS_CACHE_DIR``, else ``$XDG_CACHE_HOME/aib-diagnosis`` or ``~/.cache/aib-diagnosis``), keyed by a hash

@@ -29,6 +29,7 @@ from diagnosis.times import find_time
 
 # a recorded line in packer's shape: "[" at its start and " PACKER" within its first 60 bytes
 _PACKER_HEAD = re.compile(rb"\[.{0,52} PACKER")
+_NO_PREFIX = b"[ PACKER"
 _CLOCK = re.compile(rb"[0-9][0-9]:[0-9][0-9]")  # in every time an ASCII line can hold
 
 
@@ -81,16 +82,15 @@ class SaturatedLines:
         self.append_to: list = [None] * len(rule_ids)  # per entry: where the callback puts its matches, if here
         self.active: list[int] = []  # rules counted here
         self.known = 0  # saturated entries seen
-        self.prefix = b"[ PACKER"  # the start of the build's packer lines, once its operation id is known
+        self.prefix = _NO_PREFIX  # the start of the build's packer lines, once its operation id is known
 
     def refresh(self, events: list[int], shift: int) -> list[int]:
         """Rules saturated since the last call are counted here from now on; their matches still in ``events``
         (sorted ``end << shift | index``, past the lines recorded so far) move to their lists. Returns the rest."""
         full = self.recorder.full
-        if len(full) == self.known or self.recorder.result.operation_id is None:  # the id comes from a line
+        if len(full) == self.known:
             return events
         self.known = len(full)
-        self.prefix = f"[{self.recorder.result.operation_id}] PACKER".encode()
         moved: set[int] = set()
         for index in full:
             slot = self.slot_of[index]
@@ -153,11 +153,16 @@ class SaturatedLines:
         if max(map(operator.sub, line_ends, starts)) > MAX_LINE:
             return None
         # packer's shape: most lines start with the build's own prefix; the others are checked in full
+        operation_id = self.recorder.result.operation_id
+        if operation_id is not None and self.prefix == _NO_PREFIX:
+            self.prefix = f"[{operation_id}] PACKER".encode()
         prefixed = list(map(buf.startswith, repeat(self.prefix), starts))
         packer = sum(prefixed)
         if packer < len(starts):
             others = compress(starts, map(operator.not_, prefixed))
             packer += sum(map(bool, map(_PACKER_HEAD.match, repeat(buf), others)))
+        if packer and operation_id is None:  # the operation id may come from one of them: line by line
+            return None
         return Prepared(lines_of, line_ends, packer)
 
     def count(self, found: Prepared, buf: bytes, line_no: int, timeline: Timeline) -> None:

@@ -254,3 +254,18 @@ def test_marker_lines_that_change_nothing_scan_the_same(monkeypatch, block):
     assert hs == std
     assert hs["hits"]["package-manager-lock"][0] == 6 * 40 * 3
     assert hs["times"][1].strftime("%H:%M") == "23:59"  # the last failure line with a time
+
+
+@pytest.mark.parametrize("block", [509, 4096, CHUNK])
+def test_operation_id_read_from_a_line_past_the_head_scans_the_same(monkeypatch, block):
+    """Lines without the packer prefix first (the head holds no operation id), then prefixed ones: the id comes
+    from the first recorded line in packer's shape, whichever way its line is counted."""
+    from diagnosis.scan import source
+
+    bare = "==> azure-arm: E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 42 (apt-get)"
+    prefixed = "[0d1e2f3a-b53c-4e78-9cd8-6b70b9674685] PACKER OUT " + bare
+    data = ("\n".join([bare] * 800 + [prefixed] * 300 + [bare] * 50) + "\n").encode()
+    monkeypatch.setattr(source, "CHUNK", block)
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
+    assert hs["flags"][3] == "0d1e2f3a-b53c-4e78-9cd8-6b70b9674685" and hs["flags"][5] == 300
