@@ -9,7 +9,9 @@ Every mix has the same frame — deploy, SSH connect, provisioners — and diffe
   Communicator ended with: 0``, ``$ErrorActionPreference = 'Stop'``, ``exit status 0``);
 * ``keywords``: a worst case where a large share of lines contain the knowledge base's keywords without being
   failures (``error``, ``Timeout waiting for``, ``exit status 0`` ...);
-* ``all-match``: every line is a match (an apt lock retry loop).
+* ``all-match``: every line is a match (an apt lock retry loop);
+* ``error-lines``: every line is an error record or failure line, of varied kinds (apt, dpkg, PowerShell,
+  WinRM/SSH, disk, ARM policy, non-zero exit codes, packer's own failure lines).
 
 The realistic mixes end in a failing PowerShell customizer (exit code 1: ``customizer-failed``). The body is
 a block of distinct lines repeated to the size asked for, so generation runs at disk speed.
@@ -112,12 +114,39 @@ def _all_match(rnd: random.Random, ts: str) -> str:
     )
 
 
+def _error_lines(rnd: random.Random, ts: str) -> str:
+    n = rnd.randrange(100000)
+    return rnd.choice(
+        [
+            f"{P} OUT     azure-arm: E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process {n} "
+            "(apt-get)",
+            f"{P} OUT     azure-arm: E: Unable to locate package libfoo{n}",
+            f"{P} OUT     azure-arm: E: Failed to fetch http://azure.archive.ubuntu.com/ubuntu/pool/main/p/pkg{n}.deb "
+            "404  Not Found",
+            f"{P} OUT     azure-arm: dpkg: error processing package pkg{n} (--configure):",
+            f"{P} OUT     azure-arm: C:\\Windows\\Temp\\script-{n}.ps1 : Access to the path is denied.",
+            f"{P} OUT     azure-arm:     + FullyQualifiedErrorId : UnauthorizedAccess,script-{n}.ps1",
+            f"{P} ERR {ts} packer: {ts} [ERROR] Timeout waiting for WinRM on 10.0.{n % 256}.4",
+            f"{P} OUT     azure-arm: write /var/tmp/cache-{n}: No space left on device",
+            f"{P} ERR {ts} packer: {ts} ssh: handshake failed: EOF (attempt {n})",
+            f"{P} OUT ==> azure-arm: Error deleting resource. Will retry. (request {n})",
+            f'{P} OUT     azure-arm: fatal: [default]: FAILED! => {{"changed": false, "rc": {n % 100 + 1}}}',
+            f"{P} OUT ==> azure-arm: Script exited with non-zero exit status: {n % 120 + 1}. Allowed exit codes "
+            "are: [0]",
+            f"{P} ERR {ts} packer-provisioner-shell plugin: {ts} [INFO] command 'sh /tmp/s{n}.sh' exited with code: "
+            f"{n % 120 + 1}",
+            f"{P} OUT Build 'azure-arm' errored after {n % 60} minutes: Script exited with non-zero exit status: 2",
+        ]
+    )
+
+
 MIXES: dict[str, tuple[Callable[[random.Random, str], str], str | None]] = {
     "apt": (_apt, "customizer-failed"),
     "windows-update": (_windows_update, "customizer-failed"),
     "bookkeeping": (_bookkeeping, "customizer-failed"),
     "keywords": (_keywords, "customizer-failed"),
     "all-match": (_all_match, None),
+    "error-lines": (_error_lines, None),
 }
 
 

@@ -1,7 +1,7 @@
 """Benchmark: diagnose large customization.logs of several line mixes with the CLI, against `grep -c -E`.
 
-For each mix of ``benchmarks/_loggen.py`` (apt, windows-update, bookkeeping, keywords, all-match) it generates
-a log (default 500 MB; the failure at the end) in a temporary directory, then in the same run times
+For each mix of ``benchmarks/_loggen.py`` (apt, windows-update, bookkeeping, keywords, all-match, error-lines) it
+generates a log (default 500 MB; the failure at the end) in a temporary directory, then in the same run times
 
 * ``grep -c -E -f <patterns> <log> > <file>``: every log pattern of the knowledge base, translated to POSIX
   ERE (grep's output goes to a file: with stdout on /dev/null GNU grep stops at the first match), and
@@ -11,7 +11,8 @@ a log (default 500 MB; the failure at the end) in a temporary directory, then in
 and prints per mix and backend: wall seconds, MB/s and the ratio CLI/grep, the same for CPU seconds (user +
 system, from wait4's rusage: comparable on a machine others load too), the CLI's peak RSS and whether the
 diagnosis is the expected one. Targets (default install, i.e. the hyperscan backend): ratio <= 2
-on the realistic mixes, >= 50 MB/s on all-match, peak RSS <= 100 MB.
+on the realistic mixes, >= 50 MB/s on all-match, all-match and error-lines within 3x the time of a realistic mix,
+peak RSS <= 100 MB.
 
     python benchmarks/diagnose_large_log.py [--size-mb 500] [--mixes apt,bookkeeping] [--backends hyperscan]
         [--runs 1] [--keep DIR]

@@ -2,8 +2,10 @@
 
 The log's blocks go through one Hyperscan stream, so a match across a block boundary is found by the stream
 itself. A match reports the entry and the stream offset where it ends; only then is its line located (one
-``rfind``/``find``/``count`` in C). Entries that could match across a line feed, and entries Hyperscan can only
-compile approximately (``HS_FLAG_PREFILTER``), are confirmed with their regex on the line.
+``rfind``/``find``/``count`` in C). Patterns are compiled line-local (``linelocal``); entries that could still
+match across a line feed, and entries Hyperscan can only compile approximately (``HS_FLAG_PREFILTER``), are
+confirmed with their regex on the line. Matches of rules that hold their first hits, and marker lines that
+change nothing, are counted in bulk per block (``hs_bulk``); the rest is recorded line by line here.
 
 The compiled database is kept per table in the process and serialized to a cache directory
 (``DIAGNOSIS_CACHE_DIR``, else ``$XDG_CACHE_HOME/aib-diagnosis`` or ``~/.cache/aib-diagnosis``), keyed by a hash
@@ -24,6 +26,8 @@ from pathlib import Path
 
 from diagnosis.linear import can_match_newline
 from diagnosis.scan.core import MAX_LINE, Recorder, Table, evidence_window, line_bounds
+from diagnosis.scan.hs_bulk import MarkerIndices, SaturatedLines, Timeline, count_only_markers
+from diagnosis.scan.linelocal import line_local
 
 try:
     import hyperscan
@@ -32,8 +36,9 @@ except ImportError:  # pragma: no cover - depends on the install
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "DIAGNOSIS_CACHE_DIR"
-_FORMAT = b"aib-diagnosis-hs-2"
+_FORMAT = b"aib-diagnosis-hs-3"
 CLOSE_REPEAT = 64  # an entry's match ending this close after its previous one, on the same line, is dropped
+FIRST_SPLIT = 2048  # matches: a first batch with more is recorded in two parts
 
 
 class PatternNotCompilable(ValueError):
@@ -67,11 +72,13 @@ _TRAILING_REPEAT = re.compile(r"(?:\+|\{([1-9]\d*),\d*\})\Z")
 
 
 def automaton_source(source: str) -> str:
-    """The pattern as compiled into the automaton: a trailing ``+`` or ``{m,n}`` cut to its minimum.
+    """The pattern as compiled into the automaton: without classes that accept a line feed (``line_local``),
+    and a trailing ``+`` or ``{m,n}`` cut to its minimum.
 
     A line holds a match of ``R Q{m,n}`` exactly when it holds one of ``R Q{m}``, but the automaton reports
     every end of every match: ``Missing field \\w+`` would report each byte of a long word.
     """
+    source = line_local(source)
     m = _TRAILING_REPEAT.search(source)
     if m is None:
         return source
@@ -129,7 +136,7 @@ def compiled_for(table: Table) -> Compiled:
     found = _PROCESS_CACHE.get(digest)
     if found is not None:
         return found
-    newline = [can_match_newline(s) for s in sources]
+    newline = [can_match_newline(line_local(s)) for s in sources]  # matches that may span lines
     path = _cache_dir() / f"{digest}.hsdb"
     compiled = _load(path, newline)
     if compiled is None:
@@ -182,25 +189,31 @@ class HyperscanBackend:
         self.confirm = compiled.confirm
         self.recorder = recorder
         self.zero_exit = next((i for i, e in enumerate(self.entries) if e.kind == "exit-zero"), -1)
-        self.events: list[tuple[int, int]] = []  # (end offset, entry index), not yet recorded
+        self.step_start = next((i for i, e in enumerate(self.entries) if e.kind == "start"), -1)
+        kinds = [e.kind for e in self.entries]
+        self.markers = MarkerIndices(*(kinds.index(k) if k in kinds else -1 for k in ("start", "exit", "failure")))
+        # a match is one int, end offset << shift | entry index: appended without a tuple, sorted as ints
+        shift = self.shift = max(1, len(self.entries).bit_length())
+        self.events: list[int] = []  # matches not yet recorded
         append = self.events.append
         last_end = [-CLOSE_REPEAT] * len(self.entries)  # per entry: where its previous match ended
         scanning = self._scanning = [b"", 0]  # the block being scanned and its stream offset
-
-        step_start = next((i for i, e in enumerate(self.entries) if e.kind == "start"), -1)
-        start_stops: list[int] = []  # where step-start markers end (few): zero exit codes before them count
-        self.start_stops = start_stops
+        self.split_once = False
+        self.saturated = SaturatedLines([e.rule_id for e in self.entries], self.confirm, recorder, self.markers.exit)
+        counted_append = self.saturated.append_to  # per entry: the list of its saturated rule, or None
 
         def on_match(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
-            if index == step_start:
-                start_stops.append(end)
             previous = last_end[index]
             last_end[index] = end
             if end - previous < CLOSE_REPEAT:  # e.g. "\w+" ends at every byte: one match per line is enough
                 block, base = scanning
                 if previous > base and block.find(b"\n", previous - base, end - base) < 0:
                     return
-            append((end, index))
+            to_rule = counted_append[index]
+            if to_rule is None:
+                append(end << shift | index)
+            else:
+                to_rule(end)
 
         # the binding does not keep the handler, scratch or database alive: this object does
         self._on_match = on_match
@@ -214,7 +227,7 @@ class HyperscanBackend:
         scanning[1] += len(scanning[0])
         scanning[0] = block
         self._stream.scan(block, scratch=self._scratch)
-        self.events.sort()
+        self.events.sort()  # the automaton reports in end order, mostly
 
     def end(self) -> None:
         # closing reports matches anchored at the end of the log ($); it runs on the database's own scratch
@@ -224,19 +237,61 @@ class HyperscanBackend:
         self.events.sort()
 
     def lines(self, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
-        events = self.events
-        limit = bisect.bisect_right(events, (offset + end, len(self.entries)))
-        if not limit:
+        events, shift, saturated = self.events, self.shift, self.saturated
+        limit = bisect.bisect_right(events, (offset + end) << shift | ((1 << shift) - 1))
+        taken = saturated.take(offset + end) if saturated.active else {}
+        if not limit and not taken:
             return
+        if limit > FIRST_SPLIT and not saturated.active and not partial and not self.split_once:
+            # a first batch full of matches: its first lines bring rules their first hits, the rest of it
+            # can then be counted in bulk
+            self.split_once = True
+            cut = buf.find(b"\n", (events[FIRST_SPLIT] >> shift) - 1 - offset, end) + 1
+            if 0 < cut < end:
+                self.lines(buf, offset, cut, line_no, False)
+                self.lines(buf[cut:end], offset + cut, end - cut, line_no + buf.count(b"\n", 0, cut), False)
+                return
         batch = events[:limit]
         del events[:limit]
+        if saturated.active and not partial:
+            batch, ends = count_only_markers(batch, self.shift, buf, offset, self.markers, self.recorder.steps)
+            if ends:
+                taken[saturated.marker_slot] = ends
+        located = None
+        if taken:
+            located = None if partial else saturated.locate(taken, buf, offset, end)
+            if located is None:  # over-long or unfinished lines: recorded one by one, on windows
+                batch = sorted(batch + saturated.as_events(taken, shift))
+        timeline = None
+        if located is not None:
+            current = self.recorder.steps.current
+            timeline = Timeline([-1], [(current.position if current else None, self.recorder.result.phase)])
+        self._record_lines(batch, buf, offset, end, line_no, partial, timeline)
+        if located is not None and timeline is not None:
+            saturated.count(located, buf, line_no, timeline)
+        self.events[:] = saturated.refresh(self.events, shift)  # the same list: the callback appends to it
+
+    def _record_lines(
+        self,
+        batch: list[int],
+        buf: bytes,
+        offset: int,
+        end: int,
+        line_no: int,
+        partial: bool,
+        timeline: Timeline | None,
+    ) -> None:
+        """Records the lines of ``batch`` one by one; notes in ``timeline`` what it counted and the state after."""
+        shift = self.shift
+        mask = (1 << shift) - 1
         count, rfind, find = buf.count, buf.rfind, buf.find
-        record, flood, recorder = self._record, self.recorder.full, self.recorder
+        record, recorder = self._record, self.recorder
+        flood = {i: t for i, t in recorder.full.items() if not self.confirm[i]}  # counted without confirming
         res, steps = recorder.result, recorder.steps
         zero_exit, needs_zero_exit = self.zero_exit, self.recorder.steps.needs_zero_exit
-        self.start_stops.sort()
-        starts = [stop - 1 - offset for stop in self.start_stops if stop <= offset + end]  # step starts here
-        del self.start_stops[: len(starts)]
+        step_start = self.step_start
+        # where step starts end, in buf: zero exit codes before them on the same line count
+        starts = [(ev >> shift) - 1 - offset for ev in batch if ev & mask == step_start]
         next_start = 0
         counted_to = 0
         line_start = line_end = first_pos = -1
@@ -244,8 +299,9 @@ class HyperscanBackend:
         truncated = False
         long_seen: set[int] = set()  # entries already found on the current over-long line (any window of it)
         clear_to = 0
-        for stop, index in batch:
-            pos = stop - 1 - offset
+        for event in batch:
+            index = event & mask
+            pos = (event >> shift) - 1 - offset
             if line_start <= pos < line_end:
                 found.append(index)
                 if truncated:
@@ -284,6 +340,8 @@ class HyperscanBackend:
                             tracker.last_line = line_no
                             tracker.last.append((line_no, (line_start, line_end), position, res.phase))
                             tracker.pending = True
+                if timeline is not None:
+                    timeline.note(recorder, line_end, line_no)
                 found = []
             if index == zero_exit and not needs_zero_exit():  # the flood of "exited with code: 0"
                 while next_start < len(starts) and starts[next_start] < pos:
@@ -315,13 +373,13 @@ class HyperscanBackend:
                 long_seen.add(index)
         if found:
             record(buf, line_start, line_end, first_pos, line_no, found, truncated)
+            if timeline is not None:
+                timeline.note(recorder, line_end, line_no)
         for tracker in set(flood.values()):  # the last lines kept as positions: their bytes, while buf lives
             if tracker.pending:
                 tracker.settle(buf)
 
-    def _record(
-        self, buf: bytes, ls: int, le: int, pos: int, line_no: int, found: list[int], truncated: bool
-    ) -> None:
+    def _record(self, buf: bytes, ls: int, le: int, pos: int, line_no: int, found: list[int], truncated: bool) -> None:
         raw = buf[ls:le]
         confirm = self.confirm
         if len(found) == 1:

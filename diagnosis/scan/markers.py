@@ -124,6 +124,15 @@ class StepTracker:
         cur = self.current or (self.result.steps[-1] if self.result.steps else None)
         return cur is not None and cur.exit_code is None
 
+    def exit_code_settled(self) -> bool:
+        """A non-zero exit code changes nothing until the next step starts (the first one is kept)."""
+        cur = self.current or (self.result.steps[-1] if self.result.steps else None)
+        return cur is None or cur.exit_code not in (None, 0)
+
+    def failure_settled(self) -> bool:
+        """A failure line changes nothing but the last time once the first ones are kept."""
+        return len(self.result.failure_lines) >= MAX_FAILURE_LINES and self.result.first_time is not None
+
     def _end(self, text: str, line_no: int, ts) -> None:
         m = PROVISIONER_END.search(text)
         if not m:

@@ -28,9 +28,7 @@ def _dump(r: ScanResult) -> dict:
         "lines": r.lines,
         "bytes": r.bytes_read,
         "encoding": r.encoding,
-        "hits": {
-            rid: (h.count, [(x.line, x.text, x.step, x.phase) for x in h.samples()]) for rid, h in r.hits.items()
-        },
+        "hits": {rid: (h.count, [(x.line, x.text, x.step, x.phase) for x in h.samples()]) for rid, h in r.hits.items()},
         "steps": [vars(s) for s in r.steps],
         "steps_started": r.steps_started,
         "phase": r.phase,
@@ -195,3 +193,79 @@ def test_random_block_boundaries_change_nothing(monkeypatch, lines, block):
     monkeypatch.setattr(source, "CHUNK", block)
     hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
     assert hs == std == whole
+
+
+SATURATING_PARTS = [
+    *LINE_PARTS,
+    "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)",
+    "Error deleting resource. Will retry.",
+    "(telemetry) Starting provisioner powershell",
+    "(telemetry) ending powershell",
+    "==> azure-arm: Deleting resource group ...",
+    "y" * 17000,  # an over-long line: matched on windows
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.lists(st.sampled_from(SATURATING_PARTS), max_size=5), min_size=1, max_size=12),
+    st.integers(min_value=2, max_value=12),
+    st.integers(min_value=40, max_value=5000),
+)
+def test_rules_past_their_first_hits_scan_the_same(monkeypatch, lines, repeats, block):
+    """Lines repeated until their rules hold their first hits (then counted in bulk by the Hyperscan backend),
+    between markers that change step and phase, in blocks of any size."""
+    from diagnosis.scan import source
+
+    data = ("\n".join("".join(parts) for parts in lines * repeats)).encode()
+    monkeypatch.setattr(source, "CHUNK", block)
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
+
+
+@pytest.mark.parametrize("block", [97, 1000, 4096, CHUNK])
+def test_marker_lines_that_change_nothing_scan_the_same(monkeypatch, block):
+    """Exit codes after the step's first, failure lines after the first twenty (with and without a time, the
+    last one with a time sets the log's last time), steps starting on the line of an exit code."""
+    from diagnosis.scan import source
+
+    prefix = "[922bdf36-b53c-4e78-9cd8-6b70b9674685] PACKER "
+    lines = []
+    for step in range(6):
+        lines.append(f"{prefix}ERR 2024/12/23 16:{step:02d}:00 [INFO] (telemetry) Starting provisioner shell")
+        for i in range(40):
+            minute = f"{step:02d}:{i:02d}"
+            lines += [
+                f"{prefix}OUT ==> azure-arm: Script exited with non-zero exit status: {i % 3 + 1}",
+                f"{prefix}ERR 2024/12/23 16:{minute} [INFO] command 'x' exited with code: {i % 5}",
+                f"{prefix}OUT Build 'azure-arm' errored after {i} minutes: unexpected EOF",
+                f"{prefix}ERR 2024/12/23 17:{minute} Build 'azure-arm' errored: exited with code: 2",
+                f"{prefix}OUT     azure-arm: E: Could not get lock /var/lib/dpkg/lock-frontend ({i})",
+            ]
+        lines.append(f"{prefix}OUT exited with code: 7 (telemetry) Starting provisioner powershell")
+        lines.append(f"{prefix}ERR 2024/12/23 18:{step:02d}:00 [INFO] (telemetry) ending shell")
+    lines *= 3
+    lines.append(f"{prefix}ERR 2024/12/23 23:59:00 Build 'azure-arm' errored: x")
+    lines += [f"{prefix}OUT Build 'azure-arm' errored"] * 50
+    lines.append(f"{prefix}ERR 2024/12/23 16:00:00 [INFO] an earlier time, on no marker line")
+    data = ("\n".join(lines) + "\n").encode()
+    monkeypatch.setattr(source, "CHUNK", block)
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
+    assert hs["hits"]["package-manager-lock"][0] == 6 * 40 * 3
+    assert hs["times"][1].strftime("%H:%M") == "23:59"  # the last failure line with a time
+
+
+@pytest.mark.parametrize("block", [509, 4096, CHUNK])
+def test_operation_id_read_from_a_line_past_the_head_scans_the_same(monkeypatch, block):
+    """Lines without the packer prefix first (the head holds no operation id), then prefixed ones: the id comes
+    from the first recorded line in packer's shape, whichever way its line is counted."""
+    from diagnosis.scan import source
+
+    bare = "==> azure-arm: E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 42 (apt-get)"
+    prefixed = "[0d1e2f3a-b53c-4e78-9cd8-6b70b9674685] PACKER OUT " + bare
+    data = ("\n".join([bare] * 800 + [prefixed] * 300 + [bare] * 50) + "\n").encode()
+    monkeypatch.setattr(source, "CHUNK", block)
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
+    assert hs["flags"][3] == "0d1e2f3a-b53c-4e78-9cd8-6b70b9674685" and hs["flags"][5] == 300

@@ -1,0 +1,254 @@
+"""Counting, in bulk, the lines of rules that already hold their first hits (Hyperscan backend).
+
+A rule is saturated once it holds its first hits: another line of it only adds to its count and may become one
+of its last hits. From then on (when none of its entries needs its regex confirmed on the line) the match
+callback only appends the match's end offset to the rule's own list, and each batch of complete lines is
+counted with C-level passes over those lists (``map``/``dict.fromkeys``/``bytes.find``), never a Python
+statement per match: the line of a match is the line feed after it, a rule counts once per line. Only the last
+``LAST_HITS`` lines of each rule are materialized (line number, bytes, step, phase), once per batch.
+
+The lines the per-line recording handles in the same batch (markers, rules still collecting) report back which
+lines they counted (a line counts once in ``packer_lines``) and the step and phase after each line
+(``Timeline``), so the result is the one recording every line would give.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain, compress, repeat
+from typing import NamedTuple
+
+from diagnosis.scan.core import MAX_LINE, Recorder
+from diagnosis.scan.markers import StepTracker
+from diagnosis.scan.model import EVIDENCE_CHARS, LAST_HITS
+from diagnosis.times import find_time
+
+# a recorded line in packer's shape: "[" at its start and " PACKER" within its first 60 bytes
+_PACKER_HEAD = re.compile(rb"\[.{0,52} PACKER")
+_NO_PREFIX = b"[ PACKER"
+_CLOCK = re.compile(rb"[0-9][0-9]:[0-9][0-9]")  # in every time an ASCII line can hold
+
+
+@dataclass
+class Timeline:
+    """What the per-line recording did in one batch: lines counted, and step and phase after each line."""
+
+    ends: list[int]  # line feed ending a recorded line (positions in the batch), ascending; first -1
+    states: list[tuple[int | None, str]]  # (step position, phase) after that line; first: before the batch
+    counted: set[int] = field(default_factory=set)  # line feeds ending the lines counted (``count_line``)
+
+    def note(self, recorder: Recorder, line_end: int, line_no: int) -> None:
+        """After a recorded line: whether it was counted, and the step and phase from then on."""
+        if recorder.counted_line == line_no:
+            self.counted.add(line_end)
+        current = recorder.steps.current
+        state = (current.position if current is not None else None, recorder.result.phase)
+        if state != self.states[-1]:
+            self.ends.append(line_end)
+            self.states.append(state)
+
+
+@dataclass
+class Prepared:
+    """A batch's saturated matches, located: per rule the line feeds ending its lines (distinct, ascending)."""
+
+    lines_of: dict[int, list[int]]
+    line_ends: list[int]  # every line of those, once
+    packer: int  # how many of them are in packer's shape
+
+
+class SaturatedLines:
+    """Per-rule lists of match ends for saturated rules, counted per batch."""
+
+    def __init__(self, rule_ids: list[str | None], confirm: list[bool], recorder: Recorder, marker_index: int) -> None:
+        self.recorder = recorder
+        slots: dict[str, int] = {}
+        self.slot_of = [slots.setdefault(r, len(slots)) if r is not None else -1 for r in rule_ids]
+        self.rule_of_slot = list(slots)
+        self.entries_of: list[list[int]] = [[] for _ in slots]
+        for index, slot in enumerate(self.slot_of):
+            if slot >= 0:
+                self.entries_of[slot].append(index)
+        # exit-code lines that change nothing but the count of lines (no rule): located here too
+        self.marker_slot = len(slots)
+        self.entries_of.append([marker_index])
+        # a rule with an entry to confirm is recorded line by line: its lines must not be counted twice
+        self.confirmed = [any(confirm[i] for i in indices) for indices in self.entries_of]
+        self.pending: list[list[int]] = [[] for _ in slots]  # per rule: match end offsets not yet counted
+        self.append_to: list = [None] * len(rule_ids)  # per entry: where the callback puts its matches, if here
+        self.active: list[int] = []  # rules counted here
+        self.known = 0  # saturated entries seen
+        self.prefix = _NO_PREFIX  # the start of the build's packer lines, once its operation id is known
+
+    def refresh(self, events: list[int], shift: int) -> list[int]:
+        """Rules saturated since the last call are counted here from now on; their matches still in ``events``
+        (sorted ``end << shift | index``, past the lines recorded so far) move to their lists. Returns the rest."""
+        full = self.recorder.full
+        if len(full) == self.known:
+            return events
+        self.known = len(full)
+        moved: set[int] = set()
+        for index in full:
+            slot = self.slot_of[index]
+            if self.append_to[index] is None and not self.confirmed[slot]:
+                for i in self.entries_of[slot]:
+                    self.append_to[i] = self.pending[slot].append
+                    moved.add(i)
+                self.active.append(slot)
+        if not moved or not events:
+            return events
+        mask = (1 << shift) - 1
+        rest = []
+        for event in events:
+            index = event & mask
+            if index in moved:
+                self.append_to[index](event >> shift)
+            else:
+                rest.append(event)
+        return rest
+
+    def take(self, stop: int) -> dict[int, list[int]]:
+        """The pending match ends up to stream offset ``stop``, per rule, sorted."""
+        taken: dict[int, list[int]] = {}
+        for slot in self.active:
+            ends = self.pending[slot]
+            if ends and ends[0] <= stop:
+                ends.sort()
+                k = bisect_right(ends, stop)
+                taken[slot] = ends[:k]
+                del ends[:k]
+        return taken
+
+    def as_events(self, taken: dict[int, list[int]], shift: int) -> list[int]:
+        """``taken`` as events for the per-line recording (over-long or unfinished lines)."""
+        events: list[int] = []
+        for slot, ends in taken.items():
+            index = self.entries_of[slot][0]
+            events.extend((end << shift) | index for end in ends)
+        return events
+
+    def locate(self, taken: dict[int, list[int]], buf: bytes, offset: int, end: int) -> Prepared | None:
+        """The lines of ``taken`` in ``buf[:end]`` (``offset``: stream position of ``buf[0]``); None when one of
+        them is over-long (those are matched on windows, line by line) or the last one has no line feed."""
+        if buf[end - 1 : end] != b"\n":
+            return None
+        base = -1 - offset  # a match's last byte, in buf
+        # the line feed ending each match's line, for all rules in one pass
+        feeds = list(map(buf.find, repeat(b"\n"), map(base.__add__, chain.from_iterable(taken.values()))))
+        lines_of: dict[int, list[int]] = {}
+        start = 0
+        for slot, ends in taken.items():
+            lines_of[slot] = list(dict.fromkeys(feeds[start : start + len(ends)]))
+            start += len(ends)
+        groups = list(lines_of.values())
+        line_ends = groups[0]
+        others = [lines for lines in groups[1:] if lines != line_ends]  # rules often share every line
+        if others:
+            line_ends = sorted(set(line_ends).union(*others))  # in order: the searches below walk buf forward
+        starts = list(map((1).__add__, map(partial(buf.rfind, b"\n", 0), line_ends)))
+        if max(map(operator.sub, line_ends, starts)) > MAX_LINE:
+            return None
+        # packer's shape: most lines start with the build's own prefix; the others are checked in full
+        operation_id = self.recorder.result.operation_id
+        if operation_id is not None and self.prefix == _NO_PREFIX:
+            self.prefix = f"[{operation_id}] PACKER".encode()
+        prefixed = list(map(buf.startswith, repeat(self.prefix), starts))
+        packer = sum(prefixed)
+        if packer < len(starts):
+            others = compress(starts, map(operator.not_, prefixed))
+            packer += sum(map(bool, map(_PACKER_HEAD.match, repeat(buf), others)))
+        if packer and operation_id is None:  # the operation id may come from one of them: line by line
+            return None
+        return Prepared(lines_of, line_ends, packer)
+
+    def count(self, found: Prepared, buf: bytes, line_no: int, timeline: Timeline) -> None:
+        """Adds the located lines to their rules; ``line_no``: number of the first line of ``buf``."""
+        recorder = self.recorder
+        res = recorder.result
+        if timeline.counted:  # lines the per-line recording counted too
+            shared = timeline.counted.intersection(found.line_ends)
+            found.packer -= sum(1 for le in shared if _is_packer(buf, le))
+        res.packer_lines += found.packer
+        wanted = sorted({le for lines in found.lines_of.values() for le in lines[-LAST_HITS:]})
+        number_of: dict[int, int] = {}
+        counted_to = 0
+        for le in wanted:
+            line_no += buf.count(b"\n", counted_to, le)
+            counted_to = le
+            number_of[le] = line_no
+        trackers = recorder.trackers
+        for slot, lines in found.lines_of.items():
+            if slot == self.marker_slot:
+                continue
+            tracker = trackers[self.rule_of_slot[slot]]
+            tracker.count += len(lines)
+            for le in lines[-LAST_HITS:]:
+                ls = buf.rfind(b"\n", 0, le) + 1
+                position, phase = timeline.states[bisect_right(timeline.ends, le) - 1]
+                tracker.last.append((number_of[le], buf[ls : min(le, ls + EVIDENCE_CHARS * 4)], position, phase))
+            tracker.last_line = number_of[lines[-1]]
+        recorder.counted_line = max(recorder.counted_line, number_of[wanted[-1]])
+
+
+class MarkerIndices(NamedTuple):
+    """Table indices of the markers whose lines can change nothing (-1: not in the table)."""
+
+    start: int
+    exit: int
+    failure: int
+
+
+def count_only_markers(
+    batch: list[int], shift: int, buf: bytes, offset: int, marks: MarkerIndices, steps: StepTracker
+) -> tuple[list[int], list[int]]:
+    """Splits ``batch`` into the events still to record one by one and the end offsets of marker lines that
+    change nothing but the count of lines: exit codes while the running step already has its non-zero exit
+    code (not on the line of a step start), failure lines once the first ones are kept, except the last one
+    with a time (it may be the log's last time) and those after it."""
+    mask = (1 << shift) - 1
+    indices = list(map(mask.__and__, batch))
+    failures_settled = marks.failure in indices and steps.failure_settled()
+    if marks.exit not in indices and not failures_settled:
+        return batch, []
+    wanted = {marks.start, marks.exit, marks.failure} if failures_settled else {marks.start, marks.exit}
+    settled = steps.exit_code_settled()
+    exits: list[int] = []  # (position in buf, place in batch) of the exit codes that change nothing
+    failures: list[int] = []
+    for k in compress(range(len(batch)), map(wanted.__contains__, indices)):
+        index, pos = indices[k], (batch[k] >> shift) - 1 - offset
+        if index == marks.start:  # a new step: its first exit code counts (on its line too, before the start)
+            while exits and buf.find(b"\n", (batch[exits[-1]] >> shift) - 1 - offset, pos) < 0:
+                exits.pop()
+            settled = False
+        elif index == marks.exit:
+            if settled:
+                exits.append(k)
+            else:
+                ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
+                settled = 0 <= le - ls <= MAX_LINE  # recorded whole, it sets the step's exit code
+        else:
+            failures.append(k)
+    keep_from = len(failures)  # failure lines from here on are recorded: the last one with a time, those after
+    for j in range(len(failures) - 1, -1, -1):
+        pos = (batch[failures[j]] >> shift) - 1 - offset
+        ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
+        if not 0 <= le - ls <= MAX_LINE:  # matched on a window: whether it has a time is not known here
+            keep_from = 0
+            break
+        line = buf[ls:le]
+        if (not line.isascii() or _CLOCK.search(line)) and find_time(line.decode("utf-8", "replace").rstrip("\r")):
+            keep_from = j
+            break
+    counted = set(exits).union(failures[:keep_from])
+    if not counted:
+        return batch, []
+    rest = list(compress(batch, map(operator.not_, map(counted.__contains__, range(len(batch))))))
+    return rest, sorted((batch[k] >> shift) for k in counted)
+
+
+def _is_packer(buf: bytes, le: int) -> bool:
+    return _PACKER_HEAD.match(buf, buf.rfind(b"\n", 0, le) + 1) is not None
