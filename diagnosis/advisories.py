@@ -325,7 +325,7 @@ def _check_timeout(add: Any, props: dict[str, Any], base: str, customizers: list
     path = f"{base}.{field_key(props, 'buildTimeoutInMinutes')}"
     try:
         timeout = int(raw) if raw is not None and not isinstance(raw, bool) else 0
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # not a number, or infinite
         return
     if 1 <= timeout <= 5:
         add(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from diagnosis.advisories import ADVISORY_IDS, check_template
@@ -540,6 +540,8 @@ JSONISH = st.recursive(
 
 
 @settings(max_examples=300, deadline=None)
+@example({"properties": {"buildTimeoutInMinutes": float("inf")}})
+@example({"buildTimeoutInMinutes": float("nan")})
 @given(
     st.dictionaries(
         st.sampled_from(["properties", "customize", "source", "resources", "parameters", "y"]),
