@@ -15,6 +15,7 @@ from diagnosis.categories import CATEGORIES
 from diagnosis.evidence import EvidenceBuilder, core, split_texts, step_records, whole_line
 from diagnosis.logline import message, parse_line
 from diagnosis.model import Diagnosis, FailedCustomizer
+from diagnosis.redact import redact
 from diagnosis.rules import DOC_BASE, KnowledgeBase, Rule
 from diagnosis.scanner import Hit, ScanResult, Step
 from diagnosis.times import format_duration
@@ -86,7 +87,7 @@ def _clean(text: str, limit: int = 200) -> str:
     text = message(text.strip())
     text = re.sub(r"^(?:==>|-->|ERROR:|##\[error\])\s*", "", text)
     text = re.sub(r"^azure-arm:\s*", "", text).strip()
-    text = text.rstrip(",;: ")
+    text = redact(text).rstrip(",;: ")  # before the cut: a cut secret is no longer recognisable
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
