@@ -41,8 +41,7 @@ class LocalDirStore:
 
     @staticmethod
     def _etag(path: Path) -> str:
-        st = path.stat()
-        return hashlib.sha1(f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}".encode()).hexdigest()
+        return _etag_of(path.stat())
 
     @contextlib.contextmanager
     def _locked(self, path: Path) -> Iterator[None]:
@@ -103,8 +102,9 @@ class LocalDirStore:
     def get(self, key: str) -> StoredObject | None:
         path = self._path(key)
         try:
-            data = path.read_bytes()
-            etag = self._etag(path)
+            with path.open("rb") as fh:  # the etag of the file these bytes came from, even if it is replaced now
+                etag = _etag_of(os.fstat(fh.fileno()))
+                data = fh.read()
         except FileNotFoundError:
             return None
         return StoredObject(data=data, etag=etag, metadata=self._read_meta(path)["metadata"])
@@ -216,3 +216,7 @@ class _LocalLease:
                 self.path.unlink()
         except (FileNotFoundError, ValueError):
             pass
+
+
+def _etag_of(st: os.stat_result) -> str:
+    return hashlib.sha1(f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}".encode()).hexdigest()
