@@ -207,7 +207,7 @@ def load_knowledge_base(extra: Sequence[str | os.PathLike[str]] = (), *, use_env
         files.extend(Path(p) for p in os.environ.get(RULES_ENV, "").split(os.pathsep) if p.strip())
     files.extend(Path(p) for p in extra)
     for path in files:
-        for rule in load_rules_file(path):
+        for rule in load_rules_file(path, checked=path.parent == BUILTIN_DIR):
             kb.rules[rule.id] = rule
     kb.cache.clear()
     if not kb.rules:
@@ -234,7 +234,9 @@ def _check_automaton(kb: KnowledgeBase) -> None:
         raise KnowledgeBaseError(f"{origin}: entry ({rule_id}): {exc}") from None
 
 
-def load_rules_file(path: str | os.PathLike[str]) -> list[Rule]:
+def load_rules_file(path: str | os.PathLike[str], *, checked: bool = False) -> list[Rule]:
+    """The entries of one rules file. ``checked``: its patterns are known to be linear-time (the built-in files,
+    checked by ``tests/diagnosis/test_linear_time.py``); a user's file is checked here."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -248,10 +250,10 @@ def load_rules_file(path: str | os.PathLike[str]) -> list[Rule]:
         raise KnowledgeBaseError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise KnowledgeBaseError(f"{path}: JSON nested too deeply") from None
-    return parse_rules(data, origin=str(path))
+    return parse_rules(data, origin=str(path), checked=checked)
 
 
-def parse_rules(data: Any, *, origin: str = "<rules>") -> list[Rule]:
+def parse_rules(data: Any, *, origin: str = "<rules>", checked: bool = False) -> list[Rule]:
     from diagnosis.rule_entries import parse_entry  # it builds on this module's types
 
     if isinstance(data, dict):
@@ -266,7 +268,7 @@ def parse_rules(data: Any, *, origin: str = "<rules>") -> list[Rule]:
     rules: list[Rule] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
-        rule = parse_entry(entry, origin, index)
+        rule = parse_entry(entry, origin, index, checked=checked)
         if rule.id in seen:
             raise KnowledgeBaseError(f"{origin}: entry #{index} ({rule.id}): field 'id': duplicate id in this file")
         seen.add(rule.id)
