@@ -207,7 +207,8 @@ def load_knowledge_base(extra: Sequence[str | os.PathLike[str]] = (), *, use_env
         files.extend(Path(p) for p in os.environ.get(RULES_ENV, "").split(os.pathsep) if p.strip())
     files.extend(Path(p) for p in extra)
     for path in files:
-        for rule in load_rules_file(path, checked=path.parent == BUILTIN_DIR):
+        rules = _builtin_rules(path) if path.parent == BUILTIN_DIR else load_rules_file(path)
+        for rule in rules:
             kb.rules[rule.id] = rule
     kb.cache.clear()
     if not kb.rules:
@@ -232,6 +233,22 @@ def _check_automaton(kb: KnowledgeBase) -> None:
         rule = kb.rules.get(rule_id)
         origin = rule.origin if rule is not None else "<markers>"
         raise KnowledgeBaseError(f"{origin}: entry ({rule_id}): {exc}") from None
+
+
+_BUILTIN: dict[Path, tuple[tuple[int, int], list[Rule]]] = {}
+
+
+def _builtin_rules(path: Path) -> list[Rule]:
+    """A built-in file's entries, parsed once per process while the file is unchanged (entries are immutable)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return load_rules_file(path, checked=True)
+    stamp = (st.st_mtime_ns, st.st_size)
+    cached = _BUILTIN.get(path)
+    if cached is None or cached[0] != stamp:
+        cached = _BUILTIN[path] = (stamp, load_rules_file(path, checked=True))
+    return cached[1]
 
 
 def load_rules_file(path: str | os.PathLike[str], *, checked: bool = False) -> list[Rule]:
