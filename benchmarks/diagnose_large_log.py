@@ -116,6 +116,9 @@ def kb_patterns() -> tuple[list[str], int]:
     translated, skipped = [], 0
     for p in kb.patterns(log=True, message=False):
         ere = to_ere(p.source)
+        if ere is not None:  # grep reads one pattern per line and never sees a line feed
+            ere = ere.replace("[^\n]", ".")
+            ere = None if "\n" in ere else ere
         if ere is None:
             skipped += 1
         else:

@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - depends on the install
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "DIAGNOSIS_CACHE_DIR"
-_FORMAT = b"aib-diagnosis-hs-3"
+_FORMAT = b"aib-diagnosis-hs-4"
 CLOSE_REPEAT = 64  # an entry's match ending this close after its previous one, on the same line, is dropped
 FIRST_SPLIT = 2048  # matches: a first batch with more is recorded in two parts
 
@@ -136,9 +136,8 @@ def compiled_for(table: Table) -> Compiled:
     found = _PROCESS_CACHE.get(digest)
     if found is not None:
         return found
-    newline = [can_match_newline(line_local(s)) for s in sources]  # matches that may span lines
     path = _cache_dir() / f"{digest}.hsdb"
-    compiled = _load(path, newline)
+    compiled = _load(path, len(sources))
     if compiled is None:
         try:
             db = _compile(sources, [False] * len(sources))
@@ -146,32 +145,33 @@ def compiled_for(table: Table) -> Compiled:
         except hyperscan.error:
             prefilter = _exactness(sources)
             db = _compile(sources, prefilter)
+        newline = [can_match_newline(line_local(s)) for s in sources]  # matches that may span lines
         compiled = Compiled(db, [n or p for n, p in zip(newline, prefilter, strict=True)])
-        _store(path, compiled, prefilter)
+        _store(path, compiled)
     _PROCESS_CACHE[digest] = compiled
     return compiled
 
 
-def _load(path: Path, newline: list[bool]) -> Compiled | None:
+def _load(path: Path, count: int) -> Compiled | None:
+    """A cached database: one confirm flag per entry, then the serialized database."""
     try:
         blob = path.read_bytes()
     except OSError:
         return None
     try:
-        count = len(newline)
         flags, data = blob[:count], blob[count:]
         db = hyperscan.loadb(data, hyperscan.HS_MODE_STREAM)
         db.scratch = hyperscan.Scratch(db)  # a loaded database comes without one
-        return Compiled(db, [n or flags[i] == 1 for i, n in enumerate(newline)], data)
+        return Compiled(db, [flag == 1 for flag in flags], data)
     except Exception:  # a damaged or foreign cache file: compile again
         log.debug("ignoring unreadable scanner cache %s", path)
         return None
 
 
-def _store(path: Path, compiled: Compiled, prefilter: list[bool]) -> None:
+def _store(path: Path, compiled: Compiled) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        blob = bytes(1 if p else 0 for p in prefilter) + hyperscan.dumpb(compiled.database)
+        blob = bytes(1 if c else 0 for c in compiled.confirm) + hyperscan.dumpb(compiled.database)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as fh:
             fh.write(blob)
