@@ -29,6 +29,8 @@ WINDOW = 2048  # bytes either side of a match on an over-long line
 MAX_CARRY = 1 << 20  # an unfinished line is scanned and dropped once it is longer than this
 HEAD_BYTES = 64 << 10  # the start of the log searched for the operation id
 TAIL_BYTES = 256 << 10  # the end of the log, kept for the last timestamp and the "most telling" error lines
+# a line in packer's shape: "[" at its start and " PACKER" within its first 60 bytes ("[<operation id>] PACKER")
+PACKER_HEAD = re.compile(rb"\[.{0,52} PACKER")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -160,7 +162,7 @@ class Recorder:
         res = self.result
         if truncated:
             res.truncated_lines += 1
-        if head[:1] == b"[" and b" PACKER" in head:
+        if PACKER_HEAD.match(head):
             res.packer_lines += 1
             if res.operation_id is None:
                 self.read_operation_id(head)

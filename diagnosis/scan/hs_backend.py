@@ -326,12 +326,7 @@ class HyperscanBackend:
                 if trackers is None or None in trackers:
                     record(buf, line_start, line_end, first_pos, line_no, found, truncated)
                 else:  # one more line of rules seen often (each has its evidence): count, remember where
-                    if line_no != recorder.counted_line:
-                        recorder.counted_line = line_no
-                        if buf[line_start] == 91 and find(b" PACKER", line_start, line_start + 60) >= 0:
-                            res.packer_lines += 1
-                            if res.operation_id is None:
-                                recorder.read_operation_id(buf[line_start : line_start + 60])
+                    recorder.count_line(buf[line_start : line_start + 60], line_no, False)
                     current = steps.current
                     position = current.position if current is not None else None
                     for tracker in trackers:

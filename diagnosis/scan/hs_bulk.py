@@ -22,13 +22,11 @@ from functools import partial
 from itertools import chain, compress, repeat
 from typing import NamedTuple
 
-from diagnosis.scan.core import MAX_LINE, Recorder
+from diagnosis.scan.core import MAX_LINE, PACKER_HEAD, Recorder
 from diagnosis.scan.markers import StepTracker
 from diagnosis.scan.model import EVIDENCE_CHARS, LAST_HITS
 from diagnosis.times import find_time
 
-# a recorded line in packer's shape: "[" at its start and " PACKER" within its first 60 bytes
-_PACKER_HEAD = re.compile(rb"\[.{0,52} PACKER")
 _NO_PREFIX = b"[ PACKER"
 _CLOCK = re.compile(rb"[0-9][0-9]:[0-9][0-9]")  # in every time an ASCII line can hold
 
@@ -160,7 +158,7 @@ class SaturatedLines:
         packer = sum(prefixed)
         if packer < len(starts):
             others = compress(starts, map(operator.not_, prefixed))
-            packer += sum(map(bool, map(_PACKER_HEAD.match, repeat(buf), others)))
+            packer += sum(map(bool, map(PACKER_HEAD.match, repeat(buf), others)))
         if packer and operation_id is None:  # the operation id may come from one of them: line by line
             return None
         return Prepared(lines_of, line_ends, packer)
@@ -251,4 +249,4 @@ def count_only_markers(
 
 
 def _is_packer(buf: bytes, le: int) -> bool:
-    return _PACKER_HEAD.match(buf, buf.rfind(b"\n", 0, le) + 1) is not None
+    return PACKER_HEAD.match(buf, buf.rfind(b"\n", 0, le) + 1) is not None
