@@ -78,6 +78,11 @@ def quoted_or_warning(text: str, *, warnings_count: bool = False) -> bool:
     return not warnings_count and (parsed.level in _WARNING_LEVELS or bool(_WARNING.match(parsed.message)))
 
 
+def failing_step(result: ScanResult) -> Step | None:
+    """The provisioner that failed, in a log (a pasted text's steps are not a whole run: None)."""
+    return result.failed_step if result.source in LOG_SOURCES else None
+
+
 def _step_at(result: ScanResult, position: int) -> Step | None:
     for step in reversed(result.steps):
         if step.position == position:

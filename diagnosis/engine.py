@@ -19,7 +19,14 @@ import re
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
-from diagnosis.admissible import admissible, before_a_later_provisioner, quoted_or_warning, template_script_lines
+from diagnosis.admissible import (
+    LOG_SOURCES,
+    admissible,
+    before_a_later_provisioner,
+    failing_step,
+    quoted_or_warning,
+    template_script_lines,
+)
 from diagnosis.advisories import check_template
 from diagnosis.categories import CATEGORIES
 from diagnosis.customizer import (
@@ -152,7 +159,7 @@ def diagnose(
     warnings: list[str] = list(status.warnings)
     candidates: dict[str, Candidate] = {}
     for r in results:
-        step = r.failed_step if r.source in ("log", "validation-log") else None
+        step = failing_step(r)
         recovered = _recovered(r, kb)
         for rule_id, rh in r.hits.items():
             rule = kb.get(rule_id)
@@ -168,7 +175,7 @@ def diagnose(
             hits = admissible(rh.samples(), r, step, rule.category, warnings_count=rule.warning_cause)
             if not hits:
                 continue  # only quoted commands, warnings, or lines of a part the build got past
-            if rule.scope == "failed-step" and r.source in ("log", "validation-log") and r.steps:
+            if rule.scope == "failed-step" and r.source in LOG_SOURCES and r.steps:
                 if step is None:
                     continue
                 hits = [h for h in hits if h.step == step.position]
@@ -255,36 +262,35 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
     (``diagnosis.admissible``) reports no failure.
     """
     recovered = _recovered(result, kb)
-    harmless_lines = {
-        h.line
-        for rid, rh in result.hits.items()
-        if rid in recovered or ((rule := kb.get(rid)) is not None and rule.benign)
-        for h in rh.samples()
-    }
+    harmless = _harmless_lines(result, kb, recovered)
+    step = failing_step(result)
     live = []
     for rid, rh in result.hits.items():
         rule = kb.get(rid)
         if rule is None or rule.benign or rid in recovered:
             continue
-        if rule.error_record and harmless_lines and all(h.line in harmless_lines for h in rh.samples()):
+        if rule.error_record and harmless and all(h.line in harmless for h in rh.samples()):
             continue
-        step = result.failed_step if result.source in ("log", "validation-log") else None
         if not admissible(rh.samples(), result, step, rule.category, warnings_count=rule.warning_cause):
             continue  # a quoted command, a warning, or a part the build got past reports no failure
         live.append(rid)
     return live
 
 
+def _harmless_lines(result: ScanResult, kb: KnowledgeBase, recovered: set[str]) -> set[int]:
+    """Lines a benign entry explains or an entry matched before it recovered."""
+    return {
+        h.line
+        for rid, rh in result.hits.items()
+        if rid in recovered or ((rule := kb.get(rid)) is not None and rule.benign)
+        for h in rh.samples()
+    }
+
+
 def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
     """Error-looking lines near the end that no benign entry or recovered retry explains, that are no marker,
     quoted command or warning, and that no later provisioner's start shows the build got past."""
-    recovered = _recovered(result, kb)
-    harmless = {
-        h.line
-        for rid, rh in result.hits.items()
-        if (rule := kb.get(rid)) is not None and (rule.benign or rid in recovered)
-        for h in rh.samples()
-    }
+    harmless = _harmless_lines(result, kb, _recovered(result, kb))
     return [
         h
         for h in result.tail_errors

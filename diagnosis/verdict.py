@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from diagnosis.admissible import failing_step
 from diagnosis.categories import CATEGORIES
 from diagnosis.evidence import EvidenceBuilder, core, split_texts, step_records, whole_line
 from diagnosis.logline import message, parse_line
@@ -123,7 +124,7 @@ def _evidence(
     failed_step_rule = best is not None and best.rule.id in _STEP_RULES
     if best is None or best.rule.category in ("customizer-failed", "deprovision-failed") or failed_step_rule:
         for r in results:  # inside the failed customizer: the first error record the script printed
-            step = r.failed_step if r.source in ("log", "validation-log") else None
+            step = failing_step(r)
             if step is None and r.steps:
                 continue
             records = step_records(r, kb, step)
