@@ -103,6 +103,7 @@ def _scan(log, kb: KnowledgeBase, *, text_mode: bool, source: str) -> tuple[Scan
     result.encoding = seen.name
     recorder.finish()
     _finish_tail(result, tail, tail_line)
+    result.mask_secret_lines()
     return result, recorder
 
 
@@ -173,6 +174,7 @@ def scan_text(text: str, kb: KnowledgeBase, *, source: str = "message") -> ScanR
             hit = Hit(rule.id, line, evidence, step, result.phase)
             result.hits[rule.id] = RuleHits(count=1, first=[hit], last=deque([hit], maxlen=LAST_HITS))
             break
+    result.mask_secret_lines()
     return result
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from diagnosis.logline import PROVISIONER_END, PROVISIONER_START
-from diagnosis.scan.model import EVIDENCE_CHARS, MAX_STEPS, Hit, ScanResult, Step
+from diagnosis.scan.model import EVIDENCE_CHARS, MAX_SECRET_BLOCKS, MAX_STEPS, Hit, ScanResult, Step
 from diagnosis.times import find_time
 
 # what precedes an exit code in packer's and its provisioners' output
@@ -50,6 +50,8 @@ MARKERS: tuple[Marker, ...] = (
     Marker("exported", r"Done exporting Packer logs"),
     Marker("ui-step", r"[\w.-]: (?:Provisioning with |Restarting Machine\b)"),
     Marker("ui-step-failed", r"Provisioning step had errors"),
+    Marker("secret-begin", r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY"),
+    Marker("secret-end", r"-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY"),
 )
 
 # kinds in the order they apply to one line (a step's start before an exit code on the same line)
@@ -116,6 +118,8 @@ class StepTracker:
         elif kind == "ui-step-failed":
             if res.ui_failed_line is None:
                 res.ui_failed_line = line_no
+        elif kind in ("secret-begin", "secret-end"):
+            self._secret_block(kind, line_no)
         else:
             self._phase(kind)
 
@@ -132,6 +136,19 @@ class StepTracker:
     def failure_settled(self) -> bool:
         """A failure line changes nothing but the last time once the first ones are kept."""
         return len(self.result.failure_lines) >= MAX_FAILURE_LINES and self.result.first_time is not None
+
+    def _secret_block(self, kind: str, line_no: int) -> None:
+        """Opens a private key's block at its BEGIN line, closes it at its END line (a block left open runs to
+        the end of the log). Past MAX_SECRET_BLOCKS the two oldest merge: more is masked, never less."""
+        blocks = self.result.secret_blocks
+        is_open = bool(blocks) and blocks[-1][1] is None
+        if kind == "secret-begin":
+            if not is_open:
+                blocks.append((line_no, None))
+                if len(blocks) > MAX_SECRET_BLOCKS:
+                    blocks[:2] = [(blocks[0][0], blocks[1][1])]
+        elif is_open:
+            blocks[-1] = (blocks[-1][0], line_no)
 
     def _end(self, text: str, line_no: int, ts) -> None:
         m = PROVISIONER_END.search(text)

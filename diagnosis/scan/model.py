@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+
+from diagnosis.secret_kinds import MASK
 
 EVIDENCE_CHARS = 400  # characters of a line kept as evidence
 FIRST_HITS = 3
 LAST_HITS = 5
 MAX_STEPS = 1000
+MAX_SECRET_BLOCKS = 64
 
 
 @dataclass
@@ -88,6 +91,8 @@ class ScanResult:
     ui_failed_line: int | None = None
     # lines of a pasted text that are script text inside an image template's "inline" array (set by the engine)
     template_script_lines: frozenset[int] = frozenset()
+    # PEM private keys printed in the log: (BEGIN line, END line or None while open), the latest MAX_SECRET_BLOCKS
+    secret_blocks: list[tuple[int, int | None]] = field(default_factory=list)
 
     @property
     def failed_step(self) -> Step | None:
@@ -112,6 +117,29 @@ class ScanResult:
             if step.start_line < first_failure:
                 return step if step.end_line is not None and first_failure - step.end_line <= 50 else None
         return None
+
+    def in_secret_block(self, line: int) -> bool:
+        return any(begin <= line and (end is None or line <= end) for begin, end in self.secret_blocks)
+
+    def mask_secret_lines(self) -> None:
+        """Replaces the text of every kept line inside a private key's block by the mask: a key's body line is
+        only recognisable by its place between the BEGIN and END lines, never by its own text."""
+        if not self.secret_blocks:
+            return
+
+        def masked(hit: Hit) -> Hit:
+            return replace(hit, text=MASK) if self.in_secret_block(hit.line) else hit
+
+        for rh in self.hits.values():
+            rh.first = [masked(h) for h in rh.first]
+            rh.last = deque((masked(h) for h in rh.last), maxlen=rh.last.maxlen)
+        self.failure_lines = [masked(h) for h in self.failure_lines]
+        self.tail_errors = [masked(h) for h in self.tail_errors]
+        for step in self.steps:
+            if step.exit_line is not None and self.in_secret_block(step.exit_line):
+                step.exit_text = MASK
+            if step.error_line is not None and self.in_secret_block(step.error_line):
+                step.error_text = MASK
 
     @property
     def failure_seen(self) -> bool:

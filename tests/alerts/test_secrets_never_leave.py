@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from diagnosis import diagnose, load_knowledge_base
 from diagnosis.cli import run
-from diagnosis.redact import redact
+from diagnosis.redact import MASK, redact
+from diagnosis.scanner import BACKEND_ENV
 from monitor.alerts.email_webhook import EmailWebhookChannel
 from monitor.alerts.files import FileChannel
 from monitor.alerts.model import BUILD_FAILED, Alert
@@ -192,13 +193,33 @@ def test_planted_secret_with_any_surroundings_never_leaves(kb, tmp_path_factory,
     _assert_absent(outputs, [secret], [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evidence lines are redacted one at a time: a private key's body line that is itself an error line, "
-    "far from its BEGIN line, is not recognised without PEM state in the scanner",
-)
-def test_private_key_body_lines_that_are_error_lines(kb):
+KEY_BODY = [f"MIIEowIBAAKCAQEA{i:02d}" + "x9Zq" * 12 for i in range(40)]  # base64-like, 64 characters a line
+
+
+def _key_log(p: str, *, end: bool, after: str) -> bytes:
+    lines = [f"{p} -----BEGIN RSA PRIVATE KEY-----", *(f"{p} {body}" for body in KEY_BODY)]
+    if end:
+        lines.append(f"{p} -----END RSA PRIVATE KEY-----")
+    lines.append(after)
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "stdlib"])
+def test_private_key_body_lines_that_are_error_lines(kb, monkeypatch, backend):
+    monkeypatch.setenv(BACKEND_ENV, backend)
     p = f"[{OP}] PACKER OUT     azure-arm: ERROR:"
-    log = f"{p} -----BEGIN RSA PRIVATE KEY-----\n{p} MIIEowIBAAKCAQ\n{p} -----END RSA PRIVATE KEY-----\n"
-    d = diagnose(MESSAGE, log=log.encode(), rules=kb)
-    assert "MIIEowIBAAKCAQ" not in json.dumps(d.to_dict())
+    after = f"[{OP}] PACKER OUT     azure-arm: ERROR: E: Unable to locate package contoso-agent"
+    d = json.dumps(diagnose(MESSAGE, log=_key_log(p, end=True, after=after), rules=kb).to_dict())
+    assert not [body for body in KEY_BODY if body in d]
+    assert "Unable to locate package contoso-agent" in d  # lines after the END line are not masked
+    assert MASK in d  # the key's lines were among the evidence, masked
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "stdlib"])
+def test_private_key_without_end_masks_to_the_end_of_the_log(kb, monkeypatch, backend):
+    monkeypatch.setenv(BACKEND_ENV, backend)
+    p = f"[{OP}] PACKER OUT     azure-arm: ERROR:"
+    after = f"[{OP}] PACKER OUT     azure-arm: ERROR: E: Unable to locate package MIIEowIBAAKCAQEA-tail"
+    d = json.dumps(diagnose(MESSAGE, log=_key_log(p, end=False, after=after), rules=kb).to_dict())
+    assert not [body for body in KEY_BODY if body in d]
+    assert "MIIEowIBAAKCAQEA-tail" not in d
