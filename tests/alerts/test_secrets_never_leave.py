@@ -223,3 +223,12 @@ def test_private_key_without_end_masks_to_the_end_of_the_log(kb, monkeypatch, ba
     d = json.dumps(diagnose(MESSAGE, log=_key_log(p, end=False, after=after), rules=kb).to_dict())
     assert not [body for body in KEY_BODY if body in d]
     assert "MIIEowIBAAKCAQEA-tail" not in d
+
+
+def test_more_private_keys_than_blocks_kept_still_mask_every_key(kb):
+    p = f"[{OP}] PACKER OUT     azure-arm: ERROR:"
+    key = "{p} -----BEGIN EC PRIVATE KEY-----\n{p} MHcCAQEEI{i:03d}key\n{p} -----END EC PRIVATE KEY-----\n"
+    log = "".join(key.format(p=p, i=i) for i in range(150)) + f"{p} E: Unable to locate package contoso-agent\n"
+    d = json.dumps(diagnose(MESSAGE, log=log.encode(), rules=kb).to_dict())
+    assert not [i for i in range(150) if f"MHcCAQEEI{i:03d}key" in d]
+    assert "contoso-agent" in d
