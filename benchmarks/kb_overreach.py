@@ -40,6 +40,7 @@ import real_reports_accuracy as real  # noqa: E402
 
 from diagnosis.admissible import admissible  # noqa: E402
 from diagnosis.cli import diagnose_input  # noqa: E402
+from diagnosis.logline import parse_line  # noqa: E402
 from diagnosis.rules import BUILTIN_DIR, RESOLVED_SUFFIX, KnowledgeBase, Rule, load_knowledge_base  # noqa: E402
 from diagnosis.scanner import ScanResult, scan, scan_text, sniff_is_log  # noqa: E402
 from localazure import samplelogs  # noqa: E402
@@ -109,15 +110,18 @@ def inventory_examples(kb: KnowledgeBase) -> Iterator[Labelled]:
     for i, entry in enumerate(data["entries"]):
         target = entry["resolves"]
         rule = kb.get(target)
-        if rule is None:
-            expected = _DECISION_CATEGORY.get(target, "unknown")
-        elif rule.benign:
-            expected = "none"
-        elif rule.error_record or rule.ambiguous:
-            expected = "unknown"
-        else:
-            expected = rule.category
         for j, example in enumerate(entry["examples"]):
+            if rule is None:
+                expected = _DECISION_CATEGORY.get(target, "unknown")
+            elif rule.benign:
+                expected = "none"
+            elif rule.ambiguous:
+                expected = "unknown"
+            else:
+                expected = rule.category
+            unexplained = rule.error_record if rule is not None else target == "ambiguous"
+            if unexplained and parse_line(example).remote_output:
+                expected = "customizer-failed"  # a script's error line no entry explains, printed inside the build
             yield Labelled(
                 f"inventory/{i}-{target}-{j}", example.encode(), expected, failure_signal=target == "failure-signal"
             )

@@ -38,6 +38,7 @@ from diagnosis.customizer import (
 from diagnosis.evidence import is_marker
 from diagnosis.failure_text import states_failure
 from diagnosis.logline import message as line_message
+from diagnosis.logline import parse_line
 from diagnosis.model import Diagnosis
 from diagnosis.pasted import unescape_pasted
 from diagnosis.redact import redact
@@ -225,6 +226,15 @@ def diagnose(
             template,
         )
     if failure:
+        script = _script_error_candidate(results, kb)
+        if script is not None:
+            return _finish(
+                from_candidate(script, {script.rule.id: script}, results, failed_customizer, log_result, texts, kb),
+                log_url,
+                operation_id,
+                warnings,
+                template,
+            )
         return _finish(
             unknown_diagnosis(results, failed_customizer, texts, kb), log_url, operation_id, warnings, template
         )
@@ -275,6 +285,48 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
             continue  # a quoted command, a warning, or a part the build got past reports no failure
         live.append(rid)
     return live
+
+
+def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Candidate | None:
+    """``customizer-failed`` for a failure whose only known lines are a script's own error records (a PowerShell
+    error record, apt's ``E:``, a .NET exception, ``command not found``, a chocolatey failure): the tool inside the
+    build VM failed, so its customizer did, though no exit line is in the text. None when no such record is left
+    once quoted commands, warnings, parts the build got past and harmless lines are set aside."""
+    rule = kb.get(FAILED_STEP_RULE)
+    if rule is None:
+        return None
+    cand = Candidate(rule)
+    for r in results:
+        recovered = _recovered(r, kb)
+        harmless = _harmless_lines(r, kb, recovered)
+        step = failing_step(r)
+        for rid, rh in r.hits.items():
+            record = kb.get(rid)
+            if record is None or not record.error_record or rid in recovered:
+                continue
+            hits = [
+                h
+                for h in admissible(rh.samples(), r, step, record.category)
+                if h.line not in harmless and _inside_build(h, r)
+            ]
+            cand.hits.extend((r.source, h) for h in hits)
+            if hits:
+                cand.sources.add(r.source)
+        if r.ui_steps and not cand.hits:  # a provisioner's own output reporting an error (tail_errors is filtered)
+            output = [h for h in r.tail_errors if h.line > r.ui_steps[0] and parse_line(h.text).remote_output]
+            cand.hits.extend((r.source, h) for h in output)
+            if output:
+                cand.sources.add(r.source)
+    return cand if cand.hits else None
+
+
+
+def _inside_build(hit: Hit, result: ScanResult) -> bool:
+    """The line came from inside the build VM: a provisioner was running (a step of the log, or after Packer's
+    ``Provisioning with ...``), or Packer printed it as a remote command's output (``    azure-arm: ...``)."""
+    if hit.step is not None or parse_line(hit.text).remote_output:
+        return True
+    return bool(result.ui_steps) and hit.line > result.ui_steps[0]
 
 
 def _harmless_lines(result: ScanResult, kb: KnowledgeBase, recovered: set[str]) -> set[int]:

@@ -66,6 +66,12 @@ class LogLine:
     def is_ui_error(self) -> bool:
         return self.ui == "ui error"
 
+    @property
+    def remote_output(self) -> bool:
+        """Packer printed it for a remote command running in the build VM (``    azure-arm: <what it printed>``),
+        not as one of its own step messages (``==> azure-arm: ...``)."""
+        return self.builder is not None and not self.step_output
+
 
 def parse_line(text: str) -> LogLine:
     """Split one log line (no trailing newline needed) into its parts."""

@@ -59,9 +59,12 @@ MAX_TAIL_ERRORS = 30
 
 _ERRORISH = re.compile(
     r"(?i)\b(?:error(?:ed)?|failed|failure|fatal|exception|denied|unable to|cannot|could not|timed? ?out|"
+    r"couldn't|can't|unsuccessful|(?:doesn't|does not|no longer) exists?|"
     r"not found|invalid|forbidden|no such file|permission denied|not allowed|unauthorized|bad request|missing|"
     r"code[\"']?[ \t]*[:=][ \t]*[\"']?[a-z]+|badrequest|is not recognized as|"  # ARM code (Code: Conflict)
     r"status(?: ?code)?[\"']?[ \t]*[:=][ \t]*[\"']?[45]\d\d)\b"  # an HTTP status (StatusCode: 409)
+    # Pester: a failed test ("[-] name 1.43s") and its assertion ("Expected 'a' to ..., but it did match.")
+    r"|(?:^|\s)\[-\] \S|\bExpected\b[^\n]{1,300}, but\b"
 )
 # lines that look like errors but report none (Ansible's PLAY RECAP host line counts zero failures)
 _NOT_ERRORISH = re.compile(

@@ -405,8 +405,18 @@ def test_generic_internal_error_is_not_a_service_error(kb):
 def test_pasted_arm_error_without_a_known_code_is_unknown_not_none(kb):
     d = diagnose("(SomethingNew) The widget could not be frobbed.\nCode: SomethingNew", rules=kb)
     assert d.category == "unknown"
-    excerpt = log("==> azure-arm: Installing things...", "    azure-arm: ERROR: Exception from HRESULT: 0x8024ABCD")
+
+
+def test_a_scripts_error_output_inside_a_provisioner_is_customizer_failed(kb):
+    excerpt = log(
+        "==> azure-arm: Provisioning with powershell script: C:/tmp/update.ps1",
+        "    azure-arm: ERROR: Exception from HRESULT: 0x8024ABCD",
+    )
     d = diagnose(log=excerpt, rules=kb)
+    assert (d.category, d.rule_id) == ("customizer-failed", "failed-customizer")
+    assert "0x8024ABCD" in d.evidence[0].text
+    # the same words from the client (no build ran): no customizer to blame
+    d = diagnose("ERROR: Exception from HRESULT: 0x8024ABCD", rules=kb)
     assert d.category == "unknown"
 
 
