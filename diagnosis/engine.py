@@ -312,8 +312,8 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Can
             cand.hits.extend((r.source, h) for h in hits)
             if hits:
                 cand.sources.add(r.source)
-        if r.ui_steps and not cand.hits:  # a provisioner's own output reporting an error (tail_errors is filtered)
-            output = [h for h in r.tail_errors if h.line > r.ui_steps[0] and parse_line(h.text).remote_output]
+        if not cand.hits:  # a remote command's own output reporting an error (tail_errors is filtered)
+            output = [h for h in r.tail_errors if parse_line(h.text).remote_output]
             cand.hits.extend((r.source, h) for h in output)
             if output:
                 cand.sources.add(r.source)
