@@ -216,6 +216,17 @@ def diagnose(
             warnings,
             template,
         )
+    script = _script_error_candidate(results, kb) if failure else None
+    if script is not None and all(c.rule.category == script.rule.category for c in candidates.values()):
+        # nothing names another cause (at most "a customizer failed"): the script's own error lines say it did
+        candidates[script.rule.id] = script
+        return _finish(
+            from_candidate(script, candidates, results, failed_customizer, log_result, texts, kb),
+            log_url,
+            operation_id,
+            warnings,
+            template,
+        )
     if candidates:  # only matches that several causes fit: say so instead of guessing one of them
         hint = max(candidates.values(), key=lambda c: c.key)
         return _finish(
@@ -226,15 +237,6 @@ def diagnose(
             template,
         )
     if failure:
-        script = _script_error_candidate(results, kb)
-        if script is not None:
-            return _finish(
-                from_candidate(script, {script.rule.id: script}, results, failed_customizer, log_result, texts, kb),
-                log_url,
-                operation_id,
-                warnings,
-                template,
-            )
         return _finish(
             unknown_diagnosis(results, failed_customizer, texts, kb), log_url, operation_id, warnings, template
         )
@@ -321,12 +323,19 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Can
 
 
 
+# packer-plugin-azure prints a deployment's errors as "ERROR: -> <code> : <message>" (and "ERROR:   -> " for
+# inner ones): the builder's own lines, not a script's
+_BUILDER_ARM_ERROR = re.compile(r"ERROR:\s{1,8}->")
+
+
 def _inside_build(hit: Hit, result: ScanResult) -> bool:
     """The line came from inside the build VM: a provisioner was running (a step of the log, or after Packer's
-    ``Provisioning with ...``), or Packer printed it as a remote command's output (``    azure-arm: ...``)."""
-    if hit.step is not None or parse_line(hit.text).remote_output:
+    ``Provisioning with ...``), or Packer printed it for its builder (``    azure-arm: ...`` for a remote command's
+    output, ``==> azure-arm: ...`` for its error output), except the builder's own ARM errors (``ERROR: -> ...``)."""
+    if hit.step is not None or (result.ui_steps and hit.line > result.ui_steps[0]):
         return True
-    return bool(result.ui_steps) and hit.line > result.ui_steps[0]
+    line = parse_line(hit.text)
+    return line.builder is not None and not _BUILDER_ARM_ERROR.match(line.message)
 
 
 def _harmless_lines(result: ScanResult, kb: KnowledgeBase, recovered: set[str]) -> set[int]:

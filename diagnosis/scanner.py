@@ -59,7 +59,8 @@ MAX_TAIL_ERRORS = 30
 
 _ERRORISH = re.compile(
     r"(?i)\b(?:error(?:ed)?|failed|failure|fatal|exception|denied|unable to|cannot|could not|timed? ?out|"
-    r"couldn't|can't|unsuccessful|(?:doesn't|does not|no longer) exists?|"
+    r"couldn't|can't|unsuccessful|(?:doesn't|does not|no longer) exists?|not available (?:in|for)|"
+    r"(?:do|does|did) not match|"
     r"not found|invalid|forbidden|no such file|permission denied|not allowed|unauthorized|bad request|missing|"
     r"code[\"']?[ \t]*[:=][ \t]*[\"']?[a-z]+|badrequest|is not recognized as|"  # ARM code (Code: Conflict)
     r"status(?: ?code)?[\"']?[ \t]*[:=][ \t]*[\"']?[45]\d\d)\b"  # an HTTP status (StatusCode: 409)
