@@ -429,3 +429,18 @@ def test_harmless_cleanup_retries_are_warnings_not_evidence():
     assert d.category == "customizer-failed"
     assert not any("Will retry" in e.text or "CannotBeDeleted" in e.text for e in d.evidence), d.evidence
     assert any("harmless" in w for w in d.warnings), d.warnings
+
+
+@pytest.mark.parametrize(
+    ("text", "not_category"),
+    [
+        # "Redistributable" holds "distribut", "reSOURCE IMAGEvm" holds "source image": words match whole
+        (
+            "    azure-arm: Microsoft Visual C++ Redistributable 2015 x64 install failed with exit code 1638",
+            "distribution-failed",
+        ),
+        ("Resource imagevm_OsDisk_1_161aeed85886415e8dc2132e97b0c93a is not found.", "source-image-not-found"),
+    ],
+)
+def test_entry_words_match_whole_words(kb, text, not_category):
+    assert diagnose(text, rules=kb).category != not_category
