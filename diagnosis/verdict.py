@@ -32,7 +32,8 @@ FAILURE_SIGNAL = re.compile(
     r"|\b(?:StatusCode|Status)=[45]\d\d\b|unexpected status [45]\d\d \([^)\n]{1,60}\) with error: [A-Z]"
     r"|(?i:\"?(?:provisioningState|runState|provisioning_state|run_state)\"?\s*[:=]\s*\"?Failed\b)"
     r"|(?i:\bexit ?code:? ?[1-9]|exited with status [1-9]|returned (?:exit )?code [1-9])"
-    r"|context deadline exceeded|context canceled|\bunexpected EOF\b|(?m:^panic: )|Build was (?:cancelled|halted)"
+    r"|context deadline exceeded|context canceled|\bunexpected EOF\b|Build was (?:cancelled|halted)"
+    r"|(?m:^(?:[^\n]{0,160} plugin: )?panic: )"  # a Go panic, bare or behind packer's "<plugin> plugin: " prefix
 )
 FAILED_STEP_RULE = "failed-customizer"
 FAILED_DEPROVISION_RULE = "failed-deprovisioning"
