@@ -279,7 +279,7 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
     live = []
     for rid, rh in result.hits.items():
         rule = kb.get(rid)
-        if rule is None or rule.benign or rid in recovered:
+        if rule is None or rule.benign or rule.progress or rid in recovered:
             continue
         if rule.error_record and harmless and all(h.line in harmless for h in rh.samples()):
             continue

@@ -55,6 +55,9 @@ def parse_entry(entry: Any, origin: str, index: int, *, checked: bool = False) -
     warning_cause = entry.get("warning_cause", False)
     if not isinstance(warning_cause, bool):
         raise fail("warning_cause", "must be true or false")
+    progress = entry.get("progress", False)
+    if not isinstance(progress, bool):
+        raise fail("progress", "must be true or false")
     category = entry.get("category", "none" if benign else None)
     if not isinstance(category, str) or category not in CATEGORY_IDS:
         raise fail("category", f"must be one of {', '.join(CATEGORY_IDS)}")
@@ -141,6 +144,7 @@ def parse_entry(entry: Any, origin: str, index: int, *, checked: bool = False) -
         translations=parse_translations(entry.get("translations"), fail),
         error_record=error_record,
         warning_cause=warning_cause,
+        progress=progress,
         running=running,
     )
 

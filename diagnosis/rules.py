@@ -83,6 +83,7 @@ _FIELDS = {
     "translations",
     "error_record",
     "warning_cause",
+    "progress",
     "running",
 }
 RUNNING_SIGNALS = ("prompt", "restart", "sysprep-loop", "agent-missing", "download", "failed")
@@ -143,6 +144,7 @@ class Rule:
     translations: dict[str, EntryText] = field(default_factory=dict, compare=False, hash=False)
     error_record: bool = False  # a script's error line: evidence of why a customizer failed, never a category
     warning_cause: bool = False  # its tool prints the cause at warning level, then fails: warning lines decide it
+    progress: bool = False  # lines of a step in progress, healthy builds print them too: never show a failure alone
     running: tuple[RunningSignal, ...] = ()  # what its lines mean while the build is still running
 
     @property

@@ -444,3 +444,12 @@ def test_harmless_cleanup_retries_are_warnings_not_evidence():
 )
 def test_entry_words_match_whole_words(kb, text, not_category):
     assert diagnose(text, rules=kb).category != not_category
+
+
+def test_progress_lines_alone_show_no_failure_but_explain_one(kb):
+    """The deprovisioning commands run in every healthy build: alone they are no failure; after a lost
+    connection they say where the build was."""
+    ran = "sudo waagent -deprovision+user -force\nWARNING! The waagent service will be stopped.\n"
+    assert diagnose(ran, rules=kb).category == "none"
+    lost = ran + "Build 'azure-arm' errored after 12 minutes: Remote command exited without exit status or exit signal"
+    assert diagnose(lost, rules=kb).category == "deprovision-failed"

@@ -61,6 +61,7 @@ def test_builtin_files_load_and_are_sane():
         ({"message_patterns": [], "log_patterns": []}, "at least one message or log pattern"),
         ({"colour": "red"}, "field 'colour': unknown field"),
         ({"keywords": ["zzzz"]}, "field 'keywords'"),
+        ({"progress": "yes"}, "field 'progress'"),
     ],
 )
 def test_invalid_entries_name_file_entry_and_field(tmp_path, change, fragment):
