@@ -185,7 +185,9 @@ class Recorder:
 
 class Backend(Protocol):
     def feed(self, block: bytes) -> None:
-        """Called with every normalized block, in order, before its lines are asked for."""
+        """Called with the log's bytes, in order, before their lines are asked for. Each piece ends with a line
+        feed (but the piece of an over-long line, and the log's end): a streaming automaton whose acceleration can
+        miss a match split across two writes then never has a match split (every match lies within a line)."""
 
     def end(self) -> None:
         """Called after the last block."""
@@ -219,13 +221,13 @@ def drive(blocks: Iterator[bytes], result: ScanResult, backend: Backend) -> tupl
     """Feed ``blocks`` through ``backend`` line by line; returns the end of the log and its first line number."""
     carry = b""
     offset = 0  # stream position of carry[0]
+    fed = 0  # stream position up to which bytes went to backend.feed
     line_base = 1  # line number of the first line in carry + block
     tail = b""  # the last TAIL_BYTES of complete lines
     head: list[bytes] | None = []  # the start of the log, for the operation id (None once read)
     head_size = 0
     for block in blocks:
         result.bytes_read += len(block)
-        backend.feed(block)
         buf = carry + block if carry else block
         if head is not None:
             head.append(block[:HEAD_BYTES])
@@ -235,12 +237,16 @@ def drive(blocks: Iterator[bytes], result: ScanResult, backend: Backend) -> tupl
                 head = None
         end = buf.rfind(b"\n") + 1
         if end:
+            backend.feed(buf[fed - offset : end])
+            fed = offset + end
             backend.lines(buf, offset, end, line_base, False)
             tail = buf[end - TAIL_BYTES : end] if end >= TAIL_BYTES else (tail + buf[:end])[-TAIL_BYTES:]
             line_base += buf.count(b"\n", 0, end)
         carry = buf[end:]
         offset += end
         if len(carry) > MAX_CARRY:  # an over-long unfinished line: scan what there is, keep a window of it
+            backend.feed(carry[fed - offset :])
+            fed = offset + len(carry)
             backend.lines(carry, offset, len(carry), line_base, True)
             keep = len(carry) - WINDOW
             carry = carry[keep:]
@@ -248,6 +254,8 @@ def drive(blocks: Iterator[bytes], result: ScanResult, backend: Backend) -> tupl
             tail = b""
     if head is not None:
         _first_operation_id(b"".join(head), result)
+    if carry:
+        backend.feed(carry[fed - offset :])
     backend.end()
     if carry:
         backend.lines(carry, offset, len(carry), line_base, False)

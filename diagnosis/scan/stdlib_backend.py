@@ -167,7 +167,7 @@ class StdlibBackend:
             self.table.derived["stdlib-prefilter"] = self.prefilter
 
     def feed(self, block: bytes) -> None:
-        if self.prefilter is None:
+        if self.prefilter is None and block:
             step = max(1, len(block) // 4)
             sample = b"".join(block[i : i + SAMPLE // 4] for i in range(0, len(block), step))[:SAMPLE]
             self._build_prefilter(sample)

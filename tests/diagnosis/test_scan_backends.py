@@ -271,3 +271,54 @@ def test_operation_id_read_from_a_line_past_the_head_scans_the_same(monkeypatch,
     hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
     assert hs == std
     assert hs["flags"][3] == "0d1e2f3a-b53c-4e78-9cd8-6b70b9674685" and hs["flags"][5] == 300
+
+
+def test_backends_are_fed_whole_lines(monkeypatch):
+    """The bundled automaton can miss a match whose bytes are split across two stream writes (an acceleration
+    looks at byte pairs): every write ends at a line feed, and no pattern matches across one."""
+    from diagnosis.scan import source
+    from diagnosis.scan.core import drive
+    from diagnosis.scan.model import ScanResult
+
+    class Recording:
+        def __init__(self) -> None:
+            self.pieces: list[bytes] = []
+
+        def feed(self, block: bytes) -> None:
+            self.pieces.append(block)
+
+        def end(self) -> None:
+            pass
+
+        def lines(self, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
+            pass
+
+    data = b"".join(generate(5000, mix="error-lines")) + b"no line feed at the end"
+    monkeypatch.setattr(source, "CHUNK", 97)
+    backend = Recording()
+    drive(iter([data[i : i + 97] for i in range(0, len(data), 97)]), ScanResult(), backend)
+    assert b"".join(backend.pieces) == data
+    assert all(piece.endswith(b"\n") for piece in backend.pieces[:-1])
+
+
+def test_a_match_split_across_blocks_inside_a_line_is_found(monkeypatch):
+    """A line where a block boundary once fell inside a match the automaton then missed (block size 99)."""
+    from diagnosis.scan import source
+
+    p = "[922bdf36-b53c-4e78-9cd8-6b70b9674685] PACKER OUT "
+    lines = [
+        p,
+        p + p,
+        p + p,
+        p + p + "exited with code: 0Error deleting resource. Will retry.quota\r",
+        p + p + "exited with code: 0Error deleting resource. Will retry.quota\r",
+        p + "azure-arm: Build 'azure-arm' errored after 3 minutes: unexpected EOFRequestDisallowedByPolicy"
+        "[922bdf36-b53c-4e78-9cd8-6b70b9674685] PACKER ERR 2024/12/23 16:21:04 exited with code: 0",
+    ]
+    data = "\n".join(lines).encode()
+    monkeypatch.setenv(BACKEND_ENV, "stdlib")
+    whole = _dump(scan(data, KB))
+    monkeypatch.setattr(source, "CHUNK", 99)
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert "script-non-zero-exit" in hs["hits"]
+    assert hs == std == whole
