@@ -19,10 +19,12 @@ import hashlib
 import logging
 import os
 import re
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from diagnosis.linear import can_match_newline
 from diagnosis.scan.core import MAX_LINE, Recorder, Table, evidence_window, line_bounds
@@ -34,11 +36,22 @@ try:
 except ImportError:  # pragma: no cover - depends on the install
     hyperscan = None  # type: ignore[assignment]
 
+if TYPE_CHECKING:
+    from diagnosis.scan.hs_vector import VectorBatches
+
 log = logging.getLogger(__name__)
 CACHE_ENV = "DIAGNOSIS_CACHE_DIR"
 _FORMAT = b"aib-diagnosis-hs-4"
 CLOSE_REPEAT = 64  # an entry's match ending this close after its previous one, on the same line, is dropped
 FIRST_SPLIT = 2048  # matches: a first batch with more is recorded in two parts
+# batches go through numpy (``hs_vector``) once this many matches were seen, at least one per DENSE_BYTES in a
+# batch (numpy's import costs about as much as recording 100,000 matches line by line; nothing once imported)
+DENSE_AFTER = 100_000
+DENSE_BYTES = 256
+# in numpy mode the callback appends every match; a block is scanned in pieces and, once a piece brings more
+# than one match per FLOOD_BYTES ("\w+" on a long word ends at every byte), the dropping callback takes over
+PIECE = 256 << 10
+FLOOD_BYTES = 16
 
 
 class PatternNotCompilable(ValueError):
@@ -215,8 +228,15 @@ class HyperscanBackend:
             else:
                 to_rule(end)
 
+        def on_match_dense(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            append(end << shift | index)
+
+        self.vector: VectorBatches | None = None  # numpy batches, once the log proved dense with matches
+        self.seen = 0  # matches seen so far (before numpy batches)
+        self.flooded = False  # numpy mode: matches came denser than FLOOD_BYTES, drop repeats in the callback
         # the binding does not keep the handler, scratch or database alive: this object does
         self._on_match = on_match
+        self._on_match_dense = on_match_dense
         self._database = compiled.database
         self._scratch = hyperscan.Scratch(compiled.database)  # per scan: scans may run in parallel threads
         self._context = compiled.database.stream(match_event_handler=on_match)
@@ -226,8 +246,21 @@ class HyperscanBackend:
         scanning = self._scanning
         scanning[1] += len(scanning[0])
         scanning[0] = block
+        if self.vector is not None:
+            self._scan_dense(block)
+            return
         self._stream.scan(block, scratch=self._scratch)
         self.events.sort()  # the automaton reports in end order, mostly
+
+    def _scan_dense(self, block: bytes) -> None:
+        events, view = self.events, memoryview(block)
+        for at in range(0, len(block), PIECE):
+            if self.flooded:
+                self._stream.scan(view[at:], scratch=self._scratch, match_event_handler=self._on_match)
+                return
+            before = len(events)
+            self._stream.scan(view[at : at + PIECE], scratch=self._scratch, match_event_handler=self._on_match_dense)
+            self.flooded = (len(events) - before) * FLOOD_BYTES > PIECE
 
     def end(self) -> None:
         # closing reports matches anchored at the end of the log ($); it runs on the database's own scratch
@@ -237,10 +270,19 @@ class HyperscanBackend:
         self.events.sort()
 
     def lines(self, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
+        if self.vector is not None:
+            self._lines_dense(buf, offset, end, line_no, partial)
+            return
         events, shift, saturated = self.events, self.shift, self.saturated
         limit = bisect.bisect_right(events, (offset + end) << shift | ((1 << shift) - 1))
         taken = saturated.take(offset + end) if saturated.active else {}
         if not limit and not taken:
+            return
+        matched = limit + sum(map(len, taken.values()))
+        self.seen += matched
+        dense = matched * DENSE_BYTES >= end and self.seen >= (0 if "numpy" in sys.modules else DENSE_AFTER)
+        if dense and self._start_dense(taken):
+            self._lines_dense(buf, offset, end, line_no, partial)
             return
         if limit > FIRST_SPLIT and not saturated.active and not partial and not self.split_once:
             # a first batch full of matches: its first lines bring rules their first hits, the rest of it
@@ -270,6 +312,37 @@ class HyperscanBackend:
         if located is not None and timeline is not None:
             saturated.count(located, buf, line_no, timeline)
         self.events[:] = saturated.refresh(self.events, shift)  # the same list: the callback appends to it
+
+    def _start_dense(self, taken: dict[int, list[int]]) -> bool:
+        """From now on batches go through numpy: the matches held per saturated rule (``taken`` for this batch,
+        the rest still pending) go back to ``events``. False when numpy is not installed (batches stay as they
+        are)."""
+        try:
+            from diagnosis.scan.hs_vector import VectorBatches
+        except ImportError:
+            self.seen = -(1 << 62)
+            return False
+        self.vector = VectorBatches(self.shift, self.saturated, self.recorder, self.markers, len(self.entries))
+        saturated = self.saturated
+        self.events.extend(saturated.as_events(taken, self.shift))
+        self.events.extend(saturated.as_events(saturated.take(1 << 62), self.shift))
+        saturated.active.clear()
+        saturated.append_to[:] = [None] * len(saturated.append_to)  # the dropping callback appends to events
+        return True
+
+    def _lines_dense(self, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
+        assert self.vector is not None
+        batch = self.vector.take(self.events, offset + end)
+        if not len(batch):
+            return
+        per_line, located = self.vector.split(batch, buf, offset, end, partial)
+        timeline = None
+        if located is not None:
+            current = self.recorder.steps.current
+            timeline = Timeline([-1], [(current.position if current else None, self.recorder.result.phase)])
+        self._record_lines(per_line, buf, offset, end, line_no, partial, timeline)
+        if located is not None and timeline is not None:
+            self.saturated.count(located, buf, line_no, timeline)
 
     def _record_lines(
         self,

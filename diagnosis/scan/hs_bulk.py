@@ -52,9 +52,11 @@ class Timeline:
 
 @dataclass
 class Prepared:
-    """A batch's saturated matches, located: per rule the line feeds ending its lines (distinct, ascending)."""
+    """A batch's saturated matches, located: per rule how many lines it matched and the line feeds ending the
+    last ``LAST_HITS`` of them (ascending)."""
 
-    lines_of: dict[int, list[int]]
+    counts: dict[int, int]
+    last_lines: dict[int, list[int]]
     line_ends: list[int]  # every line of those, once
     packer: int  # how many of them are in packer's shape
 
@@ -150,7 +152,15 @@ class SaturatedLines:
         starts = list(map((1).__add__, map(partial(buf.rfind, b"\n", 0), line_ends)))
         if max(map(operator.sub, line_ends, starts)) > MAX_LINE:
             return None
-        # packer's shape: most lines start with the build's own prefix; the others are checked in full
+        packer = self.packer_lines(buf, starts)
+        if packer and self.recorder.result.operation_id is None:  # the operation id may come from one of them
+            return None
+        counts = {slot: len(lines) for slot, lines in lines_of.items()}
+        return Prepared(counts, {slot: lines[-LAST_HITS:] for slot, lines in lines_of.items()}, line_ends, packer)
+
+    def packer_lines(self, buf: bytes, starts: list[int]) -> int:
+        """How many of the lines starting at ``starts`` are in packer's shape: most start with the build's own
+        prefix; the others are checked in full."""
         operation_id = self.recorder.result.operation_id
         if operation_id is not None and self.prefix == _NO_PREFIX:
             self.prefix = f"[{operation_id}] PACKER".encode()
@@ -159,9 +169,7 @@ class SaturatedLines:
         if packer < len(starts):
             others = compress(starts, map(operator.not_, prefixed))
             packer += sum(map(bool, map(PACKER_HEAD.match, repeat(buf), others)))
-        if packer and operation_id is None:  # the operation id may come from one of them: line by line
-            return None
-        return Prepared(lines_of, line_ends, packer)
+        return packer
 
     def count(self, found: Prepared, buf: bytes, line_no: int, timeline: Timeline) -> None:
         """Adds the located lines to their rules; ``line_no``: number of the first line of ``buf``."""
@@ -171,7 +179,7 @@ class SaturatedLines:
             shared = timeline.counted.intersection(found.line_ends)
             found.packer -= sum(1 for le in shared if _is_packer(buf, le))
         res.packer_lines += found.packer
-        wanted = sorted({le for lines in found.lines_of.values() for le in lines[-LAST_HITS:]})
+        wanted = sorted({le for lines in found.last_lines.values() for le in lines})
         number_of: dict[int, int] = {}
         counted_to = 0
         for le in wanted:
@@ -179,12 +187,12 @@ class SaturatedLines:
             counted_to = le
             number_of[le] = line_no
         trackers = recorder.trackers
-        for slot, lines in found.lines_of.items():
+        for slot, lines in found.last_lines.items():
             if slot == self.marker_slot:
                 continue
             tracker = trackers[self.rule_of_slot[slot]]
-            tracker.count += len(lines)
-            for le in lines[-LAST_HITS:]:
+            tracker.count += found.counts[slot]
+            for le in lines:
                 ls = buf.rfind(b"\n", 0, le) + 1
                 position, phase = timeline.states[bisect_right(timeline.ends, le) - 1]
                 tracker.last.append((number_of[le], buf[ls : min(le, ls + EVIDENCE_CHARS * 4)], position, phase))
@@ -230,22 +238,28 @@ def count_only_markers(
                 settled = 0 <= le - ls <= MAX_LINE  # recorded whole, it sets the step's exit code
         else:
             failures.append(k)
-    keep_from = len(failures)  # failure lines from here on are recorded: the last one with a time, those after
-    for j in range(len(failures) - 1, -1, -1):
-        pos = (batch[failures[j]] >> shift) - 1 - offset
-        ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
-        if not 0 <= le - ls <= MAX_LINE:  # matched on a window: whether it has a time is not known here
-            keep_from = 0
-            break
-        line = buf[ls:le]
-        if (not line.isascii() or _CLOCK.search(line)) and find_time(line.decode("utf-8", "replace").rstrip("\r")):
-            keep_from = j
-            break
+    keep_from = failures_kept_from(buf, [(batch[k] >> shift) - 1 - offset for k in failures])
     counted = set(exits).union(failures[:keep_from])
     if not counted:
         return batch, []
     rest = list(compress(batch, map(operator.not_, map(counted.__contains__, range(len(batch))))))
     return rest, sorted((batch[k] >> shift) for k in counted)
+
+
+def failures_kept_from(buf: bytes, positions: list[int]) -> int:
+    """Of failure lines ending a match at ``positions`` (ascending, in ``buf``) once the first ones are kept: where
+    the ones still to record begin — the last one with a time (it may be the log's last time) and those after it
+    (all of them when one is over-long: matched on a window, whether it has a time is not known here)."""
+    for j in range(len(positions) - 1, -1, -1):
+        pos = positions[j]
+        ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
+        if not 0 <= le - ls <= MAX_LINE:
+            return 0
+        if (_CLOCK.search(buf, ls, le) or not buf[ls:le].isascii()) and find_time(
+            buf[ls:le].decode("utf-8", "replace").rstrip("\r")
+        ):
+            return j
+    return len(positions)
 
 
 def _is_packer(buf: bytes, le: int) -> bool:

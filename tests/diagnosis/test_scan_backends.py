@@ -39,11 +39,27 @@ def _dump(r: ScanResult) -> dict:
     }
 
 
+try:
+    import numpy  # noqa: F401 - the Hyperscan backend's batches with numpy are compared when it is installed
+
+    DENSE_TOO = True
+except ImportError:  # pragma: no cover - depends on the install
+    DENSE_TOO = False
+
+
 def _both(monkeypatch, run):
+    """``run`` with the Hyperscan backend and with the stdlib backend; the Hyperscan backend also with its
+    batches through numpy from the first match on (``hs_vector``), which must give the same as without."""
     out = {}
     for backend in ("hyperscan", "stdlib"):
         monkeypatch.setenv(BACKEND_ENV, backend)
         out[backend] = run()
+    if DENSE_TOO:
+        monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+        with monkeypatch.context() as dense:
+            dense.setattr(hs_backend, "DENSE_AFTER", 0)
+            dense.setattr(hs_backend, "DENSE_BYTES", 1 << 40)
+            assert run() == out["hyperscan"], "numpy batches differ"
     return out["hyperscan"], out["stdlib"]
 
 
