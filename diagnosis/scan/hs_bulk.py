@@ -238,7 +238,9 @@ def count_only_markers(
                 settled = 0 <= le - ls <= MAX_LINE  # recorded whole, it sets the step's exit code
         else:
             failures.append(k)
-    keep_from = failures_kept_from(buf, [(batch[k] >> shift) - 1 - offset for k in failures])
+    positions = [(batch[k] >> shift) - 1 - offset for k in failures]
+    ends = list(map(buf.find, repeat(b"\n"), positions))
+    keep_from = failures_kept_from(buf, [buf.rfind(b"\n", 0, pos) + 1 for pos in positions], ends)
     counted = set(exits).union(failures[:keep_from])
     if not counted:
         return batch, []
@@ -246,20 +248,21 @@ def count_only_markers(
     return rest, sorted((batch[k] >> shift) for k in counted)
 
 
-def failures_kept_from(buf: bytes, positions: list[int]) -> int:
-    """Of failure lines ending a match at ``positions`` (ascending, in ``buf``) once the first ones are kept: where
-    the ones still to record begin — the last one with a time (it may be the log's last time) and those after it
-    (all of them when one is over-long: matched on a window, whether it has a time is not known here)."""
-    for j in range(len(positions) - 1, -1, -1):
-        pos = positions[j]
-        ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
+def failures_kept_from(buf: bytes, starts: list[int], ends: list[int]) -> int:
+    """Of failure lines ``buf[starts[j]:ends[j]]`` (ascending) once the first ones are kept: where the ones still
+    to record begin — the last one with a time (it may be the log's last time) and those after it (all of them
+    when one is over-long: matched on a window, whether it has a time is not known here)."""
+    ascii_only = buf.isascii()
+    clocks = list(map(_CLOCK.search, repeat(buf), starts, ends))  # in every time an ASCII line can hold
+    for j in range(len(starts) - 1, -1, -1):
+        ls, le = starts[j], ends[j]
         if not 0 <= le - ls <= MAX_LINE:
             return 0
-        if (_CLOCK.search(buf, ls, le) or not buf[ls:le].isascii()) and find_time(
+        if (clocks[j] or not (ascii_only or buf[ls:le].isascii())) and find_time(
             buf[ls:le].decode("utf-8", "replace").rstrip("\r")
         ):
             return j
-    return len(positions)
+    return len(starts)
 
 
 def _is_packer(buf: bytes, le: int) -> bool:

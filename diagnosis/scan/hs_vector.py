@@ -67,7 +67,12 @@ class VectorBatches:
         self._refresh()
         bulk = self.bulk_entry[indices]
         rest = ~bulk
-        markers = settled_markers(batch[rest], indices[rest], shift, buf, offset, self.markers, self.recorder.steps)
+        feeds = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8, count=end) == 10)
+        # the line feed at or after each match's last byte: ascending, as the matches are
+        line_of = np.searchsorted(feeds, np.clip((batch >> shift) - 1 - offset, 0, end - 1))
+        markers = settled_markers(
+            batch[rest], indices[rest], line_of[rest], feeds, shift, buf, offset, self.markers, self.recorder.steps
+        )
         if markers is not None:
             rest_at = np.flatnonzero(rest)
             bulk[rest_at[markers]] = True
@@ -76,7 +81,7 @@ class VectorBatches:
             return batch.tolist(), None
         slots = self.slot_of[indices[bulk]]
         slots[slots < 0] = self.saturated.marker_slot
-        located = self._locate(batch[bulk], slots, buf, offset, end)
+        located = self._locate(line_of[bulk], slots, feeds, buf)
         if located is None:
             return batch.tolist(), None
         return batch[rest].tolist(), located
@@ -93,16 +98,15 @@ class VectorBatches:
             if not saturated.confirmed[slot]:
                 self.bulk_entry[saturated.entries_of[slot]] = True
 
-    def _locate(self, events: np.ndarray, slots: np.ndarray, buf: bytes, offset: int, end: int) -> Prepared | None:
-        feeds = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8, count=end) == 10)
-        positions = np.clip((events >> self.shift) - 1 - offset, 0, end - 1)
-        line_of = np.searchsorted(feeds, positions)  # the line feed at or after each match's last byte
-        lines = _distinct(line_of)
+    def _locate(self, line_of: np.ndarray, slots: np.ndarray, feeds: np.ndarray, buf: bytes) -> Prepared | None:
+        """Bulk matches on the lines ending at ``feeds[line_of]`` (ascending), of rules ``slots``."""
+        lines = _distinct_sorted(line_of)
         starts = np.where(lines > 0, feeds[lines - 1] + 1, 0)
         if int((feeds[lines] - starts).max()) > MAX_LINE:
             return None
         # per (rule, line) once: sorted by rule, then line
-        per_rule = _distinct(slots * len(feeds) + line_of)
+        by_rule = np.argsort(slots.astype(np.int16), kind="stable")  # a radix sort; lines stay ascending per rule
+        per_rule = _distinct_sorted(slots[by_rule] * len(feeds) + line_of[by_rule])
         rule_of, line_at = np.divmod(per_rule, len(feeds))
         bounds = np.flatnonzero(np.diff(rule_of)) + 1
         firsts = np.concatenate(([0], bounds)).tolist()
@@ -119,8 +123,7 @@ class VectorBatches:
         return Prepared(counts, last_lines, feeds[lines].tolist(), packer)
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
-    ordered = np.sort(values)
+def _distinct_sorted(ordered: np.ndarray) -> np.ndarray:
     if len(ordered) < 2:
         return ordered
     keep = np.empty(len(ordered), dtype=bool)
@@ -130,7 +133,14 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 
 
 def settled_markers(
-    batch: np.ndarray, indices: np.ndarray, shift: int, buf: bytes, offset: int, marks: MarkerIndices,
+    batch: np.ndarray,
+    indices: np.ndarray,
+    line_of: np.ndarray,
+    feeds: np.ndarray,
+    shift: int,
+    buf: bytes,
+    offset: int,
+    marks: MarkerIndices,
     steps: StepTracker,
 ) -> np.ndarray | None:
     """Which of ``batch`` (sorted matches, not counted in bulk) are marker lines that change nothing but the
@@ -170,6 +180,9 @@ def settled_markers(
         counted[exits[bulk]] = True
     if failures_settled:
         failures = np.flatnonzero(is_failure)
-        keep_from = failures_kept_from(buf, positions[failures].tolist())
+        at = line_of[failures]
+        ends = feeds[at]
+        starts = np.where(at > 0, feeds[at - 1] + 1, 0)
+        keep_from = failures_kept_from(buf, starts.tolist(), ends.tolist())
         counted[failures[:keep_from]] = True
     return counted
