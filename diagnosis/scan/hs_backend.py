@@ -335,7 +335,7 @@ class HyperscanBackend:
         batch = self.vector.take(self.events, offset + end)
         if not len(batch):
             return
-        per_line, located = self.vector.split(batch, buf, offset, end, partial)
+        per_line, located = self.vector.split(batch, buf, offset, end, line_no, partial)
         timeline = None
         if located is not None:
             current = self.recorder.steps.current

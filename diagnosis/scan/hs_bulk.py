@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import operator
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain, compress, repeat
@@ -57,8 +58,19 @@ class Prepared:
 
     counts: dict[int, int]
     last_lines: dict[int, list[int]]
-    line_ends: list[int]  # every line of those, once
+    line_ends: Sequence[int]  # every line of those, once, ascending
     packer: int  # how many of them are in packer's shape
+    numbers: dict[int, int] | None = None  # line feed -> its line's number, for the last lines (when known)
+
+    def shared(self, counted: set[int]) -> list[int]:
+        """The line feeds of ``counted`` that end one of these lines too."""
+        ends = self.line_ends
+        found = []
+        for le in counted:
+            at = bisect_left(ends, le)
+            if at < len(ends) and ends[at] == le:
+                found.append(le)
+        return found
 
 
 class SaturatedLines:
@@ -176,16 +188,17 @@ class SaturatedLines:
         recorder = self.recorder
         res = recorder.result
         if timeline.counted:  # lines the per-line recording counted too
-            shared = timeline.counted.intersection(found.line_ends)
-            found.packer -= sum(1 for le in shared if _is_packer(buf, le))
+            found.packer -= sum(1 for le in found.shared(timeline.counted) if _is_packer(buf, le))
         res.packer_lines += found.packer
         wanted = sorted({le for lines in found.last_lines.values() for le in lines})
-        number_of: dict[int, int] = {}
-        counted_to = 0
-        for le in wanted:
-            line_no += buf.count(b"\n", counted_to, le)
-            counted_to = le
-            number_of[le] = line_no
+        number_of = found.numbers
+        if number_of is None:
+            number_of = {}
+            counted_to = 0
+            for le in wanted:
+                line_no += buf.count(b"\n", counted_to, le)
+                counted_to = le
+                number_of[le] = line_no
         trackers = recorder.trackers
         for slot, lines in found.last_lines.items():
             if slot == self.marker_slot:
@@ -252,15 +265,16 @@ def failures_kept_from(buf: bytes, starts: list[int], ends: list[int]) -> int:
     """Of failure lines ``buf[starts[j]:ends[j]]`` (ascending) once the first ones are kept: where the ones still
     to record begin — the last one with a time (it may be the log's last time) and those after it (all of them
     when one is over-long: matched on a window, whether it has a time is not known here)."""
-    ascii_only = buf.isascii()
-    clocks = list(map(_CLOCK.search, repeat(buf), starts, ends))  # in every time an ASCII line can hold
-    for j in range(len(starts) - 1, -1, -1):
-        ls, le = starts[j], ends[j]
-        if not 0 <= le - ls <= MAX_LINE:
+    lengths = list(map(operator.sub, ends, starts))
+    odd = map(operator.or_, map(MAX_LINE.__lt__, lengths), map((0).__gt__, lengths))
+    maybe_timed = map(bool, map(_CLOCK.search, repeat(buf), starts, ends))  # a time in an ASCII line has a clock
+    if not buf.isascii():
+        lines = map(buf.__getitem__, map(slice, starts, ends))
+        maybe_timed = map(operator.or_, maybe_timed, map(operator.not_, map(bytes.isascii, lines)))
+    for j in reversed(list(compress(range(len(starts)), map(operator.or_, odd, maybe_timed)))):
+        if not 0 <= lengths[j] <= MAX_LINE:
             return 0
-        if (clocks[j] or not (ascii_only or buf[ls:le].isascii())) and find_time(
-            buf[ls:le].decode("utf-8", "replace").rstrip("\r")
-        ):
+        if find_time(buf[starts[j] : ends[j]].decode("utf-8", "replace").rstrip("\r")):
             return j
     return len(starts)
 

@@ -56,10 +56,11 @@ class VectorBatches:
         return merged[:cut]
 
     def split(
-        self, batch: np.ndarray, buf: bytes, offset: int, end: int, partial: bool
+        self, batch: np.ndarray, buf: bytes, offset: int, end: int, line_no: int, partial: bool
     ) -> tuple[list[int], Prepared | None]:
-        """``batch`` (sorted matches within ``buf[:end]``) as the matches to record line by line and the bulk
-        ones located (None: none, or the batch goes line by line whole)."""
+        """``batch`` (sorted matches within ``buf[:end]``, whose first line is number ``line_no``) as the
+        matches to record line by line and the bulk ones located (None: none, or the batch goes line by line
+        whole)."""
         if partial or buf[end - 1 : end] != b"\n":
             return batch.tolist(), None
         shift = self.shift
@@ -81,7 +82,7 @@ class VectorBatches:
             return batch.tolist(), None
         slots = self.slot_of[indices[bulk]]
         slots[slots < 0] = self.saturated.marker_slot
-        located = self._locate(line_of[bulk], slots, feeds, buf)
+        located = self._locate(line_of[bulk], slots, feeds, buf, line_no)
         if located is None:
             return batch.tolist(), None
         return batch[rest].tolist(), located
@@ -98,7 +99,9 @@ class VectorBatches:
             if not saturated.confirmed[slot]:
                 self.bulk_entry[saturated.entries_of[slot]] = True
 
-    def _locate(self, line_of: np.ndarray, slots: np.ndarray, feeds: np.ndarray, buf: bytes) -> Prepared | None:
+    def _locate(
+        self, line_of: np.ndarray, slots: np.ndarray, feeds: np.ndarray, buf: bytes, line_no: int
+    ) -> Prepared | None:
         """Bulk matches on the lines ending at ``feeds[line_of]`` (ascending), of rules ``slots``."""
         lines = _distinct_sorted(line_of)
         starts = np.where(lines > 0, feeds[lines - 1] + 1, 0)
@@ -113,14 +116,37 @@ class VectorBatches:
         lasts = np.concatenate((bounds, [len(per_rule)])).tolist()
         counts: dict[int, int] = {}
         last_lines: dict[int, list[int]] = {}
+        numbers: dict[int, int] = {}
         for first, last in zip(firsts, lasts, strict=True):
             slot = int(rule_of[first])
             counts[slot] = last - first
-            last_lines[slot] = feeds[line_at[max(first, last - LAST_HITS) : last]].tolist()
-        packer = self.saturated.packer_lines(buf, starts.tolist())
+            at = line_at[max(first, last - LAST_HITS) : last].tolist()
+            last_lines[slot] = feeds[at].tolist()
+            numbers.update(zip(last_lines[slot], (line_no + i for i in at), strict=True))
+        packer = self._packer_lines(buf, starts)
         if packer and self.recorder.result.operation_id is None:  # the operation id may come from one of them
             return None
-        return Prepared(counts, last_lines, feeds[lines].tolist(), packer)
+        return Prepared(counts, last_lines, feeds[lines], packer, numbers)
+
+    def _packer_lines(self, buf: bytes, starts: np.ndarray) -> int:
+        """How many lines starting at ``starts`` are in packer's shape: those starting with the build's own prefix
+        (compared eight bytes at a time, on an unaligned view of ``buf``), the others checked one by one."""
+        operation_id = self.recorder.result.operation_id
+        if operation_id is None or len(buf) < 64:
+            return self.saturated.packer_lines(buf, starts.tolist())
+        prefix = f"[{operation_id}] PACKER".encode()
+        words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))  # words[i]: buf[i:i + 8]
+        whole = len(prefix) // 8 * 8
+        tail = prefix[whole - 8 + len(prefix) % 8 :] if len(prefix) % 8 else b""  # the last 8 bytes, overlapping
+        inside = starts + len(prefix) <= len(buf)
+        same = inside.copy()
+        for at in range(0, whole, 8):
+            same &= words[np.minimum(starts + at, len(words) - 1)] == int.from_bytes(prefix[at : at + 8], "little")
+        if tail:
+            at = len(prefix) - 8
+            same &= words[np.minimum(starts + at, len(words) - 1)] == int.from_bytes(tail, "little")
+        others = starts[~same].tolist()
+        return int(same.sum()) + (self.saturated.packer_lines(buf, others) if others else 0)
 
 
 def _distinct_sorted(ordered: np.ndarray) -> np.ndarray:
