@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diagnosis import diagnose, load_knowledge_base
-from diagnosis.scan import hs_backend, source
+from diagnosis.scan import hs_backend, hs_compile, source
 from diagnosis.scanner import BACKEND_ENV, CHUNK, ScanResult, scan, scan_text, sniff_is_log
 
 pytestmark = pytest.mark.skipif(not hs_backend.available(), reason="hyperscan is not installed")
@@ -182,13 +182,13 @@ def test_damaged_database_cache_is_compiled_again(monkeypatch, tmp_path):
     from diagnosis.scan.core import build_table
 
     monkeypatch.setenv("DIAGNOSIS_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(hs_backend, "_PROCESS_CACHE", {})
+    monkeypatch.setattr(hs_compile, "_PROCESS_CACHE", {})
     kb = load_knowledge_base(use_env=False)  # compiles and writes the cache
     files = list(tmp_path.glob("*.hsdb"))
     assert files
     for path in files:
         path.write_bytes(b"\x00" * 200 + b"not a database")
-    monkeypatch.setattr(hs_backend, "_PROCESS_CACHE", {})
+    monkeypatch.setattr(hs_compile, "_PROCESS_CACHE", {})
     compiled = hs_backend.compiled_for(build_table(kb, False))
     assert len(compiled.confirm) == len(build_table(kb, False).entries)
     monkeypatch.setenv(BACKEND_ENV, "hyperscan")
