@@ -191,6 +191,24 @@ class HyperscanBackend:
         batch = self.vector.take(self.events, offset + end)
         if not len(batch):
             return
+        if len(batch) > FIRST_SPLIT and not self.split_once and not partial:
+            # the first batch full of matches: its first lines bring rules their first hits, the rest of it can
+            # then be counted in bulk
+            self.split_once = True
+            cut = buf.find(b"\n", (int(batch[FIRST_SPLIT]) >> self.shift) - 1 - offset, end) + 1
+            if 0 < cut < end:
+                first = int(batch.searchsorted(((offset + cut) << self.shift) | ((1 << self.shift) - 1), "right"))
+                self._dense_batch(batch[:first], buf, offset, cut, line_no, False)
+                rest_line = line_no + buf.count(b"\n", 0, cut)
+                self._dense_batch(batch[first:], buf[cut:end], offset + cut, end - cut, rest_line, False)
+                return
+        self._dense_batch(batch, buf, offset, end, line_no, partial)
+
+    def _dense_batch(self, batch, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
+        """Records ``batch`` (sorted matches within ``buf[:end]``): in bulk what can be, the rest line by line."""
+        assert self.vector is not None
+        if not len(batch):
+            return
         per_line, located = self.vector.split(batch, buf, offset, end, line_no, partial)
         timeline = None
         if located is not None:
