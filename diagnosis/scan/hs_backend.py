@@ -136,7 +136,8 @@ class HyperscanBackend:
             return
         matched = limit + sum(map(len, taken.values()))
         self.seen += matched
-        dense = matched * DENSE_BYTES >= end and self.seen >= (0 if "numpy" in sys.modules else DENSE_AFTER)
+        loaded = sys.modules.get("numpy") is not None
+        dense = matched * DENSE_BYTES >= end and self.seen >= (0 if loaded else DENSE_AFTER)
         if dense and self._start_dense(taken):
             self._lines_dense(buf, offset, end, line_no, partial)
             return

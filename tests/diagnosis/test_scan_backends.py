@@ -287,3 +287,72 @@ def test_operation_id_read_from_a_line_past_the_head_scans_the_same(monkeypatch,
     hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
     assert hs == std
     assert hs["flags"][3] == "0d1e2f3a-b53c-4e78-9cd8-6b70b9674685" and hs["flags"][5] == 300
+
+
+class _Watched(hs_backend.HyperscanBackend):
+    """The Hyperscan backend, keeping each instance for the test to look at."""
+
+    made: list[hs_backend.HyperscanBackend] = []
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.made.append(self)
+
+
+@pytest.mark.skipif(not DENSE_TOO, reason="numpy is not installed")
+def test_matches_at_every_byte_switch_the_numpy_batches_to_dropping_repeats(monkeypatch):
+    """``Communicator ended with: [1-9]\\d*`` ends at every digit of a long number: the callback that appends
+    every match gives way to the one that drops repeats on the same line, and nothing changes in the result."""
+    from diagnosis.scan import source
+
+    prefix = "[922bdf36-b53c-4e78-9cd8-6b70b9674685] PACKER "
+    lines = [f"{prefix}OUT     azure-arm: E: Could not get lock /var/lib/dpkg/lock-frontend ({i})" for i in range(20)]
+    lines += [f"{prefix}ERR [INFO] RPC endpoint: Communicator ended with: 1{'7' * 9000} ({i})" for i in range(60)]
+    lines += [f"{prefix}OUT Build 'azure-arm' errored after {i} minutes: unexpected EOF" for i in range(30)]
+    data = ("\n".join(lines) + "\n").encode()
+    monkeypatch.setattr(source, "CHUNK", 256 << 10)
+    monkeypatch.setattr(hs_backend, "HyperscanBackend", _Watched)
+    _Watched.made = []
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
+    assert hs["hits"]["package-manager-lock"][0] == 20
+    assert any(backend.vector is not None and backend.flooded for backend in _Watched.made)
+
+
+def test_numpy_batches_only_for_logs_dense_with_matches_and_never_required(tmp_path):
+    """A small log, and a realistic one, never import numpy; a log where every line is an error does (after its
+    first matches), and without numpy it gives the same result in pure-Python batches."""
+    import json
+    import subprocess
+
+    small, realistic, dense = tmp_path / "small.log", tmp_path / "apt.log", tmp_path / "dense.log"
+    small.write_bytes(b"".join(generate(100_000, mix="error-lines"))[:100_000])
+    realistic.write_bytes(b"".join(generate(3 * CHUNK, mix="apt")))
+    dense.write_bytes(b"".join(generate(3 * CHUNK, mix="error-lines")))
+    code = (
+        "import json, sys\n"
+        "if sys.argv[1] == 'without': sys.modules['numpy'] = None\n"
+        "from diagnosis import load_knowledge_base\n"
+        "from diagnosis.scanner import scan\n"
+        "kb = load_knowledge_base(use_env=False)\n"
+        "out = {}\n"
+        "for path in sys.argv[2:]:\n"
+        "    r = scan(path, kb)\n"
+        "    hits = {k: (h.count, [(x.line, x.text, x.step) for x in h.samples()]) for k, h in r.hits.items()}\n"
+        "    out[path] = [hits, r.packer_lines, r.lines, r.steps_started, sys.modules.get('numpy') is not None]\n"
+        "print(json.dumps(out))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in __import__("os").environ.items() if k != BACKEND_ENV}
+
+    def run(numpy: str, *paths: Path) -> dict:
+        args = [sys.executable, "-c", code, numpy, *map(str, paths)]
+        done = subprocess.run(args, capture_output=True, text=True, cwd=root, env=env, check=True)
+        return json.loads(done.stdout)
+
+    first = run("with", small, realistic)
+    assert not first[str(small)][-1] and not first[str(realistic)][-1]  # numpy never imported
+    with_numpy, without = run("with", dense)[str(dense)], run("without", dense)[str(dense)]
+    assert with_numpy[-1] and not without[-1]
+    assert with_numpy[:-1] == without[:-1]
+    assert with_numpy[0]["package-manager-lock"][0] > 1000
