@@ -179,7 +179,8 @@ class HyperscanBackend:
         except ImportError:
             self.seen = -(1 << 62)
             return False
-        self.vector = VectorBatches(self.shift, self.saturated, self.recorder, self.markers, len(self.entries))
+        every = [self.step_start, self.zero_exit]  # on an over-long line, each of their matches may count
+        self.vector = VectorBatches(self.shift, self.saturated, self.recorder, self.markers, len(self.entries), every)
         saturated = self.saturated
         self.events.extend(saturated.as_events(taken, self.shift))
         self.events.extend(saturated.as_events(saturated.take(1 << 62), self.shift))

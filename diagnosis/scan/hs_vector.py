@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnosis.scan.core import MAX_LINE, Recorder
+from diagnosis.scan.core import MAX_LINE, WINDOW, Recorder
 from diagnosis.scan.hs_bulk import MarkerIndices, Prepared, SaturatedLines, failures_kept_from
 from diagnosis.scan.markers import StepTracker
 from diagnosis.scan.model import LAST_HITS
@@ -30,9 +30,16 @@ class VectorBatches:
     """Holds the matches past the current batch and splits each batch into bulk and per-line matches."""
 
     def __init__(
-        self, shift: int, saturated: SaturatedLines, recorder: Recorder, markers: MarkerIndices, entries: int
+        self,
+        shift: int,
+        saturated: SaturatedLines,
+        recorder: Recorder,
+        markers: MarkerIndices,
+        entries: int,
+        every: list[int],
     ) -> None:
         self.shift = shift
+        self.every = np.array(every, dtype=np.int64)  # entries all of whose matches on an over-long line count
         self.mask = (1 << shift) - 1
         self.saturated = saturated
         self.recorder = recorder
@@ -61,7 +68,9 @@ class VectorBatches:
         """``batch`` (sorted matches within ``buf[:end]``, whose first line is number ``line_no``) as the
         matches to record line by line and the bulk ones located (None: none, or the batch goes line by line
         whole)."""
-        if partial or buf[end - 1 : end] != b"\n":
+        if partial:
+            return self._first_on_the_line(batch).tolist(), None
+        if buf[end - 1 : end] != b"\n":
             return batch.tolist(), None
         shift = self.shift
         indices = batch & self.mask
@@ -86,6 +95,22 @@ class VectorBatches:
         if located is None:
             return batch.tolist(), None
         return batch[rest].tolist(), located
+
+    def _first_on_the_line(self, batch: np.ndarray) -> np.ndarray:
+        """Of matches all on one over-long line, those the per-line recording can use: it takes an entry once per
+        over-long line, on a window of ``WINDOW`` bytes either side of its first match, together with the other
+        matches inside that window. Kept: the first match of each entry, every match of the entries whose later
+        matches can still count (``self.every``: step starts and zero exit codes), and the matches within
+        ``WINDOW`` of those; the others would be passed over."""
+        indices = batch & self.mask
+        anchor = np.isin(indices, self.every)
+        anchor[np.unique(indices, return_index=True)[1]] = True
+        ends = batch >> self.shift
+        anchors = ends[anchor]
+        after = np.searchsorted(anchors, ends)  # the first anchor at or after each match
+        near = (after < len(anchors)) & (anchors[np.minimum(after, len(anchors) - 1)] - ends <= WINDOW)
+        near |= (after > 0) & (ends - anchors[np.maximum(after - 1, 0)] <= WINDOW)
+        return batch[near]
 
     def _refresh(self) -> None:
         """Entries of rules that hold their first hits, none of them confirmed on the line: counted in bulk."""

@@ -356,3 +356,31 @@ def test_numpy_batches_only_for_logs_dense_with_matches_and_never_required(tmp_p
     assert with_numpy[-1] and not without[-1]
     assert with_numpy[:-1] == without[:-1]
     assert with_numpy[0]["package-manager-lock"][0] > 1000
+
+
+@pytest.mark.skipif(not DENSE_TOO, reason="numpy is not installed")
+def test_a_log_without_line_feeds_gives_the_same_in_numpy_batches(monkeypatch):
+    """Error lines run together without line feeds: one line, scanned in pieces of ``MAX_CARRY``; per piece an
+    entry is taken on a window around its first match, with the other matches inside that window (here a
+    failure line next to each entry's first match, a step start and zero exit codes between them)."""
+    phrases = [
+        "E: Could not get lock /var/lib/dpkg/lock-frontend",
+        "E: Unable to locate package libfoo",
+        "dpkg: error processing package pkg (--configure):",
+        "write /var/tmp/cache: No space left on device",
+        "ssh: handshake failed: EOF",
+        "Error deleting resource. Will retry.",
+        "Timeout waiting for WinRM on 10.0.0.4",
+        "(telemetry) Starting provisioner shell",
+        "[INFO] command 'x' exited with code: 0",
+    ]
+    failure = " Build 'azure-arm' errored after 3 minutes: Script exited with non-zero exit status: 2 "
+    unit = "".join("x" * 5000 + phrase + failure for phrase in phrases).encode()
+    data = unit * (3 * (1 << 20) // len(unit))
+    monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    monkeypatch.setattr(hs_backend, "DENSE_AFTER", 1 << 62)
+    pure = _dump(scan(data, KB))
+    monkeypatch.setattr(hs_backend, "DENSE_AFTER", 0)
+    monkeypatch.setattr(hs_backend, "DENSE_BYTES", 1 << 40)
+    assert _dump(scan(data, KB)) == pure
+    assert pure["lines"] == 1 and len(pure["failure_lines"]) > 3  # more than one failure window per piece
