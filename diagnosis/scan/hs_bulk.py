@@ -15,12 +15,11 @@ lines they counted (a line counts once in ``packer_lines``) and the step and pha
 from __future__ import annotations
 
 import operator
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import chain, compress, repeat
+from itertools import accumulate, chain, compress, repeat
 from typing import NamedTuple
 
 from diagnosis.scan.core import MAX_LINE, PACKER_HEAD, Recorder
@@ -29,7 +28,9 @@ from diagnosis.scan.model import EVIDENCE_CHARS, LAST_HITS
 from diagnosis.times import find_time
 
 _NO_PREFIX = b"[ PACKER"
-_CLOCK = re.compile(rb"[0-9][0-9]:[0-9][0-9]")  # in every time an ASCII line can hold
+# in every time an ASCII line can hold: two digits, a colon, two digits ("00:00" once digits read as 0)
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_CLOCK = b"00:00"
 
 
 @dataclass
@@ -264,17 +265,28 @@ def count_only_markers(
 def failures_kept_from(buf: bytes, starts: list[int], ends: list[int]) -> int:
     """Of failure lines ``buf[starts[j]:ends[j]]`` (ascending) once the first ones are kept: where the ones still
     to record begin — the last one with a time (it may be the log's last time) and those after it (all of them
-    when one is over-long: matched on a window, whether it has a time is not known here)."""
+    when one is over-long: matched on a window, whether it has a time is not known here).
+
+    Walking back, only lines that can hold a time (a clock ``dd:dd``, searched in the lines joined with their
+    digits read as 0, or a non-ASCII byte) or are over-long can stop the walk: only those are looked at."""
+    pieces = list(map(buf.__getitem__, map(slice, starts, ends)))
     lengths = list(map(operator.sub, ends, starts))
-    odd = map(operator.or_, map(MAX_LINE.__lt__, lengths), map((0).__gt__, lengths))
-    maybe_timed = map(bool, map(_CLOCK.search, repeat(buf), starts, ends))  # a time in an ASCII line has a clock
-    if not buf.isascii():
-        lines = map(buf.__getitem__, map(slice, starts, ends))
-        maybe_timed = map(operator.or_, maybe_timed, map(operator.not_, map(bytes.isascii, lines)))
-    for j in reversed(list(compress(range(len(starts)), map(operator.or_, odd, maybe_timed)))):
+    over_long = map(operator.or_, map(MAX_LINE.__lt__, lengths), map((0).__gt__, lengths))
+    stops = set(compress(range(len(starts)), over_long))
+    joined = b"\n".join(pieces)
+    begins = list(accumulate(map((1).__add__, map(len, pieces)), initial=0))  # where each line begins in joined
+    clocks = joined.translate(_DIGITS_AS_ZERO)
+    at = clocks.find(_CLOCK)
+    while at >= 0:
+        line = bisect_right(begins, at) - 1
+        stops.add(line)
+        at = clocks.find(_CLOCK, begins[line + 1])  # the next line
+    if not joined.isascii():
+        stops.update(compress(range(len(pieces)), map(operator.not_, map(bytes.isascii, pieces))))
+    for j in sorted(stops, reverse=True):
         if not 0 <= lengths[j] <= MAX_LINE:
             return 0
-        if find_time(buf[starts[j] : ends[j]].decode("utf-8", "replace").rstrip("\r")):
+        if find_time(pieces[j].decode("utf-8", "replace").rstrip("\r")):
             return j
     return len(starts)
 
