@@ -13,7 +13,8 @@ operations and no Python statement per match, the matches are split into
 * the rest, recorded line by line as before (``HyperscanBackend._record_lines``).
 
 A batch with an over-long line among its bulk lines, an unfinished line, or packer lines before the operation
-id is known goes line by line whole, as in the pure-Python batches.
+id is known goes line by line whole, as in the pure-Python batches; a piece of a line longer than ``MAX_CARRY``
+hands the per-line recording only the matches it can use (``VectorBatches._first_on_the_line``).
 """
 
 from __future__ import annotations
