@@ -7,177 +7,46 @@ match across a line feed, and entries Hyperscan can only compile approximately (
 confirmed with their regex on the line. Matches of rules that hold their first hits, and marker lines that
 change nothing, are counted in bulk per block (``hs_bulk``); the rest is recorded line by line here.
 
-The compiled database is kept per table in the process and serialized to a cache directory
-(``DIAGNOSIS_CACHE_DIR``, else ``$XDG_CACHE_HOME/aib-diagnosis`` or ``~/.cache/aib-diagnosis``), keyed by a hash
-of the patterns and the Hyperscan version, so a cold start loads it in well under a millisecond.
+The database is compiled and cached by ``hs_compile``. In logs dense with matches (every line an error) the
+batches go through numpy (``hs_vector``), imported only then.
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
-import logging
-import os
-import re
-import tempfile
+import sys
 import threading
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from diagnosis.linear import can_match_newline
 from diagnosis.scan.core import MAX_LINE, Recorder, Table, evidence_window, line_bounds
 from diagnosis.scan.hs_bulk import MarkerIndices, SaturatedLines, Timeline, count_only_markers
-from diagnosis.scan.linelocal import line_local
+from diagnosis.scan.hs_compile import (  # noqa: F401 - the backend's interface, where callers look for it
+    PatternNotCompilable,
+    automaton_source,
+    available,
+    compiled_for,
+)
 
 try:
     import hyperscan
 except ImportError:  # pragma: no cover - depends on the install
     hyperscan = None  # type: ignore[assignment]
 
-log = logging.getLogger(__name__)
-CACHE_ENV = "DIAGNOSIS_CACHE_DIR"
-_FORMAT = b"aib-diagnosis-hs-4"
+if TYPE_CHECKING:
+    from diagnosis.scan.hs_vector import VectorBatches
+
+_CLOSE_LOCK = threading.Lock()
 CLOSE_REPEAT = 64  # an entry's match ending this close after its previous one, on the same line, is dropped
 FIRST_SPLIT = 2048  # matches: a first batch with more is recorded in two parts
-
-
-class PatternNotCompilable(ValueError):
-    """Hyperscan can compile a pattern neither exactly nor as a prefilter."""
-
-    def __init__(self, index: int, source: str, reason: str) -> None:
-        super().__init__(f"pattern {source!r} cannot be compiled into the scanning automaton: {reason}")
-        self.index = index
-        self.source = source
-
-
-@dataclass
-class Compiled:
-    database: object  # hyperscan.Database
-    confirm: list[bool]  # per entry: check the regex on the line before recording
-    serialized: bytes | None = None  # a database loaded from the cache may point into these bytes: kept alive
-
-
-def available() -> bool:
-    return hyperscan is not None
-
-
-def _flags(source: str, prefilter: bool) -> int:
-    flags = hyperscan.HS_FLAG_MULTILINE
-    if prefilter:
-        flags |= hyperscan.HS_FLAG_PREFILTER
-    return flags
-
-
-_TRAILING_REPEAT = re.compile(r"(?:\+|\{([1-9]\d*),\d*\})\Z")
-
-
-def automaton_source(source: str) -> str:
-    """The pattern as compiled into the automaton: without classes that accept a line feed (``line_local``),
-    and a trailing ``+`` or ``{m,n}`` cut to its minimum.
-
-    A line holds a match of ``R Q{m,n}`` exactly when it holds one of ``R Q{m}``, but the automaton reports
-    every end of every match: ``Missing field \\w+`` would report each byte of a long word.
-    """
-    source = line_local(source)
-    m = _TRAILING_REPEAT.search(source)
-    if m is None:
-        return source
-    head = source[: m.start()]
-    if (len(head) - len(head.rstrip("\\"))) % 2:  # the quantifier character is escaped: a literal
-        return source
-    return head + (f"{{{m.group(1)}}}" if m.group(1) is not None else "")
-
-
-def _compile(sources: list[str], prefilter: list[bool]) -> object:
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_STREAM)
-    db.compile(
-        expressions=[automaton_source(s).encode("utf-8") for s in sources],
-        ids=list(range(len(sources))),
-        elements=len(sources),
-        flags=[_flags(s, p) for s, p in zip(sources, prefilter, strict=True)],
-    )
-    return db
-
-
-def _exactness(sources: list[str]) -> list[bool]:
-    """Per pattern: True when it needs HS_FLAG_PREFILTER (found by compiling it alone; only on error)."""
-    prefilter = []
-    for i, source in enumerate(sources):
-        try:
-            _compile([source], [False])
-            prefilter.append(False)
-        except hyperscan.error:
-            try:
-                _compile([source], [True])
-            except hyperscan.error as exc:
-                raise PatternNotCompilable(i, source, str(exc)) from None
-            prefilter.append(True)
-    return prefilter
-
-
-def _cache_dir() -> Path:
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "aib-diagnosis"
-
-
-_PROCESS_CACHE: dict[str, Compiled] = {}
-_CLOSE_LOCK = threading.Lock()
-
-
-def compiled_for(table: Table) -> Compiled:
-    """The database for ``table``: from the process, from the disk cache, or compiled (then cached)."""
-    sources = table.sources
-    digest = hashlib.sha256(
-        b"\0".join([_FORMAT, str(getattr(hyperscan, "__version__", "")).encode(), *(s.encode() for s in sources)])
-    ).hexdigest()
-    found = _PROCESS_CACHE.get(digest)
-    if found is not None:
-        return found
-    path = _cache_dir() / f"{digest}.hsdb"
-    compiled = _load(path, len(sources))
-    if compiled is None:
-        try:
-            db = _compile(sources, [False] * len(sources))
-            prefilter = [False] * len(sources)
-        except hyperscan.error:
-            prefilter = _exactness(sources)
-            db = _compile(sources, prefilter)
-        newline = [can_match_newline(line_local(s)) for s in sources]  # matches that may span lines
-        compiled = Compiled(db, [n or p for n, p in zip(newline, prefilter, strict=True)])
-        _store(path, compiled)
-    _PROCESS_CACHE[digest] = compiled
-    return compiled
-
-
-def _load(path: Path, count: int) -> Compiled | None:
-    """A cached database: one confirm flag per entry, then the serialized database."""
-    try:
-        blob = path.read_bytes()
-    except OSError:
-        return None
-    try:
-        flags, data = blob[:count], blob[count:]
-        db = hyperscan.loadb(data, hyperscan.HS_MODE_STREAM)
-        db.scratch = hyperscan.Scratch(db)  # a loaded database comes without one
-        return Compiled(db, [flag == 1 for flag in flags], data)
-    except Exception:  # a damaged or foreign cache file: compile again
-        log.debug("ignoring unreadable scanner cache %s", path)
-        return None
-
-
-def _store(path: Path, compiled: Compiled) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        blob = bytes(1 if c else 0 for c in compiled.confirm) + hyperscan.dumpb(compiled.database)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
-    except OSError as exc:  # a read-only home: the process cache still applies
-        log.debug("scanner cache not written (%s)", exc)
+# batches go through numpy (``hs_vector``) once this many matches were seen, at least one per DENSE_BYTES in a
+# batch (numpy's import costs about as much as recording 100,000 matches line by line: a log that dense pays it back
+# within its next 4 MB; nothing once imported)
+DENSE_AFTER = 50_000
+DENSE_BYTES = 256
+# in numpy mode the callback appends every match; a block is scanned in pieces and, once a piece brings more
+# than one match per FLOOD_BYTES ("\w+" on a long word ends at every byte), the dropping callback takes over
+PIECE = 256 << 10
+FLOOD_BYTES = 16
 
 
 class HyperscanBackend:
@@ -215,8 +84,15 @@ class HyperscanBackend:
             else:
                 to_rule(end)
 
+        def on_match_dense(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            append(end << shift | index)
+
+        self.vector: VectorBatches | None = None  # numpy batches, once the log proved dense with matches
+        self.seen = 0  # matches seen so far (before numpy batches)
+        self.flooded = False  # numpy mode: matches came denser than FLOOD_BYTES, drop repeats in the callback
         # the binding does not keep the handler, scratch or database alive: this object does
         self._on_match = on_match
+        self._on_match_dense = on_match_dense
         self._database = compiled.database
         self._scratch = hyperscan.Scratch(compiled.database)  # per scan: scans may run in parallel threads
         self._context = compiled.database.stream(match_event_handler=on_match)
@@ -226,8 +102,27 @@ class HyperscanBackend:
         scanning = self._scanning
         scanning[1] += len(scanning[0])
         scanning[0] = block
+        if self.vector is not None:
+            self._scan_dense(block)
+            return
         self._stream.scan(block, scratch=self._scratch)
         self.events.sort()  # the automaton reports in end order, mostly
+
+    def _scan_dense(self, block: bytes) -> None:
+        events, view = self.events, memoryview(block)
+        at = 0
+        while at < len(block):
+            if self.flooded:
+                self._stream.scan(view[at:], scratch=self._scratch, match_event_handler=self._on_match)
+                return
+            # pieces end at a line feed, as every write to the stream does (core.Backend.feed)
+            cut = block.rfind(b"\n", at, at + PIECE) + 1
+            if cut <= at:  # a line longer than a piece: up to its end
+                cut = block.find(b"\n", at + PIECE) + 1 or len(block)
+            before = len(events)
+            self._stream.scan(view[at:cut], scratch=self._scratch, match_event_handler=self._on_match_dense)
+            self.flooded = (len(events) - before) * FLOOD_BYTES > cut - at
+            at = cut
 
     def end(self) -> None:
         # closing reports matches anchored at the end of the log ($); it runs on the database's own scratch
@@ -237,10 +132,20 @@ class HyperscanBackend:
         self.events.sort()
 
     def lines(self, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
+        if self.vector is not None:
+            self._lines_dense(buf, offset, end, line_no, partial)
+            return
         events, shift, saturated = self.events, self.shift, self.saturated
         limit = bisect.bisect_right(events, (offset + end) << shift | ((1 << shift) - 1))
         taken = saturated.take(offset + end) if saturated.active else {}
         if not limit and not taken:
+            return
+        matched = limit + sum(map(len, taken.values()))
+        self.seen += matched
+        loaded = sys.modules.get("numpy") is not None
+        dense = matched * DENSE_BYTES >= end and self.seen >= (0 if loaded else DENSE_AFTER)
+        if dense and self._start_dense(taken):
+            self._lines_dense(buf, offset, end, line_no, partial)
             return
         if limit > FIRST_SPLIT and not saturated.active and not partial and not self.split_once:
             # a first batch full of matches: its first lines bring rules their first hits, the rest of it
@@ -270,6 +175,56 @@ class HyperscanBackend:
         if located is not None and timeline is not None:
             saturated.count(located, buf, line_no, timeline)
         self.events[:] = saturated.refresh(self.events, shift)  # the same list: the callback appends to it
+
+    def _start_dense(self, taken: dict[int, list[int]]) -> bool:
+        """From now on batches go through numpy: the matches held per saturated rule (``taken`` for this batch,
+        the rest still pending) go back to ``events``. False when numpy is not installed (batches stay as they
+        are)."""
+        try:
+            from diagnosis.scan.hs_vector import VectorBatches
+        except ImportError:
+            self.seen = -(1 << 62)
+            return False
+        every = [self.step_start, self.zero_exit]  # on an over-long line, each of their matches may count
+        self.vector = VectorBatches(self.shift, self.saturated, self.recorder, self.markers, len(self.entries), every)
+        saturated = self.saturated
+        self.events.extend(saturated.as_events(taken, self.shift))
+        self.events.extend(saturated.as_events(saturated.take(1 << 62), self.shift))
+        saturated.active.clear()
+        saturated.append_to[:] = [None] * len(saturated.append_to)  # the dropping callback appends to events
+        return True
+
+    def _lines_dense(self, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
+        assert self.vector is not None
+        batch = self.vector.take(self.events, offset + end)
+        if not len(batch):
+            return
+        if len(batch) > FIRST_SPLIT and not self.split_once and not partial:
+            # the first batch full of matches: its first lines bring rules their first hits, the rest of it can
+            # then be counted in bulk
+            self.split_once = True
+            cut = buf.find(b"\n", (int(batch[FIRST_SPLIT]) >> self.shift) - 1 - offset, end) + 1
+            if 0 < cut < end:
+                first = int(batch.searchsorted(((offset + cut) << self.shift) | ((1 << self.shift) - 1), "right"))
+                self._dense_batch(batch[:first], buf, offset, cut, line_no, False)
+                rest_line = line_no + buf.count(b"\n", 0, cut)
+                self._dense_batch(batch[first:], buf[cut:end], offset + cut, end - cut, rest_line, False)
+                return
+        self._dense_batch(batch, buf, offset, end, line_no, partial)
+
+    def _dense_batch(self, batch, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
+        """Records ``batch`` (sorted matches within ``buf[:end]``): in bulk what can be, the rest line by line."""
+        assert self.vector is not None
+        if not len(batch):
+            return
+        per_line, located = self.vector.split(batch, buf, offset, end, line_no, partial)
+        timeline = None
+        if located is not None:
+            current = self.recorder.steps.current
+            timeline = Timeline([-1], [(current.position if current else None, self.recorder.result.phase)])
+        self._record_lines(per_line, buf, offset, end, line_no, partial, timeline)
+        if located is not None and timeline is not None:
+            self.saturated.count(located, buf, line_no, timeline)
 
     def _record_lines(
         self,

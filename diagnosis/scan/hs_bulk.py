@@ -15,11 +15,11 @@ lines they counted (a line counts once in ``packer_lines``) and the step and pha
 from __future__ import annotations
 
 import operator
-import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import chain, compress, repeat
+from itertools import accumulate, chain, compress, repeat
 from typing import NamedTuple
 
 from diagnosis.scan.core import MAX_LINE, PACKER_HEAD, Recorder
@@ -28,7 +28,9 @@ from diagnosis.scan.model import EVIDENCE_CHARS, LAST_HITS
 from diagnosis.times import find_time
 
 _NO_PREFIX = b"[ PACKER"
-_CLOCK = re.compile(rb"[0-9][0-9]:[0-9][0-9]")  # in every time an ASCII line can hold
+# in every time an ASCII line can hold: two digits, a colon, two digits ("00:00" once digits read as 0)
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_CLOCK = b"00:00"
 
 
 @dataclass
@@ -52,11 +54,24 @@ class Timeline:
 
 @dataclass
 class Prepared:
-    """A batch's saturated matches, located: per rule the line feeds ending its lines (distinct, ascending)."""
+    """A batch's saturated matches, located: per rule how many lines it matched and the line feeds ending the
+    last ``LAST_HITS`` of them (ascending)."""
 
-    lines_of: dict[int, list[int]]
-    line_ends: list[int]  # every line of those, once
+    counts: dict[int, int]
+    last_lines: dict[int, list[int]]
+    line_ends: Sequence[int]  # every line of those, once, ascending
     packer: int  # how many of them are in packer's shape
+    numbers: dict[int, int] | None = None  # line feed -> its line's number, for the last lines (when known)
+
+    def shared(self, counted: set[int]) -> list[int]:
+        """The line feeds of ``counted`` that end one of these lines too."""
+        ends = self.line_ends
+        found = []
+        for le in counted:
+            at = bisect_left(ends, le)
+            if at < len(ends) and ends[at] == le:
+                found.append(le)
+        return found
 
 
 class SaturatedLines:
@@ -150,7 +165,15 @@ class SaturatedLines:
         starts = list(map((1).__add__, map(partial(buf.rfind, b"\n", 0), line_ends)))
         if max(map(operator.sub, line_ends, starts)) > MAX_LINE:
             return None
-        # packer's shape: most lines start with the build's own prefix; the others are checked in full
+        packer = self.packer_lines(buf, starts)
+        if packer and self.recorder.result.operation_id is None:  # the operation id may come from one of them
+            return None
+        counts = {slot: len(lines) for slot, lines in lines_of.items()}
+        return Prepared(counts, {slot: lines[-LAST_HITS:] for slot, lines in lines_of.items()}, line_ends, packer)
+
+    def packer_lines(self, buf: bytes, starts: list[int]) -> int:
+        """How many of the lines starting at ``starts`` are in packer's shape: most start with the build's own
+        prefix; the others are checked in full."""
         operation_id = self.recorder.result.operation_id
         if operation_id is not None and self.prefix == _NO_PREFIX:
             self.prefix = f"[{operation_id}] PACKER".encode()
@@ -159,32 +182,31 @@ class SaturatedLines:
         if packer < len(starts):
             others = compress(starts, map(operator.not_, prefixed))
             packer += sum(map(bool, map(PACKER_HEAD.match, repeat(buf), others)))
-        if packer and operation_id is None:  # the operation id may come from one of them: line by line
-            return None
-        return Prepared(lines_of, line_ends, packer)
+        return packer
 
     def count(self, found: Prepared, buf: bytes, line_no: int, timeline: Timeline) -> None:
         """Adds the located lines to their rules; ``line_no``: number of the first line of ``buf``."""
         recorder = self.recorder
         res = recorder.result
         if timeline.counted:  # lines the per-line recording counted too
-            shared = timeline.counted.intersection(found.line_ends)
-            found.packer -= sum(1 for le in shared if _is_packer(buf, le))
+            found.packer -= sum(1 for le in found.shared(timeline.counted) if _is_packer(buf, le))
         res.packer_lines += found.packer
-        wanted = sorted({le for lines in found.lines_of.values() for le in lines[-LAST_HITS:]})
-        number_of: dict[int, int] = {}
-        counted_to = 0
-        for le in wanted:
-            line_no += buf.count(b"\n", counted_to, le)
-            counted_to = le
-            number_of[le] = line_no
+        wanted = sorted({le for lines in found.last_lines.values() for le in lines})
+        number_of = found.numbers
+        if number_of is None:
+            number_of = {}
+            counted_to = 0
+            for le in wanted:
+                line_no += buf.count(b"\n", counted_to, le)
+                counted_to = le
+                number_of[le] = line_no
         trackers = recorder.trackers
-        for slot, lines in found.lines_of.items():
+        for slot, lines in found.last_lines.items():
             if slot == self.marker_slot:
                 continue
             tracker = trackers[self.rule_of_slot[slot]]
-            tracker.count += len(lines)
-            for le in lines[-LAST_HITS:]:
+            tracker.count += found.counts[slot]
+            for le in lines:
                 ls = buf.rfind(b"\n", 0, le) + 1
                 position, phase = timeline.states[bisect_right(timeline.ends, le) - 1]
                 tracker.last.append((number_of[le], buf[ls : min(le, ls + EVIDENCE_CHARS * 4)], position, phase))
@@ -230,22 +252,43 @@ def count_only_markers(
                 settled = 0 <= le - ls <= MAX_LINE  # recorded whole, it sets the step's exit code
         else:
             failures.append(k)
-    keep_from = len(failures)  # failure lines from here on are recorded: the last one with a time, those after
-    for j in range(len(failures) - 1, -1, -1):
-        pos = (batch[failures[j]] >> shift) - 1 - offset
-        ls, le = buf.rfind(b"\n", 0, pos) + 1, buf.find(b"\n", pos)
-        if not 0 <= le - ls <= MAX_LINE:  # matched on a window: whether it has a time is not known here
-            keep_from = 0
-            break
-        line = buf[ls:le]
-        if (not line.isascii() or _CLOCK.search(line)) and find_time(line.decode("utf-8", "replace").rstrip("\r")):
-            keep_from = j
-            break
+    positions = [(batch[k] >> shift) - 1 - offset for k in failures]
+    ends = list(map(buf.find, repeat(b"\n"), positions))
+    keep_from = failures_kept_from(buf, [buf.rfind(b"\n", 0, pos) + 1 for pos in positions], ends)
     counted = set(exits).union(failures[:keep_from])
     if not counted:
         return batch, []
     rest = list(compress(batch, map(operator.not_, map(counted.__contains__, range(len(batch))))))
     return rest, sorted((batch[k] >> shift) for k in counted)
+
+
+def failures_kept_from(buf: bytes, starts: list[int], ends: list[int]) -> int:
+    """Of failure lines ``buf[starts[j]:ends[j]]`` (ascending) once the first ones are kept: where the ones still
+    to record begin — the last one with a time (it may be the log's last time) and those after it (all of them
+    when one is over-long: matched on a window, whether it has a time is not known here).
+
+    Walking back, only lines that can hold a time (a clock ``dd:dd``, searched in the lines joined with their
+    digits read as 0, or a non-ASCII byte) or are over-long can stop the walk: only those are looked at."""
+    pieces = list(map(buf.__getitem__, map(slice, starts, ends)))
+    lengths = list(map(operator.sub, ends, starts))
+    over_long = map(operator.or_, map(MAX_LINE.__lt__, lengths), map((0).__gt__, lengths))
+    stops = set(compress(range(len(starts)), over_long))
+    joined = b"\n".join(pieces)
+    begins = list(accumulate(map((1).__add__, map(len, pieces)), initial=0))  # where each line begins in joined
+    clocks = joined.translate(_DIGITS_AS_ZERO)
+    at = clocks.find(_CLOCK)
+    while at >= 0:
+        line = bisect_right(begins, at) - 1
+        stops.add(line)
+        at = clocks.find(_CLOCK, begins[line + 1])  # the next line
+    if not joined.isascii():
+        stops.update(compress(range(len(pieces)), map(operator.not_, map(bytes.isascii, pieces))))
+    for j in sorted(stops, reverse=True):
+        if not 0 <= lengths[j] <= MAX_LINE:
+            return 0
+        if find_time(pieces[j].decode("utf-8", "replace").rstrip("\r")):
+            return j
+    return len(starts)
 
 
 def _is_packer(buf: bytes, le: int) -> bool:

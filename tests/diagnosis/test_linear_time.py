@@ -179,18 +179,24 @@ def _odd_logs(size: int) -> dict[str, bytes]:
 
 
 def test_odd_logs_scan_within_a_bound_of_a_realistic_log(monkeypatch):
-    """Default backend: no newline at all, endless digit runs, every line an error — against a realistic log
-    of the same size (target 3x; at 8 MB every line a match measured 3.5x, varied error lines 6x: each line
-    costs a match callback or two; the 200 MB figures through the CLI are in docs/scanning.md)."""
+    """Default backend: no newline at all, endless digit runs, every line an error — against the fastest realistic
+    log of the same size, by CPU time in this run (target 3x; at 8 MB every line an error measured 2.8x the
+    fastest realistic mix with numpy's batches, 3.9x without; the 200 MB figures through the CLI are in
+    docs/scanning.md)."""
     if not hs_backend.available():
         pytest.skip("hyperscan is not installed")
     monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    try:
+        import numpy  # noqa: F401 - loaded before timing: the scans' numpy batches pay no import
+    except ImportError:  # pragma: no cover - depends on the install
+        limits = {"error lines": 5.0, "varied error lines": 6.0}
+    else:
+        limits = {"error lines": 3.5, "varied error lines": 3.5}
     size = 8 << 20
-    baseline = _scan_seconds(b"".join(generate(size, mix="apt"))[:size])
-    limits = {"error lines": 6.0, "varied error lines": 10.0}
+    baseline = min(_scan_seconds(b"".join(generate(size, mix=mix))[:size]) for mix in ("apt", "windows-update"))
     for name, data in _odd_logs(size).items():
         took = _scan_seconds(data)
-        assert took <= limits.get(name, 3.0) * baseline + 0.1, (name, took, baseline)
+        assert took <= limits.get(name, 3.0) * baseline + 0.01, (name, took, baseline)
 
 
 @pytest.mark.parametrize("backend", ["hyperscan", "stdlib"])

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diagnosis import diagnose, load_knowledge_base
-from diagnosis.scan import hs_backend, source
+from diagnosis.scan import hs_backend, hs_compile, source
 from diagnosis.scanner import BACKEND_ENV, CHUNK, ScanResult, scan, scan_text, sniff_is_log
 
 pytestmark = pytest.mark.skipif(not hs_backend.available(), reason="hyperscan is not installed")
@@ -39,11 +39,27 @@ def _dump(r: ScanResult) -> dict:
     }
 
 
+try:
+    import numpy  # noqa: F401 - the Hyperscan backend's batches with numpy are compared when it is installed
+
+    DENSE_TOO = True
+except ImportError:  # pragma: no cover - depends on the install
+    DENSE_TOO = False
+
+
 def _both(monkeypatch, run):
+    """``run`` with the Hyperscan backend and with the stdlib backend; the Hyperscan backend also with its
+    batches through numpy from the first match on (``hs_vector``), which must give the same as without."""
     out = {}
     for backend in ("hyperscan", "stdlib"):
         monkeypatch.setenv(BACKEND_ENV, backend)
         out[backend] = run()
+    if DENSE_TOO:
+        monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+        with monkeypatch.context() as dense:
+            dense.setattr(hs_backend, "DENSE_AFTER", 0)
+            dense.setattr(hs_backend, "DENSE_BYTES", 1 << 40)
+            assert run() == out["hyperscan"], "numpy batches differ"
     return out["hyperscan"], out["stdlib"]
 
 
@@ -166,13 +182,13 @@ def test_damaged_database_cache_is_compiled_again(monkeypatch, tmp_path):
     from diagnosis.scan.core import build_table
 
     monkeypatch.setenv("DIAGNOSIS_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(hs_backend, "_PROCESS_CACHE", {})
+    monkeypatch.setattr(hs_compile, "_PROCESS_CACHE", {})
     kb = load_knowledge_base(use_env=False)  # compiles and writes the cache
     files = list(tmp_path.glob("*.hsdb"))
     assert files
     for path in files:
         path.write_bytes(b"\x00" * 200 + b"not a database")
-    monkeypatch.setattr(hs_backend, "_PROCESS_CACHE", {})
+    monkeypatch.setattr(hs_compile, "_PROCESS_CACHE", {})
     compiled = hs_backend.compiled_for(build_table(kb, False))
     assert len(compiled.confirm) == len(build_table(kb, False).entries)
     monkeypatch.setenv(BACKEND_ENV, "hyperscan")
@@ -271,6 +287,103 @@ def test_operation_id_read_from_a_line_past_the_head_scans_the_same(monkeypatch,
     hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
     assert hs == std
     assert hs["flags"][3] == "0d1e2f3a-b53c-4e78-9cd8-6b70b9674685" and hs["flags"][5] == 300
+
+
+class _Watched(hs_backend.HyperscanBackend):
+    """The Hyperscan backend, keeping each instance for the test to look at."""
+
+    made: list[hs_backend.HyperscanBackend] = []
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.made.append(self)
+
+
+@pytest.mark.skipif(not DENSE_TOO, reason="numpy is not installed")
+def test_matches_at_every_byte_switch_the_numpy_batches_to_dropping_repeats(monkeypatch):
+    """``Communicator ended with: [1-9]\\d*`` ends at every digit of a long number: the callback that appends
+    every match gives way to the one that drops repeats on the same line, and nothing changes in the result."""
+    from diagnosis.scan import source
+
+    prefix = "[922bdf36-b53c-4e78-9cd8-6b70b9674685] PACKER "
+    lines = [f"{prefix}OUT     azure-arm: E: Could not get lock /var/lib/dpkg/lock-frontend ({i})" for i in range(20)]
+    lines += [f"{prefix}ERR [INFO] RPC endpoint: Communicator ended with: 1{'7' * 9000} ({i})" for i in range(60)]
+    lines += [f"{prefix}OUT Build 'azure-arm' errored after {i} minutes: unexpected EOF" for i in range(30)]
+    data = ("\n".join(lines) + "\n").encode()
+    monkeypatch.setattr(source, "CHUNK", 256 << 10)
+    monkeypatch.setattr(hs_backend, "HyperscanBackend", _Watched)
+    _Watched.made = []
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
+    assert hs["hits"]["package-manager-lock"][0] == 20
+    assert any(backend.vector is not None and backend.flooded for backend in _Watched.made)
+
+
+def test_numpy_batches_only_for_logs_dense_with_matches_and_never_required(tmp_path):
+    """A small log, and a realistic one, never import numpy; a log where every line is an error does (after its
+    first matches), and without numpy it gives the same result in pure-Python batches."""
+    import json
+    import subprocess
+
+    small, realistic, dense = tmp_path / "small.log", tmp_path / "apt.log", tmp_path / "dense.log"
+    small.write_bytes(b"".join(generate(100_000, mix="error-lines"))[:100_000])
+    realistic.write_bytes(b"".join(generate(3 * CHUNK, mix="apt")))
+    dense.write_bytes(b"".join(generate(3 * CHUNK, mix="error-lines")))
+    code = (
+        "import json, sys\n"
+        "if sys.argv[1] == 'without': sys.modules['numpy'] = None\n"
+        "from diagnosis import load_knowledge_base\n"
+        "from diagnosis.scanner import scan\n"
+        "kb = load_knowledge_base(use_env=False)\n"
+        "out = {}\n"
+        "for path in sys.argv[2:]:\n"
+        "    r = scan(path, kb)\n"
+        "    hits = {k: (h.count, [(x.line, x.text, x.step) for x in h.samples()]) for k, h in r.hits.items()}\n"
+        "    out[path] = [hits, r.packer_lines, r.lines, r.steps_started, sys.modules.get('numpy') is not None]\n"
+        "print(json.dumps(out))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in __import__("os").environ.items() if k != BACKEND_ENV}
+
+    def run(numpy: str, *paths: Path) -> dict:
+        args = [sys.executable, "-c", code, numpy, *map(str, paths)]
+        done = subprocess.run(args, capture_output=True, text=True, cwd=root, env=env, check=True)
+        return json.loads(done.stdout)
+
+    first = run("with", small, realistic)
+    assert not first[str(small)][-1] and not first[str(realistic)][-1]  # numpy never imported
+    with_numpy, without = run("with", dense)[str(dense)], run("without", dense)[str(dense)]
+    assert with_numpy[-1] and not without[-1]
+    assert with_numpy[:-1] == without[:-1]
+    assert with_numpy[0]["package-manager-lock"][0] > 1000
+
+
+@pytest.mark.skipif(not DENSE_TOO, reason="numpy is not installed")
+def test_a_log_without_line_feeds_gives_the_same_in_numpy_batches(monkeypatch):
+    """Error lines run together without line feeds: one line, scanned in pieces of ``MAX_CARRY``; per piece an
+    entry is taken on a window around its first match, with the other matches inside that window (here a
+    failure line next to each entry's first match, a step start and zero exit codes between them)."""
+    phrases = [
+        "E: Could not get lock /var/lib/dpkg/lock-frontend",
+        "E: Unable to locate package libfoo",
+        "dpkg: error processing package pkg (--configure):",
+        "write /var/tmp/cache: No space left on device",
+        "ssh: handshake failed: EOF",
+        "Error deleting resource. Will retry.",
+        "Timeout waiting for WinRM on 10.0.0.4",
+        "(telemetry) Starting provisioner shell",
+        "[INFO] command 'x' exited with code: 0",
+    ]
+    failure = " Build 'azure-arm' errored after 3 minutes: Script exited with non-zero exit status: 2 "
+    unit = "".join("x" * 5000 + phrase + failure for phrase in phrases).encode()
+    data = unit * (3 * (1 << 20) // len(unit))
+    monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    monkeypatch.setattr(hs_backend, "DENSE_AFTER", 1 << 62)
+    pure = _dump(scan(data, KB))
+    monkeypatch.setattr(hs_backend, "DENSE_AFTER", 0)
+    monkeypatch.setattr(hs_backend, "DENSE_BYTES", 1 << 40)
+    assert _dump(scan(data, KB)) == pure
+    assert pure["lines"] == 1 and len(pure["failure_lines"]) > 3  # more than one failure window per piece
 
 
 def test_backends_are_fed_whole_lines(monkeypatch):

@@ -1,0 +1,167 @@
+"""Compiling the scanning table into one Hyperscan streaming database, and caching it.
+
+The compiled database is kept per table in the process and serialized to a cache directory
+(``DIAGNOSIS_CACHE_DIR``, else ``$XDG_CACHE_HOME/aib-diagnosis`` or ``~/.cache/aib-diagnosis``), keyed by a hash
+of the patterns and the Hyperscan version, so a cold start loads it in well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from diagnosis.linear import can_match_newline
+from diagnosis.scan.core import Table
+from diagnosis.scan.linelocal import line_local
+
+try:
+    import hyperscan
+except ImportError:  # pragma: no cover - depends on the install
+    hyperscan = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+CACHE_ENV = "DIAGNOSIS_CACHE_DIR"
+_FORMAT = b"aib-diagnosis-hs-4"
+
+
+class PatternNotCompilable(ValueError):
+    """Hyperscan can compile a pattern neither exactly nor as a prefilter."""
+
+    def __init__(self, index: int, source: str, reason: str) -> None:
+        super().__init__(f"pattern {source!r} cannot be compiled into the scanning automaton: {reason}")
+        self.index = index
+        self.source = source
+
+
+@dataclass
+class Compiled:
+    database: object  # hyperscan.Database
+    confirm: list[bool]  # per entry: check the regex on the line before recording
+    serialized: bytes | None = None  # a database loaded from the cache may point into these bytes: kept alive
+
+
+def available() -> bool:
+    return hyperscan is not None
+
+
+def _flags(source: str, prefilter: bool) -> int:
+    flags = hyperscan.HS_FLAG_MULTILINE
+    if prefilter:
+        flags |= hyperscan.HS_FLAG_PREFILTER
+    return flags
+
+
+_TRAILING_REPEAT = re.compile(r"(?:\+|\{([1-9]\d*),\d*\})\Z")
+
+
+def automaton_source(source: str) -> str:
+    """The pattern as compiled into the automaton: without classes that accept a line feed (``line_local``),
+    and a trailing ``+`` or ``{m,n}`` cut to its minimum.
+
+    A line holds a match of ``R Q{m,n}`` exactly when it holds one of ``R Q{m}``, but the automaton reports
+    every end of every match: ``Missing field \\w+`` would report each byte of a long word.
+    """
+    source = line_local(source)
+    m = _TRAILING_REPEAT.search(source)
+    if m is None:
+        return source
+    head = source[: m.start()]
+    if (len(head) - len(head.rstrip("\\"))) % 2:  # the quantifier character is escaped: a literal
+        return source
+    return head + (f"{{{m.group(1)}}}" if m.group(1) is not None else "")
+
+
+def _compile(sources: list[str], prefilter: list[bool]) -> object:
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_STREAM)
+    db.compile(
+        expressions=[automaton_source(s).encode("utf-8") for s in sources],
+        ids=list(range(len(sources))),
+        elements=len(sources),
+        flags=[_flags(s, p) for s, p in zip(sources, prefilter, strict=True)],
+    )
+    return db
+
+
+def _exactness(sources: list[str]) -> list[bool]:
+    """Per pattern: True when it needs HS_FLAG_PREFILTER (found by compiling it alone; only on error)."""
+    prefilter = []
+    for i, source in enumerate(sources):
+        try:
+            _compile([source], [False])
+            prefilter.append(False)
+        except hyperscan.error:
+            try:
+                _compile([source], [True])
+            except hyperscan.error as exc:
+                raise PatternNotCompilable(i, source, str(exc)) from None
+            prefilter.append(True)
+    return prefilter
+
+
+def _cache_dir() -> Path:
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "aib-diagnosis"
+
+
+_PROCESS_CACHE: dict[str, Compiled] = {}
+
+
+def compiled_for(table: Table) -> Compiled:
+    """The database for ``table``: from the process, from the disk cache, or compiled (then cached)."""
+    sources = table.sources
+    digest = hashlib.sha256(
+        b"\0".join([_FORMAT, str(getattr(hyperscan, "__version__", "")).encode(), *(s.encode() for s in sources)])
+    ).hexdigest()
+    found = _PROCESS_CACHE.get(digest)
+    if found is not None:
+        return found
+    path = _cache_dir() / f"{digest}.hsdb"
+    compiled = _load(path, len(sources))
+    if compiled is None:
+        try:
+            db = _compile(sources, [False] * len(sources))
+            prefilter = [False] * len(sources)
+        except hyperscan.error:
+            prefilter = _exactness(sources)
+            db = _compile(sources, prefilter)
+        newline = [can_match_newline(line_local(s)) for s in sources]  # matches that may span lines
+        compiled = Compiled(db, [n or p for n, p in zip(newline, prefilter, strict=True)])
+        _store(path, compiled)
+    _PROCESS_CACHE[digest] = compiled
+    return compiled
+
+
+def _load(path: Path, count: int) -> Compiled | None:
+    """A cached database: one confirm flag per entry, then the serialized database."""
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        flags, data = blob[:count], blob[count:]
+        db = hyperscan.loadb(data, hyperscan.HS_MODE_STREAM)
+        db.scratch = hyperscan.Scratch(db)  # a loaded database comes without one
+        return Compiled(db, [flag == 1 for flag in flags], data)
+    except Exception:  # a damaged or foreign cache file: compile again
+        log.debug("ignoring unreadable scanner cache %s", path)
+        return None
+
+
+def _store(path: Path, compiled: Compiled) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        blob = bytes(1 if c else 0 for c in compiled.confirm) + hyperscan.dumpb(compiled.database)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only home: the process cache still applies
+        log.debug("scanner cache not written (%s)", exc)
