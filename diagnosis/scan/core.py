@@ -114,6 +114,8 @@ class Recorder:
         self.steps = StepTracker(result)
         self.trackers: dict[str, RuleTracker] = {}
         self.counted_line = 0  # the last line counted in truncated_lines / packer_lines
+        self.marked_line = 0  # the last line a marker applied on, and the kinds applied there: a marker applies
+        self.marked_kinds: set[str] = set()  # once per line, however many windows of an over-long line match it
 
     def line(self, raw: bytes, line_no: int, found: list[int], truncated: bool = False) -> None:
         """``found``: indices (ascending) of the table entries matching this line's bytes ``raw`` (for an
@@ -128,6 +130,11 @@ class Recorder:
             if kind is not None:
                 if kind == "exit-zero" and not steps.needs_zero_exit():
                     continue
+                if line_no != self.marked_line:
+                    self.marked_line, self.marked_kinds = line_no, set()
+                elif kind in self.marked_kinds:
+                    continue
+                self.marked_kinds.add(kind)
                 if text is None:
                     text = raw.decode("utf-8", "replace").rstrip("\r")
                 steps.apply(kind, text, line_no)

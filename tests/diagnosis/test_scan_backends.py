@@ -383,7 +383,7 @@ def test_a_log_without_line_feeds_gives_the_same_in_numpy_batches(monkeypatch):
     monkeypatch.setattr(hs_backend, "DENSE_AFTER", 0)
     monkeypatch.setattr(hs_backend, "DENSE_BYTES", 1 << 40)
     assert _dump(scan(data, KB)) == pure
-    assert pure["lines"] == 1 and len(pure["failure_lines"]) > 3  # more than one failure window per piece
+    assert pure["lines"] == 1 and len(pure["failure_lines"]) == 1  # a marker applies once per line
 
 
 def test_backends_are_fed_whole_lines(monkeypatch):
@@ -435,3 +435,18 @@ def test_a_match_split_across_blocks_inside_a_line_is_found(monkeypatch):
     hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
     assert "script-non-zero-exit" in hs["hits"]
     assert hs == std == whole
+
+
+@pytest.mark.parametrize("block", [40, 1000, CHUNK])
+def test_a_marker_applies_once_per_over_long_line(monkeypatch, block):
+    """An over-long line is matched on windows around its matches: two step starts on one line are one line
+    with a step start, whichever windows found them."""
+    from diagnosis.scan import source
+
+    start = "(telemetry) Starting provisioner powershell"
+    line = start + "y" * 17000 + start
+    data = "\n".join([line, line]).encode()
+    monkeypatch.setattr(source, "CHUNK", block)
+    hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
+    assert hs == std
+    assert hs["steps_started"] == 2
