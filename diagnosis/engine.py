@@ -130,14 +130,18 @@ def diagnose(
     run = (run_state or "").strip().lower()
     text_results = results[: len(texts)]
     text_failed = False
+    # the failure is stated (a failed state, an exit code, Packer's failure lines, a "this failed" statement), not
+    # only seen in error-looking lines or error records, which healthy builds print too
+    stated = state == "failed" or run in _FAILED_RUN_STATES
     for r, (_source, text) in zip(text_results, texts, strict=True):
         looks_ok = r.success and not r.failure_seen
-        has_errors = r.failure_seen or bool(r.tail_errors) or bool(_live_hits(r, kb))
-        if not looks_ok and (has_errors or FAILURE_SIGNAL.search(text) or states_failure(text)):
+        says_failed = r.failure_seen or bool(FAILURE_SIGNAL.search(text)) or states_failure(text)
+        if not looks_ok and (says_failed or r.tail_errors or _live_hits(r, kb)):
             text_failed = True
+            stated = stated or says_failed
     message_failed = text_failed or state == "failed" or run in _FAILED_RUN_STATES
     if run in _SUCCESS_STATES and not perr and state != "failed":
-        message_failed = False
+        message_failed = stated = False
     log_failed = False
     log_succeeded = False
     for r in (log_result, validation_result):
@@ -147,13 +151,16 @@ def diagnose(
         if r.success and not r.failure_seen:  # Packer finished: a non-zero code it allowed is no failure
             log_succeeded = True
         elif r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
-            log_failed = True
+            log_failed = stated = True
         elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb)):
             log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
+            stated = stated or any(
+                FAILURE_SIGNAL.search(h.text) or states_failure(line_message(h.text)) for h in r.tail_errors
+            )
         elif not r.success and any(
             FAILURE_SIGNAL.search(h.text) or states_failure(line_message(h.text)) for h in r.tail_errors
         ):
-            log_failed = True
+            log_failed = stated = True
     failure = message_failed or log_failed
 
     # ------------------------------------------------------------------ candidates
@@ -216,7 +223,7 @@ def diagnose(
             warnings,
             template,
         )
-    script = _script_error_candidate(results, kb) if failure else None
+    script = _script_error_candidate(results, kb, stated) if failure else None
     if script is not None and all(c.rule.category == script.rule.category for c in candidates.values()):
         # nothing names another cause (at most "a customizer failed"): the script's own error lines say it did
         candidates[script.rule.id] = script
@@ -289,11 +296,13 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
     return live
 
 
-def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Candidate | None:
+def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase, stated: bool) -> Candidate | None:
     """``customizer-failed`` for a failure whose only known lines are a script's own error records (a PowerShell
     error record, apt's ``E:``, a .NET exception, ``command not found``, a chocolatey failure): the tool inside the
-    build VM failed, so its customizer did, though no exit line is in the text. None when no such record is left
-    once quoted commands, warnings, parts the build got past and harmless lines are set aside."""
+    build VM failed, so its customizer did, though no exit line is in the text. Without records, error-looking
+    lines Packer printed as a remote command's output count only when the failure is ``stated`` (scripts print
+    such words in healthy builds too). None when nothing is left once quoted commands, warnings, parts the build
+    got past and harmless lines are set aside."""
     rule = kb.get(FAILED_STEP_RULE)
     if rule is None:
         return None
@@ -314,13 +323,12 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Can
             cand.hits.extend((r.source, h) for h in hits)
             if hits:
                 cand.sources.add(r.source)
-        if not cand.hits:  # a remote command's own output reporting an error (tail_errors is filtered)
+        if stated and not cand.hits:  # a remote command's own output reporting an error (tail_errors is filtered)
             output = [h for h in r.tail_errors if parse_line(h.text).remote_output]
             cand.hits.extend((r.source, h) for h in output)
             if output:
                 cand.sources.add(r.source)
     return cand if cand.hits else None
-
 
 
 # packer-plugin-azure prints a deployment's errors as "ERROR: -> <code> : <message>" (and "ERROR:   -> " for
