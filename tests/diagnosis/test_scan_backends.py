@@ -450,3 +450,30 @@ def test_a_marker_applies_once_per_over_long_line(monkeypatch, block):
     hs, std = _both(monkeypatch, lambda: _dump(scan(data, KB)))
     assert hs == std
     assert hs["steps_started"] == 2
+
+
+@pytest.mark.skipif(not hs_backend.available(), reason="needs the hyperscan package")
+@pytest.mark.parametrize("text_mode", [False, True], ids=["log", "text"])
+def test_the_automaton_finds_the_same_fed_whole_or_line_by_line(text_mode):
+    """Writes that end at line feeds lose no match: every test text and a block of each line mix, fed in one
+    write and one line per write, report the same (entry, end) pairs."""
+    from diagnosis.scan.core import build_table
+
+    database = hs_backend.compiled_for(build_table(KB, text_mode)).database
+    texts = [path.read_bytes() for path in ALL_CASES]
+    texts += [b"".join(generate(1 << 16, mix=mix)) for mix in sorted(MIXES)]
+
+    def matches(pieces: list[bytes]) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+
+        def on_match(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            found.append((index, end))
+
+        # the binding keeps no reference to the handler: this frame holds it while the stream lives
+        with database.stream(match_event_handler=on_match) as stream:
+            for piece in pieces:
+                stream.scan(piece, scratch=database.scratch)
+        return sorted(found)
+
+    differing = [i for i, data in enumerate(texts) if matches([data]) != matches(data.splitlines(keepends=True))]
+    assert not differing
