@@ -42,6 +42,42 @@ _BARE = r"[^\s,;&\"'<>]{1,4096}"  # an unquoted value
 _ENC_VALUE = r"(?:(?!%26|%3[bB])%[0-9A-Fa-f]{2}|[^&\s\"'<>%;]){1,4096}"
 _URL_REST = r"[^\s\"'<>]{1,4096}"
 
+# Names that only describe a secret (SharedAccessKeyName, secret_name, token_url) keep their value.
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?i)([\"']?(?<![\w.-])[\w.:$-]{0,40}(?:password|passwd|secret|api_?key|access_?key|account_?key"
+    r"|private_?key|token|credential)(?![\w.-]{0,40}(?:name|id|type|uri|url|path|file|length|count|expiry"
+    r"|expires|version|policy|endpoint)[\"']?\s{0,4}[:=])[\w.-]{0,40}[\"']?\s{0,4}(?::=|[:=])\s{0,4})"
+    r"(?!(?:true|false|null|none|\[REDACTED\])\b)(" + _Q + "|" + _BARE + ")"
+)
+
+
+def _mask_chained_values(pattern: re.Pattern[str]) -> Callable[[str], str]:
+    """Masks group 2 (the value) of every match of ``pattern``, looking for the next match from the start of each
+    value rather than its end: in a chained assignment (``token = $env:ADMIN_PASSWORD = 'v'``, ``token =
+    "client_secret": "v"``) one match's value is the next one's name."""
+
+    def mask(text: str) -> str:
+        spans: list[tuple[int, int]] = []
+        pos = 0
+        while (m := pattern.search(text, pos)) is not None:
+            start, end = m.span(2)
+            if spans and start < spans[-1][1]:  # inside the previous value: one span
+                spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+            else:
+                spans.append((start, end))
+            pos = max(start, m.start() + 1)
+        if not spans:
+            return text
+        parts, last = [], 0
+        for start, end in spans:
+            parts += [text[last:start], MASK]
+            last = end
+        parts.append(text[last:])
+        return "".join(parts)
+
+    return mask
+
+
 PEM_BLOCK = re.compile(
     r"-----BEGIN ((?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?)-----.*?(?:-----END \1-----|\Z)", re.DOTALL
 )
@@ -312,14 +348,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         'assignments: password=, pwd=, secret=, token=, $env:ADMIN_PASSWORD = \'...\', "client_secret": "..."',
         "detect-secrets KeywordDetector, gitleaks generic-api-key",
         _SECRET_WORDS,
-        # Names that only describe a secret (SharedAccessKeyName, secret_name, token_url) keep their value.
-        re.compile(
-            r"(?i)([\"']?(?<![\w.-])[\w.:$-]{0,40}(?:password|passwd|secret|api_?key|access_?key|account_?key"
-            r"|private_?key|token|credential)(?![\w.-]{0,40}(?:name|id|type|uri|url|path|file|length|count|expiry"
-            r"|expires|version|policy|endpoint)[\"']?\s{0,4}[:=])[\w.-]{0,40}[\"']?\s{0,4}(?::=|[:=])\s{0,4})"
-            r"(?!(?:true|false|null|none|\[REDACTED\])\b)(" + _Q + "|" + _BARE + ")"
-        ),
-        r"\1" + MASK,
+        mask=_mask_chained_values(_SECRET_ASSIGNMENT),
     ),
     SecretKind(
         "pat-assignment",

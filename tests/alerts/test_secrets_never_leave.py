@@ -180,6 +180,12 @@ WORDS = st.sampled_from(["error", "value:", "=", "token", "at", "(", ")", "'", '
 @example(  # a summary cut after the start of an account key (it was cut, then redacted)
     plant=next(p for p in PLANTS if p[0] == "azure-account-key"), place="log", before=["error", "error"], after=[]
 )
+@example(  # a chained assignment: "token = $env:ADMIN_PASSWORD = '...'" (the first match ate the second's name)
+    plant=next(p for p in PLANTS if p[0] == "secret-assignment"), place="message", before=["token", "="], after=[]
+)
+@example(  # the same, the value followed by a stray '='
+    plant=next(p for p in PLANTS if p[0] == "secret-assignment"), place="message", before=[], after=["="]
+)
 @given(
     plant=st.sampled_from(PLANTS),
     place=st.sampled_from(PLACES),

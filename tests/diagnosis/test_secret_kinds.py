@@ -128,6 +128,8 @@ EXAMPLES: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
             ('"client_secret": "S3cr3tV4lue"', "S3cr3tV4lue"),
             ("waiting on '$env:ADMIN_PASSWORD = \\'S3cr3tV4lue\\''", "S3cr3tV4lue"),  # inside a repr()
             ('{"line": "password=\\"S3cr3tV4lue\\""}', "S3cr3tV4lue"),  # inside a JSON string
+            ("token = $env:ADMIN_PASSWORD = 'S3cr3tV4lue'", "S3cr3tV4lue"),  # chained: a value names the next
+            ('token = "client_secret": "S3cr3tV4lue"', "S3cr3tV4lue"),
         ],
         ["secret_name=kv-secret", "token expired"],
     ),
