@@ -47,7 +47,7 @@ _SECRET_ASSIGNMENT = re.compile(
     r"(?i)([\"']?(?<![\w.-])[\w.:$-]{0,40}(?:password|passwd|secret|api_?key|access_?key|account_?key"
     r"|private_?key|token|credential)(?![\w.-]{0,40}(?:name|id|type|uri|url|path|file|length|count|expiry"
     r"|expires|version|policy|endpoint)[\"']?\s{0,4}[:=])[\w.-]{0,40}[\"']?\s{0,4}(?::=|[:=])\s{0,4})"
-    r"(?!(?:true|false|null|none|\[REDACTED\])\b)(" + _Q + "|" + _BARE + ")"
+    r"(?!(?:true|false|null|none)\b|\[REDACTED\])(" + _Q + "|" + _BARE + ")"
 )
 
 
@@ -357,7 +357,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         ("pat",),
         re.compile(
             r"(?i)((?<![\w.-])(?:\w{0,40}_)?pat[\"']?\s{0,4}(?::=|[:=])\s{0,4})"
-            r"(?!(?:true|false|null|none|\[REDACTED\])\b)(" + _Q + "|" + _BARE + ")"
+            r"(?!(?:true|false|null|none)\b|\[REDACTED\])(" + _Q + "|" + _BARE + ")"
         ),
         r"\1" + MASK,
     ),
