@@ -214,47 +214,28 @@ def diagnose(
         if phase_cand is not None:
             candidates[phase_cand.rule.id] = phase_cand
             decisive = [phase_cand]
+    script = _script_error_candidate(results, kb, stated) if failure and not decisive else None
     if decisive:
         best = in_deprovisioning(max(decisive, key=lambda c: c.key), candidates, failed_step, kb)
-        return _finish(
-            from_candidate(best, candidates, results, failed_customizer, log_result, texts, kb),
-            log_url,
-            operation_id,
-            warnings,
-            template,
-        )
-    script = _script_error_candidate(results, kb, stated) if failure else None
-    if script is not None and all(c.rule.category == script.rule.category for c in candidates.values()):
+        diag = from_candidate(best, candidates, results, failed_customizer, log_result, texts, kb)
+    elif script is not None and all(c.rule.category == script.rule.category for c in candidates.values()):
         # nothing names another cause (at most "a customizer failed"): the script's own error lines say it did
         candidates[script.rule.id] = script
-        return _finish(
-            from_candidate(script, candidates, results, failed_customizer, log_result, texts, kb),
-            log_url,
-            operation_id,
-            warnings,
-            template,
-        )
-    if candidates:  # only matches that several causes fit: say so instead of guessing one of them
+        diag = from_candidate(script, candidates, results, failed_customizer, log_result, texts, kb)
+    elif candidates:  # only matches that several causes fit: say so instead of guessing one of them
         hint = max(candidates.values(), key=lambda c: c.key)
-        return _finish(
-            ambiguous_diagnosis(hint, candidates, results, failed_customizer, texts, kb),
-            log_url,
-            operation_id,
-            warnings,
-            template,
+        diag = ambiguous_diagnosis(hint, candidates, results, failed_customizer, texts, kb)
+    elif failure:
+        diag = unknown_diagnosis(results, failed_customizer, texts, kb)
+    else:
+        what = "the log" if log_result is not None else "the input"
+        diag = Diagnosis(
+            category="none",
+            title=CATEGORIES["none"].title,
+            summary=f"No failure found in {what}." if texts or log_result is not None else "Nothing to diagnose.",
+            confidence=0.9 if log_succeeded else (0.6 if (texts or results) else 0.3),
+            phase=log_result.phase if log_result and log_result.phase != "unknown" else "unknown",
         )
-    if failure:
-        return _finish(
-            unknown_diagnosis(results, failed_customizer, texts, kb), log_url, operation_id, warnings, template
-        )
-    what = "the log" if log_result is not None else "the input"
-    diag = Diagnosis(
-        category="none",
-        title=CATEGORIES["none"].title,
-        summary=f"No failure found in {what}." if texts or log_result is not None else "Nothing to diagnose.",
-        confidence=0.9 if log_succeeded else (0.6 if (texts or results) else 0.3),
-        phase=log_result.phase if log_result and log_result.phase != "unknown" else "unknown",
-    )
     return _finish(diag, log_url, operation_id, warnings, template)
 
 

@@ -211,24 +211,17 @@ def _key_log(p: str, *, end: bool, after: str) -> bytes:
 
 
 @pytest.mark.parametrize("backend", ["hyperscan", "stdlib"])
-def test_private_key_body_lines_that_are_error_lines(kb, monkeypatch, backend):
+@pytest.mark.parametrize("closed", [True, False], ids=["with-end", "without-end"])
+def test_private_key_body_lines_that_are_error_lines(kb, monkeypatch, backend, closed):
+    """A key's body line that is itself an error line never leaves; the lines after its END line are kept, and a
+    key without END masks to the end of the log."""
     monkeypatch.setenv(BACKEND_ENV, backend)
     p = f"[{OP}] PACKER OUT     azure-arm: ERROR:"
     after = f"[{OP}] PACKER OUT     azure-arm: ERROR: E: Unable to locate package contoso-agent"
-    d = json.dumps(diagnose(MESSAGE, log=_key_log(p, end=True, after=after), rules=kb).to_dict())
+    d = json.dumps(diagnose(MESSAGE, log=_key_log(p, end=closed, after=after), rules=kb).to_dict())
     assert not [body for body in KEY_BODY if body in d]
-    assert "Unable to locate package contoso-agent" in d  # lines after the END line are not masked
     assert MASK in d  # the key's lines were among the evidence, masked
-
-
-@pytest.mark.parametrize("backend", ["hyperscan", "stdlib"])
-def test_private_key_without_end_masks_to_the_end_of_the_log(kb, monkeypatch, backend):
-    monkeypatch.setenv(BACKEND_ENV, backend)
-    p = f"[{OP}] PACKER OUT     azure-arm: ERROR:"
-    after = f"[{OP}] PACKER OUT     azure-arm: ERROR: E: Unable to locate package MIIEowIBAAKCAQEA-tail"
-    d = json.dumps(diagnose(MESSAGE, log=_key_log(p, end=False, after=after), rules=kb).to_dict())
-    assert not [body for body in KEY_BODY if body in d]
-    assert "MIIEowIBAAKCAQEA-tail" not in d
+    assert ("contoso-agent" in d) is closed
 
 
 def test_more_private_keys_than_blocks_kept_still_mask_every_key(kb):
