@@ -15,7 +15,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-MASK = "[REDACTED]"
+from diagnosis.secret_masks import (
+    BARE,
+    ENC_VALUE,
+    MASK,
+    PEM_BLOCK,
+    URL_REST,
+    Q,
+    mask_aws_secret,
+    mask_chained_values,
+    mask_p_flag,
+    mask_pem,
+    mask_userinfo,
+)
+
+__all__ = ["CATALOGUE", "KINDS_BY_ID", "MASK", "TRIGGER_WORDS", "SecretKind"]
 
 
 @dataclass(frozen=True)
@@ -35,117 +49,13 @@ class SecretKind:
         return self.pattern.sub(self.replacement, text)
 
 
-# A quoted value; the opening quote may be escaped, also repeatedly (``\'x\'`` in a repr, ``\"x\"`` in a
-# JSON string, ``\\\"x\\\"`` in JSON inside JSON).
-_Q = r"(?:\\{0,8}\"[^\"\r\n]{0,4096}\"|\\{0,8}'[^'\r\n]{0,4096}')"
-_BARE = r"[^\s,;&\"'<>]{1,4096}"  # an unquoted value
-_ENC_VALUE = r"(?:(?!%26|%3[bB])%[0-9A-Fa-f]{2}|[^&\s\"'<>%;]){1,4096}"
-_URL_REST = r"[^\s\"'<>]{1,4096}"
-
 # Names that only describe a secret (SharedAccessKeyName, secret_name, token_url) keep their value.
 _SECRET_ASSIGNMENT = re.compile(
     r"(?i)([\"']?(?<![\w.-])[\w.:$-]{0,40}(?:password|passwd|secret|api_?key|access_?key|account_?key"
     r"|private_?key|token|credential)(?![\w.-]{0,40}(?:name|id|type|uri|url|path|file|length|count|expiry"
     r"|expires|version|policy|endpoint)[\"']?\s{0,4}[:=])[\w.-]{0,40}[\"']?\s{0,4}(?::=|[:=])\s{0,4})"
-    r"(?!(?:true|false|null|none)\b|\[REDACTED\])(" + _Q + "|" + _BARE + ")"
+    r"(?!(?:true|false|null|none)\b|\[REDACTED\])(" + Q + "|" + BARE + ")"
 )
-
-
-def _mask_chained_values(pattern: re.Pattern[str]) -> Callable[[str], str]:
-    """Masks group 2 (the value) of every match of ``pattern``, looking for the next match from the start of each
-    value rather than its end: in a chained assignment (``token = $env:ADMIN_PASSWORD = 'v'``, ``token =
-    "client_secret": "v"``) one match's value is the next one's name."""
-
-    def mask(text: str) -> str:
-        spans: list[tuple[int, int]] = []
-        pos = 0
-        while (m := pattern.search(text, pos)) is not None:
-            start, end = m.span(2)
-            if spans and start < spans[-1][1]:  # inside the previous value: one span
-                spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
-            else:
-                spans.append((start, end))
-            pos = max(start, m.start() + 1)
-        if not spans:
-            return text
-        parts, last = [], 0
-        for start, end in spans:
-            parts += [text[last:start], MASK]
-            last = end
-        parts.append(text[last:])
-        return "".join(parts)
-
-    return mask
-
-
-PEM_BLOCK = re.compile(
-    r"-----BEGIN ((?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?)-----.*?(?:-----END \1-----|\Z)", re.DOTALL
-)
-
-# ``-p`` is a password only for some commands (mkdir -p, ssh -p 22 are not secrets): sshpass, useradd,
-# docker login, or any line that also passes a user with -u/--username. ``-P`` is the password of
-# sqlcmd/bcp/osql only, and an attached value (``-pSECRET``) only for the mysql family.
-_P_FLAG_COMMAND = re.compile(
-    r"(?i)(?:\b(?:sshpass|mysql\w{0,10}|mariadb|useradd|usermod|psexec|htpasswd|sqlcmd|bcp|osql)\b"
-    r"|\b(?:docker|podman|helm|oras|az|buildah|skopeo|nerdctl)\s{1,4}(?:[\w-]{1,20}\s{1,4})?login\b"
-    r"|(?:^|\s)(?:-u|--user(?:name)?)(?:\s{1,8}|=)\S)"
-)
-_UPPER_P_COMMAND = re.compile(r"(?i)\b(?:sqlcmd|bcp|osql|psexec)\b")
-_ATTACHED_P_COMMAND = re.compile(r"(?i)\b(?:mysql\w{0,10}|mariadb)\b")
-_P_FLAG = re.compile(r"(?:(?<=\s)|^)-([pP])(?:(\s{1,8})(" + _Q + r"|[^\s\"'-][^\s\"']{0,4095})|([^\s\"'=]{1,4096}))")
-_P_FLAG_WORDS = (
-    "sshpass",
-    "mysql",
-    "mariadb",
-    "useradd",
-    "usermod",
-    "psexec",
-    "htpasswd",
-    "sqlcmd",
-    "bcp",
-    "osql",
-    "login",
-    "-u",
-    "--user",
-)
-
-
-def _mask_p_flag(text: str) -> str:
-    low = text.lower()
-    if not any(w in low for w in _P_FLAG_WORDS) or not _P_FLAG_COMMAND.search(text):
-        return text
-    upper_ok = _UPPER_P_COMMAND.search(text) is not None
-    attached_ok = _ATTACHED_P_COMMAND.search(text) is not None
-
-    def repl(m: re.Match[str]) -> str:
-        letter = m.group(1)
-        if letter == "P" and not upper_ok:
-            return m.group(0)
-        if m.group(3) is not None:
-            return f"-{letter}{m.group(2)}{MASK}"
-        if attached_ok and letter == "p":
-            return f"-{letter}{MASK}"
-        return m.group(0)
-
-    return _P_FLAG.sub(repl, text)
-
-
-def _mask_userinfo(m: re.Match[str]) -> str:
-    if m.group("user") is not None:
-        return f"{m.group('scheme')}{m.group('user')}:{MASK}@"
-    return f"{m.group('scheme')}{MASK}@"
-
-
-def _mask_aws_secret(m: re.Match[str]) -> str:
-    value = m.group(0)
-    looks_random = (
-        any(c.isupper() for c in value) and any(c.islower() for c in value) and any(c.isdigit() for c in value)
-    )
-    return MASK if looks_random else value
-
-
-def _pem(m: re.Match[str]) -> str:
-    return f"-----BEGIN {m.group(1)}-----{MASK}-----END {m.group(1)}-----"
 
 
 _SECRET_WORDS = ("pass", "secret", "key", "token", "credential")
@@ -157,14 +67,14 @@ CATALOGUE: tuple[SecretKind, ...] = (
         "RFC 7468; detect-secrets PrivateKeyDetector, gitleaks private-key",
         ("-----begin",),
         PEM_BLOCK,
-        _pem,
+        mask_pem,
     ),
     SecretKind(
         "azure-sas-signature",
         "SAS signature sig=..., also URL-encoded sig%3D / sig%253D",
         "Azure Storage SAS docs; gitleaks azure-storage-sas",
         ("sig",),
-        re.compile(r"(?i)((?<![A-Za-z_])sig(?:=|%3D|%253D))" + _ENC_VALUE),
+        re.compile(r"(?i)((?<![A-Za-z_])sig(?:=|%3D|%253D))" + ENC_VALUE),
         r"\1" + MASK,
     ),
     SecretKind(
@@ -174,7 +84,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         ("signature", "code", "token", "key", "password", "secret"),
         re.compile(
             r"(?i)((?:[?&]|&amp;|%3F|%26)(?:signature|code|token|access_token|id_token|refresh_token|client_secret"
-            r"|api[-_]?key|apikey|key|password|secret)(?:=|%3D))" + _ENC_VALUE
+            r"|api[-_]?key|apikey|key|password|secret)(?:=|%3D))" + ENC_VALUE
         ),
         r"\1" + MASK,
     ),
@@ -259,7 +169,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         "Slack incoming webhook and workflow URLs (the secret is the path)",
         "Slack incoming webhooks docs; gitleaks slack-webhook-url",
         ("hooks.slack.com",),
-        re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)" + _URL_REST),
+        re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)" + URL_REST),
         r"\1" + MASK,
     ),
     SecretKind(
@@ -267,7 +177,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         "Discord webhook URLs (the token is the path)",
         "Discord webhook docs; detect-secrets DiscordBotTokenDetector",
         ("discord",),
-        re.compile(r"(?i)(discord(?:app)?\.com/api/webhooks/)" + _URL_REST),
+        re.compile(r"(?i)(discord(?:app)?\.com/api/webhooks/)" + URL_REST),
         r"\1" + MASK,
     ),
     SecretKind(
@@ -276,7 +186,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         "Microsoft 365 connectors docs; gitleaks microsoft-teams-webhook",
         ("webhook.office.com", "outlook.office"),
         re.compile(
-            r"(?i)((?:[\w-]{1,63}\.webhook\.office\.com|outlook\.office(?:365)?\.com)/webhook(?:b2)?/)" + _URL_REST
+            r"(?i)((?:[\w-]{1,63}\.webhook\.office\.com|outlook\.office(?:365)?\.com)/webhook(?:b2)?/)" + URL_REST
         ),
         r"\1" + MASK,
     ),
@@ -289,7 +199,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
             r"(?i)(?P<scheme>\b[a-z][a-z0-9+.-]{1,20}://)(?:(?P<user>[^\s/@:?#\"'<>]{1,256}):[^\s/@?#\"'<>]{1,1024}"
             r"|[^\s/@:?#\"'<>]{16,1024})@"
         ),
-        _mask_userinfo,
+        mask_userinfo,
     ),
     SecretKind(
         "azure-account-key",
@@ -312,7 +222,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         "AWS IAM docs; detect-secrets AWSKeyDetector",
         ("aws",),
         re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"),
-        _mask_aws_secret,
+        mask_aws_secret,
     ),
     SecretKind(
         "npm-token",
@@ -340,7 +250,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         "ConvertTo-SecureString 'plain text' -AsPlainText",
         "PowerShell ConvertTo-SecureString docs",
         ("securestring",),
-        re.compile(r"(?i)(ConvertTo-SecureString\s{1,8}(?:-String\s{1,8})?)(" + _Q + r"|[^\s()|]{1,4096})"),
+        re.compile(r"(?i)(ConvertTo-SecureString\s{1,8}(?:-String\s{1,8})?)(" + Q + r"|[^\s()|]{1,4096})"),
         r"\1" + MASK,
     ),
     SecretKind(
@@ -348,7 +258,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         'assignments: password=, pwd=, secret=, token=, $env:ADMIN_PASSWORD = \'...\', "client_secret": "..."',
         "detect-secrets KeywordDetector, gitleaks generic-api-key",
         _SECRET_WORDS,
-        mask=_mask_chained_values(_SECRET_ASSIGNMENT),
+        mask=mask_chained_values(_SECRET_ASSIGNMENT),
     ),
     SecretKind(
         "pat-assignment",
@@ -357,7 +267,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         ("pat",),
         re.compile(
             r"(?i)((?<![\w.-])(?:\w{0,40}_)?pat[\"']?\s{0,4}(?::=|[:=])\s{0,4})"
-            r"(?!(?:true|false|null|none)\b|\[REDACTED\])(" + _Q + "|" + _BARE + ")"
+            r"(?!(?:true|false|null|none)\b|\[REDACTED\])(" + Q + "|" + BARE + ")"
         ),
         r"\1" + MASK,
     ),
@@ -369,7 +279,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         re.compile(
             r"(?i)((?:^|(?<=[\s(]))(?:--?|/)[\w-]{0,30}(?:password|passwd|passphrase|secret|token|"
             r"account-?key|access-?key|secret-?key|api-?key|sas-?key|storage-?key|shared-?key|credential)"
-            r"[\w-]{0,30}(?:\s{1,8}|=|:))(?![-($])(" + _Q + r"|[^\s\"'|;]{1,4096})"
+            r"[\w-]{0,30}(?:\s{1,8}|=|:))(?![-($])(" + Q + r"|[^\s\"'|;]{1,4096})"
         ),
         r"\1" + MASK,
     ),
@@ -378,7 +288,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         "/p:secret and /pass:secret (cmdkey, net use); MSBuild-style /p:Name=value stays",
         "cmdkey / net use docs",
         ("/p:", "/pass:"),
-        re.compile(r"(?i)((?:^|(?<=\s))/p(?:ass)?:)(?![\w.-]{1,200}=)(" + _Q + r"|[^\s\"']{1,4096})"),
+        re.compile(r"(?i)((?:^|(?<=\s))/p(?:ass)?:)(?![\w.-]{1,200}=)(" + Q + r"|[^\s\"']{1,4096})"),
         r"\1" + MASK,
     ),
     SecretKind(
@@ -406,7 +316,7 @@ CATALOGUE: tuple[SecretKind, ...] = (
         "-p PASSWORD of sshpass, mysql, useradd, docker/az login, sqlcmd -P",
         "the commands' own usage texts",
         ("-p",),
-        mask=_mask_p_flag,
+        mask=mask_p_flag,
     ),
 )
 
