@@ -19,7 +19,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from diagnosis.scan.core import MAX_LINE, Recorder, Table, evidence_window, line_bounds
-from diagnosis.scan.hs_bulk import MarkerIndices, SaturatedLines, Timeline, count_only_markers
+from diagnosis.scan.hs_bulk import MarkerIndices, Prepared, SaturatedLines, Timeline, count_only_markers
 from diagnosis.scan.hs_compile import (  # noqa: F401 - the backend's interface, where callers look for it
     PatternNotCompilable,
     automaton_source,
@@ -167,13 +167,7 @@ class HyperscanBackend:
             located = None if partial else saturated.locate(taken, buf, offset, end)
             if located is None:  # over-long or unfinished lines: recorded one by one, on windows
                 batch = sorted(batch + saturated.as_events(taken, shift))
-        timeline = None
-        if located is not None:
-            current = self.recorder.steps.current
-            timeline = Timeline([-1], [(current.position if current else None, self.recorder.result.phase)])
-        self._record_lines(batch, buf, offset, end, line_no, partial, timeline)
-        if located is not None and timeline is not None:
-            saturated.count(located, buf, line_no, timeline)
+        self._record_and_count(batch, located, buf, offset, end, line_no, partial)
         self.events[:] = saturated.refresh(self.events, shift)  # the same list: the callback appends to it
 
     def _start_dense(self, taken: dict[int, list[int]]) -> bool:
@@ -218,11 +212,18 @@ class HyperscanBackend:
         if not len(batch):
             return
         per_line, located = self.vector.split(batch, buf, offset, end, line_no, partial)
+        self._record_and_count(per_line, located, buf, offset, end, line_no, partial)
+
+    def _record_and_count(
+        self, batch: list[int], located: Prepared | None, buf: bytes, offset: int, end: int, line_no: int, partial: bool
+    ) -> None:
+        """Records ``batch`` line by line, then counts the lines ``located`` for rules past their first hits (if
+        any) with the step and phase the line-by-line recording had reached at each of them."""
         timeline = None
         if located is not None:
             current = self.recorder.steps.current
             timeline = Timeline([-1], [(current.position if current else None, self.recorder.result.phase)])
-        self._record_lines(per_line, buf, offset, end, line_no, partial, timeline)
+        self._record_lines(batch, buf, offset, end, line_no, partial, timeline)
         if located is not None and timeline is not None:
             self.saturated.count(located, buf, line_no, timeline)
 
