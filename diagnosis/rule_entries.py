@@ -26,6 +26,9 @@ from diagnosis.rules import (
     RunningSignal,
 )
 
+# entry fields that are true or false (false when absent), in the order they are checked
+_FLAGS = ("benign", "ambiguous", "error_record", "warning_cause", "progress")
+
 
 def parse_entry(entry: Any, origin: str, index: int, *, checked: bool = False) -> Rule:
     where = f"{origin}: entry #{index}"
@@ -43,21 +46,11 @@ def parse_entry(entry: Any, origin: str, index: int, *, checked: bool = False) -
         raise fail(sorted(unknown)[0], f"unknown field (allowed: {', '.join(sorted(_FIELDS))})")
     if not isinstance(rid, str) or not _ID.match(rid):
         raise fail("id", "required; lower-case letters, digits, '.', '_' or '-'")
-    benign = entry.get("benign", False)
-    if not isinstance(benign, bool):
-        raise fail("benign", "must be true or false")
-    ambiguous = entry.get("ambiguous", False)
-    if not isinstance(ambiguous, bool):
-        raise fail("ambiguous", "must be true or false")
-    error_record = entry.get("error_record", False)
-    if not isinstance(error_record, bool):
-        raise fail("error_record", "must be true or false")
-    warning_cause = entry.get("warning_cause", False)
-    if not isinstance(warning_cause, bool):
-        raise fail("warning_cause", "must be true or false")
-    progress = entry.get("progress", False)
-    if not isinstance(progress, bool):
-        raise fail("progress", "must be true or false")
+    flags = {name: entry.get(name, False) for name in _FLAGS}
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise fail(name, "must be true or false")
+    benign, error_record = flags["benign"], flags["error_record"]
     category = entry.get("category", "none" if benign else None)
     if not isinstance(category, str) or category not in CATEGORY_IDS:
         raise fail("category", f"must be one of {', '.join(CATEGORY_IDS)}")
@@ -134,17 +127,13 @@ def parse_entry(entry: Any, origin: str, index: int, *, checked: bool = False) -
         precedence=precedence,
         confidence=float(confidence),
         scope=scope,
-        benign=benign,
+        **flags,
         warning=warning.strip() or title.strip(),
         message_patterns=compiled["message_patterns"],
         resolved_by=compiled["resolved_by"],
         log_patterns=compiled["log_patterns"],
         origin=origin,
-        ambiguous=ambiguous,
         translations=parse_translations(entry.get("translations"), fail),
-        error_record=error_record,
-        warning_cause=warning_cause,
-        progress=progress,
         running=running,
     )
 
