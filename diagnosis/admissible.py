@@ -25,6 +25,10 @@ later, and a text that shows them is a failure with that cause.
 A pending restart (category ``pending-restart``) is a state an earlier step leaves for a later one to trip over:
 its lines count wherever they are in the text (only the quoted/warning rule applies to them).
 
+``inside_build`` tells a line from inside the build VM (a provisioner running, or a remote command's output
+under Packer's builder prefix) from one of the builder or a client: a script's error records alone blame its
+customizer only from inside the build.
+
 Lines dropped here never decide a category; they may still appear among the last error lines of an ``unknown``.
 """
 
@@ -134,3 +138,18 @@ def admissible(
         and not quoted_or_warning(h.text, warnings_count=warnings_count)
         and (latent or in_failing_part(h, result, failed))
     ]
+
+
+# packer-plugin-azure prints a deployment's errors as "ERROR: -> <code> : <message>" (and "ERROR:   -> " for
+# inner ones): the builder's own lines, not a script's
+_BUILDER_ARM_ERROR = re.compile(r"ERROR:\s{1,8}->")
+
+
+def inside_build(hit: Hit, result: ScanResult) -> bool:
+    """The line came from inside the build VM: a provisioner was running (a step of the log, or after Packer's
+    ``Provisioning with ...``), or Packer printed it for its builder (``    azure-arm: ...`` for a remote command's
+    output, ``==> azure-arm: ...`` for its error output), except the builder's own ARM errors (``ERROR: -> ...``)."""
+    if hit.step is not None or (result.ui_steps and hit.line > result.ui_steps[0]):
+        return True
+    line = parse_line(hit.text)
+    return line.builder is not None and not _BUILDER_ARM_ERROR.match(line.message)

@@ -24,6 +24,7 @@ from diagnosis.admissible import (
     admissible,
     before_a_later_provisioner,
     failing_step,
+    inside_build,
     quoted_or_warning,
     template_script_lines,
 )
@@ -148,18 +149,17 @@ def diagnose(
         if r is None:
             continue
         step = r.failed_step
+        tail_says_failed = any(
+            FAILURE_SIGNAL.search(h.text) or states_failure(line_message(h.text)) for h in r.tail_errors
+        )
         if r.success and not r.failure_seen:  # Packer finished: a non-zero code it allowed is no failure
             log_succeeded = True
         elif r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
             log_failed = stated = True
         elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb)):
             log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
-            stated = stated or any(
-                FAILURE_SIGNAL.search(h.text) or states_failure(line_message(h.text)) for h in r.tail_errors
-            )
-        elif not r.success and any(
-            FAILURE_SIGNAL.search(h.text) or states_failure(line_message(h.text)) for h in r.tail_errors
-        ):
+            stated = stated or tail_says_failed
+        elif not r.success and tail_says_failed:
             log_failed = stated = True
     failure = message_failed or log_failed
 
@@ -299,7 +299,7 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase, stated
             hits = [
                 h
                 for h in admissible(rh.samples(), r, step, record.category)
-                if h.line not in harmless and _inside_build(h, r)
+                if h.line not in harmless and inside_build(h, r)
             ]
             cand.hits.extend((r.source, h) for h in hits)
             if hits:
@@ -310,21 +310,6 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase, stated
             if output:
                 cand.sources.add(r.source)
     return cand if cand.hits else None
-
-
-# packer-plugin-azure prints a deployment's errors as "ERROR: -> <code> : <message>" (and "ERROR:   -> " for
-# inner ones): the builder's own lines, not a script's
-_BUILDER_ARM_ERROR = re.compile(r"ERROR:\s{1,8}->")
-
-
-def _inside_build(hit: Hit, result: ScanResult) -> bool:
-    """The line came from inside the build VM: a provisioner was running (a step of the log, or after Packer's
-    ``Provisioning with ...``), or Packer printed it for its builder (``    azure-arm: ...`` for a remote command's
-    output, ``==> azure-arm: ...`` for its error output), except the builder's own ARM errors (``ERROR: -> ...``)."""
-    if hit.step is not None or (result.ui_steps and hit.line > result.ui_steps[0]):
-        return True
-    line = parse_line(hit.text)
-    return line.builder is not None and not _BUILDER_ARM_ERROR.match(line.message)
 
 
 def _harmless_lines(result: ScanResult, kb: KnowledgeBase, recovered: set[str]) -> set[int]:
