@@ -66,6 +66,8 @@ _SUCCESS_STATES = {"succeeded"}
 _FAILED_RUN_STATES = ("failed", "canceled", "partiallysucceeded")
 # lastRunStatus.runSubState of a failed run that names the failing phase well enough for a category of its own
 _SUB_STATE_RULES = {"distributing": "distribution-failed"}
+# the entry a failure during Packer's capture steps decides
+_CAPTURE_RULE = "distribution-failed"
 
 
 def diagnose(
@@ -210,7 +212,7 @@ def diagnose(
 
     decisive = [c for c in candidates.values() if not c.rule.ambiguous]
     if not decisive and failure:  # nothing names the cause, but the run's sub-state may name the phase that failed
-        phase_cand = _sub_state_candidate(status.run_sub_state, run, message, kb)
+        phase_cand = _sub_state_candidate(status.run_sub_state, run, message, kb) or _capture_candidate(results, kb)
         if phase_cand is not None:
             candidates[phase_cand.rule.id] = phase_cand
             decisive = [phase_cand]
@@ -371,6 +373,24 @@ def _sub_state_candidate(sub_state: str | None, run: str, message: str | None, k
     cand = Candidate(rule, sources={"message"})
     cand.hits.append(("message", Hit(rule.id, 1, text[:EVIDENCE_CHARS], None, rule.phase)))
     return cand
+
+
+def _capture_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Candidate | None:
+    """A failure reported after Packer's capture steps began (every provisioner had succeeded) and before its
+    cleanup: storing the image failed, so the distribution did, whatever the error's wording."""
+    rule = kb.get(_CAPTURE_RULE)
+    if rule is None:
+        return None
+    cand = Candidate(rule)
+    for r in results:
+        if r.capture_line is None:
+            continue
+        end = r.capture_end_line
+        after = [h for h in r.tail_errors if h.line > r.capture_line and (end is None or h.line < end)]
+        cand.hits.extend((r.source, h) for h in after)
+        if after:
+            cand.sources.add(r.source)
+    return cand if cand.hits else None
 
 
 def _finish(

@@ -36,11 +36,21 @@ _HEAD = re.compile(
     r"(?:(?P<ui>ui error|ui|machine readable):\s?)?"
     r"(?:\[(?P<level>INFO|DEBUG|ERROR|ERR|WARN|WARNING|TRACE)\]\s)?"
     r"(?:(?P<arrow>==>|-->)\s?)?"
-    r"(?:\s{0,8}(?:[\w-]{1,80}\.)?(?P<builder>azure-arm|azure-chroot|azure-dtl)(?:\.[\w-]{1,80})?:\s?)?"
+    # the build's name: an Azure builder's type (alone or inside "<source>.azure-arm.<name>"), "vhd" (the name
+    # actions/runner-images' templates give their azure-arm build), or any name after Packer's arrow
+    r"(?:\s{0,8}(?:[\w-]{1,80}\.)?(?P<builder>azure-arm|azure-chroot|azure-dtl|vhd)(?:\.[\w-]{1,80})?:\s?"
+    r"|(?<=> )(?P<named>[A-Za-z][\w.-]{0,79}):\s)?"
 )
 
 PROVISIONER_START = re.compile(r"\(telemetry\) Starting provisioner ([\w.-]{1,80})")
 PROVISIONER_END = re.compile(r"\(telemetry\) ending ([\w.-]{1,80})")
+# packer-plugin-azure's azure-arm steps after the provisioners, in order (StepGetOSDisk, StepPowerOffCompute,
+# StepSnapshotOSDisk, StepCaptureImage, StepPublishToSharedImageGallery): Packer reaches the first one only when
+# every provisioner succeeded, and what fails from there on is storing the image
+CAPTURE_STEPS = (
+    r"Querying the machine's properties|Powering off machine|Snapshotting OS disk|Generalizing machine"
+    r"|Capturing image|Publishing to Shared Image Gallery"
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,7 @@ class LogLine:
     plugin: str | None = None  # "packer", "packer-provisioner-shell plugin", "packer-plugin-azure plugin"
     ui: str | None = None  # "ui", "ui error", "machine readable"
     level: str | None = None  # "INFO", "DEBUG", "ERROR", ...
-    builder: str | None = None  # "azure-arm"
+    builder: str | None = None  # "azure-arm", "ubuntu.azure-arm.image" reads "azure-arm"
     step_output: bool = False  # "==> azure-arm:" (Packer's step message) rather than "    azure-arm:" (output)
 
     @property
@@ -88,7 +98,7 @@ def parse_line(text: str) -> LogLine:
         plugin=m.group("plugin"),
         ui=m.group("ui"),
         level=m.group("level"),
-        builder=m.group("builder"),
+        builder=m.group("builder") or m.group("named"),
         step_output=m.group("arrow") is not None,
     )
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .logline import PROVISIONER_END, PROVISIONER_START, parse_line
+from .logline import CAPTURE_STEPS, PROVISIONER_END, PROVISIONER_START, parse_line
 from .runsignals import RunningKnowledge
 
 MAX_LINE_CHARS = 8_192  # longer lines are cut for analysis
@@ -51,9 +51,8 @@ _CONN_TARGET = re.compile(
 _DEPLOY = re.compile(r"Deploying deployment template|Validating deployment template")
 _DEPLOY_DONE = re.compile(r"Getting the VM's IP address|-> VM Name\b|Waiting for (?:SSH|WinRM)")
 _DISTRIBUTE = re.compile(
-    r"(?i)Querying the machine's properties|Powering off machine|Capturing image|Generalizing machine|"
-    r"Publishing to Shared Image Gallery|SIG publication|Waiting for SIG replication|replicat(?:ing|ion)|"
-    r"Distributing\b|Creating image version|Copying VHD|Exporting VHD"
+    r"(?i)" + CAPTURE_STEPS + r"|SIG publication|Waiting for SIG replication|replicat(?:ing|ion)"
+    r"|Distributing\b|Creating image version|Copying VHD|Exporting VHD"
 )
 _CLEANUP = re.compile(
     r"(?i)Deleting individual resources|Deleting resource group|Removing the created Deployment"

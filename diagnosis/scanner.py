@@ -66,6 +66,7 @@ _ERRORISH = re.compile(
     r"status(?: ?code)?[\"']?[ \t]*[:=][ \t]*[\"']?[45]\d\d)\b"  # an HTTP status (StatusCode: 409)
     # Pester: a failed test ("[-] name 1.43s") and its assertion ("Expected 'a' to ..., but it did match.")
     r"|(?:^|\s)\[-\] \S|\bExpected\b[^\n]{1,300}, but\b"
+    r"|\bTraceback \(most recent call last\)"  # CPython's report of an exception nothing handled
 )
 # lines that look like errors but report none (Ansible's PLAY RECAP host line counts zero failures)
 _NOT_ERRORISH = re.compile(

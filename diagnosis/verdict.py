@@ -31,7 +31,9 @@ FAILURE_SIGNAL = re.compile(
     r"|(?m:^(?:ERROR: )?\([A-Z][A-Za-z]{2,80}\) )|(?m:^Code: [A-Z][A-Za-z]{2,80}\s*$)"
     r"|\b(?:StatusCode|Status)=[45]\d\d\b|unexpected status [45]\d\d \([^)\n]{1,60}\) with error: [A-Z]"
     r"|(?i:\"?(?:provisioningState|runState|provisioning_state|run_state)\"?\s*[:=]\s*\"?Failed\b)"
-    r"|(?i:\bexit ?code:? ?[1-9]|exited with status [1-9]|returned (?:exit )?code [1-9])"
+    # Windows tools' exit codes are often HRESULTs, which PowerShell's $LASTEXITCODE prints signed (-2146233079)
+    r"|(?i:\bexit ?code:? ?-?[1-9]|exited with status -?[1-9]|returned (?:exit )?code -?[1-9])"
+    r"|(?i:\b(?:non[- ]?zero|unsuccessful|unexpected) exit code\b)"
     r"|context deadline exceeded|context canceled|\bunexpected EOF\b|Build was (?:cancelled|halted)"
     r"|(?m:^(?:[^\n]{0,160} plugin: )?panic: )"  # a Go panic, bare or behind packer's "<plugin> plugin: " prefix
 )

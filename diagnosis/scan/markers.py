@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from diagnosis.logline import PROVISIONER_END, PROVISIONER_START
+from diagnosis.logline import CAPTURE_STEPS, PROVISIONER_END, PROVISIONER_START
 from diagnosis.scan.model import EVIDENCE_CHARS, MAX_SECRET_BLOCKS, MAX_STEPS, Hit, ScanResult, Step
 from diagnosis.times import find_time
 
@@ -37,7 +37,7 @@ MARKERS: tuple[Marker, ...] = (
     Marker("connect", r"Waiting for (?:SSH|WinRM)"),
     Marker("connected", r"Connected to SSH|WinRM connected"),
     Marker("deprovision", r"DeprovisioningScript"),
-    Marker("distribute", r"Capturing image"),
+    Marker("distribute", CAPTURE_STEPS),
     Marker("cleanup", r"deleting individual resources|[Dd]eleting resource group"),
     Marker("exit", _EXIT_PREFIX + r"-?0*[1-9]"),  # a non-zero exit code
     Marker("exit-zero", _EXIT_PREFIX + r"-?0+\b"),
@@ -121,7 +121,7 @@ class StepTracker:
         elif kind in ("secret-begin", "secret-end"):
             self._secret_block(kind, line_no)
         else:
-            self._phase(kind)
+            self._phase(kind, line_no)
 
     def needs_zero_exit(self) -> bool:
         """A zero exit code changes nothing unless the running step has seen no exit code yet."""
@@ -164,17 +164,21 @@ class StepTracker:
                 step.end_line, step.end_time = line_no, ts
                 break
 
-    def _phase(self, kind: str) -> None:
+    def _phase(self, kind: str, line_no: int) -> None:
         res = self.result
         if kind == "deprovision":
             if self.current is not None:
                 self.current.deprovision = True
                 res.phase = "deprovision"
         elif kind in ("deploy", "connect", "cleanup"):
+            if kind == "cleanup" and res.capture_line is not None and res.capture_end_line is None:
+                res.capture_end_line = line_no
             if kind == "cleanup" or res.phase in ("unknown", "deploy", "connect"):
                 res.phase = kind
         elif kind == "distribute":
             if res.phase != "cleanup":
                 res.phase = "distribute"
+                if res.capture_line is None:
+                    res.capture_line = line_no
         elif kind == "connected" and res.phase in ("unknown", "deploy", "connect"):
             res.phase = "connect"

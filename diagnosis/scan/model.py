@@ -89,6 +89,9 @@ class ScanResult:
     # the latest MAX_STEPS, and the first "Provisioning step had errors" line: what pasted output shows of steps
     ui_steps: list[int] = field(default_factory=list)
     ui_failed_line: int | None = None
+    # the first line of Packer's capture steps (powering off, capturing, publishing): provisioning was over
+    capture_line: int | None = None
+    capture_end_line: int | None = None  # the first cleanup line after it: the capture was over, done or failed
     # lines of a pasted text that are script text inside an image template's "inline" array (set by the engine)
     template_script_lines: frozenset[int] = frozenset()
     # PEM private keys printed in the log: (BEGIN line, END line or None while open), the latest MAX_SECRET_BLOCKS
