@@ -296,6 +296,32 @@ def test_a_run_that_failed_while_distributing_is_a_distribution_failure(kb):
         assert diagnose(template=show, rules=kb).category == "unknown", (sub_state, run)
 
 
+_CAPTURE = (
+    "==> azure-arm: Provisioning with powershell script: C:/tmp/sysprep.ps1",
+    "    azure-arm: IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE",
+    "==> azure-arm: Querying the machine's properties ...",
+    "==> azure-arm: Powering off machine ...",
+    "==> azure-arm: Capturing image ...",
+)
+
+
+@pytest.mark.parametrize("as_log", [True, False])
+def test_a_failure_during_packers_capture_steps_is_a_distribution_failure(kb, as_log):
+    """Packer captures only after every provisioner succeeded: an unnamed error from there to the cleanup is the
+    image's storing failing; a named cause still wins, and an error first printed in the cleanup is not one."""
+    failed = (*_CAPTURE, "==> azure-arm: ERROR: -> WidgetRefused : The widget refused the image.",
+              "==> azure-arm: Deleting resource group ...", "Build 'azure-arm' errored: WidgetRefused")
+    d = diagnose(log=log(*failed), rules=kb) if as_log else diagnose("\n".join(failed), rules=kb)
+    assert (d.category, d.rule_id, d.phase) == ("distribution-failed", "distribution-failed", "distribute")
+    assert "WidgetRefused" in d.evidence[0].text
+    named = (*_CAPTURE, "==> azure-arm: ERROR: -> AuthorizationFailed : The client 'x' does not have authorization"
+             " to perform action 'Microsoft.Compute/images/write' over scope '/subscriptions/s'.",
+             "Build 'azure-arm' errored: AuthorizationFailed")
+    assert diagnose("\n".join(named), rules=kb).category == "permissions"
+    in_cleanup = (*_CAPTURE, "==> azure-arm: Deleting resource group ...", "Build 'azure-arm' errored: unexpected EOF")
+    assert diagnose("\n".join(in_cleanup), rules=kb).category == "unknown"
+
+
 def test_secrets_are_redacted_everywhere(kb):
     sas = "sv=2021-08-06&se=2030-01-01&sig=SuperSecretSignature123%3D"
     msg = (

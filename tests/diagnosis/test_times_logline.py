@@ -76,6 +76,14 @@ def test_packer_line_shapes():
     out = parse_line(f"{OP} PACKER OUT     azure-arm: IMAGE_STATE_UNDEPLOYABLE")
     assert out.message == "IMAGE_STATE_UNDEPLOYABLE" and not out.step_output and out.packer
 
+    # a build's name: "vhd" (runner-images' azure-arm build) with or without the arrow, any name after the arrow
+    vhd = parse_line("    vhd: Error 0x8013153b: Failed install")
+    assert (vhd.builder, vhd.remote_output, vhd.message) == ("vhd", True, "Error 0x8013153b: Failed install")
+    named = parse_line("==> windows-2019: Script exited with non-zero exit status: 1")
+    assert (named.builder, named.step_output) == ("windows-2019", True)
+    for text in ("    Error: bad request", "==> Some builds didn't complete successfully and had errors:"):
+        assert parse_line(text).builder is None, text
+
     machine = parse_line(f"{OP} PACKER ERR 2019/11/26 06:54:32 machine readable: azure-arm,error []string{{}}")
     assert machine.ui == "machine readable" and machine.message.startswith("azure-arm,error")
 
