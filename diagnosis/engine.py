@@ -42,9 +42,10 @@ from diagnosis.logline import message as line_message
 from diagnosis.logline import parse_line
 from diagnosis.model import Diagnosis
 from diagnosis.pasted import unescape_pasted
+from diagnosis.phase_candidates import capture_candidate, sub_state_candidate
 from diagnosis.redact import redact
 from diagnosis.rules import RESOLVED_SUFFIX, KnowledgeBase, load_knowledge_base
-from diagnosis.scanner import EVIDENCE_CHARS, Hit, ScanResult, Step, scan, scan_text
+from diagnosis.scanner import Hit, ScanResult, Step, scan, scan_text
 from diagnosis.status import read_provisioning_error, read_status
 from diagnosis.verdict import (
     FAILED_DEPROVISION_RULE,
@@ -64,10 +65,6 @@ _OPERATION_ID = re.compile(r"OperationId:\s*([0-9A-Za-z-]{8,})", re.IGNORECASE)
 _SUCCESS_STATES = {"succeeded"}
 # runState values of a run that did not deliver everything: PartiallySucceeded means a distribution target failed
 _FAILED_RUN_STATES = ("failed", "canceled", "partiallysucceeded")
-# lastRunStatus.runSubState of a failed run that names the failing phase well enough for a category of its own
-_SUB_STATE_RULES = {"distributing": "distribution-failed"}
-# the entry a failure during Packer's capture steps decides
-_CAPTURE_RULE = "distribution-failed"
 
 
 def diagnose(
@@ -212,7 +209,7 @@ def diagnose(
 
     decisive = [c for c in candidates.values() if not c.rule.ambiguous]
     if not decisive and failure:  # nothing names the cause, but the run's sub-state may name the phase that failed
-        phase_cand = _sub_state_candidate(status.run_sub_state, run, message, kb) or _capture_candidate(results, kb)
+        phase_cand = sub_state_candidate(status.run_sub_state, run, message, kb) or capture_candidate(results, kb)
         if phase_cand is not None:
             candidates[phase_cand.rule.id] = phase_cand
             decisive = [phase_cand]
@@ -360,37 +357,6 @@ def _step_candidate(result: ScanResult, step: Step, kb: KnowledgeBase) -> Candid
         if h.step == step.position:
             cand.hits.append(("log", h))
     return cand
-
-
-def _sub_state_candidate(sub_state: str | None, run: str, message: str | None, kb: KnowledgeBase) -> Candidate | None:
-    """A run that failed while distributing: the distribution failed, whatever the message says."""
-    rule_id = _SUB_STATE_RULES.get((sub_state or "").strip().lower())
-    rule = kb.get(rule_id) if rule_id and run in ("failed", "partiallysucceeded") else None
-    if rule is None:
-        return None
-    first = next((line.strip() for line in (message or "").splitlines() if line.strip()), "")
-    text = first or f"lastRunStatus: runState {run}, runSubState {sub_state}"
-    cand = Candidate(rule, sources={"message"})
-    cand.hits.append(("message", Hit(rule.id, 1, text[:EVIDENCE_CHARS], None, rule.phase)))
-    return cand
-
-
-def _capture_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Candidate | None:
-    """A failure reported after Packer's capture steps began (every provisioner had succeeded) and before its
-    cleanup: storing the image failed, so the distribution did, whatever the error's wording."""
-    rule = kb.get(_CAPTURE_RULE)
-    if rule is None:
-        return None
-    cand = Candidate(rule)
-    for r in results:
-        if r.capture_line is None:
-            continue
-        end = r.capture_end_line
-        after = [h for h in r.tail_errors if h.line > r.capture_line and (end is None or h.line < end)]
-        cand.hits.extend((r.source, h) for h in after)
-        if after:
-            cand.sources.add(r.source)
-    return cand if cand.hits else None
 
 
 def _finish(
