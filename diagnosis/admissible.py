@@ -140,6 +140,22 @@ def admissible(
     ]
 
 
+# Packer's own output: a build's summary line, or a line under a build's prefix ("==> <name>: " for any name,
+# "    azure-arm: " / "ubuntu.azure-arm.image: " / "vhd: " without the arrow) after at most a short stamp or quote
+_PACKER_SUMMARY = re.compile(r"Build '[^'\n]{1,80}' (?:errored|finished)")
+_BUILD_PREFIX = re.compile(
+    r"^[^\n]{0,80}?(?:(?:==>|-->) [\w.-]{1,120}"
+    r"|(?<![\w.-])(?:[\w-]{1,80}\.)?(?:azure-arm|azure-chroot|azure-dtl|vhd)(?:\.[\w-]{1,80})?): ",
+    re.MULTILINE,
+)
+
+
+def packer_output(text: str) -> bool:
+    """The pasted text shows Packer's output (a build's summary line, a line under a build's prefix), not only
+    what a tool printed."""
+    return _PACKER_SUMMARY.search(text) is not None or _BUILD_PREFIX.search(text) is not None
+
+
 # packer-plugin-azure prints a deployment's errors as "ERROR: -> <code> : <message>" (and "ERROR:   -> " for
 # inner ones): the builder's own lines, not a script's
 _BUILDER_ARM_ERROR = re.compile(r"ERROR:\s{1,8}->")
@@ -151,5 +167,5 @@ def inside_build(hit: Hit, result: ScanResult) -> bool:
     output, ``==> azure-arm: ...`` for its error output), except the builder's own ARM errors (``ERROR: -> ...``)."""
     if hit.step is not None or (result.ui_steps and hit.line > result.ui_steps[0]):
         return True
-    line = parse_line(hit.text)
-    return line.builder is not None and not _BUILDER_ARM_ERROR.match(line.message)
+    prefix = _BUILD_PREFIX.match(hit.text)
+    return prefix is not None and not _BUILDER_ARM_ERROR.match(hit.text[prefix.end() :].lstrip())

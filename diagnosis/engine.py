@@ -25,6 +25,7 @@ from diagnosis.admissible import (
     before_a_later_provisioner,
     failing_step,
     inside_build,
+    packer_output,
     quoted_or_warning,
     template_script_lines,
 )
@@ -118,6 +119,7 @@ def diagnose(
             results.append(r)
     for r, (_source, text) in zip(results, texts, strict=False):  # a pasted template's inline script text
         r.template_script_lines = template_script_lines(text)
+        r.packer_output = packer_output(text)
     for r in results:  # harmless lines (cleanup retries, recovered retries) are never evidence of the failure
         r.tail_errors = _error_lines(r, kb)
 
@@ -186,6 +188,10 @@ def diagnose(
                 if step is None:
                     continue
                 hits = [h for h in hits if h.step == step.position]
+                if not hits:
+                    continue
+            elif rule.scope == "failed-step" and r.packer_output:
+                hits = [h for h in hits if inside_build(h, r)]  # no steps to go by: a line from inside the build VM
                 if not hits:
                     continue
             cand = candidates.setdefault(rule.id, Candidate(rule))

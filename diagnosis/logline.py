@@ -30,6 +30,8 @@ _IMAGE_BUILDER = r"^\s{0,8}(?:\[(?P<op>[^\]\s]{1,80})\]\s?)?(?:PACKER(?:\s(?P<st
 _IMAGE_BUILDER_PREFIX = re.compile(_IMAGE_BUILDER)
 _HEAD = re.compile(
     _IMAGE_BUILDER +
+    # a CI system's own stamp before Packer's line: Jenkins' "[2022-09-09T10:25:14.366Z] " or "10:25:14  "
+    r"(?:\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z\]\s{1,4}|\d\d:\d\d:\d\d\s{1,8}(?=\S))?"
     r"(?:(?P<ts>\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?):?\s{1,4})?"
     r"(?:(?P<plugin>packer(?:-[\w.-]{1,120})?(?: plugin)?|[\w.-]{1,120} plugin):\s"
     r"(?:(?P<ts2>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)\s)?)?"

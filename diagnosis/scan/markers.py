@@ -44,7 +44,10 @@ MARKERS: tuple[Marker, ...] = (
     Marker(
         "failure",
         r"Build 'azure-arm' errored|Some builds didn't complete successfully"
-        r"|Cancelling build after receiving terminated|Deployment failed with a status of '(?:Failed|Canceled)'",
+        r"|Cancelling build after receiving terminated|Deployment failed with a status of '(?:Failed|Canceled)'"
+        # packer command/build.go: a build's error as a machine-readable event ("Builds finished but no artifacts
+        # were created" is no failure: Image Builder's successful runs print it too)
+        r"|machine readable: [\w.-]{1,120},error \[\]string",
     ),
     Marker("success", r"Builds finished\. The artifacts of successful builds are|Build 'azure-arm' finished"),
     Marker("exported", r"Done exporting Packer logs"),

@@ -94,6 +94,8 @@ class ScanResult:
     capture_end_line: int | None = None  # the first cleanup line after it: the capture was over, done or failed
     # lines of a pasted text that are script text inside an image template's "inline" array (set by the engine)
     template_script_lines: frozenset[int] = frozenset()
+    # the text shows Packer's output (builder-prefixed lines, a build's summary line) (set by the engine)
+    packer_output: bool = False
     # PEM private keys printed in the log: (BEGIN line, END line or None while open), the latest MAX_SECRET_BLOCKS
     secret_blocks: list[tuple[int, int | None]] = field(default_factory=list)
 

@@ -446,6 +446,21 @@ def test_a_scripts_error_output_inside_a_provisioner_is_customizer_failed(kb):
     assert d.category == "unknown"
 
 
+def test_a_guest_entry_in_packer_output_decides_only_on_a_line_from_inside_the_build(kb):
+    """In Packer's output, a script's error record decides only under the build's prefix; Packer's own summary
+    line quoting a client-side PowerShell error does not, nor a bare line beside Packer's; a tool's output alone still
+    decides."""
+    inside = "==> azure-arm: Provisioning with powershell script: C:/tmp/a.ps1\n" + (
+        "    azure-arm: Start-Service : Failed to start service 'Docker Engine (docker)'."
+    )
+    assert diagnose(inside, rules=kb).category == "customizer-failed"
+    client = "Build 'azure' errored: Error Creating Temporary Azure VM: New-AzureVM : BadRequest: the request failed."
+    assert diagnose(client, rules=kb).category == "unknown"
+    apt = "E: Unable to locate package contoso-agent"
+    assert diagnose(apt, rules=kb).category == "customizer-failed"  # the tool's own output alone
+    assert diagnose(f"Build 'azure-arm' errored: x\n{apt}", rules=kb).category == "unknown"  # beside Packer's
+
+
 def test_harmless_cleanup_retries_are_warnings_not_evidence():
     from localazure import samplelogs
 

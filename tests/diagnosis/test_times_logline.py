@@ -84,6 +84,10 @@ def test_packer_line_shapes():
     for text in ("    Error: bad request", "==> Some builds didn't complete successfully and had errors:"):
         assert parse_line(text).builder is None, text
 
+    # a CI system's stamp before Packer's line (Jenkins' timestamper)
+    for text in ("11:01:17     azure-arm: [Errno 14] HTTPS Error 404", "[2022-09-09T10:25:14.366Z] azure-arm: x"):
+        assert parse_line(text).builder == "azure-arm", text
+
     machine = parse_line(f"{OP} PACKER ERR 2019/11/26 06:54:32 machine readable: azure-arm,error []string{{}}")
     assert machine.ui == "machine readable" and machine.message.startswith("azure-arm,error")
 
