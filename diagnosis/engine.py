@@ -132,18 +132,14 @@ def diagnose(
     run = (run_state or "").strip().lower()
     text_results = results[: len(texts)]
     text_failed = False
-    # the failure is stated (a failed state, an exit code, Packer's failure lines, a "this failed" statement), not
-    # only seen in error-looking lines or error records, which healthy builds print too
-    stated = state == "failed" or run in _FAILED_RUN_STATES
     for r, (_source, text) in zip(text_results, texts, strict=True):
         looks_ok = r.success and not r.failure_seen
         says_failed = r.failure_seen or bool(FAILURE_SIGNAL.search(text)) or states_failure(text)
         if not looks_ok and (says_failed or r.tail_errors or _live_hits(r, kb)):
             text_failed = True
-            stated = stated or says_failed
     message_failed = text_failed or state == "failed" or run in _FAILED_RUN_STATES
     if run in _SUCCESS_STATES and not perr and state != "failed":
-        message_failed = stated = False
+        message_failed = False
     log_failed = False
     log_succeeded = False
     for r in (log_result, validation_result):
@@ -156,12 +152,11 @@ def diagnose(
         if r.success and not r.failure_seen:  # Packer finished: a non-zero code it allowed is no failure
             log_succeeded = True
         elif r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
-            log_failed = stated = True
+            log_failed = True
         elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb)):
             log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
-            stated = stated or tail_says_failed
         elif not r.success and tail_says_failed:
-            log_failed = stated = True
+            log_failed = True
     failure = message_failed or log_failed
 
     # ------------------------------------------------------------------ candidates
@@ -219,7 +214,7 @@ def diagnose(
         if phase_cand is not None:
             candidates[phase_cand.rule.id] = phase_cand
             decisive = [phase_cand]
-    script = _script_error_candidate(results, kb, stated) if failure and not decisive else None
+    script = _script_error_candidate(results, kb) if failure and not decisive else None
     if decisive:
         best = in_deprovisioning(max(decisive, key=lambda c: c.key), candidates, failed_step, kb)
         diag = from_candidate(best, candidates, results, failed_customizer, log_result, texts, kb)
@@ -282,13 +277,12 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
     return live
 
 
-def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase, stated: bool) -> Candidate | None:
+def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Candidate | None:
     """``customizer-failed`` for a failure whose only known lines are a script's own error records (a PowerShell
     error record, apt's ``E:``, a .NET exception, ``command not found``, a chocolatey failure): the tool inside the
-    build VM failed, so its customizer did, though no exit line is in the text. Without records, error-looking
-    lines Packer printed as a remote command's output count only when the failure is ``stated`` (scripts print
-    such words in healthy builds too). None when nothing is left once quoted commands, warnings, parts the build
-    got past and harmless lines are set aside."""
+    build VM failed, so its customizer did, though no exit line is in the text. Without records, the error-looking
+    lines Packer printed as a remote command's output of a failed build say the same. None when nothing is left
+    once quoted commands, warnings, parts the build got past and harmless lines are set aside."""
     rule = kb.get(FAILED_STEP_RULE)
     if rule is None:
         return None
@@ -309,7 +303,7 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase, stated
             cand.hits.extend((r.source, h) for h in hits)
             if hits:
                 cand.sources.add(r.source)
-        if stated and not cand.hits:  # a remote command's own output reporting an error (tail_errors is filtered)
+        if not cand.hits:  # a remote command's own output reporting an error (tail_errors is filtered)
             output = [h for h in r.tail_errors if parse_line(h.text).remote_output]
             cand.hits.extend((r.source, h) for h in output)
             if output:

@@ -461,6 +461,21 @@ def test_a_guest_entry_in_packer_output_decides_only_on_a_line_from_inside_the_b
     assert diagnose(f"Build 'azure-arm' errored: x\n{apt}", rules=kb).category == "unknown"  # beside Packer's
 
 
+def test_a_scripts_own_error_line_in_a_failed_build_blames_its_customizer(kb):
+    """An error-looking line a script printed (Packer's remote-output prefix) is the failed customizer's own
+    report, though no exit line was pasted; the same line before the next provisioner started is not."""
+    failed = (
+        "==> azure-arm.image: Provisioning with powershell script: C:/images/Install-VisualStudio.ps1\n"
+        "    azure-arm.image: Downloading Bootstrapper ...\n"
+        "    azure-arm.image: Signature thumbprint do not match expected."
+    )
+    d = diagnose(failed, rules=kb)
+    assert (d.category, d.rule_id) == ("customizer-failed", "failed-customizer")
+    assert "Signature thumbprint" in d.evidence[0].text
+    got_past = failed + "\n==> azure-arm.image: Provisioning with powershell script: C:/images/Next.ps1"
+    assert diagnose(got_past, rules=kb).category == "none"
+
+
 def test_harmless_cleanup_retries_are_warnings_not_evidence():
     from localazure import samplelogs
 
