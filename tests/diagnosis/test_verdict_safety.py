@@ -287,6 +287,9 @@ def test_a_cause_after_the_last_provisioner_started_still_decides(cause, kind, c
 PENDING = [
     "RestartNeeded : True",
     "Restart is suppressed because NoRestart is specified.",
+    "WARNING: Restart is suppressed because NoRestart is specified.",
+    "WARNING: A restart is required to enable the containers feature. Please restart your machine.",
+    "WARNING: You must restart this server to finish the installation process.",
     "Success        True          SuccessRestartRequired Yes            {Hyper-V}",
 ]
 
