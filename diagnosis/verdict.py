@@ -35,8 +35,6 @@ FAILURE_SIGNAL = re.compile(
     # Windows tools' exit codes are often HRESULTs, which PowerShell's $LASTEXITCODE prints signed (-2146233079)
     r"|(?i:\bexit ?code:? ?-?[1-9]|exited with status -?[1-9]|returned (?:exit )?code -?[1-9])"
     r"|(?i:\b(?:non[- ]?zero|unsuccessful|unexpected) exit code\b)"
-    # Pester's run summary with failed tests, and actions/runner-images' Invoke-PesterTests when a run fails
-    r"|\bTests Passed: \d{1,9}, Failed: [1-9]|\bTest run has failed\b"
     r"|context deadline exceeded|context canceled|\bunexpected EOF\b|Build was (?:cancelled|halted)"
     r"|(?m:^(?:[^\n]{0,160} plugin: )?panic: )"  # a Go panic, bare or behind packer's "<plugin> plugin: " prefix
 )
