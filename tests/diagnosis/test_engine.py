@@ -476,6 +476,15 @@ def test_a_scripts_own_error_line_in_a_failed_build_blames_its_customizer(kb):
     assert diagnose(got_past, rules=kb).category == "none"
 
 
+def test_an_ansible_task_on_the_control_node_is_no_build_step(kb):
+    """A task failing on 'localhost' is a playbook managing Azure from the control node; on the build VM (Packer's
+    'default' host) it is the customizer's failure."""
+    task = 'fatal: [{host}]: FAILED! => {{"changed": false, "msg": "Error creating image myimage - Azure Error: X"}}'
+    assert diagnose(task.format(host="localhost"), rules=kb).category == "unknown"
+    d = diagnose("    azure-arm: " + task.format(host="default"), rules=kb)
+    assert (d.category, d.rule_id) == ("customizer-failed", "ansible-task-failed")
+
+
 def test_harmless_cleanup_retries_are_warnings_not_evidence():
     from localazure import samplelogs
 
