@@ -134,7 +134,8 @@ def diagnose(
     text_failed = False
     for r, (_source, text) in zip(text_results, texts, strict=True):
         looks_ok = r.success and not r.failure_seen
-        says_failed = r.failure_seen or bool(FAILURE_SIGNAL.search(text)) or states_failure(text)
+        shown = _without_lines(text, _harmless_lines(r, kb, _recovered(r, kb)))  # harmless lines state nothing
+        says_failed = r.failure_seen or bool(FAILURE_SIGNAL.search(shown)) or states_failure(shown)
         if not looks_ok and (says_failed or r.tail_errors or _live_hits(r, kb)):
             text_failed = True
     message_failed = text_failed or state == "failed" or run in _FAILED_RUN_STATES
@@ -334,6 +335,13 @@ def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
         and h.line not in result.template_script_lines
         and not before_a_later_provisioner(h, result)
     ]
+
+
+def _without_lines(text: str, numbers: set[int]) -> str:
+    """``text`` without the lines whose (1-based) numbers are given."""
+    if not numbers:
+        return text
+    return "\n".join(line for i, line in enumerate(text.split("\n"), 1) if i not in numbers)
 
 
 def _find(pattern: re.Pattern[str], text: str, group: int) -> str | None:

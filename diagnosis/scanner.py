@@ -71,6 +71,7 @@ _ERRORISH = re.compile(
 # lines that look like errors but report none (Ansible's PLAY RECAP host line counts zero failures)
 _NOT_ERRORISH = re.compile(
     r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b|unreachable=0 +failed=0\b"
+    r"|\"code\": \"(?:ProvisioningState/succeeded|PowerState/\w{1,20})\""  # a VM instance view's status codes
 )
 
 
