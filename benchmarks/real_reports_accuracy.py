@@ -7,12 +7,13 @@ text goes through the same input recognition as the CLI (customization.log, JSON
 A third of the reports is held out from tuning, chosen up front by a hash of the file name
 (``sha256(name) % 3 == 0``); both numbers are printed.
 
-    python benchmarks/real_reports_accuracy.py [--split tuned|held-out|all] [--verbose]
+    python benchmarks/real_reports_accuracy.py [--split tuned|held-out|all] [--batch FILE] [--verbose]
 
 ``--split`` limits the run (and ``--verbose``'s per-report lines) to one part; tune with ``--split tuned`` and
-look at the held-out part only for the final number. Prints accuracy (all / tuned / held-out), the confusion
-(expected -> got) and the "confident wrong" count: a wrong category that is
-not ``unknown`` (the worst answer a user can get).
+look at the held-out part only for the final number. ``--batch benchmarks/batches/<name>.txt`` measures one
+collected batch: run it when the batch arrives, before anyone looks at its reports. Prints accuracy (all / tuned /
+held-out), the confusion (expected -> got) and the "confident wrong" count: a wrong category that is not
+``unknown`` (the worst answer a user can get).
 """
 
 from __future__ import annotations
@@ -70,11 +71,15 @@ def diagnose_report(data: bytes, kb: KnowledgeBase):
     return diagnose_input(data, kb, name="report")
 
 
-def evaluate(kb: KnowledgeBase | None = None, cases: Path = CASES, split: str = "all") -> list[Result]:
+def evaluate(
+    kb: KnowledgeBase | None = None, cases: Path = CASES, split: str = "all", only: set[str] | None = None
+) -> list[Result]:
     kb = kb or load_knowledge_base(use_env=False)
     out = []
     for path in sorted(cases.glob("*.txt")):
         if split != "all" and held_out(path.name) != (split == "held-out"):
+            continue
+        if only is not None and path.name not in only:
             continue
         expected = path.name.split("__")[0]
         d = diagnose_report(report_text(path), kb)
@@ -108,8 +113,16 @@ def main(argv: list[str] | None = None) -> int:
         default="all",
         help="which part of the reports to run (default: %(default)s)",
     )
+    ap.add_argument(
+        "--batch",
+        type=Path,
+        help="a file naming the reports of one collected batch, one per line (benchmarks/batches/): measure only those",
+    )
     args = ap.parse_args(argv)
-    results = evaluate(cases=args.cases, split=args.split)
+    only = None
+    if args.batch is not None:
+        only = {Path(line.strip()).name for line in args.batch.read_text().splitlines() if line.strip()}
+    results = evaluate(cases=args.cases, split=args.split, only=only)
     if args.verbose:
         for r in results:
             mark = "ok " if r.right else ("WRONG" if r.confident_wrong else "miss")

@@ -147,6 +147,10 @@ class StdlibBackend:
         # each distinct keyword once, with the entries it lets through
         self.keyword_entries = [(kw, ci, tuple(ix)) for (kw, ci), ix in by_keyword.items()]
         self.scanned_to = 0  # stream offset up to which a partial (over-long) line was already scanned
+        # entries already found on the current over-long line, in an earlier window of it: a rule or marker counts
+        # once per line, and only the others place the evidence window (as the Hyperscan backend does)
+        self.long_line = 0
+        self.long_seen: set[int] = set()
 
     def _build_prefilter(self, sample: bytes) -> None:
         """The keyword prefilter, cut for the byte frequencies of ``sample`` (small inputs: a typical log's,
@@ -211,6 +215,10 @@ class StdlibBackend:
         found: list[int] = []
         first_end = -1
         entries = self.entries
+        if truncated:
+            if line_no != self.long_line:
+                self.long_line, self.long_seen = line_no, set()
+            candidates -= self.long_seen
         for i in sorted(candidates):
             m = entries[i].regex.search(raw)
             if m:
@@ -219,6 +227,7 @@ class StdlibBackend:
                     first_end = m.end()
         if found:
             if truncated:
+                self.long_seen.update(found)
                 raw = evidence_window(buf, ls, le, ls + first_end - 1)
             self.recorder.line(raw, line_no, found, truncated)
 

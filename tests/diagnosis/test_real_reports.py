@@ -54,6 +54,19 @@ def test_every_report_is_well_formed():
         assert scoring.report_text(path).strip(), f"{path.name}: no report text"
 
 
+def test_every_batch_names_reports_of_the_corpus():
+    """benchmarks/batches/ lists each collected batch's reports: every name is a report file, and none is in two."""
+    seen: dict[str, str] = {}
+    for batch in sorted((ROOT / "benchmarks" / "batches").glob("*.txt")):
+        for name in filter(None, (line.strip() for line in batch.read_text().splitlines())):
+            assert (REAL / name).is_file(), f"{batch.name}: {name}"
+            assert name not in seen, f"{name} in {seen.get(name)} and {batch.name}"
+            seen[name] = batch.name
+    assert seen
+    only = next(iter(seen))
+    assert [r.name for r in scoring.evaluate(load_knowledge_base(use_env=False), REAL, only={only})] == [only]
+
+
 # Floors measured with the frozen split (``benchmarks/real_reports_accuracy.py --split tuned|held-out``): the
 # held-out third was never tuned on, and a failure here names only tuning-split reports, so running the tests
 # does not show anyone the held-out texts. Raise a floor when the number it guards rises.

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from diagnosis import diagnose, load_knowledge_base
@@ -229,6 +229,13 @@ SATURATING_PARTS = [
     st.lists(st.lists(st.sampled_from(SATURATING_PARTS), max_size=5), min_size=1, max_size=12),
     st.integers(min_value=2, max_value=12),
     st.integers(min_value=40, max_value=5000),
+)
+# a rule found again in a later window of an over-long line counts once and does not place the evidence window
+@example(
+    lines=[["(telemetry) Starting provisioner shell", "y" * 20000, "(telemetry) Starting provisioner shell",
+            "exited with code: 0"]],
+    repeats=2,
+    block=40,
 )
 def test_rules_past_their_first_hits_scan_the_same(monkeypatch, lines, repeats, block):
     """Lines repeated until their rules hold their first hits (then counted in bulk by the Hyperscan backend),
