@@ -43,7 +43,7 @@ from diagnosis.logline import message as line_message
 from diagnosis.logline import parse_line
 from diagnosis.model import Diagnosis
 from diagnosis.pasted import unescape_pasted
-from diagnosis.phase_candidates import capture_candidate, sub_state_candidate
+from diagnosis.phase_candidates import capture_candidate, deprovision_candidate, sub_state_candidate
 from diagnosis.redact import redact
 from diagnosis.rules import RESOLVED_SUFFIX, KnowledgeBase, load_knowledge_base
 from diagnosis.scanner import Hit, ScanResult, Step, scan, scan_text
@@ -216,9 +216,13 @@ def diagnose(
             candidates[phase_cand.rule.id] = phase_cand
             decisive = [phase_cand]
     script = _script_error_candidate(results, kb) if failure and not decisive else None
+    deprovision = deprovision_candidate(candidates, results, kb) if failure and not decisive else None
     if decisive:
         best = in_deprovisioning(max(decisive, key=lambda c: c.key), candidates, failed_step, kb)
         diag = from_candidate(best, candidates, results, failed_customizer, log_result, texts, kb)
+    elif deprovision is not None:  # error lines after the deprovisioning command started
+        candidates[deprovision.rule.id] = deprovision
+        diag = from_candidate(deprovision, candidates, results, failed_customizer, log_result, texts, kb)
     elif script is not None and all(c.rule.category == script.rule.category for c in candidates.values()):
         # nothing names another cause (at most "a customizer failed"): the script's own error lines say it did
         candidates[script.rule.id] = script

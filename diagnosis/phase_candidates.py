@@ -1,15 +1,17 @@
 """Candidates the failing phase decides when no knowledge-base entry names a cause.
 
 A run that failed while distributing (``lastRunStatus.runSubState``), or a failure Packer reported after its
-capture steps began, failed storing the image: ``distribution-failed`` whatever the error's wording. A named cause
-still wins: the engine asks for these only when no decisive entry matched.
+capture steps began, failed storing the image: ``distribution-failed`` whatever the error's wording. Error lines
+printed after the deprovisioning command started (``waagent -deprovision``, sysprep ``/generalize``) are the
+deprovisioning failing: ``deprovision-failed``. A named cause still wins: the engine asks for these only when no
+decisive entry matched.
 """
 
 from __future__ import annotations
 
 from diagnosis.rules import KnowledgeBase
 from diagnosis.scanner import EVIDENCE_CHARS, Hit, ScanResult
-from diagnosis.verdict import Candidate
+from diagnosis.verdict import DEPROVISIONING_RAN_RULE, FAILED_DEPROVISION_RULE, Candidate
 
 # lastRunStatus.runSubState of a failed run that names the failing phase well enough for a category of its own
 _SUB_STATE_RULES = {"distributing": "distribution-failed"}
@@ -42,6 +44,25 @@ def capture_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Candidate
             continue
         end = r.capture_end_line
         after = [h for h in r.tail_errors if h.line > r.capture_line and (end is None or h.line < end)]
+        cand.hits.extend((r.source, h) for h in after)
+        if after:
+            cand.sources.add(r.source)
+    return cand if cand.hits else None
+
+
+def deprovision_candidate(
+    candidates: dict[str, Candidate], results: list[ScanResult], kb: KnowledgeBase
+) -> Candidate | None:
+    """The text shows the deprovisioning command running, then error lines: the deprovisioning failed."""
+    ran, rule = candidates.get(DEPROVISIONING_RAN_RULE), kb.get(FAILED_DEPROVISION_RULE)
+    if ran is None or rule is None:
+        return None
+    cand = Candidate(rule)
+    for r in results:
+        started = min((h.line for source, h in ran.hits if source == r.source), default=None)
+        if started is None:
+            continue
+        after = [h for h in r.tail_errors if h.line > started]
         cand.hits.extend((r.source, h) for h in after)
         if after:
             cand.sources.add(r.source)

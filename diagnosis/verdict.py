@@ -46,7 +46,7 @@ _ACTION = re.compile(r"perform action '([^']+)'")  # a log line cut before its s
 
 
 _DEPROVISION_CONNECTION_RULE = "deprovision-connection-lost"
-_DEPROVISIONING_RAN_RULE = "deprovisioning-ran"  # lines that show the deprovisioning command running
+DEPROVISIONING_RAN_RULE = "deprovisioning-ran"  # lines that show the deprovisioning command running
 
 
 # entries whose summary names the failed customizer and its exit code
@@ -161,7 +161,7 @@ def in_deprovisioning(
     if rule is None or best.rule.category != "connection-lost":
         return best
     during = (step is not None and step.deprovision) or any(h.phase == "deprovision" for _s, h in best.hits)
-    ran = candidates.get(_DEPROVISIONING_RAN_RULE)
+    ran = candidates.get(DEPROVISIONING_RAN_RULE)
     if not during and ran is not None:
         lost = {(s, h.line) for s, h in best.hits}
         during = any(s == src and h.line < line for s, h in ran.hits for src, line in lost)

@@ -485,6 +485,17 @@ def test_an_ansible_task_on_the_control_node_is_no_build_step(kb):
     assert (d.category, d.rule_id) == ("customizer-failed", "ansible-task-failed")
 
 
+def test_error_lines_after_the_deprovisioning_command_are_a_deprovisioning_failure(kb):
+    """waagent -deprovision ran, then an error: the deprovisioning failed; an error only before it is not its own."""
+    ran = "    azure-arm: WARNING! The waagent service will be stopped.\n"
+    ran += "    azure-arm: /usr/sbin/waagent -force -deprovision+user"
+    error = "    azure-arm: userdel: cannot remove entry '/home/azureuser': Device or resource busy"
+    d = diagnose(f"{ran}\n{error}\nBuild 'azure-arm' errored: x", rules=kb)
+    assert (d.category, d.rule_id) == ("deprovision-failed", "failed-deprovisioning")
+    assert "userdel" in d.evidence[0].text, [e.text for e in d.evidence]
+    assert diagnose(f"{error}\n{ran}", rules=kb).category != "deprovision-failed"
+
+
 def test_harmless_cleanup_retries_are_warnings_not_evidence():
     from localazure import samplelogs
 
