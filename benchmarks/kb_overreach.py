@@ -38,9 +38,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import _loggen  # noqa: E402
 import real_reports_accuracy as real  # noqa: E402
 
-from diagnosis.admissible import admissible  # noqa: E402
+from diagnosis.admissible import admissible, remote_output  # noqa: E402
 from diagnosis.cli import diagnose_input  # noqa: E402
-from diagnosis.logline import parse_line  # noqa: E402
 from diagnosis.rules import BUILTIN_DIR, RESOLVED_SUFFIX, KnowledgeBase, Rule, load_knowledge_base  # noqa: E402
 from diagnosis.scanner import ScanResult, scan, scan_text, sniff_is_log  # noqa: E402
 from localazure import samplelogs  # noqa: E402
@@ -120,7 +119,7 @@ def inventory_examples(kb: KnowledgeBase) -> Iterator[Labelled]:
             else:
                 expected = rule.category
             unexplained = rule.error_record if rule is not None else target == "ambiguous"
-            if unexplained and parse_line(example).remote_output:
+            if unexplained and remote_output(example):
                 expected = "customizer-failed"  # a script's error line no entry explains, printed inside the build
             yield Labelled(
                 f"inventory/{i}-{target}-{j}", example.encode(), expected, failure_signal=target == "failure-signal"

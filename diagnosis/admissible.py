@@ -144,10 +144,17 @@ def admissible(
 # "    azure-arm: " / "ubuntu.azure-arm.image: " / "vhd: " without the arrow) after at most a short stamp or quote
 _PACKER_SUMMARY = re.compile(r"Build '[^'\n]{1,80}' (?:errored|finished)")
 _BUILD_PREFIX = re.compile(
-    r"^[^\n]{0,80}?(?:(?:==>|-->) [\w.-]{1,120}"
+    r"^[^\n]{0,80}?(?:(?P<arrow>==>|-->) [\w.-]{1,120}"
     r"|(?<![\w.-])(?:[\w-]{1,80}\.)?(?:azure-arm|azure-chroot|azure-dtl|vhd)(?:\.[\w-]{1,80})?): ",
     re.MULTILINE,
 )
+
+
+def remote_output(text: str) -> bool:
+    """Packer printed the line for a remote command running in the build VM (``    azure-arm: <what it printed>``),
+    not as one of its own step messages (``==> azure-arm: ...``)."""
+    prefix = _BUILD_PREFIX.match(text)
+    return prefix is not None and prefix.group("arrow") is None
 
 
 def packer_output(text: str) -> bool:

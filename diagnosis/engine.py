@@ -27,6 +27,7 @@ from diagnosis.admissible import (
     inside_build,
     packer_output,
     quoted_or_warning,
+    remote_output,
     template_script_lines,
 )
 from diagnosis.advisories import check_template
@@ -40,7 +41,6 @@ from diagnosis.customizer import (
 from diagnosis.evidence import is_marker
 from diagnosis.failure_text import states_failure
 from diagnosis.logline import message as line_message
-from diagnosis.logline import parse_line
 from diagnosis.model import Diagnosis
 from diagnosis.pasted import unescape_pasted
 from diagnosis.phase_candidates import capture_candidate, deprovision_candidate, sub_state_candidate
@@ -309,7 +309,7 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Can
             if hits:
                 cand.sources.add(r.source)
         if not cand.hits:  # a remote command's own output reporting an error (tail_errors is filtered)
-            output = [h for h in r.tail_errors if parse_line(h.text).remote_output]
+            output = [h for h in r.tail_errors if remote_output(h.text)]
             cand.hits.extend((r.source, h) for h in output)
             if output:
                 cand.sources.add(r.source)

@@ -66,7 +66,7 @@ class LogLine:
     plugin: str | None = None  # "packer", "packer-provisioner-shell plugin", "packer-plugin-azure plugin"
     ui: str | None = None  # "ui", "ui error", "machine readable"
     level: str | None = None  # "INFO", "DEBUG", "ERROR", ...
-    builder: str | None = None  # "azure-arm", "ubuntu.azure-arm.image" reads "azure-arm"
+    builder: str | None = None  # "azure-arm" (also of "ubuntu.azure-arm.image"), "vhd", or the name after "==>"
     step_output: bool = False  # "==> azure-arm:" (Packer's step message) rather than "    azure-arm:" (output)
 
     @property
@@ -77,12 +77,6 @@ class LogLine:
     @property
     def is_ui_error(self) -> bool:
         return self.ui == "ui error"
-
-    @property
-    def remote_output(self) -> bool:
-        """Packer printed it for a remote command running in the build VM (``    azure-arm: <what it printed>``),
-        not as one of its own step messages (``==> azure-arm: ...``)."""
-        return self.builder is not None and not self.step_output
 
 
 def parse_line(text: str) -> LogLine:

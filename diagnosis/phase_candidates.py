@@ -9,7 +9,9 @@ decisive entry matched.
 
 from __future__ import annotations
 
-from diagnosis.rules import KnowledgeBase
+from collections.abc import Callable
+
+from diagnosis.rules import KnowledgeBase, Rule
 from diagnosis.scanner import EVIDENCE_CHARS, Hit, ScanResult
 from diagnosis.verdict import DEPROVISIONING_RAN_RULE, FAILED_DEPROVISION_RULE, Candidate
 
@@ -35,34 +37,35 @@ def sub_state_candidate(sub_state: str | None, run: str, message: str | None, kb
 def capture_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Candidate | None:
     """A failure reported after Packer's capture steps began (every provisioner had succeeded) and before its
     cleanup: storing the image failed, so the distribution did, whatever the error's wording."""
-    rule = kb.get(_CAPTURE_RULE)
-    if rule is None:
-        return None
-    cand = Candidate(rule)
-    for r in results:
-        if r.capture_line is None:
-            continue
-        end = r.capture_end_line
-        after = [h for h in r.tail_errors if h.line > r.capture_line and (end is None or h.line < end)]
-        cand.hits.extend((r.source, h) for h in after)
-        if after:
-            cand.sources.add(r.source)
-    return cand if cand.hits else None
+    return _errors_between(kb.get(_CAPTURE_RULE), results, lambda r: (r.capture_line, r.capture_end_line))
 
 
 def deprovision_candidate(
     candidates: dict[str, Candidate], results: list[ScanResult], kb: KnowledgeBase
 ) -> Candidate | None:
     """The text shows the deprovisioning command running, then error lines: the deprovisioning failed."""
-    ran, rule = candidates.get(DEPROVISIONING_RAN_RULE), kb.get(FAILED_DEPROVISION_RULE)
-    if ran is None or rule is None:
+    ran = candidates.get(DEPROVISIONING_RAN_RULE)
+    if ran is None:
+        return None
+
+    def started(r: ScanResult) -> tuple[int | None, None]:
+        return min((h.line for source, h in ran.hits if source == r.source), default=None), None
+
+    return _errors_between(kb.get(FAILED_DEPROVISION_RULE), results, started)
+
+
+def _errors_between(
+    rule: Rule | None, results: list[ScanResult], bounds: Callable[[ScanResult], tuple[int | None, int | None]]
+) -> Candidate | None:
+    """``rule``'s candidate from each text's error lines after its phase began (and before it ended, if known)."""
+    if rule is None:
         return None
     cand = Candidate(rule)
     for r in results:
-        started = min((h.line for source, h in ran.hits if source == r.source), default=None)
-        if started is None:
+        begin, end = bounds(r)
+        if begin is None:
             continue
-        after = [h for h in r.tail_errors if h.line > started]
+        after = [h for h in r.tail_errors if h.line > begin and (end is None or h.line < end)]
         cand.hits.extend((r.source, h) for h in after)
         if after:
             cand.sources.add(r.source)

@@ -12,8 +12,8 @@ import json
 import pytest
 
 from diagnosis import load_knowledge_base
+from diagnosis.admissible import remote_output
 from diagnosis.cli import diagnose_input
-from diagnosis.logline import parse_line
 from diagnosis.model import Diagnosis
 from diagnosis.rules import BUILTIN_DIR
 from diagnosis.scanner import scan_text
@@ -48,7 +48,7 @@ def test_inventory_lines_resolve():
 def _unexplained_script_error(example: str) -> str:
     """An error line no entry explains: its customizer failed when Packer printed it as a remote command's output
     (``    azure-arm: ...``), else an error without a known cause."""
-    return "customizer-failed" if parse_line(example.splitlines()[0]).remote_output else "unknown"
+    return "customizer-failed" if remote_output(example.splitlines()[0]) else "unknown"
 
 
 @pytest.mark.parametrize(("entry", "example"), CASES)

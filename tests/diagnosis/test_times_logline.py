@@ -78,7 +78,7 @@ def test_packer_line_shapes():
 
     # a build's name: "vhd" (runner-images' azure-arm build) with or without the arrow, any name after the arrow
     vhd = parse_line("    vhd: Error 0x8013153b: Failed install")
-    assert (vhd.builder, vhd.remote_output, vhd.message) == ("vhd", True, "Error 0x8013153b: Failed install")
+    assert (vhd.builder, vhd.step_output, vhd.message) == ("vhd", False, "Error 0x8013153b: Failed install")
     named = parse_line("==> windows-2019: Script exited with non-zero exit status: 1")
     assert (named.builder, named.step_output) == ("windows-2019", True)
     for text in ("    Error: bad request", "==> Some builds didn't complete successfully and had errors:"):
