@@ -121,7 +121,9 @@ def diagnose(
         r.template_script_lines = template_script_lines(text)
         r.packer_output = packer_output(text)
     for r in results:  # harmless lines (cleanup retries, recovered retries) are never evidence of the failure
-        r.tail_errors = _error_lines(r, kb)
+        r.recovered = _recovered(r)
+        r.harmless_lines = _harmless_lines(r, kb)
+        r.tail_errors = _error_lines(r)
 
     all_text = "\n".join(t for _s, t in texts)
     log_url = _find(_LOG_URL, all_text, 0)
@@ -134,7 +136,7 @@ def diagnose(
     text_failed = False
     for r, (_source, text) in zip(text_results, texts, strict=True):
         looks_ok = r.success and not r.failure_seen
-        shown = _without_lines(text, _harmless_lines(r, kb, _recovered(r, kb)))  # harmless lines state nothing
+        shown = _without_lines(text, r.harmless_lines)  # harmless lines state nothing
         says_failed = r.failure_seen or bool(FAILURE_SIGNAL.search(shown)) or states_failure(shown)
         if not looks_ok and (says_failed or r.tail_errors or _live_hits(r, kb)):
             text_failed = True
@@ -147,16 +149,15 @@ def diagnose(
         if r is None:
             continue
         step = r.failed_step
-        tail_says_failed = any(
-            FAILURE_SIGNAL.search(h.text) or states_failure(line_message(h.text)) for h in r.tail_errors
-        )
         if r.success and not r.failure_seen:  # Packer finished: a non-zero code it allowed is no failure
             log_succeeded = True
         elif r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
             log_failed = True
         elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb)):
             log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
-        elif not r.success and tail_says_failed:
+        elif not r.success and any(
+            FAILURE_SIGNAL.search(h.text) or states_failure(line_message(h.text)) for h in r.tail_errors
+        ):
             log_failed = True
     failure = message_failed or log_failed
 
@@ -165,7 +166,6 @@ def diagnose(
     candidates: dict[str, Candidate] = {}
     for r in results:
         step = failing_step(r)
-        recovered = _recovered(r, kb)
         for rule_id, rh in r.hits.items():
             rule = kb.get(rule_id)
             if rule is None or rule.error_record:
@@ -175,7 +175,7 @@ def diagnose(
                 if text not in warnings:
                     warnings.append(text)
                 continue
-            if rule.id in recovered:
+            if rule.id in r.recovered:
                 continue  # it recovered later in the same text (e.g. a connection retry that connected)
             hits = admissible(rh.samples(), r, step, rule.category, warnings_count=rule.warning_cause)
             if not hits:
@@ -215,8 +215,8 @@ def diagnose(
         if phase_cand is not None:
             candidates[phase_cand.rule.id] = phase_cand
             decisive = [phase_cand]
-    script = _script_error_candidate(results, kb) if failure and not decisive else None
     deprovision = deprovision_candidate(candidates, results, kb) if failure and not decisive else None
+    script = _script_error_candidate(results, kb) if failure and not decisive and deprovision is None else None
     if decisive:
         best = in_deprovisioning(max(decisive, key=lambda c: c.key), candidates, failed_step, kb)
         diag = from_candidate(best, candidates, results, failed_customizer, log_result, texts, kb)
@@ -247,14 +247,14 @@ def diagnose(
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _recovered(result: ScanResult, kb: KnowledgeBase) -> set[str]:
+def _recovered(result: ScanResult) -> frozenset[str]:
     """Entries whose problem recovered later in the same text (a ``resolved_by`` line after their last match)."""
     out: set[str] = set()
     for rule_id, rh in result.hits.items():
         resolved = result.hits.get(rule_id + RESOLVED_SUFFIX)
         if resolved is not None and rh.last and resolved.last[-1].line > rh.last[-1].line:
             out.add(rule_id)
-    return out
+    return frozenset(out)
 
 
 def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
@@ -266,13 +266,12 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
     with it. An entry matched only on quoted commands, warnings or parts the build got past
     (``diagnosis.admissible``) reports no failure.
     """
-    recovered = _recovered(result, kb)
-    harmless = _harmless_lines(result, kb, recovered)
+    harmless = result.harmless_lines
     step = failing_step(result)
     live = []
     for rid, rh in result.hits.items():
         rule = kb.get(rid)
-        if rule is None or rule.benign or rule.progress or rid in recovered:
+        if rule is None or rule.benign or rule.progress or rid in result.recovered:
             continue
         if rule.error_record and harmless and all(h.line in harmless for h in rh.samples()):
             continue
@@ -293,17 +292,15 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Can
         return None
     cand = Candidate(rule)
     for r in results:
-        recovered = _recovered(r, kb)
-        harmless = _harmless_lines(r, kb, recovered)
         step = failing_step(r)
         for rid, rh in r.hits.items():
             record = kb.get(rid)
-            if record is None or not record.error_record or rid in recovered:
+            if record is None or not record.error_record or rid in r.recovered:
                 continue
             hits = [
                 h
                 for h in admissible(rh.samples(), r, step, record.category)
-                if h.line not in harmless and inside_build(h, r)
+                if h.line not in r.harmless_lines and inside_build(h, r)
             ]
             cand.hits.extend((r.source, h) for h in hits)
             if hits:
@@ -316,24 +313,23 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Can
     return cand if cand.hits else None
 
 
-def _harmless_lines(result: ScanResult, kb: KnowledgeBase, recovered: set[str]) -> set[int]:
-    """Lines a benign entry explains or an entry matched before it recovered."""
-    return {
+def _harmless_lines(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
+    """Lines a benign entry explains or an entry matched before it recovered (``result.recovered``)."""
+    return frozenset(
         h.line
         for rid, rh in result.hits.items()
-        if rid in recovered or ((rule := kb.get(rid)) is not None and rule.benign)
+        if rid in result.recovered or ((rule := kb.get(rid)) is not None and rule.benign)
         for h in rh.samples()
-    }
+    )
 
 
-def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
+def _error_lines(result: ScanResult) -> list[Hit]:
     """Error-looking lines near the end that no benign entry or recovered retry explains, that are no marker,
     quoted command or warning, and that no later provisioner's start shows the build got past."""
-    harmless = _harmless_lines(result, kb, _recovered(result, kb))
     return [
         h
         for h in result.tail_errors
-        if h.line not in harmless
+        if h.line not in result.harmless_lines
         and not is_marker(h.text)
         and not quoted_or_warning(h.text)
         and h.line not in result.template_script_lines
@@ -341,7 +337,7 @@ def _error_lines(result: ScanResult, kb: KnowledgeBase) -> list[Hit]:
     ]
 
 
-def _without_lines(text: str, numbers: set[int]) -> str:
+def _without_lines(text: str, numbers: frozenset[int]) -> str:
     """``text`` without the lines whose (1-based) numbers are given."""
     if not numbers:
         return text

@@ -96,6 +96,10 @@ class ScanResult:
     template_script_lines: frozenset[int] = frozenset()
     # the text shows Packer's output (builder-prefixed lines, a build's summary line) (set by the engine)
     packer_output: bool = False
+    # entries whose problem recovered later in the text, and the lines benign or recovered entries explain (set by
+    # the engine once per scan)
+    recovered: frozenset[str] = frozenset()
+    harmless_lines: frozenset[int] = frozenset()
     # PEM private keys printed in the log: (BEGIN line, END line or None while open), the latest MAX_SECRET_BLOCKS
     secret_blocks: list[tuple[int, int | None]] = field(default_factory=list)
 
