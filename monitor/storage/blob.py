@@ -26,36 +26,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from monitor.storage.base import LeaseUnavailable, PreconditionFailed, StoredObject
+from monitor.storage.blob_metadata import index_tags, metadata_with_tags, tags_in_metadata
 
 log = logging.getLogger(__name__)
 
-TAG_META_PREFIX = "tag_"
 DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
 IN_FLIGHT = 2  # blocks uploaded concurrently by upload_stream
-
-
-def _meta_with_tags(metadata: dict[str, str] | None, tags: dict[str, str] | None) -> dict[str, str]:
-    merged = {k: _meta_value(v) for k, v in (metadata or {}).items()}
-    for k, v in (tags or {}).items():
-        merged[TAG_META_PREFIX + _meta_key(k)] = _meta_value(v)
-    return merged
-
-
-def _meta_key(key: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in key)
-    return cleaned if cleaned and not cleaned[0].isdigit() else "_" + cleaned
-
-
-def _meta_value(value: Any) -> str:
-    # Metadata values travel as HTTP headers: ASCII only, no newlines.
-    text = str(value).replace("\r", " ").replace("\n", " ")
-    return text.encode("ascii", "replace").decode("ascii")
-
-
-def _tag_value(value: Any) -> str:
-    # Index tag values: up to 256 chars of [A-Za-z0-9 +-./:=_].
-    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 +-./:=_")
-    return "".join(c if c in allowed else "_" for c in str(value))[:256]
 
 
 class BlobStore:
@@ -105,7 +81,7 @@ class BlobStore:
         from azure.core.exceptions import HttpResponseError
 
         try:
-            blob.set_blob_tags({k: _tag_value(v) for k, v in tags.items()}, **conditions)
+            blob.set_blob_tags(index_tags(tags), **conditions)
             self.tags_supported = True
         except HttpResponseError as exc:
             if (
@@ -150,7 +126,7 @@ class BlobStore:
         blob = self._blob(key)
         kwargs: dict[str, Any] = {
             "overwrite": True,
-            "metadata": _meta_with_tags(metadata, tags),
+            "metadata": metadata_with_tags(metadata, tags),
         }
         if content_type:
             kwargs["content_settings"] = ContentSettings(content_type=content_type)
@@ -161,7 +137,7 @@ class BlobStore:
         # Index tags travel with the write (x-ms-tags) when the service takes them: one request, atomic.
         with_tags = bool(tags) and self.tags_supported is not False
         if with_tags:
-            kwargs["tags"] = {k: _tag_value(v) for k, v in (tags or {}).items()}
+            kwargs["tags"] = index_tags(tags)
         try:
             try:
                 result = self._with_container(lambda: blob.upload_blob(data, **kwargs))
@@ -247,7 +223,7 @@ class BlobStore:
         settings = ContentSettings(content_type=content_type) if content_type else None
         self._with_container(
             lambda: blob.commit_block_list(
-                block_ids, metadata=_meta_with_tags(metadata, tags), content_settings=settings
+                block_ids, metadata=metadata_with_tags(metadata, tags), content_settings=settings
             )
         )
         self._apply_tags(blob, tags)
@@ -262,10 +238,9 @@ class BlobStore:
                 current = blob.get_blob_properties().metadata or {}
             except ResourceNotFoundError as exc:
                 raise FileNotFoundError(key) from exc
-            kept = {k[len(TAG_META_PREFIX) :]: v for k, v in current.items() if k.startswith(TAG_META_PREFIX)}
-            merged = _meta_with_tags(metadata, kept)
+            merged = metadata_with_tags(metadata, tags_in_metadata(current))
         else:
-            merged = _meta_with_tags(metadata, tags)
+            merged = metadata_with_tags(metadata, tags)
         try:
             blob.set_blob_metadata(merged)
         except ResourceNotFoundError as exc:
@@ -278,7 +253,7 @@ class BlobStore:
         if self.tags_supported:
             return dict(blob.get_blob_tags())
         meta = blob.get_blob_properties().metadata or {}
-        return {k[len(TAG_META_PREFIX) :]: v for k, v in meta.items() if k.startswith(TAG_META_PREFIX)}
+        return tags_in_metadata(meta)
 
     def metadata(self, key: str) -> dict[str, str] | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -346,7 +321,7 @@ class BlobStore:
         from azure.core.exceptions import HttpResponseError
 
         blob = self._blob(key)
-        meta = _meta_with_tags(metadata, tags)
+        meta = metadata_with_tags(metadata, tags)
         props = self._with_container(lambda: blob.start_copy_from_url(source_url, metadata=meta))
         status = props.get("copy_status")
         deadline = time.monotonic() + timeout
