@@ -8,7 +8,9 @@ the program that prints each:
   code, ``StatusCode: 409`` / ``"statusCode": 409``, an async operation's ``"status": "Failed"``;
 * Packer's azure-arm builder: ``Deployment failed with a status of 'Failed'``;
 * CLIs and scripts: ``Error: ...`` at the start of a line, Azure DevOps' ``##[error]``;
-* PowerShell: ``Exception calling "X" with "N" argument(s)``, ``The term 'X' is not recognized as ...``.
+* PowerShell: ``Exception calling "X" with "N" argument(s)``, ``The term 'X' is not recognized as ...``;
+* Python: an exception's last traceback line, ``<module.>Name(Error|Exception): <message>``;
+* bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer).
 
 These say *that* something failed; they decide no category. They are kept apart from ``FAILURE_SIGNAL``
 because ``FAILURE_SIGNAL`` also marks the exit/summary lines a summary skips, while an ``Exception calling``
@@ -27,6 +29,8 @@ FAILURE_STATEMENT = re.compile(
     r"|(?m:^\s{0,8}(?:Error|ERROR|error): \S)|(?m:^\s{0,8}\S{1,40} : ERROR: \S)|##\[error\]"
     r"|Exception calling \"[^\"\n]{1,120}\" with \"\d+\" argument"
     r"|The term '[^'\n]{1,200}' is not recognized as"
+    r"|(?m:^\s{0,8}(?:[A-Za-z_]\w{0,60}\.){0,6}[A-Z]\w{0,60}(?:Error|Exception): \S)"
+    r"|(?m:^\s{0,8}Killed\s*$)"
 )
 
 

@@ -37,6 +37,8 @@ FAILURE_SIGNAL = re.compile(
     r"|(?i:\b(?:non[- ]?zero|unsuccessful|unexpected) exit code\b)"
     r"|context deadline exceeded|context canceled|\bunexpected EOF\b|Build was (?:cancelled|halted)"
     r"|(?m:^(?:[^\n]{0,160} plugin: )?panic: )"  # a Go panic, bare or behind packer's "<plugin> plugin: " prefix
+    r"|returned a non-zero code: [1-9]"  # docker build: The command '<cmd>' returned a non-zero code: <n>
+    r"|\bmake(?:\[\d{1,3}\])?: \*\*\* \[[^\]\n]{1,200}\] Error [1-9]"  # GNU make: *** [<target>] Error <n>
 )
 FAILED_STEP_RULE = "failed-customizer"
 FAILED_DEPROVISION_RULE = "failed-deprovisioning"

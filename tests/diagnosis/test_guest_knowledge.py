@@ -18,6 +18,23 @@ from diagnosis.cli import diagnose_input
 KB = load_knowledge_base(use_env=False)
 
 MESSAGES = [
+    ("linux-package-install-failed", "dpkg: error processing package mysql-server-8.0 (--configure):"),
+    ("linux-package-install-failed", "E: Sub-process /usr/bin/dpkg returned an error code (1)"),
+    (
+        "linux-package-install-failed",
+        "error: unpacking of archive failed on file /etc/yum/pluginconf.d;65df690f: cpio: File from package "
+        "already exists as a directory in system",
+    ),
+    (
+        "linux-package-install-failed",
+        "error: %post(nvidia-driver-3:535.104.05-1.el8.x86_64) scriptlet failed, exit status 1",
+    ),
+    ("configuration-run-failed", "Chef Infra Client failed. 12 resources updated in 01 minutes 40 seconds"),
+    (
+        "configuration-run-failed",
+        "Error: /Stage[main]/Profile::Base/Package[htop]/ensure: change from 'purged' to 'present' failed: "
+        "Could not find package htop",
+    ),
     ("linux-package-not-found", "E: Package 'python-pip' has no installation candidate"),
     ("linux-package-not-found", "Error: Unable to find a match: python39-devel"),
     (
