@@ -12,6 +12,9 @@ the program that prints each:
 * Python: an exception's last traceback line, ``<module.>Name(Error|Exception): <message>``;
 * bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer).
 
+``failure_sentence`` reads the reporter's own words: a sentence (not a log line) that says the build, image, Packer,
+a step or a script failed, hung, got stuck, crashed or timed out.
+
 These say *that* something failed; they decide no category. They are kept apart from ``FAILURE_SIGNAL``
 because ``FAILURE_SIGNAL`` also marks the exit/summary lines a summary skips, while an ``Exception calling``
 line is the one that says why.
@@ -37,3 +40,25 @@ FAILURE_STATEMENT = re.compile(
 def states_failure(text: str) -> bool:
     """True when ``text`` states a failure in one of the shapes of ``FAILURE_STATEMENT``."""
     return FAILURE_STATEMENT.search(text) is not None
+
+
+# a line of program output rather than a reporter's sentence: Packer's "==> "/"--> " lines, "<builder>: " and
+# "<key>: " prefixes, "[...]" stamps, dates, PowerShell's "+ "/"at " record lines, prompts and comments
+_OUTPUT_LINE = re.compile(r"^\s*(?:==>|-->|\[|\d{4}[-/]\d\d|[\w.-]{1,80}: |\+ |at |PS |>|\$ |#)")
+_FAILURE_SENTENCE = re.compile(
+    r"(?i)\b(?:builds?|images?|packer|it|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?|tasks?"
+    r"|deployments?|process|vm|customi[sz]ations?|customizers?|sysprep|generali[sz]ation)\b"
+    r"[^.\n]{0,80}?\b(?:fail(?:s|ed|ing)?|hangs?|hung|stuck|crash(?:es|ed)?|times? out|timed out|timing ?out"
+    r"|errors? out|errored|never (?:finish|complete|build)s?)\b"
+)
+
+
+def failure_sentence(text: str) -> tuple[int, str] | None:
+    """The first sentence of ``text`` (a line that is not program output) saying that the build or a part of it
+    failed, hung or timed out, as (its 0-based line index, its text), or None."""
+    for i, line in enumerate(text.split("\n")):
+        if len(line) > 2000 or _OUTPUT_LINE.match(line):
+            continue
+        if _FAILURE_SENTENCE.search(line):
+            return i, line.strip()
+    return None

@@ -23,6 +23,7 @@ import re
 from bisect import bisect_right
 from collections import deque
 
+from diagnosis.failure_text import failure_sentence
 from diagnosis.rules import KnowledgeBase
 from diagnosis.scan import hs_backend
 from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Recorder, build_table, drive
@@ -67,6 +68,9 @@ _ERRORISH = re.compile(
     # Pester: a failed test ("[-] name 1.43s") and its assertion ("Expected 'a' to ..., but it did match.")
     r"|(?:^|\s)\[-\] \S|\bExpected\b[^\n]{1,300}, but\b"
     r"|\bTraceback \(most recent call last\)"  # CPython's report of an exception nothing handled
+    r"|(?-i:[a-z0-9](?:Error|Exception): \S)"  # its last line: <module.>NameError: <message>
+    r"|(?m:^[ \t]{0,8}Killed[ \t\r]*$)"  # bash: a command it ran got SIGKILL (the OOM killer)
+    r"|\bnon-zero (?:exit )?(?:code|status)\b"
 )
 # lines that look like errors but report none (Ansible's PLAY RECAP host line counts zero failures)
 _NOT_ERRORISH = re.compile(
@@ -141,6 +145,9 @@ def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:
             if len(found) == MAX_TAIL_ERRORS:
                 break
     res.tail_errors = list(reversed(found))
+    said = failure_sentence(text)
+    if said is not None:
+        res.failure_sentence = Hit("failure-sentence", tail_line + said[0], said[1][:EVIDENCE_CHARS], None, res.phase)
 
 
 MAX_WHOLE_TEXT = 1 << 20

@@ -83,6 +83,7 @@ class ScanResult:
     first_time: datetime | None = None
     last_time: datetime | None = None
     tail_errors: list[Hit] = field(default_factory=list)  # error-looking lines near the end
+    failure_sentence: Hit | None = None  # near the end, a reporter's sentence saying the build failed or hung
     truncated_lines: int = 0
     packer_lines: int = 0  # lines in packer's shape seen among the hit lines (log vs pasted text)
     # lines where Packer's UI started a provisioner ("==> azure-arm: Provisioning with ...", "Restarting Machine"),
@@ -118,9 +119,7 @@ class ScanResult:
             return None
         first_failure = self.failure_lines[0].line
         for step in reversed(self.steps):
-            if step.start_line < first_failure and (
-                step.error_line is not None or step.exit_code not in (None, 0)
-            ):
+            if step.start_line < first_failure and (step.error_line is not None or step.exit_code not in (None, 0)):
                 return step
         for step in reversed(self.steps):
             if step.start_line < first_failure:
@@ -144,6 +143,8 @@ class ScanResult:
             rh.last = deque((masked(h) for h in rh.last), maxlen=rh.last.maxlen)
         self.failure_lines = [masked(h) for h in self.failure_lines]
         self.tail_errors = [masked(h) for h in self.tail_errors]
+        if self.failure_sentence is not None:
+            self.failure_sentence = masked(self.failure_sentence)
         for step in self.steps:
             if step.exit_line is not None and self.in_secret_block(step.exit_line):
                 step.exit_text = MASK
