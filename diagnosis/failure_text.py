@@ -45,11 +45,17 @@ def states_failure(text: str) -> bool:
 # a line of program output rather than a reporter's sentence: Packer's "==> "/"--> " lines, "<builder>: " and
 # "<key>: " prefixes, "[...]" stamps, dates, PowerShell's "+ "/"at " record lines, prompts and comments
 _OUTPUT_LINE = re.compile(r"^\s*(?:==>|-->|\[|\d{4}[-/]\d\d|[\w.-]{1,80}: |\+ |at |PS |>|\$ |#)")
+_WITHIN_SENTENCE = r"(?:[^.\n]|\.(?=\S)){0,80}?"  # a period inside a version (22.04) or a name ends no sentence
 _FAILURE_SENTENCE = re.compile(
-    r"(?i)\b(?:builds?|images?|packer|it|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?|tasks?"
-    r"|deployments?|process|vm|customi[sz]ations?|customizers?|sysprep|generali[sz]ation)\b"
-    r"[^.\n]{0,80}?\b(?:fail(?:s|ed|ing)?|hangs?|hung|stuck|crash(?:es|ed)?|times? out|timed out|timing ?out"
-    r"|errors? out|errored|never (?:finish|complete|build)s?)\b"
+    r"(?i)\b(?:builds?|images?|packer|it|this|that|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?"
+    r"|tasks?|deployments?|process|vm|customi[sz]ations?|customizers?|sysprep|generali[sz]ation)\b"
+    + _WITHIN_SENTENCE
+    + r"\b(?:fail(?:s|ed|ing)?|hangs?|hung|stuck|crash(?:es|ed)?|times? out|timed out|timing ?out|errors? out"
+    r"|errored|never (?:finish|complete|build)s?|(?:infinite|endless) loop|in (?:a |an )?loop)\b"
+    # "I get the following error", "we keep getting timeouts"
+    r"|\b(?:get|gets|got|getting|see|seeing|saw|receive[sd]?|receiving|hit|hitting|encounter(?:s|ed|ing)?)\b"
+    + _WITHIN_SENTENCE
+    + r"\b(?:errors?|exceptions?|failures?|timeouts?)\b"
 )
 
 

@@ -35,7 +35,7 @@ FAILURE_SIGNAL = re.compile(
     # Windows tools' exit codes are often HRESULTs, which PowerShell's $LASTEXITCODE prints signed (-2146233079)
     r"|(?i:\bexit ?code:? ?-?[1-9]|exited with status -?[1-9]|returned (?:exit )?code -?[1-9])"
     r"|(?i:\b(?:non[- ]?zero|unsuccessful|unexpected) exit code\b)"
-    r"|context deadline exceeded|context canceled|\bunexpected EOF\b|Build was (?:cancelled|halted)"
+    r"|context deadline exceeded|context canceled|(?i:\bunexpected EOF\b)|Build was (?:cancelled|halted)"
     r"|(?m:^(?:[^\n]{0,160} plugin: )?panic: )"  # a Go panic, bare or behind packer's "<plugin> plugin: " prefix
     r"|returned a non-zero code: [1-9]"  # docker build: The command '<cmd>' returned a non-zero code: <n>
     r"|\bmake(?:\[\d{1,3}\])?: \*\*\* \[[^\]\n]{1,200}\] Error [1-9]"  # GNU make: *** [<target>] Error <n>
