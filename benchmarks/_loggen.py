@@ -64,7 +64,7 @@ def _windows_update(rnd: random.Random, ts: str) -> str:
         [
             f"{P} OUT     azure-arm: Downloading update KB50{n} (Cumulative Update for Windows Server)...",
             f"{P} OUT     azure-arm: Installing update KB50{n} ({rnd.randrange(100)}% complete)",
-            f"{P} OUT     azure-arm: VERBOSE: Performing the operation \"Install-WindowsUpdate\" on target {n}.",
+            f'{P} OUT     azure-arm: VERBOSE: Performing the operation "Install-WindowsUpdate" on target {n}.',
             f"{P} ERR {ts} packer-provisioner-windows-update plugin: {ts} [INFO] {n} bytes written for 'stdout'",
             f"{P} OUT     azure-arm: Found {rnd.randrange(40)} updates; {rnd.randrange(40)} selected for install",
             f"{P} ERR {ts} packer: {ts} [DEBUG] WinRM: executing elevated command {n}",
@@ -150,7 +150,9 @@ MIXES: dict[str, tuple[Callable[[random.Random, str], str], str | None]] = {
 }
 
 
-def generate(target_bytes: int, *, mix: str = "apt", seed: int = 7, fail: bool = True) -> Iterator[bytes]:
+def generate(
+    target_bytes: int, *, mix: str = "apt", seed: int = 7, fail: bool = True, block_lines: int = BLOCK_LINES
+) -> Iterator[bytes]:
     body_line, _expected = MIXES[mix]
     rnd = random.Random(seed)
     head = [
@@ -168,7 +170,7 @@ def generate(target_bytes: int, *, mix: str = "apt", seed: int = 7, fail: bool =
         f"{P} ERR {_ts(sec)} [INFO] (telemetry) Starting provisioner shell",
         f"{P} OUT ==> azure-arm: Provisioning with shell script: /tmp/script.sh",
     ]
-    for _ in range(BLOCK_LINES):
+    for _ in range(block_lines):
         sec += rnd.random() < 0.01
         lines.append(body_line(rnd, _ts(sec)))
     lines.append(f"{P} ERR {_ts(sec)} [INFO] (telemetry) ending shell")

@@ -68,7 +68,7 @@ _ERRORISH = re.compile(
     # Pester: a failed test ("[-] name 1.43s") and its assertion ("Expected 'a' to ..., but it did match.")
     r"|(?:^|\s)\[-\] \S|\bExpected\b[^\n]{1,300}, but\b"
     r"|\bTraceback \(most recent call last\)"  # CPython's report of an exception nothing handled
-    r"|(?-i:[a-z0-9](?:Error|Exception): \S)"  # its last line: <module.>NameError: <message>
+    r"|(?-i:[A-Za-z0-9](?:Error|Exception): \S)"  # its last line: <module.>NameError: <message>
     r"|(?m:^[ \t]{0,8}Killed[ \t\r]*$)"  # bash: a command it ran got SIGKILL (the OOM killer)
     r"|\bnon-zero (?:exit )?(?:code|status)\b"
 )
@@ -169,12 +169,19 @@ def scan_text(text: str, kb: KnowledgeBase, *, source: str = "message") -> ScanR
     # a wrapped message is short; joining a long paste would only double the time of this pass
     joined, starts = _joined_lines(lines) if len(lines) > 1 and len(whole) <= MAX_JOINED_TEXT else (b"", [])
     step = recorder.steps.current.position if recorder.steps.current else None
+    haystacks = (whole, joined)
+    lowered: tuple[bytes, ...] = ()
     for rule in kb:
         if rule.id in result.hits:
             continue
         for p in rule.message_patterns:
             if p.bregex is None:
                 continue
+            if p.keywords:  # every match holds one of them: a pattern none of whose keywords occurs cannot match
+                if p.ignore_case and not lowered:
+                    lowered = (whole.lower(), joined.lower())
+                if not any(k in h for h in (lowered if p.ignore_case else haystacks) for k in p.keywords):
+                    continue
             m = p.bregex.search(whole)
             if m:
                 line = whole.count(b"\n", 0, m.start()) + 1
