@@ -76,6 +76,7 @@ _ERRORISH = re.compile(
 _NOT_ERRORISH = re.compile(
     r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b|unreachable=0 +failed=0\b"
     r"|\"code\": \"(?:ProvisioningState/succeeded|PowerState/\w{1,20})\""  # a VM instance view's status codes
+    r"|(?i:^\s*(?:failures?|failed|errors?)\s*[:=]\s*0\s*$)"  # a summary's count of none ("FAILURE:0")
 )
 
 

@@ -21,9 +21,15 @@ from diagnosis.rules import DOC_BASE, KnowledgeBase, Rule
 from diagnosis.scanner import Hit, ScanResult, Step
 from diagnosis.times import format_duration
 
+# Windows Installer's success codes that ask for a restart (ERROR_SUCCESS_REBOOT_REQUIRED 3010,
+# ERROR_SUCCESS_REBOOT_INITIATED 1641): a tool's "exit code 3010" alone is no failure; Packer's own
+# "non-zero exit status: 3010" line still is one when the code was not allowed
+_NOT_REBOOT = r"(?!3010\b|1641\b)"
 # What shows a failure in any text: a non-zero exit, Packer's failure lines, an ARM error object, a Failed state
 FAILURE_SIGNAL = re.compile(
-    r"non-zero exit status:? ?[1-9]|exited with code:? ?[1-9]|Erroneous exit code [1-9]|exit status [1-9]"
+    r"non-zero exit status:? ?[1-9]|exited with code:? ?"
+    + _NOT_REBOOT
+    + r"[1-9]|Erroneous exit code [1-9]|exit status [1-9]"
     r"|Remote command exited with '[1-9]|Communicator ended with: [1-9]"
     r"|Build '[^'\n]{1,80}' errored|Provisioning step had errors|Some builds didn't complete successfully"
     r"|machine readable: [\w.-]{1,120},error \[\]string"
@@ -33,7 +39,7 @@ FAILURE_SIGNAL = re.compile(
     r"|\b(?:StatusCode|Status)=[45]\d\d\b|unexpected status [45]\d\d \([^)\n]{1,60}\) with error: [A-Z]"
     r"|(?i:\"?(?:provisioningState|runState|provisioning_state|run_state)\"?\s*[:=]\s*\"?Failed\b)"
     # Windows tools' exit codes are often HRESULTs, which PowerShell's $LASTEXITCODE prints signed (-2146233079)
-    r"|(?i:\bexit ?code:? ?-?[1-9]|exited with status -?[1-9]|returned (?:exit )?code -?[1-9])"
+    r"|(?i:\bexit ?code:? ?-?" + _NOT_REBOOT + r"[1-9]|exited with status -?[1-9]|returned (?:exit )?code -?[1-9])"
     r"|(?i:\b(?:non[- ]?zero|unsuccessful|unexpected) exit code\b)"
     r"|context deadline exceeded|context canceled|(?i:\bunexpected EOF\b)|Build was (?:cancelled|halted)"
     r"|(?m:^(?:[^\n]{0,160} plugin: )?panic: )"  # a Go panic, bare or behind packer's "<plugin> plugin: " prefix
