@@ -4,8 +4,8 @@ Over the seed guide's blocks, the per-category variants, the generated logs (suc
 builds; the benchmark line mixes) and the message inventory's examples:
 
 - no entry gives a wrong specific category;
-- on a text that shows no failure, no entry other than a benign or progress one matches in the part of the text the verdict
-  uses (a new pattern that fires on a successful build's lines fails here, naming the entry and the text).
+- on a text that shows no failure, no entry other than a benign or progress one matches in the part of the text the
+  verdict uses (a new pattern that fires on a successful build's lines fails here, naming the entry and the text).
 """
 
 from __future__ import annotations
