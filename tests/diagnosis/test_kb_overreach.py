@@ -1,7 +1,7 @@
 """No knowledge-base entry over-reaches on the labelled texts of the project (``benchmarks/kb_overreach.py``).
 
-Over the seed guide's blocks, the per-category variants, the generated logs (successful, failed and running
-builds; the benchmark line mixes) and the message inventory's examples:
+Over the seed guide's blocks, the per-category variants and the generated logs (successful, failed and running
+builds; the benchmark line mixes), and for the second rule also the message inventory's examples:
 
 - no entry gives a wrong specific category;
 - on a text that shows no failure, no entry other than a benign or progress one matches in the part of the text the
@@ -35,8 +35,10 @@ def texts() -> list[kb_overreach.Labelled]:
 
 
 def test_no_entry_decides_a_wrong_specific_category(texts):
-    found = kb_overreach.audit(KB, texts)
-    assert found.texts == len(texts) > 200
+    # the inventory's examples are each held to their exact answer by test_inventory.py
+    audited = [t for t in texts if not t.name.startswith("inventory/")]
+    found = kb_overreach.audit(KB, audited)
+    assert found.texts == len(audited) > 100
     assert not found.decided, found.decided
     assert not found.wrong_answers, found.wrong_answers
 
