@@ -64,7 +64,7 @@ def _windows_update(rnd: random.Random, ts: str) -> str:
         [
             f"{P} OUT     azure-arm: Downloading update KB50{n} (Cumulative Update for Windows Server)...",
             f"{P} OUT     azure-arm: Installing update KB50{n} ({rnd.randrange(100)}% complete)",
-            f'{P} OUT     azure-arm: VERBOSE: Performing the operation "Install-WindowsUpdate" on target {n}.',
+            f"{P} OUT     azure-arm: VERBOSE: Performing the operation \"Install-WindowsUpdate\" on target {n}.",
             f"{P} ERR {ts} packer-provisioner-windows-update plugin: {ts} [INFO] {n} bytes written for 'stdout'",
             f"{P} OUT     azure-arm: Found {rnd.randrange(40)} updates; {rnd.randrange(40)} selected for install",
             f"{P} ERR {ts} packer: {ts} [DEBUG] WinRM: executing elevated command {n}",

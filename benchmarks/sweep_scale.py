@@ -49,7 +49,9 @@ def populate(cloud: LocalCloud, total: int, failed: int, running: int) -> None:
             )
         elif i < failed + running:
             t = cloud.add_template(rg, name, storage=True)
-            live = samplelogs.running_log("provisioner", minutes=10, seed=i, start=now - timedelta(minutes=30))
+            live = samplelogs.running_log(
+                "provisioner", minutes=10, seed=i, start=now - timedelta(minutes=30)
+            )
             cloud.append_staging_blob(t.id, t.log_blob_path, bytes(live))
             cloud.set_container_logs(t.id, "packer: running\n")
             cloud.set_run_status(t.id, "Running", "Customizing", start_time=now - timedelta(minutes=30))
@@ -69,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--templates", type=int, default=2000)
     parser.add_argument("--failed", type=int, default=20)
     parser.add_argument("--running", type=int, default=5)
-    parser.add_argument("--page-size", type=int, default=100, help="ARM list page size (ARM serves up to 100)")
+    parser.add_argument(
+        "--page-size", type=int, default=100, help="ARM list page size (ARM serves up to 100)"
+    )
     parser.add_argument("--workdir", type=Path, default=REPO / ".bench" / "sweep_scale")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -88,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         env = cloud.env()
         for key in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
             os.environ[key] = env[key]
-        settings = Settings.from_env({**env, "ARCHIVE_CONTAINER": "bench", "ALERT_DIR": str(args.workdir / "alerts")})
+        settings = Settings.from_env(
+            {**env, "ARCHIVE_CONTAINER": "bench", "ALERT_DIR": str(args.workdir / "alerts")}
+        )
 
         # Baseline: the template list alone (same client, same transport, same token).
         clients = AzureClients(settings)
@@ -124,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ]
     print(
-        f"\n{'run':<26} {'wall s':>8} {'x base':>7} {'ARM':>6} {'storage':>8} {'listed':>7} {'alerts':>7} {'errors':>7}"
+        f"\n{'run':<26} {'wall s':>8} {'x base':>7} {'ARM':>6} {'storage':>8} {'listed':>7} {'alerts':>7} "
+        f"{'errors':>7}"
     )
     for label, seconds, arm, storage, count, report in rows:
         alerts = report.alerts_sent if report else "-"

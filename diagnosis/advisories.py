@@ -185,7 +185,9 @@ def _check_file(add: Any, c: dict[str, Any], cpath: str, label: str) -> None:
             return
 
 
-def _check_windows_restarts(add: Any, customizers: list[Any], base: str, ckey: str, windows: bool | None) -> None:
+def _check_windows_restarts(
+    add: Any, customizers: list[Any], base: str, ckey: str, windows: bool | None
+) -> None:
     types = [customizer_type(c) if isinstance(c, dict) else "" for c in customizers]
     flagged_update = False
     for i, t in enumerate(types):
@@ -242,7 +244,9 @@ def _duration_minutes(text: str) -> float | None:
     return value * {"s": 1 / 60, "m": 1.0, "h": 60.0, "": 1.0}[m.group(2)]
 
 
-def _check_vm_size(add: Any, props: dict[str, Any], base: str, customizers: list[Any], windows: bool | None) -> None:
+def _check_vm_size(
+    add: Any, props: dict[str, Any], base: str, customizers: list[Any], windows: bool | None
+) -> None:
     if not windows:
         return
     profile = field(props, "vmProfile")

@@ -136,7 +136,9 @@ def _json_inputs(obj: Any, texts: list[str], templates: list[dict[str, Any]]) ->
         texts.append(json.dumps(obj))
         return
     props = obj.get("properties") if isinstance(obj.get("properties"), dict) else obj
-    if any(k in props for k in ("lastRunStatus", "provisioningState", "provisioningError", "customize", "source")):
+    if any(
+        k in props for k in ("lastRunStatus", "provisioningState", "provisioningError", "customize", "source")
+    ):
         templates.append(obj)
         return
     # lastRunStatus on its own, or an ARM error body {"error": {...}} / {"status": "Failed", "error": ...}
@@ -243,7 +245,9 @@ def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:
             raise InputError(f"{name}: expected a JSON object")
     inputs = args.inputs
     if not inputs and template is None:
-        if stdin is None or (hasattr(sys.stdin, "isatty") and stdin is sys.stdin.buffer and sys.stdin.isatty()):
+        if stdin is None or (
+            hasattr(sys.stdin, "isatty") and stdin is sys.stdin.buffer and sys.stdin.isatty()
+        ):
             raise UsageError("no INPUT given (a customization.log, a status message or '-' for stdin)")
         inputs = ["-"]
     texts: list[str] = []
@@ -311,7 +315,9 @@ def render(d: Diagnosis) -> str:
             bits.append(f"ran {fc.duration_seconds / 60:.1f} min")
         lines.append(f"Customizer:  {', '.join(bits)}")
     if d.cause:
-        lines.append(textwrap.fill(d.cause, width, initial_indent="Cause:       ", subsequent_indent=" " * 13))
+        lines.append(
+            textwrap.fill(d.cause, width, initial_indent="Cause:       ", subsequent_indent=" " * 13)
+        )
     if d.evidence:
         lines.append("Evidence:")
         for e in d.evidence:

@@ -44,14 +44,21 @@ def provisioning_error_text(error: dict[str, Any] | str | None) -> str:
     if isinstance(error, str):
         return error
     if isinstance(error, dict):
-        code = error.get("provisioningErrorCode") or error.get("provisioning_error_code") or error.get("code") or ""
+        code = (
+            error.get("provisioningErrorCode")
+            or error.get("provisioning_error_code")
+            or error.get("code")
+            or ""
+        )
         msg = error.get("message") or ""
         text = f"{code}: {msg}" if code and msg else str(code or msg)
         return text or json.dumps(error)
     return str(error)
 
 
-def failed_customizer_of(result: ScanResult | None, step: Step, customizers: list[dict[str, Any]]) -> FailedCustomizer:
+def failed_customizer_of(
+    result: ScanResult | None, step: Step, customizers: list[dict[str, Any]]
+) -> FailedCustomizer:
     aib_type = "Deprovisioning" if step.deprovision else _PACKER_TYPES.get(step.name.lower())
     customizer_name = None
     position = step.position

@@ -36,7 +36,9 @@ class FailedCustomizer:
     """The provisioner that started (``(telemetry) Starting provisioner X``) and never reached ``ending X``."""
 
     name: str  # packer provisioner name as logged, e.g. "powershell", "shell", "windows-update"
-    type: str | None = None  # template customizer type when known: Shell, PowerShell, File, WindowsRestart, ...
+    type: str | None = (
+        None  # template customizer type when known: Shell, PowerShell, File, WindowsRestart, ...
+    )
     position: int | None = None  # 1-based index among provisioners started in this run
     exit_code: int | None = None
     duration_seconds: float | None = None

@@ -45,19 +45,25 @@ _CONN_TIMEOUT = re.compile(
     r"(?i)Waiting for (SSH|WinRM), up to timeout: ((?:\d{1,6}h)?(?:\d{1,6}m)?(?:\d{1,6}(?:\.\d+)?s)?)"
 )
 _CONNECTED = re.compile(r"(?i)Connected to (?:SSH|WinRM)!|WinRM connected\.")
-_CONN_TARGET = re.compile(r"(?:dial tcp |Attempting SSH connection to |https?://)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})")
+_CONN_TARGET = re.compile(
+    r"(?:dial tcp |Attempting SSH connection to |https?://)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"
+)
 _DEPLOY = re.compile(r"Deploying deployment template|Validating deployment template")
 _DEPLOY_DONE = re.compile(r"Getting the VM's IP address|-> VM Name\b|Waiting for (?:SSH|WinRM)")
 _DISTRIBUTE = re.compile(
     r"(?i)" + CAPTURE_STEPS + r"|SIG publication|Waiting for SIG replication|replicat(?:ing|ion)"
     r"|Distributing\b|Creating image version|Copying VHD|Exporting VHD"
 )
-_CLEANUP = re.compile(r"(?i)Deleting individual resources|Deleting resource group|Removing the created Deployment")
+_CLEANUP = re.compile(
+    r"(?i)Deleting individual resources|Deleting resource group|Removing the created Deployment"
+)
 _ENDED = re.compile(
     r"Done exporting Packer logs|Build '[\w.-]{1,80}' (?:finished|errored)|==> Builds finished|"
     r"==> Wait completed after|\(telemetry\) Finalizing\."
 )
-_CANCELED = re.compile(r"Cancelling build after receiving terminated|Cancelling builder after context cancellation")
+_CANCELED = re.compile(
+    r"Cancelling build after receiving terminated|Cancelling builder after context cancellation"
+)
 _PRIVATE_IP = re.compile(r"^(?:10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)")
 
 

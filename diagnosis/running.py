@@ -128,7 +128,9 @@ def analyze_running(
     try:
         result = _decide(st, stall, remaining, now)
     except Exception as exc:  # defensive: the monitor must get an answer for any input
-        result = RunningAnalysis(waiting_on="unknown", detail=f"Could not analyze the log tail ({type(exc).__name__}).")
+        result = RunningAnalysis(
+            waiting_on="unknown", detail=f"Could not analyze the log tail ({type(exc).__name__})."
+        )
     if st.last_ts is not None:
         result.last_log_time = st.last_ts.isoformat()
         result.lines_after_last_time = st.lines_after_ts
@@ -156,7 +158,9 @@ def _decide(st: _State, stall: float, remaining: float | None, now: datetime | N
         elif st.failed is not None:
             detail = f"The build failed ({st.failed.msg[:160]!r}); the log is ending."
         elif line is not None and "Done exporting" in line.msg:
-            detail = "The log ended: Image Builder exported the Packer log (the build is finishing or finished)."
+            detail = (
+                "The log ended: Image Builder exported the Packer log (the build is finishing or finished)."
+            )
         else:
             detail = "Packer finished the build; Image Builder is finishing the run."
         return RunningAnalysis(

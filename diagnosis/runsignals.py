@@ -45,6 +45,8 @@ def running_knowledge(kb: KnowledgeBase) -> RunningKnowledge:
         for sig in rule.running:
             patterns[sig.signal].extend(sig.patterns)
             done[sig.signal].extend(sig.done)
-    know = RunningKnowledge({k: tuple(v) for k, v in patterns.items()}, {k: tuple(v) for k, v in done.items()})
+    know = RunningKnowledge(
+        {k: tuple(v) for k, v in patterns.items()}, {k: tuple(v) for k, v in done.items()}
+    )
     kb.cache[_CACHE_KEY] = know
     return know

@@ -39,6 +39,8 @@ def _ev(lines: Iterable[_Line | None]) -> list[Evidence]:
     return out
 
 
+
+
 def _connection(st: _State, stall: float, now: datetime | None) -> RunningAnalysis:
     start = st.stage_line
     minutes = _minutes(st.stage_ts, now)
@@ -147,7 +149,9 @@ def _generic_loop(st: _State, loop: tuple[int, int], stall: float, now: datetime
     if minutes is None or minutes < stall:
         minutes = stall or None
     hopeless = (minutes is not None and minutes >= LOOP_HOPELESS_MINUTES) or reps >= LOOP_HOPELESS_REPEATS
-    what = f"the line {run[-1].msg[:160]!r}" if k == 1 else f"a cycle of {k} lines ending {run[-1].msg[:120]!r}"
+    what = (
+        f"the line {run[-1].msg[:160]!r}" if k == 1 else f"a cycle of {k} lines ending {run[-1].msg[:120]!r}"
+    )
     detail = (
         f"Repeating {what} {reps} times"
         + (f" over {_fmt_minutes(minutes)}" if minutes else "")
@@ -201,7 +205,10 @@ def _download(st: _State, stall: float, remaining: float | None, now: datetime |
     elif left == 0:
         can = True
     pct = 100.0 * cur.done / cur.total if cur.total else 0.0
-    detail = f"File customizer uploading {cur.file}: {_fmt_bytes(cur.done)} of {_fmt_bytes(cur.total)} ({pct:.1f}%)"
+    detail = (
+        f"File customizer uploading {cur.file}: {_fmt_bytes(cur.done)} of {_fmt_bytes(cur.total)} "
+        f"({pct:.1f}%)"
+    )
     if rate is not None:
         detail += f" at {_fmt_bytes(rate)}/s ({how})"
     if eta is not None:

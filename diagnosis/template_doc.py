@@ -50,7 +50,8 @@ def field_key(d: dict[str, Any], name: str) -> str:
 
 def is_template_props(d: Any) -> bool:
     return isinstance(d, dict) and any(
-        field(d, k) is not None for k in ("customize", "source", "distribute", "vmProfile", "buildTimeoutInMinutes")
+        field(d, k) is not None
+        for k in ("customize", "source", "distribute", "vmProfile", "buildTimeoutInMinutes")
     )
 
 

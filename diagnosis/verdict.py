@@ -105,7 +105,9 @@ def _clean(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _phase_for(rule: Rule, cand: Candidate, texts: list[tuple[str, str]], log_result: ScanResult | None) -> str:
+def _phase_for(
+    rule: Rule, cand: Candidate, texts: list[tuple[str, str]], log_result: ScanResult | None
+) -> str:
     if cand.sources == {"validation-log"}:
         return "validate"
     if rule.phase != "unknown":
@@ -231,7 +233,9 @@ def from_candidate(
         running = f"while {customizer_phrase(fc)[0].lower()}{customizer_phrase(fc)[1:]} was running"
         if fc.duration_seconds is not None:
             running += f" ({format_duration(fc.duration_seconds)})"
-        summary = f"{rule.title} {running}: {_clean(decisive, 160)}" if decisive else f"{rule.title} {running}."
+        summary = (
+            f"{rule.title} {running}: {_clean(decisive, 160)}" if decisive else f"{rule.title} {running}."
+        )
     elif rule.category == "permissions" and (m := _ACTION_SCOPE.search(" ".join(own))):
         summary = f"{rule.title}: it may not perform '{m.group(1)}' on '{m.group(2)}'."
         if phase == "unknown" and "/galleries/" in m.group(2) and "/versions/" in m.group(2):
@@ -284,7 +288,8 @@ def unknown_diagnosis(
         category="unknown",
         title=CATEGORIES["unknown"].title,
         summary=summary,
-        cause="No knowledge-base entry matches this failure; the evidence lists the most telling error lines.",
+        cause="No knowledge-base entry matches this failure; the evidence lists the most telling error "
+        "lines.",
         remediation=[
             "Read the evidence lines and the end of customization.log (search '(telemetry)' from the end).",
             "If this failure repeats, add a rule for it (python -m diagnosis --rules my-rules.json).",

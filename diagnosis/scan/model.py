@@ -119,7 +119,9 @@ class ScanResult:
             return None
         first_failure = self.failure_lines[0].line
         for step in reversed(self.steps):
-            if step.start_line < first_failure and (step.error_line is not None or step.exit_code not in (None, 0)):
+            if step.start_line < first_failure and (
+                step.error_line is not None or step.exit_code not in (None, 0)
+            ):
                 return step
         for step in reversed(self.steps):
             if step.start_line < first_failure:

@@ -51,7 +51,9 @@ def open_source(log) -> tuple[Iterator[bytes], str]:
                     block = block.encode("utf-8", "surrogatepass")
                 yield block
 
-        return gen_read(), getattr(log, "name", "stream") if isinstance(getattr(log, "name", None), str) else "stream"
+        return gen_read(), getattr(log, "name", "stream") if isinstance(
+            getattr(log, "name", None), str
+        ) else "stream"
     if isinstance(log, Iterable):
 
         def gen_iter() -> Iterator[bytes]:

@@ -74,7 +74,9 @@ def test_crlf_nul_bytes_and_utf16_bom_give_the_same_result():
         assert r.lines == base.lines, name
         assert {k: v.count for k, v in r.hits.items()} == {k: v.count for k, v in base.hits.items()}, name
         assert r.failed_step.exit_code == 2, name
-        assert r.hits["vm-resources-exhausted"].first[0].text.rstrip("\r").endswith("No space left on device"), name
+        assert (
+            r.hits["vm-resources-exhausted"].first[0].text.rstrip("\r").endswith("No space left on device")
+        ), name
         d = diagnose(log=data, rules=KB)
         assert (d.category, d.failed_customizer, [e.line for e in d.evidence]) == (
             expected.category,
@@ -91,7 +93,9 @@ def test_invalid_utf8_is_replaced_not_fatal():
 
 def test_five_megabyte_single_line_is_truncated_for_evidence():
     junk = b"x" * (5 << 20)
-    line = junk[: 3 << 20] + b" IMAGE_STATE_UNDEPLOYABLE azure-arm: IMAGE_STATE_UNDEPLOYABLE " + junk[: 2 << 20]
+    line = (
+        junk[: 3 << 20] + b" IMAGE_STATE_UNDEPLOYABLE azure-arm: IMAGE_STATE_UNDEPLOYABLE " + junk[: 2 << 20]
+    )
     data = FAILING.encode() + line + b"\n" + f"{P} OUT after the long line\n".encode()
     r = scan(data, KB)
     assert r.lines == 14
@@ -121,7 +125,9 @@ def test_line_numbers_across_chunk_boundaries():
 
 
 def test_scan_text_matches_across_lines():
-    r = scan_text('{\n "code": "ResourceDeploymentFailure",\n "details": [{"code": "InternalOperationError"}]\n}', KB)
+    r = scan_text(
+        '{\n "code": "ResourceDeploymentFailure",\n "details": [{"code": "InternalOperationError"}]\n}', KB
+    )
     assert "resource-deployment-internal-error" in r.hits
 
 
