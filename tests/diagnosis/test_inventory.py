@@ -16,7 +16,7 @@ from diagnosis.admissible import remote_output
 from diagnosis.cli import diagnose_input
 from diagnosis.model import Diagnosis
 from diagnosis.rules import BUILTIN_DIR
-from diagnosis.scanner import scan_text
+from diagnosis.scanner import _joined_lines, scan_text
 
 INVENTORY = BUILTIN_DIR / "inventory" / "messages.json"
 DATA = json.loads(INVENTORY.read_text(encoding="utf-8"))
@@ -75,3 +75,22 @@ def test_inventory_example_is_diagnosed_as_listed(entry, example):
         return
     expected = "unknown" if rule.ambiguous else rule.category
     assert (d.category, d.rule_id) == (expected, target), d.summary
+
+
+def test_scan_text_keyword_prefilter_drops_no_message_match():
+    """Every entry one of whose message patterns matches an inventory example (whole, or its lines joined) is
+    among the hits: the keywords that let scan_text skip a pattern never skip one that matches."""
+    missed = []
+    for example in (x for entry in DATA["entries"] for x in entry["examples"]):
+        whole = example.encode().replace(b"\r\n", b"\n").replace(b"\x00", b"")
+        lines = whole.split(b"\n")
+        joined = _joined_lines(lines)[0] if len(lines) > 1 else b""
+        hits = scan_text(example, KB).hits
+        for rule in KB:
+            if rule.id in hits:
+                continue
+            for p in rule.message_patterns:
+                if p.bregex is not None and (p.bregex.search(whole) or (joined and p.bregex.search(joined))):
+                    missed.append(f"{rule.id}: {example[:80]!r}")
+                    break
+    assert not missed, missed

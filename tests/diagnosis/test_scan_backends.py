@@ -131,7 +131,7 @@ def test_random_lines_scan_the_same(monkeypatch, lines):
 def test_diagnosis_works_with_the_standard_library_alone(tmp_path):
     """Without hyperscan and re2 importable: the stdlib backend, the structural linear-time check."""
     log = tmp_path / "customization.log"
-    log.write_bytes(b"".join(generate(200_000, mix="bookkeeping")))
+    log.write_bytes(b"".join(generate(200_000, mix="bookkeeping", block_lines=2000)))
     rules = tmp_path / "bad.json"
     rules.write_text(
         '[{"id": "bad", "category": "customizer-failed", "title": "t", "remediation": ["r"],'
@@ -172,7 +172,7 @@ def test_parallel_scans_in_threads_give_the_sequential_results(monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
     monkeypatch.setenv(BACKEND_ENV, "hyperscan")
-    logs = [b"".join(generate(CHUNK + 1000 * i, mix=mix)) for i, mix in enumerate(sorted(MIXES))]
+    logs = [b"".join(generate(CHUNK + 1000 * i, mix=mix, block_lines=4000)) for i, mix in enumerate(sorted(MIXES))]
     sequential = [_dump(scan(log, KB)) for log in logs]
     with ThreadPoolExecutor(max_workers=4) as pool:
         parallel = list(pool.map(lambda log: _dump(scan(log, KB)), logs * 2))
@@ -334,7 +334,7 @@ def test_numpy_batches_only_for_logs_dense_with_matches_and_never_required(tmp_p
     import subprocess
 
     small, realistic, dense = tmp_path / "small.log", tmp_path / "apt.log", tmp_path / "dense.log"
-    small.write_bytes(b"".join(generate(100_000, mix="error-lines"))[:100_000])
+    small.write_bytes(b"".join(generate(100_000, mix="error-lines", block_lines=2000))[:100_000])
     realistic.write_bytes(b"".join(generate(3 * CHUNK, mix="apt")))
     dense.write_bytes(b"".join(generate(3 * CHUNK, mix="error-lines")))
     code = (
@@ -414,7 +414,7 @@ def test_backends_are_fed_whole_lines(monkeypatch):
         def lines(self, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
             pass
 
-    data = b"".join(generate(5000, mix="error-lines")) + b"no line feed at the end"
+    data = b"".join(generate(5000, mix="error-lines", block_lines=200)) + b"no line feed at the end"
     monkeypatch.setattr(source, "CHUNK", 97)
     backend = Recording()
     drive(iter([data[i : i + 97] for i in range(0, len(data), 97)]), ScanResult(), backend)
@@ -469,7 +469,7 @@ def test_the_automaton_finds_the_same_fed_whole_or_line_by_line(text_mode):
 
     database = hs_backend.compiled_for(build_table(KB, text_mode)).database
     texts = [path.read_bytes() for path in ALL_CASES]
-    texts += [b"".join(generate(1 << 16, mix=mix)) for mix in sorted(MIXES)]
+    texts += [b"".join(generate(1 << 16, mix=mix, block_lines=600)) for mix in sorted(MIXES)]
 
     def matches(pieces: list[bytes]) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
