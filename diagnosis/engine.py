@@ -138,7 +138,10 @@ def diagnose(
         looks_ok = r.success and not r.failure_seen
         shown = _without_lines(text, r.harmless_lines)  # harmless lines state nothing
         says_failed = (
-            r.failure_seen or bool(FAILURE_SIGNAL.search(shown)) or states_failure(shown) or _says_it_failed(r)
+            r.failure_seen
+            or bool(FAILURE_SIGNAL.search(shown))
+            or states_failure(shown)
+            or r.stated_failure is not None
         )
         if not looks_ok and (says_failed or r.tail_errors or _live_hits(r, kb)):
             text_failed = True
@@ -155,7 +158,7 @@ def diagnose(
             log_succeeded = True
         elif r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
             log_failed = True
-        elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb) or _says_it_failed(r)):
+        elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb) or r.stated_failure is not None):
             log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
         elif not r.success and any(
             FAILURE_SIGNAL.search(h.text) or states_failure(line_message(h.text)) for h in r.tail_errors
@@ -337,12 +340,6 @@ def _error_lines(result: ScanResult) -> list[Hit]:
         and h.line not in result.template_script_lines
         and not before_a_later_provisioner(h, result)
     ]
-
-
-def _says_it_failed(result: ScanResult) -> bool:
-    """The reporter's own sentence says the build failed or hung (a line no benign entry explains)."""
-    said = result.failure_sentence
-    return said is not None and said.line not in result.harmless_lines
 
 
 def _without_lines(text: str, numbers: frozenset[int]) -> str:

@@ -276,7 +276,7 @@ def unknown_diagnosis(
     elif first:
         summary = f"The build failed with an error the knowledge base does not know: {first}"
     else:
-        said = next((r.failure_sentence.text for r in results if r.failure_sentence), None)
+        said = next((r.stated_failure.text for r in results if r.stated_failure), None)
         summary = (
             f'The report describes a failure ("{_clean(said, 160)}"), but no error line explains why.'
             if said

@@ -128,6 +128,12 @@ class ScanResult:
                 return step if step.end_line is not None and first_failure - step.end_line <= 50 else None
         return None
 
+    @property
+    def stated_failure(self) -> Hit | None:
+        """``failure_sentence`` unless a benign or recovered entry explains its line (``harmless_lines``)."""
+        said = self.failure_sentence
+        return said if said is not None and said.line not in self.harmless_lines else None
+
     def in_secret_block(self, line: int) -> bool:
         return any(begin <= line and (end is None or line <= end) for begin, end in self.secret_blocks)
 
