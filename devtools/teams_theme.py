@@ -8,6 +8,15 @@ from typing import Any
 
 THEMES = ("light", "dark")
 
+
+def _container_styles(foreground: dict[str, Any], backgrounds: dict[str, str]) -> dict[str, Any]:
+    """Each container style (default, emphasis, accent, ...) with its background and the theme's text colours."""
+    return {
+        style: {"backgroundColor": background, "foregroundColors": foreground}
+        for style, background in backgrounds.items()
+    }
+
+
 _TEXT = {"default": "#242424", "subtle": "#616161"}
 TEAMS_HOST_CONFIG: dict[str, Any] = {
     "fontFamily": "'Segoe UI', 'Helvetica Neue', 'Liberation Sans', Arial, sans-serif",
@@ -23,28 +32,25 @@ TEAMS_HOST_CONFIG: dict[str, Any] = {
             "fontSizes": {"small": 12, "default": 13, "medium": 14, "large": 18, "extraLarge": 22},
         },
     },
-    "containerStyles": {
-        style: {
-            "backgroundColor": background,
-            "foregroundColors": {
-                "default": _TEXT,
-                "dark": {"default": "#252424", "subtle": "#484644"},
-                "light": {"default": "#FFFFFF", "subtle": "#FFF"},
-                "accent": {"default": "#5B5FC7", "subtle": "#4F52B2"},
-                "good": {"default": "#237B4B", "subtle": "#1B6A3F"},
-                "warning": {"default": "#835C00", "subtle": "#6E4E00"},
-                "attention": {"default": "#C4314B", "subtle": "#A72037"},
-            },
-        }
-        for style, background in {
+    "containerStyles": _container_styles(
+        {
+            "default": _TEXT,
+            "dark": {"default": "#252424", "subtle": "#484644"},
+            "light": {"default": "#FFFFFF", "subtle": "#FFF"},
+            "accent": {"default": "#5B5FC7", "subtle": "#4F52B2"},
+            "good": {"default": "#237B4B", "subtle": "#1B6A3F"},
+            "warning": {"default": "#835C00", "subtle": "#6E4E00"},
+            "attention": {"default": "#C4314B", "subtle": "#A72037"},
+        },
+        {
             "default": "#FFFFFF",
             "emphasis": "#F5F5F5",
             "accent": "#E8EBFA",
             "good": "#E7F2DA",
             "attention": "#FCF4F6",
             "warning": "#FBF6D9",
-        }.items()
-    },
+        },
+    ),
     "actions": {
         "maxActions": 6,
         "spacing": "default",
@@ -79,28 +85,25 @@ _DARK_TEXT = {"default": "#FFFFFF", "subtle": "#ADADAD"}
 TEAMS_DARK_HOST_CONFIG: dict[str, Any] = {
     **TEAMS_HOST_CONFIG,
     "separator": {"lineThickness": 1, "lineColor": "#3D3D3D"},
-    "containerStyles": {
-        style: {
-            "backgroundColor": background,
-            "foregroundColors": {
-                "default": _DARK_TEXT,
-                "dark": {"default": "#ADADAD", "subtle": "#8A8886"},
-                "light": {"default": "#FFFFFF", "subtle": "#FFF"},
-                "accent": {"default": "#7F85F5", "subtle": "#AAB1FA"},
-                "good": {"default": "#92C353", "subtle": "#A8D57A"},
-                "warning": {"default": "#F8D22A", "subtle": "#FFE57A"},
-                "attention": {"default": "#F1707B", "subtle": "#F59BA3"},
-            },
-        }
-        for style, background in {
+    "containerStyles": _container_styles(
+        {
+            "default": _DARK_TEXT,
+            "dark": {"default": "#ADADAD", "subtle": "#8A8886"},
+            "light": {"default": "#FFFFFF", "subtle": "#FFF"},
+            "accent": {"default": "#7F85F5", "subtle": "#AAB1FA"},
+            "good": {"default": "#92C353", "subtle": "#A8D57A"},
+            "warning": {"default": "#F8D22A", "subtle": "#FFE57A"},
+            "attention": {"default": "#F1707B", "subtle": "#F59BA3"},
+        },
+        {
             "default": "#292929",
             "emphasis": "#1F1F1F",
             "accent": "#2F2F4A",
             "good": "#0D2E0D",
             "attention": "#3E1F25",
             "warning": "#463100",
-        }.items()
-    },
+        },
+    ),
 }
 HOST_CONFIGS = {"light": TEAMS_HOST_CONFIG, "dark": TEAMS_DARK_HOST_CONFIG}
 
