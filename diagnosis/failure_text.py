@@ -13,7 +13,8 @@ the program that prints each:
 * bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer).
 
 ``failure_sentence`` reads the reporter's own words: a sentence (not a log line) that says the build, image, Packer,
-a step or a script failed, hung, got stuck, crashed, timed out, is still running after hours or is not available.
+a step or a script failed, hung, got stuck, crashed, timed out, does not work, is still running after hours or is not
+available, or that the reporter cannot build, deploy or create it.
 
 These say *that* something failed; they decide no category. They are kept apart from ``FAILURE_SIGNAL``
 because ``FAILURE_SIGNAL`` also marks the exit/summary lines a summary skips, while an ``Exception calling``
@@ -52,7 +53,11 @@ _FAILURE_SENTENCE = re.compile(
     + _WITHIN_SENTENCE
     + r"\b(?:fail(?:s|ed|ing)?|hangs?|hung|stuck|crash(?:es|ed)?|times? out|timed out|timing ?out|errors? out"
     r"|errored|never (?:finish|complete|build)s?|(?:infinite|endless) loop|in (?:a |an )?loop"
-    r"|still (?:running|updating|creating|in progress) (?:after|for)|(?:is|are) not available)\b"
+    r"|still (?:running|updating|creating|in progress) (?:after|for)|(?:is|are) not available"
+    r"|(?:do(?:es)?|did) ?(?:n.t|not) work|no longer works?|stopped working|(?:is|are) broken)\b"
+    # "I've not been able to successfully deploy my image build", "we cannot create images"
+    r"|\b(?:not (?:been )?able to|unable to|cannot|can.t|could ?n.t)(?: successfully)? (?:build|deploy|create|run"
+    r"|complete|publish|capture|provision|generali[sz]e|customi[sz]e)\b"
     # "I get the following error", "we keep getting timeouts"
     r"|\b(?:get|gets|got|getting|see|seeing|saw|receive[sd]?|receiving|hit|hitting|encounter(?:s|ed|ing)?)\b"
     + _WITHIN_SENTENCE

@@ -43,13 +43,16 @@ MARKERS: tuple[Marker, ...] = (
     Marker("exit-zero", _EXIT_PREFIX + r"-?0+\b"),
     Marker(
         "failure",
-        r"Build 'azure-arm' errored|Some builds didn't complete successfully"
+        r"Build '[^'\n]{1,80}' errored|Some builds didn't complete successfully"
         r"|Cancelling build after receiving terminated|Deployment failed with a status of '(?:Failed|Canceled)'"
-        # packer command/build.go: a build's error as a machine-readable event ("Builds finished but no artifacts
-        # were created" is no failure: Image Builder's successful runs print it too)
+        # packer command/build.go: a build's error as a machine-readable event
         r"|machine readable: [\w.-]{1,120},error \[\]string",
     ),
-    Marker("success", r"Builds finished\. The artifacts of successful builds are|Build 'azure-arm' finished"),
+    # packer command/build.go: "Build '<name>' finished after <duration>." for each build that succeeded
+    Marker("success", r"Builds finished\. The artifacts of successful builds are|Build '[^'\n]{1,80}' finished\b"),
+    # printed when no build returned an artifact: a failure unless a build finished (Image Builder's successful
+    # runs print it after "Build 'azure-arm' finished")
+    Marker("no-artifacts", r"Builds finished but no artifacts were created"),
     Marker("exported", r"Done exporting Packer logs"),
     Marker("ui-step", r"[\w.-]: (?:Provisioning with |Restarting Machine\b)"),
     Marker("ui-step-failed", r"Provisioning step had errors"),
@@ -109,6 +112,9 @@ class StepTracker:
                 res.failure_lines.append(Hit("packer-failure", line_no, text[:EVIDENCE_CHARS], position, res.phase))
         elif kind == "success":
             res.success = True
+        elif kind == "no-artifacts":
+            if res.no_artifacts is None:
+                res.no_artifacts = Hit("packer-no-artifacts", line_no, text[:EVIDENCE_CHARS], None, res.phase)
         elif kind == "exported":
             res.exported = True
         elif kind == "finalize":

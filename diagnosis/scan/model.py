@@ -77,6 +77,7 @@ class ScanResult:
     phase: str = "unknown"  # the last phase reached
     failure_lines: list[Hit] = field(default_factory=list)  # packer's own failure lines (bounded)
     success: bool = False
+    no_artifacts: Hit | None = None  # packer's "Builds finished but no artifacts were created"
     finalized: bool = False
     exported: bool = False
     operation_id: str | None = None
@@ -161,4 +162,5 @@ class ScanResult:
 
     @property
     def failure_seen(self) -> bool:
-        return bool(self.failure_lines)
+        """Packer printed a failure line, or that no build produced an artifact and none finished."""
+        return bool(self.failure_lines) or (self.no_artifacts is not None and not self.success)
