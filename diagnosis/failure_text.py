@@ -12,7 +12,7 @@ the program that prints each:
 * Python: an exception's last traceback line, ``<module.>Name(Error|Exception): <message>``;
 * bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer).
 
-``failure_sentence`` reads the reporter's own words: a sentence (not a log line) that says the build, image, Packer,
+``failure_sentences`` reads the reporter's own words: a sentence (not a log line) that says the build, image, Packer,
 a step or a script failed, hung, got stuck, crashed, timed out, does not work, is still running after hours or is not
 available, or that the reporter cannot build, deploy or create it.
 
@@ -48,8 +48,10 @@ def states_failure(text: str) -> bool:
 _OUTPUT_LINE = re.compile(r"^\s*(?:==>|-->|\[|\d{4}[-/]\d\d|[\w.-]{1,80}: |\+ |at |PS |>|\$ |#)")
 _WITHIN_SENTENCE = r"(?:[^.\n]|\.(?=\S)){0,80}?"  # a period inside a version (22.04) or a name ends no sentence
 _FAILURE_SENTENCE = re.compile(
-    r"(?i)\b(?:builds?|images?|packer|it|this|that|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?"
-    r"|tasks?|deployments?|process|vm|customi[sz]ations?|customizers?|sysprep|generali[sz]ation)\b"
+    r"(?i)(?:\b(?:builds?|images?|packer|it|this|that|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?"
+    r"|tasks?|deployments?|process|vm|customi[sz]ations?|customizers?|sysprep|generali[sz]ation|installs?|installers?"
+    r"|installation|provisioning|updates?|commands?|cmdlets?|modules?|packages?|extensions?|artifacts?|agents?)\b"
+    r"|\S\.(?:ps1|sh|py|cmd|bat|msi|exe)\b)"  # or a script or installer named by its file
     + _WITHIN_SENTENCE
     + r"\b(?:fail(?:s|ed|ing)?|hangs?|hung|stuck|crash(?:es|ed)?|times? out|timed out|timing ?out|errors? out"
     r"|errored|never (?:finish|complete|build)s?|(?:infinite|endless) loop|in (?:a |an )?loop"
@@ -65,12 +67,18 @@ _FAILURE_SENTENCE = re.compile(
 )
 
 
-def failure_sentence(text: str) -> tuple[int, str] | None:
-    """The first sentence of ``text`` (a line that is not program output) saying that the build or a part of it
-    failed, hung or timed out, as (its 0-based line index, its text), or None."""
+MAX_SENTENCES = 8
+
+
+def failure_sentences(text: str) -> list[tuple[int, str]]:
+    """The first ``MAX_SENTENCES`` sentences of ``text`` (lines that are not program output) saying that the build or
+    a part of it failed, hung or timed out, as (0-based line index, text)."""
+    found: list[tuple[int, str]] = []
     for i, line in enumerate(text.split("\n")):
         if len(line) > 2000 or _OUTPUT_LINE.match(line):
             continue
         if _FAILURE_SENTENCE.search(line):
-            return i, line.strip()
-    return None
+            found.append((i, line.strip()))
+            if len(found) == MAX_SENTENCES:
+                break
+    return found

@@ -23,7 +23,7 @@ import re
 from bisect import bisect_right
 from collections import deque
 
-from diagnosis.failure_text import failure_sentence
+from diagnosis.failure_text import failure_sentences
 from diagnosis.rules import KnowledgeBase
 from diagnosis.scan import hs_backend
 from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Recorder, build_table, drive
@@ -146,9 +146,10 @@ def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:
             if len(found) == MAX_TAIL_ERRORS:
                 break
     res.tail_errors = list(reversed(found))
-    said = failure_sentence(text)
-    if said is not None:
-        res.failure_sentence = Hit("failure-sentence", tail_line + said[0], said[1][:EVIDENCE_CHARS], None, res.phase)
+    res.failure_sentences = [
+        Hit("failure-sentence", tail_line + i, said[:EVIDENCE_CHARS], None, res.phase)
+        for i, said in failure_sentences(text)
+    ]
 
 
 MAX_WHOLE_TEXT = 1 << 20

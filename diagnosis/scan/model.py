@@ -84,7 +84,8 @@ class ScanResult:
     first_time: datetime | None = None
     last_time: datetime | None = None
     tail_errors: list[Hit] = field(default_factory=list)  # error-looking lines near the end
-    failure_sentence: Hit | None = None  # near the end, a reporter's sentence saying the build failed or hung
+    # near the end, the reporter's first sentences saying the build failed or hung
+    failure_sentences: list[Hit] = field(default_factory=list)
     truncated_lines: int = 0
     packer_lines: int = 0  # lines in packer's shape seen among the hit lines (log vs pasted text)
     # lines where Packer's UI started a provisioner ("==> azure-arm: Provisioning with ...", "Restarting Machine"),
@@ -131,9 +132,8 @@ class ScanResult:
 
     @property
     def stated_failure(self) -> Hit | None:
-        """``failure_sentence`` unless a benign or recovered entry explains its line (``harmless_lines``)."""
-        said = self.failure_sentence
-        return said if said is not None and said.line not in self.harmless_lines else None
+        """The first of ``failure_sentences`` that no benign or recovered entry explains (``harmless_lines``)."""
+        return next((said for said in self.failure_sentences if said.line not in self.harmless_lines), None)
 
     def in_secret_block(self, line: int) -> bool:
         return any(begin <= line and (end is None or line <= end) for begin, end in self.secret_blocks)
@@ -152,8 +152,7 @@ class ScanResult:
             rh.last = deque((masked(h) for h in rh.last), maxlen=rh.last.maxlen)
         self.failure_lines = [masked(h) for h in self.failure_lines]
         self.tail_errors = [masked(h) for h in self.tail_errors]
-        if self.failure_sentence is not None:
-            self.failure_sentence = masked(self.failure_sentence)
+        self.failure_sentences = [masked(h) for h in self.failure_sentences]
         for step in self.steps:
             if step.exit_line is not None and self.in_secret_block(step.exit_line):
                 step.exit_text = MASK
