@@ -1,10 +1,17 @@
-"""Pasted text as it was printed: JSON string escapes and HTML entities undone.
+"""Pasted text as it was printed: JSON string escapes and HTML entities undone, quote markers and CI log prefixes
+removed.
 
 Reports often carry an error message inside a JSON string (``az`` output, an ARM error body nested in another
 one's ``message``, a portal export) or HTML-escaped (issue trackers, web pages): ``\\"code\\": \\"X\\"``,
 ``\\r\\n``, ``\\u0027``, ``&quot;``. Patterns are written for the printed message, so such text is unescaped
 first. Only text that shows an unmistakable escape (an escaped quote, ``\\r\\n``, ``\\uXXXX``, or ``\\n`` before
 what starts a line) is touched: a Windows path such as ``C:\\temp\\new`` in plain text stays as it is.
+
+Replies quote earlier text line by line (``> ``, ``> > ``), and CI systems put their own prefix before every line a
+build printed: Azure DevOps a timestamp (``2024-01-19T12:22:07.4918893Z ``), a GitHub Actions log downloaded
+with ``gh run view --log`` the job, the step and a timestamp separated by tabs. These are removed so the patterns
+and the tests for line starts (``Error: ...``, a reporter's sentence) see the line the program or the reporter
+wrote. Three or more ``>`` are kept: scripts print them (``>>> Sysprep complete``).
 """
 
 from __future__ import annotations
@@ -19,6 +26,11 @@ _JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
 _SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
 MAX_PASSES = 3  # a message nested in a message nested in a message
+_LINE_WRAPPER = re.compile(
+    r"^[ \t]{0,3}(?:>[ \t]?){1,2}(?![ \t]*[>\n])"  # one or two levels of quoting, not a script's ">>>"
+    r"|^(?:[^\t\n]{1,200}\t[^\t\n]{1,200}\t)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?",
+    re.MULTILINE,
+)
 
 
 def _unescape_json(match: re.Match[str]) -> str:
@@ -40,11 +52,14 @@ def _json_escaped(text: str) -> bool:
 
 
 def unescape_pasted(text: str) -> str:
-    """``text`` with JSON string escapes undone (as many levels as it shows) and HTML entities decoded."""
+    """``text`` with JSON string escapes undone (as many levels as it shows), HTML entities decoded, and quote
+    markers and CI log prefixes removed from its lines (a quote then a prefix, as a reply quoting a CI log)."""
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break
         text = _JSON_ESCAPE.sub(_unescape_json, text).replace("\r\n", "\n")
     if _HTML_ESCAPED.search(text):
         text = html.unescape(text)
+    for _ in range(2):
+        text = _LINE_WRAPPER.sub("", text)
     return text

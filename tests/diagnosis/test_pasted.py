@@ -66,3 +66,40 @@ def test_escaped_inventory_examples_get_the_category_of_the_printed_message(kb) 
         }
         for how, text in variants.items():
             assert diagnose(text, rules=kb).category == printed, (how, example)
+
+
+@pytest.mark.parametrize(
+    ("wrapped", "line"),
+    [
+        ("> Error: the build failed", "Error: the build failed"),
+        ("> > Error: the build failed", "Error: the build failed"),
+        ("2024-01-19T12:22:07.4918893Z ##[error]Packer build failed", "##[error]Packer build failed"),
+        ("build\tRun packer\t2024-06-12T14:37:59.1234567Z ==> azure-arm: Done", "==> azure-arm: Done"),
+        ("> 2024-01-19T12:22:07Z Error: x", "Error: x"),
+    ],
+)
+def test_quote_markers_and_ci_prefixes_are_removed(wrapped: str, line: str) -> None:
+    assert unescape_pasted(wrapped) == line
+
+
+@pytest.mark.parametrize("kept", [">>> Sysprep complete", "> > > three levels", "a > b", "2024-01-19 12:22 started"])
+def test_script_output_and_inner_angle_brackets_stay(kept: str) -> None:
+    assert unescape_pasted(kept) == kept
+
+
+def test_quoted_or_ci_prefixed_inventory_examples_get_the_category_of_the_printed_message(kb) -> None:
+    for example in SPECIFIC:
+        printed = diagnose(example, rules=kb).category
+        lines = example.split("\n")
+        variants = {
+            "quoted": "\n".join("> " + line for line in lines),
+            "azure devops": "\n".join("2024-01-19T12:22:07.4918893Z " + line for line in lines),
+            "github actions": "\n".join("build\tRun packer\t2024-06-12T14:37:59.1234567Z " + line for line in lines),
+        }
+        for how, text in variants.items():
+            assert diagnose(text, rules=kb).category == printed, (how, example)
+
+
+def test_a_quoted_reporter_sentence_still_states_the_failure(kb) -> None:
+    text = "> Our Windows image build fails every night since the update.\n> Any idea?"
+    assert diagnose(text, rules=kb).category == "unknown"
