@@ -214,7 +214,9 @@ def diagnose(
     customizers = template_customizers(props)
     failed_customizer = failed_customizer_of(log_result, failed_step, customizers) if failed_step else None
 
-    decisive = [c for c in candidates.values() if not c.rule.ambiguous]
+    # an entry that explains the errors below it (a name that does not resolve) leaves them nothing to decide
+    explained_below = max((c.rule.precedence for c in candidates.values() if c.rule.explains_lower), default=-1)
+    decisive = [c for c in candidates.values() if not c.rule.ambiguous and c.rule.precedence > explained_below]
     if not decisive and failure:  # nothing names the cause, but the run's sub-state may name the phase that failed
         phase_cand = sub_state_candidate(status.run_sub_state, run, message, kb) or capture_candidate(results, kb)
         if phase_cand is not None:

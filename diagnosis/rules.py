@@ -38,6 +38,9 @@ running          signals the running-build analysis reads from this entry: a lis
                    ``{"signal": one of RUNNING_SIGNALS, "patterns": [regex, ...], "done": [regex, ...]}``;
                    ``done`` lines end the situation (a restart that came back). ``download`` patterns need the
                    named groups file, done, du, total, tu and pct (a progress line: 12 MB / 300 MB 4%)
+explains_lower     true for an ambiguous entry whose problem makes the commands after it fail too (a host name that
+                   does not resolve, then apt's "Unable to locate package"): while it matches, entries of lower
+                   precedence decide nothing, and the answer is ``unknown`` with its hints
 error_record       true for the shape of an error a script prints (a PowerShell error record's first line, apt's
                    ``E:`` line): never a category; inside the failed customizer the first such line leads the
                    evidence (it says why), before the exit line
@@ -84,6 +87,7 @@ _FIELDS = {
     "error_record",
     "warning_cause",
     "progress",
+    "explains_lower",
     "running",
 }
 RUNNING_SIGNALS = ("prompt", "restart", "sysprep-loop", "agent-missing", "download", "failed")
@@ -145,6 +149,7 @@ class Rule:
     error_record: bool = False  # a script's error line: evidence of why a customizer failed, never a category
     warning_cause: bool = False  # its tool prints the cause at warning level, then fails: warning lines decide it
     progress: bool = False  # lines of a step in progress, healthy builds print them too: never show a failure alone
+    explains_lower: bool = False  # ambiguous; the errors of entries below it may follow from it: they decide nothing
     running: tuple[RunningSignal, ...] = ()  # what its lines mean while the build is still running
 
     @property

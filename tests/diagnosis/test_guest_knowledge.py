@@ -2,7 +2,8 @@
 
 The same message is diagnosed bare, behind Packer's builder prefix, inside a ``PACKER ERR ... ui error:`` log line,
 JSON-escaped inside a pasted status message (``\\"``, ``\\u0027``) and inside a status JSON document: the entry
-written for its shape decides each time. Retries that recover later in the same text are no failure.
+written for its shape is found each time (it decides, or gives ``unknown`` with its hints when it is ambiguous).
+Retries that recover later in the same text are no failure.
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ CASES = [
 @pytest.mark.parametrize(("rule_id", "text"), CASES)
 def test_entry_decides_in_every_form(rule_id: str, text: str) -> None:
     d = diagnose_input(text.encode(), KB, name="pasted")
-    assert (d.category, d.rule_id) == (KB.get(rule_id).category, rule_id), d.summary
+    rule = KB.get(rule_id)
+    assert (d.category, d.rule_id) == ("unknown" if rule.ambiguous else rule.category, rule_id), d.summary
 
 
 def test_bare_powershell_record_stays_unknown_but_the_builders_line_is_known() -> None:
@@ -160,3 +162,16 @@ def test_the_same_retries_without_recovery_in_a_failed_build_are_a_failure(text:
         text.split("\n")[0] + "\n==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]"
     )
     assert diagnose_input(failed.encode(), KB, name="pasted").category != "none"
+
+
+def test_a_name_that_does_not_resolve_leaves_the_package_errors_after_it_nothing_to_decide() -> None:
+    """apt cannot find a package because it could not read the index (DNS): the package error is no cause."""
+    text = (
+        "    azure-arm: Err:1 http://azure.archive.ubuntu.com/ubuntu jammy InRelease\n"
+        "    azure-arm:   Temporary failure resolving 'azure.archive.ubuntu.com'\n"
+        "    azure-arm: E: Unable to locate package unzip\n"
+        "==> azure-arm: Script exited with non-zero exit status: 100. Allowed exit codes are: [0]"
+    )
+    d = diagnose_input(text.encode(), KB, name="pasted")
+    assert (d.category, d.rule_id) == ("unknown", "guest-dns-resolution-failed"), d.summary
+    assert diagnose_input(text.split("\n", 2)[2].encode(), KB, name="pasted").category == "customizer-failed"

@@ -62,6 +62,7 @@ def test_builtin_files_load_and_are_sane():
         ({"colour": "red"}, "field 'colour': unknown field"),
         ({"keywords": ["zzzz"]}, "field 'keywords'"),
         ({"progress": "yes"}, "field 'progress'"),
+        ({"explains_lower": True}, "field 'explains_lower': only an ambiguous entry"),
     ],
 )
 def test_invalid_entries_name_file_entry_and_field(tmp_path, change, fragment):
