@@ -63,7 +63,7 @@ _FAILURE_SENTENCE = re.compile(
     # "I get the following error", "we keep getting timeouts"
     r"|\b(?:get|gets|got|getting|see|seeing|saw|receive[sd]?|receiving|hit|hitting|encounter(?:s|ed|ing)?)\b"
     + _WITHIN_SENTENCE
-    + r"\b(?:errors?|exceptions?|failures?|timeouts?)\b"
+    + r"\b(?:errors?|exceptions?|failures?|timeouts?(?![\"']?[ \t]*[:=][ \t]*[\"']?\d))\b"  # not a setting
 )
 
 

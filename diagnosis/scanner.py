@@ -59,7 +59,8 @@ BACKENDS = ("hyperscan", "stdlib")
 MAX_TAIL_ERRORS = 30
 
 _ERRORISH = re.compile(
-    r"(?i)\b(?:error(?:ed)?|failed|failure|fatal|exception|denied|unable to|cannot|could not|timed? ?out|"
+    r"(?i)\b(?:error(?:ed)?|failed|failure|fatal|exception|denied|unable to|cannot|could not|"
+    r"timed? ?out(?![\"']?[ \t]*[:=][ \t]*[\"']?\d)|"  # not a setting ("with timeout: 3600 seconds")
     r"couldn't|can't|unsuccessful|(?:doesn't|does not|no longer) exists?|not available (?:in|for)|"
     r"(?:do|does|did) not match|"
     r"not found|invalid|forbidden|no such file|permission denied|not allowed|unauthorized|bad request|missing|"

@@ -193,3 +193,11 @@ def test_many_provisioners_keep_bounded_state_and_positions():
     r = scan(("\n".join(lines) + "\n").encode(), KB)
     assert len(r.steps) <= 2000
     assert r.failed_step.position == 5000 and r.failed_step.exit_code == 9
+
+
+def test_a_timeout_setting_is_no_error_line_and_a_timeout_is_one():
+    setting = "Creating source snapshot\nGetting sas url for the source snapshot with timeout: 3600 seconds"
+    assert scan_text(setting, KB).tail_errors == []
+    assert diagnose(setting, rules=KB).category == "none"
+    timed_out = "Getting sas url for the source snapshot timed out after 3600 seconds"
+    assert [h.line for h in scan_text(timed_out, KB).tail_errors] == [1]
