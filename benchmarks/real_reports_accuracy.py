@@ -7,13 +7,14 @@ text goes through the same input recognition as the CLI (customization.log, JSON
 A third of the reports is held out from tuning, chosen up front by a hash of the file name
 (``sha256(name) % 3 == 0``); both numbers are printed.
 
-    python benchmarks/real_reports_accuracy.py [--split tuned|held-out|all] [--batch FILE] [--verbose]
+    python benchmarks/real_reports_accuracy.py [--split tuned|held-out|all] [--batch FILE] [--wrap HOW] [--verbose]
 
 ``--split`` limits the run (and ``--verbose``'s per-report lines) to one part; tune with ``--split tuned`` and
 look at the held-out part only for the final number. ``--batch benchmarks/batches/<name>.txt`` measures one
 collected batch: run it when the batch arrives, before anyone looks at its reports. Prints accuracy (all / tuned /
 held-out), the confusion (expected -> got) and the "confident wrong" count: a wrong category that is not
-``unknown`` (the worst answer a user can get).
+``unknown`` (the worst answer a user can get). ``--wrap quoted|azure-devops|github-actions`` measures every report
+as it reads quoted line by line in a reply or with a CI system's prefix before each line.
 """
 
 from __future__ import annotations
@@ -66,15 +67,32 @@ def report_text(path: Path) -> bytes:
     return b"".join(lines[i:])
 
 
+def _each_line(prefix: str):
+    return lambda text: "\n".join(prefix + line for line in text.split("\n"))
+
+
+# how a report reaches people besides as it was written: quoted in a reply, or inside a CI system's log
+WRAPPINGS = {
+    "quoted": _each_line("> "),
+    "azure-devops": _each_line("2024-01-19T12:22:07.4918893Z "),
+    "github-actions": _each_line("build\tRun packer\t2024-06-12T14:37:59.1234567Z "),
+}
+
+
 def diagnose_report(data: bytes, kb: KnowledgeBase):
     """Diagnose pasted report text the way ``python -m diagnosis`` treats one INPUT."""
     return diagnose_input(data, kb, name="report")
 
 
 def evaluate(
-    kb: KnowledgeBase | None = None, cases: Path = CASES, split: str = "all", only: set[str] | None = None
+    kb: KnowledgeBase | None = None,
+    cases: Path = CASES,
+    split: str = "all",
+    only: set[str] | None = None,
+    wrap: str | None = None,
 ) -> list[Result]:
     kb = kb or load_knowledge_base(use_env=False)
+    wrapped = WRAPPINGS[wrap] if wrap else None
     out = []
     for path in sorted(cases.glob("*.txt")):
         if split != "all" and held_out(path.name) != (split == "held-out"):
@@ -82,7 +100,10 @@ def evaluate(
         if only is not None and path.name not in only:
             continue
         expected = path.name.split("__")[0]
-        d = diagnose_report(report_text(path), kb)
+        data = report_text(path)
+        if wrapped is not None:
+            data = wrapped(data.decode("utf-8", "replace")).encode()
+        d = diagnose_report(data, kb)
         out.append(Result(path.name, expected, d.category, d.rule_id, held_out(path.name)))
     return out
 
@@ -118,11 +139,16 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="a file naming the reports of one collected batch, one per line (benchmarks/batches/): measure only those",
     )
+    ap.add_argument(
+        "--wrap",
+        choices=sorted(WRAPPINGS),
+        help="measure each report as it reads when quoted in a reply or inside a CI system's log",
+    )
     args = ap.parse_args(argv)
     only = None
     if args.batch is not None:
         only = {Path(line.strip()).name for line in args.batch.read_text().splitlines() if line.strip()}
-    results = evaluate(cases=args.cases, split=args.split, only=only)
+    results = evaluate(cases=args.cases, split=args.split, only=only, wrap=args.wrap)
     if args.verbose:
         for r in results:
             mark = "ok " if r.right else ("WRONG" if r.confident_wrong else "miss")

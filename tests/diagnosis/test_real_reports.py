@@ -112,3 +112,17 @@ def test_none_on_failure_and_category_on_non_failure_stay_bounded(results):
     assert len(guessed) <= MAX_CATEGORY_ON_NON_FAILURE, "a category on a text that shows no failure:\n" + _misses(
         [r for r in guessed if not r.held_out]
     )
+
+
+@pytest.mark.parametrize("wrap", sorted(scoring.WRAPPINGS))
+def test_quoted_or_ci_prefixed_reports_get_the_same_answers(results, wrap):
+    """A report quoted line by line in a reply, or inside a CI system's log, reads as the report itself (every
+    fourth tuning report: the prefixes are removed before any backend sees the text)."""
+    plain = {r.name: r.got for r in results if not r.held_out}
+    sample = set(sorted(plain)[::4])
+    changed = [
+        f"  {r.name}: {plain[r.name]} -> {r.got}"
+        for r in scoring.evaluate(load_knowledge_base(use_env=False), REAL, split="tuned", only=sample, wrap=wrap)
+        if r.got != plain[r.name]
+    ]
+    assert len(changed) <= 2, f"{wrap}: answers changed:\n" + "\n".join(changed)
