@@ -144,8 +144,12 @@ def admissible(
 # "    azure-arm: " / "ubuntu.azure-arm.image: " / "vhd: " without the arrow) after at most a short stamp or quote
 _PACKER_SUMMARY = re.compile(r"Build '[^'\n]{1,80}' (?:errored|finished)")
 _BUILD_PREFIX = re.compile(
-    r"^[^\n]{0,80}?(?:(?P<arrow>==>|-->) [\w.-]{1,120}"
-    r"|(?<![\w.-])(?:[\w-]{1,80}\.)?(?:azure-arm|azure-chroot|azure-dtl|vhd)(?:\.[\w-]{1,80})?): ",
+    r"^(?:[^\n]{0,80}?(?P<arrow>==>|-->) [\w.-]{1,120}"
+    # a builder's name at the line's start or after a log prefix (a time, "[id] PACKER OUT", "ui:"), not inside a
+    # reporter's sentence ('I see "azure-arm: EOF"', "In azure-chroot: ...")
+    r"|(?:(?:[^\n]{0,80}?(?:[\d\]:>Z]|OUT|ERR))?[ \t]*|[^\n]{0,80}?\"[ \t]+)"  # or a JSON string's indented line
+    r"(?:[\w-]{1,80}\.)?(?:azure-arm|azure-chroot|azure-dtl|vhd)"
+    r"(?:\.[\w-]{1,80})?): ",
     re.MULTILINE,
 )
 
