@@ -44,7 +44,7 @@ def test_error_records_outside_the_failed_customizer_do_not_lead():
         f"{op} OUT Build 'azure-arm' errored after 2 minutes: {exit_22}",
     ]
     d = diagnose(log="\n".join(lines).encode() + b"\n", rules=KB)
-    assert d.category == "customizer-failed"
+    assert d.category == "customizer-download-failed"
     assert "curl: (22)" in d.evidence[0].text
     assert "exit status: 22" in d.evidence[1].text
     assert d.failed_customizer is not None and d.failed_customizer.position == 2

@@ -63,7 +63,8 @@ MESSAGES = [
         "curl: (7) Failed to connect to github.com port 443 after 130104 ms: Connection timed out",
     ),
     ("guest-tls-failure", "Invoke-WebRequest : The request was aborted: Could not create SSL/TLS secure channel."),
-    ("guest-download-http-error", "Invoke-WebRequest : The remote server returned an error: (404) Not Found."),
+    ("guest-download-http-error", "Invoke-WebRequest : The remote server returned an error: (503) Server Unavailable."),
+    ("guest-download-refused", "Invoke-WebRequest : The remote server returned an error: (404) Not Found."),
     (
         "powershellget-prompt",
         "Install-Module : NuGet provider is required to interact with NuGet-based repositories. Please ensure "
