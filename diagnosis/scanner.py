@@ -70,6 +70,7 @@ _ERRORISH = re.compile(
     r"|(?:^|\s)\[-\] \S|\bExpected\b[^\n]{1,300}, but\b"
     r"|\bTraceback \(most recent call last\)"  # CPython's report of an exception nothing handled
     r"|(?-i:[A-Za-z0-9](?:Error|Exception): \S)"  # its last line: <module.>NameError: <message>
+    r"|(?-i:\bFAIL\b)"  # go test's "--- FAIL:" and "FAIL <package>", a CI table's failed row
     r"|(?m:^[ \t]{0,8}Killed[ \t\r]*$)"  # bash: a command it ran got SIGKILL (the OOM killer)
     r"|\bnon-zero (?:exit )?(?:code|status)\b"
 )
@@ -77,7 +78,7 @@ _ERRORISH = re.compile(
 _NOT_ERRORISH = re.compile(
     r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b|unreachable=0 +failed=0\b"
     r"|\"code\": \"(?:ProvisioningState/succeeded|PowerState/\w{1,20})\""  # a VM instance view's status codes
-    r"|(?i:^\s*(?:failures?|failed|errors?)\s*[:=]\s*0\s*$)"  # a summary's count of none ("FAILURE:0")
+    r"|(?i:^\s*(?:fail(?:ures?|ed)?|errors?)\s*[:=]\s*0\s*$)"  # a summary's count of none ("FAILURE:0")
 )
 
 

@@ -201,3 +201,13 @@ def test_a_timeout_setting_is_no_error_line_and_a_timeout_is_one():
     assert diagnose(setting, rules=KB).category == "none"
     timed_out = "Getting sas url for the source snapshot timed out after 3600 seconds"
     assert [h.line for h in scan_text(timed_out, KB).tail_errors] == [1]
+
+
+def test_go_test_and_ci_table_failures_are_failures_and_a_zero_count_is_none():
+    for failed in (
+        "=== RUN   TestAccImage_basic\n--- FAIL: TestAccImage_basic (428.57s)\nFAIL\tgithub.com/x/compute\t430.1s",
+        "| \u2705 PASS | TestAccImage_basic | 280.1s |\n| \u274c FAIL | TestAccImage_latest | 1045.6s |",
+    ):
+        assert diagnose(failed, rules=KB).category == "unknown", failed
+    passed = "=== RUN   TestAccImage_basic\n--- PASS: TestAccImage_basic (12.0s)\nPASS\nFAIL: 0"
+    assert diagnose(passed, rules=KB).category == "none"
