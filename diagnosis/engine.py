@@ -223,7 +223,12 @@ def diagnose(
             candidates[phase_cand.rule.id] = phase_cand
             decisive = [phase_cand]
     deprovision = deprovision_candidate(candidates, results, kb) if failure and not decisive else None
-    script = _script_error_candidate(results, kb) if failure and not decisive and deprovision is None else None
+    explained = explained_below >= 0  # the script's own error lines follow from the entry that explains them
+    script = (
+        _script_error_candidate(results, kb)
+        if failure and not decisive and deprovision is None and not explained
+        else None
+    )
     if decisive:
         best = in_deprovisioning(max(decisive, key=lambda c: c.key), candidates, failed_step, kb)
         diag = from_candidate(best, candidates, results, failed_customizer, log_result, texts, kb)
