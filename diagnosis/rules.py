@@ -40,7 +40,8 @@ running          signals the running-build analysis reads from this entry: a lis
                    named groups file, done, du, total, tu and pct (a progress line: 12 MB / 300 MB 4%)
 explains_lower     true for an ambiguous entry whose problem makes the commands after it fail too (a host name that
                    does not resolve, then apt's "Unable to locate package"): while it matches, entries of lower
-                   precedence and the script's own error lines decide nothing, and the answer is ``unknown`` with its hints
+                   precedence and the script's own error lines decide nothing, and the answer is ``unknown`` with
+                   its hints
 error_record       true for the shape of an error a script prints (a PowerShell error record's first line, apt's
                    ``E:`` line): never a category; inside the failed customizer the first such line leads the
                    evidence (it says why), before the exit line
