@@ -10,6 +10,7 @@ import pytest
 from diagnosis import diagnose
 from diagnosis.pasted import unescape_pasted
 from diagnosis.rules import BUILTIN_DIR, load_knowledge_base
+from tests.diagnosis.realscoring import REAL, scoring
 
 INVENTORY = json.loads((BUILTIN_DIR / "inventory" / "messages.json").read_text(encoding="utf-8"))
 SPECIFIC = [
@@ -55,17 +56,23 @@ def test_unprintable_code_points_stay_escaped() -> None:
     assert unescape_pasted('\\"a\\u0000b\\"') == '"a\\u0000b"'
 
 
-def test_escaped_inventory_examples_get_the_category_of_the_printed_message(kb) -> None:
+@pytest.fixture(scope="module")
+def printed(kb) -> dict[str, str]:
+    """The category of each inventory example as printed."""
+    return {example: diagnose(example, rules=kb).category for example in SPECIFIC}
+
+
+def test_escaped_inventory_examples_get_the_category_of_the_printed_message(kb, printed) -> None:
     assert len(SPECIFIC) > 50
     for example in SPECIFIC:
-        printed = diagnose(example, rules=kb).category
+        printed_category = printed[example]
         variants = {
             "json string": '"message": "' + json.dumps(example)[1:-1] + '"',
             "json twice": json.dumps(json.dumps(example)),
             "html": html.escape(example),
         }
         for how, text in variants.items():
-            assert diagnose(text, rules=kb).category == printed, (how, example)
+            assert diagnose(text, rules=kb).category == printed_category, (how, example)
 
 
 @pytest.mark.parametrize(
@@ -87,9 +94,8 @@ def test_script_output_and_inner_angle_brackets_stay(kept: str) -> None:
     assert unescape_pasted(kept) == kept
 
 
-def test_quoted_or_ci_prefixed_inventory_examples_get_the_category_of_the_printed_message(kb) -> None:
-    for example in SPECIFIC:
-        printed = diagnose(example, rules=kb).category
+def test_quoted_or_ci_prefixed_inventory_examples_get_the_category_of_the_printed_message(kb, printed) -> None:
+    for example in SPECIFIC[::3]:  # every third: the prefixes are removed the same way whatever the message
         lines = example.split("\n")
         variants = {
             "quoted": "\n".join("> " + line for line in lines),
@@ -97,9 +103,23 @@ def test_quoted_or_ci_prefixed_inventory_examples_get_the_category_of_the_printe
             "github actions": "\n".join("build\tRun packer\t2024-06-12T14:37:59.1234567Z " + line for line in lines),
         }
         for how, text in variants.items():
-            assert diagnose(text, rules=kb).category == printed, (how, example)
+            assert diagnose(text, rules=kb).category == printed[example], (how, example)
 
 
 def test_a_quoted_reporter_sentence_still_states_the_failure(kb) -> None:
     text = "> Our Windows image build fails every night since the update.\n> Any idea?"
     assert diagnose(text, rules=kb).category == "unknown"
+
+
+@pytest.mark.parametrize("wrap", sorted(scoring.WRAPPINGS))
+def test_quoted_or_ci_prefixed_real_reports_get_the_same_answers(kb, wrap) -> None:
+    """A real report quoted line by line in a reply, or inside a CI system's log, reads as the report itself (every
+    fourth tuning report)."""
+    sample = set(sorted(p.name for p in REAL.glob("*.txt") if not scoring.held_out(p.name))[::4])
+    plain = {r.name: r.got for r in scoring.evaluate(kb, REAL, split="tuned", only=sample)}
+    changed = [
+        f"  {r.name}: {plain[r.name]} -> {r.got}"
+        for r in scoring.evaluate(kb, REAL, split="tuned", only=sample, wrap=wrap)
+        if r.got != plain[r.name]
+    ]
+    assert len(changed) <= 2, f"{wrap}: answers changed:\n" + "\n".join(changed)

@@ -7,30 +7,15 @@ evidence of it). The scoring is shared with ``benchmarks/real_reports_accuracy.p
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from diagnosis import load_knowledge_base
 from diagnosis.categories import CATEGORY_IDS
+from tests.diagnosis.realscoring import REAL, scoring
 
 ROOT = Path(__file__).resolve().parents[2]
-REAL = Path(__file__).with_name("cases") / "real"
-
-
-def _scoring():
-    path = ROOT / "benchmarks" / "real_reports_accuracy.py"
-    spec = importlib.util.spec_from_file_location("real_reports_accuracy", path)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-scoring = _scoring()
 
 
 @pytest.fixture(scope="module")
@@ -112,17 +97,3 @@ def test_none_on_failure_and_category_on_non_failure_stay_bounded(results):
     assert len(guessed) <= MAX_CATEGORY_ON_NON_FAILURE, "a category on a text that shows no failure:\n" + _misses(
         [r for r in guessed if not r.held_out]
     )
-
-
-@pytest.mark.parametrize("wrap", sorted(scoring.WRAPPINGS))
-def test_quoted_or_ci_prefixed_reports_get_the_same_answers(results, wrap):
-    """A report quoted line by line in a reply, or inside a CI system's log, reads as the report itself (every
-    fourth tuning report: the prefixes are removed before any backend sees the text)."""
-    plain = {r.name: r.got for r in results if not r.held_out}
-    sample = set(sorted(plain)[::4])
-    changed = [
-        f"  {r.name}: {plain[r.name]} -> {r.got}"
-        for r in scoring.evaluate(load_knowledge_base(use_env=False), REAL, split="tuned", only=sample, wrap=wrap)
-        if r.got != plain[r.name]
-    ]
-    assert len(changed) <= 2, f"{wrap}: answers changed:\n" + "\n".join(changed)
