@@ -19,9 +19,9 @@ SCANNING_MODULES = {
     "test_engine",
     "test_engine_samplelogs",
     "test_knowledge_cases",
-    "test_real_reports",
     "test_cli",
 }
+# the real reports run once: test_scan_backends checks that both backends scan each of them the same
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

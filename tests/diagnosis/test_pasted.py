@@ -58,13 +58,13 @@ def test_unprintable_code_points_stay_escaped() -> None:
 
 @pytest.fixture(scope="module")
 def printed(kb) -> dict[str, str]:
-    """The category of each inventory example as printed."""
-    return {example: diagnose(example, rules=kb).category for example in SPECIFIC}
+    """The category of each inventory example the escaping tests read, as printed."""
+    return {example: diagnose(example, rules=kb).category for example in set(SPECIFIC[::2]) | set(SPECIFIC[::3])}
 
 
 def test_escaped_inventory_examples_get_the_category_of_the_printed_message(kb, printed) -> None:
     assert len(SPECIFIC) > 50
-    for example in SPECIFIC:
+    for example in SPECIFIC[::2]:  # every second: the unescaping does not depend on the message
         printed_category = printed[example]
         variants = {
             "json string": '"message": "' + json.dumps(example)[1:-1] + '"',
@@ -114,8 +114,8 @@ def test_a_quoted_reporter_sentence_still_states_the_failure(kb) -> None:
 @pytest.mark.parametrize("wrap", sorted(scoring.WRAPPINGS))
 def test_quoted_or_ci_prefixed_real_reports_get_the_same_answers(kb, wrap) -> None:
     """A real report quoted line by line in a reply, or inside a CI system's log, reads as the report itself (every
-    fourth tuning report)."""
-    sample = set(sorted(p.name for p in REAL.glob("*.txt") if not scoring.held_out(p.name))[::4])
+    sixth tuning report)."""
+    sample = set(sorted(p.name for p in REAL.glob("*.txt") if not scoring.held_out(p.name))[::6])
     plain = {r.name: r.got for r in scoring.evaluate(kb, REAL, split="tuned", only=sample)}
     changed = [
         f"  {r.name}: {plain[r.name]} -> {r.got}"
