@@ -141,7 +141,7 @@ def admissible(
 
 
 # Packer's own output: a build's summary line, or a line under a build's prefix ("==> <name>: " for any name,
-# "    azure-arm: " / "ubuntu.azure-arm.image: " / "vhd: " without the arrow) after at most a short stamp or quote
+# "    azure-arm: " / "ubuntu.azure-arm.image: " / "vhd: " without the arrow)
 _PACKER_SUMMARY = re.compile(r"Build '[^'\n]{1,80}' (?:errored|finished)")
 _BUILD_PREFIX = re.compile(
     r"^(?:[^\n]{0,80}?(?P<arrow>==>|-->) [\w.-]{1,120}"

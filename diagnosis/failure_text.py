@@ -45,6 +45,8 @@ def states_failure(text: str) -> bool:
 
 # a line of program output rather than a reporter's sentence: Packer's "==> "/"--> " lines, "<builder>: " and
 # "<key>: " prefixes, "[...]" stamps, dates, PowerShell's "+ "/"at " record lines, prompts and comments
+# after "timeout" or "timed out": a value given to a setting ("with timeout: 3600 seconds", "timeout=30"), not an event
+NOT_A_SETTING = r"(?![\"']?[ \t]*[:=][ \t]*[\"']?\d)"
 _OUTPUT_LINE = re.compile(r"^\s*(?:==>|-->|\[|\d{4}[-/]\d\d|[\w.-]{1,80}: |\+ |at |PS |>|\$ |#)")
 _WITHIN_SENTENCE = r"(?:[^.\n]|\.(?=\S)){0,80}?"  # a period inside a version (22.04) or a name ends no sentence
 _FAILURE_SENTENCE = re.compile(
@@ -63,7 +65,9 @@ _FAILURE_SENTENCE = re.compile(
     # "I get the following error", "we keep getting timeouts"
     r"|\b(?:get|gets|got|getting|see|seeing|saw|receive[sd]?|receiving|hit|hitting|encounter(?:s|ed|ing)?)\b"
     + _WITHIN_SENTENCE
-    + r"\b(?:errors?|exceptions?|failures?|timeouts?(?![\"']?[ \t]*[:=][ \t]*[\"']?\d))\b"  # not a setting
+    + r"\b(?:errors?|exceptions?|failures?|timeouts?"
+    + NOT_A_SETTING
+    + r")\b"
 )
 
 

@@ -23,7 +23,7 @@ import re
 from bisect import bisect_right
 from collections import deque
 
-from diagnosis.failure_text import failure_sentences
+from diagnosis.failure_text import NOT_A_SETTING, failure_sentences
 from diagnosis.rules import KnowledgeBase
 from diagnosis.scan import hs_backend
 from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Recorder, build_table, drive
@@ -60,7 +60,7 @@ MAX_TAIL_ERRORS = 30
 
 _ERRORISH = re.compile(
     r"(?i)\b(?:error(?:ed)?|failed|failure|fatal|exception|denied|unable to|cannot|could not|"
-    r"timed? ?out(?![\"']?[ \t]*[:=][ \t]*[\"']?\d)|"  # not a setting ("with timeout: 3600 seconds")
+    r"timed? ?out" + NOT_A_SETTING + "|"
     r"couldn't|can't|unsuccessful|(?:doesn't|does not|no longer) exists?|not available (?:in|for)|"
     r"(?:do|does|did) not match|"
     r"not found|invalid|forbidden|no such file|permission denied|not allowed|unauthorized|bad request|missing|"
