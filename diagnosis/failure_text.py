@@ -43,10 +43,10 @@ def states_failure(text: str) -> bool:
     return FAILURE_STATEMENT.search(text) is not None
 
 
-# a line of program output rather than a reporter's sentence: Packer's "==> "/"--> " lines, "<builder>: " and
-# "<key>: " prefixes, "[...]" stamps, dates, PowerShell's "+ "/"at " record lines, prompts and comments
 # after "timeout" or "timed out": a value given to a setting ("with timeout: 3600 seconds", "timeout=30"), not an event
 NOT_A_SETTING = r"(?![\"']?[ \t]*[:=][ \t]*[\"']?\d)"
+# a line of program output rather than a reporter's sentence: Packer's "==> "/"--> " lines, "<builder>: " and
+# "<key>: " prefixes, "[...]" stamps, dates, PowerShell's "+ "/"at " record lines, prompts and comments
 _OUTPUT_LINE = re.compile(r"^\s*(?:==>|-->|\[|\d{4}[-/]\d\d|[\w.-]{1,80}: |\+ |at |PS |>|\$ |#)")
 _WITHIN_SENTENCE = r"(?:[^.\n]|\.(?=\S)){0,80}?"  # a period inside a version (22.04) or a name ends no sentence
 _FAILURE_SENTENCE = re.compile(
