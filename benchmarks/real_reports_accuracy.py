@@ -13,14 +13,16 @@ A third of the reports is held out from tuning, chosen up front by a hash of the
 look at the held-out part only for the final number. ``--batch benchmarks/batches/<name>.txt`` measures one
 collected batch: run it when the batch arrives, before anyone looks at its reports. Prints accuracy (all / tuned /
 held-out), the confusion (expected -> got) and the "confident wrong" count: a wrong category that is not
-``unknown`` (the worst answer a user can get). ``--wrap quoted|azure-devops|github-actions`` measures every report
-as it reads quoted line by line in a reply or with a CI system's prefix before each line.
+``unknown`` (the worst answer a user can get). ``--wrap HOW`` measures every report as it reads quoted line by line
+in a reply (``quoted``), with a CI system's prefix before each line (``azure-devops``, ``github-actions``), or copied
+from a web page (``html-escaped``: entities for ``<>&"'``; ``no-break-spaces``: U+00A0 for every space).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import html
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -71,11 +73,14 @@ def _each_line(prefix: str):
     return lambda text: "\n".join(prefix + line for line in text.split("\n"))
 
 
-# how a report reaches people besides as it was written: quoted in a reply, or inside a CI system's log
+# how a report reaches people besides as it was written: quoted in a reply, inside a CI system's log, or copied from
+# a web page
 WRAPPINGS = {
     "quoted": _each_line("> "),
     "azure-devops": _each_line("2024-01-19T12:22:07.4918893Z "),
     "github-actions": _each_line("build\tRun packer\t2024-06-12T14:37:59.1234567Z "),
+    "html-escaped": html.escape,
+    "no-break-spaces": lambda text: text.replace(" ", "\u00a0"),
 }
 
 
@@ -142,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--wrap",
         choices=sorted(WRAPPINGS),
-        help="measure each report as it reads when quoted in a reply or inside a CI system's log",
+        help="measure each report as quoted in a reply, inside a CI system's log or copied from a web page",
     )
     args = ap.parse_args(argv)
     only = None

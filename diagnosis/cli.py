@@ -38,6 +38,7 @@ from diagnosis.inputs import (
     read_bounded,
 )
 from diagnosis.model import Diagnosis
+from diagnosis.pasted import plain_spaces, unescape_pasted
 from diagnosis.redact import redact, redact_json
 from diagnosis.rules import RULES_ENV, KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from diagnosis.scanner import CHUNK, sniff_is_log
@@ -101,10 +102,14 @@ def _classify(name: str, fh: BinaryIO) -> tuple[str, Any]:
     head = fh.read(HEAD)
     if looks_binary(head, decode_text(head)):
         raise InputError(f"{name}: binary data, not a log, a status message or JSON")
-    stripped = decode_text(head[:4096]).lstrip()
-    if stripped.startswith(("{", "[")):
+    whole = len(head) < HEAD  # short enough to be pasted: read as the program printed it
+    if whole:
+        head = plain_spaces(decode_text(head)).encode()
+    rest = b""
+    if decode_text(head[:4096]).lstrip().startswith(("{", "[")):
         rest = fh.read(MAX_TEXT)
-        if not fh.read(1):
+        more = fh.read(1)
+        if not more:
             try:
                 value = json.loads(decode_text(head + rest))
             except RecursionError:
@@ -115,15 +120,17 @@ def _classify(name: str, fh: BinaryIO) -> tuple[str, Any]:
                 if json_depth_exceeds(value):
                     raise InputError(f"{name}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
                 return "json", value
-        if sniff_is_log(head):
-            return "log", itertools.chain([head, rest], _chunks(fh, b""))
-        return "text", decode_text(head + rest)
-    if sniff_is_log(head):
-        return "log", _chunks(fh, head)
-    rest = fh.read(MAX_TEXT)
-    if fh.read(1):  # big pasted output: stream it like a log
-        return "log", itertools.chain([head, rest], _chunks(fh, b""))
-    return "text", decode_text(head + rest)
+        rest += more
+    if whole:
+        printed = unescape_pasted(decode_text(head)).encode()
+        return ("log", [printed]) if sniff_is_log(printed) else ("text", decode_text(head))
+    if not sniff_is_log(head):
+        rest += fh.read(max(0, MAX_TEXT - len(rest)))
+        more = fh.read(1)
+        if not more:
+            return "text", decode_text(head + rest)
+        rest += more  # big pasted output: stream it like a log
+    return "log", itertools.chain([head, rest], _chunks(fh, b""))
 
 
 def _json_inputs(obj: Any, texts: list[str], templates: list[dict[str, Any]]) -> None:

@@ -24,6 +24,10 @@ _BACKSLASH_PAIR = re.compile(r"\\(.?)", re.DOTALL)
 _PLAIN_WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\[^\\]")
 _JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
 _SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+# spaces a web page or a word processor puts where the program printed a plain space (no-break, thin, ideographic),
+# and zero-width characters copied along with the text
+_UNICODE_SPACE = re.compile("[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
 MAX_PASSES = 3  # a message nested in a message nested in a message
 _LINE_WRAPPER = re.compile(
@@ -51,9 +55,16 @@ def _json_escaped(text: str) -> bool:
     return all(c and c in '"\\/bfnrtu' for c in _BACKSLASH_PAIR.findall(text))
 
 
+def plain_spaces(text: str) -> str:
+    """``text`` with no-break and other typographic spaces made plain spaces and zero-width characters dropped."""
+    return _ZERO_WIDTH.sub("", _UNICODE_SPACE.sub(" ", text))
+
+
 def unescape_pasted(text: str) -> str:
     """``text`` with JSON string escapes undone (as many levels as it shows), HTML entities decoded, and quote
-    markers and CI log prefixes removed from its lines (a quote then a prefix, as a reply quoting a CI log)."""
+    markers and CI log prefixes removed from its lines (a quote then a prefix, as a reply quoting a CI log), and
+    web pages' no-break and zero-width characters made plain spaces or dropped."""
+    text = plain_spaces(text)
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break

@@ -231,3 +231,22 @@ def test_any_bytes_on_stdin_end_in_a_documented_exit_status(data):
     code, _, err = cli("-", stdin=data)
     assert code in (0, 1, EXIT_USAGE), err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("first", [b"{ not json, ", b"plain text, "])
+def test_input_larger_than_the_text_limit_is_read_whole(monkeypatch, first):
+    """A long input that is neither JSON nor a log is streamed like a log from its first byte to its last."""
+    monkeypatch.setattr(cli_module, "MAX_TEXT", 1000)
+    data = first + b"x" * (cli_module.HEAD + 5000) + b"\nError: the build failed at the very end\n"
+    kind, value = cli_module._classify("input", io.BytesIO(data))
+    assert kind == "log"
+    assert b"".join(value) == data
+
+
+def test_pasted_output_with_web_page_spaces_reads_as_printed():
+    """A short input copied from a web page (no-break spaces, HTML entities) reads as the program printed it."""
+    printed = LOG
+    pasted = printed.replace(" ", "\u00a0").replace('"', "&quot;").replace(">", "&gt;")
+    kind, value = cli_module._classify("input", io.BytesIO(pasted.encode()))
+    assert kind == "log"
+    assert b"".join(value).decode() == printed
