@@ -27,7 +27,7 @@ from diagnosis.times import format_duration
 _NOT_REBOOT = r"(?!3010\b|1641\b)"
 # What shows a failure in any text: a non-zero exit, Packer's failure lines, an ARM error object, a Failed state
 FAILURE_SIGNAL = re.compile(
-    r"non-zero exit status:? ?[1-9]|exited with code:? ?"
+    r"[Nn]on-zero exit status:? ?(?:exit status )?[1-9]|Bad exit status: [1-9]|exited with code:? ?"
     + _NOT_REBOOT
     + r"[1-9]|Erroneous exit code [1-9]|exit status [1-9]"
     r"|Remote command exited with '[1-9]|Communicator ended with: [1-9]"
