@@ -51,7 +51,7 @@ _OUTPUT_LINE = re.compile(r"^\s*(?:==>|-->|\[|\d{4}[-/]\d\d|[\w.-]{1,80}: |\+ |a
 _WITHIN_SENTENCE = r"(?:[^.\n]|\.(?=\S)){0,80}?"  # a period inside a version (22.04) or a name ends no sentence
 _FAILURE_SENTENCE = re.compile(
     r"(?i)(?:\b(?:builds?|images?|packer|it|this|that|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?"
-    r"|tasks?|deployments?|process|vm|customi[sz]ations?|customizers?|sysprep|generali[sz]ation|installs?|installers?"
+    r"|tasks?|tests?|deployments?|process|vm|customi[sz]ations?|customizers?|sysprep|generali[sz]ation|installs?|installers?"
     r"|installation|provisioning|updates?|commands?|cmdlets?|modules?|packages?|extensions?|artifacts?|agents?)\b"
     r"|\S\.(?:ps1|sh|py|cmd|bat|msi|exe)\b)"  # or a script or installer named by its file
     + _WITHIN_SENTENCE
