@@ -13,8 +13,9 @@ the program that prints each:
 * bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer).
 
 ``failure_sentences`` reads the reporter's own words: a sentence (not a log line) that says the build, image, Packer,
-a step or a script failed, hung, got stuck, crashed, timed out, does not work, is still running after hours or is not
-available, or that the reporter cannot build, deploy or create it.
+a step, a script or a restart failed, hung, got stuck, crashed, timed out, was cancelled, stops at a point, does not
+work, is still running or waiting after hours or is not available, or that the reporter cannot build, deploy or create
+it.
 
 These say *that* something failed; they decide no category. They are kept apart from ``FAILURE_SIGNAL``
 because ``FAILURE_SIGNAL`` also marks the exit/summary lines a summary skips, while an ``Exception calling``
@@ -52,10 +53,13 @@ _WITHIN_SENTENCE = r"(?:[^.\n]|\.(?=\S)){0,80}?"  # a period inside a version (2
 _FAILURE_SENTENCE = re.compile(
     r"(?i)(?:\b(?:builds?|images?|packer|it|this|that|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?"
     r"|tasks?|tests?|deployments?|process|vm|customi[sz]ations?|customizers?|sysprep|generali[sz]ation|installs?|installers?"
-    r"|installation|provisioning|updates?|commands?|cmdlets?|modules?|packages?|extensions?|artifacts?|agents?)\b"
+    r"|installation|provisioning|updates?|commands?|cmdlets?|modules?|packages?|extensions?|artifacts?|agents?|shell"
+    r"|reboots?|restarts?)\b"
     r"|\S\.(?:ps1|sh|py|cmd|bat|msi|exe)\b)"  # or a script or installer named by its file
     + _WITHIN_SENTENCE
-    + r"\b(?:fail(?:s|ed|ing)?|hangs?|hung|stuck|crash(?:es|ed)?|times? out|timed out|timing ?out|errors? out"
+    + r"\b(?:fail(?:s|ed|ing)?|hangs?|hanging|hung|stuck|crash(?:es|ed)?|times? out|timed out|timing ?out|errors? out"
+    r"|(?:is|was|were|gets?|got) (?:cancell?ed|aborted)|(?:stops|stopped) (?:at|on|after|responding)"
+    r"|(?:is|was|keeps|kept) (?:still )?waiting (?:for|on)\b[^.\n]{0,80}\b(?:hours?|forever|indefinitely|ever)"
     r"|errored|never (?:finish|complete|build)s?|(?:infinite|endless) loop|in (?:a |an )?loop"
     r"|still (?:running|updating|creating|in progress) (?:after|for)|(?:is|are) not available"
     r"|(?:do(?:es)?|did) ?(?:n.t|not) work|no longer works?|stopped working|(?:is|are) broken)\b"

@@ -186,6 +186,11 @@ STATEMENTS = [
     lambda w, s: f"The packer build hangs right after {w}.",
     lambda w, s: f"Our image build has been failing since {w}.",
     lambda w, s: f"It fails when the {w} script runs and times out after {s} minutes.",
+    lambda w, s: f"Looks like the installation of {w} is hanging:",
+    lambda w, s: f"The restart after {w} was cancelled.",
+    lambda w, s: f"The build stops at {w} every time.",
+    lambda w, s: f"The provisioner is still waiting for {w} after {s} hours.",
+    lambda w, s: f"The image test of {w} fails: {s}",
 ]
 CALM = ["Hello,", "I run the build from a pipeline.", "Thanks for any help", "    azure-arm: Done."]
 
