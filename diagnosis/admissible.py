@@ -154,11 +154,28 @@ _BUILD_PREFIX = re.compile(
 )
 
 
+# Packer's own messages under "==> <name>: " while a provisioner runs (its steps, waits, uploads, failure lines)
+_PACKER_OWN_MESSAGE = re.compile(
+    r"(?:Provisioning (?:with|step had errors)|Error |ERROR:|Timeout waiting|Step \"|Some builds|Builds? |Deleting"
+    r"|Removing|Cancelling|Waiting|Pausing|Restarting|Uploading|Connected to|Retryable error)"
+)
+
+
 def remote_output(text: str) -> bool:
     """Packer printed the line for a remote command running in the build VM (``    azure-arm: <what it printed>``),
     not as one of its own step messages (``==> azure-arm: ...``)."""
     prefix = _BUILD_PREFIX.match(text)
     return prefix is not None and prefix.group("arrow") is None
+
+
+def remote_error_output(hit: Hit, result: ScanResult) -> bool:
+    """Inside a provisioner, Packer printed the line for what a remote command wrote to its standard error: an error
+    line (``==> <name>: <line>``) that is none of Packer's own step messages."""
+    prefix = _BUILD_PREFIX.match(hit.text)
+    if prefix is None or prefix.group("arrow") is None:
+        return False
+    in_provisioner = hit.step is not None or (result.ui_steps and hit.line > result.ui_steps[0])
+    return bool(in_provisioner) and not _PACKER_OWN_MESSAGE.match(hit.text[prefix.end() :].lstrip())
 
 
 def packer_output(text: str) -> bool:

@@ -27,6 +27,7 @@ from diagnosis.admissible import (
     inside_build,
     packer_output,
     quoted_or_warning,
+    remote_error_output,
     remote_output,
     template_script_lines,
 )
@@ -297,8 +298,9 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Can
     """``customizer-failed`` for a failure whose only known lines are a script's own error records (a PowerShell
     error record, apt's ``E:``, a .NET exception, ``command not found``, a chocolatey failure): the tool inside the
     build VM failed, so its customizer did, though no exit line is in the text. Without records, the error-looking
-    lines Packer printed as a remote command's output of a failed build say the same. None when nothing is left
-    once quoted commands, warnings, parts the build got past and harmless lines are set aside."""
+    lines Packer printed as a remote command's output (standard output or error) of a failed build say the
+    same. None when nothing is left once quoted commands, warnings, parts the build got past and harmless lines
+    are set aside."""
     rule = kb.get(FAILED_STEP_RULE)
     if rule is None:
         return None
@@ -318,7 +320,7 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Can
             if hits:
                 cand.sources.add(r.source)
         if not cand.hits:  # a remote command's own output reporting an error (tail_errors is filtered)
-            output = [h for h in r.tail_errors if remote_output(h.text)]
+            output = [h for h in r.tail_errors if remote_output(h.text) or remote_error_output(h, r)]
             cand.hits.extend((r.source, h) for h in output)
             if output:
                 cand.sources.add(r.source)

@@ -529,3 +529,19 @@ def test_progress_lines_alone_show_no_failure_but_explain_one(kb):
     assert diagnose(ran, rules=kb).category == "none"
     lost = ran + "Build 'azure-arm' errored after 12 minutes: Remote command exited without exit status or exit signal"
     assert diagnose(lost, rules=kb).category == "deprovision-failed"
+
+
+def test_a_script_error_on_standard_error_inside_a_provisioner_says_the_customizer_failed():
+    """Packer prints a remote command's standard error as '==> <name>: <line>': inside a provisioner, such an error
+    line that is none of Packer's own messages is the script's, as its standard output's would be."""
+    text = (
+        "==> azure-arm: Connected to SSH!\n"
+        "==> azure-arm: Provisioning with shell script: /tmp/packer-shell513573702\n"
+        "==> azure-arm: chmod: cannot access '/root/scripts/clean.sh': Not a directory\n"
+        "==> azure-arm: Provisioning step had errors: Running the cleanup provisioner, if present...\n"
+    )
+    assert diagnose(text).category == "customizer-failed"
+    before = text.replace("==> azure-arm: Provisioning with shell script: /tmp/packer-shell513573702\n", "")
+    assert diagnose(before).category == "unknown"  # no provisioner ran: not a script's line
+    own = text.replace("chmod: cannot access '/root/scripts/clean.sh': Not a directory", "Timeout waiting for SSH.")
+    assert diagnose(own).rule_id != "failed-customizer"  # Packer's own message is no script error
