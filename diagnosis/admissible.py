@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from diagnosis.logline import parse_line
+from diagnosis.logline import PACKER_BUILDERS, parse_line
 from diagnosis.scanner import Hit, ScanResult, Step
 
 _QUOTED_SOURCE = re.compile(r"^\+{1,9} (?!CategoryInfo\b|FullyQualifiedErrorId\b)")
@@ -141,14 +141,14 @@ def admissible(
 
 
 # Packer's own output: a build's summary line, or a line under a build's prefix ("==> <name>: " for any name,
-# "    azure-arm: " / "ubuntu.azure-arm.image: " / "vhd: " without the arrow)
+# "    <builder type>: " / "ubuntu.azure-arm.image: " without the arrow, the types of logline.PACKER_BUILDERS)
 _PACKER_SUMMARY = re.compile(r"Build '[^'\n]{1,80}' (?:errored|finished)")
 _BUILD_PREFIX = re.compile(
     r"^(?:[^\n]{0,80}?(?P<arrow>==>|-->) [\w.-]{1,120}"
     # a builder's name at the line's start or after a log prefix (a time, "[id] PACKER OUT", "ui:"), not inside a
     # reporter's sentence ('I see "azure-arm: EOF"', "In azure-chroot: ...")
     r"|(?:(?:[^\n]{0,80}?(?:[\d\]:>Z]|OUT|ERR))?[ \t]*|[^\n]{0,80}?\"[ \t]+)"  # or a JSON string's indented line
-    r"(?:[\w-]{1,80}\.)?(?:azure-arm|azure-chroot|azure-dtl|vhd)"
+    r"(?:[\w-]{1,80}\.)?(?:" + PACKER_BUILDERS + ")"
     r"(?:\.[\w-]{1,80})?): ",
     re.MULTILINE,
 )

@@ -25,6 +25,14 @@ from datetime import datetime
 
 from diagnosis.times import parse_time
 
+# Packer builder types whose name alone marks a line as Packer's output ("    <type>: <line>"): the Azure builders,
+# "vhd" (the name actions/runner-images' templates give their azure-arm build), and the builders of other clouds and
+# hypervisors whose provisioners print the same lines (their names from the Packer plugins' builder registrations)
+PACKER_BUILDERS = (
+    r"azure-arm|azure-chroot|azure-dtl|vhd|amazon-(?:ebs(?:surrogate|volume)?|instance|chroot)|googlecompute"
+    r"|vsphere-(?:iso|clone)|vmware-(?:iso|vmx)|virtualbox-(?:iso|ovf|vm)|hyperv-(?:iso|vmcx)|parallels-(?:iso|pvm)"
+    r"|proxmox-(?:iso|clone)|oracle-(?:oci|classic)|alicloud-ecs|tencentcloud-cvm"
+)
 # Image Builder's own prefix: "[<operation id>] PACKER OUT " / "PACKER ERR " / "PACKER ".
 _IMAGE_BUILDER = r"^\s{0,8}(?:\[(?P<op>[^\]\s]{1,80})\]\s?)?(?:PACKER(?:\s(?P<stream>OUT|ERR)\b)?\s{0,4})?"
 _IMAGE_BUILDER_PREFIX = re.compile(_IMAGE_BUILDER)
@@ -38,9 +46,9 @@ _HEAD = re.compile(
     r"(?:(?P<ui>ui error|ui|machine readable):\s?)?"
     r"(?:\[(?P<level>INFO|DEBUG|ERROR|ERR|WARN|WARNING|TRACE)\]\s)?"
     r"(?:(?P<arrow>==>|-->)\s?)?"
-    # the build's name: an Azure builder's type (alone or inside "<source>.azure-arm.<name>"), "vhd" (the name
-    # actions/runner-images' templates give their azure-arm build), or any name after Packer's arrow
-    r"(?:\s{0,8}(?:[\w-]{1,80}\.)?(?P<builder>azure-arm|azure-chroot|azure-dtl|vhd)(?:\.[\w-]{1,80})?:\s?"
+    # the build's name: a builder's type (alone or inside "<source>.azure-arm.<name>"), or any name after Packer's
+    # arrow
+    r"(?:\s{0,8}(?:[\w-]{1,80}\.)?(?P<builder>" + PACKER_BUILDERS + r")(?:\.[\w-]{1,80})?:\s?"
     r"|(?<=> )(?P<named>[A-Za-z][\w.-]{0,79}):\s)?"
 )
 

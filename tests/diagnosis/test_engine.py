@@ -545,3 +545,13 @@ def test_a_script_error_on_standard_error_inside_a_provisioner_says_the_customiz
     assert diagnose(before).category == "unknown"  # no provisioner ran: not a script's line
     own = text.replace("chmod: cannot access '/root/scripts/clean.sh': Not a directory", "Timeout waiting for SSH.")
     assert diagnose(own).rule_id != "failed-customizer"  # Packer's own message is no script error
+
+
+@pytest.mark.parametrize("builder", ["azure-arm", "ubuntu.azure-arm.image", "amazon-ebs", "vsphere-clone.updates"])
+def test_provisioner_output_reads_the_same_under_any_builder(builder):
+    """A provisioner prints the same lines whichever builder runs it: Packer's '    <builder>: ' prefix marks them."""
+    text = (
+        f"    {builder}: Downloading binaries from: s3://amazon-eks\n"
+        f"    {builder}: /tmp/script_8807.sh: line 251: aws: command not found\n"
+    )
+    assert diagnose(text).category == "customizer-failed"
