@@ -74,7 +74,7 @@ class LogLine:
     plugin: str | None = None  # "packer", "packer-provisioner-shell plugin", "packer-plugin-azure plugin"
     ui: str | None = None  # "ui", "ui error", "machine readable"
     level: str | None = None  # "INFO", "DEBUG", "ERROR", ...
-    builder: str | None = None  # "azure-arm" (also of "ubuntu.azure-arm.image"), "vhd", or the name after "==>"
+    builder: str | None = None  # a type of PACKER_BUILDERS (also in "ubuntu.azure-arm.image") or the name after "==>"
     step_output: bool = False  # "==> azure-arm:" (Packer's step message) rather than "    azure-arm:" (output)
 
     @property
