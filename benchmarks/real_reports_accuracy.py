@@ -15,7 +15,8 @@ collected batch: run it when the batch arrives, before anyone looks at its repor
 held-out), the confusion (expected -> got) and the "confident wrong" count: a wrong category that is not
 ``unknown`` (the worst answer a user can get). ``--wrap HOW`` measures every report as it reads quoted line by line
 in a reply (``quoted``), with a CI system's prefix before each line (``azure-devops``, ``github-actions``), or copied
-from a web page (``html-escaped``: entities for ``<>&"'``; ``no-break-spaces``: U+00A0 for every space).
+from a web page (``html-escaped``: entities for ``<>&"'``; ``no-break-spaces``: U+00A0 for every space), or with a
+terminal's colour codes around Packer's lines (``colour-codes``).
 """
 
 from __future__ import annotations
@@ -73,14 +74,27 @@ def _each_line(prefix: str):
     return lambda text: "\n".join(prefix + line for line in text.split("\n"))
 
 
-# how a report reaches people besides as it was written: quoted in a reply, inside a CI system's log, or copied from
-# a web page
+def _coloured(text: str) -> str:
+    """Packer's lines as a terminal or a CI log shows them: its step lines bold green, a build's output green."""
+    lines = []
+    for line in text.split("\n"):
+        if line.lstrip().startswith(("==>", "-->", "Build '")):
+            line = f"\x1b[1;32m{line}\x1b[0m"
+        elif line.startswith("    ") and ": " in line[:80]:
+            line = f"\x1b[0;32m{line}\x1b[0m"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+# how a report reaches people besides as it was written: quoted in a reply, inside a CI system's log, copied from a
+# web page, or with the terminal's colour codes
 WRAPPINGS = {
     "quoted": _each_line("> "),
     "azure-devops": _each_line("2024-01-19T12:22:07.4918893Z "),
     "github-actions": _each_line("build\tRun packer\t2024-06-12T14:37:59.1234567Z "),
     "html-escaped": html.escape,
     "no-break-spaces": lambda text: text.replace(" ", "\u00a0"),
+    "colour-codes": _coloured,
 }
 
 
@@ -147,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--wrap",
         choices=sorted(WRAPPINGS),
-        help="measure each report as quoted in a reply, inside a CI system's log or copied from a web page",
+        help="measure each report as quoted in a reply, inside a CI log, copied from a web page or in colour",
     )
     args = ap.parse_args(argv)
     only = None

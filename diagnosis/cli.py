@@ -38,7 +38,7 @@ from diagnosis.inputs import (
     read_bounded,
 )
 from diagnosis.model import Diagnosis
-from diagnosis.pasted import plain_spaces, unescape_pasted
+from diagnosis.pasted import plain_text, unescape_pasted
 from diagnosis.redact import redact, redact_json
 from diagnosis.rules import RULES_ENV, KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from diagnosis.scanner import CHUNK, sniff_is_log
@@ -104,7 +104,7 @@ def _classify(name: str, fh: BinaryIO) -> tuple[str, Any]:
         raise InputError(f"{name}: binary data, not a log, a status message or JSON")
     whole = len(head) < HEAD  # short enough to be pasted: read as the program printed it
     if whole:
-        head = plain_spaces(decode_text(head)).encode()
+        head = plain_text(decode_text(head)).encode()
     rest = b""
     if decode_text(head[:4096]).lstrip().startswith(("{", "[")):
         rest = fh.read(MAX_TEXT)

@@ -11,7 +11,9 @@ Replies quote earlier text line by line (``> ``, ``> > ``), and CI systems put t
 build printed: Azure DevOps a timestamp (``2024-01-19T12:22:07.4918893Z ``), a GitHub Actions log downloaded
 with ``gh run view --log`` the job, the step and a timestamp separated by tabs. These are removed so the patterns
 and the tests for line starts (``Error: ...``, a reporter's sentence) see the line the program or the reporter
-wrote. Three or more ``>`` are kept: scripts print them (``>>> Sysprep complete``).
+wrote. Three or more ``>`` are kept: scripts print them (``>>> Sysprep complete``). Web pages' no-break and
+zero-width characters and a terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape
+character) are no part of what was printed either.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ _SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r":
 # and zero-width characters copied along with the text
 _UNICODE_SPACE = re.compile("[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
+# a terminal's colour codes (Packer colours its lines; CI logs keep the codes, or show them without the escape
+# character when copied from a web page): "\x1b[1;32m", "[0;32m", "[0m"
+_COLOUR_CODE = re.compile(r"\x1b\[[0-9;]{0,16}[A-Za-z]|(?<![\]\[])\[(?:\d{1,3};){0,4}\d{1,3}m(?![\w\]])")
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
 MAX_PASSES = 3  # a message nested in a message nested in a message
 _LINE_WRAPPER = re.compile(
@@ -55,16 +60,17 @@ def _json_escaped(text: str) -> bool:
     return all(c and c in '"\\/bfnrtu' for c in _BACKSLASH_PAIR.findall(text))
 
 
-def plain_spaces(text: str) -> str:
-    """``text`` with no-break and other typographic spaces made plain spaces and zero-width characters dropped."""
-    return _ZERO_WIDTH.sub("", _UNICODE_SPACE.sub(" ", text))
+def plain_text(text: str) -> str:
+    """``text`` with no-break and other typographic spaces made plain spaces, and zero-width characters and terminal
+    colour codes dropped."""
+    return _COLOUR_CODE.sub("", _ZERO_WIDTH.sub("", _UNICODE_SPACE.sub(" ", text)))
 
 
 def unescape_pasted(text: str) -> str:
     """``text`` with JSON string escapes undone (as many levels as it shows), HTML entities decoded, and quote
     markers and CI log prefixes removed from its lines (a quote then a prefix, as a reply quoting a CI log), and
-    web pages' no-break and zero-width characters made plain spaces or dropped."""
-    text = plain_spaces(text)
+    web pages' no-break and zero-width characters and terminals' colour codes made plain spaces or dropped."""
+    text = plain_text(text)
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break

@@ -123,3 +123,23 @@ def test_quoted_or_ci_prefixed_real_reports_get_the_same_answers(kb, wrap) -> No
         if r.got != plain[r.name]
     ]
     assert len(changed) <= 2, f"{wrap}: answers changed:\n" + "\n".join(changed)
+
+
+@pytest.mark.parametrize(
+    ("coloured", "printed"),
+    [
+        ("\x1b[1;32m==> azure-arm: Connected to SSH!\x1b[0m", "==> azure-arm: Connected to SSH!"),
+        (
+            "[1;31m==> azure-arm: Script exited with non-zero exit status: 1[0m",
+            "==> azure-arm: Script exited with non-zero exit status: 1",
+        ),
+        ("a\u00a0no-break\u202fspace and zero\u200bwidth", "a no-break space and zerowidth"),
+    ],
+)
+def test_colour_codes_and_web_page_spaces_are_removed(coloured: str, printed: str) -> None:
+    assert unescape_pasted(coloured) == printed
+
+
+@pytest.mark.parametrize("kept", ["Allowed exit codes are: [0]", "timeout [10m]", "array[3]m", "[opid] PACKER OUT"])
+def test_brackets_that_are_no_colour_code_stay(kept: str) -> None:
+    assert unescape_pasted(kept) == kept
