@@ -54,11 +54,12 @@ _FAILURE_SENTENCE = re.compile(
     r"(?i)(?:\b(?:builds?|images?|packer|it|this|that|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?"
     r"|tasks?|tests?|deployments?|process|vm|customi[sz]ations?|customizers?|sysprep|generali[sz]ation|installs?|installers?"
     r"|installation|provisioning|updates?|commands?|cmdlets?|modules?|packages?|extensions?|artifacts?|agents?|shell"
-    r"|reboots?|restarts?)\b"
+    r"|reboots?|restarts?|machines?)\b"
     r"|\S\.(?:ps1|sh|py|cmd|bat|msi|exe)\b)"  # or a script or installer named by its file
     + _WITHIN_SENTENCE
-    + r"\b(?:fail(?:s|ed|ing)?|hangs?|hanging|hung|stuck|sticks|crash(?:es|ed)?|times? out|timed out|timing ?out"
-    r"|errors? out|(?:is|was|were|gets?|got) (?:cancell?ed|aborted)|(?:stops|stopped) (?:at|on|after|responding)"
+    + r"\b(?:fail(?:s|ed|ing)?|hangs?|hanging|hung|stuck|sticks|stall(?:s|ed|ing)?|crash(?:es|ed)?|times? out"
+    r"|timed out|timing ?out|errors? out|(?:is|was|were|gets?|got) (?:cancell?ed|aborted)"
+    r"|(?:stops|stopped) (?:at|on|after|responding)"
     r"|(?:is|was|keeps|kept) (?:still )?waiting (?:for|on)\b[^.\n]{0,80}\b(?:hours?|forever|indefinitely|ever)"
     r"|errored|never (?:finish|complete|build)s?|(?:infinite|endless) loop|in (?:a |an )?loop"
     r"|still (?:running|updating|creating|in progress) (?:after|for)|(?:is|are) not available"

@@ -191,6 +191,8 @@ STATEMENTS = [
     lambda w, s: f"The build stops at {w} every time.",
     lambda w, s: f"The provisioner is still waiting for {w} after {s} hours.",
     lambda w, s: f"The image test of {w} fails: {s}",
+    lambda w, s: f"The virtual machine keeps hanging at {w}.",
+    lambda w, s: f"The script stalls while installing {w}.",
 ]
 CALM = ["Hello,", "I run the build from a pipeline.", "Thanks for any help", "    azure-arm: Done."]
 
