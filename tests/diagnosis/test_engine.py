@@ -555,3 +555,18 @@ def test_provisioner_output_reads_the_same_under_any_builder(builder):
         f"    {builder}: /tmp/script_8807.sh: line 251: aws: command not found\n"
     )
     assert diagnose(text).category == "customizer-failed"
+
+
+def test_a_provisioner_start_without_the_build_prefix_still_opens_the_step():
+    """A reporter's copy may cut Packer's '<build>: ' prefix off: 'Provisioning with ...' at a line's start still
+    says the error record after it came from the customizer's script."""
+    text = (
+        "Provisioning with powershell script: C:/images/scripts/Install-Emulator.ps1\n"
+        "Checksum verification failed: expected 1EF6, got 5E4F\n"
+        "At C:\\Program Files\\WindowsPowerShell\\Modules\\ImageHelpers\\InstallHelpers.ps1:919 char:9\n"
+        '+         throw "Checksum verification failed: expected $expectedHash,  ...\n'
+        "    + CategoryInfo          : OperationStopped: (Checksum verifi...:String) [], RuntimeException\n"
+        "    + FullyQualifiedErrorId : Checksum verification failed: expected 1EF6, got 5E4F\n"
+        "Provisioning step had errors: Running the cleanup provisioner, if present...\n"
+    )
+    assert diagnose(text).category == "customizer-failed"
