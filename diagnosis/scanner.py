@@ -60,7 +60,7 @@ MAX_TAIL_ERRORS = 30
 
 _ERRORISH = re.compile(
     r"(?i)\b(?:error(?:ed)?|failed|failure|fatal|exception|denied|unable to|cannot|could not|"
-    r"timed? ?out" + NOT_A_SETTING + "|"
+    r"(?<!-)timed? ?out" + NOT_A_SETTING + "|"  # not a command's flag ("go test -timeout 120m")
     r"couldn't|can't|unsuccessful|(?:doesn't|does not|no longer) exists?|not available (?:in|for)|"
     r"(?:do|does|did) not match|"
     r"not found|invalid|forbidden|no such file|permission denied|not allowed|unauthorized|bad request|missing|"
