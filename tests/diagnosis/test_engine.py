@@ -570,3 +570,13 @@ def test_a_provisioner_start_without_the_build_prefix_still_opens_the_step():
         "Provisioning step had errors: Running the cleanup provisioner, if present...\n"
     )
     assert diagnose(text).category == "customizer-failed"
+
+
+def test_a_timeout_flag_of_a_command_is_no_error_line():
+    text = (
+        "$ TF_ACC=1 go test -v ./internal/services/compute -run=TestAccSharedImage_ -timeout 60m\n"
+        "=== RUN   TestAccSharedImage_basic\n"
+        "--- PASS: TestAccSharedImage_basic (116.65s)\n"
+        "PASS\n"
+    )
+    assert diagnose(text).category == "none"

@@ -261,7 +261,6 @@ def test_a_how_to_question_with_a_template_is_none(name, question):
                 "Is there a way to speed up the Windows build?",
                 "==> azure-arm: Error deleting resource group.  Please delete it manually.",
                 "    azure-arm: 0 upgraded, 3 newly installed, 0 to remove and 12 not upgraded.",
-                "TF_ACC=1 go test ./internal/services/compute -v -run=TestAccSharedImage_ -timeout 60m",
             ]
         ),
         min_size=1,
