@@ -13,9 +13,9 @@ the program that prints each:
 * bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer).
 
 ``failure_sentences`` reads the reporter's own words: a sentence (not a log line) that says the build, image, Packer,
-a step, a script or a restart failed, hung, got stuck, crashed, timed out, was cancelled, stops at a point, does not
-work, is still running or waiting after hours or is not available, or that the reporter cannot build, deploy or create
-it.
+a step, a script or a restart failed, hung, got stuck, crashed, timed out, was cancelled, stops at a point, breaks,
+does not work, is still running or waiting after hours or is not available; that the reporter cannot build, deploy or
+create it; that an error occurred, space or memory ran out, or only some builds succeeded.
 
 These say *that* something failed; they decide no category. They are kept apart from ``FAILURE_SIGNAL``
 because ``FAILURE_SIGNAL`` also marks the exit/summary lines a summary skips, while an ``Exception calling``
@@ -63,10 +63,15 @@ _FAILURE_SENTENCE = re.compile(
     r"|(?:is|was|keeps|kept) (?:still )?waiting (?:for|on)\b[^.\n]{0,80}\b(?:hours?|forever|indefinitely|ever)"
     r"|errored|never (?:finish|complete|build)s?|(?:infinite|endless) loop|in (?:a |an )?loop"
     r"|still (?:running|updating|creating|in progress) (?:after|for)|(?:is|are) not available"
-    r"|(?:do(?:es)?|did) ?(?:n.t|not) work|no longer works?|stopped working|(?:is|are) broken)\b"
+    r"|(?:do(?:es)?|did) ?(?:n.t|not) work|no longer works?|stopped working|(?:is|are) broken|breaks|broke)\b"
     # "I've not been able to successfully deploy my image build", "we cannot create images"
     r"|\b(?:not (?:been )?able to|unable to|cannot|can.t|could ?n.t)(?: successfully)? (?:build|deploy|create|run"
     r"|complete|publish|capture|provision|generali[sz]e|customi[sz]e)\b"
+    # "an error occurred", "it tells me there is not enough disk space", "only 4 of 10 builds were successful"
+    r"|\berrors? (?:occurs?|occurred|appears?|appeared|happens?|happened)\b"
+    r"|\b(?:not enough|insufficient|ran out of|runs? out of) (?:disk |free )?(?:space|memory)\b"
+    r"|\bdisk space (?:is )?not enough\b"
+    r"|\bonly \d{1,4}(?: (?:of|out of) \d{1,4})? (?:\w+ )?(?:were|was|are|is) successful\b"
     # "I get the following error", "we keep getting timeouts"
     r"|\b(?:get|gets|got|getting|see|seeing|saw|receive[sd]?|receiving|hit|hitting|encounter(?:s|ed|ing)?)\b"
     + _WITHIN_SENTENCE

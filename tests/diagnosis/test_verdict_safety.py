@@ -193,6 +193,9 @@ STATEMENTS = [
     lambda w, s: f"The image test of {w} fails: {s}",
     lambda w, s: f"The virtual machine keeps hanging at {w}.",
     lambda w, s: f"The script stalls while installing {w}.",
+    lambda w, s: f"When I run {w} it tells me disk space not enough.",
+    lambda w, s: f"Out of 10 builds of {w} only 4 were successful.",
+    lambda w, s: f"An error occurred while {w}.",
 ]
 CALM = ["Hello,", "I run the build from a pipeline.", "Thanks for any help", "    azure-arm: Done."]
 
