@@ -168,14 +168,18 @@ def remote_output(text: str) -> bool:
     return prefix is not None and prefix.group("arrow") is None
 
 
+def _in_provisioner(hit: Hit, result: ScanResult) -> bool:
+    """A provisioner was running at the hit's line: a step of the log, or after Packer's ``Provisioning with ...``."""
+    return hit.step is not None or bool(result.ui_steps and hit.line > result.ui_steps[0])
+
+
 def remote_error_output(hit: Hit, result: ScanResult) -> bool:
     """Inside a provisioner, Packer printed the line for what a remote command wrote to its standard error: an error
     line (``==> <name>: <line>``) that is none of Packer's own step messages."""
     prefix = _BUILD_PREFIX.match(hit.text)
     if prefix is None or prefix.group("arrow") is None:
         return False
-    in_provisioner = hit.step is not None or (result.ui_steps and hit.line > result.ui_steps[0])
-    return bool(in_provisioner) and not _PACKER_OWN_MESSAGE.match(hit.text[prefix.end() :].lstrip())
+    return _in_provisioner(hit, result) and not _PACKER_OWN_MESSAGE.match(hit.text[prefix.end() :].lstrip())
 
 
 def packer_output(text: str) -> bool:
@@ -193,7 +197,7 @@ def inside_build(hit: Hit, result: ScanResult) -> bool:
     """The line came from inside the build VM: a provisioner was running (a step of the log, or after Packer's
     ``Provisioning with ...``), or Packer printed it for its builder (``    azure-arm: ...`` for a remote command's
     output, ``==> azure-arm: ...`` for its error output), except the builder's own ARM errors (``ERROR: -> ...``)."""
-    if hit.step is not None or (result.ui_steps and hit.line > result.ui_steps[0]):
+    if _in_provisioner(hit, result):
         return True
     prefix = _BUILD_PREFIX.match(hit.text)
     return prefix is not None and not _BUILDER_ARM_ERROR.match(hit.text[prefix.end() :].lstrip())
