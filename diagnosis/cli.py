@@ -100,11 +100,13 @@ def _chunks(fh: BinaryIO, head: bytes) -> Iterator[bytes]:
 def _classify(name: str, fh: BinaryIO) -> tuple[str, Any]:
     """('log', iterable) | ('json', obj) | ('text', str)."""
     head = fh.read(HEAD)
-    if looks_binary(head, decode_text(head)):
+    text = decode_text(head)
+    if looks_binary(head, text):
         raise InputError(f"{name}: binary data, not a log, a status message or JSON")
     whole = len(head) < HEAD  # short enough to be pasted: read as the program printed it
     if whole:
-        head = plain_text(decode_text(head)).encode()
+        text = plain_text(text)
+        head = text.encode()
     rest = b""
     if decode_text(head[:4096]).lstrip().startswith(("{", "[")):
         rest = fh.read(MAX_TEXT)
@@ -122,8 +124,8 @@ def _classify(name: str, fh: BinaryIO) -> tuple[str, Any]:
                 return "json", value
         rest += more
     if whole:
-        printed = unescape_pasted(decode_text(head)).encode()
-        return ("log", [printed]) if sniff_is_log(printed) else ("text", decode_text(head))
+        printed = unescape_pasted(text).encode()
+        return ("log", [printed]) if sniff_is_log(printed) else ("text", text)
     if not sniff_is_log(head):
         rest += fh.read(max(0, MAX_TEXT - len(rest)))
         more = fh.read(1)
