@@ -16,7 +16,8 @@ held-out), the confusion (expected -> got) and the "confident wrong" count: a wr
 ``unknown`` (the worst answer a user can get). ``--wrap HOW`` measures every report as it reads quoted line by line
 in a reply (``quoted``), with a CI system's prefix before each line (``azure-devops``, ``github-actions``), or copied
 from a web page (``html-escaped``: entities for ``<>&"'``; ``no-break-spaces``: U+00A0 for every space), or with a
-terminal's colour codes around Packer's lines (``colour-codes``).
+terminal's colour codes around Packer's lines (``colour-codes``), or as Image Builder's customization.log keeps
+Packer's output (``customization-log``: each line behind the run's id and ``PACKER OUT`` / ``PACKER ERR``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from diagnosis.cli import diagnose_input  # noqa: E402
 from diagnosis.rules import KnowledgeBase, load_knowledge_base  # noqa: E402
+from diagnosis.scanner import sniff_is_log  # noqa: E402
 
 CASES = ROOT / "tests" / "diagnosis" / "cases" / "real"
 HEADER = "#: "
@@ -86,6 +89,20 @@ def _coloured(text: str) -> str:
     return "\n".join(lines)
 
 
+_PACKER_LOG_TIME = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
+
+
+def _in_customization_log(text: str) -> str:
+    """Packer's console output as Image Builder's customization.log keeps it: each line behind the run's id and the
+    stream it came from (Packer's own log lines with their time on standard error). Other texts are unchanged."""
+    if not sniff_is_log(text.encode()) or "PACKER OUT" in text or "PACKER ERR" in text:
+        return text
+    opid = "[0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0]"
+    return "\n".join(
+        f"{opid} PACKER {'ERR' if _PACKER_LOG_TIME.match(line) else 'OUT'} {line}" for line in text.split("\n")
+    )
+
+
 # how a report reaches people besides as it was written: quoted in a reply, inside a CI system's log, copied from a
 # web page, or with the terminal's colour codes
 WRAPPINGS = {
@@ -95,6 +112,7 @@ WRAPPINGS = {
     "html-escaped": html.escape,
     "no-break-spaces": lambda text: text.replace(" ", "\u00a0"),
     "colour-codes": _coloured,
+    "customization-log": _in_customization_log,
 }
 
 
@@ -161,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--wrap",
         choices=sorted(WRAPPINGS),
-        help="measure each report as quoted in a reply, inside a CI log, copied from a web page or in colour",
+        help="measure each report as quoted in a reply, inside a CI log or a customization.log, copied from a web page or in colour",
     )
     args = ap.parse_args(argv)
     only = None

@@ -138,8 +138,8 @@ def plain_answers(kb) -> dict[str, str]:
 
 @pytest.mark.parametrize("wrap", sorted(scoring.WRAPPINGS))
 def test_wrapped_real_reports_get_the_same_answers(kb, plain_answers, wrap) -> None:
-    """A real report quoted line by line in a reply, inside a CI system's log, copied from a web page or with a
-    terminal's colour codes reads as the report itself (every sixth tuning report)."""
+    """A real report quoted line by line in a reply, inside a CI system's log or Image Builder's customization.log,
+    copied from a web page or with a terminal's colour codes reads as the report itself (every sixth tuning report)."""
     changed = [
         f"  {r.name}: {plain_answers[r.name]} -> {r.got}"
         for r in scoring.evaluate(kb, REAL, split="tuned", only=set(plain_answers), wrap=wrap)
