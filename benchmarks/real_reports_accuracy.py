@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--wrap",
         choices=sorted(WRAPPINGS),
-        help="measure each report as quoted in a reply, inside a CI log or a customization.log, copied from a web page or in colour",
+        help="measure each report as quoted in a reply, inside a CI log or a customization.log, copied from a web page"
+        " or in colour",
     )
     args = ap.parse_args(argv)
     only = None
