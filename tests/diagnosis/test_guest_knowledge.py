@@ -176,3 +176,19 @@ def test_a_name_that_does_not_resolve_leaves_the_package_errors_after_it_nothing
     d = diagnose_input(text.encode(), KB, name="pasted")
     assert (d.category, d.rule_id) == ("unknown", "guest-dns-resolution-failed"), d.summary
     assert diagnose_input(text.split("\n", 2)[2].encode(), KB, name="pasted").category == "customizer-failed"
+
+
+@pytest.mark.parametrize(
+    ("text", "sysprep_failed"),
+    [
+        ("    win2019-sysprep-base:  [WARNING]: FATAL ERROR DURING FILE TRANSFER: Traceback (most recent call", False),
+        ("==> win2019-sysprep: Error: failed to upload file", False),
+        ("2024-01-01 10:00:00, Error SYSPRP SysprepSession::ExecuteAction: Failed during deleteValue operation", True),
+        ("Error SYSPRP ActionPlatform::LaunchModule: Failure while executing 'SysPrep_Cleanup', returned error code 0x2", True),
+        ("C:\\Windows\\System32\\Sysprep\\sysprep.exe failed with exit code 1", True),
+    ],
+)
+def test_sysprep_in_a_build_name_is_no_sysprep_failure(text: str, sysprep_failed: bool) -> None:
+    """A build named after Sysprep ("win2019-sysprep-base: ...") does not make its errors a Sysprep failure."""
+    d = diagnose_input(text.encode(), KB, name="pasted")
+    assert (d.category == "deprovision-failed") == sysprep_failed, (d.category, d.rule_id)
