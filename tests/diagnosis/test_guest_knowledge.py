@@ -185,7 +185,8 @@ def test_a_name_that_does_not_resolve_leaves_the_package_errors_after_it_nothing
         ("==> win2019-sysprep: Error: failed to upload file", False),
         ("2024-01-01 10:00:00, Error SYSPRP SysprepSession::ExecuteAction: Failed during deleteValue operation", True),
         (
-            "Error SYSPRP ActionPlatform::LaunchModule: Failure while executing 'SysPrep_Cleanup', returned error code 0x2",
+            "Error SYSPRP ActionPlatform::LaunchModule: Failure while executing 'SysPrep_Cleanup',"
+            " returned error code 0x2",
             True,
         ),
         ("C:\\Windows\\System32\\Sysprep\\sysprep.exe failed with exit code 1", True),
