@@ -476,6 +476,19 @@ def test_a_scripts_own_error_line_in_a_failed_build_blames_its_customizer(kb):
     assert diagnose(got_past, rules=kb).category == "none"
 
 
+def test_a_reporters_title_above_pasted_packer_output_is_not_a_step_the_build_got_past(kb):
+    """The error a reporter writes above the log they paste is their summary of the failure; the same line under
+    Packer's prefix before the next provisioner started is a step that went on."""
+    log = (
+        "==> vhd: Provisioning with powershell script: C:/images/Install-WindowsUpdates.ps1\n"
+        "    vhd: Run windows updates\n"
+        "==> vhd: Restarting Machine\n"
+    )
+    d = diagnose("Timeout waiting for machine to restart\n\n" + log, rules=kb)
+    assert d.category == "windows-restart-failed", (d.category, d.rule_id)
+    assert diagnose("==> vhd: Timeout waiting for machine to restart\n" + log, rules=kb).category != d.category
+
+
 def test_an_ansible_task_on_the_control_node_is_no_build_step(kb):
     """A task failing on 'localhost' is a playbook managing Azure from the control node; on the build VM (Packer's
     'default' host) it is the customizer's failure."""
