@@ -12,9 +12,10 @@ A knowledge-base match is a candidate for the answer only when its line can be t
 * **another step**: in a customization.log, a line inside a provisioner that ended and is not the failed one
   belongs to a step that completed (a retry that recovered, an error the script handled); in any text, a line
   followed by Packer starting another provisioner (``==> azure-arm: Provisioning with ...``, ``Restarting
-  Machine``) before any failure line: Packer runs provisioners in order and starts the next one only when the
-  previous one succeeded (in pasted Packer output this holds for Packer's prefixed lines: a line without the prefix
-  above the log is the reporter's title or quote of the failure);
+  Machine``) or its steps after the last one (capturing the image, a builder's ``Gracefully halting virtual
+  machine...``) before any failure line: Packer runs provisioners in order and goes on only when one succeeded
+  (in pasted Packer output this holds for Packer's prefixed lines: a line without the prefix above the log is the
+  reporter's title or quote of the failure);
 * **before the steps**: a line logged before the first provisioner started (deploying, connecting) was followed
   by a build that got as far as customizing, so it did not stop the build;
 * **after the failure**: once a provisioner failed, lines of the cleanup that follows report the cleanup.
@@ -96,12 +97,14 @@ def _step_at(result: ScanResult, position: int) -> Step | None:
 
 
 def before_a_later_provisioner(hit: Hit, result: ScanResult) -> bool:
-    """Packer started another provisioner after the hit's line, before any failure line."""
+    """Packer started another provisioner, or its steps after the last one (capturing, a builder's shutdown), after
+    the hit's line, before any failure line."""
     if result.source not in LOG_SOURCES and result.packer_output and _BUILD_PREFIX.match(hit.text) is None:
         return False  # pasted Packer output: a line without its prefix is the reporter's own (a title, a quote)
     stops = [line for line in (result.ui_failed_line, *(h.line for h in result.failure_lines[:1])) if line]
     stop = min(stops) if stops else None
-    return any(hit.line < line and (stop is None or line < stop) for line in reversed(result.ui_steps))
+    later = (*reversed(result.ui_steps), *([result.provisioned_line] if result.provisioned_line else []))
+    return any(hit.line < line and (stop is None or line < stop) for line in later)
 
 
 def in_failing_part(hit: Hit, result: ScanResult, failed: Step | None) -> bool:

@@ -38,6 +38,9 @@ MARKERS: tuple[Marker, ...] = (
     Marker("connected", r"Connected to SSH|WinRM connected"),
     Marker("deprovision", r"DeprovisioningScript"),
     Marker("distribute", CAPTURE_STEPS),
+    # the shutdown step of the virtualbox, vmware, hyperv, parallels and qemu builders and amazon-ebs' stopping of
+    # the source instance: they run after the last provisioner succeeded
+    Marker("provisioned", r"Gracefully halting virtual machine|Stopping the source instance"),
     Marker("cleanup", r"deleting individual resources|[Dd]eleting resource group"),
     Marker("exit", _EXIT_PREFIX + r"-?0*[1-9]"),  # a non-zero exit code
     Marker("exit-zero", _EXIT_PREFIX + r"-?0+\b"),
@@ -125,6 +128,9 @@ class StepTracker:
                 res.ui_steps.append(line_no)
                 if len(res.ui_steps) > 2 * MAX_STEPS:  # bounded memory: keep the latest
                     del res.ui_steps[:MAX_STEPS]
+        elif kind == "provisioned":
+            if res.provisioned_line is None:
+                res.provisioned_line = line_no
         elif kind == "ui-step-failed":
             if res.ui_failed_line is None:
                 res.ui_failed_line = line_no
@@ -190,5 +196,7 @@ class StepTracker:
                 res.phase = "distribute"
                 if res.capture_line is None:
                     res.capture_line = line_no
+                if res.provisioned_line is None:
+                    res.provisioned_line = line_no
         elif kind == "connected" and res.phase in ("unknown", "deploy", "connect"):
             res.phase = "connect"

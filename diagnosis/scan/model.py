@@ -95,6 +95,8 @@ class ScanResult:
     # the first line of Packer's capture steps (powering off, capturing, publishing): provisioning was over
     capture_line: int | None = None
     capture_end_line: int | None = None  # the first cleanup line after it: the capture was over, done or failed
+    # the first line of Packer's steps after the last provisioner (capturing, a builder's shutdown step)
+    provisioned_line: int | None = None
     # lines of a pasted text that are script text inside an image template's "inline" array (set by the engine)
     template_script_lines: frozenset[int] = frozenset()
     # the text shows Packer's output (builder-prefixed lines, a build's summary line) (set by the engine)

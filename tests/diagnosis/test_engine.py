@@ -476,6 +476,18 @@ def test_a_scripts_own_error_line_in_a_failed_build_blames_its_customizer(kb):
     assert diagnose(got_past, rules=kb).category == "none"
 
 
+def test_an_error_before_packers_steps_after_the_last_provisioner_is_a_step_that_went_on(kb):
+    """A disk filled on purpose (dd zeroing free space) before the builder's shutdown step is no failure; the same
+    line in a build that stopped there is."""
+    zeroed = (
+        "==> virtualbox-iso: Provisioning with shell script: scripts/zerodisk.sh\n"
+        "    virtualbox-iso: dd: error writing '/EMPTY': No space left on device\n"
+    )
+    assert diagnose(zeroed + "==> virtualbox-iso: Gracefully halting virtual machine...\n", rules=kb).category == "none"
+    stopped = zeroed + "Build 'virtualbox-iso' errored: Script exited with non-zero exit status: 1\n"
+    assert diagnose(stopped, rules=kb).category == "vm-resources-exhausted"
+
+
 def test_a_reporters_title_above_pasted_packer_output_is_not_a_step_the_build_got_past(kb):
     """The error a reporter writes above the log they paste is their summary of the failure; the same line under
     Packer's prefix before the next provisioner started is a step that went on."""
