@@ -53,7 +53,8 @@ MESSAGES = [
         "Error: Failed to download metadata for repo 'appstream': Cannot prepare internal "
         "mirrorlist: No URLs in mirrorlist",
     ),
-    ("guest-dns-resolution-failed", "Temporary failure resolving 'azure.archive.ubuntu.com'"),
+    ("guest-dns-unavailable", "Temporary failure resolving 'azure.archive.ubuntu.com'"),
+    ("guest-dns-resolution-failed", "curl: (6) Could not resolve host: retired-downloads.example.com"),
     (
         "guest-dns-resolution-failed",
         "Invoke-WebRequest : The remote name could not be resolved: 'download.visualstudio.microsoft.com'",
@@ -166,16 +167,20 @@ def test_the_same_retries_without_recovery_in_a_failed_build_are_a_failure(text:
 
 
 def test_a_name_that_does_not_resolve_leaves_the_package_errors_after_it_nothing_to_decide() -> None:
-    """apt cannot find a package because it could not read the index (DNS): the package error is no cause."""
+    """apt cannot find a package because it could not read the index (DNS): the package error is no cause. A name
+    that does not exist may be the script's (a retired host): ambiguous; a resolver with no answer is the network."""
     text = (
-        "    azure-arm: Err:1 http://azure.archive.ubuntu.com/ubuntu jammy InRelease\n"
-        "    azure-arm:   Temporary failure resolving 'azure.archive.ubuntu.com'\n"
+        "    azure-arm: Err:1 http://packages.example.com/ubuntu jammy InRelease\n"
+        "    azure-arm:   Could not resolve 'packages.example.com'\n"
         "    azure-arm: E: Unable to locate package unzip\n"
         "==> azure-arm: Script exited with non-zero exit status: 100. Allowed exit codes are: [0]"
     )
     d = diagnose_input(text.encode(), KB, name="pasted")
     assert (d.category, d.rule_id) == ("unknown", "guest-dns-resolution-failed"), d.summary
     assert diagnose_input(text.split("\n", 2)[2].encode(), KB, name="pasted").category == "customizer-failed"
+    no_answer = text.replace("Could not resolve", "Temporary failure resolving")
+    d = diagnose_input(no_answer.encode(), KB, name="pasted")
+    assert (d.category, d.rule_id) == ("network-config", "guest-dns-unavailable"), d.summary
 
 
 @pytest.mark.parametrize(
