@@ -99,19 +99,22 @@ def _step_at(result: ScanResult, position: int) -> Step | None:
 def before_a_later_provisioner(hit: Hit, result: ScanResult) -> bool:
     """Packer started another provisioner, or its steps after the last one (capturing, a builder's shutdown), after
     the hit's line, before any failure line."""
-    if result.source not in LOG_SOURCES and result.packer_output and _BUILD_PREFIX.match(hit.text) is None:
-        return False  # pasted Packer output: a line without its prefix is the reporter's own (a title, a quote)
     stops = [line for line in (result.ui_failed_line, *(h.line for h in result.failure_lines[:1])) if line]
     stop = min(stops) if stops else None
     later = (*reversed(result.ui_steps), *([result.provisioned_line] if result.provisioned_line else []))
     return any(hit.line < line and (stop is None or line < stop) for line in later)
 
 
+def reporters_line(hit: Hit, result: ScanResult) -> bool:
+    """In pasted Packer output, a line without Packer's prefix: the reporter's own (a title, a quoted error)."""
+    return result.source not in LOG_SOURCES and result.packer_output and _BUILD_PREFIX.match(hit.text) is None
+
+
 def in_failing_part(hit: Hit, result: ScanResult, failed: Step | None) -> bool:
     """The hit is not in a part the build got past: not followed by a later provisioner's start; for a
     customization.log with provisioner steps: in the failed step, or not in another ended step, before the
     first step or in the cleanup after the failed step."""
-    if before_a_later_provisioner(hit, result):
+    if before_a_later_provisioner(hit, result) and not reporters_line(hit, result):
         return False
     if result.source not in LOG_SOURCES or not result.steps:
         return True
