@@ -107,7 +107,12 @@ def before_a_later_provisioner(hit: Hit, result: ScanResult) -> bool:
 
 def reporters_line(hit: Hit, result: ScanResult) -> bool:
     """In pasted Packer output, a line without Packer's prefix: the reporter's own (a title, a quoted error)."""
-    return result.source not in LOG_SOURCES and result.packer_output and _BUILD_PREFIX.match(hit.text) is None
+    return (
+        result.source not in LOG_SOURCES
+        and result.packer_output
+        and _BUILD_PREFIX.match(hit.text) is None
+        and not named_build_output(hit.text, result)
+    )
 
 
 def in_failing_part(hit: Hit, result: ScanResult, failed: Step | None) -> bool:
@@ -170,6 +175,32 @@ _PACKER_OWN_MESSAGE = re.compile(
 )
 
 
+# "==> <name>: " names a build; its remote commands' output is "    <name>: " (for a name Packer's builder types
+# do not cover: a named build such as "centos-7" or "vhd-windows-2019")
+_ARROW_NAME = re.compile(r"^[^\n]{0,80}?==> ([\w.-]{1,120}): ", re.MULTILINE)
+MAX_BUILD_NAMES = 8
+
+
+def build_names(text: str) -> frozenset[str]:
+    """The names after Packer's ``==> <name>: `` in a pasted text (the first few)."""
+    names: list[str] = []
+    for m in _ARROW_NAME.finditer(text):
+        if m.group(1) not in names:
+            names.append(m.group(1))
+            if len(names) == MAX_BUILD_NAMES:
+                break
+    return frozenset(names)
+
+
+def named_build_output(text: str, result: ScanResult) -> bool:
+    """The line is ``    <name>: ...`` for a build the text names in an ``==> <name>: `` line."""
+    head = text.lstrip(" \t")
+    if head == text or len(text) - len(head) > 8:
+        return False
+    name, sep, _ = head.partition(": ")
+    return bool(sep) and name in result.build_names
+
+
 def remote_output(text: str) -> bool:
     """Packer printed the line for a remote command running in the build VM (``    azure-arm: <what it printed>``),
     not as one of its own step messages (``==> azure-arm: ...``)."""
@@ -205,8 +236,9 @@ _BUILDER_ARM_ERROR = re.compile(r"ERROR:\s{1,8}->")
 def inside_build(hit: Hit, result: ScanResult) -> bool:
     """The line came from inside the build VM: a provisioner was running (a step of the log, or after Packer's
     ``Provisioning with ...``), or Packer printed it for its builder (``    azure-arm: ...`` for a remote command's
-    output, ``==> azure-arm: ...`` for its error output), except the builder's own ARM errors (``ERROR: -> ...``)."""
-    if _in_provisioner(hit, result):
+    output, ``==> azure-arm: ...`` for its error output, ``    <name>: ...`` for a build the text names in
+    ``==> <name>: ...`` lines), except the builder's own ARM errors (``ERROR: -> ...``)."""
+    if _in_provisioner(hit, result) or named_build_output(hit.text, result):
         return True
     prefix = _BUILD_PREFIX.match(hit.text)
     return prefix is not None and not _BUILDER_ARM_ERROR.match(hit.text[prefix.end() :].lstrip())

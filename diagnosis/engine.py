@@ -23,8 +23,10 @@ from diagnosis.admissible import (
     LOG_SOURCES,
     admissible,
     before_a_later_provisioner,
+    build_names,
     failing_step,
     inside_build,
+    named_build_output,
     packer_output,
     quoted_or_warning,
     remote_error_output,
@@ -121,6 +123,7 @@ def diagnose(
     for r, (_source, text) in zip(results, texts, strict=False):  # a pasted template's inline script text
         r.template_script_lines = template_script_lines(text)
         r.packer_output = packer_output(text)
+        r.build_names = build_names(text)
     for r in results:  # harmless lines (cleanup retries, recovered retries) are never evidence of the failure
         r.recovered = _recovered(r)
         r.harmless_lines = _harmless_lines(r, kb)
@@ -320,7 +323,11 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Can
             if hits:
                 cand.sources.add(r.source)
         if not cand.hits:  # a remote command's own output reporting an error (tail_errors is filtered)
-            output = [h for h in r.tail_errors if remote_output(h.text) or remote_error_output(h, r)]
+            output = [
+                h
+                for h in r.tail_errors
+                if remote_output(h.text) or named_build_output(h.text, r) or remote_error_output(h, r)
+            ]
             cand.hits.extend((r.source, h) for h in output)
             if output:
                 cand.sources.add(r.source)

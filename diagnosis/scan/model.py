@@ -101,6 +101,8 @@ class ScanResult:
     template_script_lines: frozenset[int] = frozenset()
     # the text shows Packer's output (builder-prefixed lines, a build's summary line) (set by the engine)
     packer_output: bool = False
+    # the build names of Packer's "==> <name>: " lines in a pasted text (set by the engine)
+    build_names: frozenset[str] = frozenset()
     # entries whose problem recovered later in the text, and the lines benign or recovered entries explain (set by
     # the engine once per scan)
     recovered: frozenset[str] = frozenset()

@@ -605,3 +605,16 @@ def test_a_timeout_flag_of_a_command_is_no_error_line():
         "PASS\n"
     )
     assert diagnose(text).category == "none"
+
+
+def test_a_named_builds_remote_output_is_from_inside_the_build(kb):
+    """'    centos-7: ...' is the output of the build the text names in '==> centos-7: ...' lines (a build named in
+    the template instead of by its builder type); under a name no '==>' line gives it is not known to be."""
+    text = (
+        "==> centos-7: Running goss tests...\n"
+        "    centos-7: kubeadm init phase preflight: exit-status: Error: Command execution timed out (10s)\n"
+        "    centos-7: Count: 13, Failed: 1, Skipped: 0\n"
+    )
+    d = diagnose(text, rules=kb)
+    assert (d.category, d.rule_id) == ("customizer-failed", "image-test-run-failed"), d.summary
+    assert diagnose(text.replace("==> centos-7:", "==> centos-8:"), rules=kb).category == "unknown"
