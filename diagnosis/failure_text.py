@@ -47,8 +47,11 @@ def states_failure(text: str) -> bool:
 # after "timeout" or "timed out": a value given to a setting ("with timeout: 3600 seconds", "timeout=30"), not an event
 NOT_A_SETTING = r"(?![\"']?[ \t]*[:=][ \t]*[\"']?\d)"
 # a line of program output rather than a reporter's sentence: Packer's "==> "/"--> " lines, "<builder>: " and
-# "<key>: " prefixes, "[...]" stamps, dates, PowerShell's "+ "/"at " record lines, prompts and comments
-_OUTPUT_LINE = re.compile(r"^\s*(?:==>|-->|\[|\d{4}[-/]\d\d|[\w.-]{1,80}: |\+ |at |PS |>|\$ |#)")
+# "<key>: " prefixes, "[...]" stamps, dates, PowerShell's "+ "/"at " record lines, prompts, comments and padded labels
+_OUTPUT_LINE = re.compile(
+    r"^\s*(?:==>|-->|\[|\d{4}[-/]\d\d|[\w.-]{1,80}: |\+ |at |PS |>|\$ |#"
+    r"|[\w .()/-]{1,60}?\s{2,}: )"  # a property list's padded label ("Total Test Cases      : 1", Format-List)
+)
 _WITHIN_SENTENCE = r"(?:[^.\n]|\.(?=\S)){0,80}?"  # a period inside a version (22.04) or a name ends no sentence
 _FAILURE_SENTENCE = re.compile(
     r"(?i)(?:\b(?:builds?|images?|packer|it|this|that|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?"

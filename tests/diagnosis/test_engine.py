@@ -618,3 +618,18 @@ def test_a_named_builds_remote_output_is_from_inside_the_build(kb):
     d = diagnose(text, rules=kb)
     assert (d.category, d.rule_id) == ("customizer-failed", "image-test-run-failed"), d.summary
     assert diagnose(text.replace("==> centos-7:", "==> centos-8:"), rules=kb).category == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("summary", "failed"),
+    [
+        ("Total Test Cases      : 3 (3 Passed, 0 Failed, 0 Aborted, 0 Skipped)", False),
+        ("Total Test Cases      : 3 (2 Passed, 1 Failed, 0 Aborted, 0 Skipped)", True),
+        ("    azure-arm: Tests Passed: 12, Failed: 0, Skipped: 0 NotRun: 0", False),
+        ("    azure-arm: Count: 13, Failed: 0, Skipped: 0", False),
+        ("    azure-arm: Count: 13, Failed: 1, Skipped: 0", True),
+    ],
+)
+def test_a_test_runners_summary_counting_no_failure_is_no_failure(kb, summary, failed):
+    """A summary line of a test run (LISA's table, Pester, goss) names 'Failed' with its count: zero is no failure."""
+    assert (diagnose(summary, rules=kb).category != "none") == failed
