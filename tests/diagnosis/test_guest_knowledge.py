@@ -189,6 +189,8 @@ def test_a_name_that_does_not_resolve_leaves_the_package_errors_after_it_nothing
         ("    win2019-sysprep-base:  [WARNING]: FATAL ERROR DURING FILE TRANSFER: Traceback (most recent call", False),
         ("==> win2019-sysprep: Error: failed to upload file", False),
         ("2024-01-01 10:00:00, Error SYSPRP SysprepSession::ExecuteAction: Failed during deleteValue operation", True),
+        ("2024-01-01 10:00:00, Error SYSPRP Sysprep_Generalize: Failed to run the generalize pass", True),
+        ("Error SYSPRP C:\\Windows\\System32\\Sysprep\\ActionFiles\\Generalize.xml: failed to load", True),
         (
             "Error SYSPRP ActionPlatform::LaunchModule: Failure while executing 'SysPrep_Cleanup',"
             " returned error code 0x2",
