@@ -47,11 +47,10 @@ def states_failure(text: str) -> bool:
 # after "timeout" or "timed out": a value given to a setting ("with timeout: 3600 seconds", "timeout=30"), not an event
 NOT_A_SETTING = r"(?![\"']?[ \t]*[:=][ \t]*[\"']?\d)"
 # a line of program output rather than a reporter's sentence: Packer's "==> "/"--> " lines, "<builder>: " and
-# "<key>: " prefixes, "[...]" stamps, dates, PowerShell's "+ "/"at " record lines, prompts, comments and padded labels
-_OUTPUT_LINE = re.compile(
-    r"^\s*(?:==>|-->|\[|\d{4}[-/]\d\d|[\w.-]{1,80}: |\+ |at |PS |>|\$ |#"
-    r"|[\w .()/-]{1,60}?\s{2,}: )"  # a property list's padded label ("Total Test Cases      : 1", Format-List)
-)
+# "<key>: " prefixes, "[...]" stamps, dates, PowerShell's "+ "/"at " record lines, prompts and comments
+_OUTPUT_LINE = re.compile(r"^\s*(?:==>|-->|\[|\d{4}[-/]\d\d|[\w.-]{1,80}: |\+ |at |PS |>|\$ |#)")
+# a property list's label padded to its colon ("Total Test Cases      : 1", PowerShell's Format-List)
+_LABEL = re.compile(r"\s{0,8}([\w .()/-]{1,60}):")
 _WITHIN_SENTENCE = r"(?:[^.\n]|\.(?=\S)){0,80}?"  # a period inside a version (22.04) or a name ends no sentence
 _FAILURE_SENTENCE = re.compile(
     r"(?i)(?:\b(?:builds?|images?|packer|it|this|that|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?"
@@ -87,12 +86,17 @@ _FAILURE_SENTENCE = re.compile(
 MAX_SENTENCES = 8
 
 
+def _padded_label(line: str) -> bool:
+    label = _LABEL.match(line)
+    return label is not None and label.group(1).endswith("  ") and bool(label.group(1).strip())
+
+
 def failure_sentences(text: str) -> list[tuple[int, str]]:
     """The first ``MAX_SENTENCES`` sentences of ``text`` (lines that are not program output) saying that the build or
     a part of it failed, hung or timed out, as (0-based line index, text)."""
     found: list[tuple[int, str]] = []
     for i, line in enumerate(text.split("\n")):
-        if len(line) > 2000 or _OUTPUT_LINE.match(line):
+        if len(line) > 2000 or _OUTPUT_LINE.match(line) or _padded_label(line):
             continue
         if _FAILURE_SENTENCE.search(line):
             found.append((i, line.strip()))

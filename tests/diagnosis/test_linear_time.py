@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from diagnosis.failure_text import failure_sentences
 from diagnosis.linear import can_match_newline, linear_problem
 from diagnosis.rules import KnowledgeBaseError, load_knowledge_base
 from diagnosis.scan import hs_backend
@@ -308,3 +309,17 @@ def test_a_word_without_end_costs_one_match_not_one_per_byte(monkeypatch):
     assert t_word <= 3 * t_plain + 0.1, (t_plain, t_word)
     result = scan(word, KB, text_mode=True)
     assert result.hits["template-validation-failed"].count == 1
+
+
+@pytest.mark.parametrize("line", [" " * 1999, "a" + " " * 1998, "x" * 30 + "  " * 900 + "y"])
+def test_a_reporters_text_of_long_blank_runs_is_read_in_linear_time(line):
+    """The reporter's sentences are looked for line by line: long runs of spaces (a pasted table, an aligned log)
+    must not make that search quadratic in the line's length."""
+    short, long_ = "\n".join([line[:500]] * 400), "\n".join([line] * 400)
+    started = time.perf_counter()
+    failure_sentences(short)
+    t_short = time.perf_counter() - started
+    started = time.perf_counter()
+    failure_sentences(long_)
+    t_long = time.perf_counter() - started
+    assert t_long < max(1.0, 12 * t_short), (t_short, t_long)  # 4x the text: linear is ~4x, quadratic ~16x
