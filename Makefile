@@ -41,10 +41,11 @@ chromium:
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# Two test processes (one per core); the slow tests (a 2 GB copy) run in `make bench`.
+# Two test processes (one per core; tests of one xdist_group run in one of them); the slow tests (a 2 GB copy) run
+# in `make bench`.
 test: setup chromium
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -m "not slow" -n 2
+	$(PY) -m pytest -q -m "not slow" -n 2 --dist loadgroup
 
 demo: $(RUNTIME) node_modules/.azurite
 	$(PY) -m devtools.demo
