@@ -87,6 +87,7 @@ MAX_SENTENCES = 8
 
 
 def _padded_label(line: str) -> bool:
+    """The line starts with a label followed by two or more spaces and a colon."""
     label = _LABEL.match(line)
     return label is not None and label.group(1).endswith("  ") and bool(label.group(1).strip())
 

@@ -36,7 +36,8 @@ def _dump(r: ScanResult) -> dict:
         "flags": (r.success, r.finalized, r.exported, r.operation_id, r.truncated_lines, r.packer_lines),
         "times": (r.first_time, r.last_time),
         "tail_errors": [(h.line, h.text) for h in r.tail_errors],
-        "marks": (r.ui_steps, r.ui_failed_line, r.capture_line, r.capture_end_line, r.secret_blocks),
+        "marks": (r.ui_steps, r.ui_failed_line, r.capture_line, r.capture_end_line, r.provisioned_line),
+        "secret_blocks": r.secret_blocks,
     }
 
 
