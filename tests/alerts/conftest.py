@@ -148,13 +148,16 @@ def receiver() -> Iterator[Any]:
 
 
 @pytest.fixture
-def refused_url() -> str:
-    """A URL on a port nothing listens on (connection refused)."""
+def refused_url() -> Iterator[str]:
+    """A URL on a port nothing listens on (connection refused): the port stays bound, not listening, for the test,
+    so no server another test process starts can take it."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}{SECRET_PATH}?sig={SECRET_SIG}"
+    try:
+        yield f"http://127.0.0.1:{port}{SECRET_PATH}?sig={SECRET_SIG}"
+    finally:
+        sock.close()
 
 
 FAST = RetryPolicy(

@@ -206,17 +206,18 @@ def test_ctrl_c_exits_130_without_a_traceback(monkeypatch, capsys) -> None:
 def test_unreachable_arm_is_one_line(harness, monkeypatch, capsys, tmp_path) -> None:
     import socket
 
-    with socket.socket() as probe:  # a port nobody listens on
+    # a port bound but not listening for the whole test: connections are refused, and no other test's server takes it
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = harness.env(ARM_ENDPOINT=f"https://127.0.0.1:{port}", ARCHIVE_DIR=str(tmp_path / "archive"))
-    env.pop("ARCHIVE_STORAGE_URL")
-    for key in list(os.environ):
-        if key.startswith(("ARCHIVE_", "ARM_")):
-            monkeypatch.delenv(key)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    assert main(["sweep"]) == 1
+        env = harness.env(ARM_ENDPOINT=f"https://127.0.0.1:{port}", ARCHIVE_DIR=str(tmp_path / "archive"))
+        env.pop("ARCHIVE_STORAGE_URL")
+        for key in list(os.environ):
+            if key.startswith(("ARCHIVE_", "ARM_")):
+                monkeypatch.delenv(key)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert main(["sweep"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot reach https://127.0.0.1:{port}") and err.count("\n") == 1, err
     assert not (tmp_path / "archive").exists()
