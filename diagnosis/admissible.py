@@ -111,7 +111,7 @@ def reporters_line(hit: Hit, result: ScanResult) -> bool:
         result.source not in LOG_SOURCES
         and result.packer_output
         and _BUILD_PREFIX.match(hit.text) is None
-        and not named_build_output(hit.text, result)
+        and not _named_build_output(hit.text, result.build_names)
     )
 
 
@@ -192,20 +192,22 @@ def build_names(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def named_build_output(text: str, result: ScanResult) -> bool:
-    """The line is ``    <name>: ...`` for a build the text names in an ``==> <name>: `` line."""
+def _named_build_output(text: str, names: frozenset[str]) -> bool:
+    """The line is ``    <name>: ...`` for one of ``names`` (builds the text names in ``==> <name>: `` lines)."""
     head = text.lstrip(" \t")
     if head == text or len(text) - len(head) > 8:
         return False
     name, sep, _ = head.partition(": ")
-    return bool(sep) and name in result.build_names
+    return bool(sep) and name in names
 
 
-def remote_output(text: str) -> bool:
-    """Packer printed the line for a remote command running in the build VM (``    azure-arm: <what it printed>``),
-    not as one of its own step messages (``==> azure-arm: ...``)."""
+def remote_output(text: str, build_names: frozenset[str] = frozenset()) -> bool:
+    """Packer printed the line for a remote command running in the build VM (``    azure-arm: <what it printed>``,
+    or ``    <name>: ...`` for one of ``build_names``), not as one of its own step messages (``==> azure-arm: ...``)."""
     prefix = _BUILD_PREFIX.match(text)
-    return prefix is not None and prefix.group("arrow") is None
+    if prefix is not None:
+        return prefix.group("arrow") is None
+    return _named_build_output(text, build_names)
 
 
 def _in_provisioner(hit: Hit, result: ScanResult) -> bool:
@@ -238,7 +240,7 @@ def inside_build(hit: Hit, result: ScanResult) -> bool:
     ``Provisioning with ...``), or Packer printed it for its builder (``    azure-arm: ...`` for a remote command's
     output, ``==> azure-arm: ...`` for its error output, ``    <name>: ...`` for a build the text names in
     ``==> <name>: ...`` lines), except the builder's own ARM errors (``ERROR: -> ...``)."""
-    if _in_provisioner(hit, result) or named_build_output(hit.text, result):
+    if _in_provisioner(hit, result) or _named_build_output(hit.text, result.build_names):
         return True
     prefix = _BUILD_PREFIX.match(hit.text)
     return prefix is not None and not _BUILDER_ARM_ERROR.match(hit.text[prefix.end() :].lstrip())

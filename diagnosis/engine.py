@@ -26,7 +26,6 @@ from diagnosis.admissible import (
     build_names,
     failing_step,
     inside_build,
-    named_build_output,
     packer_output,
     quoted_or_warning,
     remote_error_output,
@@ -323,11 +322,7 @@ def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Can
             if hits:
                 cand.sources.add(r.source)
         if not cand.hits:  # a remote command's own output reporting an error (tail_errors is filtered)
-            output = [
-                h
-                for h in r.tail_errors
-                if remote_output(h.text) or named_build_output(h.text, r) or remote_error_output(h, r)
-            ]
+            output = [h for h in r.tail_errors if remote_output(h.text, r.build_names) or remote_error_output(h, r)]
             cand.hits.extend((r.source, h) for h in output)
             if output:
                 cand.sources.add(r.source)
