@@ -28,8 +28,6 @@ from diagnosis.admissible import (
     inside_build,
     packer_output,
     quoted_or_warning,
-    remote_error_output,
-    remote_output,
     template_script_lines,
 )
 from diagnosis.advisories import check_template
@@ -48,11 +46,10 @@ from diagnosis.pasted import unescape_pasted
 from diagnosis.phase_candidates import capture_candidate, deprovision_candidate, sub_state_candidate
 from diagnosis.redact import redact
 from diagnosis.rules import RESOLVED_SUFFIX, KnowledgeBase, load_knowledge_base
-from diagnosis.scanner import Hit, ScanResult, Step, scan, scan_text
+from diagnosis.scanner import Hit, ScanResult, scan, scan_text
 from diagnosis.status import read_provisioning_error, read_status
+from diagnosis.step_candidates import script_error_candidate, step_candidate
 from diagnosis.verdict import (
-    FAILED_DEPROVISION_RULE,
-    FAILED_STEP_RULE,
     FAILURE_SIGNAL,
     Candidate,
     ambiguous_diagnosis,
@@ -203,7 +200,7 @@ def diagnose(
             cand.sources.add(r.source)
     failed_step = log_result.failed_step if log_result else None
     if log_result is not None and failed_step is not None:
-        synthetic = _step_candidate(log_result, failed_step, kb)
+        synthetic = step_candidate(log_result, failed_step, kb)
         if synthetic is not None:
             candidates.setdefault(synthetic.rule.id, synthetic)
 
@@ -228,7 +225,7 @@ def diagnose(
     deprovision = deprovision_candidate(candidates, results, kb) if failure and not decisive else None
     explained = explained_below >= 0  # the script's own error lines follow from the entry that explains them
     script = (
-        _script_error_candidate(results, kb)
+        script_error_candidate(results, kb)
         if failure and not decisive and deprovision is None and not explained
         else None
     )
@@ -296,39 +293,6 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
     return live
 
 
-def _script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Candidate | None:
-    """``customizer-failed`` for a failure whose only known lines are a script's own error records (a PowerShell
-    error record, apt's ``E:``, a .NET exception, ``command not found``, a chocolatey failure): the tool inside the
-    build VM failed, so its customizer did, though no exit line is in the text. Without records, the error-looking
-    lines Packer printed as a remote command's output (standard output or error) of a failed build say the
-    same. None when nothing is left once quoted commands, warnings, parts the build got past and harmless lines
-    are set aside."""
-    rule = kb.get(FAILED_STEP_RULE)
-    if rule is None:
-        return None
-    cand = Candidate(rule)
-    for r in results:
-        step = failing_step(r)
-        for rid, rh in r.hits.items():
-            record = kb.get(rid)
-            if record is None or not record.error_record or rid in r.recovered:
-                continue
-            hits = [
-                h
-                for h in admissible(rh.samples(), r, step, record.category)
-                if h.line not in r.harmless_lines and inside_build(h, r)
-            ]
-            cand.hits.extend((r.source, h) for h in hits)
-            if hits:
-                cand.sources.add(r.source)
-        if not cand.hits:  # a remote command's own output reporting an error (tail_errors is filtered)
-            output = [h for h in r.tail_errors if remote_output(h.text, r.build_names) or remote_error_output(h, r)]
-            cand.hits.extend((r.source, h) for h in output)
-            if output:
-                cand.sources.add(r.source)
-    return cand if cand.hits else None
-
-
 def _harmless_lines(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
     """Lines a benign entry explains or an entry matched before it recovered (``result.recovered``)."""
     return frozenset(
@@ -365,22 +329,6 @@ def _find(pattern: re.Pattern[str], text: str, group: int) -> str | None:
     if not m:
         return None
     return m.group(group).rstrip(".,;)")
-
-
-def _step_candidate(result: ScanResult, step: Step, kb: KnowledgeBase) -> Candidate | None:
-    """A failed provisioner (started, never ended, exited non-zero) as a candidate."""
-    if step.exit_code in (None, 0):  # running when the build died, but no evidence the step itself failed
-        return None
-    rule = kb.get(FAILED_DEPROVISION_RULE if step.deprovision else FAILED_STEP_RULE)
-    if rule is None:  # a knowledge base built without the built-in entries
-        return None
-    cand = Candidate(rule, sources={"log"})
-    if step.exit_line is not None and step.exit_text:
-        cand.hits.append(("log", Hit(rule.id, step.exit_line, step.exit_text, step.position, "customize")))
-    for h in result.failure_lines:
-        if h.step == step.position:
-            cand.hits.append(("log", h))
-    return cand
 
 
 def _finish(
