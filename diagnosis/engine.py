@@ -28,6 +28,7 @@ from diagnosis.admissible import (
     inside_build,
     packer_output,
     quoted_or_warning,
+    reporters_line,
     template_script_lines,
 )
 from diagnosis.advisories import check_template
@@ -192,7 +193,8 @@ def diagnose(
                 if not hits:
                     continue
             elif rule.scope == "failed-step" and r.packer_output:
-                hits = [h for h in hits if inside_build(h, r)]  # no steps to go by: a line from inside the build VM
+                # from inside the build VM, or the reporter's quote above output that shows a provisioner running
+                hits = [h for h in hits if inside_build(h, r) or (reporters_line(h, r) and bool(r.ui_steps))]
                 if not hits:
                     continue
             cand = candidates.setdefault(rule.id, Candidate(rule))

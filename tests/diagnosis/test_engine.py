@@ -501,6 +501,17 @@ def test_a_reporters_title_above_pasted_packer_output_is_not_a_step_the_build_go
     assert diagnose("==> vhd: Timeout waiting for machine to restart\n" + log, rules=kb).category != d.category
 
 
+def test_a_reporters_quote_of_a_script_error_counts_when_the_pasted_output_shows_a_provisioner_running(kb):
+    """An entry that counts only inside the failed customizer takes the reporter's quoted line above pasted Packer
+    output once that output shows a provisioner running; without one it has no step to belong to."""
+    quote = "The install fails with:\nE: Unable to locate package azure-cli\n\n"
+    running = "==> azure-arm: Provisioning with shell script: scripts/install-azure-cli.sh\n"
+    output = "==> azure-arm: Hit:2 http://azure.archive.ubuntu.com/ubuntu resolute InRelease\n"
+    d = diagnose(quote + running + output, rules=kb)
+    assert (d.category, d.rule_id) == ("customizer-failed", "linux-package-not-found"), (d.category, d.rule_id)
+    assert diagnose(quote + output, rules=kb).rule_id != "linux-package-not-found"
+
+
 def test_an_ansible_task_on_the_control_node_is_no_build_step(kb):
     """A task failing on 'localhost' is a playbook managing Azure from the control node; on the build VM (Packer's
     'default' host) it is the customizer's failure."""
