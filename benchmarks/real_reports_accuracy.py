@@ -49,6 +49,7 @@ class Result:
     got: str
     rule_id: str | None
     held_out: bool
+    azure_build: bool = False
 
     @property
     def right(self) -> bool:
@@ -62,6 +63,20 @@ class Result:
 def held_out(name: str) -> bool:
     """The fixed held-out third: decided by the file name alone, never by results."""
     return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 3 == 0
+
+
+# the text itself says it comes from an Azure image build: Packer's azure-arm / azure-chroot builder, Azure VM Image
+# Builder (its name, CLI, resource type, template, customization.log or a run's "[<id>] PACKER" lines)
+_AZURE_BUILD = re.compile(
+    rb"azure-arm|azure-chroot|Azure (?:VM )?Image ?Builder|az image builder|AzImageBuilder|imageTemplates"
+    rb"|customization\.log|packerlogs|VirtualMachineImages|\[[0-9a-f-]{36}\] PACKER",
+    re.IGNORECASE,
+)
+
+
+def azure_build(text: bytes) -> bool:
+    """The report's text names an Azure image build (decided by the text alone, never by results)."""
+    return _AZURE_BUILD.search(text) is not None
 
 
 def report_text(path: Path) -> bytes:
@@ -141,7 +156,7 @@ def evaluate(
         if wrapped is not None:
             data = wrapped(data.decode("utf-8", "replace")).encode()
         d = diagnose_report(data, kb)
-        out.append(Result(path.name, expected, d.category, d.rule_id, held_out(path.name)))
+        out.append(Result(path.name, expected, d.category, d.rule_id, held_out(path.name), azure_build(data)))
     return out
 
 
@@ -196,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     print(_line("all", results))
     print(_line("tuned", [r for r in results if not r.held_out]))
     print(_line("held-out", [r for r in results if r.held_out]))
+    azure = [r for r in results if r.azure_build]
+    print(f"reports whose text names an Azure image build (azure-arm, Image Builder, customization.log): {len(azure)}")
+    print(_line("  tuned", [r for r in azure if not r.held_out]))
+    print(_line("  held-out", [r for r in azure if r.held_out]))
     unknown_cw = sum(r.confident_wrong for r in results if r.expected == "unknown")
     print(f"confident wrong where the text holds no evidence (expected unknown): {unknown_cw}")
     confusion = Counter((r.expected, r.got) for r in results if not r.right)

@@ -90,6 +90,14 @@ def test_held_out_split_is_fixed_by_name():
     assert all(scoring.held_out(n) == scoring.held_out(n) for n in names)
 
 
+def test_azure_image_builds_are_told_by_the_report_text():
+    assert scoring.azure_build(b"==> azure-arm: ERROR: -> ResourceNotFound")
+    assert scoring.azure_build(b"[0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0] PACKER OUT Build finished")
+    assert scoring.azure_build(b"az image builder run -n tpl -g rg")
+    assert not scoring.azure_build(b"==> amazon-ebs: Error launching source instance")
+    assert not scoring.azure_build(b"EC2 Image Builder pipeline failed")
+
+
 def test_none_on_failure_and_category_on_non_failure_stay_bounded(results):
     none_on_failure = [r for r in results if r.expected != "none" and r.got == "none"]
     assert len(none_on_failure) <= MAX_NONE_ON_FAILURE, "'no failure found' on failure reports:\n" + _misses(
