@@ -512,6 +512,24 @@ def test_a_reporters_quote_of_a_script_error_counts_when_the_pasted_output_shows
     assert diagnose(quote + output, rules=kb).rule_id != "linux-package-not-found"
 
 
+def test_a_custom_script_extensions_script_exit_is_its_script_failing_but_aks_node_provisioning_is_not(kb):
+    """The Custom Script Extension's 'command terminated with exit status=N' is the script's own failure; AKS's
+    vmssCSE runs AKS's bootstrap, whose exit status is one of AKS's error codes: no script of the user's failed."""
+    linux = (
+        "VM has reported a failure when processing extension '{name}'. Error message: 'Enable failed: failed to"
+        " execute command: command terminated with exit status=2\\n[stdout]\\n\\n[stderr]\\nls: cannot access x'"
+    )
+    d = diagnose(linux.format(name="install-tools"), rules=kb)
+    assert (d.category, d.rule_id) == ("customizer-failed", "custom-script-extension-nonzero-exit"), d.rule_id
+    windows = (
+        "VM has reported a failure when processing extension 'CustomScriptExtension'. Error message: \"Command"
+        " execution finished, but failed because it returned a non-zero exit code of: '1'.\""
+    )
+    assert diagnose(windows, rules=kb).rule_id == "custom-script-extension-nonzero-exit"
+    aks = diagnose(linux.format(name="vmssCSE"), rules=kb)
+    assert (aks.category, aks.rule_id) == ("unknown", "aks-node-provisioning-script-failed"), aks.rule_id
+
+
 def test_an_ansible_task_on_the_control_node_is_no_build_step(kb):
     """A task failing on 'localhost' is a playbook managing Azure from the control node; on the build VM (Packer's
     'default' host) it is the customizer's failure."""
