@@ -58,10 +58,11 @@ def test_each_card_renders_on_a_phone_with_cause_and_fix_above_the_fold(kind, la
     assert report.counts["script"] == 0
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("kind", ALERT_KINDS)
-def test_each_card_renders_on_a_desktop(kind, language):
-    content = build_content(sample_alert(kind), language)
+def test_each_card_renders_on_a_desktop(kind):
+    """Every kind at desktop width and in the dark theme (the phone test renders every language at the narrower
+    width, where text is cut first)."""
+    content = build_content(sample_alert(kind))
     report = render_card(adaptive_card(content), theme="dark" if kind == "still-stuck" else "light")
     assert report.problems == [], report.problems
     assert content.headline in report.text and content.summary in report.text

@@ -19,6 +19,9 @@ import pytest
 
 from tests.infra.bicep import INFRA, REPO
 
+# one test process runs this module, so its module fixture runs once
+pytestmark = pytest.mark.xdist_group("checkov")
+
 # The checkov of this virtualenv; CHECKOV=/path/to/checkov tries another version.
 CHECKOV = Path(os.environ.get("CHECKOV") or Path(sys.executable).with_name("checkov"))
 SKIP_COMMENT = re.compile(r"checkov:skip=([A-Z0-9_]+)(?::(.*))?")

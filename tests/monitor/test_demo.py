@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# one test process runs this module, so its module fixture runs once
+pytestmark = pytest.mark.xdist_group("demo")
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ("win2022-iis", "ubuntu2204-base", "win2019-base", "rhel9-hardened")
 
