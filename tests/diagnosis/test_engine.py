@@ -657,6 +657,8 @@ def test_a_named_builds_remote_output_is_from_inside_the_build(kb):
         ("    azure-arm: Tests Passed: 12, Failed: 0, Skipped: 0 NotRun: 0", False),
         ("    azure-arm: Count: 13, Failed: 0, Skipped: 0", False),
         ("    azure-arm: Count: 13, Failed: 1, Skipped: 0", True),
+        ("15:20:17.016 INFO LISA.RootRunner     FAILED   : 0", False),
+        ("15:20:17.016 INFO LISA.RootRunner     FAILED   : 2", True),
     ],
 )
 def test_a_test_runners_summary_counting_no_failure_is_no_failure(kb, summary, failed):
