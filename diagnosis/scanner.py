@@ -78,7 +78,7 @@ _ERRORISH = re.compile(
 _NOT_ERRORISH = re.compile(
     r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b|unreachable=0 +failed=0\b"
     r"|\"code\": \"(?:ProvisioningState/succeeded|PowerState/\w{1,20})\""  # a VM instance view's status codes
-    r"|(?i:(?:^|\s)(?:fail(?:ures?|ed)?|errors?)\s*[:=]\s*0\s*$)"  # a summary's count of none ("FAILURE:0")
+    r"|(?i:(?:^|\s)(?:fail(?:ures?|ed)?|errors?)\s*[:=]\s*0\s*$)"  # a count of none ending a line ("FAILURE:0")
     # test runners' summaries counting no failure: LISA "(3 Passed, 0 Failed, ...)", Pester "Tests Passed: 5, Failed:
     # 0", goss "Count: 13, Failed: 0"
     r"|(?i:\(\d+ passed, 0 failed\b|\bpassed: \d+, failed: 0\b|\bcount: \d+, failed: 0\b)"
