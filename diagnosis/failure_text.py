@@ -71,6 +71,8 @@ _FAILURE_SENTENCE = re.compile(
     r"|complete|publish|capture|provision|generali[sz]e|customi[sz]e)\b"
     # "an error occurred", "it tells me there is not enough disk space", "only 4 of 10 builds were successful"
     r"|\berrors? (?:occurs?|occurred|appears?|appeared|happens?|happened)\b"
+    # "the following error is produced", "an exception was thrown"
+    r"|\b(?:errors?|exceptions?) (?:is|are|was|were|gets?|got) (?:produced|thrown|raised|returned|reported|shown)\b"
     r"|\b(?:not enough|insufficient|ran out of|runs? out of) (?:disk |free )?(?:space|memory)\b"
     r"|\bdisk space (?:is )?not enough\b"
     r"|\bonly \d{1,4}(?: (?:of|out of) \d{1,4})? (?:\w+ )?(?:were|was|are|is) successful\b"

@@ -664,3 +664,20 @@ def test_a_named_builds_remote_output_is_from_inside_the_build(kb):
 def test_a_test_runners_summary_counting_no_failure_is_no_failure(kb, summary, failed):
     """A summary line of a test run (LISA's table, Pester, goss) names 'Failed' with its count: zero is no failure."""
     assert (diagnose(summary, rules=kb).category != "none") == failed
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "When running from Azure DevOps the following error is produced:",
+        "An exception was thrown during the image build:",
+        "I get the following error:",
+        "The build fails at the install step:",
+    ],
+)
+def test_a_reporters_sentence_that_an_error_came_is_a_failure(kb, sentence):
+    """A reporter's sentence that the build or a part of it failed, or that an error came, makes the text a failure
+    (``unknown`` without a known cause) even where the output line below it alone looks harmless."""
+    d = diagnose(f"{sentence}\n\n    azure-arm: Expected PyPy 2.7.* folder is not present\n", rules=kb)
+    assert d.category != "none", d.summary
+    assert diagnose("    azure-arm: Expected PyPy 2.7.* folder is not present\n", rules=kb).category == "none"
