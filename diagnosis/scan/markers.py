@@ -49,7 +49,9 @@ MARKERS: tuple[Marker, ...] = (
         r"Build '[^'\n]{1,80}' errored|Some builds didn't complete successfully"
         r"|Cancelling build after receiving terminated|Deployment failed with a status of '(?:Failed|Canceled)'"
         # packer command/build.go: a build's error as a machine-readable event
-        r"|machine readable: [\w.-]{1,120},error \[\]string",
+        r"|machine readable: [\w.-]{1,120},error \[\]string"
+        # packer-plugin-sdk multistep with -on-error=ask/abort or -debug: a step failed, and the question that follows
+        r"|Step \"[\w.-]{1,80}\" failed|\[c\] Clean up and exit, \[a\] abort without cleanup",
     ),
     # packer command/build.go: "Build '<name>' finished after <duration>." for each build that succeeded
     Marker("success", r"Builds finished\. The artifacts of successful builds are|Build '[^'\n]{1,80}' finished\b"),

@@ -681,3 +681,20 @@ def test_a_reporters_sentence_that_an_error_came_is_a_failure(kb, sentence):
     d = diagnose(f"{sentence}\n\n    azure-arm: Expected PyPy 2.7.* folder is not present\n", rules=kb)
     assert d.category != "none", d.summary
     assert diagnose("    azure-arm: Expected PyPy 2.7.* folder is not present\n", rules=kb).category == "none"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '==> azure-arm: Step "StepDeployTemplate" failed',
+        "==> azure-arm: [c] Clean up and exit, [a] abort without cleanup, or [r] retry step (build may fail even if"
+        " retry succeeds)?",
+    ],
+)
+@pytest.mark.parametrize("backend", ["stdlib", "hyperscan"])
+def test_packers_on_error_ask_lines_are_a_failure(kb, monkeypatch, line, backend):
+    """With -on-error=ask (or -debug) Packer says which step failed and asks what to do: the build failed there."""
+    monkeypatch.setenv("DIAGNOSIS_SCAN_BACKEND", backend)
+    ran = "==> azure-arm: Provisioning with shell script: setup.sh\n    azure-arm: configuring\n"
+    assert diagnose(ran + line + "\n", rules=kb).category == "unknown"
+    assert diagnose(ran, rules=kb).category == "none"
