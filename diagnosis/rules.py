@@ -21,8 +21,10 @@ remediation        list of concrete steps (required unless ``benign``)
 doc                anchor in the troubleshooting guide, or a full https URL
 precedence         integer 0..1000; the highest matching entry wins (root causes above symptoms)
 confidence         0..1 (default 0.8): how sure a match of this entry is
-scope              ``any`` (default) or ``failed-step``: log matches count only inside the provisioner that
-                   was running when the build failed (e.g. a download progress line, an interactive prompt)
+scope              ``any`` (default), ``failed-step`` or ``build-output``: log matches count only inside the
+                   provisioner that was running when the build failed (e.g. a download progress line, an interactive
+                   prompt); ``build-output`` matches of a pasted text count only on lines Packer printed for the
+                   build (a script's error record under a builder's prefix, not a client's or a reporter's)
 benign             true for harmless lines that only produce a warning (never a category)
 warning            text of that warning (benign entries)
 keywords           optional literal strings, one of which every match contains (speeds up log scanning);
@@ -63,7 +65,8 @@ from diagnosis.i18n import EntryText
 DOC_BASE = "https://learn.microsoft.com/azure/virtual-machines/linux/image-builder-troubleshoot"
 BUILTIN_DIR = Path(__file__).with_name("knowledge")
 RULES_ENV = "DIAGNOSIS_RULES"
-SCOPES = ("any", "failed-step")
+SCOPES = ("any", "failed-step", "build-output")
+STEP_SCOPES = ("failed-step", "build-output")  # a log's matches count inside the failed provisioner only
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _FIELDS = {
     "id",

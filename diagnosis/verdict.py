@@ -17,7 +17,7 @@ from diagnosis.evidence import EvidenceBuilder, core, split_texts, step_records,
 from diagnosis.logline import message, parse_line
 from diagnosis.model import Diagnosis, FailedCustomizer
 from diagnosis.redact import redact
-from diagnosis.rules import DOC_BASE, KnowledgeBase, Rule
+from diagnosis.rules import DOC_BASE, STEP_SCOPES, KnowledgeBase, Rule
 from diagnosis.scanner import Hit, ScanResult, Step
 from diagnosis.times import format_duration
 
@@ -217,7 +217,7 @@ def from_candidate(
     phase = _phase_for(rule, best, texts, log_result)
     # a cause found inside the failed customizer (a failed-step entry) is told with the customizer that failed
     step_failed = fc is not None and fc.exit_code not in (None, 0)
-    in_step = rule.id in _STEP_RULES or (rule.scope == "failed-step" and step_failed)
+    in_step = rule.id in _STEP_RULES or (rule.scope in STEP_SCOPES and step_failed)
     if fc and rule.category in ("customizer-failed", "deprovision-failed") and in_step:
         if fc.exit_code not in (None, 0):
             summary = f"{customizer_phrase(fc)} exited with code {fc.exit_code}"

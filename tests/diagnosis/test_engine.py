@@ -698,3 +698,13 @@ def test_packers_on_error_ask_lines_are_a_failure(kb, monkeypatch, line, backend
     ran = "==> azure-arm: Provisioning with shell script: setup.sh\n    azure-arm: configuring\n"
     assert diagnose(ran + line + "\n", rules=kb).category == "unknown"
     assert diagnose(ran, rules=kb).category == "none"
+
+
+def test_a_powershell_error_record_blames_a_customizer_only_under_a_builders_prefix(kb):
+    """Packer prints a provisioner's output under the builder's prefix: there a cmdlet's error record is the
+    customizer's; the same record after a reporter's 'Powershell:' or from a client's deployment cmdlet is not."""
+    record = "New-VMSwitch : Hyper-V encountered an error trying to access an object on computer 'x'"
+    d = diagnose(f"==> azure-arm: Provisioning with powershell script: setup.ps1\n    azure-arm: {record}", rules=kb)
+    assert (d.category, d.rule_id) == ("customizer-failed", "customizer-powershell-error"), d.rule_id
+    for pasted in (f"Also seeing this when I run it from Powershell: {record}", f"Error: {record}"):
+        assert diagnose(pasted, rules=kb).rule_id != "customizer-powershell-error", pasted
