@@ -40,6 +40,7 @@ import re
 from collections.abc import Iterable
 
 from diagnosis.logline import PACKER_BUILDERS, parse_line
+from diagnosis.rules import STEP_SCOPES
 from diagnosis.scanner import Hit, ScanResult, Step
 
 _QUOTED_SOURCE = re.compile(r"^\+{1,9} (?!CategoryInfo\b|FullyQualifiedErrorId\b)")
@@ -244,3 +245,20 @@ def inside_build(hit: Hit, result: ScanResult) -> bool:
         return True
     prefix = _BUILD_PREFIX.match(hit.text)
     return prefix is not None and not _BUILDER_ARM_ERROR.match(hit.text[prefix.end() :].lstrip())
+
+
+def in_scope(hits: list[Hit], scope: str, result: ScanResult, step: Step | None) -> list[Hit]:
+    """The hits of an entry with ``scope`` (``diagnosis.rules``) that count. ``any`` keeps them all. ``failed-step``
+    and ``build-output`` keep, in a log with provisioner steps, those inside the failed provisioner (none when no
+    provisioner failed), and in pasted Packer output those from inside the build VM or the reporter's quote above
+    output that shows a provisioner running. ``build-output`` keeps, in a pasted text without Packer's output, only
+    lines under a builder's prefix: a cmdlet's error there is as likely a client's or the reporter's own."""
+    if scope not in STEP_SCOPES:
+        return hits
+    if result.source in LOG_SOURCES and result.steps:
+        return [h for h in hits if step is not None and h.step == step.position]
+    if result.packer_output:
+        return [h for h in hits if inside_build(h, result) or (reporters_line(h, result) and bool(result.ui_steps))]
+    if scope == "build-output" and result.source not in LOG_SOURCES:
+        return [h for h in hits if inside_build(h, result)]
+    return hits

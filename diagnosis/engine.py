@@ -20,15 +20,13 @@ from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from diagnosis.admissible import (
-    LOG_SOURCES,
     admissible,
     before_a_later_provisioner,
     build_names,
     failing_step,
-    inside_build,
+    in_scope,
     packer_output,
     quoted_or_warning,
-    reporters_line,
     template_script_lines,
 )
 from diagnosis.advisories import check_template
@@ -46,7 +44,7 @@ from diagnosis.model import Diagnosis
 from diagnosis.pasted import unescape_pasted
 from diagnosis.phase_candidates import capture_candidate, deprovision_candidate, sub_state_candidate
 from diagnosis.redact import redact
-from diagnosis.rules import RESOLVED_SUFFIX, STEP_SCOPES, KnowledgeBase, load_knowledge_base
+from diagnosis.rules import RESOLVED_SUFFIX, KnowledgeBase, load_knowledge_base
 from diagnosis.scanner import Hit, ScanResult, scan, scan_text
 from diagnosis.status import read_provisioning_error, read_status
 from diagnosis.step_candidates import script_error_candidate, step_candidate
@@ -184,23 +182,9 @@ def diagnose(
             if rule.id in r.recovered:
                 continue  # it recovered later in the same text (e.g. a connection retry that connected)
             hits = admissible(rh.samples(), r, step, rule.category, warnings_count=rule.warning_cause)
+            hits = in_scope(hits, rule.scope, r, step)
             if not hits:
-                continue  # only quoted commands, warnings, or lines of a part the build got past
-            if rule.scope in STEP_SCOPES and r.source in LOG_SOURCES and r.steps:
-                if step is None:
-                    continue
-                hits = [h for h in hits if h.step == step.position]
-                if not hits:
-                    continue
-            elif rule.scope in STEP_SCOPES and r.packer_output:
-                # from inside the build VM, or the reporter's quote above output that shows a provisioner running
-                hits = [h for h in hits if inside_build(h, r) or (reporters_line(h, r) and bool(r.ui_steps))]
-                if not hits:
-                    continue
-            elif rule.scope == "build-output" and r.source not in LOG_SOURCES:
-                hits = [h for h in hits if inside_build(h, r)]  # no Packer output: a client's or a reporter's line
-                if not hits:
-                    continue
+                continue  # only quoted commands, warnings, lines of a part the build got past or outside its scope
             cand = candidates.setdefault(rule.id, Candidate(rule))
             cand.hits.extend((r.source, h) for h in hits)
             cand.sources.add(r.source)
