@@ -7,7 +7,9 @@ the program that prints each:
 * ARM/az CLI: ``Deployment failed. Correlation ID: ...``, ``ERROR: ...`` at the start of a line, a ``BadRequest``
   code, ``StatusCode: 409`` / ``"statusCode": 409``, an async operation's ``"status": "Failed"``;
 * Packer's azure-arm builder: ``Deployment failed with a status of 'Failed'``;
-* CLIs and scripts: ``Error: ...`` at the start of a line, Azure DevOps' ``##[error]``;
+* CLIs and scripts: ``Error: ...`` at the start of a line, Azure DevOps' ``##[error]``; the same word in the languages
+  Windows, PowerShell and the Azure portal are localized into (``Fehler:``, ``Erreur :``, ``Ошибка:``, ``错误：``,
+  ``エラー:``, ``오류:``, ...), also after a quotation mark;
 * PowerShell: ``Exception calling "X" with "N" argument(s)``, ``The term 'X' is not recognized as ...``;
 * Python: an exception's last traceback line, ``<module.>Name(Error|Exception): <message>``;
 * bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer).
@@ -32,6 +34,8 @@ FAILURE_STATEMENT = re.compile(
     r"|(?i:\"?status ?code\"?\s{0,4}[:=]\s{0,4}\"?[45]\d\d\b)"
     r"|\"status\"\s{0,4}:\s{0,4}\"Failed\""
     r"|(?m:^\s{0,8}(?:Error|ERROR|error): \S)|(?m:^\s{0,8}\S{1,40} : ERROR: \S)|##\[error\]"
+    r"|(?m:^[\s\"'“„«]{0,8}(?:Fehler|Erreur|Errore|Erro|Ошибка|ОШИБКА|Помилка|Błąd|Hata|Chyba|Hiba|Fout|Fel|Feil"
+    r"|Virhe|Σφάλμα|错误|錯誤|エラー|오류)\s?[:：]\s?\S)"
     r"|Exception calling \"[^\"\n]{1,120}\" with \"\d+\" argument"
     r"|The term '[^'\n]{1,200}' is not recognized as"
     r"|(?m:^\s{0,8}(?:[A-Za-z_]\w{0,60}\.){0,6}[A-Z]\w{0,60}(?:Error|Exception): \S)"

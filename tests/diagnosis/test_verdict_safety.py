@@ -169,6 +169,9 @@ STATEMENTS = [
     lambda w, s: f'{{"status": "Failed", "error": "{w}"}}',
     lambda w, s: f"Error: {w}",
     lambda w, s: f"ERROR: {w}",
+    lambda w, s: f"Fehler: {w}",
+    lambda w, s: f"> “错误：{w}",
+    lambda w, s: f"Ошибка: {w}",
     lambda w, s: f'Exception calling "Invoke" with "1" argument(s): "{w}"',
     lambda w, s: f"##[error]{w}",
     lambda w, s: (
