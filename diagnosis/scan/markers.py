@@ -41,7 +41,13 @@ MARKERS: tuple[Marker, ...] = (
     # the shutdown step of the virtualbox, vmware, hyperv, parallels and qemu builders and amazon-ebs' stopping of
     # the source instance: they run after the last provisioner succeeded
     Marker("provisioned", r"Gracefully halting virtual machine|Stopping the source instance"),
-    Marker("cleanup", r"deleting individual resources|[Dd]eleting resource group"),
+    # packer-plugin-azure's cleanup of the build's resources (step_deploy_template.go, step_create_resource_group.go)
+    Marker(
+        "cleanup",
+        r"deleting individual resources|[Dd]eleting resource group|Attempting deletion -> |Adding to deletion queue -> "
+        r"|Error deleting resource\. Will retry"
+        r"|Deleting Virtual Machine deployment and its attached resources|Removing the created Deployment object",
+    ),
     Marker("exit", _EXIT_PREFIX + r"-?0*[1-9]"),  # a non-zero exit code
     Marker("exit-zero", _EXIT_PREFIX + r"-?0+\b"),
     Marker(
