@@ -28,14 +28,18 @@ from __future__ import annotations
 
 import re
 
+# "error:" in the languages Windows, PowerShell and the Azure portal are localized into
+LOCALIZED_ERROR = (
+    r"(?:Fehler|Erreur|Errore|Erro|Ошибка|ОШИБКА|Помилка|Błąd|Hata|Chyba|Hiba|Fout|Fel|Feil|Virhe|Σφάλμα|错误|錯誤"
+    r"|エラー|오류)\s?[:：]"
+)
 FAILURE_STATEMENT = re.compile(
     r"\bBuild \([^)\n]{1,80}\) step failed|During the image build,? a failure has occurred"
     r"|\bDeployment failed\b|\bBadRequest\b"
     r"|(?i:\"?status ?code\"?\s{0,4}[:=]\s{0,4}\"?[45]\d\d\b)"
     r"|\"status\"\s{0,4}:\s{0,4}\"Failed\""
     r"|(?m:^\s{0,8}(?:Error|ERROR|error): \S)|(?m:^\s{0,8}\S{1,40} : ERROR: \S)|##\[error\]"
-    r"|(?m:^[\s\"'“„«]{0,8}(?:Fehler|Erreur|Errore|Erro|Ошибка|ОШИБКА|Помилка|Błąd|Hata|Chyba|Hiba|Fout|Fel|Feil"
-    r"|Virhe|Σφάλμα|错误|錯誤|エラー|오류)\s?[:：]\s?\S)"
+    r"|(?m:^[\s\"'“„«]{0,8}" + LOCALIZED_ERROR + r"\s?\S)"
     r"|Exception calling \"[^\"\n]{1,120}\" with \"\d+\" argument"
     r"|The term '[^'\n]{1,200}' is not recognized as"
     r"|(?m:^\s{0,8}(?:[A-Za-z_]\w{0,60}\.){0,6}[A-Z]\w{0,60}(?:Error|Exception): \S)"

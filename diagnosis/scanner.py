@@ -23,7 +23,7 @@ import re
 from bisect import bisect_right
 from collections import deque
 
-from diagnosis.failure_text import NOT_A_SETTING, failure_sentences
+from diagnosis.failure_text import LOCALIZED_ERROR, NOT_A_SETTING, failure_sentences
 from diagnosis.rules import KnowledgeBase
 from diagnosis.scan import hs_backend
 from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Recorder, build_table, drive
@@ -73,6 +73,7 @@ _ERRORISH = re.compile(
     r"|(?-i:\bFAIL\b)"  # go test's "--- FAIL:" and "FAIL <package>", a CI table's failed row
     r"|(?m:^[ \t]{0,8}Killed[ \t\r]*$)"  # bash: a command it ran got SIGKILL (the OOM killer)
     r"|\bnon-zero (?:exit )?(?:code|status)\b"
+    r"|(?:^|[\s\"'“„«])" + LOCALIZED_ERROR  # "Fehler:", "Ошибка:", "错误："
 )
 # lines that look like errors but report none (Ansible's PLAY RECAP host line counts zero failures)
 _NOT_ERRORISH = re.compile(
