@@ -29,10 +29,16 @@ from __future__ import annotations
 import re
 
 # "error:" in the languages Windows, PowerShell and the Azure portal are localized into
-LOCALIZED_ERROR = (
-    r"(?:Fehler|Erreur|Errore|Erro|Ошибка|ОШИБКА|Помилка|Błąd|Hata|Chyba|Hiba|Fout|Fel|Feil|Virhe|Σφάλμα|错误|錯誤"
-    r"|エラー|오류)\s?[:：]"
+_LOCALIZED_ERROR_WORDS = (
+    *("Fehler", "Erreur", "Errore", "Erro", "Ошибка", "ОШИБКА", "Помилка", "Błąd", "Hata", "Chyba", "Hiba"),
+    *("Fout", "Fel", "Feil", "Virhe", "Σφάλμα", "错误", "錯誤", "エラー", "오류"),
 )
+# the words, behind a look-ahead for their first letters: a regex with many alternatives tries each one at every
+# position, and the look-ahead lets a scan over a large log pass most positions with one test
+LOCALIZED_ERROR_WORD = (
+    "(?=[" + "".join(sorted({w[0] for w in _LOCALIZED_ERROR_WORDS})) + "])(?:" + "|".join(_LOCALIZED_ERROR_WORDS) + ")"
+)
+LOCALIZED_ERROR = LOCALIZED_ERROR_WORD + r"\s?[:：]"
 FAILURE_STATEMENT = re.compile(
     r"\bBuild \([^)\n]{1,80}\) step failed|During the image build,? a failure has occurred"
     r"|\bDeployment failed\b|\bBadRequest\b"

@@ -23,7 +23,7 @@ import re
 from bisect import bisect_right
 from collections import deque
 
-from diagnosis.failure_text import LOCALIZED_ERROR, NOT_A_SETTING, failure_sentences
+from diagnosis.failure_text import LOCALIZED_ERROR_WORD, NOT_A_SETTING, failure_sentences
 from diagnosis.rules import KnowledgeBase
 from diagnosis.scan import hs_backend
 from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Recorder, build_table, drive
@@ -65,7 +65,9 @@ _ERRORISH = re.compile(
     r"(?:do|does|did) not match|"
     r"not found|invalid|forbidden|no such file|permission denied|not allowed|unauthorized|bad request|missing|"
     r"code[\"']?[ \t]*[:=][ \t]*[\"']?[a-z]+|badrequest|is not recognized as|"  # ARM code (Code: Conflict)
-    r"status(?: ?code)?[\"']?[ \t]*[:=][ \t]*[\"']?[45]\d\d)\b"  # an HTTP status (StatusCode: 409)
+    r"status(?: ?code)?[\"']?[ \t]*[:=][ \t]*[\"']?[45]\d\d|"  # an HTTP status (StatusCode: 409)
+    + LOCALIZED_ERROR_WORD
+    + r"(?=\s?[:：]))\b"  # "Fehler:", "Ошибка:", "错误："
     # Pester: a failed test ("[-] name 1.43s") and its assertion ("Expected 'a' to ..., but it did match.")
     r"|(?:^|\s)\[-\] \S|\bExpected\b[^\n]{1,300}, but\b"
     r"|\bTraceback \(most recent call last\)"  # CPython's report of an exception nothing handled
@@ -73,7 +75,6 @@ _ERRORISH = re.compile(
     r"|(?-i:\bFAIL\b)"  # go test's "--- FAIL:" and "FAIL <package>", a CI table's failed row
     r"|(?m:^[ \t]{0,8}Killed[ \t\r]*$)"  # bash: a command it ran got SIGKILL (the OOM killer)
     r"|\bnon-zero (?:exit )?(?:code|status)\b"
-    r"|(?:^|[\s\"'“„«])" + LOCALIZED_ERROR  # "Fehler:", "Ошибка:", "错误："
 )
 # lines that look like errors but report none (Ansible's PLAY RECAP host line counts zero failures)
 _NOT_ERRORISH = re.compile(
