@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import _loggen  # noqa: E402
 import real_reports_accuracy as real  # noqa: E402
 
-from diagnosis.admissible import admissible, remote_output  # noqa: E402
+from diagnosis.admissible import admissible, noise_records, remote_output  # noqa: E402
 from diagnosis.cli import diagnose_input  # noqa: E402
 from diagnosis.rules import BUILTIN_DIR, RESOLVED_SUFFIX, KnowledgeBase, Rule, load_knowledge_base  # noqa: E402
 from diagnosis.scanner import ScanResult, scan, scan_text, sniff_is_log  # noqa: E402
@@ -170,7 +170,8 @@ def usable(rule: Rule, result: ScanResult) -> bool:
     if resolved is not None and resolved.last[-1].line > rh.last[-1].line:
         return False  # it recovered later in the same text
     step = result.failed_step if result.source == "log" else None
-    hits = admissible(rh.samples(), result, step, rule.category)
+    shown = [h for h in rh.samples() if h.line not in result.noise_records]
+    hits = admissible(shown, result, step, rule.category)
     if rule.scope == "failed-step" and result.source == "log" and result.steps:
         hits = [h for h in hits if step is not None and h.step == step.position]
     return bool(hits)
@@ -188,6 +189,7 @@ def audit(kb: KnowledgeBase, texts: list[Labelled], only: str | None = None) -> 
             if sniff_is_log(text.data)
             else scan_text(text.data.decode("utf-8", "replace"), kb, source="message")
         )
+        as_input.noise_records = noise_records(as_input, kb)
         for rule_id in hits:
             rule = kb.get(rule_id.split("#", 1)[0])
             if rule is None or (only and rule.id != only) or "#" in rule_id:

@@ -18,7 +18,9 @@ A knowledge-base match is a candidate for the answer only when its line can be t
   reporter's title or quote of the failure);
 * **before the steps**: a line logged before the first provisioner started (deploying, connecting) was followed
   by a build that got as far as customizing, so it did not stop the build;
-* **after the failure**: once a provisioner failed, lines of the cleanup that follows report the cleanup.
+* **after the failure**: once a provisioner failed, lines of the cleanup that follows report the cleanup;
+* **a record that reports nothing wrong**: the lines of a PowerShell error record that a ``whole_record`` benign
+  entry's line is part of (Packer's own command prefix not recognized; ``noise_records``).
 
 An entry marked ``warning_cause`` (apt's ``W: Failed to fetch ... Could not resolve``, ``W: GPG error``: apt goes
 on and fails later for that reason) counts on warning lines: they are the reason the tool fails
@@ -40,9 +42,16 @@ import re
 from collections.abc import Iterable
 
 from diagnosis.logline import PACKER_BUILDERS, parse_line
-from diagnosis.rules import STEP_SCOPES
+from diagnosis.rules import STEP_SCOPES, KnowledgeBase
 from diagnosis.scanner import Hit, ScanResult, Step
 
+_RECORD_LINES = 16  # a PowerShell error record's lines from its message to FullyQualifiedErrorId, wrapped
+# a line of a PowerShell error record after its first: the message's wrapped end, the position, the code excerpt,
+# CategoryInfo and FullyQualifiedErrorId (English, German, Russian and French position lines)
+_RECORD_LINE = re.compile(
+    r"(?:^|[\s:])(?:\+ |At line:\d|At [A-Za-z]:\\|In Zeile:\d|строка:\d|Au caractère|is not recognized as"
+    r"|CategoryInfo|FullyQualifiedErrorId|CommandNotFoundException)"
+)
 _QUOTED_SOURCE = re.compile(r"^\+{1,9} (?!CategoryInfo\b|FullyQualifiedErrorId\b)")
 _WARNING = re.compile(
     r"^(?:\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d\S{0,12}\s{1,4})?"
@@ -262,3 +271,36 @@ def in_scope(hits: list[Hit], scope: str, result: ScanResult, step: Step | None)
     if scope == "build-output" and result.source not in LOG_SOURCES:
         return [h for h in hits if inside_build(h, result)]
     return hits
+
+
+def noise_records(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
+    """The seen lines of the PowerShell error records a ``whole_record`` benign entry's line is part of."""
+    starts = {
+        h.line
+        for rid, rh in result.hits.items()
+        if (rule := kb.get(rid)) is not None and rule.benign and rule.whole_record
+        for h in rh.samples()
+    }
+    return frozenset(_record_of(result, starts)) if starts else frozenset()
+
+
+def _record_of(result: ScanResult, starts: set[int]) -> set[int]:
+    """The seen lines (matches and error-looking lines) of the PowerShell error records the given lines are part of:
+    the message's start ("The term ...") just before, then the record's lines after them up to its
+    ``FullyQualifiedErrorId`` line, or to the first seen line that is not part of a record (a pasted record cut
+    short)."""
+    seen = {h.line: h.text for rh in result.hits.values() for h in rh.samples()}
+    seen.update((h.line, h.text) for h in result.tail_errors)
+    order = sorted(seen)
+    out: set[int] = set()
+    for start in starts:
+        out.update(ln for ln in order if start - 2 <= ln < start and "The term" in seen[ln])
+        for ln in order:
+            if ln <= start:
+                continue
+            if ln > start + _RECORD_LINES or not _RECORD_LINE.search(seen[ln]):
+                break
+            out.add(ln)
+            if "FullyQualifiedErrorId" in seen[ln]:
+                break
+    return out

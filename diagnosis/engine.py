@@ -25,6 +25,7 @@ from diagnosis.admissible import (
     build_names,
     failing_step,
     in_scope,
+    noise_records,
     packer_output,
     quoted_or_warning,
     template_script_lines,
@@ -121,6 +122,7 @@ def diagnose(
         r.build_names = build_names(text)
     for r in results:  # harmless lines (cleanup retries, recovered retries) are never evidence of the failure
         r.recovered = _recovered(r)
+        r.noise_records = noise_records(r, kb)
         r.harmless_lines = _harmless_lines(r, kb)
         r.tail_errors = _error_lines(r)
 
@@ -181,7 +183,8 @@ def diagnose(
                 continue
             if rule.id in r.recovered:
                 continue  # it recovered later in the same text (e.g. a connection retry that connected)
-            hits = admissible(rh.samples(), r, step, rule.category, warnings_count=rule.warning_cause)
+            shown = [h for h in rh.samples() if h.line not in r.noise_records]
+            hits = admissible(shown, r, step, rule.category, warnings_count=rule.warning_cause)
             hits = in_scope(hits, rule.scope, r, step)
             if not hits:
                 continue  # only quoted commands, warnings, lines of a part the build got past or outside its scope
@@ -275,6 +278,8 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
         rule = kb.get(rid)
         if rule is None or rule.benign or rule.progress or rid in result.recovered:
             continue
+        if all(h.line in result.noise_records for h in rh.samples()):
+            continue  # an error record that reports nothing wrong
         if rule.error_record and harmless and all(h.line in harmless for h in rh.samples()):
             continue
         if not admissible(rh.samples(), result, step, rule.category, warnings_count=rule.warning_cause):
@@ -284,8 +289,9 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
 
 
 def _harmless_lines(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
-    """Lines a benign entry explains or an entry matched before it recovered (``result.recovered``)."""
-    return frozenset(
+    """Lines a benign entry explains or an entry matched before it recovered (``result.recovered``), and the lines
+    of error records that report nothing wrong (``result.noise_records``)."""
+    return result.noise_records | frozenset(
         h.line
         for rid, rh in result.hits.items()
         if rid in result.recovered or ((rule := kb.get(rid)) is not None and rule.benign)

@@ -81,13 +81,14 @@ def step_records(result: ScanResult, kb: KnowledgeBase, step: Step | None) -> li
         end = min(firsts) if firsts else None
     out: list[Hit] = []
     harmless = {h.line for rid, rh in result.hits.items() if (r := kb.get(rid)) and r.benign for h in rh.samples()}
+    harmless |= result.noise_records  # the lines of a record that reports nothing wrong
     for rule_id, rh in result.hits.items():
         rule = kb.get(rule_id)
         if rule is None or not rule.error_record:
             continue
         for h in rh.samples():
             if h.line in harmless:
-                continue  # a harmless line a benign entry explains (dpkg-preconfigure's stdin)
+                continue  # a harmless line a benign entry explains (dpkg-preconfigure's stdin), a noise record
             if step is not None:
                 inside = h.step == step.position or (h.step is None and h.line > step.start_line)
                 if not inside:

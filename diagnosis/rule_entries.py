@@ -27,7 +27,7 @@ from diagnosis.rules import (
 )
 
 # entry fields that are true or false (false when absent), in the order they are checked
-_FLAGS = ("benign", "ambiguous", "error_record", "warning_cause", "progress", "explains_lower")
+_FLAGS = ("benign", "ambiguous", "error_record", "warning_cause", "progress", "explains_lower", "whole_record")
 
 
 def parse_entry(entry: Any, origin: str, index: int, *, checked: bool = False) -> Rule:
@@ -52,6 +52,8 @@ def parse_entry(entry: Any, origin: str, index: int, *, checked: bool = False) -
             raise fail(name, "must be true or false")
     if flags["explains_lower"] and not flags["ambiguous"]:
         raise fail("explains_lower", "only an ambiguous entry explains the entries below it")
+    if flags["whole_record"] and not flags["benign"]:
+        raise fail("whole_record", "only a benign entry makes the error record it is part of harmless")
     benign, error_record = flags["benign"], flags["error_record"]
     category = entry.get("category", "none" if benign else None)
     if not isinstance(category, str) or category not in CATEGORY_IDS:

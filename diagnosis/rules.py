@@ -44,6 +44,9 @@ explains_lower     true for an ambiguous entry whose problem makes the commands 
                    does not resolve, then apt's "Unable to locate package"): while it matches, entries of lower
                    precedence and the script's own error lines decide nothing, and the answer is ``unknown`` with
                    its hints
+whole_record       true for a benign entry whose line is part of a PowerShell error record that reports nothing wrong
+                   (Packer's own command prefix not recognized): the whole record, up to its FullyQualifiedErrorId
+                   line, is harmless with it
 error_record       true for the shape of an error a script prints (a PowerShell error record's first line, apt's
                    ``E:`` line): never a category; inside the failed customizer the first such line leads the
                    evidence (it says why), before the exit line
@@ -92,6 +95,7 @@ _FIELDS = {
     "warning_cause",
     "progress",
     "explains_lower",
+    "whole_record",
     "running",
 }
 RUNNING_SIGNALS = ("prompt", "restart", "sysprep-loop", "agent-missing", "download", "failed")
@@ -154,6 +158,7 @@ class Rule:
     warning_cause: bool = False  # its tool prints the cause at warning level, then fails: warning lines decide it
     progress: bool = False  # lines of a step in progress, healthy builds print them too: never show a failure alone
     explains_lower: bool = False  # ambiguous; the errors of entries below it may follow from it: they decide nothing
+    whole_record: bool = False  # benign, and the PowerShell error record its line is part of is harmless as a whole
     running: tuple[RunningSignal, ...] = ()  # what its lines mean while the build is still running
 
     @property

@@ -700,6 +700,51 @@ def test_packers_on_error_ask_lines_are_a_failure(kb, monkeypatch, line, backend
     assert diagnose(ran, rules=kb).category == "none"
 
 
+PREFIX_NOT_RECOGNIZED = [
+    # the term on the record's first line
+    "    vmware-iso: :PACKER_BUILDER_TYPE=vmware-iso : The term ':PACKER_BUILDER_TYPE=vmware-iso'\n"
+    "    vmware-iso: is not recognized as the name of a cmdlet, function, script file, or operable\n"
+    "    vmware-iso: At line:1 char:5\n"
+    '    vmware-iso: + & { :PACKER_BUILDER_TYPE="vmware-iso"; :PACKER_BUILD_NAME="vmware-iso";\n'
+    "    vmware-iso:     + CategoryInfo          : ObjectNotFound: (:PACKER_BUILDER_TYPE=vmware-iso:String) [], C\n"
+    "    vmware-iso:    ommandNotFoundException\n"
+    "    vmware-iso:     + FullyQualifiedErrorId : CommandNotFoundException\n",
+    # the env-vars file's path wrapped onto its own line
+    "==> googlecompute.vm: . : The term\n"
+    "==> googlecompute.vm: 'c:/Windows/Temp/packer-ps-env-vars-62f10fbc-5827-c4b2-8272-3b1793e96a67.ps1'\n"
+    "==> googlecompute.vm: is not recognized as the name of a cmdlet, function, script file, or operable\n"
+    "==> googlecompute.vm: At line:1 char:138\n"
+    "==> googlecompute.vm:     + CategoryInfo          : ObjectNotFound: (c:/Windows/Temp...b1793e96a67.p\n"
+    "==> googlecompute.vm:     + FullyQualifiedErrorId : CommandNotFoundException\n",
+    # cut short before CategoryInfo
+    "    virtualbox-iso: =SilentlyContinue : The term '=SilentlyContinue' is not recognized as the name\n"
+    "    virtualbox-iso: At line:1 char:55\n"
+    "    virtualbox-iso: + ... -Path variable:global:ProgressPreference){='SilentlyContinue'};:PACKE ...\n",
+]
+
+
+@pytest.mark.parametrize("record", PREFIX_NOT_RECOGNIZED)
+def test_packers_own_prefix_not_recognized_is_no_failure_but_a_later_record_is(kb, record):
+    """PowerShell's record for Packer's own command prefix (its $-variables stripped, its env-vars file gone) reports
+    nothing wrong: the script still runs. A record the script prints after it still decides."""
+    start = "==> azure-arm: Provisioning with powershell script: C:/scripts/setup.ps1\n"
+    d = diagnose(start + record + "    azure-arm: installed\n", rules=kb)
+    assert d.category == "none", d.summary
+    assert any("Packer wraps each script" in w for w in d.warnings), d.warnings
+    real = (
+        "    azure-arm: Install-Package : No match was found for the specified search criteria for 'contoso-agent'\n"
+        "    azure-arm:     + CategoryInfo          : ObjectNotFound: (Microsoft.Power....InstallPackage:InstallPackag"
+        "e)"
+        " [Install-Package], Exception\n"
+        "    azure-arm:     + FullyQualifiedErrorId : NoMatchFoundForCriteria,Microsoft.PowerShell.PackageManagement"
+        ".Cmdlets.InstallPackage\n"
+        "==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]\n"
+    )
+    d = diagnose(start + record + real, rules=kb)
+    assert d.category == "customizer-failed", d.summary
+    assert "contoso-agent" in d.evidence[0].text
+
+
 def test_a_powershell_error_record_blames_a_customizer_only_under_a_builders_prefix(kb):
     """Packer prints a provisioner's output under the builder's prefix: there a cmdlet's error record is the
     customizer's; the same record after a reporter's 'Powershell:' or from a client's deployment cmdlet is not."""

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import kb_overreach
 
 from diagnosis import load_knowledge_base
+from diagnosis.admissible import noise_records
 from diagnosis.scanner import scan, scan_text, sniff_is_log
 
 KB = load_knowledge_base(use_env=False)
@@ -54,6 +55,7 @@ def test_no_entry_matches_usably_on_a_text_without_failure(texts):
             if sniff_is_log(data)
             else scan_text(data.decode("utf-8", "replace"), KB, source="message")
         )
+        result.noise_records = noise_records(result, KB)
         for rule_id in result.hits:
             rule = KB.get(rule_id)
             if rule is None or rule.benign or rule.error_record or rule.progress:

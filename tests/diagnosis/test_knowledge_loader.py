@@ -63,6 +63,7 @@ def test_builtin_files_load_and_are_sane():
         ({"keywords": ["zzzz"]}, "field 'keywords'"),
         ({"progress": "yes"}, "field 'progress'"),
         ({"explains_lower": True}, "field 'explains_lower': only an ambiguous entry"),
+        ({"whole_record": True}, "field 'whole_record': only a benign entry"),
     ],
 )
 def test_invalid_entries_name_file_entry_and_field(tmp_path, change, fragment):
