@@ -45,7 +45,6 @@ MARKERS: tuple[Marker, ...] = (
     Marker(
         "cleanup",
         r"deleting individual resources|[Dd]eleting resource group|Attempting deletion -> |Adding to deletion queue -> "
-        r"|Error deleting resource\. Will retry"
         r"|Deleting Virtual Machine deployment and its attached resources|Removing the created Deployment object",
     ),
     Marker("exit", _EXIT_PREFIX + r"-?0*[1-9]"),  # a non-zero exit code
