@@ -63,7 +63,15 @@ MESSAGES = [
         "guest-outbound-connection-failed",
         "curl: (7) Failed to connect to github.com port 443 after 130104 ms: Connection timed out",
     ),
-    ("guest-tls-failure", "Invoke-WebRequest : The request was aborted: Could not create SSL/TLS secure channel."),
+    (
+        "guest-download-tls-protocol",
+        "Invoke-WebRequest : The request was aborted: Could not create SSL/TLS secure channel.",
+    ),
+    (
+        "guest-tls-failure",
+        "Exception calling \"DownloadFile\" with \"2\" argument(s): \"The underlying connection was closed: Could not "
+        "establish trust relationship for the SSL/TLS secure channel.\"",
+    ),
     ("guest-download-http-error", "Invoke-WebRequest : The remote server returned an error: (503) Server Unavailable."),
     ("guest-download-refused", "Invoke-WebRequest : The remote server returned an error: (404) Not Found."),
     (
