@@ -19,8 +19,8 @@ A knowledge-base match is a candidate for the answer only when its line can be t
 * **before the steps**: a line logged before the first provisioner started (deploying, connecting) was followed
   by a build that got as far as customizing, so it did not stop the build;
 * **after the failure**: once a provisioner failed, lines of the cleanup that follows report the cleanup;
-* **a record that reports nothing wrong**: the lines of a PowerShell error record that a ``whole_record`` benign
-  entry's line is part of (Packer's own command prefix not recognized; ``noise_records``).
+* **an error that reports nothing wrong**: a ``whole_record`` benign entry's line (dd filling the disk on purpose)
+  and the PowerShell error record it is part of (Packer's own command prefix not recognized; ``noise_records``).
 
 An entry marked ``warning_cause`` (apt's ``W: Failed to fetch ... Could not resolve``, ``W: GPG error``: apt goes
 on and fails later for that reason) counts on warning lines: they are the reason the tool fails
@@ -274,7 +274,8 @@ def in_scope(hits: list[Hit], scope: str, result: ScanResult, step: Step | None)
 
 
 def noise_records(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
-    """The seen lines of the PowerShell error records a ``whole_record`` benign entry's line is part of."""
+    """The lines of a ``whole_record`` benign entry and of the PowerShell error records they are part of: no other
+    entry's match on them counts."""
     starts = {
         h.line
         for rid, rh in result.hits.items()
@@ -285,14 +286,14 @@ def noise_records(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
 
 
 def _record_of(result: ScanResult, starts: set[int]) -> set[int]:
-    """The seen lines (matches and error-looking lines) of the PowerShell error records the given lines are part of:
-    the message's start ("The term ...") just before, then the record's lines after them up to its
+    """The given lines and the seen lines (matches and error-looking lines) of the PowerShell error records they are
+    part of: the message's start ("The term ...") just before, then the record's lines after them up to its
     ``FullyQualifiedErrorId`` line, or to the first seen line that is not part of a record (a pasted record cut
     short)."""
     seen = {h.line: h.text for rh in result.hits.values() for h in rh.samples()}
     seen.update((h.line, h.text) for h in result.tail_errors)
     order = sorted(seen)
-    out: set[int] = set()
+    out: set[int] = set(starts)
     for start in starts:
         out.update(ln for ln in order if start - 2 <= ln < start and "The term" in seen[ln])
         for ln in order:

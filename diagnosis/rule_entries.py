@@ -53,7 +53,7 @@ def parse_entry(entry: Any, origin: str, index: int, *, checked: bool = False) -
     if flags["explains_lower"] and not flags["ambiguous"]:
         raise fail("explains_lower", "only an ambiguous entry explains the entries below it")
     if flags["whole_record"] and not flags["benign"]:
-        raise fail("whole_record", "only a benign entry makes the error record it is part of harmless")
+        raise fail("whole_record", "only a benign entry makes the error it matches harmless")
     benign, error_record = flags["benign"], flags["error_record"]
     category = entry.get("category", "none" if benign else None)
     if not isinstance(category, str) or category not in CATEGORY_IDS:

@@ -44,9 +44,9 @@ explains_lower     true for an ambiguous entry whose problem makes the commands 
                    does not resolve, then apt's "Unable to locate package"): while it matches, entries of lower
                    precedence and the script's own error lines decide nothing, and the answer is ``unknown`` with
                    its hints
-whole_record       true for a benign entry whose line is part of a PowerShell error record that reports nothing wrong
-                   (Packer's own command prefix not recognized): the whole record, up to its FullyQualifiedErrorId
-                   line, is harmless with it
+whole_record       true for a benign entry whose line is an error that reports nothing wrong (dd filling the disk on
+                   purpose, Packer's own command prefix not recognized): no other entry's match on that line counts,
+                   and the PowerShell error record it is part of, up to FullyQualifiedErrorId, is harmless with it
 error_record       true for the shape of an error a script prints (a PowerShell error record's first line, apt's
                    ``E:`` line): never a category; inside the failed customizer the first such line leads the
                    evidence (it says why), before the exit line

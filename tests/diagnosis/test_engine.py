@@ -477,15 +477,15 @@ def test_a_scripts_own_error_line_in_a_failed_build_blames_its_customizer(kb):
 
 
 def test_an_error_before_packers_steps_after_the_last_provisioner_is_a_step_that_went_on(kb):
-    """A disk filled on purpose (dd zeroing free space) before the builder's shutdown step is no failure; the same
-    line in a build that stopped there is."""
+    """A disk filled on purpose (dd zeroing free space) before the builder's shutdown step is no failure; in a build
+    that stopped there the script failed on dd's status, not for want of disk."""
     zeroed = (
         "==> virtualbox-iso: Provisioning with shell script: scripts/zerodisk.sh\n"
         "    virtualbox-iso: dd: error writing '/EMPTY': No space left on device\n"
     )
     assert diagnose(zeroed + "==> virtualbox-iso: Gracefully halting virtual machine...\n", rules=kb).category == "none"
     stopped = zeroed + "Build 'virtualbox-iso' errored: Script exited with non-zero exit status: 1\n"
-    assert diagnose(stopped, rules=kb).category == "vm-resources-exhausted"
+    assert diagnose(stopped, rules=kb).category == "customizer-failed"
 
 
 def test_a_reporters_title_above_pasted_packer_output_is_not_a_step_the_build_got_past(kb):
@@ -743,6 +743,29 @@ def test_packers_own_prefix_not_recognized_is_no_failure_but_a_later_record_is(k
     d = diagnose(start + record + real, rules=kb)
     assert d.category == "customizer-failed", d.summary
     assert "contoso-agent" in d.evidence[0].text
+
+
+@pytest.mark.parametrize(
+    "dd_line",
+    [
+        "dd: error writing '/EMPTY': No space left on device",
+        "dd: error writing \u2018/ZEROFILL\u2019: No space left on device",
+        "dd: writing to '/dev/sda3': No space left on device",
+    ],
+)
+def test_zero_filling_the_disk_on_purpose_is_no_resource_failure(kb, dd_line):
+    """Templates zero the free space with dd until the disk is full before the capture: dd's 'No space left on
+    device' is the goal. A script that stops on dd's status fails as a customizer; a disk that fills elsewhere is
+    still a full disk."""
+    step = "==> azure-arm: Provisioning with shell script: scripts/cleanup.sh\n"
+    dd = f"    azure-arm: {dd_line}\n    azure-arm: 5647+0 records in\n    azure-arm: 5646+0 records out\n"
+    d = diagnose(step + dd + "==> azure-arm: Deleting resource group ...\n", rules=kb)
+    assert d.category == "none", d.summary
+    assert any("zeroing" in w or "zeros" in w for w in d.warnings), d.warnings
+    failed = step + dd + "==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]\n"
+    assert diagnose(failed, rules=kb).category == "customizer-failed"
+    full = failed.replace(dd_line, "dd: error writing '/var/lib/docker/overlay2/layer.tar': No space left on device")
+    assert diagnose(full, rules=kb).category == "vm-resources-exhausted"
 
 
 def test_a_powershell_error_record_blames_a_customizer_only_under_a_builders_prefix(kb):
