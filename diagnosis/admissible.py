@@ -52,6 +52,13 @@ _RECORD_LINE = re.compile(
     r"(?:^|[\s:])(?:\+ |At line:\d|At [A-Za-z]:\\|In Zeile:\d|строка:\d|Au caractère|is not recognized as"
     r"|CategoryInfo|FullyQualifiedErrorId|CommandNotFoundException)"
 )
+_RECORD_HEAD_LINES = 3  # a record's message and position lines above its code excerpt
+# a PowerShell error record's lines above its code excerpt: "<Cmdlet-Name> : <message>" (or "<script>.ps1 :"), the
+# message's wrapped "The term ...", "At <script>:<line> char:<n>" / "At line:<n> char:<n>"
+_RECORD_START = re.compile(
+    r"(?:^|[\s:>])(?:[A-Z][a-z]{1,20}-[A-Z]\w{1,60} : \S|[A-Za-z]:\\[^\n]{1,200}\.ps1 : \S|\. : The term|The term"
+    r"|At line:\d|At [A-Za-z]:\\)"
+)
 _QUOTED_SOURCE = re.compile(r"^\+{1,9} (?!CategoryInfo\b|FullyQualifiedErrorId\b)")
 _WARNING = re.compile(
     r"^(?:\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d\S{0,12}\s{1,4})?"
@@ -287,7 +294,7 @@ def noise_records(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
 
 def _record_of(result: ScanResult, starts: set[int]) -> set[int]:
     """The given lines and the seen lines (matches and error-looking lines) of the PowerShell error records they are
-    part of: the message's start ("The term ...") just before, then the record's lines after them up to its
+    part of: the record's message and position lines just above, then the record's lines after them up to its
     ``FullyQualifiedErrorId`` line, or to the first seen line that is not part of a record (a pasted record cut
     short)."""
     seen = {h.line: h.text for rh in result.hits.values() for h in rh.samples()}
@@ -295,7 +302,10 @@ def _record_of(result: ScanResult, starts: set[int]) -> set[int]:
     order = sorted(seen)
     out: set[int] = set(starts)
     for start in starts:
-        out.update(ln for ln in order if start - 2 <= ln < start and "The term" in seen[ln])
+        for ln in reversed([ln for ln in order if start - _RECORD_HEAD_LINES <= ln < start]):
+            if "CategoryInfo" in seen[ln] or "FullyQualifiedErrorId" in seen[ln] or not _RECORD_START.search(seen[ln]):
+                break  # the end of an earlier record, or a line of no record
+            out.add(ln)
         for ln in order:
             if ln <= start:
                 continue

@@ -745,6 +745,32 @@ def test_packers_own_prefix_not_recognized_is_no_failure_but_a_later_record_is(k
     assert "contoso-agent" in d.evidence[0].text
 
 
+def test_the_deprovisioning_scripts_guarded_wait_for_a_missing_telemetry_service_is_harmless(kb):
+    """The current deprovisioning script guards its wait ('(Get-Service X) -and ...'): a missing
+    WindowsAzureTelemetryService ends it. The older unguarded wait loops for ever on it: Sysprep never runs."""
+    op = "[1e333e01-b8d7-45d3-9295-1f49870c39e1] PACKER OUT"
+
+    def record(guard: str) -> str:
+        return (
+            f"{op} ==> azure-arm: Get-Service : Cannot find any service with service name"
+            " 'WindowsAzureTelemetryService'.\n"
+            f"{op} ==> azure-arm: At C:\\DeprovisioningScript.ps1:4 char:9\n"
+            f"{op} ==> azure-arm: + while ((Get-Service WindowsAzureTelemetryService){guard} ...\n"
+            f"{op} ==> azure-arm:     + CategoryInfo          : ObjectNotFound: (WindowsAzureTelemetryService:String)"
+            " [Get-Service], ServiceCommandException\n"
+            f"{op} ==> azure-arm:     + FullyQualifiedErrorId : NoServiceFoundForGivenName,Microsoft.PowerShell"
+            ".Commands.GetServiceCommand\n"
+        )
+
+    done = f"{op}     azure-arm: >>> Sysprepping VM ...\n{op}     azure-arm: IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE\n"
+    d = diagnose(record(" -and ((Get-Service ") + done, rules=kb)
+    assert d.category == "none", d.summary
+    assert any("WindowsAzureTelemetryService" in w for w in d.warnings), d.warnings
+    timed_out = f"{op} ==> azure-arm: Build 'azure-arm' errored: context deadline exceeded\n"
+    d = diagnose(record(".Status -ne 'Runni") + timed_out, rules=kb)
+    assert d.category == "sysprep-timing", (d.category, d.rule_id)
+
+
 @pytest.mark.parametrize(
     "dd_line",
     [
