@@ -170,8 +170,7 @@ def usable(rule: Rule, result: ScanResult) -> bool:
     if resolved is not None and resolved.last[-1].line > rh.last[-1].line:
         return False  # it recovered later in the same text
     step = result.failed_step if result.source == "log" else None
-    shown = [h for h in rh.samples() if h.line not in result.noise_records]
-    hits = admissible(shown, result, step, rule.category)
+    hits = admissible(rh.samples(), result, step, rule.category)
     if rule.scope == "failed-step" and result.source == "log" and result.steps:
         hits = [h for h in hits if step is not None and h.step == step.position]
     return bool(hits)

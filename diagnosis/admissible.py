@@ -166,6 +166,7 @@ def admissible(
         h
         for h in hits
         if h.line not in result.template_script_lines
+        and h.line not in result.noise_records
         and not quoted_or_warning(h.text, warnings_count=warnings_count)
         and (latent or in_failing_part(h, result, failed))
     ]

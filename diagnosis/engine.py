@@ -183,8 +183,7 @@ def diagnose(
                 continue
             if rule.id in r.recovered:
                 continue  # it recovered later in the same text (e.g. a connection retry that connected)
-            shown = [h for h in rh.samples() if h.line not in r.noise_records]
-            hits = admissible(shown, r, step, rule.category, warnings_count=rule.warning_cause)
+            hits = admissible(rh.samples(), r, step, rule.category, warnings_count=rule.warning_cause)
             hits = in_scope(hits, rule.scope, r, step)
             if not hits:
                 continue  # only quoted commands, warnings, lines of a part the build got past or outside its scope
@@ -278,8 +277,6 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
         rule = kb.get(rid)
         if rule is None or rule.benign or rule.progress or rid in result.recovered:
             continue
-        if all(h.line in result.noise_records for h in rh.samples()):
-            continue  # an error record that reports nothing wrong
         if rule.error_record and harmless and all(h.line in harmless for h in rh.samples()):
             continue
         if not admissible(rh.samples(), result, step, rule.category, warnings_count=rule.warning_cause):

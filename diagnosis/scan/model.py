@@ -107,8 +107,8 @@ class ScanResult:
     # the engine once per scan)
     recovered: frozenset[str] = frozenset()
     harmless_lines: frozenset[int] = frozenset()
-    # the lines of error records that report nothing wrong (Packer's own command prefix not recognized) (set by the
-    # engine once per scan)
+    # the lines of errors that report nothing wrong: a ``whole_record`` benign entry's lines and the PowerShell error
+    # records they are part of (set by the engine once per scan; ``admissible`` drops them)
     noise_records: frozenset[int] = frozenset()
     # PEM private keys printed in the log: (BEGIN line, END line or None while open), the latest MAX_SECRET_BLOCKS
     secret_blocks: list[tuple[int, int | None]] = field(default_factory=list)
