@@ -12,7 +12,13 @@ the program that prints each:
   ``エラー:``, ``오류:``, ...), also after a quotation mark;
 * PowerShell: ``Exception calling "X" with "N" argument(s)``, ``The term 'X' is not recognized as ...``;
 * Python: an exception's last traceback line, ``<module.>Name(Error|Exception): <message>``;
-* bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer).
+* bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer);
+* sh/bash with the script's location (``<script>.sh: line <n>: ...`` / ``<script>.sh: <n>: ...``) before one of their
+  error texts (``command not found``, ``No such file or directory``, ``Permission denied``, ``parameter not set``,
+  ``unbound variable``, ``syntax error``);
+* sudo refusing to run (``sudo: ... must be owned by uid 0``, ``a terminal is required``, ``no tty present``,
+  ``a password is required``);
+* Ansible: a task's ``fatal: [<host>]: FAILED!`` or ``UNREACHABLE!``.
 
 ``failure_sentences`` reads the reporter's own words: a sentence (not a log line) that says the build, image, Packer,
 a step, a script or a restart failed, hung, got stuck, crashed, timed out, was cancelled, stops at a point, breaks,
@@ -50,6 +56,10 @@ FAILURE_STATEMENT = re.compile(
     r"|The term '[^'\n]{1,200}' is not recognized as"
     r"|(?m:^\s{0,8}(?:[A-Za-z_]\w{0,60}\.){0,6}[A-Z]\w{0,60}(?:Error|Exception): \S)"
     r"|(?m:^\s{0,8}Killed\s*$)"
+    r"|\.sh: (?:line )?\d{1,6}: [^\n]{0,200}(?:command not found|No such file or directory|Permission denied"
+    r"|parameter not set|unbound variable|syntax error)"
+    r"|sudo: [^\n]{0,200}(?:must be owned by uid 0|a terminal is required|no tty present|a password is required)"
+    r"|fatal: \[[^\]\n]{1,200}\]: (?:FAILED|UNREACHABLE)!"
 )
 
 
