@@ -61,9 +61,7 @@ TUNED_FLOOR = 0.75  # measured 1157/1527
 HELD_OUT_FLOOR = 0.64  # measured 515/789
 MAX_NONE_ON_FAILURE = 103  # 'no failure found' on a failure report (the aim is 0)
 MAX_CATEGORY_ON_NON_FAILURE = 8  # a category on a text that shows no failure (the aim is 0)
-# a category where the text holds no evidence of the cause (the aim is 0); the 73 reports of 2026-12-02 bw/bx/bz/ca
-# brought 6 (extension and download texts whose threads established no cause)
-MAX_GUESS_WITHOUT_EVIDENCE = 126
+MAX_GUESS_WITHOUT_EVIDENCE = 126  # a category where the text holds no evidence of the cause (the aim is 0)
 
 
 def _share(results) -> float:
