@@ -57,8 +57,9 @@ MARKERS: tuple[Marker, ...] = (
         r"|machine readable: [\w.-]{1,120},error \[\]string"
         # packer-plugin-sdk multistep with -on-error=ask/abort or -debug: a step failed, and the question that follows
         r"|Step \"[\w.-]{1,80}\" failed|\[c\] Clean up and exit, \[a\] abort without cleanup"
-        # packer-plugin-sdk communicator/step_connect_*.go: the connect step failed (old Packer said "finished" after)
-        r"|Timeout waiting for (?:SSH|WinRM)\.",
+        # packer-plugin-sdk communicator/step_connect_*.go: the connect step gave up or failed, then halted the build
+        # (old Packer said "finished" after)
+        r"|Timeout waiting for (?:SSH|WinRM)\.|Error waiting for (?:SSH|WinRM): ",
     ),
     # packer command/build.go: "Build '<name>' finished after <duration>." for each build that succeeded
     Marker("success", r"Builds finished\. The artifacts of successful builds are|Build '[^'\n]{1,80}' finished\b"),

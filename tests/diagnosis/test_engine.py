@@ -601,6 +601,24 @@ def test_a_script_error_on_standard_error_inside_a_provisioner_says_the_customiz
     assert diagnose(own).rule_id != "failed-customizer"  # Packer's own message is no script error
 
 
+@pytest.mark.parametrize("communicator", ["SSH", "WinRM"])
+@pytest.mark.parametrize("end", ["Build 'amazon-ebs' finished.\n", ""])
+def test_a_connect_step_that_gave_up_is_a_failure_even_when_packer_says_finished(communicator, end):
+    """Packer's connect step halts the build after "Error waiting for <communicator>: "; old Packer still printed the
+    build as finished."""
+    text = (
+        f"==> amazon-ebs: Waiting for {communicator} to become available...\n"
+        f"==> amazon-ebs: Error waiting for {communicator}: ssh: handshake failed: ssh: unable to authenticate\n"
+        "==> amazon-ebs: Terminating the source AWS instance...\n" + end
+    )
+    assert diagnose(text).category not in ("none", "customizer-failed")
+    connected = text.replace(
+        f"Error waiting for {communicator}: ssh: handshake failed: ssh: unable to authenticate",
+        f"Connected to {communicator}!",
+    )
+    assert diagnose(connected).category == "none"
+
+
 @pytest.mark.parametrize("builder", ["azure-arm", "ubuntu.azure-arm.image", "amazon-ebs", "vsphere-clone.updates"])
 def test_provisioner_output_reads_the_same_under_any_builder(builder):
     """A provisioner prints the same lines whichever builder runs it: Packer's '    <builder>: ' prefix marks them."""
