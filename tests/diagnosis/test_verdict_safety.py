@@ -219,6 +219,11 @@ STATEMENTS = [
     lambda w, s: f"When I run {w} it tells me disk space not enough.",
     lambda w, s: f"Out of 10 builds of {w} only 4 were successful.",
     lambda w, s: f"An error occurred while {w}.",
+    lambda w, s: f"The {w} tools are just stuck in an install loop.",
+    lambda w, s: f"For me the setup stops at {w} and nothing happens.",
+    lambda w, s: f"The provisioner does not respond while running {w}.",
+    lambda w, s: f"It will never assign an IP to {w}.",
+    lambda w, s: f"Behind the proxy I can't get updates for {w}.",
 ]
 CALM = ["Hello,", "I run the build from a pipeline.", "Thanks for any help", "    azure-arm: Done."]
 
@@ -287,6 +292,8 @@ def test_a_how_to_question_with_a_template_is_none(name, question):
                 "Is there a way to speed up the Windows build?",
                 "==> azure-arm: Error deleting resource group.  Please delete it manually.",
                 "    azure-arm: 0 upgraded, 3 newly installed, 0 to remove and 12 not upgraded.",
+                "I'm stuck on how to name the image versions.",
+                "How can I get the build to use a proxy?",
             ]
         ),
         min_size=1,
