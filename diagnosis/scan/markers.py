@@ -67,8 +67,9 @@ MARKERS: tuple[Marker, ...] = (
     # runs print it after "Build 'azure-arm' finished")
     Marker("no-artifacts", r"Builds finished but no artifacts were created"),
     Marker("exported", r"Done exporting Packer logs"),
-    # Packer's "<build>: Provisioning with ..." (also with the build's prefix cut off by a reporter's copy)
-    Marker("ui-step", r"(?:[\w.-]: |^[ \t]{0,8})(?:Provisioning with |Restarting Machine\b)"),
+    # Packer's "<build>: Provisioning with ..." (also with the build's prefix cut off by a reporter's copy), and
+    # Vagrant's "==> <machine>: Running provisioner: <type>..." (templates/locales/en.yml) for a box's provisioners
+    Marker("ui-step", r"(?:[\w.-]: |^[ \t]{0,8})(?:Provisioning with |Restarting Machine\b|Running provisioner: \w)"),
     Marker("ui-step-failed", r"Provisioning step had errors"),
     Marker("secret-begin", r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY"),
     Marker("secret-end", r"-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY"),

@@ -601,6 +601,22 @@ def test_a_script_error_on_standard_error_inside_a_provisioner_says_the_customiz
     assert diagnose(own).rule_id != "failed-customizer"  # Packer's own message is no script error
 
 
+@pytest.mark.parametrize("stamp", ["", "15:49:00  "])
+def test_a_vagrant_provisioner_reads_as_a_step(stamp):
+    """Vagrant's "Running provisioner: <type>..." starts a provisioner as Packer's "Provisioning with" does: the
+    package manager's error under the machine's prefix after it is the failed step's."""
+    text = (
+        f"{stamp}==> centos6: Running provisioner: shell...\n"
+        f"{stamp}    centos6: Running: inline script\n"
+        f"{stamp}    centos6: Error: Cannot find a valid baseurl for repo: base\n"
+    )
+    d = diagnose(text)
+    assert (d.category, d.rule_id) == ("customizer-failed", "linux-repository-download-failed")
+    if stamp:  # behind a time, only the provisioner's start shows the line came from inside the machine
+        before = text.replace("Running provisioner: shell...", "Booting VM...")
+        assert diagnose(before).rule_id != "linux-repository-download-failed"
+
+
 @pytest.mark.parametrize("communicator", ["SSH", "WinRM"])
 @pytest.mark.parametrize("end", ["Build 'amazon-ebs' finished.\n", ""])
 def test_a_connect_step_that_gave_up_is_a_failure_even_when_packer_says_finished(communicator, end):
