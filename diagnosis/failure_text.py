@@ -5,7 +5,8 @@ the program that prints each:
 
 * Image Builder: ``Build (Managed Image) step failed``, ``During the image build, a failure has occurred``;
 * ARM/az CLI: ``Deployment failed. Correlation ID: ...``, ``ERROR: ...`` at the start of a line, a ``BadRequest``
-  code, ``StatusCode: 409`` / ``"statusCode": 409``, an async operation's ``"status": "Failed"``;
+  code, ``StatusCode: 409`` / ``"statusCode": 409``, an async operation's ``"status": "Failed"``, a deployment or
+  resource that reached the ``terminal provisioning state 'Failed'`` or the ``end state of 'Canceled'``;
 * Packer's azure-arm builder: ``Deployment failed with a status of 'Failed'``;
 * CLIs and scripts: ``Error: ...`` at the start of a line, Azure DevOps' ``##[error]``; the same word in the languages
   Windows, PowerShell and the Azure portal are localized into (``Fehler:``, ``Erreur :``, ``Ошибка:``, ``错误：``,
@@ -62,6 +63,7 @@ FAILURE_STATEMENT = re.compile(
     r"|parameter not set|unbound variable|syntax error)"
     r"|sudo: [^\n]{0,200}(?:must be owned by uid 0|a terminal is required|no tty present|a password is required)"
     r"|fatal: \[[^\]\n]{1,200}\]: (?:FAILED|UNREACHABLE)!"
+    r"|(?i:\b(?:end|terminal(?: provisioning)?) state (?:of )?'(?:Failed|Canceled)')"
 )
 
 

@@ -224,6 +224,7 @@ STATEMENTS = [
     lambda w, s: f"The provisioner does not respond while running {w}.",
     lambda w, s: f"It will never assign an IP to {w}.",
     lambda w, s: f"Behind the proxy I can't get updates for {w}.",
+    lambda w, s: f"Resource Template deployment reached end state of 'Canceled'.\nIP Address is: 10.0.0.{s}",
 ]
 CALM = ["Hello,", "I run the build from a pipeline.", "Thanks for any help", "    azure-arm: Done."]
 
