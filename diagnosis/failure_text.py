@@ -14,6 +14,7 @@ the program that prints each:
 * PowerShell: ``Exception calling "X" with "N" argument(s)``, ``The term 'X' is not recognized as ...``;
 * Python: an exception's last traceback line, ``<module.>Name(Error|Exception): <message>``;
 * bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer);
+* a Rust program's panic: ``thread '<name>' panicked at ...``;
 * sh/bash with the script's location (``<script>.sh: line <n>: ...`` / ``<script>.sh: <n>: ...``) before one of their
   error texts (``command not found``, ``No such file or directory``, ``Permission denied``, ``parameter not set``,
   ``unbound variable``, ``syntax error``);
@@ -59,6 +60,7 @@ FAILURE_STATEMENT = re.compile(
     r"|The term '[^'\n]{1,200}' is not recognized as"
     r"|(?m:^\s{0,8}(?:[A-Za-z_]\w{0,60}\.){0,6}[A-Z]\w{0,60}(?:Error|Exception): \S)"
     r"|(?m:^\s{0,8}Killed\s*$)"
+    r"|\bthread '[^'\n]{1,80}' panicked at\b"
     r"|\.sh: (?:line )?\d{1,6}: [^\n]{0,200}(?:command not found|No such file or directory|Permission denied"
     r"|parameter not set|unbound variable|syntax error)"
     r"|sudo: [^\n]{0,200}(?:must be owned by uid 0|a terminal is required|no tty present|a password is required)"

@@ -225,6 +225,7 @@ STATEMENTS = [
     lambda w, s: f"It will never assign an IP to {w}.",
     lambda w, s: f"Behind the proxy I can't get updates for {w}.",
     lambda w, s: f"Resource Template deployment reached end state of 'Canceled'.\nIP Address is: 10.0.0.{s}",
+    lambda w, s: f"thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', src/{w[:1]}.rs:{s}:21",
 ]
 CALM = ["Hello,", "I run the build from a pipeline.", "Thanks for any help", "    azure-arm: Done."]
 
