@@ -76,6 +76,7 @@ _ERRORISH = re.compile(
     r"|(?m:^[ \t]{0,8}Killed[ \t\r]*$)"  # bash: a command it ran got SIGKILL (the OOM killer)
     r"|\bnon-zero (?:exit )?(?:code|status)\b"
     r"|\b(?:end|terminal(?: provisioning)?) state (?:of )?'(?:failed|canceled)'"  # a deployment that ended so
+    r"|\bthread '[^'\n]{1,80}' panicked at\b"  # a Rust program's panic
     # sh/bash on an unset variable (set -u), a sudo binary that is not setuid root: their texts have no error word
     # (sudo asking for a password without a terminal is left out: a prompt as much as an error)
     r"|\bparameter not set\b|\bunbound variable\b|\bmust be owned by uid 0\b"
