@@ -215,7 +215,7 @@ def test_kind_is_linear_on_adversarial_lines(kind_id: str) -> None:
     text, secret = EXAMPLES[kind_id][0][0]
     pieces = [*kind.triggers, text[:40], secret, "a" * 30 + "@", "https://x:", "net user a "]
     for piece in pieces:
-        line = piece * max(1, 400_000 // len(piece))
+        line = piece * max(1, 200_000 // len(piece))
         started = time.perf_counter()
         redact(line)
         assert time.perf_counter() - started < 3, (kind_id, piece)
