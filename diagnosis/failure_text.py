@@ -49,6 +49,9 @@ LOCALIZED_ERROR_WORD = (
     "(?=[" + "".join(sorted({w[0] for w in _LOCALIZED_ERROR_WORDS})) + "])(?:" + "|".join(_LOCALIZED_ERROR_WORDS) + ")"
 )
 LOCALIZED_ERROR = LOCALIZED_ERROR_WORD + r"\s?[:：]"
+# statements without an error word: the error-line scan of a log (``scanner._ERRORISH``) looks for them too
+ENDED_FAILED = r"(?i:\b(?:end|terminal(?: provisioning)?) state (?:of )?'(?:Failed|Canceled)')"
+RUST_PANIC = r"\bthread '[^'\n]{1,80}' panicked at\b"
 FAILURE_STATEMENT = re.compile(
     r"\bBuild \([^)\n]{1,80}\) step failed|During the image build,? a failure has occurred"
     r"|\bDeployment failed\b|\bBadRequest\b"
@@ -60,12 +63,12 @@ FAILURE_STATEMENT = re.compile(
     r"|The term '[^'\n]{1,200}' is not recognized as"
     r"|(?m:^\s{0,8}(?:[A-Za-z_]\w{0,60}\.){0,6}[A-Z]\w{0,60}(?:Error|Exception): \S)"
     r"|(?m:^\s{0,8}Killed\s*$)"
-    r"|\bthread '[^'\n]{1,80}' panicked at\b"
-    r"|\.sh: (?:line )?\d{1,6}: [^\n]{0,200}(?:command not found|No such file or directory|Permission denied"
+    r"|" + RUST_PANIC
+    + r"|\.sh: (?:line )?\d{1,6}: [^\n]{0,200}(?:command not found|No such file or directory|Permission denied"
     r"|parameter not set|unbound variable|syntax error)"
     r"|sudo: [^\n]{0,200}(?:must be owned by uid 0|a terminal is required|no tty present|a password is required)"
     r"|fatal: \[[^\]\n]{1,200}\]: (?:FAILED|UNREACHABLE)!"
-    r"|(?i:\b(?:end|terminal(?: provisioning)?) state (?:of )?'(?:Failed|Canceled)')"
+    r"|" + ENDED_FAILED
 )
 
 

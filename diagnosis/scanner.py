@@ -23,7 +23,13 @@ import re
 from bisect import bisect_right
 from collections import deque
 
-from diagnosis.failure_text import LOCALIZED_ERROR_WORD, NOT_A_SETTING, failure_sentences
+from diagnosis.failure_text import (
+    ENDED_FAILED,
+    LOCALIZED_ERROR_WORD,
+    NOT_A_SETTING,
+    RUST_PANIC,
+    failure_sentences,
+)
 from diagnosis.rules import KnowledgeBase
 from diagnosis.scan import hs_backend
 from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Recorder, build_table, drive
@@ -75,11 +81,11 @@ _ERRORISH = re.compile(
     r"|(?-i:\bFAIL\b)"  # go test's "--- FAIL:" and "FAIL <package>", a CI table's failed row
     r"|(?m:^[ \t]{0,8}Killed[ \t\r]*$)"  # bash: a command it ran got SIGKILL (the OOM killer)
     r"|\bnon-zero (?:exit )?(?:code|status)\b"
-    r"|\b(?:end|terminal(?: provisioning)?) state (?:of )?'(?:failed|canceled)'"  # a deployment that ended so
-    r"|\bthread '[^'\n]{1,80}' panicked at\b"  # a Rust program's panic
+    + r"|" + ENDED_FAILED  # a deployment that ended Failed or Canceled
+    + r"|" + RUST_PANIC
     # sh/bash on an unset variable (set -u), a sudo binary that is not setuid root: their texts have no error word
     # (sudo asking for a password without a terminal is left out: a prompt as much as an error)
-    r"|\bparameter not set\b|\bunbound variable\b|\bmust be owned by uid 0\b"
+    + r"|\bparameter not set\b|\bunbound variable\b|\bmust be owned by uid 0\b"
 )
 # lines that look like errors but report none (Ansible's PLAY RECAP host line counts zero failures)
 _NOT_ERRORISH = re.compile(
