@@ -239,21 +239,32 @@ def dump_dom(page_html: str) -> str:
         return proc.stdout
 
 
-def render_card(
-    card: dict[str, Any],
-    *,
-    width: int = CARD_WIDTH,
-    markdown: bool = True,
-    theme: str = "light",
-    probes: tuple[str, ...] = (),
-) -> RenderReport:
-    """Render ``card`` at ``width`` px in ``theme``; ``probes`` are texts whose position in the card is measured."""
-    page = card_page(card, width=width, markdown=markdown, theme=theme, probes=probes, expand_details=True)
-    dom = dump_dom(page)
-    match = re.search(r'<pre id="result"[^>]*>(.*?)</pre>', dom, re.DOTALL)
-    if not match or not match.group(1).strip():
-        raise RuntimeError("the render page produced no result (did the renderer script load?)")
-    data = json.loads(html.unescape(match.group(1)))
+@dataclass(frozen=True)
+class CardRender:
+    """One card to render: at ``width`` px in ``theme``; ``probes`` are texts whose position in the card is
+    measured."""
+
+    card: dict[str, Any]
+    width: int = CARD_WIDTH
+    markdown: bool = True
+    theme: str = "light"
+    probes: tuple[str, ...] = ()
+
+
+# Collects the result of every card's frame into the outer page once all frames have loaded.
+COLLECT_SCRIPT = r"""
+window.addEventListener("load", function () {
+  var results = {};
+  Array.prototype.forEach.call(document.querySelectorAll("iframe[data-name]"), function (f) {
+    var pre = f.contentDocument && f.contentDocument.getElementById("result");
+    results[f.getAttribute("data-name")] = pre && pre.textContent ? JSON.parse(pre.textContent) : null;
+  });
+  document.getElementById("results").textContent = JSON.stringify(results);
+});
+"""
+
+
+def _report(data: dict[str, Any]) -> RenderReport:
     return RenderReport(
         errors=data["errors"],
         console=data["console"],
@@ -272,6 +283,50 @@ def render_card(
         probes=data.get("probes", {}),
         card_height=int(data.get("cardHeight") or 0),
     )
+
+
+def render_cards(renders: dict[str, CardRender]) -> dict[str, RenderReport]:
+    """Render every card in its own frame of one page, so one Chromium run serves them all."""
+    frames = []
+    for name, r in renders.items():
+        page = card_page(
+            r.card, width=r.width, markdown=r.markdown, theme=r.theme, probes=r.probes, expand_details=True
+        )
+        frames.append(
+            f'<iframe data-name="{html.escape(name)}" style="display:block;border:0;width:{r.width + 64}px;'
+            f'height:1600px" srcdoc="{html.escape(page, quote=True)}"></iframe>'
+        )
+    outer = "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html><head><meta charset="utf-8"><title>cards</title></head><body>',
+            *frames,
+            '<pre id="results" style="display:none"></pre>',
+            f"<script>{COLLECT_SCRIPT}</script>",
+            "</body></html>",
+        ]
+    )
+    dom = dump_dom(outer)
+    match = re.search(r'<pre id="results"[^>]*>(.*?)</pre>', dom, re.DOTALL)
+    if not match or not match.group(1).strip():
+        raise RuntimeError("the render page produced no result (did the frames load?)")
+    data = json.loads(html.unescape(match.group(1)))
+    missing = [name for name in renders if not data.get(name)]
+    if missing:
+        raise RuntimeError(f"no result from the frames of {missing} (did the renderer script load?)")
+    return {name: _report(data[name]) for name in renders}
+
+
+def render_card(
+    card: dict[str, Any],
+    *,
+    width: int = CARD_WIDTH,
+    markdown: bool = True,
+    theme: str = "light",
+    probes: tuple[str, ...] = (),
+) -> RenderReport:
+    """Render ``card`` at ``width`` px in ``theme``; ``probes`` are texts whose position in the card is measured."""
+    return render_cards({"card": CardRender(card, width, markdown, theme, probes)})["card"]
 
 
 def screenshot(page_html: str, out: Path, *, width: int, height: int) -> Path:
