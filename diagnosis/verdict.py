@@ -30,7 +30,7 @@ FAILURE_SIGNAL = re.compile(
     r"[Nn]on-zero exit status:? ?(?:exit status )?[1-9]|Bad exit status: [1-9]|exited with code:? ?"
     + _NOT_REBOOT
     + r"[1-9]|Erroneous exit code [1-9]|exit status [1-9]"
-    r"|Remote command exited with '[1-9]|Communicator ended with: [1-9]"
+    r"|Remote command exited with '[1-9]|Communicator ended with: (?!2300218\b)[1-9]"
     r"|Build '[^'\n]{1,80}' errored|Provisioning step had errors|Some builds didn't complete successfully"
     r"|machine readable: [\w.-]{1,120},error \[\]string"
     r"|\"error\"\s*:\s*\{|\"code\"\s*:\s*\"[A-Z][A-Za-z]{2,80}\"|\bCode=\\?\"?[A-Z][A-Za-z]{2,80}"

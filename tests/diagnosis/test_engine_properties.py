@@ -86,6 +86,14 @@ RECOVERIES = [
         "==> azure-arm: A system shutdown has already been scheduled.(1190)",
         "    azure-arm: pkrvm1234 restarted.",
     ],
+    [  # a restart the shell provisioner expected (expect_disconnect): the next session reconnects
+        "packer-builder-azure-arm plugin: Remote command exited without exit status or exit signal.",
+        "packer-builder-azure-arm plugin: [INFO] RPC endpoint: Communicator ended with: 2300218",
+        "packer-builder-azure-arm plugin: opening new ssh session",
+        "packer-builder-azure-arm plugin: ssh session open error: 'EOF', attempting reconnect",
+        "packer-builder-azure-arm plugin: reconnecting to TCP connection for SSH",
+        "packer-builder-azure-arm plugin: handshake complete!",
+    ],
 ]
 
 
