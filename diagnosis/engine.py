@@ -287,13 +287,24 @@ def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:
 
 def _harmless_lines(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
     """Lines a benign entry explains or an entry matched before it recovered (``result.recovered``), and the lines
-    of error records that report nothing wrong (``result.noise_records``)."""
-    return result.noise_records | frozenset(
-        h.line
-        for rid, rh in result.hits.items()
-        if rid in result.recovered or ((rule := kb.get(rid)) is not None and rule.benign)
-        for h in rh.samples()
-    )
+    of error records that report nothing wrong (``result.noise_records``).
+
+    An entry keeps only its first and last matches as samples; the error-looking lines and record matches that
+    one of these entries matches between them are just as harmless."""
+    lines = set(result.noise_records)
+    harmless_rules = []
+    for rid, rh in result.hits.items():
+        rule = kb.get(rid)
+        if rid in result.recovered or (rule is not None and rule.benign):
+            lines.update(h.line for h in rh.samples())
+            if rule is not None:
+                harmless_rules.append(rule)
+    if harmless_rules:
+        on_log = result.source in ("log", "validation-log")
+        patterns = [p.regex for r in harmless_rules for p in (r.log_patterns if on_log else r.message_patterns)]
+        others = [h for rh in result.hits.values() for h in rh.samples()] + list(result.tail_errors)
+        lines.update(h.line for h in others if h.line not in lines and any(p.search(h.text) for p in patterns))
+    return frozenset(lines)
 
 
 def _error_lines(result: ScanResult) -> list[Hit]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,6 +95,12 @@ RECOVERIES = [
         "packer-builder-azure-arm plugin: reconnecting to TCP connection for SSH",
         "packer-builder-azure-arm plugin: handshake complete!",
     ],
+    [  # Vagrant's SSH wait while the guest boots: more retries than an entry keeps as samples
+        "==> default: Waiting for machine to boot. This may take a few minutes...",
+        "    default: Warning: Connection refused. Retrying...",
+        *["    default: Warning: Remote connection disconnect. Retrying..."] * 10,
+        "==> default: Machine booted and ready!",
+    ],
 ]
 
 
@@ -136,6 +143,18 @@ def test_a_problem_that_recovers_gives_no_category(before, recovery, after, fini
 def test_a_recovered_retry_does_not_hide_a_later_failure(before, recovery, failure):
     d = diagnose(_text(before, recovery, failure, []), rules=KB)
     assert d.category != "none", (recovery, failure, d.summary)
+
+
+@pytest.mark.parametrize(
+    "retries",
+    [
+        ["    default: Warning: Connection timeout. Retrying..."] * 12,
+        ["packer-builder-azure-arm plugin: ssh session open error: 'EOF', attempting reconnect"],
+    ],
+)
+def test_a_retry_that_never_recovers_is_unknown_not_none(retries):
+    d = diagnose("\n".join(retries) + "\n", rules=KB)
+    assert d.category == "unknown", (d.category, d.rule_id)
 
 
 def test_an_allowed_non_zero_exit_in_a_finished_build_is_no_failure():
