@@ -52,7 +52,7 @@ _RECORD_LINE = re.compile(
     r"(?:^|[\s:])(?:\+ |At line:\d|At [A-Za-z]:\\|In Zeile:\d|строка:\d|Au caractère|is not recognized as"
     r"|CategoryInfo|FullyQualifiedErrorId|CommandNotFoundException)"
 )
-_RECORD_HEAD_LINES = 3  # a record's message and position lines above its code excerpt
+_RECORD_HEAD_LINES = 6  # a record's message (wrapped at the console width) and position lines above its code excerpt
 # a PowerShell error record's lines above its code excerpt: "<Cmdlet-Name> : <message>" (or "<script>.ps1 :"), the
 # message's wrapped "The term ...", "At <script>:<line> char:<n>" / "At line:<n> char:<n>"
 _RECORD_START = re.compile(
