@@ -210,6 +210,57 @@ def build_names(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
+# Packer's summary of a failed build: "Build '<name>' errored after <duration>: <first line of the error>", the error's
+# other lines following unprefixed
+_BUILD_ERRORED = re.compile(r"Build '[^'\n]{1,120}' errored(?: after [^:\n]{1,60})?: (.*)")
+_MIN_ERROR_LINE = 12  # shorter lines ("Error", "VM Name: x") are too common to say whose they are
+
+
+def builder_error(text: str) -> frozenset[str]:
+    """The lines of the errors that ``Build '<name>' errored`` lines repeat. Packer prints a failed step's error with
+    ``ui.Error`` (``==> <name>: <line>`` for each of its lines) and then repeats it in that summary, so a ``==>``
+    line found there is the builder's own error, not what a customizer's command printed."""
+    return _errored_blocks(list(enumerate(text.split("\n"), 1)))
+
+
+def builder_error_in_log(result: ScanResult) -> frozenset[str]:
+    """``builder_error`` from the lines a log scan kept: Packer's failure lines and the error lines near the end."""
+    kept = {h.line: h.text for h in (*result.failure_lines, *result.tail_errors)}
+    return _errored_blocks(sorted(kept.items()))
+
+
+def _errored_blocks(numbered: list[tuple[int, str]]) -> frozenset[str]:
+    """The error of each ``errored`` summary among the numbered lines: its first line, then the unprefixed lines
+    after it, up to the next build line or two blank lines."""
+    out: set[str] = set()
+    for i, (number, line) in enumerate(numbered):
+        m = _BUILD_ERRORED.search(line)
+        if m is None:
+            continue
+        block = [m.group(1)]
+        blank = False
+        for follow_number, follow in numbered[i + 1 : i + 40]:
+            if (
+                follow_number - number > 40
+                or _BUILD_PREFIX.match(follow)
+                or _BUILD_ERRORED.search(follow)
+                or (blank and not follow.strip())
+            ):
+                break  # the next build line, or two blank lines: the error ended
+            blank = not follow.strip()
+            block.append(follow)
+        out.update(b.strip() for b in block if len(b.strip()) >= _MIN_ERROR_LINE)
+    return frozenset(out)
+
+
+def _builders_own_error(text: str, result: ScanResult) -> bool:
+    """A ``==> <name>: <line>`` whose line the build's ``errored`` summary repeats (``builder_error``)."""
+    if not result.builder_error:
+        return False
+    prefix = _BUILD_PREFIX.match(text)
+    return prefix is not None and text[prefix.end() :].strip() in result.builder_error
+
+
 def _named_build_output(text: str, names: frozenset[str]) -> bool:
     """The line is ``    <name>: ...`` for one of ``names`` (builds the text names in ``==> <name>: `` lines)."""
     head = text.lstrip(" \t")
@@ -239,7 +290,11 @@ def remote_error_output(hit: Hit, result: ScanResult) -> bool:
     prefix = _BUILD_PREFIX.match(hit.text)
     if prefix is None or prefix.group("arrow") is None:
         return False
-    return _in_provisioner(hit, result) and not _PACKER_OWN_MESSAGE.match(hit.text[prefix.end() :].lstrip())
+    return (
+        _in_provisioner(hit, result)
+        and not _PACKER_OWN_MESSAGE.match(hit.text[prefix.end() :].lstrip())
+        and not _builders_own_error(hit.text, result)
+    )
 
 
 def packer_output(text: str) -> bool:
@@ -258,6 +313,8 @@ def inside_build(hit: Hit, result: ScanResult) -> bool:
     ``Provisioning with ...``), or Packer printed it for its builder (``    azure-arm: ...`` for a remote command's
     output, ``==> azure-arm: ...`` for its error output, ``    <name>: ...`` for a build the text names in
     ``==> <name>: ...`` lines), except the builder's own ARM errors (``ERROR: -> ...``)."""
+    if _builders_own_error(hit.text, result):
+        return False
     if _in_provisioner(hit, result) or _named_build_output(hit.text, result.build_names):
         return True
     prefix = _BUILD_PREFIX.match(hit.text)

@@ -23,6 +23,8 @@ from diagnosis.admissible import (
     admissible,
     before_a_later_provisioner,
     build_names,
+    builder_error,
+    builder_error_in_log,
     failing_step,
     in_scope,
     noise_records,
@@ -120,6 +122,9 @@ def diagnose(
         r.template_script_lines = template_script_lines(text)
         r.packer_output = packer_output(text)
         r.build_names = build_names(text)
+        r.builder_error = builder_error(text)
+    for r in results[len(texts) :]:  # the logs: their builder's own error, from the lines the scan kept
+        r.builder_error = builder_error_in_log(r)
     for r in results:  # harmless lines (cleanup retries, recovered retries) are never evidence of the failure
         r.recovered = _recovered(r)
         r.noise_records = noise_records(r, kb)

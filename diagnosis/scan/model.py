@@ -103,6 +103,8 @@ class ScanResult:
     packer_output: bool = False
     # the build names of Packer's "==> <name>: " lines in a pasted text (set by the engine)
     build_names: frozenset[str] = frozenset()
+    # lines of the error a ``Build '<name>' errored`` line repeats: the builder's own error, printed as ``==> <name>:``
+    builder_error: frozenset[str] = frozenset()
     # entries whose problem recovered later in the text, and the lines benign or recovered entries explain (set by
     # the engine once per scan)
     recovered: frozenset[str] = frozenset()

@@ -436,3 +436,61 @@ def test_a_cause_quoted_in_a_template_inline_script_does_not_decide(cause, name,
         text += f"==> azure-arm: Script exited with non-zero exit status: {code}. Allowed exit codes are: [0]\n"
     d = diagnose(text, rules=KB)
     assert d.category == ("customizer-failed" if failed else "none"), (d.category, d.rule_id, d.summary)
+
+
+BUILDER_STEP_ERRORS = [
+    # packer-plugin-azure chroot and arm steps: the step Packer announced, then its own error, which Packer's summary
+    # repeats
+    (
+        "Creating disk from source image ...",
+        'StepCreateNewDiskset.Run: error: could not parse source image id "gallery/image/1.0.4": Expected even number'
+        " of segments",
+    ),
+    (
+        "Capturing image ...",
+        "failed to capture OS Disk with err : failed to grant access with err : retrieving result from output:"
+        " accessSAS was nil",
+    ),
+    (
+        "Deleting the temporary OS disk ...",
+        "Failed to find temporary OS disk on VM.  Please delete manually.\n\nVM Name: pkrvmk3j9x2m1qa\nError:"
+        " unexpected status 404 (404 Not Found) with error: ResourceNotFound: The Resource"
+        " 'Microsoft.Compute/virtualMachines/pkrvm' was not found.",
+    ),
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(step=st.sampled_from(BUILDER_STEP_ERRORS), builder=st.sampled_from(["azure-arm", "azure-chroot", "qemu"]))
+def test_a_builders_own_step_error_is_no_customizers_failure(step, builder):
+    """Packer prints a failed step's error as "==> <builder>: <line>" lines and repeats it in "Build '<builder>'
+    errored": those lines are the builder's, not a customizer's error output, as pasted text and as a log."""
+    lead, error = step
+    first, *rest = error.split("\n")
+    text = "\n".join(
+        [
+            f"==> {builder}: {lead}",
+            *(f"==> {builder}: {line}" for line in error.split("\n")),
+            f"Build '{builder}' errored after 2 minutes 3 seconds: {first}",
+            *rest,
+            "==> Builds finished but no artifacts were created.",
+        ]
+    )
+    for d in (diagnose(text, rules=KB), diagnose_input(text.encode(), KB)):
+        assert d.category != "none", d.summary
+        assert d.rule_id not in ("failed-customizer", "customizer-powershell-error"), (d.rule_id, d.summary)
+
+
+def test_a_customizers_error_output_still_decides_when_the_summary_names_the_script():
+    """The control: a customizer's stderr line is not what the errored summary repeats, so it still decides."""
+    text = "\n".join(
+        [
+            "==> azure-arm: Provisioning with shell script: /tmp/setup.sh",
+            "==> azure-arm: E: Unable to locate package contoso-agent",
+            "==> azure-arm: Script exited with non-zero exit status: 100. Allowed exit codes are: [0]",
+            "Build 'azure-arm' errored after 2 minutes 3 seconds: Script exited with non-zero exit status: 100."
+            " Allowed exit codes are: [0]",
+        ]
+    )
+    for d in (diagnose(text, rules=KB), diagnose_input(text.encode(), KB)):
+        assert d.category == "customizer-failed", (d.rule_id, d.summary)
