@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from diagnosis.admissible import (
+    LOG_SOURCES,
     admissible,
     before_a_later_provisioner,
     build_names,
@@ -305,7 +306,7 @@ def _harmless_lines(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
             if rule is not None:
                 harmless_rules.append(rule)
     if harmless_rules:
-        on_log = result.source in ("log", "validation-log")
+        on_log = result.source in LOG_SOURCES
         patterns = [p.regex for r in harmless_rules for p in (r.log_patterns if on_log else r.message_patterns)]
         others = [h for rh in result.hits.values() for h in rh.samples()] + list(result.tail_errors)
         lines.update(h.line for h in others if h.line not in lines and any(p.search(h.text) for p in patterns))
