@@ -189,19 +189,21 @@ def scan_text(text: str, kb: KnowledgeBase, *, source: str = "message") -> ScanR
     # a wrapped message is short; joining a long paste would only double the time of this pass
     joined, starts = _joined_lines(lines) if len(lines) > 1 and len(whole) <= MAX_JOINED_TEXT else (b"", [])
     step = recorder.steps.current.position if recorder.steps.current else None
-    haystacks = (whole, joined)
-    lowered: tuple[bytes, ...] = ()
+    # every match of a pattern holds one of its keywords: a pattern none of whose keywords occurs cannot match
+    exact, folded = _message_keywords(kb)
+    present = {k for k in exact if k in whole or k in joined}
+    present_folded: set[bytes] = set()
+    if folded:
+        lowered = (whole.lower(), joined.lower())
+        present_folded = {k for k in folded if k in lowered[0] or k in lowered[1]}
     for rule in kb:
         if rule.id in result.hits:
             continue
         for p in rule.message_patterns:
             if p.bregex is None:
                 continue
-            if p.keywords:  # every match holds one of them: a pattern none of whose keywords occurs cannot match
-                if p.ignore_case and not lowered:
-                    lowered = (whole.lower(), joined.lower())
-                if not any(k in h for h in (lowered if p.ignore_case else haystacks) for k in p.keywords):
-                    continue
+            if p.keywords and (present_folded if p.ignore_case else present).isdisjoint(p.keywords):
+                continue
             m = p.bregex.search(whole)
             if m:
                 line = whole.count(b"\n", 0, m.start()) + 1
@@ -216,6 +218,21 @@ def scan_text(text: str, kb: KnowledgeBase, *, source: str = "message") -> ScanR
             break
     result.mask_secret_lines()
     return result
+
+
+def _message_keywords(kb: KnowledgeBase) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """The keywords of the message patterns, case-sensitive and lower-case (for the case-insensitive patterns),
+    each once (built once per knowledge base)."""
+    cached = kb.cache.get("message-keywords")
+    if cached is None:
+        exact: set[bytes] = set()
+        folded: set[bytes] = set()
+        for rule in kb:
+            for p in rule.message_patterns:
+                if p.bregex is not None:
+                    (folded if p.ignore_case else exact).update(p.keywords)
+        cached = kb.cache["message-keywords"] = (tuple(exact), tuple(folded))
+    return cached
 
 
 def _joined_lines(lines: list[bytes]) -> tuple[bytes, list[int]]:

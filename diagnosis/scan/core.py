@@ -94,6 +94,17 @@ class RuleTracker:
         self.pending = False
 
 
+def _entry_index(table: Table) -> tuple[list[str | None], list[str], dict[str, list[int]]]:
+    kinds: list[str | None] = [e.kind for e in table.entries]
+    rule_ids: list[str] = [e.rule_id or "" for e in table.entries]
+    indices_of: dict[str, list[int]] = {}
+    for i, e in enumerate(table.entries):
+        if e.rule_id is not None:
+            indices_of.setdefault(e.rule_id, []).append(i)
+    table.derived["recorder"] = (kinds, rule_ids, indices_of)
+    return kinds, rule_ids, indices_of
+
+
 def _text(raw: bytes) -> str:
     return raw[: EVIDENCE_CHARS * 4].decode("utf-8", "replace").rstrip("\r")[:EVIDENCE_CHARS]
 
@@ -103,12 +114,8 @@ class Recorder:
 
     def __init__(self, result: ScanResult, table: Table) -> None:
         self.result = result
-        self.kinds: list[str | None] = [e.kind for e in table.entries]
-        self.rule_ids: list[str] = [e.rule_id or "" for e in table.entries]
-        self.indices_of: dict[str, list[int]] = {}
-        for i, e in enumerate(table.entries):
-            if e.rule_id is not None:
-                self.indices_of.setdefault(e.rule_id, []).append(i)
+        # per table entry: its marker kind and its rule id; per rule: its entries (read only, built once per table)
+        self.kinds, self.rule_ids, self.indices_of = table.derived.get("recorder") or _entry_index(table)
         # table index -> tracker of its rule, once the rule has all its first hits (only count and last change)
         self.full: dict[int, RuleTracker] = {}
         self.steps = StepTracker(result)

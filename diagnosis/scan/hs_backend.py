@@ -19,7 +19,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from diagnosis.scan.core import MAX_LINE, Recorder, Table, evidence_window, line_bounds
-from diagnosis.scan.hs_bulk import MarkerIndices, Prepared, SaturatedLines, Timeline, count_only_markers
+from diagnosis.scan.hs_bulk import MarkerIndices, Prepared, RuleSlots, SaturatedLines, Timeline, count_only_markers
 from diagnosis.scan.hs_compile import (  # noqa: F401 - the backend's interface, where callers look for it
     PatternNotCompilable,
     automaton_source,
@@ -49,6 +49,17 @@ PIECE = 256 << 10
 FLOOD_BYTES = 16
 
 
+def _layout(table: Table, confirm: list[bool]) -> tuple[int, int, MarkerIndices, RuleSlots]:
+    """Where the markers are among the table's entries, and its rules numbered (built once per table)."""
+    entries = table.entries
+    kinds = [e.kind for e in entries]
+    zero_exit = kinds.index("exit-zero") if "exit-zero" in kinds else -1
+    markers = MarkerIndices(*(kinds.index(k) if k in kinds else -1 for k in ("start", "exit", "failure")))
+    slots = RuleSlots.of([e.rule_id for e in entries], confirm, markers.exit)
+    layout = table.derived["hyperscan-layout"] = (zero_exit, markers.start, markers, slots)
+    return layout
+
+
 class HyperscanBackend:
     """Feeds blocks to one stream; turns match end offsets into matched lines."""
 
@@ -57,10 +68,8 @@ class HyperscanBackend:
         self.entries = table.entries
         self.confirm = compiled.confirm
         self.recorder = recorder
-        self.zero_exit = next((i for i, e in enumerate(self.entries) if e.kind == "exit-zero"), -1)
-        self.step_start = next((i for i, e in enumerate(self.entries) if e.kind == "start"), -1)
-        kinds = [e.kind for e in self.entries]
-        self.markers = MarkerIndices(*(kinds.index(k) if k in kinds else -1 for k in ("start", "exit", "failure")))
+        layout = table.derived.get("hyperscan-layout") or _layout(table, self.confirm)
+        self.zero_exit, self.step_start, self.markers, slots = layout
         # a match is one int, end offset << shift | entry index: appended without a tuple, sorted as ints
         shift = self.shift = max(1, len(self.entries).bit_length())
         self.events: list[int] = []  # matches not yet recorded
@@ -68,7 +77,7 @@ class HyperscanBackend:
         last_end = [-CLOSE_REPEAT] * len(self.entries)  # per entry: where its previous match ended
         scanning = self._scanning = [b"", 0]  # the block being scanned and its stream offset
         self.split_once = False
-        self.saturated = SaturatedLines([e.rule_id for e in self.entries], self.confirm, recorder, self.markers.exit)
+        self.saturated = SaturatedLines(slots, recorder)
         counted_append = self.saturated.append_to  # per entry: the list of its saturated rule, or None
 
         def on_match(index: int, _start: int, end: int, _flags: int, _context: object) -> None:

@@ -74,25 +74,42 @@ class Prepared:
         return found
 
 
+@dataclass(frozen=True)
+class RuleSlots:
+    """The rules of a table's entries, numbered: built once per table, read only."""
+
+    slot_of: list[int]  # per entry: its rule's slot (-1: a marker)
+    rule_of_slot: list[str]
+    entries_of: list[list[int]]  # per slot: its entries; the last slot holds the exit-code marker
+    confirmed: list[bool]  # per slot: an entry of the rule is confirmed with its regex on the line
+
+    @classmethod
+    def of(cls, rule_ids: list[str | None], confirm: list[bool], marker_index: int) -> RuleSlots:
+        slots: dict[str, int] = {}
+        slot_of = [slots.setdefault(r, len(slots)) if r is not None else -1 for r in rule_ids]
+        entries_of: list[list[int]] = [[] for _ in slots]
+        for index, slot in enumerate(slot_of):
+            if slot >= 0:
+                entries_of[slot].append(index)
+        # exit-code lines that change nothing but the count of lines (no rule): located here too
+        entries_of.append([marker_index])
+        # a rule with an entry to confirm is recorded line by line: its lines must not be counted twice
+        confirmed = [any(confirm[i] for i in indices) for indices in entries_of]
+        return cls(slot_of, list(slots), entries_of, confirmed)
+
+
 class SaturatedLines:
     """Per-rule lists of match ends for saturated rules, counted per batch."""
 
-    def __init__(self, rule_ids: list[str | None], confirm: list[bool], recorder: Recorder, marker_index: int) -> None:
+    def __init__(self, slots: RuleSlots, recorder: Recorder) -> None:
         self.recorder = recorder
-        slots: dict[str, int] = {}
-        self.slot_of = [slots.setdefault(r, len(slots)) if r is not None else -1 for r in rule_ids]
-        self.rule_of_slot = list(slots)
-        self.entries_of: list[list[int]] = [[] for _ in slots]
-        for index, slot in enumerate(self.slot_of):
-            if slot >= 0:
-                self.entries_of[slot].append(index)
-        # exit-code lines that change nothing but the count of lines (no rule): located here too
-        self.marker_slot = len(slots)
-        self.entries_of.append([marker_index])
-        # a rule with an entry to confirm is recorded line by line: its lines must not be counted twice
-        self.confirmed = [any(confirm[i] for i in indices) for indices in self.entries_of]
-        self.pending: list[list[int]] = [[] for _ in slots]  # per rule: match end offsets not yet counted
-        self.append_to: list = [None] * len(rule_ids)  # per entry: where the callback puts its matches, if here
+        self.slot_of = slots.slot_of
+        self.rule_of_slot = slots.rule_of_slot
+        self.entries_of = slots.entries_of
+        self.marker_slot = len(slots.rule_of_slot)
+        self.confirmed = slots.confirmed
+        self.pending: list[list[int]] = [[] for _ in slots.rule_of_slot]  # per rule: match ends not yet counted
+        self.append_to: list = [None] * len(slots.slot_of)  # per entry: where the callback puts its matches, if here
         self.active: list[int] = []  # rules counted here
         self.known = 0  # saturated entries seen
         self.prefix = _NO_PREFIX  # the start of the build's packer lines, once its operation id is known

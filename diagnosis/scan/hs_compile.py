@@ -116,12 +116,16 @@ _PROCESS_CACHE: dict[str, Compiled] = {}
 
 def compiled_for(table: Table) -> Compiled:
     """The database for ``table``: from the process, from the disk cache, or compiled (then cached)."""
+    found = table.derived.get("hyperscan")
+    if found is not None:
+        return found
     sources = table.sources
     digest = hashlib.sha256(
         b"\0".join([_FORMAT, str(getattr(hyperscan, "__version__", "")).encode(), *(s.encode() for s in sources)])
     ).hexdigest()
     found = _PROCESS_CACHE.get(digest)
     if found is not None:
+        table.derived["hyperscan"] = found
         return found
     path = _cache_dir() / f"{digest}.hsdb"
     compiled = _load(path, len(sources))
@@ -135,7 +139,7 @@ def compiled_for(table: Table) -> Compiled:
         newline = [can_match_newline(line_local(s)) for s in sources]  # matches that may span lines
         compiled = Compiled(db, [n or p for n, p in zip(newline, prefilter, strict=True)])
         _store(path, compiled)
-    _PROCESS_CACHE[digest] = compiled
+    _PROCESS_CACHE[digest] = table.derived["hyperscan"] = compiled
     return compiled
 
 
