@@ -118,12 +118,16 @@ def _in_customization_log(text: str) -> str:
     )
 
 
-# how a report reaches people besides as it was written: quoted in a reply, inside a CI system's log, copied from a
-# web page, or with the terminal's colour codes
+# how a report reaches people besides as it was written: quoted in a reply, inside a CI system's log, inside
+# Terraform's error box or a system log, copied from a web page, or with the terminal's colour codes
 WRAPPINGS = {
     "quoted": _each_line("> "),
     "azure-devops": _each_line("2024-01-19T12:22:07.4918893Z "),
     "github-actions": _each_line("build\tRun packer\t2024-06-12T14:37:59.1234567Z "),
+    "gitlab": _each_line("2024-06-12T14:37:59.123456Z 01O "),
+    "jenkins": _each_line("[2024-06-12T14:37:59.123Z] "),
+    "terraform-box": _each_line("\u2502 "),
+    "syslog": _each_line("Jun 12 14:37:59 buildvm cloud-init[1234]: "),
     "html-escaped": html.escape,
     "no-break-spaces": lambda text: text.replace(" ", "\u00a0"),
     "colour-codes": _coloured,

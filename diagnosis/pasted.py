@@ -8,12 +8,15 @@ first. Only text that shows an unmistakable escape (an escaped quote, ``\\r\\n``
 what starts a line) is touched: a Windows path such as ``C:\\temp\\new`` in plain text stays as it is.
 
 Replies quote earlier text line by line (``> ``, ``> > ``), and CI systems put their own prefix before every line a
-build printed: Azure DevOps a timestamp (``2024-01-19T12:22:07.4918893Z ``), a GitHub Actions log downloaded
-with ``gh run view --log`` the job, the step and a timestamp separated by tabs. These are removed so the patterns
-and the tests for line starts (``Error: ...``, a reporter's sentence) see the line the program or the reporter
-wrote. Three or more ``>`` are kept: scripts print them (``>>> Sysprep complete``). Web pages' no-break and
-zero-width characters and a terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape
-character) are no part of what was printed either.
+build printed: Azure DevOps a timestamp (``2024-01-19T12:22:07.4918893Z ``), a GitHub Actions log downloaded with
+``gh run view --log`` the job, the step and a timestamp separated by tabs, GitLab's raw job log a timestamp and the
+stream (``2024-01-19T12:22:07.491918Z 01O ``), Jenkins' Timestamper a bracketed one (``[2024-01-19T12:22:07.491Z]
+``), a system log the time, the host and the program (``Jun 12 14:37:59 vm cloud-init[1234]: ``); Terraform draws a
+box around each error (``╷``, ``│ Error: ...``, ``╵``). These are removed so the patterns and the tests for line
+starts (``Error: ...``, a reporter's sentence) see the line the program or the reporter wrote. Three or more ``>``
+are kept: scripts print them (``>>> Sysprep complete``). Web pages' no-break and zero-width characters and a
+terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape character) are no part of
+what was printed either.
 """
 
 from __future__ import annotations
@@ -37,7 +40,11 @@ _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4}
 MAX_PASSES = 3  # a message nested in a message nested in a message
 _LINE_WRAPPER = re.compile(
     r"^[ \t]{0,3}(?:>[ \t]?){1,2}(?![ \t]*[>\n])"  # one or two levels of quoting, not a script's ">>>"
-    r"|^(?:[^\t\n]{1,200}\t[^\t\n]{1,200}\t)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?",
+    # Azure DevOps, GitHub Actions (job and step before), GitLab (its stream and "+" for a continued line after)
+    r"|^(?:[^\t\n]{1,200}\t[^\t\n]{1,200}\t)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?(?:[0-9a-f]{2}[OE]\+? ?)?"
+    r"|^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z\] ?"  # Jenkins' Timestamper in a pipeline's console
+    r"|^[ \t]{0,3}(?:\u2502 ?|[\u2577\u2575][ \t]*$)"  # the box Terraform draws around an error: "│ Error: ..."
+    r"|^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [\w.-]{1,80} [\w.@/-]{1,80}(?:\[\d{1,9}\])?: ",  # syslog, journalctl
     re.MULTILINE,
 )
 

@@ -83,6 +83,16 @@ def test_escaped_inventory_examples_get_the_category_of_the_printed_message(kb, 
         ("2024-01-19T12:22:07.4918893Z ##[error]Packer build failed", "##[error]Packer build failed"),
         ("build\tRun packer\t2024-06-12T14:37:59.1234567Z ==> azure-arm: Done", "==> azure-arm: Done"),
         ("> 2024-01-19T12:22:07Z Error: x", "Error: x"),
+        ("2024-01-19T12:22:07.491918Z 01O ==> azure-arm: Done", "==> azure-arm: Done"),
+        ("2024-01-19T12:22:07.491918Z 02E+E: Unable to locate package x", "E: Unable to locate package x"),
+        ("[2024-01-19T12:22:07.491Z] Build 'azure-arm' errored", "Build 'azure-arm' errored"),
+        ("\u2502 Error: creating Image: unexpected status 400", "Error: creating Image: unexpected status 400"),
+        ("\u2577\n\u2502 Error: x\n\u2502 \n\u2575", "\nError: x\n\n"),
+        (
+            "Apr 29 06:12:39 buildvm cloud-init[1234]: Failed to run module scripts-user",
+            "Failed to run module scripts-user",
+        ),
+        ("Apr  9 06:12:39 vm1 waagent: Event: name=x", "Event: name=x"),
         ("\x1b[1;32m==> azure-arm: Connected to SSH!\x1b[0m", "==> azure-arm: Connected to SSH!"),
         (
             "[1;31m==> azure-arm: Script exited with non-zero exit status: 1[0m",
@@ -106,6 +116,10 @@ def test_quote_markers_ci_prefixes_colour_codes_and_web_page_spaces_are_removed(
         "timeout [10m]",
         "array[3]m",
         "[opid] PACKER OUT",
+        "2024/03/01 10:00:00 [INFO] Packer version: 1.9.4",
+        "[2024-01-19 12:22:07] started",
+        "\u251c\u2500\u2500 file",
+        "Apr 29 06:12:39 started",
     ],
 )
 def test_script_output_inner_angle_brackets_and_brackets_that_are_no_colour_code_stay(kept: str) -> None:
