@@ -14,10 +14,12 @@ look at the held-out part only for the final number. ``--batch benchmarks/batche
 collected batch: run it when the batch arrives, before anyone looks at its reports. Prints accuracy (all / tuned /
 held-out), the confusion (expected -> got) and the "confident wrong" count: a wrong category that is not
 ``unknown`` (the worst answer a user can get). ``--wrap HOW`` measures every report as it reads quoted line by line
-in a reply (``quoted``), with a CI system's prefix before each line (``azure-devops``, ``github-actions``), or copied
-from a web page (``html-escaped``: entities for ``<>&"'``; ``no-break-spaces``: U+00A0 for every space), or with a
-terminal's colour codes around Packer's lines (``colour-codes``), or as Image Builder's customization.log keeps
-Packer's output (``customization-log``: each line behind the run's id and ``PACKER OUT`` / ``PACKER ERR``).
+in a reply (``quoted``), with a prefix before each line: Packer's ``-timestamp-ui`` time (``packer-timestamp-ui``), a
+CI system's (``azure-devops``, ``github-actions``, ``gitlab``, ``jenkins``), Terraform's error box
+(``terraform-box``) or a system log's (``syslog``); or copied from a web page (``html-escaped``: entities for
+``<>&"'``; ``no-break-spaces``: U+00A0 for every space), or with a terminal's colour codes around Packer's lines
+(``colour-codes``), or as Image Builder's customization.log keeps Packer's output (``customization-log``: each line
+behind the run's id and ``PACKER OUT`` / ``PACKER ERR``).
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ WRAPPINGS = {
     "github-actions": _each_line("build\tRun packer\t2024-06-12T14:37:59.1234567Z "),
     "gitlab": _each_line("2024-06-12T14:37:59.123456Z 01O "),
     "jenkins": _each_line("[2024-06-12T14:37:59.123Z] "),
+    "packer-timestamp-ui": _each_line("2024-06-12T16:37:59+02:00: "),
     "terraform-box": _each_line("\u2502 "),
     "syslog": _each_line("Jun 12 14:37:59 buildvm cloud-init[1234]: "),
     "html-escaped": html.escape,

@@ -40,6 +40,7 @@ _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4}
 MAX_PASSES = 3  # a message nested in a message nested in a message
 _LINE_WRAPPER = re.compile(
     r"^[ \t]{0,3}(?:>[ \t]?){1,2}(?![ \t]*[>\n])"  # one or two levels of quoting, not a script's ">>>"
+    r"|^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-]\d\d:\d\d): "  # Packer's -timestamp-ui: RFC 3339 time, ": "
     # Azure DevOps, GitHub Actions (job and step before), GitLab (its stream and "+" for a continued line after)
     r"|^(?:[^\t\n]{1,200}\t[^\t\n]{1,200}\t)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?(?:[0-9a-f]{2}[OE]\+? ?)?"
     r"|^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z\] ?"  # Jenkins' Timestamper in a pipeline's console

@@ -86,6 +86,8 @@ def test_escaped_inventory_examples_get_the_category_of_the_printed_message(kb, 
         ("2024-01-19T12:22:07.491918Z 01O ==> azure-arm: Done", "==> azure-arm: Done"),
         ("2024-01-19T12:22:07.491918Z 02E+E: Unable to locate package x", "E: Unable to locate package x"),
         ("[2024-01-19T12:22:07.491Z] Build 'azure-arm' errored", "Build 'azure-arm' errored"),
+        ("2024-01-19T12:22:07Z: ==> azure-arm: Done", "==> azure-arm: Done"),
+        ("2024-01-19T13:22:07+01:00:     azure-arm: E: x", "    azure-arm: E: x"),
         ("\u2502 Error: creating Image: unexpected status 400", "Error: creating Image: unexpected status 400"),
         ("\u2577\n\u2502 Error: x\n\u2502 \n\u2575", "\nError: x\n\n"),
         (
