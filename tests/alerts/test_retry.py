@@ -179,4 +179,6 @@ def test_min_interval_spaces_posts_to_one_channel(receiver):
     for _ in range(3):
         assert retrier.post_json("teams", rx.url, BODY, min_interval=0.3).ok
     gaps = [b.at - a.at for a, b in zip(rx.requests, rx.requests[1:], strict=False)]
-    assert all(g >= 0.28 for g in gaps), gaps
+    # the sender spaces its sends; arrival times at the receiver carry the scheduling jitter of a loaded machine
+    # (0.28 s was seen), while posts without spacing arrive milliseconds apart
+    assert all(g >= 0.2 for g in gaps), gaps
