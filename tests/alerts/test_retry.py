@@ -175,10 +175,20 @@ def test_parse_retry_after():
 
 def test_min_interval_spaces_posts_to_one_channel(receiver):
     rx = receiver()
-    retrier = Retrier(FAST)
-    for _ in range(3):
-        assert retrier.post_json("teams", rx.url, BODY, min_interval=0.3).ok
-    gaps = [b.at - a.at for a, b in zip(rx.requests, rx.requests[1:], strict=False)]
-    # the sender spaces its sends; arrival times at the receiver carry the scheduling jitter of a loaded machine
-    # (0.28 s was seen), while posts without spacing arrive milliseconds apart
-    assert all(g >= 0.2 for g in gaps), gaps
+    now = [100.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    retrier = Retrier(FAST, sleep=sleep, clock=lambda: now[0])
+    assert retrier.post_json("teams", rx.url, BODY, min_interval=0.3).ok
+    now[0] += 0.1  # the next post comes 0.1 s later: it waits the rest of the interval
+    assert retrier.post_json("teams", rx.url, BODY, min_interval=0.3).ok
+    assert retrier.post_json("teams", rx.url, BODY, min_interval=0.3).ok
+    assert retrier.post_json("email", rx.url, BODY, min_interval=0.3).ok  # another channel does not wait
+    now[0] += 1.0
+    assert retrier.post_json("teams", rx.url, BODY, min_interval=0.3).ok  # the interval has passed: no wait
+    assert sleeps == pytest.approx([0.2, 0.3])
+    assert len(rx.requests) == 5
