@@ -53,11 +53,11 @@ _RECORD_LINE = re.compile(
     r"|CategoryInfo|FullyQualifiedErrorId|CommandNotFoundException)"
 )
 _RECORD_HEAD_LINES = 6  # a record's message (wrapped at the console width) and position lines above its code excerpt
-# a PowerShell error record's lines above its code excerpt: "<Cmdlet-Name> : <message>" (or "<script>.ps1 :"), the
-# message's wrapped "The term ...", "At <script>:<line> char:<n>" / "At line:<n> char:<n>"
+# a PowerShell error record's lines above its code excerpt: "<Cmdlet-Name> : <message>" (or "<Module>\\<Cmdlet-Name> :",
+# "<script>.ps1 :"), the message's wrapped "The term ...", "At <script>:<line> char:<n>" / "At line:<n> char:<n>"
 _RECORD_START = re.compile(
-    r"(?:^|[\s:>])(?:[A-Z][a-z]{1,20}-[A-Z]\w{1,60} : \S|[A-Za-z]:\\[^\n]{1,200}\.ps1 : \S|\. : The term|The term"
-    r"|At line:\d|At [A-Za-z]:\\)"
+    r"(?:^|[\s:>])(?:(?:[A-Z][A-Za-z]{1,60}\\)?[A-Z][a-z]{1,20}-[A-Z]\w{1,60} : \S|[A-Za-z]:\\[^\n]{1,200}\.ps1 : \S"
+    r"|\. : The term|The term|At line:\d|At [A-Za-z]:\\)"
 )
 _QUOTED_SOURCE = re.compile(r"^\+{1,9} (?!CategoryInfo\b|FullyQualifiedErrorId\b)")
 _WARNING = re.compile(

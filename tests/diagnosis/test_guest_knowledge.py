@@ -137,9 +137,17 @@ def test_entry_decides_in_every_form(rule_id: str, text: str) -> None:
     assert (d.category, d.rule_id) == ("unknown" if rule.ambiguous else rule.category, rule_id), d.summary
 
 
-def test_bare_powershell_record_stays_unknown_but_the_builders_line_is_known() -> None:
-    """Without Packer's builder prefix a PowerShell error record may come from anywhere: unknown."""
-    record = "Install-Module : No match was found for the specified search criteria and module name 'Az.Accounts'."
+@pytest.mark.parametrize(
+    "record",
+    [
+        "Install-Module : No match was found for the specified search criteria and module name 'Az.Accounts'.",
+        "PackageManagement\\Install-Package : No match was found for the specified search criteria and module name "
+        "'Az'.",
+    ],
+)
+def test_bare_powershell_record_stays_unknown_but_the_builders_line_is_known(record: str) -> None:
+    """Without Packer's builder prefix a PowerShell error record may come from anywhere: unknown, never none (a
+    module-qualified command is a record too)."""
     assert diagnose_input(record.encode(), KB, name="pasted").category == "unknown"
     d = diagnose_input(("    azure-arm: " + record).encode(), KB, name="pasted")
     assert d.rule_id == "windows-package-not-found"
