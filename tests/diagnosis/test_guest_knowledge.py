@@ -165,6 +165,17 @@ RECOVERED = [
     "    azure-arm: Downloading Windows updates (1 updates; 300.12 MB)...",
     "    azure-arm: sudo: unable to resolve host vm-build-01: Name or service not known\n"
     "    azure-arm: dpkg-preconfigure: unable to re-open stdin: No such file or directory",
+    "    azure-arm: WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after "
+    "connection broken by 'ConnectTimeoutError(<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f2b>, "
+    "'Connection to pypi.org timed out. (connect timeout=15)')': /simple/requests/\n"
+    "    azure-arm: Successfully installed requests-2.32.3",
+    "    azure-arm: W: Failed to fetch http://security.ubuntu.com/ubuntu/dists/jammy-security/InRelease  Could not "
+    "connect to security.ubuntu.com:80 (185.125.190.36), connection timed out\n"
+    "    azure-arm: Setting up jq (1.6-2.1ubuntu3) ...",
+    "    azure-arm: WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after "
+    "connection broken by 'SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate "
+    "verify failed: unable to get local issuer certificate (_ssl.c:1006)'))': /simple/requests/\n"
+    "    azure-arm: Successfully installed requests-2.32.3",
 ]
 
 
@@ -219,3 +230,16 @@ def test_sysprep_in_a_build_name_is_no_sysprep_failure(text: str, sysprep_failed
     """A build named after Sysprep ("win2019-sysprep-base: ...") does not make its errors a Sysprep failure."""
     d = diagnose_input(text.encode(), KB, name="pasted")
     assert (d.category == "deprovision-failed") == sysprep_failed, (d.category, d.rule_id)
+
+
+def test_a_connect_warning_explains_the_package_error_that_follows() -> None:
+    """apt warns that it could not connect, then fails to find the package: the connection is the cause (unknown,
+    named), not a missing package."""
+    text = (
+        "    azure-arm: W: Failed to fetch http://azure.archive.ubuntu.com/ubuntu/dists/jammy/InRelease  Could not "
+        "connect to azure.archive.ubuntu.com:80 (52.147.219.192), connection timed out\n"
+        "    azure-arm: E: Unable to locate package jq\n"
+        "==> azure-arm: Script exited with non-zero exit status: 100. Allowed exit codes are: [0]"
+    )
+    d = diagnose_input(text.encode(), KB, name="pasted")
+    assert (d.category, d.rule_id) == ("unknown", "guest-outbound-connection-failed"), d.summary
