@@ -25,7 +25,8 @@ from diagnosis.times import format_duration
 # ERROR_SUCCESS_REBOOT_INITIATED 1641): a tool's "exit code 3010" alone is no failure; Packer's own
 # "non-zero exit status: 3010" line still is one when the code was not allowed
 _NOT_REBOOT = r"(?!3010\b|1641\b)"
-# What shows a failure in any text: a non-zero exit, Packer's failure lines, an ARM error object, a Failed state
+# What shows a failure in any text: a non-zero exit, Packer's failure lines, an ARM error object, a Failed (or a run's
+# PartiallySucceeded) state
 FAILURE_SIGNAL = re.compile(
     r"[Nn]on-zero exit status:? ?(?:exit status )?[1-9]|Bad exit status: [1-9]|exited with code:? ?"
     + _NOT_REBOOT
@@ -37,7 +38,7 @@ FAILURE_SIGNAL = re.compile(
     r"|\" Target=\"[A-Za-z]"  # go-autorest's ServiceError: Code="..." Message="..." Target="..."
     r"|(?m:^(?:ERROR: )?\([A-Z][A-Za-z]{2,80}\) )|(?m:^Code: [A-Z][A-Za-z]{2,80}\s*$)"
     r"|\b(?:StatusCode|Status)=[45]\d\d\b|unexpected status [45]\d\d \([^)\n]{1,60}\) with error: [A-Z]"
-    r"|(?i:\"?(?:provisioningState|runState|provisioning_state|run_state)\"?\s*[:=]\s*\"?Failed\b)"
+    r"|(?i:\"?(?:provisioningState|runState|provisioning_state|run_state)\"?\s*[:=]\s*\"?(?:Failed|PartiallySucceeded)\b)"
     # Windows tools' exit codes are often HRESULTs, which PowerShell's $LASTEXITCODE prints signed (-2146233079)
     r"|(?i:\bexit ?code:? ?-?" + _NOT_REBOOT + r"[1-9]|exited with status -?[1-9]|returned (?:exit )?code -?[1-9])"
     r"|(?i:\b(?:non[- ]?zero|unsuccessful|unexpected) exit code\b)"

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -196,6 +197,8 @@ STATEMENTS = [
     ),
     lambda w, s: "==> azure-arm: Deployment failed with a status of 'Failed'.",
     lambda w, s: f"runState: Failed {w}",
+    lambda w, s: f'"runState": "PartiallySucceeded", "runSubState": "Distributing", "message": "{w}"',
+    lambda w, s: "LastRunStatusRunState    : PartiallySucceeded",
     lambda w, s: f'"provisioningState": "Failed", "message": "{w}"',
     lambda w, s: f'Status={s} Message="{w}"',
     lambda w, s: f"{w.title().replace(' ', '')}Error: {w}",
@@ -494,3 +497,14 @@ def test_a_customizers_error_output_still_decides_when_the_summary_names_the_scr
     )
     for d in (diagnose(text, rules=KB), diagnose_input(text.encode(), KB)):
         assert d.category == "customizer-failed", (d.rule_id, d.summary)
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        '"lastRunStatus": {"message": "", "runState": "PartiallySucceeded", "runSubState": "Distributing"}',
+        "LastRunStatusRunState    : PartiallySucceeded",
+    ],
+)
+def test_a_partially_succeeded_run_is_a_failure(status):
+    assert diagnose_input(status.encode(), KB).category == "unknown"
