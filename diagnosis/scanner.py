@@ -81,6 +81,7 @@ _ERRORISH = re.compile(
     r"|(?-i:\bFAIL\b)"  # go test's "--- FAIL:" and "FAIL <package>", a CI table's failed row
     r"|(?m:^[ \t]{0,8}Killed[ \t\r]*$)"  # bash: a command it ran got SIGKILL (the OOM killer)
     r"|\bnon-zero (?:exit )?(?:code|status)\b"
+    r"|\bPartiallySucceeded\b"  # an Image Builder run that delivered only some distribution targets
     + r"|" + ENDED_FAILED  # a deployment that ended Failed or Canceled
     + r"|" + RUST_PANIC
     # sh/bash on an unset variable (set -u), a sudo binary that is not setuid root: their texts have no error word
