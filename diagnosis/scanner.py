@@ -82,6 +82,7 @@ _ERRORISH = re.compile(
     r"|(?m:^[ \t]{0,8}Killed[ \t\r]*$)"  # bash: a command it ran got SIGKILL (the OOM killer)
     r"|\bnon-zero (?:exit )?(?:code|status)\b"
     r"|\bPartiallySucceeded\b"  # an Image Builder run that delivered only some distribution targets
+    r"|\bmake(?:\[\d{1,3}\])?: \*\*\* [^\n]{1,300}\.  Stop\."  # GNU make's fatal errors
     + r"|" + ENDED_FAILED  # a deployment that ended Failed or Canceled
     + r"|" + RUST_PANIC
     # sh/bash on an unset variable (set -u), a sudo binary that is not setuid root: their texts have no error word
@@ -96,6 +97,7 @@ _NOT_ERRORISH = re.compile(
     # test runners' summaries counting no failure: LISA "(3 Passed, 0 Failed, ...)", Pester "Tests Passed: 5, Failed:
     # 0", goss "Count: 13, Failed: 0"
     r"|(?i:\(\d+ passed, 0 failed\b|\bpassed: \d+, failed: 0\b|\bcount: \d+, failed: 0\b)"
+    r"|\bTotal +Copied +Skipped +Mismatch +FAILED +Extras\b"  # robocopy's summary header
 )
 
 

@@ -505,7 +505,17 @@ def test_a_customizers_error_output_still_decides_when_the_summary_names_the_scr
     [
         '"lastRunStatus": {"message": "", "runState": "PartiallySucceeded", "runSubState": "Distributing"}',
         "LastRunStatusRunState    : PartiallySucceeded",
+        "make: *** No targets specified and no makefile found.  Stop.\n    azure-arm: Done.",
     ],
 )
-def test_a_partially_succeeded_run_is_a_failure(status):
+def test_a_failure_without_an_error_word_is_no_none(status):
     assert diagnose_input(status.encode(), KB).category == "unknown"
+
+
+def test_robocopys_summary_header_is_no_failure():
+    summary = (
+        "               Total    Copied   Skipped  Mismatch    FAILED    Extras\n"
+        "    Dirs :         3         3         0         0         0         0\n"
+        "   Files :        12        12         0         0         0         0\n"
+    )
+    assert diagnose_input(summary.encode(), KB).category == "none"
