@@ -92,8 +92,8 @@ MESSAGES = [
     ),
     (
         "guest-managed-identity-unavailable",
-        "Connect-AzAccount : ManagedIdentityCredential authentication unavailable. No response received from the "
-        "managed identity endpoint.",
+        "Connect-AzAccount : ManagedIdentityCredential authentication unavailable. The requested identity has not been "
+        "assigned to this resource.",
     ),
     ("guest-out-of-memory", "/tmp/script_5731.sh: line 12:  4312 Killed                  dotnet build -c Release"),
     ("guest-disk-full", "Install-WindowsUpdate : Exception from HRESULT: 0x80070070"),
