@@ -467,11 +467,11 @@ def test_a_scripts_own_error_line_in_a_failed_build_blames_its_customizer(kb):
     failed = (
         "==> azure-arm.image: Provisioning with powershell script: C:/images/Install-VisualStudio.ps1\n"
         "    azure-arm.image: Downloading Bootstrapper ...\n"
-        "    azure-arm.image: Signature thumbprint do not match expected."
+        "    azure-arm.image: Bootstrapper check failed: the publisher is not the expected one."
     )
     d = diagnose(failed, rules=kb)
     assert (d.category, d.rule_id) == ("customizer-failed", "failed-customizer")
-    assert "Signature thumbprint" in d.evidence[0].text
+    assert "Bootstrapper check failed" in d.evidence[0].text
     got_past = failed + "\n==> azure-arm.image: Provisioning with powershell script: C:/images/Next.ps1"
     assert diagnose(got_past, rules=kb).category == "none"
 
