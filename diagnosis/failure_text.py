@@ -52,6 +52,10 @@ LOCALIZED_ERROR = LOCALIZED_ERROR_WORD + r"\s?[:：]"
 # statements without an error word: the error-line scan of a log (``scanner._ERRORISH``) looks for them too
 ENDED_FAILED = r"(?i:\b(?:end|terminal(?: provisioning)?) state (?:of )?'(?:Failed|Canceled)')"
 RUST_PANIC = r"\bthread '[^'\n]{1,80}' panicked at\b"
+# GNU make's fatal errors end ".  Stop." ("No rule to make target '<t>'.  Stop."): no error word in them
+MAKE_FATAL = r"\bmake(?:\[\d{1,3}\])?: \*\*\* [^\n]{1,300}\.  Stop\."
+# an Image Builder run that delivered only some of its distribution targets
+PARTIAL_RUN = "PartiallySucceeded"
 FAILURE_STATEMENT = re.compile(
     r"\bBuild \([^)\n]{1,80}\) step failed|During the image build,? a failure has occurred"
     r"|\bDeployment failed\b|\bBadRequest\b"

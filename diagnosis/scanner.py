@@ -26,7 +26,9 @@ from collections import deque
 from diagnosis.failure_text import (
     ENDED_FAILED,
     LOCALIZED_ERROR_WORD,
+    MAKE_FATAL,
     NOT_A_SETTING,
+    PARTIAL_RUN,
     RUST_PANIC,
     failure_sentences,
 )
@@ -81,8 +83,7 @@ _ERRORISH = re.compile(
     r"|(?-i:\bFAIL\b)"  # go test's "--- FAIL:" and "FAIL <package>", a CI table's failed row
     r"|(?m:^[ \t]{0,8}Killed[ \t\r]*$)"  # bash: a command it ran got SIGKILL (the OOM killer)
     r"|\bnon-zero (?:exit )?(?:code|status)\b"
-    r"|\bPartiallySucceeded\b"  # an Image Builder run that delivered only some distribution targets
-    r"|\bmake(?:\[\d{1,3}\])?: \*\*\* [^\n]{1,300}\.  Stop\."  # GNU make's fatal errors
+    + r"|\b" + PARTIAL_RUN + r"\b|" + MAKE_FATAL
     + r"|" + ENDED_FAILED  # a deployment that ended Failed or Canceled
     + r"|" + RUST_PANIC
     # sh/bash on an unset variable (set -u), a sudo binary that is not setuid root: their texts have no error word

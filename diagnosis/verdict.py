@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from diagnosis.admissible import failing_step
 from diagnosis.categories import CATEGORIES
 from diagnosis.evidence import EvidenceBuilder, core, split_texts, step_records, whole_line
+from diagnosis.failure_text import MAKE_FATAL, PARTIAL_RUN
 from diagnosis.logline import message, parse_line
 from diagnosis.model import Diagnosis, FailedCustomizer
 from diagnosis.redact import redact
@@ -38,7 +39,9 @@ FAILURE_SIGNAL = re.compile(
     r"|\" Target=\"[A-Za-z]"  # go-autorest's ServiceError: Code="..." Message="..." Target="..."
     r"|(?m:^(?:ERROR: )?\([A-Z][A-Za-z]{2,80}\) )|(?m:^Code: [A-Z][A-Za-z]{2,80}\s*$)"
     r"|\b(?:StatusCode|Status)=[45]\d\d\b|unexpected status [45]\d\d \([^)\n]{1,60}\) with error: [A-Z]"
-    r"|(?i:\"?(?:provisioningState|runState|provisioning_state|run_state)\"?\s*[:=]\s*\"?(?:Failed|PartiallySucceeded)\b)"
+    r"|(?i:\"?(?:provisioningState|runState|provisioning_state|run_state)\"?\s*[:=]\s*\"?(?:Failed|"
+    + PARTIAL_RUN
+    + r")\b)"
     # Windows tools' exit codes are often HRESULTs, which PowerShell's $LASTEXITCODE prints signed (-2146233079)
     r"|(?i:\bexit ?code:? ?-?" + _NOT_REBOOT + r"[1-9]|exited with status -?[1-9]|returned (?:exit )?code -?[1-9])"
     r"|(?i:\b(?:non[- ]?zero|unsuccessful|unexpected) exit code\b)"
@@ -46,8 +49,9 @@ FAILURE_SIGNAL = re.compile(
     r"|(?m:^(?:[^\n]{0,160} plugin: )?panic: )"  # a Go panic, bare or behind packer's "<plugin> plugin: " prefix
     r"|returned a non-zero code: [1-9]"  # docker build: The command '<cmd>' returned a non-zero code: <n>
     r"|\bmake(?:\[\d{1,3}\])?: \*\*\* \[[^\]\n]{1,200}\] Error [1-9]"  # GNU make: *** [<target>] Error <n>
-    r"|\bmake(?:\[\d{1,3}\])?: \*\*\* [^\n]{1,300}\.  Stop\."  # GNU make's fatal errors (... Stop.)
-    r"|(?m:^\s{0,8}--- FAIL: \S)|(?m:^FAIL\s{1,8}\S)"  # go test: a failed test, a failed package
+    + r"|"
+    + MAKE_FATAL
+    + r"|(?m:^\s{0,8}--- FAIL: \S)|(?m:^FAIL\s{1,8}\S)"  # go test: a failed test, a failed package
     r"|\u274c\s{0,4}FAIL\b"  # a CI report's failed row (TeamCity, GitHub checks tables)
 )
 FAILED_STEP_RULE = "failed-customizer"
