@@ -222,31 +222,36 @@ def load_knowledge_base(extra: Sequence[str | os.PathLike[str]] = (), *, use_env
     if use_env:
         files.extend(Path(p) for p in os.environ.get(RULES_ENV, "").split(os.pathsep) if p.strip())
     files.extend(Path(p) for p in extra)
+    users = KnowledgeBase()
     for path in files:
-        rules = _builtin_rules(path) if path.parent == BUILTIN_DIR else load_rules_file(path)
+        builtin = path.parent == BUILTIN_DIR
+        rules = _builtin_rules(path) if builtin else load_rules_file(path)
         for rule in rules:
             kb.rules[rule.id] = rule
+            if not builtin:
+                users.rules[rule.id] = rule
     kb.cache.clear()
     if not kb.rules:
         raise KnowledgeBaseError(f"{BUILTIN_DIR}: no knowledge-base entries found")
-    _check_automaton(kb)
+    _check_automaton(users)
     return kb
 
 
-def _check_automaton(kb: KnowledgeBase) -> None:
-    """With Hyperscan installed, every pattern must compile into the scanning automaton (exactly, or as a
-    prefilter confirmed per line); the database is built here once, then cached (``diagnosis.scan``)."""
+def _check_automaton(users: KnowledgeBase) -> None:
+    """With Hyperscan installed, every pattern of the users' entries must compile into the scanning automaton
+    (exactly, or as a prefilter confirmed per line). The built-in entries are checked by the tests; the whole
+    database is compiled at the first scan and cached (``diagnosis.scan``)."""
     from diagnosis.scan import hs_backend
     from diagnosis.scan.core import build_table
 
-    if not hs_backend.available():
+    if not users.rules or not hs_backend.available():
         return
-    table = build_table(kb, True)
+    table = build_table(users, True)
     try:
         hs_backend.compiled_for(table)
     except hs_backend.PatternNotCompilable as exc:
         rule_id = (table.entries[exc.index].rule_id or "").removesuffix(RESOLVED_SUFFIX)
-        rule = kb.rules.get(rule_id)
+        rule = users.rules.get(rule_id)
         origin = rule.origin if rule is not None else "<markers>"
         raise KnowledgeBaseError(f"{origin}: entry ({rule_id}): {exc}") from None
 
