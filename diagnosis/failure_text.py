@@ -81,6 +81,12 @@ def states_failure(text: str) -> bool:
     return FAILURE_STATEMENT.search(text) is not None
 
 
+# a count of no failures: test runners' summaries (Pester "Failed: 0", goss "Count: 13, Failed: 0", LISA "(3 Passed,
+# 0 Failed", InSpec "0 control failures" and "0 controls have error", RSpec "0 failures") and "FAILURE:0"
+NO_FAILURE_COUNT = re.compile(
+    r"(?i)\b(?:fail(?:ures?|ed)?|errors?)[ \t]{0,8}[:=][ \t]{0,8}0(?!\d|[.,]\d)"
+    r"|\b0 (?:[a-z]{1,20} ){0,2}(?:fail(?:ures?|ed|s)?|errors?|have errors?)\b"
+)
 # after "timeout" or "timed out": a value given to a setting ("with timeout: 3600 seconds", "timeout=30"), not an event
 NOT_A_SETTING = r"(?![\"']?[ \t]*[:=][ \t]*[\"']?\d)"
 # a line of program output rather than a reporter's sentence: Packer's "==> "/"--> " lines, "<builder>: " and
@@ -143,7 +149,7 @@ def failure_sentences(text: str) -> list[tuple[int, str]]:
     for i, line in enumerate(text.split("\n")):
         if len(line) > 2000 or _OUTPUT_LINE.match(line) or _padded_label(line):
             continue
-        if _FAILURE_SENTENCE.search(line):
+        if _FAILURE_SENTENCE.search(NO_FAILURE_COUNT.sub(" ", line)):
             found.append((i, line.strip()))
             if len(found) == MAX_SENTENCES:
                 break

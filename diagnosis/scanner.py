@@ -27,6 +27,7 @@ from diagnosis.failure_text import (
     ENDED_FAILED,
     LOCALIZED_ERROR_WORD,
     MAKE_FATAL,
+    NO_FAILURE_COUNT,
     NOT_A_SETTING,
     PARTIAL_RUN,
     RUST_PANIC,
@@ -90,14 +91,11 @@ _ERRORISH = re.compile(
     # (sudo asking for a password without a terminal is left out: a prompt as much as an error)
     + r"|\bparameter not set\b|\bunbound variable\b|\bmust be owned by uid 0\b"
 )
-# lines that look like errors but report none (Ansible's PLAY RECAP host line counts zero failures)
+# lines that look like errors but report none (Ansible's PLAY RECAP host line counts zero failures); a line whose
+# only error words are counts of none (``NO_FAILURE_COUNT``) reports none either
 _NOT_ERRORISH = re.compile(
     r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b|unreachable=0 +failed=0\b"
     r"|\"code\": \"(?:ProvisioningState/succeeded|PowerState/\w{1,20})\""  # a VM instance view's status codes
-    r"|(?i:(?:^|\s)(?:fail(?:ures?|ed)?|errors?)\s*[:=]\s*0\s*$)"  # a count of none ending a line ("FAILURE:0")
-    # test runners' summaries counting no failure: LISA "(3 Passed, 0 Failed, ...)", Pester "Tests Passed: 5, Failed:
-    # 0", goss "Count: 13, Failed: 0"
-    r"|(?i:\(\d+ passed, 0 failed\b|\bpassed: \d+, failed: 0\b|\bcount: \d+, failed: 0\b)"
     r"|\bTotal +Copied +Skipped +Mismatch +FAILED +Extras\b"  # robocopy's summary header
 )
 
@@ -163,7 +161,7 @@ def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:
     found: list[Hit] = []
     for i in reversed(flagged):
         line = lines[i].rstrip("\r")
-        if not _NOT_ERRORISH.search(line):
+        if not _NOT_ERRORISH.search(line) and _ERRORISH.search(NO_FAILURE_COUNT.sub(" ", line)):
             found.append(Hit("error-line", tail_line + i, line[:EVIDENCE_CHARS], None, res.phase))
             if len(found) == MAX_TAIL_ERRORS:
                 break

@@ -693,10 +693,18 @@ def test_a_named_builds_remote_output_is_from_inside_the_build(kb):
         ("    azure-arm: Count: 13, Failed: 1, Skipped: 0", True),
         ("15:20:17.016 INFO LISA.RootRunner     FAILED   : 0", False),
         ("15:20:17.016 INFO LISA.RootRunner     FAILED   : 2", True),
+        ("Tests Passed: 42, Failed: 0, Skipped: 0, Inconclusive: 0, NotRun: 0", False),
+        ("Tests Passed: 40, Failed: 2, Skipped: 0, Inconclusive: 0, NotRun: 0", True),
+        ("Failed: 0, Skipped: 4", False),
+        ("Profile Summary: 12 successful controls, 0 control failures, 0 controls have error", False),
+        ("Profile Summary: 10 successful controls, 2 control failures, 0 controls have error", True),
+        ("12 examples, 0 failures, 2 pending", False),
+        ("12 examples, 1 failure, 2 pending", True),
     ],
 )
 def test_a_test_runners_summary_counting_no_failure_is_no_failure(kb, summary, failed):
-    """A summary line of a test run (LISA's table, Pester, goss) names 'Failed' with its count: zero is no failure."""
+    """A summary line of a test run (LISA's table, Pester, goss, InSpec, RSpec) names 'Failed' with its count: zero is
+    no failure, pasted alone or under a builder's prefix."""
     assert (diagnose(summary, rules=kb).category != "none") == failed
 
 
