@@ -85,7 +85,7 @@ def states_failure(text: str) -> bool:
 # 0 Failed", InSpec "0 control failures" and "0 controls have error", RSpec "0 failures") and "FAILURE:0"
 NO_FAILURE_COUNT = re.compile(
     r"(?i)\b(?:fail(?:ures?|ed)?|errors?)[ \t]{0,8}[:=][ \t]{0,8}0(?!\d|[.,]\d)"
-    r"|\b0 (?:[a-z]{1,20} ){0,2}(?:fail(?:ures?|ed|s)?|errors?|have errors?)\b"
+    r"|(?:^|(?<=[\s(,;]))0 (?:[a-z]{1,20} ){0,2}(?:fail(?:ures?|ed|s)?|errors?|have errors?)\b"
 )
 # after "timeout" or "timed out": a value given to a setting ("with timeout: 3600 seconds", "timeout=30"), not an event
 NOT_A_SETTING = r"(?![\"']?[ \t]*[:=][ \t]*[\"']?\d)"

@@ -91,10 +91,10 @@ _ERRORISH = re.compile(
     # (sudo asking for a password without a terminal is left out: a prompt as much as an error)
     + r"|\bparameter not set\b|\bunbound variable\b|\bmust be owned by uid 0\b"
 )
-# lines that look like errors but report none (Ansible's PLAY RECAP host line counts zero failures); a line whose
-# only error words are counts of none (``NO_FAILURE_COUNT``) reports none either
+# lines that look like errors but report none; a line whose only error words are counts of none (``NO_FAILURE_COUNT``:
+# Ansible's PLAY RECAP "failed=0", test runners' summaries) reports none either
 _NOT_ERRORISH = re.compile(
-    r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b|unreachable=0 +failed=0\b"
+    r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b"
     r"|\"code\": \"(?:ProvisioningState/succeeded|PowerState/\w{1,20})\""  # a VM instance view's status codes
     r"|\bTotal +Copied +Skipped +Mismatch +FAILED +Extras\b"  # robocopy's summary header
 )

@@ -211,3 +211,18 @@ def test_go_test_and_ci_table_failures_are_failures_and_a_zero_count_is_none():
         assert diagnose(failed, rules=KB).category == "unknown", failed
     passed = "=== RUN   TestAccImage_basic\n--- PASS: TestAccImage_basic (12.0s)\nPASS\nFAIL: 0"
     assert diagnose(passed, rules=KB).category == "none"
+
+
+def test_a_count_of_no_failures_is_no_error_line_and_a_count_of_some_is_one():
+    none_failed = (
+        "default : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0\n"
+        "Total Test Cases      : 3 (3 Passed, 0 Failed, 0 Aborted, 0 Skipped)\n"
+        "Profile Summary: 12 successful controls, 0 control failures, 0 controls have error\n"
+        "12 examples, 0 failures, 2 pending\n"
+    )
+    assert scan_text(none_failed, KB).tail_errors == []
+    some_failed = (
+        "default : ok=3 changed=1 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0\n"
+        "Tests Passed: 3, Failed: 2, Errors: 0\n"
+    )
+    assert [h.line for h in scan_text(some_failed, KB).tail_errors] == [1, 2]
