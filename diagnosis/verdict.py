@@ -46,6 +46,7 @@ FAILURE_SIGNAL = re.compile(
     r"|(?i:\bexit ?code:? ?-?" + _NOT_REBOOT + r"[1-9]|exited with status -?[1-9]|returned (?:exit )?code -?[1-9])"
     r"|(?i:\b(?:non[- ]?zero|unsuccessful|unexpected) exit code\b)"
     r"|context deadline exceeded|context canceled|(?i:\bunexpected EOF\b)|Build was (?:cancelled|halted)"
+    r"|Cleanly cancelled builds after being interrupted"  # packer build: its context was cancelled (exit 1)
     r"|(?m:^(?:[^\n]{0,160} plugin: )?panic: )"  # a Go panic, bare or behind packer's "<plugin> plugin: " prefix
     r"|returned a non-zero code: [1-9]"  # docker build: The command '<cmd>' returned a non-zero code: <n>
     r"|\bmake(?:\[\d{1,3}\])?: \*\*\* \[[^\]\n]{1,200}\] Error [1-9]"  # GNU make: *** [<target>] Error <n>

@@ -844,3 +844,16 @@ def test_a_powershell_error_record_blames_a_customizer_only_under_a_builders_pre
     assert (d.category, d.rule_id) == ("customizer-failed", "customizer-powershell-error"), d.rule_id
     for pasted in (f"Also seeing this when I run it from Powershell: {record}", f"Error: {record}"):
         assert diagnose(pasted, rules=kb).rule_id != "customizer-powershell-error", pasted
+
+
+@pytest.mark.parametrize(
+    "cancelled",
+    [
+        "Build was cancelled.",
+        "Cleanly cancelled builds after being interrupted.",
+        "==> azure-arm: Cancelling provisioner after a timeout...",
+    ],
+)
+def test_a_cancelled_build_is_a_failure(kb, cancelled):
+    """Packer's lines for a build it cancelled (an interrupt, a provisioner's own timeout) are failures."""
+    assert diagnose(cancelled, rules=kb).category != "none"
