@@ -69,7 +69,7 @@ FAILURE_STATEMENT = re.compile(
     r"|(?m:^\s{0,8}Killed\s*$)"
     r"|" + RUST_PANIC
     + r"|\.sh: (?:line )?\d{1,6}: [^\n]{0,200}(?:command not found|No such file or directory|Permission denied"
-    r"|parameter not set|unbound variable|syntax error)"
+    r"|Operation not permitted|parameter not set|unbound variable|syntax error)"
     r"|sudo: [^\n]{0,200}(?:must be owned by uid 0|a terminal is required|no tty present|a password is required)"
     r"|fatal: \[[^\]\n]{1,200}\]: (?:FAILED|UNREACHABLE)!"
     r"|" + ENDED_FAILED
