@@ -28,6 +28,21 @@ STAGING_ACCOUNTS = 32
 _CLOUD_KEY = pytest.StashKey[LocalCloud]()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """In the controlling process, compile the built-in knowledge base's scanning automaton once (both modes) into
+    the disk cache, so the test workers load it instead of each compiling it (``diagnosis.scan.hs_compile``)."""
+    if hasattr(config, "workerinput"):
+        return
+    from diagnosis import load_knowledge_base
+    from diagnosis.scan import hs_backend
+    from diagnosis.scan.core import build_table
+
+    if hs_backend.available():
+        kb = load_knowledge_base(use_env=False)
+        for text_mode in (False, True):
+            hs_backend.compiled_for(build_table(kb, text_mode))
+
+
 @pytest.fixture(scope="session")
 def local_cloud(request, tmp_path_factory) -> LocalCloud:
     with LocalCloud(tmp_path_factory.mktemp("localazure"), staging_accounts=STAGING_ACCOUNTS) as cloud:
