@@ -29,9 +29,10 @@ _CLOUD_KEY = pytest.StashKey[LocalCloud]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """In the controlling process, compile the built-in knowledge base's scanning automaton once (both modes) into
-    the disk cache, so the test workers load it instead of each compiling it (``diagnosis.scan.hs_compile``)."""
-    if hasattr(config, "workerinput"):
+    """When pytest-xdist starts workers (``-n``), the controlling process compiles the built-in knowledge base's
+    scanning automaton once (both modes) into the disk cache, so the workers load it instead of each compiling it
+    (``diagnosis.scan.hs_compile``). A run without workers compiles it at its first scan, if it scans at all."""
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", default=None):
         return
     from diagnosis import load_knowledge_base
     from diagnosis.scan import hs_backend
