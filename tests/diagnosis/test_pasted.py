@@ -59,12 +59,12 @@ def test_unprintable_code_points_stay_escaped() -> None:
 @pytest.fixture(scope="module")
 def printed(kb) -> dict[str, str]:
     """The category of each inventory example the escaping tests read, as printed."""
-    return {example: diagnose(example, rules=kb).category for example in set(SPECIFIC[::2]) | set(SPECIFIC[::3])}
+    return {example: diagnose(example, rules=kb).category for example in set(SPECIFIC[::4]) | set(SPECIFIC[1::6])}
 
 
 def test_escaped_inventory_examples_get_the_category_of_the_printed_message(kb, printed) -> None:
     assert len(SPECIFIC) > 50
-    for example in SPECIFIC[::2]:  # every second: the unescaping does not depend on the message
+    for example in SPECIFIC[::4]:  # every fourth: the unescaping does not depend on the message
         printed_category = printed[example]
         variants = {
             "json string": '"message": "' + json.dumps(example)[1:-1] + '"',
@@ -129,7 +129,7 @@ def test_script_output_inner_angle_brackets_and_brackets_that_are_no_colour_code
 
 
 def test_quoted_or_ci_prefixed_inventory_examples_get_the_category_of_the_printed_message(kb, printed) -> None:
-    for example in SPECIFIC[::3]:  # every third: the prefixes are removed the same way whatever the message
+    for example in SPECIFIC[1::6]:  # every sixth: the prefixes are removed the same way whatever the message
         lines = example.split("\n")
         variants = {
             "quoted": "\n".join("> " + line for line in lines),
