@@ -51,7 +51,7 @@ lint: setup
 
 # Three test processes on two cores: many tests wait on local servers and subprocesses, so a third process fills
 # the idle time (timing tests measure CPU time, not wall time); tests of one xdist_group run in one process. The
-# slow tests (a 2 GB copy, the standard-library scanner's timing) run in `make bench`.
+# slow tests (a 2 GB copy, the scanner's timing measurements) run in `make bench`.
 test: setup chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -m "not slow" -n 3 --dist loadgroup

@@ -91,11 +91,11 @@ def test_every_case_scans_and_diagnoses_the_same(path, monkeypatch):
 
 @pytest.mark.parametrize("mix", sorted(MIXES))
 def test_generated_mixes_scan_the_same(mix, monkeypatch):
-    block = 1 << 18  # blocks of 256 KiB instead of the scanner's CHUNK: the same stream boundaries, fewer bytes
+    block = 1 << 17  # blocks of 128 KiB instead of the scanner's CHUNK: the same stream boundaries, fewer bytes
     monkeypatch.setattr(source, "CHUNK", block)
     data = b"".join(generate(block + (block // 3), mix=mix))  # more than one block: stream boundaries
     data = data[: data.rfind(b"\n", 0, block + block // 3) + 1]  # the generator writes whole blocks of lines
-    pieces = [data[i : i + 250_003] for i in range(0, len(data), 250_003)]
+    pieces = [data[i : i + 125_003] for i in range(0, len(data), 125_003)]
     hs, std = _both(monkeypatch, lambda: _dump(scan(iter(pieces), KB)))
     assert hs == std
     assert hs["lines"] == data.count(b"\n")
