@@ -56,10 +56,6 @@ FAILURE_SIGNAL = re.compile(
     + MAKE_FATAL
     + r"|(?m:^\s{0,8}--- FAIL: \S)|(?m:^FAIL\s{1,8}\S)"  # go test: a failed test, a failed package
     r"|\u274c\s{0,4}FAIL\b"  # a CI report's failed row (TeamCity, GitHub checks tables)
-    # Azure Identity credentials that could not sign in (the script's credential settings are missing)
-    r"|EnvironmentCredential: incomplete environment variable configuration"
-    r"|EnvironmentCredential authentication unavailable"
-    r"|Please provide a valid tenant or a valid subscription"  # Az.Accounts Set-AzContext
 )
 FAILED_STEP_RULE = "failed-customizer"
 FAILED_DEPROVISION_RULE = "failed-deprovisioning"
