@@ -41,7 +41,7 @@ from diagnosis.model import Diagnosis
 from diagnosis.pasted import plain_text, unescape_pasted
 from diagnosis.redact import redact, redact_json
 from diagnosis.rules import RULES_ENV, KnowledgeBase, KnowledgeBaseError, load_knowledge_base
-from diagnosis.scanner import CHUNK, sniff_is_log
+from diagnosis.scanner import CHUNK, sniff_is_log, split_log_preamble
 
 HEAD = 64 << 10
 MAX_TEXT = 8 << 20  # a non-log input larger than this is scanned like a log (streamed)
@@ -98,7 +98,8 @@ def _chunks(fh: BinaryIO, head: bytes) -> Iterator[bytes]:
 
 
 def _classify(name: str, fh: BinaryIO) -> tuple[str, Any]:
-    """('log', iterable) | ('json', obj) | ('text', str)."""
+    """('log', iterable) | ('json', obj) | ('text', str) | ('text+log', (str, iterable)): a short paste whose log
+    lines follow other lines (a status message above a customization.log excerpt) is both."""
     head = fh.read(HEAD)
     text = decode_text(head)
     if looks_binary(head, text):
@@ -125,7 +126,10 @@ def _classify(name: str, fh: BinaryIO) -> tuple[str, Any]:
         rest += more
     if whole:
         printed = unescape_pasted(text).encode()
-        return ("log", [printed]) if sniff_is_log(printed) else ("text", text)
+        if not sniff_is_log(printed):
+            return "text", text
+        preamble, log = split_log_preamble(printed)
+        return ("text+log", (preamble, [log])) if preamble.strip() else ("log", [printed])
     if not sniff_is_log(head):
         rest += fh.read(max(0, MAX_TEXT - len(rest)))
         more = fh.read(1)
@@ -232,6 +236,9 @@ def diagnose_input(data: bytes, rules: KnowledgeBase, *, name: str = "input") ->
         _json_inputs(value, texts, templates)
     elif kind == "text":
         texts.append(value)
+    elif kind == "text+log":
+        texts.append(value[0])
+        log = value[1]
     else:
         log = value
     return diagnose(
@@ -277,6 +284,9 @@ def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:
             elif kind == "text":
                 if value.strip():
                     texts.append(value)
+            elif kind == "text+log":
+                texts.append(value[0])
+                logs.append((name, value[1]))
             else:
                 logs.append((name, value))
         log = validation_log = None

@@ -250,9 +250,34 @@ def _joined_lines(lines: list[bytes]) -> tuple[bytes, list[int]]:
     return b" ".join(parts), starts
 
 
+_LOG_SHAPE = re.compile(rb"PACKER (?:OUT|ERR)|\(telemetry\)|azure-arm: |Packer logs")
+
+
 def sniff_is_log(head: bytes) -> bool:
     """True when ``head`` (the first bytes of an input) looks like a customization.log."""
     text = head[:65536].decode("utf-8", "replace")
     if text.startswith("\ufeff") or "\x00" in text:
         text = head[:65536].replace(b"\x00", b"").decode("utf-8", "replace")
-    return bool(re.search(r"PACKER (?:OUT|ERR)|\(telemetry\)|azure-arm: |Packer logs", text))
+    return bool(_LOG_SHAPE.search(text.encode()))
+
+
+# a line Packer or its log printed: the log shapes, a Go log timestamp, Packer's UI prefixes
+_LOG_LINE = re.compile(
+    rb"PACKER (?:OUT|ERR)|\(telemetry\)|azure-arm: |Packer logs"
+    rb"|^\s{0,4}(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d |==> |--> |[\w.-]{1,80}: |\[[0-9a-fA-F-]{36}\] )"
+)
+_PREAMBLE_LINES = 20  # a run's status message, or a few words above the excerpt
+
+
+def split_log_preamble(pasted: bytes) -> tuple[str, bytes]:
+    """A pasted log's leading lines that are not log lines (a run's status message above a customization.log
+    excerpt) and the log from its first log line on; the preamble is empty when the paste starts with a log line
+    or its leading lines are too many to be a message."""
+    start = 0
+    for count, line in enumerate(pasted.splitlines(keepends=True)):
+        if count >= _PREAMBLE_LINES:
+            return "", pasted
+        if _LOG_LINE.search(line):
+            return pasted[:start].decode("utf-8", "replace"), pasted[start:]
+        start += len(line)
+    return "", pasted

@@ -250,3 +250,36 @@ def test_pasted_output_with_web_page_spaces_reads_as_printed():
     kind, value = cli_module._classify("input", io.BytesIO(pasted.encode()))
     assert kind == "log"
     assert b"".join(value).decode() == printed
+
+
+STATUS_ABOVE_EXCERPT = (
+    "Failed while waiting for packerizer: Timeout waiting for microservice to complete: 'context deadline exceeded'\n"
+    "[7c3e9a12-4b5d-4e8f-9a61-2f0d3c5b8e71] PACKER OUT ==> azure-arm: Provisioning with powershell script: "
+    "/tmp/powershell-provisioner1\n"
+    "[7c3e9a12-4b5d-4e8f-9a61-2f0d3c5b8e71] PACKER OUT     azure-arm: Installing Visual Studio ...\n"
+)
+
+
+def test_status_message_pasted_above_a_log_excerpt_is_read_as_the_message():
+    """A run's status message pasted above customization.log lines states the failure; the excerpt after it has
+    no end of its own, and the message's line is no log line the build got past."""
+    kind, value = cli_module._classify("input", io.BytesIO(STATUS_ABOVE_EXCERPT.encode()))
+    assert kind == "text+log"
+    assert value[0].startswith("Failed while waiting for packerizer")
+    code, out, _ = cli("--json", "-", stdin=STATUS_ABOVE_EXCERPT.encode())
+    assert code == 1
+    assert json.loads(out)["category"] == "build-timeout"
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "2017/11/02 14:30:17 packer: 2017/11/02 14:30:17 starting remote command: rm -f /tmp/script_8023.sh\n",
+        "==> azure-arm: Provisioning with shell script: /tmp/script.sh\n",
+        "    amazon-ebs: Installing packages\n",
+    ],
+)
+def test_a_paste_that_starts_with_log_lines_has_no_preamble(first):
+    """Packer's own log lines above the first customization.log-shaped line stay in the log."""
+    kind, _ = cli_module._classify("input", io.BytesIO((first + LOG).encode()))
+    assert kind == "log"
