@@ -254,17 +254,14 @@ _LOG_SHAPE = re.compile(rb"PACKER (?:OUT|ERR)|\(telemetry\)|azure-arm: |Packer l
 
 
 def sniff_is_log(head: bytes) -> bool:
-    """True when ``head`` (the first bytes of an input) looks like a customization.log."""
-    text = head[:65536].decode("utf-8", "replace")
-    if text.startswith("\ufeff") or "\x00" in text:
-        text = head[:65536].replace(b"\x00", b"").decode("utf-8", "replace")
-    return bool(_LOG_SHAPE.search(text.encode()))
+    """True when ``head`` (the first bytes of an input) looks like a customization.log (UTF-16 read byte-wise)."""
+    return bool(_LOG_SHAPE.search(head[:65536].replace(b"\x00", b"")))
 
 
 # a line Packer or its log printed: the log shapes, a Go log timestamp, Packer's UI prefixes
 _LOG_LINE = re.compile(
-    rb"PACKER (?:OUT|ERR)|\(telemetry\)|azure-arm: |Packer logs"
-    rb"|^\s{0,4}(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d |==> |--> |[\w.-]{1,80}: |\[[0-9a-fA-F-]{36}\] )"
+    _LOG_SHAPE.pattern
+    + rb"|^\s{0,4}(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d |==> |--> |[\w.-]{1,80}: |\[[0-9a-fA-F-]{36}\] )"
 )
 _PREAMBLE_LINES = 20  # a run's status message, or a few words above the excerpt
 
