@@ -22,6 +22,7 @@ import os
 import re
 from bisect import bisect_right
 from collections import deque
+from dataclasses import dataclass
 
 from diagnosis.failure_text import (
     ENDED_FAILED,
@@ -33,9 +34,10 @@ from diagnosis.failure_text import (
     RUST_PANIC,
     failure_sentences,
 )
-from diagnosis.rules import KnowledgeBase
+from diagnosis.rules import KnowledgeBase, Pattern
 from diagnosis.scan import hs_backend
 from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Recorder, build_table, drive
+from diagnosis.scan.hs_literals import LiteralSet
 from diagnosis.scan.model import EVIDENCE_CHARS, FIRST_HITS, LAST_HITS, MAX_STEPS, Hit, RuleHits, ScanResult, Step
 from diagnosis.scan.source import CHUNK, Encoding, normalized, open_source
 from diagnosis.scan.stdlib_backend import StdlibBackend
@@ -191,49 +193,75 @@ def scan_text(text: str, kb: KnowledgeBase, *, source: str = "message") -> ScanR
     # a wrapped message is short; joining a long paste would only double the time of this pass
     joined, starts = _joined_lines(lines) if len(lines) > 1 and len(whole) <= MAX_JOINED_TEXT else (b"", [])
     step = recorder.steps.current.position if recorder.steps.current else None
-    # every match of a pattern holds one of its keywords: a pattern none of whose keywords occurs cannot match
-    exact, folded = _message_keywords(kb)
-    present = {k for k in exact if k in whole or k in joined}
-    present_folded: set[bytes] = set()
-    if folded:
-        lowered = (whole.lower(), joined.lower())
-        present_folded = {k for k in folded if k in lowered[0] or k in lowered[1]}
-    for rule in kb:
-        if rule.id in result.hits:
+    index = _message_index(kb)
+    candidates = index.candidates(whole, joined)
+    decided = set(result.hits)
+    for ordinal in sorted(candidates):
+        rule_id, p = index.patterns[ordinal]
+        if rule_id in decided:
             continue
-        for p in rule.message_patterns:
-            if p.bregex is None:
+        m = p.bregex.search(whole)
+        if m:
+            line = whole.count(b"\n", 0, m.start()) + 1
+        else:  # a message wrapped by a console or an issue tracker: the lines joined with one space
+            m = p.bregex.search(joined) if joined else None
+            if not m:
                 continue
-            if p.keywords and (present_folded if p.ignore_case else present).isdisjoint(p.keywords):
-                continue
-            m = p.bregex.search(whole)
-            if m:
-                line = whole.count(b"\n", 0, m.start()) + 1
-            else:  # a message wrapped by a console or an issue tracker: the lines joined with one space
-                m = p.bregex.search(joined) if joined else None
-                if not m:
-                    continue
-                line = bisect_right(starts, m.start())
-            evidence = lines[line - 1].decode("utf-8", "replace")[:EVIDENCE_CHARS]
-            hit = Hit(rule.id, line, evidence, step, result.phase)
-            result.hits[rule.id] = RuleHits(count=1, first=[hit], last=deque([hit], maxlen=LAST_HITS))
-            break
+            line = bisect_right(starts, m.start())
+        evidence = lines[line - 1].decode("utf-8", "replace")[:EVIDENCE_CHARS]
+        hit = Hit(rule_id, line, evidence, step, result.phase)
+        result.hits[rule_id] = RuleHits(count=1, first=[hit], last=deque([hit], maxlen=LAST_HITS))
+        decided.add(rule_id)
     result.mask_secret_lines()
     return result
 
 
-def _message_keywords(kb: KnowledgeBase) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
-    """The keywords of the message patterns, case-sensitive and lower-case (for the case-insensitive patterns),
-    each once (built once per knowledge base)."""
-    cached = kb.cache.get("message-keywords")
+@dataclass
+class _MessageIndex:
+    """The knowledge base's message patterns in rule order, and which of them each keyword admits (built once).
+
+    Every match of a pattern holds one of its keywords, so only the patterns of keywords present in a text are
+    tried, in rule order; a pattern without keywords is always tried."""
+
+    patterns: list[tuple[str, Pattern]]
+    exact: dict[bytes, list[int]]  # keyword -> ordinals of the patterns it admits
+    folded: dict[bytes, list[int]]  # the same for case-insensitive patterns (lower-case keywords)
+    always: list[int]
+    # every keyword in one automaton (hyperscan backend), and the ordinals each admits by its index there
+    literals: tuple[LiteralSet, list[list[int]]] | None = None
+
+    def candidates(self, whole: bytes, joined: bytes) -> set[int]:
+        found = set(self.always)
+        if backend_name() == "hyperscan":
+            if self.literals is None:
+                keys = [(k, False) for k in self.exact] + [(k, True) for k in self.folded]
+                self.literals = (LiteralSet(keys), [*self.exact.values(), *self.folded.values()])
+            automaton, admitted = self.literals
+            for i in automaton.present((whole, joined)):
+                found.update(admitted[i])
+            return found
+        for keywords, texts in ((self.exact, (whole, joined)), (self.folded, (whole.lower(), joined.lower()))):
+            for k, ordinals in keywords.items():
+                if k in texts[0] or k in texts[1]:
+                    found.update(ordinals)
+        return found
+
+
+def _message_index(kb: KnowledgeBase) -> _MessageIndex:
+    cached = kb.cache.get("message-index")
     if cached is None:
-        exact: set[bytes] = set()
-        folded: set[bytes] = set()
+        index = _MessageIndex([], {}, {}, [])
         for rule in kb:
             for p in rule.message_patterns:
-                if p.bregex is not None:
-                    (folded if p.ignore_case else exact).update(p.keywords)
-        cached = kb.cache["message-keywords"] = (tuple(exact), tuple(folded))
+                if p.bregex is None:
+                    continue
+                ordinal = len(index.patterns)
+                index.patterns.append((rule.id, p))
+                if not p.keywords:
+                    index.always.append(ordinal)
+                for k in p.keywords:
+                    (index.folded if p.ignore_case else index.exact).setdefault(k, []).append(ordinal)
+        cached = kb.cache["message-index"] = index
     return cached
 
 

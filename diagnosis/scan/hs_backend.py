@@ -103,7 +103,7 @@ class HyperscanBackend:
         self._on_match = on_match
         self._on_match_dense = on_match_dense
         self._database = compiled.database
-        self._scratch = hyperscan.Scratch(compiled.database)  # per scan: scans may run in parallel threads
+        self._scratch = compiled.scratch()  # per thread: scans may run in parallel threads
         self._context = compiled.database.stream(match_event_handler=on_match)
         self._stream = self._context.__enter__()
 

@@ -12,7 +12,8 @@ import logging
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from diagnosis.linear import can_match_newline
@@ -43,6 +44,14 @@ class Compiled:
     database: object  # hyperscan.Database
     confirm: list[bool]  # per entry: check the regex on the line before recording
     serialized: bytes | None = None  # a database loaded from the cache may point into these bytes: kept alive
+    scratches: threading.local = field(default_factory=threading.local)
+
+    def scratch(self) -> object:
+        """This thread's scratch space for the database (a scan call uses it only while it runs)."""
+        found = getattr(self.scratches, "scratch", None)
+        if found is None:
+            found = self.scratches.scratch = hyperscan.Scratch(self.database)
+        return found
 
 
 def available() -> bool:

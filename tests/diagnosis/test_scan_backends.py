@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from diagnosis import diagnose, load_knowledge_base
 from diagnosis.scan import hs_backend, hs_compile, source
+from diagnosis.scan.hs_literals import LiteralSet
 from diagnosis.scanner import BACKEND_ENV, CHUNK, ScanResult, scan, scan_text, sniff_is_log
 
 pytestmark = pytest.mark.skipif(not hs_backend.available(), reason="hyperscan is not installed")
@@ -496,3 +497,25 @@ def test_the_automaton_finds_the_same_fed_whole_or_line_by_line(text_mode):
 
     differing = [i for i, data in enumerate(texts) if matches([data]) != matches(data.splitlines(keepends=True))]
     assert not differing
+
+
+LITERAL_BYTES = st.sampled_from([b"a", b"B", b"b", b"\n", b" ", b"\xc3\xa9", b"-"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    literals=st.lists(
+        st.tuples(st.lists(LITERAL_BYTES, min_size=1, max_size=4).map(b"".join), st.booleans()), max_size=8
+    ),
+    texts=st.lists(st.lists(LITERAL_BYTES, max_size=30).map(b"".join), min_size=1, max_size=3),
+)
+def test_literal_automaton_finds_what_a_substring_search_finds(literals, texts):
+    """scan_text's keyword lookup with Hyperscan: the literals present are those ``in`` finds (ASCII case folded
+    for the case-insensitive ones, on lower-case literals as the knowledge base gives them)."""
+    literals = [(lit.lower() if caseless else lit, caseless) for lit, caseless in literals]
+    expected = {
+        i
+        for i, (lit, caseless) in enumerate(literals)
+        if any(lit in (text.lower() if caseless else text) for text in texts)
+    }
+    assert LiteralSet(literals).present(tuple(texts)) == expected

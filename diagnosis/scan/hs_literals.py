@@ -1,0 +1,46 @@
+"""Which of many literal keywords occur in a text: one Hyperscan block-mode scan instead of a search per keyword."""
+
+from __future__ import annotations
+
+import threading
+
+try:
+    import hyperscan
+except ImportError:  # pragma: no cover - depends on the install
+    hyperscan = None  # type: ignore[assignment]
+
+
+class LiteralSet:
+    """Literal byte strings, each case-sensitive or ASCII case-insensitive, compiled into one database."""
+
+    def __init__(self, literals: list[tuple[bytes, bool]]) -> None:
+        self.size = len(literals)
+        self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._scratches = threading.local()
+        if literals:
+            self._database.compile(
+                expressions=[b"".join(b"\\x%02x" % c for c in literal) for literal, _ in literals],
+                ids=list(range(len(literals))),
+                elements=len(literals),
+                flags=[
+                    hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if caseless else 0)
+                    for _, caseless in literals
+                ],
+            )
+
+    def present(self, texts: tuple[bytes, ...]) -> set[int]:
+        """The indices of the literals occurring in any of ``texts``."""
+        found: set[int] = set()
+        if not self.size:
+            return found
+        scratch = getattr(self._scratches, "scratch", None)
+        if scratch is None:
+            scratch = self._scratches.scratch = hyperscan.Scratch(self._database)
+
+        def on_match(index: int, _start: int, _end: int, _flags: int, _context: object) -> None:
+            found.add(index)
+
+        for text in texts:
+            if text:
+                self._database.scan(text, match_event_handler=on_match, scratch=scratch)
+        return found
