@@ -22,6 +22,7 @@ import textwrap
 import traceback
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TextIO
 
 from diagnosis.engine import diagnose
@@ -223,27 +224,41 @@ def _check_rules_file(path: str, label: str) -> None:
     parse_json(decode_text(data), name)
 
 
+@dataclass
+class _Inputs:
+    """What the inputs hold, by kind: status and error texts, templates, and logs (with the input's name)."""
+
+    texts: list[str] = field(default_factory=list)
+    templates: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[tuple[str, Any]] = field(default_factory=list)
+
+    def add(self, name: str, kind: str, value: Any) -> None:
+        if kind == "json":
+            _json_inputs(value, self.texts, self.templates)
+        elif kind == "text":
+            if value.strip():
+                self.texts.append(value)
+        elif kind == "text+log":  # a status message pasted above a log excerpt
+            self.texts.append(value[0])
+            self.logs.append((name, value[1]))
+        else:
+            self.logs.append((name, value))
+
+    def text(self) -> str | None:
+        return "\n".join(self.texts) if self.texts else None
+
+    def template(self) -> dict[str, Any] | None:
+        return self.templates[0] if self.templates else None
+
+
 def diagnose_input(data: bytes, rules: KnowledgeBase, *, name: str = "input") -> Diagnosis:
     """Diagnose one INPUT's bytes the way the command line treats it: a customization.log, JSON (status, template,
     error object) or pasted text."""
     import io
 
-    kind, value = _classify(name, io.BytesIO(data))
-    texts: list[str] = []
-    templates: list[dict[str, Any]] = []
-    log = None
-    if kind == "json":
-        _json_inputs(value, texts, templates)
-    elif kind == "text":
-        texts.append(value)
-    elif kind == "text+log":
-        texts.append(value[0])
-        log = value[1]
-    else:
-        log = value
-    return diagnose(
-        "\n".join(texts) if texts else None, log=log, template=templates[0] if templates else None, rules=rules
-    )
+    read = _Inputs()
+    read.add(name, *_classify(name, io.BytesIO(data)))
+    return diagnose(read.text(), log=read.logs[0][1] if read.logs else None, template=read.template(), rules=rules)
 
 
 def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:
@@ -266,9 +281,7 @@ def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:
         ):
             raise UsageError("no INPUT given (a customization.log, a status message or '-' for stdin)")
         inputs = ["-"]
-    texts: list[str] = []
-    templates: list[dict[str, Any]] = [template] if template else []
-    logs: list[tuple[str, Any]] = []
+    read = _Inputs(templates=[template] if template else [])
     handles: list[BinaryIO] = []
     try:
         for name in inputs:  # every input is opened (and refused, if it must be) before any is read
@@ -278,32 +291,16 @@ def _run(args: argparse.Namespace, stdin: BinaryIO) -> Diagnosis:
                 else open_input(name)
             )
         for name, fh in zip(inputs, handles, strict=True):
-            kind, value = _classify("stdin" if name == "-" else name, fh)
-            if kind == "json":
-                _json_inputs(value, texts, templates)
-            elif kind == "text":
-                if value.strip():
-                    texts.append(value)
-            elif kind == "text+log":
-                texts.append(value[0])
-                logs.append((name, value[1]))
-            else:
-                logs.append((name, value))
+            read.add(name, *_classify("stdin" if name == "-" else name, fh))
         log = validation_log = None
-        for name, value in logs:
+        for name, value in read.logs:
             if "validation" in os.path.basename(name).lower() and validation_log is None:
                 validation_log = value
             elif log is None:
                 log = value
             elif validation_log is None:
                 validation_log = value
-        diag = diagnose(
-            "\n".join(texts) if texts else None,
-            log=log,
-            validation_log=validation_log,
-            template=templates[0] if templates else None,
-            rules=kb,
-        )
+        diag = diagnose(read.text(), log=log, validation_log=validation_log, template=read.template(), rules=kb)
         return localize_diagnosis(diag, kb, args.lang) if args.lang != "en" else diag
     finally:
         for name, fh in zip(inputs, handles, strict=False):

@@ -283,3 +283,27 @@ def test_a_paste_that_starts_with_log_lines_has_no_preamble(first):
     """Packer's own log lines above the first customization.log-shaped line stay in the log."""
     kind, _ = cli_module._classify("input", io.BytesIO((first + LOG).encode()))
     assert kind == "log"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        STATUS_ABOVE_EXCERPT.encode(),  # a message above a log excerpt
+        LOG.encode(),  # a customization.log
+        SHOW.read_bytes(),  # az image builder show JSON
+        b'{"error": {"code": "AuthorizationFailed", "message": "The client does not have authorization"}}',
+        b"E: Unable to locate package contoso-agent\n",  # pasted error output
+        b"  \n\n",  # blank
+    ],
+    ids=["text+log", "log", "template", "arm-error", "text", "blank"],
+)
+def test_one_input_is_read_alike_by_the_command_line_and_diagnose_input(data):
+    """diagnose_input (what the accuracy benchmark calls) reads an input as `python -m diagnosis -` does."""
+    from diagnosis import load_knowledge_base
+
+    by_api = cli_module.diagnose_input(data, load_knowledge_base(use_env=False)).to_dict()
+    _code, out, err = cli("--json", "-", stdin=data)
+    assert not err
+    by_cli = json.loads(out)
+    for key in ("category", "rule_id", "phase", "summary"):
+        assert by_api[key] == by_cli[key], key
