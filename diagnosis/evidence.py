@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from diagnosis.logline import message
 from diagnosis.model import Evidence
+from diagnosis.pasted import readable_clixml
 from diagnosis.redact import redact
 from diagnosis.rules import KnowledgeBase
 from diagnosis.scanner import Hit, ScanResult, Step
@@ -141,7 +142,7 @@ class EvidenceBuilder:
     def evidence(self, limit: int = 400) -> list[Evidence]:
         out = []
         for line, n in self.items:
-            text = line.text.strip()
+            text = readable_clixml(line.text).strip()
             if len(text) > limit:
                 text = text[: limit - 1] + "…"
             if n > 1:

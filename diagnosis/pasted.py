@@ -38,6 +38,13 @@ _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _COLOUR_CODE = re.compile(r"\x1b\[[0-9;]{0,16}[A-Za-z]|(?<![\]\[])\[(?:\d{1,3};){0,4}\d{1,3}m(?![\w\]])")
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
 MAX_PASSES = 3  # a message nested in a message nested in a message
+# PowerShell's CLIXML, how a remote session (WinRM: Packer's powershell provisioner, Ansible's win_* modules)
+# returns a script's error, warning and progress streams: "#< CLIXML", then <Objs ...> holding
+# <S S="Error">...</S> records (one per printed line, XML-escaped, CR LF as _x000D__x000A_) and
+# <Obj S="progress"> objects
+_CLIXML_START = re.compile(r"#< CLIXML|<Objs Version=")
+_CLIXML_TAG = re.compile(r"<(/?)(\w{1,20})(?:\s[^<>\n]{0,400})?>")
+_CLIXML_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _LINE_WRAPPER = re.compile(
     r"^[ \t]{0,3}(?:>[ \t]?){1,2}(?![ \t]*[>\n])"  # one or two levels of quoting, not a script's ">>>"
     r"|^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-]\d\d:\d\d): "  # Packer's -timestamp-ui: RFC 3339 time, ": "
@@ -74,15 +81,65 @@ def plain_text(text: str) -> str:
     return _COLOUR_CODE.sub("", _ZERO_WIDTH.sub("", _UNICODE_SPACE.sub(" ", text)))
 
 
+def _clixml_char(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return "\n" if char == "\n" else "" if char == "\r" else char if char.isprintable() or char == "\t" else " "
+
+
+def clixml_lines(line: str) -> tuple[str, list[str]] | None:
+    """The text before a line's CLIXML and the lines its string records print (error, warning, verbose,
+    information; progress objects dropped), or None when the line holds no CLIXML."""
+    start = _CLIXML_START.search(line)
+    if start is None:
+        return None
+    rest = line[start.start() :].removeprefix("#< CLIXML")
+    printed: list[str] = []
+    inside: list[str] | None = None  # the text of the record being read
+    objects, last = 0, 0
+    for tag in _CLIXML_TAG.finditer(rest):
+        if inside is not None:
+            inside.append(rest[last : tag.start()])
+        closing, name = tag.group(1) == "/", tag.group(2)
+        if name == "S" and objects == 0:
+            if closing and inside is not None:
+                printed.append("".join(inside))
+            inside = None if closing else []
+        elif name == "Obj" and not tag.group(0).endswith("/>"):
+            objects = max(0, objects - 1) if closing else objects + 1
+        last = tag.end()
+    if inside is not None:  # a record cut off with the line
+        printed.append("".join(inside) + rest[last:])
+    text = html.unescape(_CLIXML_CHAR.sub(_clixml_char, "".join(printed)))
+    return line[: start.start()], [part.rstrip() for part in text.split("\n") if part.strip()]
+
+
+def readable_clixml(line: str) -> str:
+    """A line holding CLIXML as what it printed, on one line (evidence and summaries)."""
+    found = clixml_lines(line)
+    return line if found is None else found[0] + " ".join(part.strip() for part in found[1])
+
+
+def _decode_clixml(text: str) -> str:
+    if _CLIXML_START.search(text) is None:
+        return text
+    out = []
+    for line in text.split("\n"):
+        found = clixml_lines(line)
+        out.extend([line] if found is None else [found[0] + part for part in found[1]] or [found[0]])
+    return "\n".join(out)
+
+
 def unescape_pasted(text: str) -> str:
-    """``text`` with JSON string escapes undone (as many levels as it shows), HTML entities decoded, and quote
-    markers and CI log prefixes removed from its lines (a quote then a prefix, as a reply quoting a CI log), and
-    web pages' no-break and zero-width characters and terminals' colour codes made plain spaces or dropped."""
+    """``text`` with JSON string escapes undone (as many levels as it shows), CLIXML made the lines it prints, HTML
+    entities decoded, and quote markers and CI log prefixes removed from its lines (a quote then a prefix, as a reply
+    quoting a CI log), and web pages' no-break and zero-width characters and terminals' colour codes made plain
+    spaces or dropped."""
     text = plain_text(text)
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break
         text = _JSON_ESCAPE.sub(_unescape_json, text).replace("\r\n", "\n")
+    text = _decode_clixml(text)
     if _HTML_ESCAPED.search(text):
         text = html.unescape(text)
     for _ in range(2):

@@ -17,6 +17,7 @@ from diagnosis.evidence import EvidenceBuilder, core, split_texts, step_records,
 from diagnosis.failure_text import MAKE_FATAL, PARTIAL_RUN
 from diagnosis.logline import message, parse_line
 from diagnosis.model import Diagnosis, FailedCustomizer
+from diagnosis.pasted import readable_clixml
 from diagnosis.redact import redact
 from diagnosis.rules import DOC_BASE, STEP_SCOPES, KnowledgeBase, Rule
 from diagnosis.scanner import Hit, ScanResult, Step
@@ -109,7 +110,7 @@ def customizer_phrase(fc: FailedCustomizer) -> str:
 
 
 def _clean(text: str, limit: int = 200) -> str:
-    text = message(text.strip())
+    text = message(readable_clixml(text).strip())
     text = re.sub(r"^(?:==>|-->|ERROR:|##\[error\])\s*", "", text)
     text = re.sub(r"^azure-arm:\s*", "", text).strip()
     text = redact(text).rstrip(",;: ")  # before the cut: a cut secret is no longer recognisable

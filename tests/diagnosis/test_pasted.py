@@ -8,7 +8,7 @@ import json
 import pytest
 
 from diagnosis import diagnose
-from diagnosis.pasted import unescape_pasted
+from diagnosis.pasted import clixml_lines, unescape_pasted
 from diagnosis.rules import BUILTIN_DIR, load_knowledge_base
 from tests.diagnosis.realscoring import REAL, scoring
 
@@ -162,3 +162,59 @@ def test_wrapped_real_reports_get_the_same_answers(kb, plain_answers, wrap) -> N
         if r.got != plain_answers[r.name]
     ]
     assert len(changed) <= 2, f"{wrap}: answers changed:\n" + "\n".join(changed)
+
+
+# PowerShell's error stream over WinRM as Packer prints it: one CLIXML line of string records and a progress object
+_RECORDS = (
+    "Install-Package : No match was found for the specified search criteria and package name _x000D__x000A_",
+    "&apos;contoso-agent&apos;. Try Get-PackageSource to see all available registered package sources._x000D__x000A_",
+    "    + FullyQualifiedErrorId : NoMatchFoundForCriteria,Microsoft.PowerShell.PackageManagement.Cmdlets."
+    "InstallPackage_x000D__x000A_",
+)
+_PROGRESS = (
+    '<Obj S="progress" RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T></TN><MS>'
+    '<PR N="Record"><AV>Preparing modules for first use.</AV><AI>0</AI><Nil /></PR></MS></Obj>'
+)
+
+
+def _clixml_error(progress: str) -> str:
+    return (
+        "==> azure-arm: Provisioning with powershell script: ./install.ps1\n"
+        "==> azure-arm: #< CLIXML\n"
+        '==> azure-arm: <Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+        + progress
+        + "".join(f'<S S="Error">{record}</S>' for record in _RECORDS)
+        + "</Objs>\n==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]\n"
+    )
+
+
+def test_clixml_records_are_the_lines_they_print() -> None:
+    prefix, printed = clixml_lines(_clixml_error(_PROGRESS).splitlines()[2])
+    assert prefix == "==> azure-arm: "
+    assert printed == [
+        "Install-Package : No match was found for the specified search criteria and package name",
+        "'contoso-agent'. Try Get-PackageSource to see all available registered package sources.",
+        "    + FullyQualifiedErrorId : NoMatchFoundForCriteria,Microsoft.PowerShell.PackageManagement.Cmdlets."
+        "InstallPackage",
+    ]  # the progress object's texts are no printed line
+    assert clixml_lines("Install-Package : <name> not found") is None
+    cut = clixml_lines('x: <Objs Version="1.1.0.1"><S S="Warning">WARNING: disk _x0009_low')
+    assert cut == ("x: ", ["WARNING: disk \tlow"])  # a record cut off with the line keeps its text
+
+
+def test_pasted_clixml_is_diagnosed_and_shown_as_the_error_it_holds(kb) -> None:
+    d = diagnose(_clixml_error(_PROGRESS), rules=kb)
+    assert d.category == "customizer-failed" and d.rule_id == "windows-package-not-found"
+    shown = " ".join([d.summary, *(e.text for e in d.evidence)])
+    assert "No match was found" in shown
+    assert not any(mark in shown for mark in ("<S S=", "_x000D_", "&apos;", "<Objs", "Preparing modules"))
+
+
+def test_clixml_in_a_log_line_is_shown_as_the_error_it_holds(kb) -> None:
+    """The log is scanned as written (its lines are not rewritten); the evidence shows what the records print."""
+    op = "[7c3e9a12-4b5d-4e8f-9a61-2f0d3c5b8e71] PACKER OUT "
+    log = "".join(op + line + "\n" for line in _clixml_error("").splitlines()).encode()
+    d = diagnose(None, log=log, rules=kb)
+    assert d.rule_id == "windows-package-not-found"
+    first = d.evidence[0].text
+    assert "No match was found" in first and "'contoso-agent'" in first and "<S S=" not in first
