@@ -13,7 +13,10 @@ the program that prints each:
   ``エラー:``, ``오류:``, ...), also after a quotation mark;
 * PowerShell: ``Exception calling "X" with "N" argument(s)``, ``The term 'X' is not recognized as ...``;
 * Python: an exception's last traceback line, ``<module.>Name(Error|Exception): <message>``;
-* bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer);
+* bash: ``Killed`` alone on a line, printed when a command it ran was killed (the kernel's OOM killer), and
+  ``Aborted (core dumped)`` / ``Segmentation fault (core dumped)`` (and the other core-dumping signals) for a command
+  that crashed;
+* Travis CI: ``The command "<command>" exited with <n>.`` (not 0);
 * a Rust program's panic: ``thread '<name>' panicked at ...``;
 * sh/bash with the script's location (``<script>.sh: line <n>: ...`` / ``<script>.sh: <n>: ...``) before one of their
   error texts (``command not found``, ``No such file or directory``, ``Permission denied``, ``parameter not set``,
@@ -67,6 +70,9 @@ FAILURE_STATEMENT = re.compile(
     r"|The term '[^'\n]{1,200}' is not recognized as"
     r"|(?m:^\s{0,8}(?:[A-Za-z_]\w{0,60}\.){0,6}[A-Z]\w{0,60}(?:Error|Exception): \S)"
     r"|(?m:^\s{0,8}Killed\s*$)"
+    r"|\b(?:Aborted|Segmentation fault|Bus error|Illegal instruction|Floating point exception)"
+    r"[ \t]{1,40}\(core dumped\)"
+    r"|The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|" + RUST_PANIC
     + r"|\.sh: (?:line )?\d{1,6}: [^\n]{0,200}(?:command not found|No such file or directory|Permission denied"
     r"|Operation not permitted|parameter not set|unbound variable|syntax error)"
