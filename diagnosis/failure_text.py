@@ -17,6 +17,8 @@ the program that prints each:
   ``Aborted (core dumped)`` / ``Segmentation fault (core dumped)`` (and the other core-dumping signals) for a command
   that crashed;
 * Travis CI: ``The command "<command>" exited with <n>.`` (not 0);
+* Windows tools: certutil's ``CertUtil: -<verb> command FAILED: 0x...``, Task Scheduler's ``The task XML contains a
+  value which is incorrectly formatted or out of range``, takeown's ``... does not have ownership privileges on ...``;
 * a Rust program's panic: ``thread '<name>' panicked at ...``;
 * sh/bash with the script's location (``<script>.sh: line <n>: ...`` / ``<script>.sh: <n>: ...``) before one of their
   error texts (``command not found``, ``No such file or directory``, ``Permission denied``, ``parameter not set``,
@@ -57,6 +59,15 @@ ENDED_FAILED = r"(?i:\b(?:end|terminal(?: provisioning)?) state (?:of )?'(?:Fail
 RUST_PANIC = r"\bthread '[^'\n]{1,80}' panicked at\b"
 # GNU make's fatal errors end ".  Stop." ("No rule to make target '<t>'.  Stop."): no error word in them
 MAKE_FATAL = r"\bmake(?:\[\d{1,3}\])?: \*\*\* [^\n]{1,300}\.  Stop\."
+# a command that crashed: bash's report of a core-dumping signal ("<pid> Aborted (core dumped) <command>")
+CORE_DUMPED = (
+    r"\b(?:Aborted|Segmentation fault|Bus error|Illegal instruction|Floating point exception)[ \t]{1,40}\(core dumped\)"
+)
+# failures stated without an error word: Travis CI's exit line, Task Scheduler's refused definition, takeown's refusal
+NO_ERROR_WORD_FAILURE = (
+    r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
+    r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
+)
 # an Image Builder run that delivered only some of its distribution targets
 PARTIAL_RUN = "PartiallySucceeded"
 FAILURE_STATEMENT = re.compile(
@@ -70,9 +81,8 @@ FAILURE_STATEMENT = re.compile(
     r"|The term '[^'\n]{1,200}' is not recognized as"
     r"|(?m:^\s{0,8}(?:[A-Za-z_]\w{0,60}\.){0,6}[A-Z]\w{0,60}(?:Error|Exception): \S)"
     r"|(?m:^\s{0,8}Killed\s*$)"
-    r"|\b(?:Aborted|Segmentation fault|Bus error|Illegal instruction|Floating point exception)"
-    r"[ \t]{1,40}\(core dumped\)"
-    r"|The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
+    r"|" + CORE_DUMPED + "|" + NO_ERROR_WORD_FAILURE
+    + r"|CertUtil: -\w{1,40} command FAILED\b"
     r"|" + RUST_PANIC
     + r"|\.sh: (?:line )?\d{1,6}: [^\n]{0,200}(?:command not found|No such file or directory|Permission denied"
     r"|Operation not permitted|parameter not set|unbound variable|syntax error)"

@@ -25,9 +25,11 @@ from collections import deque
 from dataclasses import dataclass
 
 from diagnosis.failure_text import (
+    CORE_DUMPED,
     ENDED_FAILED,
     LOCALIZED_ERROR_WORD,
     MAKE_FATAL,
+    NO_ERROR_WORD_FAILURE,
     NO_FAILURE_COUNT,
     NOT_A_SETTING,
     PARTIAL_RUN,
@@ -38,6 +40,7 @@ from diagnosis.rules import KnowledgeBase, Pattern
 from diagnosis.scan import hs_backend
 from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Recorder, build_table, drive
 from diagnosis.scan.hs_literals import LiteralSet
+from diagnosis.scan.markers import MARKERS
 from diagnosis.scan.model import EVIDENCE_CHARS, FIRST_HITS, LAST_HITS, MAX_STEPS, Hit, RuleHits, ScanResult, Step
 from diagnosis.scan.source import CHUNK, Encoding, normalized, open_source
 from diagnosis.scan.stdlib_backend import StdlibBackend
@@ -89,6 +92,8 @@ _ERRORISH = re.compile(
     + r"|\b" + PARTIAL_RUN + r"\b|" + MAKE_FATAL
     + r"|" + ENDED_FAILED  # a deployment that ended Failed or Canceled
     + r"|" + RUST_PANIC
+    + r"|" + CORE_DUMPED
+    + r"|" + NO_ERROR_WORD_FAILURE
     # sh/bash on an unset variable (set -u), a sudo binary that is not setuid root: their texts have no error word
     # (sudo asking for a password without a terminal is left out: a prompt as much as an error)
     + r"|\bparameter not set\b|\bunbound variable\b|\bmust be owned by uid 0\b"
@@ -292,17 +297,22 @@ _LOG_LINE = re.compile(
     + rb"|^\s{0,4}(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d |==> |--> |[\w.-]{1,80}: |\[[0-9a-fA-F-]{36}\] )"
 )
 _PREAMBLE_LINES = 20  # a run's status message, or a few words above the excerpt
+_MARKER = {m.kind: re.compile(m.pattern.encode()) for m in MARKERS if m.kind in ("success", "failure")}
 
 
 def split_log_preamble(pasted: bytes) -> tuple[str, bytes]:
     """A pasted log's leading lines that are not log lines (a run's status message above a customization.log
-    excerpt) and the log from its first log line on; the preamble is empty when the paste starts with a log line
-    or its leading lines are too many to be a message."""
+    excerpt) and the log from its first log line on; the preamble is empty when the paste starts with a log line,
+    its leading lines are too many to be a message, or the log shows a build that finished (a failed run's status
+    message comes with no such log: the leading lines are a reporter's words)."""
     start = 0
     for count, line in enumerate(pasted.splitlines(keepends=True)):
         if count >= _PREAMBLE_LINES:
             return "", pasted
         if _LOG_LINE.search(line):
-            return pasted[:start].decode("utf-8", "replace"), pasted[start:]
+            log = pasted[start:]
+            if _MARKER["success"].search(log) and not _MARKER["failure"].search(log):
+                return "", pasted
+            return pasted[:start].decode("utf-8", "replace"), log
         start += len(line)
     return "", pasted
