@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-
-try:
-    import hyperscan
-except ImportError:  # pragma: no cover - depends on the install
-    hyperscan = None  # type: ignore[assignment]
+from diagnosis.scan.hs_compile import Compiled, hyperscan
 
 
 class LiteralSet:
@@ -15,10 +10,9 @@ class LiteralSet:
 
     def __init__(self, literals: list[tuple[bytes, bool]]) -> None:
         self.size = len(literals)
-        self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._scratches = threading.local()
+        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         if literals:
-            self._database.compile(
+            database.compile(
                 expressions=[b"".join(b"\\x%02x" % c for c in literal) for literal, _ in literals],
                 ids=list(range(len(literals))),
                 elements=len(literals),
@@ -27,20 +21,19 @@ class LiteralSet:
                     for _, caseless in literals
                 ],
             )
+        self._compiled = Compiled(database, [])
 
     def present(self, texts: tuple[bytes, ...]) -> set[int]:
         """The indices of the literals occurring in any of ``texts``."""
         found: set[int] = set()
         if not self.size:
             return found
-        scratch = getattr(self._scratches, "scratch", None)
-        if scratch is None:
-            scratch = self._scratches.scratch = hyperscan.Scratch(self._database)
+        scratch = self._compiled.scratch()
 
         def on_match(index: int, _start: int, _end: int, _flags: int, _context: object) -> None:
             found.add(index)
 
         for text in texts:
             if text:
-                self._database.scan(text, match_event_handler=on_match, scratch=scratch)
+                self._compiled.database.scan(text, match_event_handler=on_match, scratch=scratch)
         return found
