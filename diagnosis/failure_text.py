@@ -19,7 +19,10 @@ the program that prints each:
 * Travis CI: ``The command "<command>" exited with <n>.`` (not 0);
 * Windows tools: certutil's ``CertUtil: -<verb> command FAILED: 0x...``, Task Scheduler's ``The task XML contains a
   value which is incorrectly formatted or out of range``, takeown's ``... does not have ownership privileges on ...``;
-* a Rust program's panic: ``thread '<name>' panicked at ...``;
+* a Rust program's panic: ``thread '<name>' panicked at ...``; .NET's ``OutOfMemoryException``, ``Stack overflow.`` and
+  ``Process terminated.`` (Environment.FailFast);
+* OpenSSH's client losing its connection (``Connection to <host> closed by remote host.``, ``client_loop: send
+  disconnect: ...``, ``kex_exchange_identification: ...``);
 * sh/bash with the script's location (``<script>.sh: line <n>: ...`` / ``<script>.sh: <n>: ...``) before one of their
   error texts (``command not found``, ``No such file or directory``, ``Permission denied``, ``parameter not set``,
   ``unbound variable``, ``syntax error``);
@@ -83,6 +86,12 @@ FAILURE_STATEMENT = re.compile(
     r"|(?m:^\s{0,8}Killed\s*$)"
     r"|" + CORE_DUMPED + "|" + NO_ERROR_WORD_FAILURE
     + r"|CertUtil: -\w{1,40} command FAILED\b"
+    # OpenSSH's client losing or failing its connection (a script's ssh, scp or git over SSH)
+    r"|Connection to \S{1,253} closed by remote host\.|client_loop: send disconnect: "
+    r"|\b(?:ssh|kex)_exchange_identification: "
+    # .NET ending a process: an unhandled OutOfMemoryException, a stack overflow, Environment.FailFast
+    r"|\bSystem\.OutOfMemoryException\b|(?m:^\s{0,8}OutOfMemoryException\b)"
+    r"|(?m:^\s{0,8}(?:Stack overflow|Process terminated)\.)"
     r"|" + RUST_PANIC
     + r"|\.sh: (?:line )?\d{1,6}: [^\n]{0,200}(?:command not found|No such file or directory|Permission denied"
     r"|Operation not permitted|parameter not set|unbound variable|syntax error)"
