@@ -21,6 +21,7 @@ the program that prints each:
   value which is incorrectly formatted or out of range``, takeown's ``... does not have ownership privileges on ...``;
 * a Rust program's panic: ``thread '<name>' panicked at ...``; .NET's ``OutOfMemoryException``, ``Stack overflow.`` and
   ``Process terminated.`` (Environment.FailFast);
+* "Something went wrong" (the Azure portal's and many tools' failure without details);
 * OpenSSH's client losing its connection (``Connection to <host> closed by remote host.``, ``client_loop: send
   disconnect: ...``, ``kex_exchange_identification: ...``);
 * sh/bash with the script's location (``<script>.sh: line <n>: ...`` / ``<script>.sh: <n>: ...``) before one of their
@@ -92,6 +93,7 @@ FAILURE_STATEMENT = re.compile(
     # .NET ending a process: an unhandled OutOfMemoryException, a stack overflow, Environment.FailFast
     r"|\bSystem\.OutOfMemoryException\b|(?m:^\s{0,8}OutOfMemoryException\b)"
     r"|(?m:^\s{0,8}(?:Stack overflow|Process terminated)\.)"
+    r"|(?i:\bsomething went wrong\b)"  # the portal's, and many tools', failure without details
     r"|" + RUST_PANIC
     + r"|\.sh: (?:line )?\d{1,6}: [^\n]{0,200}(?:command not found|No such file or directory|Permission denied"
     r"|Operation not permitted|parameter not set|unbound variable|syntax error)"

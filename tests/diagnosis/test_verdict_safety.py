@@ -209,6 +209,7 @@ STATEMENTS = [
     lambda w, s: "kex_exchange_identification: read: Connection reset by peer",
     lambda w, s: f"Unhandled exception. System.OutOfMemoryException: {w}",
     lambda w, s: "Stack overflow.",
+    lambda w, s: f"Something went wrong while {w}.",
     lambda w, s: f'The command "./{w.replace(" ", "_")}.sh" exited with {s % 254 + 1}.',
     lambda w, s: f"/tmp/script_{s}.sh: line {s}: {w.replace(' ', '_')}: command not found",
     lambda w, s: f"    qemu: /tmp/script_{s}.sh: 12: {w.replace(' ', '_').upper()}: parameter not set",
