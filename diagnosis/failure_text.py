@@ -67,10 +67,15 @@ MAKE_FATAL = r"\bmake(?:\[\d{1,3}\])?: \*\*\* [^\n]{1,300}\.  Stop\."
 CORE_DUMPED = (
     r"\b(?:Aborted|Segmentation fault|Bus error|Illegal instruction|Floating point exception)[ \t]{1,40}\(core dumped\)"
 )
-# failures stated without an error word: Travis CI's exit line, Task Scheduler's refused definition, takeown's refusal
+# failures stated without an error word: Travis CI's exit line, Task Scheduler's refused definition, takeown's refusal,
+# OpenSSH's client losing or failing its connection (a script's ssh, scp or git over SSH), .NET ending a process (a
+# stack overflow, Environment.FailFast), and the Azure portal's and many tools' failure without details
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
+    r"|Connection to \S{1,253} closed by remote host\.|client_loop: send disconnect: "
+    r"|\b(?:ssh|kex)_exchange_identification: "
+    r"|(?m:^[ \t]{0,8}(?:Stack overflow|Process terminated)\.)|(?i:\bsomething went wrong\b)"
 )
 # an Image Builder run that delivered only some of its distribution targets
 PARTIAL_RUN = "PartiallySucceeded"
@@ -87,13 +92,7 @@ FAILURE_STATEMENT = re.compile(
     r"|(?m:^\s{0,8}Killed\s*$)"
     r"|" + CORE_DUMPED + "|" + NO_ERROR_WORD_FAILURE
     + r"|CertUtil: -\w{1,40} command FAILED\b"
-    # OpenSSH's client losing or failing its connection (a script's ssh, scp or git over SSH)
-    r"|Connection to \S{1,253} closed by remote host\.|client_loop: send disconnect: "
-    r"|\b(?:ssh|kex)_exchange_identification: "
-    # .NET ending a process: an unhandled OutOfMemoryException, a stack overflow, Environment.FailFast
     r"|\bSystem\.OutOfMemoryException\b|(?m:^\s{0,8}OutOfMemoryException\b)"
-    r"|(?m:^\s{0,8}(?:Stack overflow|Process terminated)\.)"
-    r"|(?i:\bsomething went wrong\b)"  # the portal's, and many tools', failure without details
     r"|" + RUST_PANIC
     + r"|\.sh: (?:line )?\d{1,6}: [^\n]{0,200}(?:command not found|No such file or directory|Permission denied"
     r"|Operation not permitted|parameter not set|unbound variable|syntax error)"
