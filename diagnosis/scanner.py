@@ -240,7 +240,7 @@ class _MessageIndex:
         if backend_name() == "hyperscan":
             if self.literals is None:
                 keys = [(k, False) for k in self.exact] + [(k, True) for k in self.folded]
-                self.literals = (LiteralSet(keys), [*self.exact.values(), *self.folded.values()])
+                self.literals = (LiteralSet.of(keys), [*self.exact.values(), *self.folded.values()])
             automaton, admitted = self.literals
             for i in automaton.present((whole, joined)):
                 found.update(admitted[i])

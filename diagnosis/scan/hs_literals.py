@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from diagnosis.scan.hs_compile import Compiled, hyperscan
+
+_PROCESS_CACHE: dict[str, LiteralSet] = {}  # by the literals' digest: every knowledge-base load reuses the automaton
 
 
 class LiteralSet:
@@ -22,6 +26,15 @@ class LiteralSet:
                 ],
             )
         self._compiled = Compiled(database, [])
+
+    @classmethod
+    def of(cls, literals: list[tuple[bytes, bool]]) -> LiteralSet:
+        """The automaton for ``literals``, compiled once per process."""
+        digest = hashlib.sha256(b"\0".join(b"%d%s" % (caseless, literal) for literal, caseless in literals)).hexdigest()
+        found = _PROCESS_CACHE.get(digest)
+        if found is None:
+            found = _PROCESS_CACHE[digest] = cls(literals)
+        return found
 
     def present(self, texts: tuple[bytes, ...]) -> set[int]:
         """The indices of the literals occurring in any of ``texts``."""
