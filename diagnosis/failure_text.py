@@ -61,8 +61,14 @@ LOCALIZED_ERROR = LOCALIZED_ERROR_WORD + r"\s?[:：]"
 # statements without an error word: the error-line scan of a log (``scanner._ERRORISH``) looks for them too
 ENDED_FAILED = r"(?i:\b(?:end|terminal(?: provisioning)?) state (?:of )?'(?:Failed|Canceled)')"
 RUST_PANIC = r"\bthread '[^'\n]{1,80}' panicked at\b"
-# GNU make's fatal errors end ".  Stop." ("No rule to make target '<t>'.  Stop."): no error word in them
-MAKE_FATAL = r"\bmake(?:\[\d{1,3}\])?: \*\*\* [^\n]{1,300}\.  Stop\."
+# GNU make's fatal errors end ".  Stop." ("No rule to make target '<t>'.  Stop."), and a recipe killed by a signal
+# is "*** [<target>] Killed": no error word in them
+MAKE_FATAL = (
+    r"\bmake(?:\[\d{1,3}\])?: \*\*\* (?:[^\n]{1,300}\.  Stop\."
+    r"|\[[^\]\n]{1,300}\] (?:Killed|Terminated|Aborted|Segmentation fault|Bus error))"
+)
+# bash's line for a command it ran that got SIGKILL (the kernel's OOM killer): "Killed" alone on its line
+BASH_KILLED = r"(?m:^[ \t]{0,8}Killed[ \t\r]*$)"
 # a command that crashed: bash's report of a core-dumping signal ("<pid> Aborted (core dumped) <command>")
 CORE_DUMPED = (
     r"\b(?:Aborted|Segmentation fault|Bus error|Illegal instruction|Floating point exception)[ \t]{1,40}\(core dumped\)"
@@ -89,8 +95,7 @@ FAILURE_STATEMENT = re.compile(
     r"|Exception calling \"[^\"\n]{1,120}\" with \"\d+\" argument"
     r"|The term '[^'\n]{1,200}' is not recognized as"
     r"|(?m:^\s{0,8}(?:[A-Za-z_]\w{0,60}\.){0,6}[A-Z]\w{0,60}(?:Error|Exception): \S)"
-    r"|(?m:^\s{0,8}Killed\s*$)"
-    r"|" + CORE_DUMPED + "|" + NO_ERROR_WORD_FAILURE
+    r"|" + BASH_KILLED + "|" + CORE_DUMPED + "|" + NO_ERROR_WORD_FAILURE
     + r"|CertUtil: -\w{1,40} command FAILED\b"
     r"|\bSystem\.OutOfMemoryException\b|(?m:^\s{0,8}OutOfMemoryException\b)"
     r"|" + RUST_PANIC

@@ -25,6 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from diagnosis.failure_text import (
+    BASH_KILLED,
     CORE_DUMPED,
     ENDED_FAILED,
     LOCALIZED_ERROR_WORD,
@@ -87,11 +88,11 @@ _ERRORISH = re.compile(
     r"|\bTraceback \(most recent call last\)"  # CPython's report of an exception nothing handled
     r"|(?-i:[A-Za-z0-9](?:Error|Exception): \S)"  # its last line: <module.>NameError: <message>
     r"|(?-i:\bFAIL\b)"  # go test's "--- FAIL:" and "FAIL <package>", a CI table's failed row
-    r"|(?m:^[ \t]{0,8}Killed[ \t\r]*$)"  # bash: a command it ran got SIGKILL (the OOM killer)
     r"|\bnon-zero (?:exit )?(?:code|status)\b"
     + r"|\b" + PARTIAL_RUN + r"\b|" + MAKE_FATAL
     + r"|" + ENDED_FAILED  # a deployment that ended Failed or Canceled
     + r"|" + RUST_PANIC
+    + r"|" + BASH_KILLED
     + r"|" + CORE_DUMPED
     + r"|" + NO_ERROR_WORD_FAILURE
     # sh/bash on an unset variable (set -u), a sudo binary that is not setuid root: their texts have no error word
