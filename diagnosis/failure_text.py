@@ -75,13 +75,17 @@ CORE_DUMPED = (
 )
 # failures stated without an error word: Travis CI's exit line, Task Scheduler's refused definition, takeown's refusal,
 # OpenSSH's client losing or failing its connection (a script's ssh, scp or git over SSH), .NET ending a process (a
-# stack overflow, Environment.FailFast), and the Azure portal's and many tools' failure without details
+# stack overflow, Environment.FailFast), the Azure portal's and many tools' failure without details, Go's HTTPS client
+# answered in plain HTTP, sudo refusing a missing or wrong password, and auditctl refusing rules once they are locked
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
     r"|Connection to \S{1,253} closed by remote host\.|client_loop: send disconnect: "
     r"|\b(?:ssh|kex)_exchange_identification: "
     r"|(?m:^[ \t]{0,8}(?:Stack overflow|Process terminated)\.)|(?i:\bsomething went wrong\b)"
+    r"|http: server gave HTTP response to HTTPS client"
+    r"|sudo: (?:no password was provided|\d{1,3} incorrect password attempts?)"
+    r"|The audit system is in immutable mode, no rule changes allowed"
 )
 # an Image Builder run that delivered only some of its distribution targets
 PARTIAL_RUN = "PartiallySucceeded"
