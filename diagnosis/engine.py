@@ -241,7 +241,7 @@ def diagnose(
         hint = max(candidates.values(), key=lambda c: c.key)
         diag = ambiguous_diagnosis(hint, candidates, results, failed_customizer, texts, kb)
     elif failure:
-        diag = unknown_diagnosis(results, failed_customizer, texts, kb)
+        diag = unknown_diagnosis(results, failed_customizer, texts, kb, run, status.run_sub_state)
     else:
         what = "the log" if log_result is not None else "the input"
         diag = Diagnosis(

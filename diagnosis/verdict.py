@@ -275,9 +275,20 @@ def from_candidate(
     )
 
 
+# lastRunStatus.runSubState of a run that stopped, and the phase it names
+_SUB_STATE_PHASES = {"building": "customize", "customizing": "customize", "validating": "validate",
+                     "distributing": "distribute"}
+
+
 def unknown_diagnosis(
-    results: list[ScanResult], fc: FailedCustomizer | None, texts: list[tuple[str, str]], kb: KnowledgeBase
+    results: list[ScanResult],
+    fc: FailedCustomizer | None,
+    texts: list[tuple[str, str]],
+    kb: KnowledgeBase,
+    run: str = "",
+    sub_state: str | None = None,
 ) -> Diagnosis:
+    """No entry names the cause: the most telling error lines, and what the run's state says (canceled, its phase)."""
     ev = _evidence(None, {}, results, texts, kb)
     for r in results:
         ev.add_all(r.source, r.tail_errors)
@@ -289,11 +300,13 @@ def unknown_diagnosis(
         summary = f"The build failed with an error the knowledge base does not know: {first}"
     else:
         said = next((r.stated_failure.text for r in results if r.stated_failure), None)
-        summary = (
-            f'The report describes a failure ("{_clean(said, 160)}"), but no error line explains why.'
-            if said
-            else "The build failed, but no error line explains why."
-        )
+        during = f" while {sub_state.strip()}" if sub_state and sub_state.strip() else ""
+        if said:
+            summary = f'The report describes a failure ("{_clean(said, 160)}"), but no error line explains why.'
+        elif run in ("canceled", "cancelled"):
+            summary = f"The run was canceled{during}; nothing in the text says by whom or why."
+        else:
+            summary = "The build failed, but no error line explains why."
     if not summary.endswith((".", "…")):
         summary += "."
     return Diagnosis(
@@ -306,7 +319,7 @@ def unknown_diagnosis(
             "Read the evidence lines and the end of customization.log (search '(telemetry)' from the end).",
             "If this failure repeats, add a rule for it (python -m diagnosis --rules my-rules.json).",
         ],
-        phase="customize" if fc is not None else "unknown",
+        phase="customize" if fc is not None else _SUB_STATE_PHASES.get((sub_state or "").strip().lower(), "unknown"),
         failed_customizer=fc,
         evidence=ev.evidence(),
         confidence=0.2,

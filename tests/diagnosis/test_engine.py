@@ -296,6 +296,18 @@ def test_a_run_that_failed_while_distributing_is_a_distribution_failure(kb):
         assert diagnose(template=show, rules=kb).category == "unknown", (sub_state, run)
 
 
+
+def test_an_unexplained_run_says_it_was_canceled_and_in_which_phase(kb):
+    """No line names a cause: a canceled run is said to be canceled, and the sub-state gives the phase."""
+    show = {"lastRunStatus": {"runState": "Canceled", "runSubState": "Customizing", "message": ""}}
+    d = diagnose(template=show, rules=kb)
+    assert (d.category, d.phase) == ("unknown", "customize")
+    assert d.summary.startswith("The run was canceled while Customizing")
+    show["lastRunStatus"] = {"runState": "Failed", "runSubState": "Validating", "message": ""}
+    d = diagnose(template=show, rules=kb)
+    assert (d.category, d.phase) == ("unknown", "validate")
+    assert "canceled" not in d.summary
+
 _CAPTURE = (
     "==> azure-arm: Provisioning with powershell script: C:/tmp/sysprep.ps1",
     "    azure-arm: IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE",
