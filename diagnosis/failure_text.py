@@ -58,6 +58,16 @@ LOCALIZED_ERROR_WORD = (
     "(?=[" + "".join(sorted({w[0] for w in _LOCALIZED_ERROR_WORDS})) + "])(?:" + "|".join(_LOCALIZED_ERROR_WORDS) + ")"
 )
 LOCALIZED_ERROR = LOCALIZED_ERROR_WORD + r"\s?[:：]"
+# Windows' own texts for access denied (5), file and path not found (2, 3) in the languages of localized images:
+# an error line in a log's tail although they carry no error word
+LOCALIZED_SYSTEM_ERROR = (
+    "(?:Zugriff verweigert|Das System kann (?:die angegebene Datei|den angegebenen Pfad) nicht finden"
+    "|Accès refusé|Le (?:fichier|chemin d'accès) spécifié est introuvable"
+    "|Acceso denegado|El sistema no puede encontrar (?:el archivo|la ruta) especificad[oa]"
+    "|Отказано в доступе|Не удается найти указанный файл|Системе не удается найти указанный путь"
+    "|Acesso negado|O sistema não pode encontrar o (?:arquivo|caminho) especificado"
+    "|Accesso negato|Impossibile trovare (?:il file|il percorso) specificato)"
+)
 # statements without an error word: the error-line scan of a log (``scanner._ERRORISH``) looks for them too
 ENDED_FAILED = r"(?i:\b(?:end|terminal(?: provisioning)?) state (?:of )?'(?:Failed|Canceled)')"
 RUST_PANIC = r"\bthread '[^'\n]{1,80}' panicked at\b"

@@ -29,6 +29,7 @@ from diagnosis.failure_text import (
     CORE_DUMPED,
     ENDED_FAILED,
     LOCALIZED_ERROR_WORD,
+    LOCALIZED_SYSTEM_ERROR,
     MAKE_FATAL,
     NO_ERROR_WORD_FAILURE,
     NO_FAILURE_COUNT,
@@ -92,6 +93,7 @@ _ERRORISH = re.compile(
     + r"|\b" + PARTIAL_RUN + r"\b|" + MAKE_FATAL
     + r"|" + ENDED_FAILED  # a deployment that ended Failed or Canceled
     + r"|" + RUST_PANIC
+    + r"|" + LOCALIZED_SYSTEM_ERROR
     + r"|" + BASH_KILLED
     + r"|" + CORE_DUMPED
     + r"|" + NO_ERROR_WORD_FAILURE

@@ -209,6 +209,8 @@ STATEMENTS = [
     lambda w, s: "kex_exchange_identification: read: Connection reset by peer",
     lambda w, s: f"Unhandled exception. System.OutOfMemoryException: {w}",
     lambda w, s: "Stack overflow.",
+    lambda w, s: "Zugriff verweigert",
+    lambda w, s: "Отказано в доступе.",
     lambda w, s: f'Get "https://10.0.{s % 250}.4:5986/wsman": http: server gave HTTP response to HTTPS client',
     lambda w, s: f"sudo: {s % 9 + 1} incorrect password attempts",
     lambda w, s: f"Something went wrong while {w}.",
