@@ -40,7 +40,8 @@ import real_reports_accuracy as real  # noqa: E402
 
 from diagnosis.admissible import admissible, noise_records, remote_output  # noqa: E402
 from diagnosis.cli import diagnose_input  # noqa: E402
-from diagnosis.rules import BUILTIN_DIR, RESOLVED_SUFFIX, KnowledgeBase, Rule, load_knowledge_base  # noqa: E402
+from diagnosis.engine import recovered_entries  # noqa: E402
+from diagnosis.rules import BUILTIN_DIR, KnowledgeBase, Rule, load_knowledge_base  # noqa: E402
 from diagnosis.scanner import ScanResult, scan, scan_text, sniff_is_log  # noqa: E402
 from localazure import samplelogs  # noqa: E402
 
@@ -161,13 +162,12 @@ class Finding:
     texts: int
 
 
-def usable(rule: Rule, result: ScanResult) -> bool:
+def usable(rule: Rule, result: ScanResult, kb: KnowledgeBase) -> bool:
     """A match of ``rule`` in ``result`` that the verdict may use (``diagnosis.admissible``, the failed step)."""
     rh = result.hits.get(rule.id)
     if rh is None:
         return False
-    resolved = result.hits.get(rule.id + RESOLVED_SUFFIX)
-    if resolved is not None and resolved.last[-1].line > rh.last[-1].line:
+    if rule.id in recovered_entries(result, kb):
         return False  # it recovered later in the same text
     step = result.failed_step if result.source == "log" else None
     hits = admissible(rh.samples(), result, step, rule.category)
@@ -195,7 +195,7 @@ def audit(kb: KnowledgeBase, texts: list[Labelled], only: str | None = None) -> 
                 continue
             if over_reaches(rule, text):
                 fired[rule.id].append(f"{text.name} (expected {text.expected})")
-                if usable(rule, as_input):
+                if usable(rule, as_input, kb):
                     failing[rule.id].append(f"{text.name} (expected {text.expected})")
         d = diagnose_input(text.data, kb, name="audit")
         bad = d.category not in (text.expected, "unknown", "none") and not (

@@ -48,7 +48,7 @@ from diagnosis.model import Diagnosis
 from diagnosis.pasted import unescape_pasted
 from diagnosis.phase_candidates import capture_candidate, deprovision_candidate, sub_state_candidate
 from diagnosis.redact import redact
-from diagnosis.rules import RESOLVED_SUFFIX, KnowledgeBase, load_knowledge_base
+from diagnosis.rules import KnowledgeBase, load_knowledge_base
 from diagnosis.scanner import Hit, ScanResult, scan, scan_text
 from diagnosis.status import read_provisioning_error, read_status
 from diagnosis.step_candidates import script_error_candidate, step_candidate
@@ -127,7 +127,7 @@ def diagnose(
     for r in results[len(texts) :]:  # the logs: their builder's own error, from the lines the scan kept
         r.builder_error = builder_error_in_log(r)
     for r in results:  # harmless lines (cleanup retries, recovered retries) are never evidence of the failure
-        r.recovered = _recovered(r)
+        r.recovered = recovered_entries(r, kb)
         r.noise_records = noise_records(r, kb)
         r.harmless_lines = _harmless_lines(r, kb)
         r.tail_errors = _error_lines(r)
@@ -257,12 +257,15 @@ def diagnose(
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _recovered(result: ScanResult) -> frozenset[str]:
+def recovered_entries(result: ScanResult, kb: KnowledgeBase) -> frozenset[str]:
     """Entries whose problem recovered later in the same text (a ``resolved_by`` line after their last match)."""
     out: set[str] = set()
     for rule_id, rh in result.hits.items():
-        resolved = result.hits.get(rule_id + RESOLVED_SUFFIX)
-        if resolved is not None and rh.last and resolved.last[-1].line > rh.last[-1].line:
+        rule = kb.get(rule_id)
+        if rule is None or not rule.resolved_by or not rh.last:
+            continue
+        shown = (result.hits.get(p.rule_id) for p in rule.resolved_by)
+        if max((h.last[-1].line for h in shown if h is not None and h.last), default=0) > rh.last[-1].line:
             out.add(rule_id)
     return frozenset(out)
 

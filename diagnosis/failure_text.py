@@ -86,7 +86,10 @@ CORE_DUMPED = (
 # failures stated without an error word: Travis CI's exit line, Task Scheduler's refused definition, takeown's refusal,
 # OpenSSH's client losing or failing its connection (a script's ssh, scp or git over SSH), .NET ending a process (a
 # stack overflow, Environment.FailFast), the Azure portal's and many tools' failure without details, Go's HTTPS client
-# answered in plain HTTP, sudo refusing a missing or wrong password, and auditctl refusing rules once they are locked
+# answered in plain HTTP, sudo refusing a missing or wrong password, auditctl refusing rules once they are locked,
+# PowerShell's error record (its CategoryInfo line), Win32 123, a command ended by SIGTERM or SIGHUP (bash) or killed
+# (Go's os/exec), npm's and tar's failure lines, a Python exception without a message, Chef's command time-out and
+# Perl's die
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
@@ -96,6 +99,12 @@ NO_ERROR_WORD_FAILURE = (
     r"|http: server gave HTTP response to HTTPS client"
     r"|sudo: (?:no password was provided|\d{1,3} incorrect password attempts?)"
     r"|The audit system is in immutable mode, no rule changes allowed"
+    r"|\+ CategoryInfo {0,20}: [A-Z][A-Za-z]{2,30}: "
+    r"|The filename, directory name, or volume label syntax is incorrect"
+    r"|\bline \d{1,7}: {1,8}\d{1,8} (?:Terminated|Hangup)\b|(?m:^[ \t]{0,8}(?:Terminated|Hangup)[ \t\r]*$)"
+    r"|\bsignal: killed\b|npm ERR! errno -?\d|tar: Child returned status [1-9]"
+    r"|(?m:^[ \t]{0,8}(?:[a-z_]\w{0,60}\.){1,6}[A-Z]\w{0,60}(?:Error|Exception)[ \t\r]*$)"
+    r"|Command exceeded allowed execution time, process terminated|\bDied at \S{1,300} line \d{1,7}\."
 )
 # an Image Builder run that delivered only some of its distribution targets
 PARTIAL_RUN = "PartiallySucceeded"

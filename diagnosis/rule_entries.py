@@ -16,7 +16,6 @@ from diagnosis.rules import (
     _DOWNLOAD_GROUPS,
     _FIELDS,
     _ID,
-    RESOLVED_SUFFIX,
     RUNNING_SIGNALS,
     SCOPES,
     STEP_ENTRIES,
@@ -24,6 +23,7 @@ from diagnosis.rules import (
     Pattern,
     Rule,
     RunningSignal,
+    resolved_key,
 )
 
 # entry fields that are true or false (false when absent), in the order they are checked
@@ -113,7 +113,7 @@ def parse_entry(entry: Any, origin: str, index: int, *, checked: bool = False) -
             if regex.search(""):
                 raise fail(f"{name}[{i}]", f"regex {source!r} matches the empty string (it would match every line)")
             if name == "resolved_by":
-                pats.append(_make_pattern(rid + RESOLVED_SUFFIX, regex, None, fail, f"{name}[{i}]"))
+                pats.append(_make_pattern(resolved_key(source), regex, None, fail, f"{name}[{i}]"))
             else:
                 pats.append(_make_pattern(rid, regex, keywords, fail, f"{name}[{i}]"))
         compiled[name] = tuple(pats)

@@ -100,7 +100,14 @@ _FIELDS = {
 }
 RUNNING_SIGNALS = ("prompt", "restart", "sysprep-loop", "agent-missing", "download", "failed")
 _DOWNLOAD_GROUPS = {"file", "done", "du", "total", "tu", "pct"}
-RESOLVED_SUFFIX = "#resolved"  # scan hits of a rule's resolved_by patterns are recorded under "<id>#resolved"
+# scan hits of a resolved_by pattern are recorded under "#resolved:<pattern>": entries that list the same pattern
+# share one compiled expression (an apt log's "Setting up" lines are matched once, not once per entry)
+RESOLVED_PREFIX = "#resolved:"
+
+
+def resolved_key(source: str) -> str:
+    """The scan-hit key of a resolved_by pattern."""
+    return RESOLVED_PREFIX + source
 
 
 # Entries the engine applies to the provisioner that failed (its exit line is the evidence): they need no
@@ -187,13 +194,24 @@ class KnowledgeBase:
 
     def patterns(self, *, log: bool = True, message: bool = False) -> list[Pattern]:
         out: list[Pattern] = []
+        shared: set[str] = set()
         for rule in self.rules.values():
             if log:
                 out.extend(rule.log_patterns)
-                out.extend(rule.resolved_by)
+                for p in rule.resolved_by:
+                    if p.rule_id not in shared:
+                        shared.add(p.rule_id)
+                        out.append(p)
             if message:
                 out.extend(rule.message_patterns)
         return out
+
+    def recovery_entry(self, key: str) -> Rule | None:
+        """The entry a scan key names: its own id, or the first entry listing a resolved_by pattern of that key."""
+        found = self.rules.get(key)
+        if found is None and key.startswith(RESOLVED_PREFIX):
+            found = next((r for r in self.rules.values() if any(p.rule_id == key for p in r.resolved_by)), None)
+        return found
 
     def categories(self) -> set[str]:
         return {r.category for r in self.rules.values() if not r.benign}
@@ -250,8 +268,8 @@ def _check_automaton(users: KnowledgeBase) -> None:
     try:
         hs_backend.compiled_for(table)
     except hs_backend.PatternNotCompilable as exc:
-        rule_id = (table.entries[exc.index].rule_id or "").removesuffix(RESOLVED_SUFFIX)
-        rule = users.rules.get(rule_id)
+        rule = users.recovery_entry(table.entries[exc.index].rule_id or "")
+        rule_id = rule.id if rule is not None else ""
         origin = rule.origin if rule is not None else "<markers>"
         raise KnowledgeBaseError(f"{origin}: entry ({rule_id}): {exc}") from None
 

@@ -30,9 +30,9 @@ _NOT_REBOOT = r"(?!3010\b|1641\b)"
 # What shows a failure in any text: a non-zero exit, Packer's failure lines, an ARM error object, a Failed (or a run's
 # PartiallySucceeded) state
 FAILURE_SIGNAL = re.compile(
-    r"[Nn]on-zero exit status:? ?(?:exit status )?[1-9]|Bad exit status: [1-9]|exited with code:? ?"
+    r"[Nn]on-zero exit status:? ?(?:exit status )?-?[1-9]|Bad exit status: [1-9]|exited with code:? ?"
     + _NOT_REBOOT
-    + r"[1-9]|Erroneous exit code [1-9]|exit status [1-9]"
+    + r"-?[1-9]|Erroneous exit code [1-9]|exit status [1-9]"
     r"|Remote command exited with '[1-9]|Communicator ended with: (?!2300218\b)[1-9]"
     r"|Build '[^'\n]{1,80}' errored|Provisioning step had errors|Some builds didn't complete successfully"
     r"|machine readable: [\w.-]{1,120},error \[\]string"

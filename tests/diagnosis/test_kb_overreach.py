@@ -60,7 +60,7 @@ def test_no_entry_matches_usably_on_a_text_without_failure(texts):
             rule = KB.get(rule_id)
             if rule is None or rule.benign or rule.error_record or rule.progress:
                 continue  # progress lines (healthy builds print them too) never show a failure alone
-            if kb_overreach.over_reaches(rule, text) and kb_overreach.usable(rule, result):
+            if kb_overreach.over_reaches(rule, text) and kb_overreach.usable(rule, result, KB):
                 offenders.append(f"{rule.id} on {text.name}")
     assert not offenders, offenders
 
