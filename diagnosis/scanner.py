@@ -107,6 +107,7 @@ _NOT_ERRORISH = re.compile(
     r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b"
     r"|\"code\": \"(?:ProvisioningState/succeeded|PowerState/\w{1,20})\""  # a VM instance view's status codes
     r"|\bTotal +Copied +Skipped +Mismatch +FAILED +Extras\b"  # robocopy's summary header
+    r"|Installation success or error status: 0\."  # Windows Installer's event text of a successful install
 )
 
 
