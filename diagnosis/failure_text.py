@@ -89,7 +89,8 @@ CORE_DUMPED = (
 # answered in plain HTTP, sudo refusing a missing or wrong password, auditctl refusing rules once they are locked,
 # PowerShell's error record (its CategoryInfo line), Win32 123, a command ended by SIGTERM or SIGHUP (bash) or killed
 # (Go's os/exec), npm's and tar's failure lines, a Python exception without a message, Chef's command time-out and
-# Perl's die
+# Perl's die; dnf's unknown command (a plugin not installed), conflict and unopenable package lines, iptables' refusals,
+# RHEL's service wrapper refusing a non-LSB action
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
@@ -105,6 +106,9 @@ NO_ERROR_WORD_FAILURE = (
     r"|\bsignal: killed\b|npm ERR! errno -?\d|tar: Child returned status [1-9]"
     r"|(?m:^[ \t]{0,8}(?:[a-z_]\w{0,60}\.){1,6}[A-Z]\w{0,60}(?:Error|Exception)[ \t\r]*$)"
     r"|Command exceeded allowed execution time, process terminated|\bDied at \S{1,300} line \d{1,7}\."
+    r"|No such command: [\w-]{1,60}\. Please use |try to add (?:'|\\u0027)--allowerasing(?:'|\\u0027) to command line"
+    r"|\bProblem opening package \S{1,300}\.rpm|iptables: (?:No chain/target/match by that name|Bad rule \()"
+    r"|The service command supports only basic LSB actions"
 )
 # an Image Builder run that delivered only some of its distribution targets
 PARTIAL_RUN = "PartiallySucceeded"
