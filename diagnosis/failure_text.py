@@ -90,7 +90,8 @@ CORE_DUMPED = (
 # PowerShell's error record (its CategoryInfo line), Win32 123, a command ended by SIGTERM or SIGHUP (bash) or killed
 # (Go's os/exec), npm's and tar's failure lines, a Python exception without a message, Chef's command time-out and
 # Perl's die; dnf's unknown command (a plugin not installed), conflict and unopenable package lines, iptables' refusals,
-# RHEL's service wrapper refusing a non-LSB action
+# RHEL's service wrapper refusing a non-LSB action, a Python exception from an exceptions or errors module whose class
+# name has no Error word (google.api_core.exceptions.ServiceUnavailable)
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
@@ -109,6 +110,7 @@ NO_ERROR_WORD_FAILURE = (
     r"|No such command: [\w-]{1,60}\. Please use |try to add (?:'|\\u0027)--allowerasing(?:'|\\u0027) to command line"
     r"|\bProblem opening package \S{1,300}\.rpm|iptables: (?:No chain/target/match by that name|Bad rule \()"
     r"|The service command supports only basic LSB actions"
+    r"|(?m:^[ \t]{0,8}(?:[a-z_]\w{0,60}\.){0,6}(?:exceptions|errors)\.[A-Z]\w{0,60}: \S)"
 )
 # an Image Builder run that delivered only some of its distribution targets
 PARTIAL_RUN = "PartiallySucceeded"

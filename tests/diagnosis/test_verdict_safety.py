@@ -210,6 +210,7 @@ STATEMENTS = [
     lambda w, s: f"Unhandled exception. System.OutOfMemoryException: {w}",
     lambda w, s: "Stack overflow.",
     lambda w, s: "Zugriff verweigert",
+    lambda w, s: f"google.api_core.exceptions.ServiceUnavailable: {s} {w}",
     lambda w, s: f"    + CategoryInfo          : OperationStopped: ({w}:String) [], RuntimeException",
     lambda w, s: f"./install.sh: line {s}:  {s}2 Terminated              {w.replace(' ', '_')}",
     lambda w, s: f"npm ERR! errno {s % 254 + 1}",
