@@ -112,6 +112,10 @@ NO_ERROR_WORD_FAILURE = (
     r"|The service command supports only basic LSB actions"
     r"|(?m:^[ \t]{0,8}(?:[a-z_]\w{0,60}\.){0,6}(?:exceptions|errors)\.[A-Z]\w{0,60}: \S)"
 )
+# Windows Installer's success codes that ask for a restart (ERROR_SUCCESS_REBOOT_REQUIRED 3010,
+# ERROR_SUCCESS_REBOOT_INITIATED 1641): a tool's "exit code 3010" alone is no failure; Packer's own
+# "non-zero exit status: 3010" line still is one when the code was not allowed
+NOT_REBOOT = r"(?!3010\b|1641\b)"
 # an Image Builder run that delivered only some of its distribution targets
 PARTIAL_RUN = "PartiallySucceeded"
 FAILURE_STATEMENT = re.compile(

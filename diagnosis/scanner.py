@@ -34,6 +34,7 @@ from diagnosis.failure_text import (
     NO_ERROR_WORD_FAILURE,
     NO_FAILURE_COUNT,
     NOT_A_SETTING,
+    NOT_REBOOT,
     PARTIAL_RUN,
     RUST_PANIC,
     failure_sentences,
@@ -89,7 +90,7 @@ _ERRORISH = re.compile(
     r"|\bTraceback \(most recent call last\)"  # CPython's report of an exception nothing handled
     r"|(?-i:[A-Za-z0-9](?:Error|Exception): \S)"  # its last line: <module.>NameError: <message>
     r"|(?-i:\bFAIL\b)"  # go test's "--- FAIL:" and "FAIL <package>", a CI table's failed row
-    r"|\bnon-zero (?:exit )?(?:code|status)\b|\bexited with (?:code|status):? ?(?!3010\b|1641\b)-?[1-9]"
+    r"|\bnon-zero (?:exit )?(?:code|status)\b|\bexited with (?:code|status):? ?" + NOT_REBOOT + r"-?[1-9]"
     + r"|\b" + PARTIAL_RUN + r"\b|" + MAKE_FATAL
     + r"|" + ENDED_FAILED  # a deployment that ended Failed or Canceled
     + r"|" + RUST_PANIC

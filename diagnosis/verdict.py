@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from diagnosis.admissible import failing_step
 from diagnosis.categories import CATEGORIES
 from diagnosis.evidence import EvidenceBuilder, core, split_texts, step_records, whole_line
-from diagnosis.failure_text import MAKE_FATAL, PARTIAL_RUN
+from diagnosis.failure_text import MAKE_FATAL, NOT_REBOOT, PARTIAL_RUN
 from diagnosis.logline import message, parse_line
 from diagnosis.model import Diagnosis, FailedCustomizer
 from diagnosis.pasted import readable_clixml
@@ -23,15 +23,11 @@ from diagnosis.rules import DOC_BASE, STEP_SCOPES, KnowledgeBase, Rule
 from diagnosis.scanner import Hit, ScanResult, Step
 from diagnosis.times import format_duration
 
-# Windows Installer's success codes that ask for a restart (ERROR_SUCCESS_REBOOT_REQUIRED 3010,
-# ERROR_SUCCESS_REBOOT_INITIATED 1641): a tool's "exit code 3010" alone is no failure; Packer's own
-# "non-zero exit status: 3010" line still is one when the code was not allowed
-_NOT_REBOOT = r"(?!3010\b|1641\b)"
 # What shows a failure in any text: a non-zero exit, Packer's failure lines, an ARM error object, a Failed (or a run's
 # PartiallySucceeded) state
 FAILURE_SIGNAL = re.compile(
     r"[Nn]on-zero exit status:? ?(?:exit status )?-?[1-9]|Bad exit status: [1-9]|exited with code:? ?"
-    + _NOT_REBOOT
+    + NOT_REBOOT
     + r"-?[1-9]|Erroneous exit code [1-9]|exit status [1-9]"
     r"|Remote command exited with '[1-9]|Communicator ended with: (?!2300218\b)[1-9]"
     r"|Build '[^'\n]{1,80}' errored|Provisioning step had errors|Some builds didn't complete successfully"
@@ -44,7 +40,7 @@ FAILURE_SIGNAL = re.compile(
     + PARTIAL_RUN
     + r")\b)"
     # Windows tools' exit codes are often HRESULTs, which PowerShell's $LASTEXITCODE prints signed (-2146233079)
-    r"|(?i:\bexit ?code:? ?-?" + _NOT_REBOOT + r"[1-9]|exited with status -?[1-9]|returned (?:exit )?code -?[1-9])"
+    r"|(?i:\bexit ?code:? ?-?" + NOT_REBOOT + r"[1-9]|exited with status -?[1-9]|returned (?:exit )?code -?[1-9])"
     r"|(?i:\b(?:non[- ]?zero|unsuccessful|unexpected) exit code\b)"
     r"|context deadline exceeded|context canceled|(?i:\bunexpected EOF\b)|Build was (?:cancelled|halted)"
     r"|Cleanly cancelled builds after being interrupted"  # packer build: its context was cancelled (exit 1)
