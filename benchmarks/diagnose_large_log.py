@@ -5,7 +5,8 @@ generates a log (default 500 MB; the failure at the end) in a temporary director
 
 * ``LC_ALL=C grep -c -E -f <patterns> <log> > <file>``: every log pattern of the knowledge base, translated to
   POSIX ERE, matched as bytes (grep's output goes to a file: with stdout on /dev/null GNU grep stops at the first
-  match),
+  match); a counted repeat with a bound above 8 (``{1,200}``) becomes ``+`` or ``*``, since GNU grep's DFA grows
+  with the bound and would time its own construction instead of the scan,
 * ``LC_ALL=C grep -c -i -E 'error|fail' <log> > <file>``: what an engineer types to find the failure by hand, and
 * ``python -m diagnosis --json <log>`` once per scanning backend (``DIAGNOSIS_SCAN_BACKEND``): the whole CLI
   (start-up, knowledge-base load, streaming scan, report),
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,6 +52,10 @@ _ESCAPES = {
     "W": "[^[:alnum:]_]",
     "b": "\\b",
 }
+
+
+_COUNTED = re.compile(r"\{(\d+)(?:,(\d*))?\}")
+_MAX_BOUND = 8
 
 
 def to_ere(pattern: str) -> str | None:
@@ -105,6 +111,16 @@ def to_ere(pattern: str) -> str | None:
                 out.append("[" + ("^" if neg else "") + chars + "]")
             i = j + 1
             continue
+        if c == "{":
+            m = _COUNTED.match(pattern, i)
+            if m is not None:
+                low, high = int(m.group(1)), m.group(2)
+                if high == "" or (high is not None and int(high) > _MAX_BOUND) or (high is None and low > _MAX_BOUND):
+                    out.append("*" if low == 0 else "+" if low == 1 else f"{{{low},}}")
+                else:
+                    out.append(m.group(0))
+                i = m.end()
+                continue
         if ignore_case and c.isalpha():
             out.append(f"[{c.lower()}{c.upper()}]")
         else:
