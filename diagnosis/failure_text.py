@@ -91,7 +91,8 @@ CORE_DUMPED = (
 # (Go's os/exec), npm's and tar's failure lines, a Python exception without a message, Chef's command time-out and
 # Perl's die; dnf's unknown command (a plugin not installed), conflict and unopenable package lines, iptables' refusals,
 # RHEL's service wrapper refusing a non-LSB action, a Python exception from an exceptions or errors module whose class
-# name has no Error word (google.api_core.exceptions.ServiceUnavailable)
+# name has no Error word (google.api_core.exceptions.ServiceUnavailable); OpenSSH's sshd refusing to start (host keys
+# with open permissions, none loadable, a bad sshd_config option)
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
@@ -111,6 +112,9 @@ NO_ERROR_WORD_FAILURE = (
     r"|\bProblem opening package \S{1,300}\.rpm|iptables: (?:No chain/target/match by that name|Bad rule \()"
     r"|The service command supports only basic LSB actions"
     r"|(?m:^[ \t]{0,8}(?:[a-z_]\w{0,60}\.){0,6}(?:exceptions|errors)\.[A-Z]\w{0,60}: \S)"
+    r"|Bad permissions\. Try removing permissions for user|Permissions for '[^'\n]{1,300}' are too open\."
+    r"|sshd: no hostkeys available -- exiting|\bline \d{1,6}: Bad configuration option: \S"
+    r"|terminating, \d{1,4} bad configuration options"
 )
 # Windows Installer's success codes that ask for a restart (ERROR_SUCCESS_REBOOT_REQUIRED 3010,
 # ERROR_SUCCESS_REBOOT_INITIATED 1641): a tool's "exit code 3010" alone is no failure; Packer's own

@@ -248,6 +248,9 @@ STATEMENTS = [
     lambda w, s: f"Behind the proxy I can't get updates for {w}.",
     lambda w, s: f"Resource Template deployment reached end state of 'Canceled'.\nIP Address is: 10.0.0.{s}",
     lambda w, s: f"thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', src/{w[:1]}.rs:{s}:21",
+    lambda w, s: "sshd: no hostkeys available -- exiting.",
+    lambda w, s: f"/etc/ssh/sshd_config line {s}: Bad configuration option: {w.replace(' ', '')}",
+    lambda w, s: f"Permissions for 'C:\\ProgramData\\ssh\\ssh_host_{w.replace(' ', '_')}_key' are too open.",
 ]
 CALM = ["Hello,", "I run the build from a pipeline.", "Thanks for any help", "    azure-arm: Done."]
 
