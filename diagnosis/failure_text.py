@@ -92,7 +92,9 @@ CORE_DUMPED = (
 # Perl's die; dnf's unknown command (a plugin not installed), conflict and unopenable package lines, iptables' refusals,
 # RHEL's service wrapper refusing a non-LSB action, a Python exception from an exceptions or errors module whose class
 # name has no Error word (google.api_core.exceptions.ServiceUnavailable); OpenSSH's sshd refusing to start (host keys
-# with open permissions, none loadable, a bad sshd_config option)
+# with open permissions, none loadable, a bad sshd_config option); a request's validation stated without an error word
+# (a named parameter, property, field or argument that is required, invalid, not supported or out of range; one of two
+# settings only)
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
@@ -115,6 +117,12 @@ NO_ERROR_WORD_FAILURE = (
     r"|Bad permissions\. Try removing permissions for user|Permissions for '[^'\n]{1,300}' are too open\."
     r"|sshd: no hostkeys available -- exiting|\bline \d{1,6}: Bad configuration option: \S"
     r"|terminating, \d{1,4} bad configuration options"
+    r"|(?i:\b(?:parameter|property|field|argument|setting)s? (?:'[^'\n]{1,100}'|\"[^\"\n]{1,100}\"|[\w.\[\]/-]{1,100}) "
+    r"(?:is required|is not (?:valid|supported|allowed)|is invalid|must (?:be|not|have|contain)\b|should be\b"
+    r"|cannot be\b|can not be\b|exceeds the maximum))"
+    r"|\bof the resource is required\b|\bOnly one of [^\n]{1,200} can be (?:specified|set)\b"
+    r"|\bSpecify either [^\n]{1,200}, not both\b|\bis not supported in this region\b"
+    r"|\bis not (?:a valid \w|one of the allowed values\b)"
 )
 # Windows Installer's success codes that ask for a restart (ERROR_SUCCESS_REBOOT_REQUIRED 3010,
 # ERROR_SUCCESS_REBOOT_INITIATED 1641): a tool's "exit code 3010" alone is no failure; Packer's own

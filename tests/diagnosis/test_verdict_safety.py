@@ -249,6 +249,10 @@ STATEMENTS = [
     lambda w, s: f"Resource Template deployment reached end state of 'Canceled'.\nIP Address is: 10.0.0.{s}",
     lambda w, s: f"thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', src/{w[:1]}.rs:{s}:21",
     lambda w, s: "sshd: no hostkeys available -- exiting.",
+    lambda w, s: f"The value of parameter {w.replace(' ', '.')} is required.",
+    lambda w, s: f"Property '{w}' must be one of: PlatformImage, ManagedImage.",
+    lambda w, s: f"Only one of '{w}' and 'publisher' can be specified.",
+    lambda w, s: f"Parameter 'osDisk.diskSizeGB' should be greater than or equal to {s}.",
     lambda w, s: f"/etc/ssh/sshd_config line {s}: Bad configuration option: {w.replace(' ', '')}",
     lambda w, s: f"Permissions for 'C:\\ProgramData\\ssh\\ssh_host_{w.replace(' ', '_')}_key' are too open.",
 ]
