@@ -4,6 +4,7 @@ problem raises ``KnowledgeBaseError`` naming the file, the entry, the field and 
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -104,7 +105,7 @@ def parse_entry(entry: Any, origin: str, index: int, *, checked: bool = False) -
         pats = []
         for i, source in enumerate(raw):
             try:
-                regex = re.compile(source)
+                regex = _compile(source)
             except re.error as exc:
                 raise fail(f"{name}[{i}]", f"invalid regex {source!r}: {exc}") from None
             problem = None if checked else linear_problem(source)
@@ -176,10 +177,23 @@ def _parse_running(raw: Any, fail) -> tuple[RunningSignal, ...]:
     return tuple(out)
 
 
+# the knowledge base repeats most sources (a rule's message and log patterns, shared resolved_by patterns): each is
+# compiled and analysed once per process, which re's own 512-entry cache cannot do for thousands of patterns
+@functools.cache
+def _compile(source: str | bytes, flags: int = 0) -> re.Pattern:
+    return re.compile(source, flags)
+
+
+@functools.cache
+def _literals(pattern: str, flags: int) -> tuple[str, ...] | None:
+    found = required_literals(pattern, flags)
+    return None if found is None else tuple(found)
+
+
 def _make_pattern(rule_id: str, regex: re.Pattern[str], keywords: list[str] | None, fail, name: str) -> Pattern:
     ignore_case = bool(regex.flags & re.IGNORECASE)
     try:  # log lines are matched as bytes: \d, \w, \s, \b and (?i) are ASCII, counts are in bytes
-        bregex = re.compile(regex.pattern.encode("utf-8"), re.IGNORECASE if ignore_case else 0)
+        bregex = _compile(regex.pattern.encode("utf-8"), re.IGNORECASE if ignore_case else 0)
     except re.error as exc:
         raise fail(name, f"pattern {regex.pattern!r} cannot be matched on log bytes: {exc}") from None
     if keywords:
@@ -188,7 +202,7 @@ def _make_pattern(rule_id: str, regex: re.Pattern[str], keywords: list[str] | No
             if regex.pattern and not _keyword_plausible(regex, k):
                 raise fail("keywords", f"keyword {k!r} does not occur in pattern {name} {regex.pattern!r}")
         return Pattern(rule_id, regex.pattern, regex, tuple(k.encode() for k in kws), ignore_case, bregex)
-    alternatives = required_literals(regex.pattern, regex.flags)
+    alternatives = _literals(regex.pattern, regex.flags)
     kw: tuple[bytes, ...] = ()
     if alternatives:
         kw = tuple((a.lower() if ignore_case else a).encode("utf-8") for a in alternatives)
@@ -196,7 +210,7 @@ def _make_pattern(rule_id: str, regex: re.Pattern[str], keywords: list[str] | No
 
 
 def _keyword_plausible(regex: re.Pattern[str], keyword: str) -> bool:
-    lits = required_literals(regex.pattern, regex.flags)
+    lits = _literals(regex.pattern, regex.flags)
     if lits is None:
         return True  # cannot tell: trust the author
     k = keyword.lower()
