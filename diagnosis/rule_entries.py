@@ -178,13 +178,14 @@ def _parse_running(raw: Any, fail) -> tuple[RunningSignal, ...]:
 
 
 # the knowledge base repeats most sources (a rule's message and log patterns, shared resolved_by patterns): each is
-# compiled and analysed once per process, which re's own 512-entry cache cannot do for thousands of patterns
-@functools.cache
+# compiled and analysed once per process (bounded, for rules files a long-lived host reloads), which re's own
+# 512-entry cache cannot do for thousands of patterns
+@functools.lru_cache(maxsize=16384)
 def _compile(source: str | bytes, flags: int = 0) -> re.Pattern:
     return re.compile(source, flags)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16384)
 def _literals(pattern: str, flags: int) -> tuple[str, ...] | None:
     found = required_literals(pattern, flags)
     return None if found is None else tuple(found)
