@@ -45,6 +45,8 @@ MAX_PASSES = 3  # a message nested in a message nested in a message
 _CLIXML_START = re.compile(r"#< CLIXML|<Objs Version=")
 _CLIXML_TAG = re.compile(r"<(/?)(\w{1,20})(?:\s[^<>\n]{0,400})?>")
 _CLIXML_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
+# a record's CR LF copied without the CLIXML around it (the closing "_" may be cut off with the line)
+_CLIXML_NEWLINE = re.compile(r"_x000[Dd]__x000[Aa]_?")
 _LINE_WRAPPER = re.compile(
     r"^[ \t]{0,3}(?:>[ \t]?){1,2}(?![ \t]*[>\n])"  # one or two levels of quoting, not a script's ">>>"
     r"|^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-]\d\d:\d\d): "  # Packer's -timestamp-ui: RFC 3339 time, ": "
@@ -121,7 +123,7 @@ def readable_clixml(line: str) -> str:
 
 def _decode_clixml(text: str) -> str:
     if _CLIXML_START.search(text) is None:
-        return text
+        return _CLIXML_NEWLINE.sub("\n", text)
     out = []
     for line in text.split("\n"):
         found = clixml_lines(line)

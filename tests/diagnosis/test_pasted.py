@@ -202,6 +202,17 @@ def test_clixml_records_are_the_lines_they_print() -> None:
     assert cut == ("x: ", ["WARNING: disk \tlow"])  # a record cut off with the line keeps its text
 
 
+def test_a_record_copied_without_its_clixml_ends_its_line_at_the_escaped_newline(kb) -> None:
+    """A record's text copied out of the CLIXML keeps its escaped CR LF (the closing "_" cut off with the line)."""
+    text = (
+        '    azure-arm: Exception calling "DownloadString" with "1" argument(s): "The request was aborted: Could not '
+        "create SSL/TLS secure _x000D__x000A\n    azure-arm: At C:\\Windows\\Temp\\script.ps1:3 char:1_x000D__x000A_\n"
+        "==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]"
+    )
+    assert "_x000" not in unescape_pasted(text)
+    assert diagnose(text, rules=kb).rule_id == "guest-download-tls-protocol"
+
+
 def test_pasted_clixml_is_diagnosed_and_shown_as_the_error_it_holds(kb) -> None:
     d = diagnose(_clixml_error(_PROGRESS), rules=kb)
     assert d.category == "customizer-failed" and d.rule_id == "windows-package-not-found"
