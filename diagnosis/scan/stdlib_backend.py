@@ -144,8 +144,11 @@ class StdlibBackend:
         for i in self.checked:
             for kw in self.entries[i].keywords:
                 by_keyword.setdefault((kw, self.entries[i].ignore_case), []).append(i)
-        # each distinct keyword once, with the entries it lets through
-        self.keyword_entries = [(kw, ci, tuple(ix)) for (kw, ci), ix in by_keyword.items()]
+        # each distinct keyword once, with the entries it lets through, filed under its first two bytes
+        # lower-cased: the keywords that may start at an offset are those filed under the two bytes there
+        self.keywords_by_head: dict[bytes, list[tuple[bytes, bool, tuple[int, ...]]]] = {}
+        for (kw, ci), ix in by_keyword.items():
+            self.keywords_by_head.setdefault(kw[:2].lower(), []).append((kw.lower() if ci else kw, ci, tuple(ix)))
         self.scanned_to = 0  # stream offset up to which a partial (over-long) line was already scanned
         # entries already found on the current over-long line, in an earlier window of it: a rule or marker counts
         # once per line, and only the others place the evidence window (as the Hyperscan backend does)
@@ -205,13 +208,19 @@ class StdlibBackend:
 
     def _check(self, buf: bytes, ls: int, le: int, line_no: int, truncated: bool) -> None:
         raw = buf[ls:le]
-        if not self.any_keyword.search(raw):  # the prefilter's cut matched, no whole keyword is there
+        search = self.any_keyword.search
+        m = search(raw)
+        if m is None:  # the prefilter's cut matched, no whole keyword is there
             return
         lowered = raw.lower()
         candidates: set[int] = set()
-        for keyword, ignore_case, indices in self.keyword_entries:
-            if keyword in (lowered if ignore_case else raw):
-                candidates.update(indices)
+        by_head = self.keywords_by_head
+        while m is not None:  # every offset where some keyword starts, then the keywords filed there
+            at = m.start()
+            for keyword, ignore_case, indices in by_head.get(lowered[at : at + 2], ()):
+                if (lowered if ignore_case else raw).startswith(keyword, at):
+                    candidates.update(indices)
+            m = search(raw, at + 1)
         found: list[int] = []
         first_end = -1
         entries = self.entries
