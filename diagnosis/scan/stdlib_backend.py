@@ -1,8 +1,10 @@
 """The standard-library backend, for installs without Hyperscan: a keyword prefilter, then ``re`` per line.
 
 One combined regex of literal keywords (every pattern's required literal and every marker's) is searched over
-each block; only the lines it hits are checked, entry by entry: keyword present, then the entry's regex (on
-the line's bytes, the same regex the Hyperscan backend confirms with), so both backends record the same lines.
+each block; only the lines it hits are checked: the offsets where a whole keyword starts (one regex of them
+all), the keywords filed under the two bytes at each such offset, then the regex of each entry whose keyword
+is present (on the line's bytes, the same regex the Hyperscan backend confirms with), so both backends record
+the same lines.
 Keywords are cut to start at bytes that are rare in the log itself (measured on a sample of the first block),
 because the regex engine skips quickly over positions whose byte cannot start a keyword. Entries without any
 keyword are tried on every line.
