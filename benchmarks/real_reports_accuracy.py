@@ -120,8 +120,16 @@ def _in_customization_log(text: str) -> str:
     )
 
 
+def _hard_wrapped(width: int):
+    """Every line cut into pieces of ``width`` characters, as a console window or a mail client copies it."""
+    return lambda text: "\n".join(
+        line[i : i + width] for line in text.split("\n") for i in range(0, max(len(line), 1), width)
+    )
+
+
 # how a report reaches people besides as it was written: quoted in a reply, inside a CI system's log, inside
-# Terraform's error box or a system log, copied from a web page, or with the terminal's colour codes
+# Terraform's error box or a system log, copied from a web page or from a console that cuts lines at its width, or
+# with the terminal's colour codes
 WRAPPINGS = {
     "quoted": _each_line("> "),
     "azure-devops": _each_line("2024-01-19T12:22:07.4918893Z "),
@@ -134,6 +142,8 @@ WRAPPINGS = {
     "html-escaped": html.escape,
     "no-break-spaces": lambda text: text.replace(" ", "\u00a0"),
     "colour-codes": _coloured,
+    "console-80": _hard_wrapped(80),
+    "console-120": _hard_wrapped(120),
     "customization-log": _in_customization_log,
 }
 

@@ -16,7 +16,9 @@ box around each error (``╷``, ``│ Error: ...``, ``╵``). These are removed 
 starts (``Error: ...``, a reporter's sentence) see the line the program or the reporter wrote. Three or more ``>``
 are kept: scripts print them (``>>> Sysprep complete``). Web pages' no-break and zero-width characters and a
 terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape character) are no part of
-what was printed either.
+what was printed either. A console window or a mail client may have cut every long line at a fixed width; such
+lines are joined again (before the unescaping, which changes line lengths, and after the prefixes are removed,
+since a quote or a CI prefix adds its own width).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
 # character when copied from a web page): "\x1b[1;32m", "[0;32m", "[0m"
 _COLOUR_CODE = re.compile(r"\x1b\[[0-9;]{0,16}[A-Za-z]|(?<![\]\[])\[(?:\d{1,3};){0,4}\d{1,3}m(?![\w\]])")
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
+# widths at which consoles cut lines (conhost's and terminals' default window widths)
+CONSOLE_WIDTHS = (80, 120)
 MAX_PASSES = 3  # a message nested in a message nested in a message
 # PowerShell's CLIXML, how a remote session (WinRM: Packer's powershell provisioner, Ansible's win_* modules)
 # returns a script's error, warning and progress streams: "#< CLIXML", then <Objs ...> holding
@@ -131,12 +135,40 @@ def _decode_clixml(text: str) -> str:
     return "\n".join(out)
 
 
+def _unwrap_hard_wrapped(text: str) -> str:
+    """``text`` with the lines a console or mail client cut at a fixed width joined again.
+
+    A text is taken as hard-wrapped when its longest lines all have one width, at least two of them (one when the
+    width is a console's usual 80 or 120 columns), and one of them is cut inside a word: it ends with a letter or
+    digit and the next line starts with one. Lines of that width are then joined with the line after them. A table
+    whose rows share one width ends each row where a word ends and stays as it is."""
+    lines = text.split("\n")
+    width = max(map(len, lines))
+    if len(lines) < 3 or width < 60:
+        return text
+    full = [i for i, line in enumerate(lines[:-1]) if len(line) == width]
+    if len(full) < (1 if width in CONSOLE_WIDTHS else 2):
+        return text
+    if not any(lines[i][-1:].isalnum() and lines[i + 1][:1].isalnum() for i in full):
+        return text
+    out: list[str] = []
+    pending = ""
+    for line in lines:
+        pending += line
+        if len(line) != width:
+            out.append(pending)
+            pending = ""
+    if pending:
+        out.append(pending)
+    return "\n".join(out)
+
+
 def unescape_pasted(text: str) -> str:
     """``text`` with JSON string escapes undone (as many levels as it shows), CLIXML made the lines it prints, HTML
     entities decoded, and quote markers and CI log prefixes removed from its lines (a quote then a prefix, as a reply
     quoting a CI log), and web pages' no-break and zero-width characters and terminals' colour codes made plain
     spaces or dropped."""
-    text = plain_text(text)
+    text = _unwrap_hard_wrapped(plain_text(text))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break
@@ -146,4 +178,4 @@ def unescape_pasted(text: str) -> str:
         text = html.unescape(text)
     for _ in range(2):
         text = _LINE_WRAPPER.sub("", text)
-    return text
+    return _unwrap_hard_wrapped(text)

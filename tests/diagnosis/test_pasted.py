@@ -155,7 +155,8 @@ def plain_answers(kb) -> dict[str, str]:
 @pytest.mark.parametrize("wrap", sorted(scoring.WRAPPINGS))
 def test_wrapped_real_reports_get_the_same_answers(kb, plain_answers, wrap) -> None:
     """A real report quoted line by line in a reply, inside a CI system's log or Image Builder's customization.log,
-    copied from a web page or with a terminal's colour codes reads as the report itself (every sixth tuning report)."""
+    copied from a web page or a console that cuts lines at its width, or with a terminal's colour codes reads as the
+    report itself (every sixth tuning report)."""
     changed = [
         f"  {r.name}: {plain_answers[r.name]} -> {r.got}"
         for r in scoring.evaluate(kb, REAL, split="tuned", only=set(plain_answers), wrap=wrap)
@@ -229,3 +230,26 @@ def test_clixml_in_a_log_line_is_shown_as_the_error_it_holds(kb) -> None:
     assert d.rule_id == "windows-package-not-found"
     first = d.evidence[0].text
     assert "No match was found" in first and "'contoso-agent'" in first and "<S S=" not in first
+
+
+def test_a_report_copied_from_a_console_is_read_with_its_lines_whole(kb) -> None:
+    # cut inside a word at both widths ("criter|ia", "monit|oring"): a console's hard wrap, not a line's own end
+    line = (
+        "==> azure-arm: Install-Package : No match was found for the specified search criteria and package name "
+        "'contoso-monitoring-agent'. Try Get-PackageSource to see all available registered package sources."
+    )
+    exit_line = "==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]"
+    whole = f"{line}\n{exit_line}\n"
+    for width in (80, 120):
+        wrapped = "\n".join(piece for text in whole.split("\n") for piece in _pieces(text, width))
+        assert unescape_pasted(wrapped) == unescape_pasted(whole), width
+        assert diagnose(wrapped, rules=kb).evidence[0].text == line
+
+
+def _pieces(text: str, width: int) -> list[str]:
+    return [text[i : i + width] for i in range(0, max(len(text), 1), width)]
+
+
+def test_lines_of_one_width_that_end_where_a_word_ends_are_not_joined() -> None:
+    table = "\n".join(f"{name:<40}{state:<40}" for name, state in [("win2022-image", "Failed"), ("ubuntu", "Ok")] * 3)
+    assert unescape_pasted(table) == table
