@@ -140,6 +140,7 @@ WRAPPINGS = {
     "terraform-box": _each_line("\u2502 "),
     "syslog": _each_line("Jun 12 14:37:59 buildvm cloud-init[1234]: "),
     "html-escaped": html.escape,
+    "html-line-breaks": lambda text: "<br>".join(text.split("\n")),
     "no-break-spaces": lambda text: text.replace(" ", "\u00a0"),
     "colour-codes": _coloured,
     "console-80": _hard_wrapped(80),

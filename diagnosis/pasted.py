@@ -16,9 +16,9 @@ box around each error (``╷``, ``│ Error: ...``, ``╵``). These are removed 
 starts (``Error: ...``, a reporter's sentence) see the line the program or the reporter wrote. Three or more ``>``
 are kept: scripts print them (``>>> Sysprep complete``). Web pages' no-break and zero-width characters and a
 terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape character) are no part of
-what was printed either. A console window or a mail client may have cut every long line at a fixed width; such
-lines are joined again (before the unescaping, which changes line lengths, and after the prefixes are removed,
-since a quote or a CI prefix adds its own width).
+what was printed either, and a web page's ``<br>`` is the line break it stands for. A console window or a mail
+client may have cut every long line at a fixed width; such lines are joined again (before the unescaping, which
+changes line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own width).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
 # a terminal's colour codes (Packer colours its lines; CI logs keep the codes, or show them without the escape
 # character when copied from a web page): "\x1b[1;32m", "[0;32m", "[0m"
 _COLOUR_CODE = re.compile(r"\x1b\[[0-9;]{0,16}[A-Za-z]|(?<![\]\[])\[(?:\d{1,3};){0,4}\d{1,3}m(?![\w\]])")
+# a line break as a web page's HTML writes it (a table cell, a comment copied as HTML)
+_HTML_BREAK = re.compile(r"<br\s{0,4}/?>", re.IGNORECASE)
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
 # widths at which consoles cut lines (conhost's and terminals' default window widths)
 CONSOLE_WIDTHS = (80, 120)
@@ -168,7 +170,7 @@ def unescape_pasted(text: str) -> str:
     entities decoded, and quote markers and CI log prefixes removed from its lines (a quote then a prefix, as a reply
     quoting a CI log), and web pages' no-break and zero-width characters and terminals' colour codes made plain
     spaces or dropped."""
-    text = _unwrap_hard_wrapped(plain_text(text))
+    text = _unwrap_hard_wrapped(_HTML_BREAK.sub("\n", plain_text(text)))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break
