@@ -140,17 +140,15 @@ def _decode_clixml(text: str) -> str:
 def _unwrap_hard_wrapped(text: str) -> str:
     """``text`` with the lines a console or mail client cut at a fixed width joined again.
 
-    A text is taken as hard-wrapped when its longest lines all have one width, at least two of them (one when the
-    width is a console's usual 80 or 120 columns), and one of them is cut inside a word: it ends with a letter or
-    digit and the next line starts with one. Lines of that width are then joined with the line after them. A table
-    whose rows share one width ends each row where a word ends and stays as it is."""
+    A text is taken as hard-wrapped when its longest lines are as wide as a console (80 or 120 columns) and one of
+    them is cut inside a word: it ends with a letter or digit and the next line starts with one. Lines of that width
+    are then joined with the line after them. A message its program wrapped at word boundaries to a narrower width,
+    and a table whose rows share one width and end where a word ends, stay as they are."""
     lines = text.split("\n")
     width = max(map(len, lines))
-    if len(lines) < 3 or width < 60:
+    if len(lines) < 2 or width not in CONSOLE_WIDTHS:
         return text
     full = [i for i, line in enumerate(lines[:-1]) if len(line) == width]
-    if len(full) < (1 if width in CONSOLE_WIDTHS else 2):
-        return text
     if not any(lines[i][-1:].isalnum() and lines[i + 1][:1].isalnum() for i in full):
         return text
     out: list[str] = []

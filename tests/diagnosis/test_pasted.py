@@ -253,3 +253,12 @@ def _pieces(text: str, width: int) -> list[str]:
 def test_lines_of_one_width_that_end_where_a_word_ends_are_not_joined() -> None:
     table = "\n".join(f"{name:<40}{state:<40}" for name, state in [("win2022-image", "Failed"), ("ubuntu", "Ok")] * 3)
     assert unescape_pasted(table) == table
+
+
+def test_a_message_its_program_wrapped_at_word_boundaries_keeps_its_lines() -> None:
+    message = (
+        "Failed to upload a file to the guest VM via SCP due to a permissions\n"
+        "error. This is normally because the SSH user doesn't have permission\n"
+        "to write to the destination location."
+    )
+    assert unescape_pasted(message) == message
