@@ -16,7 +16,8 @@ box around each error (``╷``, ``│ Error: ...``, ``╵``). These are removed 
 starts (``Error: ...``, a reporter's sentence) see the line the program or the reporter wrote. Three or more ``>``
 are kept: scripts print them (``>>> Sysprep complete``). Web pages' no-break and zero-width characters and a
 terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape character) are no part of
-what was printed either, and a web page's ``<br>`` is the line break it stands for. A console window or a mail
+what was printed either, and a web page's ``<br>`` is the line break it stands for; nor is the Markdown a reporter
+puts around a whole line (```Error: ...```, ``**Error: ...**``). A console window or a mail
 client may have cut every long line at a fixed width; such lines are joined again (before the unescaping, which
 changes line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own width).
 """
@@ -40,6 +41,8 @@ _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _COLOUR_CODE = re.compile(r"\x1b\[[0-9;]{0,16}[A-Za-z]|(?<![\]\[])\[(?:\d{1,3};){0,4}\d{1,3}m(?![\w\]])")
 # a line break as a web page's HTML writes it (a table cell, a comment copied as HTML)
 _HTML_BREAK = re.compile(r"<br\s{0,4}/?>", re.IGNORECASE)
+# a whole line a reporter marked up as code or emphasis in Markdown: "`Error: ...`", "**Error: ...**"
+_MARKDOWN_LINE = re.compile(r"^([ \t]*)(`{1,2}|\*{1,2}|_{2})(?=\S)([^\n`]{1,4000}?)(?<=\S)\2[ \t]*$", re.MULTILINE)
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
 # widths at which consoles cut lines (conhost's and terminals' default window widths)
 CONSOLE_WIDTHS = (80, 120)
@@ -178,4 +181,4 @@ def unescape_pasted(text: str) -> str:
         text = html.unescape(text)
     for _ in range(2):
         text = _LINE_WRAPPER.sub("", text)
-    return _unwrap_hard_wrapped(text)
+    return _unwrap_hard_wrapped(_MARKDOWN_LINE.sub(r"\1\3", text))

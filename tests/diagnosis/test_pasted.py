@@ -135,6 +135,9 @@ def test_quoted_or_ci_prefixed_inventory_examples_get_the_category_of_the_printe
             "quoted": "\n".join("> " + line for line in lines),
             "azure devops": "\n".join("2024-01-19T12:22:07.4918893Z " + line for line in lines),
             "github actions": "\n".join("build\tRun packer\t2024-06-12T14:37:59.1234567Z " + line for line in lines),
+            # a reporter's Markdown: a line that starts at the margin marked up as code or in bold
+            "markdown": "\n".join(f"`{ln}`" if ln[:1].strip() and "`" not in ln else ln for ln in lines),
+            "markdown bold": "\n".join(f"**{ln}**" if ln[:1].strip() and "*" not in ln else ln for ln in lines),
         }
         for how, text in variants.items():
             assert diagnose(text, rules=kb).category == printed[example], (how, example)
