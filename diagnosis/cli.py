@@ -86,7 +86,8 @@ def decode_text(data: bytes) -> str:
         text = data[3:].decode("utf-8", "replace")
     else:
         text = data.decode("utf-8", "replace")
-    return text.replace("\x00", "").replace("\r\n", "\n")
+    text = text.replace("\x00", "").replace("\r\n", "\n").replace("\r\n", "\n")  # CR LF, and CR CR LF
+    return text if "\n" in text else text.replace("\r", "\n")  # a text whose lines end with CR alone
 
 
 def _chunks(fh: BinaryIO, head: bytes) -> Iterator[bytes]:

@@ -217,6 +217,13 @@ def test_binary_file_and_stdin_are_refused_but_utf16_logs_are_read(tmp_path):
     assert code == 1 and err == "" and "customizer-failed" in out
 
 
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\r\r\n", b"\r"])
+def test_windows_and_old_mac_line_ends_read_as_line_feeds(line_end):
+    report = LOG.encode().replace(b"\n", line_end)
+    plain = cli("-", stdin=LOG.encode())
+    assert cli("-", stdin=report) == plain
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     st.one_of(
