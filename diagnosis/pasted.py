@@ -17,9 +17,9 @@ starts (``Error: ...``, a reporter's sentence) see the line the program or the r
 are kept: scripts print them (``>>> Sysprep complete``). Web pages' no-break and zero-width characters and a
 terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape character) are no part of
 what was printed either, and a web page's ``<br>`` is the line break it stands for; nor is the Markdown a reporter
-puts around a whole line (```Error: ...```, ``**Error: ...**``). A console window or a mail
-client may have cut every long line at a fixed width; such lines are joined again (before the unescaping, which
-changes line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own width).
+puts around a whole line (```Error: ...```, ``**Error: ...**``). A console window may have cut every long line at
+its width; such lines are joined again (before the unescaping, which changes line lengths, and after the prefixes
+are removed, since a quote or a CI prefix adds its own width).
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def _decode_clixml(text: str) -> str:
 
 
 def _unwrap_hard_wrapped(text: str) -> str:
-    """``text`` with the lines a console or mail client cut at a fixed width joined again.
+    """``text`` with the lines a console cut at its width joined again.
 
     A text is taken as hard-wrapped when its longest lines are as wide as a console (80 or 120 columns) and one of
     them is cut inside a word: it ends with a letter or digit and the next line starts with one. Lines of that width
@@ -169,8 +169,9 @@ def _unwrap_hard_wrapped(text: str) -> str:
 def unescape_pasted(text: str) -> str:
     """``text`` with JSON string escapes undone (as many levels as it shows), CLIXML made the lines it prints, HTML
     entities decoded, and quote markers and CI log prefixes removed from its lines (a quote then a prefix, as a reply
-    quoting a CI log), and web pages' no-break and zero-width characters and terminals' colour codes made plain
-    spaces or dropped."""
+    quoting a CI log), web pages' no-break and zero-width characters and terminals' colour codes made plain spaces
+    or dropped, ``<br>`` made a line break, a whole line's Markdown code or emphasis marks dropped, and the lines a
+    console cut at its width joined again."""
     text = _unwrap_hard_wrapped(_HTML_BREAK.sub("\n", plain_text(text)))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
