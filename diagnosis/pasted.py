@@ -44,6 +44,8 @@ _HTML_BREAK = re.compile(r"<br\s{0,4}/?>", re.IGNORECASE)
 # a whole line a reporter marked up as code or emphasis in Markdown: "`Error: ...`", "**Error: ...**"
 _MARKDOWN_LINE = re.compile(r"^([ \t]*)(`{1,2}|\*{1,2}|_{2})(?=\S)([^\n`]{1,4000}?)(?<=\S)\2[ \t]*$", re.MULTILINE)
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
+# a line that starts a log record of its own (a date), never the rest of a line cut above it
+_RECORD_START = re.compile(r"\d{4}[/-]\d\d[/-]\d\d")
 # widths at which consoles cut lines (conhost's and terminals' default window widths)
 CONSOLE_WIDTHS = (80, 120)
 MAX_PASSES = 3  # a message nested in a message nested in a message
@@ -145,24 +147,23 @@ def _unwrap_hard_wrapped(text: str) -> str:
 
     A text is taken as hard-wrapped when its longest lines are as wide as a console (80 or 120 columns) and one of
     them is cut inside a word: it ends with a letter or digit and the next line starts with one. Lines of that width
-    are then joined with the line after them. A message its program wrapped at word boundaries to a narrower width,
-    and a table whose rows share one width and end where a word ends, stay as they are."""
+    are then joined with the line after them, unless that line starts with a date (a log record of its own). A
+    message its program wrapped at word boundaries to a narrower width, and a table whose rows share one width and
+    end where a word ends, stay as they are."""
     lines = text.split("\n")
     width = max(map(len, lines))
     if len(lines) < 2 or width not in CONSOLE_WIDTHS:
         return text
-    full = [i for i, line in enumerate(lines[:-1]) if len(line) == width]
+    full = {i for i, line in enumerate(lines[:-1]) if len(line) == width and not _RECORD_START.match(lines[i + 1])}
     if not any(lines[i][-1:].isalnum() and lines[i + 1][:1].isalnum() for i in full):
         return text
     out: list[str] = []
     pending = ""
-    for line in lines:
+    for i, line in enumerate(lines):
         pending += line
-        if len(line) != width:
+        if i not in full:
             out.append(pending)
             pending = ""
-    if pending:
-        out.append(pending)
     return "\n".join(out)
 
 

@@ -265,3 +265,10 @@ def test_a_message_its_program_wrapped_at_word_boundaries_keeps_its_lines() -> N
         "to write to the destination location."
     )
     assert unescape_pasted(message) == message
+
+
+def test_a_log_record_after_a_line_as_wide_as_a_console_stays_a_line_of_its_own() -> None:
+    first = "2024/05/01 10:00:00 packer-provisioner-shell plugin: " + "x" * (120 - 53 - 4) + " end"
+    log = f"{first}\n2024/05/01 10:00:01 packer-provisioner-shell plugin: next record\nplain line"
+    assert len(first) == 120
+    assert unescape_pasted(log) == log
