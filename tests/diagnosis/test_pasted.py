@@ -244,13 +244,9 @@ def test_a_report_copied_from_a_console_is_read_with_its_lines_whole(kb) -> None
     exit_line = "==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]"
     whole = f"{line}\n{exit_line}\n"
     for width in (80, 120):
-        wrapped = "\n".join(piece for text in whole.split("\n") for piece in _pieces(text, width))
+        wrapped = scoring.WRAPPINGS[f"console-{width}"](whole)
         assert unescape_pasted(wrapped) == unescape_pasted(whole), width
         assert diagnose(wrapped, rules=kb).evidence[0].text == line
-
-
-def _pieces(text: str, width: int) -> list[str]:
-    return [text[i : i + width] for i in range(0, max(len(text), 1), width)]
 
 
 def test_lines_of_one_width_that_end_where_a_word_ends_are_not_joined() -> None:
