@@ -150,7 +150,7 @@ class StdlibBackend:
         # lower-cased: the keywords that may start at an offset are those filed under the two bytes there
         self.keywords_by_head: dict[bytes, list[tuple[bytes, bool, tuple[int, ...]]]] = {}
         for (kw, ci), ix in by_keyword.items():
-            self.keywords_by_head.setdefault(kw[:2].lower(), []).append((kw.lower() if ci else kw, ci, tuple(ix)))
+            self.keywords_by_head.setdefault(kw[:2].lower(), []).append((kw, ci, tuple(ix)))
         self.scanned_to = 0  # stream offset up to which a partial (over-long) line was already scanned
         # entries already found on the current over-long line, in an earlier window of it: a rule or marker counts
         # once per line, and only the others place the evidence window (as the Hyperscan backend does)
