@@ -39,7 +39,7 @@ from diagnosis.inputs import (
     read_bounded,
 )
 from diagnosis.model import Diagnosis
-from diagnosis.pasted import plain_text, unescape_pasted
+from diagnosis.pasted import plain_line_ends, plain_text, unescape_pasted
 from diagnosis.redact import redact, redact_json
 from diagnosis.rules import RULES_ENV, KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from diagnosis.scanner import CHUNK, sniff_is_log, split_log_preamble
@@ -79,15 +79,14 @@ def exit_status(exc: BaseException) -> tuple[int, str]:
 
 
 def decode_text(data: bytes) -> str:
-    """Lenient decoding: BOMs (UTF-8/UTF-16), NUL bytes, invalid UTF-8 replaced."""
+    """Lenient decoding: BOMs (UTF-8/UTF-16), NUL bytes, invalid UTF-8 replaced, lines ending in LF."""
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         text = data.decode("utf-16", "replace")
     elif data.startswith(codecs.BOM_UTF8):
         text = data[3:].decode("utf-8", "replace")
     else:
         text = data.decode("utf-8", "replace")
-    text = text.replace("\x00", "").replace("\r\n", "\n").replace("\r\n", "\n")  # CR LF, and CR CR LF
-    return text if "\n" in text else text.replace("\r", "\n")  # a text whose lines end with CR alone
+    return plain_line_ends(text)
 
 
 def _chunks(fh: BinaryIO, head: bytes) -> Iterator[bytes]:

@@ -167,13 +167,21 @@ def _unwrap_hard_wrapped(text: str) -> str:
     return "\n".join(out)
 
 
+def plain_line_ends(text: str) -> str:
+    """``text`` with NUL bytes dropped and its lines ending in LF: CR LF and CR CR LF (a CR LF text saved again on
+    Windows) become LF, and so does every CR of a text whose lines end with CR alone (no LF in it). In a text that
+    has LF line ends a lone CR stays: a progress bar redraws its line with it."""
+    text = text.replace("\x00", "").replace("\r\r\n", "\n").replace("\r\n", "\n")
+    return text if "\n" in text else text.replace("\r", "\n")
+
+
 def unescape_pasted(text: str) -> str:
     """``text`` with JSON string escapes undone (as many levels as it shows), CLIXML made the lines it prints, HTML
     entities decoded, and quote markers and CI log prefixes removed from its lines (a quote then a prefix, as a reply
     quoting a CI log), web pages' no-break and zero-width characters and terminals' colour codes made plain spaces
     or dropped, ``<br>`` made a line break, a whole line's Markdown code or emphasis marks dropped, and the lines a
-    console cut at its width joined again."""
-    text = _unwrap_hard_wrapped(_HTML_BREAK.sub("\n", plain_text(text)))
+    console cut at its width joined again; its lines end in LF (``plain_line_ends``)."""
+    text = _unwrap_hard_wrapped(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text))))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break

@@ -75,6 +75,16 @@ def test_escaped_inventory_examples_get_the_category_of_the_printed_message(kb, 
             assert diagnose(text, rules=kb).category == printed_category, (how, example)
 
 
+@pytest.mark.parametrize("line_end", ["\r\n", "\r\r\n", "\r"])
+def test_a_message_with_windows_or_old_mac_line_ends_reads_as_with_line_feeds(kb, line_end) -> None:
+    several_lines = [example for example in SPECIFIC if example.count("\n") >= 2]
+    assert len(several_lines) > 20
+    for example in several_lines[::3]:
+        expected = diagnose(example, rules=kb)
+        got = diagnose(example.replace("\n", line_end), rules=kb)
+        assert (got.category, got.rule_id) == (expected.category, expected.rule_id), example
+
+
 @pytest.mark.parametrize(
     ("wrapped", "line"),
     [
