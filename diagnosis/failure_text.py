@@ -94,7 +94,8 @@ CORE_DUMPED = (
 # name has no Error word (google.api_core.exceptions.ServiceUnavailable); OpenSSH's sshd refusing to start (host keys
 # with open permissions, none loadable, a bad sshd_config option); a request's validation stated without an error word
 # (a named parameter, property, field or argument that is required, invalid, not supported or out of range; one of two
-# settings only)
+# settings only); Windows refusing a password its policy rejects (NERR_PasswordTooShort, 2245, as net.exe and
+# New-LocalUser print it)
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
@@ -120,6 +121,8 @@ NO_ERROR_WORD_FAILURE = (
     r"|(?i:\b(?:parameter|property|field|argument|setting)s? (?:'[^'\n]{1,100}'|\"[^\"\n]{1,100}\"|[\w.\[\]/-]{1,100}) "
     r"(?:is required|is not (?:valid|supported|allowed)|is invalid|must (?:be|not|have|contain)\b|should be\b"
     r"|cannot be\b|can not be\b|exceeds the maximum))"
+    r"|The password does not meet the password policy requirements\."
+    r"|does not meet the length, complexity, or history requirements of the domain\."
     r"|\bof the resource is required\b|\bOnly one of [^\n]{1,200} can be (?:specified|set)\b"
     r"|\bSpecify either [^\n]{1,200}, not both\b|\bis not supported in this region\b"
     r"|\bis not (?:a valid \w|one of the allowed values\b)"

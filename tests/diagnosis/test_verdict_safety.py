@@ -255,6 +255,8 @@ STATEMENTS = [
     lambda w, s: f"Parameter 'osDisk.diskSizeGB' should be greater than or equal to {s}.",
     lambda w, s: f"/etc/ssh/sshd_config line {s}: Bad configuration option: {w.replace(' ', '')}",
     lambda w, s: f"Permissions for 'C:\\ProgramData\\ssh\\ssh_host_{w.replace(' ', '_')}_key' are too open.",
+    lambda w, s: "The password does not meet the password policy requirements. Check the minimum password length, "
+    "password complexity and password history requirements.",
 ]
 CALM = ["Hello,", "I run the build from a pipeline.", "Thanks for any help", "    azure-arm: Done."]
 
