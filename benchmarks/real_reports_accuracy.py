@@ -127,9 +127,15 @@ def _hard_wrapped(width: int):
     )
 
 
-# how a report reaches people besides as it was written: quoted in a reply, inside a CI system's log, inside
-# Terraform's error box or a system log, copied from a web page or from a console that cuts lines at its width, or
-# with the terminal's colour codes
+def _markdown_list(text: str) -> str:
+    """Every line a Markdown list item in code marks, as a reporter lists the messages he saw; lines with code marks
+    of their own, and empty lines, stay as they are."""
+    return "\n".join(f"- `{line.strip()}`" if line.strip() and "`" not in line else line for line in text.split("\n"))
+
+
+# how a report reaches people besides as it was written: quoted in a reply or listed in Markdown, inside a CI system's
+# log, inside Terraform's error box or a system log, copied from a web page or from a console that cuts lines at its
+# width, or with the terminal's colour codes
 WRAPPINGS = {
     "quoted": _each_line("> "),
     "azure-devops": _each_line("2024-01-19T12:22:07.4918893Z "),
@@ -138,6 +144,7 @@ WRAPPINGS = {
     "jenkins": _each_line("[2024-06-12T14:37:59.123Z] "),
     "packer-timestamp-ui": _each_line("2024-06-12T16:37:59+02:00: "),
     "terraform-box": _each_line("\u2502 "),
+    "markdown-list": _markdown_list,
     "syslog": _each_line("Jun 12 14:37:59 buildvm cloud-init[1234]: "),
     "html-escaped": html.escape,
     "html-line-breaks": lambda text: "<br>".join(text.split("\n")),
@@ -212,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--wrap",
         choices=sorted(WRAPPINGS),
-        help="measure each report as quoted in a reply, inside a CI log or a customization.log, copied from a web page"
+        help="measure each report as quoted in a reply or listed in Markdown, inside a CI log or a customization.log,"
+        " copied from a web page"
         " or in colour",
     )
     args = ap.parse_args(argv)

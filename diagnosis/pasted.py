@@ -17,9 +17,9 @@ starts (``Error: ...``, a reporter's sentence) see the line the program or the r
 are kept: scripts print them (``>>> Sysprep complete``). Web pages' no-break and zero-width characters and a
 terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape character) are no part of
 what was printed either, and a web page's ``<br>`` is the line break it stands for; nor is the Markdown a reporter
-puts around a whole line (```Error: ...```, ``**Error: ...**``). A console window may have cut every long line at
-its width; such lines are joined again (before the unescaping, which changes line lengths, and after the prefixes
-are removed, since a quote or a CI prefix adds its own width).
+puts around a whole line (```Error: ...```, ``**Error: ...**``) or before a list item (``- ``, ``* ``, ``1. ``). A
+console window may have cut every long line at its width; such lines are joined again (before the unescaping, which
+changes line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own width).
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ _COLOUR_CODE = re.compile(r"\x1b\[[0-9;]{0,16}[A-Za-z]|(?<![\]\[])\[(?:\d{1,3};)
 _HTML_BREAK = re.compile(r"<br\s{0,4}/?>", re.IGNORECASE)
 # a whole line a reporter marked up as code or emphasis in Markdown: "`Error: ...`", "**Error: ...**"
 _MARKDOWN_LINE = re.compile(r"^([ \t]*)(`{1,2}|\*{1,2}|_{2})(?=\S)([^\n`]{1,4000}?)(?<=\S)\2[ \t]*$", re.MULTILINE)
+# a Markdown list item's marker ("- ", "* ", "1. ") before what a reporter lists, often a message in code marks;
+# not "+ ": a shell trace's command and a PowerShell error record's lines start with it
+_MARKDOWN_BULLET = re.compile(r"^([ \t]{0,3})(?:[-*]|\d{1,2}\.) (?=[ \t]{0,8}[^\s\d-])", re.MULTILINE)
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
 # a line that starts a log record of its own (a date), never the rest of a line cut above it
 _RECORD_START = re.compile(r"\d{4}[/-]\d\d[/-]\d\d")
@@ -177,10 +180,11 @@ def plain_line_ends(text: str) -> str:
 
 def unescape_pasted(text: str) -> str:
     """``text`` with JSON string escapes undone (as many levels as it shows), CLIXML made the lines it prints, HTML
-    entities decoded, and quote markers and CI log prefixes removed from its lines (a quote then a prefix, as a reply
-    quoting a CI log), web pages' no-break and zero-width characters and terminals' colour codes made plain spaces
-    or dropped, ``<br>`` made a line break, a whole line's Markdown code or emphasis marks dropped, and the lines a
-    console cut at its width joined again; its lines end in LF (``plain_line_ends``)."""
+    entities decoded, and quote markers and CI log prefixes removed from its lines (a quote then a prefix, as a
+    reply quoting a CI log), web pages' no-break and zero-width characters and terminals' colour codes made plain
+    spaces or dropped, ``<br>`` made a line break, a whole line's Markdown code or emphasis marks and a list item's
+    marker dropped, and the lines a console cut at its width joined again; its lines end in LF
+    (``plain_line_ends``)."""
     text = _unwrap_hard_wrapped(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text))))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
@@ -191,4 +195,4 @@ def unescape_pasted(text: str) -> str:
         text = html.unescape(text)
     for _ in range(2):
         text = _LINE_WRAPPER.sub("", text)
-    return _unwrap_hard_wrapped(_MARKDOWN_LINE.sub(r"\1\3", text))
+    return _unwrap_hard_wrapped(_MARKDOWN_LINE.sub(r"\1\3", _MARKDOWN_BULLET.sub(r"\1", text)))

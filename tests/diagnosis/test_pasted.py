@@ -148,9 +148,25 @@ def test_quoted_or_ci_prefixed_inventory_examples_get_the_category_of_the_printe
             # a reporter's Markdown: a line that starts at the margin marked up as code or in bold
             "markdown": "\n".join(f"`{ln}`" if ln[:1].strip() and "`" not in ln else ln for ln in lines),
             "markdown bold": "\n".join(f"**{ln}**" if ln[:1].strip() and "*" not in ln else ln for ln in lines),
+            # a reporter's Markdown list of the messages seen
+            "markdown list": "\n".join(f"- `{ln}`" if ln[:1].strip() and "`" not in ln else ln for ln in lines),
+            "numbered list": "\n".join(f"1. {ln}" if ln[:1].strip() else ln for ln in lines),
         }
         for how, text in variants.items():
             assert diagnose(text, rules=kb).category == printed[example], (how, example)
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "+ apt-get install -y nginx",
+        "+ CategoryInfo          : NotSpecified: (:) [], RuntimeException",
+        "- 5 packages",
+        "--> azure-arm",
+    ],
+)
+def test_shell_traces_error_records_and_what_is_no_list_item_keep_their_marks(kept: str) -> None:
+    assert unescape_pasted(kept) == kept
 
 
 def test_a_quoted_reporter_sentence_still_states_the_failure(kb) -> None:
