@@ -52,6 +52,12 @@ _RECORD_START = re.compile(r"\d{4}[/-]\d\d[/-]\d\d")
 # widths at which consoles cut lines (conhost's and terminals' default window widths)
 CONSOLE_WIDTHS = (80, 120)
 MAX_PASSES = 3  # a message nested in a message nested in a message
+# PowerShell 7's ConciseView of an error in a script: its "Line |" header (after a builder's or a log's prefix) and
+# the script's numbered line below it
+_CONCISE_HEADER = re.compile(r"^(.*?)( *)Line \|[ \t]*$")
+_CONCISE_CODE = re.compile(r" *\d{1,7} \| ")
+# the line above the header: "<reason>: <script>:<line>", the reason a command's name, "Error" or "Exception"
+_CONCISE_HEAD = re.compile(r" *([A-Za-z][\w.\\-]{0,100}): \S[^\n]{0,400}:\d{1,7}[ \t]*$")
 # PowerShell's CLIXML, how a remote session (WinRM: Packer's powershell provisioner, Ansible's win_* modules)
 # returns a script's error, warning and progress streams: "#< CLIXML", then <Objs ...> holding
 # <S S="Error">...</S> records (one per printed line, XML-escaped, CR LF as _x000D__x000A_) and
@@ -170,6 +176,45 @@ def _unwrap_hard_wrapped(text: str) -> str:
     return "\n".join(out)
 
 
+def _join_concise_messages(text: str) -> str:
+    """``text`` with the message of each PowerShell 7 error record in ConciseView on one line.
+
+    ConciseView prints an error from a script as ``<reason>: <script>:<line>``, ``Line |``, the script's line
+    (``  12 |  <code>``), a line of ``~`` under the failing part, and the message behind ``     | ``, cut at the
+    console's width where a word ends and continued behind the same ``     | `` (PowerShell's
+    ``Get-ConciseViewPositionMessage``). The message's lines become one line in the shape the other error views
+    give it, ``<reason> : <message>`` (Windows PowerShell's NormalView, which the error-record entries read), behind
+    the prefix the header has (a builder's)."""
+    if "Line |" not in text:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        out.append(lines[i])
+        header = _CONCISE_HEADER.match(lines[i])
+        i += 1
+        if header is None or i >= len(lines):
+            continue
+        lead, pad = header.group(1), header.group(2)
+        head = _CONCISE_HEAD.match(out[-2], len(lead)) if len(out) > 1 and out[-2].startswith(lead) else None
+        if not lines[i].startswith(lead) or not _CONCISE_CODE.match(lines[i], len(lead)):
+            continue
+        out.append(lines[i])
+        i += 1
+        bar = lead + pad + "     | "
+        if i < len(lines) and lines[i].startswith(bar) and lines[i][len(bar) :].strip().startswith("~"):
+            out.append(lines[i])
+            i += 1
+        parts: list[str] = []
+        while i < len(lines) and lines[i].startswith(bar) and lines[i][len(bar) :].strip():
+            parts.append(lines[i][len(bar) :].strip())
+            i += 1
+        if parts:
+            out.append(lead + pad + (head.group(1) + " : " if head else "") + " ".join(parts))
+    return "\n".join(out)
+
+
 def plain_line_ends(text: str) -> str:
     """``text`` with NUL bytes dropped and its lines ending in LF: CR LF and CR CR LF (a CR LF text saved again on
     Windows) become LF, and so does every CR of a text whose lines end with CR alone (no LF in it). In a text that
@@ -195,4 +240,5 @@ def unescape_pasted(text: str) -> str:
         text = html.unescape(text)
     for _ in range(2):
         text = _LINE_WRAPPER.sub("", text)
-    return _unwrap_hard_wrapped(_MARKDOWN_LINE.sub(r"\1\3", _MARKDOWN_BULLET.sub(r"\1", text)))
+    text = _MARKDOWN_LINE.sub(r"\1\3", _MARKDOWN_BULLET.sub(r"\1", text))
+    return _join_concise_messages(_unwrap_hard_wrapped(text))

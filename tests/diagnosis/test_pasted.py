@@ -294,3 +294,36 @@ def test_a_log_record_after_a_line_as_wide_as_a_console_stays_a_line_of_its_own(
     log = f"{first}\n2024/05/01 10:00:01 packer-provisioner-shell plugin: next record\nplain line"
     assert len(first) == 120
     assert unescape_pasted(log) == log
+
+
+# PowerShell 7's ConciseView of an error in a script, as Packer prints a pwsh script's error stream
+_CONCISE = [
+    "==> azure-arm: Provisioning with powershell script: /tmp/install.ps1",
+    "    azure-arm: Invoke-WebRequest: C:\\Windows\\Temp\\install.ps1:12",
+    "    azure-arm: Line |",
+    "    azure-arm:   12 |  Invoke-WebRequest -Uri $url -OutFile $out",
+    "    azure-arm:      |  ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+    "    azure-arm:      | Response status code does not indicate success: 404",
+    "    azure-arm:      | (Not Found).",
+    "==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
+]
+
+
+def test_a_concise_view_message_cut_at_the_console_width_reads_as_one_record_line(kb) -> None:
+    lines = unescape_pasted("\n".join(_CONCISE)).split("\n")
+    message = "Invoke-WebRequest : Response status code does not indicate success: 404 (Not Found)."
+    assert "    azure-arm: " + message in lines
+    assert "    azure-arm:   12 |  Invoke-WebRequest -Uri $url -OutFile $out" in lines  # where it failed stays
+    d = diagnose("\n".join(_CONCISE), rules=kb)
+    assert d.evidence[0].text.endswith(message)
+
+
+def test_a_concise_view_record_without_its_head_line_keeps_the_message_alone() -> None:
+    text = "Line |\n 279 |  $v = New-AzGalleryImageVersion `\n     |       ~~~~~~~~~~~~\n"
+    text += "     | The security type\n     | is not supported."
+    assert unescape_pasted(text).split("\n")[-1] == "The security type is not supported."
+
+
+def test_a_table_with_bars_is_no_concise_view_record() -> None:
+    table = "Line | Count\n  1 | 2\n     | total 3"
+    assert unescape_pasted(table) == table
