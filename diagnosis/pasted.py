@@ -151,11 +151,25 @@ def _decode_clixml(text: str) -> str:
     return "\n".join(out)
 
 
+def _cut_at(line: str, after: str, width: int) -> bool:
+    """Whether ``line``, as wide as a console, reads as cut there: inside a word (a letter or digit on both sides),
+    or, when ``after`` is a shorter rest, inside a word or a path (no space on either side) or next to the one space
+    that stood there (``line`` ends with it or ``after`` starts with it)."""
+    end, start = line[-1:], after[:1]
+    if end.isalnum() and start.isalnum():
+        return True
+    if not after.strip() or len(after) >= width:
+        return False
+    return (not end.isspace() and not start.isspace()) or (end == " " and line[-2:-1] != " ") or (
+        start == " " and after[1:2].strip() != ""
+    )
+
+
 def _unwrap_hard_wrapped(text: str) -> str:
     """``text`` with the lines a console cut at its width joined again.
 
     A text is taken as hard-wrapped when its longest lines are as wide as a console (80 or 120 columns) and one of
-    them is cut inside a word: it ends with a letter or digit and the next line starts with one. Lines of that width
+    them reads as cut (``_cut_at``). Lines of that width
     are then joined with the line after them, unless that line starts with a date (a log record of its own). A
     message its program wrapped at word boundaries to a narrower width, and a table whose rows share one width and
     end where a word ends, stay as they are."""
@@ -164,7 +178,7 @@ def _unwrap_hard_wrapped(text: str) -> str:
     if len(lines) < 2 or width not in CONSOLE_WIDTHS:
         return text
     full = {i for i, line in enumerate(lines[:-1]) if len(line) == width and not _RECORD_START.match(lines[i + 1])}
-    if not any(lines[i][-1:].isalnum() and lines[i + 1][:1].isalnum() for i in full):
+    if not any(_cut_at(lines[i], lines[i + 1], width) for i in full):
         return text
     out: list[str] = []
     pending = ""

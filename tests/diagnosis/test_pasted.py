@@ -275,6 +275,26 @@ def test_a_report_copied_from_a_console_is_read_with_its_lines_whole(kb) -> None
         assert diagnose(wrapped, rules=kb).evidence[0].text == line
 
 
+@pytest.mark.parametrize(
+    "cut",
+    [
+        ("x" * 75 + " net.", "webclient).DownloadString(url)"),  # inside a name, at a dot
+        ("x" * 73 + " Could ", "not create SSL/TLS secure channel"),  # after the space that stood there
+        ("x" * 76 + " log", " into the VM as the user"),  # before it
+    ],
+)
+def test_a_console_cut_next_to_a_space_or_inside_a_name_is_joined_again(cut: tuple[str, str]) -> None:
+    line, rest = cut
+    assert len(line) == 80
+    assert unescape_pasted(f"{line}\n{rest}\nnext line") == f"{line}{rest}\nnext line"
+
+
+def test_a_bordered_table_of_one_width_is_not_joined() -> None:
+    rows = [("win2022", "Failed"), ("ubuntu", "Ok")] * 3
+    table = "\n".join(f"|{name:<38}|{state:<39}|" for name, state in rows)
+    assert unescape_pasted(table) == table
+
+
 def test_lines_of_one_width_that_end_where_a_word_ends_are_not_joined() -> None:
     table = "\n".join(f"{name:<40}{state:<40}" for name, state in [("win2022-image", "Failed"), ("ubuntu", "Ok")] * 3)
     assert unescape_pasted(table) == table
