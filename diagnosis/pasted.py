@@ -19,7 +19,8 @@ terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped t
 what was printed either, and a web page's ``<br>`` is the line break it stands for; nor is the Markdown a reporter
 puts around a whole line (```Error: ...```, ``**Error: ...**``) or before a list item (``- ``, ``* ``, ``1. ``). A
 console window may have cut every long line at its width; such lines are joined again (before the unescaping, which
-changes line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own width).
+changes line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own width), and so
+is the message PowerShell 7 cuts at the console's width in its ConciseView of an error record.
 """
 
 from __future__ import annotations
@@ -52,9 +53,7 @@ _RECORD_START = re.compile(r"\d{4}[/-]\d\d[/-]\d\d")
 # widths at which consoles cut lines (conhost's and terminals' default window widths)
 CONSOLE_WIDTHS = (80, 120)
 MAX_PASSES = 3  # a message nested in a message nested in a message
-# PowerShell 7's ConciseView of an error in a script: its "Line |" header (after a builder's or a log's prefix) and
-# the script's numbered line below it
-_CONCISE_HEADER = re.compile(r"^(.*?)( *)Line \|[ \t]*$")
+# PowerShell 7's ConciseView of an error in a script: the script's numbered line below its "Line |" header
 _CONCISE_CODE = re.compile(r" *\d{1,7} \| ")
 # the line above the header: "<reason>: <script>:<line>", the reason a command's name, "Error" or "Exception"
 _CONCISE_HEAD = re.compile(r" *([A-Za-z][\w.\\-]{0,100}): \S[^\n]{0,400}:\d{1,7}[ \t]*$")
@@ -169,10 +168,9 @@ def _unwrap_hard_wrapped(text: str) -> str:
     """``text`` with the lines a console cut at its width joined again.
 
     A text is taken as hard-wrapped when its longest lines are as wide as a console (80 or 120 columns) and one of
-    them reads as cut (``_cut_at``). Lines of that width
-    are then joined with the line after them, unless that line starts with a date (a log record of its own). A
-    message its program wrapped at word boundaries to a narrower width, and a table whose rows share one width and
-    end where a word ends, stay as they are."""
+    them reads as cut (``_cut_at``). Lines of that width are then joined with the line after them, unless that line
+    starts with a date (a log record of its own). A message its program wrapped at word boundaries to a narrower
+    width, and a table whose rows share one width, stay as they are."""
     lines = text.split("\n")
     width = max(map(len, lines))
     if len(lines) < 2 or width not in CONSOLE_WIDTHS:
@@ -206,11 +204,12 @@ def _join_concise_messages(text: str) -> str:
     i = 0
     while i < len(lines):
         out.append(lines[i])
-        header = _CONCISE_HEADER.match(lines[i])
+        header = lines[i].rstrip(" \t")
         i += 1
-        if header is None or i >= len(lines):
+        if not header.endswith("Line |") or i >= len(lines):
             continue
-        lead, pad = header.group(1), header.group(2)
+        lead = header[:-6].rstrip(" ")
+        pad = header[len(lead) : -6]
         head = _CONCISE_HEAD.match(out[-2], len(lead)) if len(out) > 1 and out[-2].startswith(lead) else None
         if not lines[i].startswith(lead) or not _CONCISE_CODE.match(lines[i], len(lead)):
             continue

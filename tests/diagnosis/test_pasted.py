@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 
 import pytest
 
@@ -347,3 +348,10 @@ def test_a_concise_view_record_without_its_head_line_keeps_the_message_alone() -
 def test_a_table_with_bars_is_no_concise_view_record() -> None:
     table = "Line | Count\n  1 | 2\n     | total 3"
     assert unescape_pasted(table) == table
+
+
+def test_hostile_concise_view_lookalikes_take_linear_time() -> None:
+    text = " " * 1_000_000 + "Line |\nLine |\n" + ("     | " + " " * 5000 + "x\n") * 200
+    started = time.perf_counter()
+    unescape_pasted(text)
+    assert time.perf_counter() - started < 2
