@@ -22,6 +22,25 @@ def test_powershell_failure_leads_with_the_error_record():
     assert not any("Waiting for WinRM" in t or "up to timeout" in t for t in texts)
 
 
+def test_a_pwsh_script_failure_leads_with_its_concise_view_message():
+    """PowerShell 7 prints a script's error in ConciseView: in a log, scanned as written, the line behind '     | '
+    is the record's message."""
+    op = "[0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0] PACKER OUT"
+    lines = [
+        "==> azure-arm: Provisioning with powershell script: /tmp/install.ps1",
+        "    azure-arm: Get-Item: C:\\image\\install.ps1:12",
+        "    azure-arm: Line |",
+        "    azure-arm:   12 |  Get-Item C:\\tools\\agent.exe",
+        "    azure-arm:      |  ~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+        "    azure-arm:      | Cannot find path 'C:\\tools\\agent.exe' because it does not exist.",
+        "==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
+    ]
+    d = diagnose(log="\n".join(f"{op} {line}" for line in lines).encode(), rules=KB)
+    assert d.category == "customizer-failed"
+    assert d.evidence[0].text.endswith("| Cannot find path 'C:\\tools\\agent.exe' because it does not exist.")
+    assert "exit status: 1" in d.evidence[1].text
+
+
 def test_shell_failure_leads_with_the_apt_error():
     log = samplelogs.failed_customizer_log("install-agent", "Shell", 100, os="linux", before=[], seed=5)
     d = diagnose(log.status_message, log=bytes(log), rules=KB)
