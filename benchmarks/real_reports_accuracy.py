@@ -220,8 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "--wrap",
         choices=sorted(WRAPPINGS),
         help="measure each report as quoted in a reply or listed in Markdown, inside a CI log or a customization.log,"
-        " copied from a web page"
-        " or in colour",
+        " copied from a web page or in colour",
     )
     args = ap.parse_args(argv)
     only = None

@@ -220,8 +220,8 @@ def _join_concise_messages(text: str) -> str:
             out.append(lines[i])
             i += 1
         parts: list[str] = []
-        while i < len(lines) and lines[i].startswith(bar) and lines[i][len(bar) :].strip():
-            parts.append(lines[i][len(bar) :].strip())
+        while i < len(lines) and lines[i].startswith(bar) and (part := lines[i][len(bar) :].strip()):
+            parts.append(part)
             i += 1
         if parts:
             out.append(lead + pad + (head.group(1) + " : " if head else "") + " ".join(parts))
