@@ -16,7 +16,8 @@ held-out), the confusion (expected -> got) and the "confident wrong" count: a wr
 ``unknown`` (the worst answer a user can get). ``--wrap HOW`` measures every report as it reads quoted line by line
 in a reply (``quoted``), with a prefix before each line: Packer's ``-timestamp-ui`` time (``packer-timestamp-ui``), a
 CI system's (``azure-devops``, ``github-actions``, ``gitlab``, ``jenkins``), Terraform's error box
-(``terraform-box``) or a system log's (``syslog``); or copied from a web page (``html-escaped``: entities for
+(``terraform-box``), a system log's (``syslog``) or PowerShell's verbose stream's, as a script that runs Packer
+relays its output (``powershell-verbose``); or copied from a web page (``html-escaped``: entities for
 ``<>&"'``; ``no-break-spaces``: U+00A0 for every space), or with a terminal's colour codes around Packer's lines
 (``colour-codes``), or as Image Builder's customization.log keeps Packer's output (``customization-log``: each line
 behind the run's id and ``PACKER OUT`` / ``PACKER ERR``).
@@ -134,8 +135,8 @@ def _markdown_list(text: str) -> str:
 
 
 # how a report reaches people besides as it was written: quoted in a reply or listed in Markdown, inside a CI system's
-# log, inside Terraform's error box or a system log, copied from a web page or from a console that cuts lines at its
-# width, or with the terminal's colour codes
+# log, inside Terraform's error box, a system log or a PowerShell script's verbose stream, copied from a web page or
+# from a console that cuts lines at its width, or with the terminal's colour codes
 WRAPPINGS = {
     "quoted": _each_line("> "),
     "azure-devops": _each_line("2024-01-19T12:22:07.4918893Z "),
@@ -146,6 +147,7 @@ WRAPPINGS = {
     "terraform-box": _each_line("\u2502 "),
     "markdown-list": _markdown_list,
     "syslog": _each_line("Jun 12 14:37:59 buildvm cloud-init[1234]: "),
+    "powershell-verbose": _each_line("VERBOSE: "),
     "html-escaped": html.escape,
     "html-line-breaks": lambda text: "<br>".join(text.split("\n")),
     "no-break-spaces": lambda text: text.replace(" ", "\u00a0"),

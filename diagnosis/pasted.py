@@ -38,8 +38,11 @@ _SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r":
 _UNICODE_SPACE = re.compile("[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
 # a terminal's colour codes (Packer colours its lines; CI logs keep the codes, or show them without the escape
-# character when copied from a web page): "\x1b[1;32m", "[0;32m", "[0m"
-_COLOUR_CODE = re.compile(r"\x1b\[[0-9;]{0,16}[A-Za-z]|(?<![\]\[])\[(?:\d{1,3};){0,4}\d{1,3}m(?![\w\]])")
+# character when copied from a web page): "\x1b[1;32m", "[0;32m", "[33;1mVERBOSE: ...", "[0m" (a single number
+# only when no word follows: "[3mx" may be text)
+_COLOUR_CODE = re.compile(
+    r"\x1b\[[0-9;]{0,16}[A-Za-z]|(?<![\]\[])\[(?:(?:\d{1,3};){1,4}\d{1,3}m|\d{1,3}m(?![\w\]]))"
+)
 # a line break as a web page's HTML writes it (a table cell, a comment copied as HTML)
 _HTML_BREAK = re.compile(r"<br\s{0,4}/?>", re.IGNORECASE)
 # a whole line a reporter marked up as code or emphasis in Markdown: "`Error: ...`", "**Error: ...**"
@@ -53,6 +56,7 @@ _RECORD_START = re.compile(r"\d{4}[/-]\d\d[/-]\d\d")
 # widths at which consoles cut lines (conhost's and terminals' default window widths)
 CONSOLE_WIDTHS = (80, 120)
 MAX_PASSES = 3  # a message nested in a message nested in a message
+MAX_WRAPPERS = 3  # a quote, a CI system's prefix, a PowerShell stream's prefix
 # PowerShell 7's ConciseView of an error in a script: the script's numbered line below its "Line |" header
 _CONCISE_CODE = re.compile(r" *\d{1,7} \| ")
 # the line above the header: "<reason>: <script>:<line>", the reason a command's name, "Error" or "Exception"
@@ -73,7 +77,9 @@ _LINE_WRAPPER = re.compile(
     r"|^(?:[^\t\n]{1,200}\t[^\t\n]{1,200}\t)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?(?:[0-9a-f]{2}[OE]\+? ?)?"
     r"|^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z\] ?"  # Jenkins' Timestamper in a pipeline's console
     r"|^[ \t]{0,3}(?:\u2502 ?|[\u2577\u2575][ \t]*$)"  # the box Terraform draws around an error: "│ Error: ..."
-    r"|^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [\w.-]{1,80} [\w.@/-]{1,80}(?:\[\d{1,9}\])?: ",  # syslog, journalctl
+    r"|^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [\w.-]{1,80} [\w.@/-]{1,80}(?:\[\d{1,9}\])?: "  # syslog, journalctl
+    # PowerShell's verbose and debug streams, as a script that runs the build relays its output (Write-Verbose)
+    r"|^(?:VERBOSE|DEBUG): (?=[ \t]{0,8}\S)",
     re.MULTILINE,
 )
 
@@ -251,7 +257,7 @@ def unescape_pasted(text: str) -> str:
     text = _decode_clixml(text)
     if _HTML_ESCAPED.search(text):
         text = html.unescape(text)
-    for _ in range(2):
+    for _ in range(MAX_WRAPPERS):
         text = _LINE_WRAPPER.sub("", text)
     text = _MARKDOWN_LINE.sub(r"\1\3", _MARKDOWN_BULLET.sub(r"\1", text))
     return _join_concise_messages(_unwrap_hard_wrapped(text))

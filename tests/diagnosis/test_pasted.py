@@ -112,6 +112,12 @@ def test_a_message_with_windows_or_old_mac_line_ends_reads_as_with_line_feeds(kb
             "==> azure-arm: Script exited with non-zero exit status: 1",
         ),
         ("a\u00a0no-break\u202fspace and zero\u200bwidth", "a no-break space and zerowidth"),
+        ("VERBOSE: ==> azure-arm: Done", "==> azure-arm: Done"),
+        (
+            "2026-02-11T14:58:04.6688682Z [33;1mVERBOSE:     azure-arm.ubuntu2204: TASK [x]",
+            "    azure-arm.ubuntu2204: TASK [x]",
+        ),
+        ("> DEBUG: E: Unable to locate package x", "E: Unable to locate package x"),
     ],
 )
 def test_quote_markers_ci_prefixes_colour_codes_and_web_page_spaces_are_removed(wrapped: str, line: str) -> None:
@@ -133,6 +139,8 @@ def test_quote_markers_ci_prefixes_colour_codes_and_web_page_spaces_are_removed(
         "[2024-01-19 12:22:07] started",
         "\u251c\u2500\u2500 file",
         "Apr 29 06:12:39 started",
+        "    azure-arm: VERBOSE: Removing Provisioned Package x",
+        "VERBOSE:",
     ],
 )
 def test_script_output_inner_angle_brackets_and_brackets_that_are_no_colour_code_stay(kept: str) -> None:
