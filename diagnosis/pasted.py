@@ -79,7 +79,7 @@ _LINE_WRAPPER = re.compile(
     r"|^[ \t]{0,3}(?:\u2502 ?|[\u2577\u2575][ \t]*$)"  # the box Terraform draws around an error: "│ Error: ..."
     r"|^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [\w.-]{1,80} [\w.@/-]{1,80}(?:\[\d{1,9}\])?: "  # syslog, journalctl
     # PowerShell's verbose and debug streams, as a script that runs the build relays its output (Write-Verbose)
-    r"|^(?:VERBOSE|DEBUG): (?=[ \t]{0,8}\S)",
+    r"|^(?:VERBOSE|DEBUG): ",
     re.MULTILINE,
 )
 
