@@ -17,10 +17,10 @@ held-out), the confusion (expected -> got) and the "confident wrong" count: a wr
 in a reply (``quoted``), with a prefix before each line: Packer's ``-timestamp-ui`` time (``packer-timestamp-ui``), a
 CI system's (``azure-devops``, ``github-actions``, ``gitlab``, ``jenkins``), Terraform's error box
 (``terraform-box``), a system log's (``syslog``) or PowerShell's verbose stream's, as a script that runs Packer
-relays its output (``powershell-verbose``); or copied from a web page (``html-escaped``: entities for
-``<>&"'``; ``no-break-spaces``: U+00A0 for every space), or with a terminal's colour codes around Packer's lines
-(``colour-codes``), or as Image Builder's customization.log keeps Packer's output (``customization-log``: each line
-behind the run's id and ``PACKER OUT`` / ``PACKER ERR``).
+relays its output (``powershell-verbose``), or as Packer's machine-readable output (``packer-machine-readable``);
+or copied from a web page (``html-escaped``: entities for ``<>&"'``; ``no-break-spaces``: U+00A0 for every space),
+or with a terminal's colour codes around Packer's lines (``colour-codes``), or as Image Builder's customization.log
+keeps Packer's output (``customization-log``: each line behind the run's id and ``PACKER OUT`` / ``PACKER ERR``).
 """
 
 from __future__ import annotations
@@ -121,6 +121,12 @@ def _in_customization_log(text: str) -> str:
     )
 
 
+def _machine_readable(text: str) -> str:
+    """Every line as ``packer build -machine-readable`` prints a message: time, target, type, the message with its
+    commas written ``%!(PACKER_COMMA)``."""
+    return "\n".join("1589606815,,ui,say," + line.replace(",", "%!(PACKER_COMMA)") for line in text.split("\n"))
+
+
 def _hard_wrapped(width: int):
     """Every line cut into pieces of ``width`` characters, as a console window or a mail client copies it."""
     return lambda text: "\n".join(
@@ -148,6 +154,7 @@ WRAPPINGS = {
     "markdown-list": _markdown_list,
     "syslog": _each_line("Jun 12 14:37:59 buildvm cloud-init[1234]: "),
     "powershell-verbose": _each_line("VERBOSE: "),
+    "packer-machine-readable": _machine_readable,
     "html-escaped": html.escape,
     "html-line-breaks": lambda text: "<br>".join(text.split("\n")),
     "no-break-spaces": lambda text: text.replace(" ", "\u00a0"),

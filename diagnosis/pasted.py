@@ -20,7 +20,9 @@ what was printed either, and a web page's ``<br>`` is the line break it stands f
 puts around a whole line (```Error: ...```, ``**Error: ...**``) or before a list item (``- ``, ``* ``, ``1. ``). A
 console window may have cut every long line at its width; such lines are joined again (before the unescaping, which
 changes line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own width), and so
-is the message PowerShell 7 cuts at the console's width in its ConciseView of an error record.
+is the message PowerShell 7 cuts at the console's width in its ConciseView of an error record. Packer's
+machine-readable output (``1589606815,,ui,error,<message>``, commas as ``%!(PACKER_COMMA)``, line breaks as ``\\n``)
+becomes the messages it carries.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ _MARKDOWN_BULLET = re.compile(r"^([ \t]{0,3})(?:[-*]|\d{1,2}\.) (?=[ \t]{0,8}[^\
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
 # a line that starts a log record of its own (a date), never the rest of a line cut above it
 _RECORD_START = re.compile(r"\d{4}[/-]\d\d[/-]\d\d")
+# Packer's machine-readable output (packer build -machine-readable), one message a line: "<unix time>,<target>,ui,
+# <say|message|error>,<message>" or "<unix time>,<target>,error,<message>", with a comma in the message written
+# "%!(PACKER_COMMA)", a line break "\n" and a carriage return "\r" (Packer's docs, "Machine-readable output"); a
+# "\r" alone stays, as a shell's "$'\r': command not found" prints it
+_PACKER_COMMA = "%!(PACKER_COMMA)"
+_MACHINE_READABLE = re.compile(r"^\d{9,11},[^,\n]{0,120},(?:ui,(?:say|message|error)|error),([^\n]*)", re.MULTILINE)
 # widths at which consoles cut lines (conhost's and terminals' default window widths)
 CONSOLE_WIDTHS = (80, 120)
 MAX_PASSES = 3  # a message nested in a message nested in a message
@@ -234,6 +242,10 @@ def _join_concise_messages(text: str) -> str:
     return "\n".join(out)
 
 
+def _machine_readable_message(match: re.Match[str]) -> str:
+    return match.group(1).replace("\\r\\n", "\n").replace("\\n", "\n")
+
+
 def plain_line_ends(text: str) -> str:
     """``text`` with NUL bytes dropped and its lines ending in LF: CR LF and CR CR LF (a CR LF text saved again on
     Windows) become LF, and so does every CR of a text whose lines end with CR alone (no LF in it). In a text that
@@ -259,5 +271,7 @@ def unescape_pasted(text: str) -> str:
         text = html.unescape(text)
     for _ in range(MAX_WRAPPERS):
         text = _LINE_WRAPPER.sub("", text)
+    # the comma's stand-in also where a JSON or quote unescaping above already split a message into its lines
+    text = _MACHINE_READABLE.sub(_machine_readable_message, text).replace(_PACKER_COMMA, ",")
     text = _MARKDOWN_LINE.sub(r"\1\3", _MARKDOWN_BULLET.sub(r"\1", text))
     return _join_concise_messages(_unwrap_hard_wrapped(text))

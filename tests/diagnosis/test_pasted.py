@@ -118,6 +118,12 @@ def test_a_message_with_windows_or_old_mac_line_ends_reads_as_with_line_feeds(kb
             "    azure-arm.ubuntu2204: TASK [x]",
         ),
         ("> DEBUG: E: Unable to locate package x", "E: Unable to locate package x"),
+        ("1589606815,,ui,say,==> azure-arm: done%!(PACKER_COMMA) moving on", "==> azure-arm: done, moving on"),
+        ("1589606815,azure-arm,error,Script exited\\nnext", "Script exited\nnext"),
+        (
+            "2024-01-19T12:22:07.4918893Z 1589606815,,ui,error,==> azure-arm: bash: $'\\r': command not found",
+            "==> azure-arm: bash: $'\\r': command not found",
+        ),
     ],
 )
 def test_quote_markers_ci_prefixes_colour_codes_and_web_page_spaces_are_removed(wrapped: str, line: str) -> None:
@@ -141,6 +147,8 @@ def test_quote_markers_ci_prefixes_colour_codes_and_web_page_spaces_are_removed(
         "Apr 29 06:12:39 started",
         "    azure-arm: VERBOSE: Removing Provisioned Package x",
         "VERBOSE:",
+        "1392158785,amazon-ebs,artifact-count,1",
+        "1589606815 errors, ui, say",
     ],
 )
 def test_script_output_inner_angle_brackets_and_brackets_that_are_no_colour_code_stay(kept: str) -> None:
@@ -176,6 +184,20 @@ def test_quoted_or_ci_prefixed_inventory_examples_get_the_category_of_the_printe
 )
 def test_shell_traces_error_records_and_what_is_no_list_item_keep_their_marks(kept: str) -> None:
     assert unescape_pasted(kept) == kept
+
+
+def test_packer_machine_readable_output_is_diagnosed_as_the_messages_it_carries(kb) -> None:
+    text = (
+        "1589606815,,ui,say,==> azure-arm: Provisioning with shell script: /tmp/install.sh\n"
+        "1589606815,,ui,message,    azure-arm: E: Unable to locate package contoso-agent\n"
+        "1589606815,,ui,error,==> azure-arm: Script exited with non-zero exit status: 100.%!(PACKER_COMMA)"
+        " Allowed exit codes are: [0]\\n==> azure-arm: Step \"StepProvision\" failed\n"
+        "1589606815,azure-arm,error,Script exited with non-zero exit status: 100\n"
+    )
+    d = diagnose(text, rules=kb)
+    assert (d.category, d.rule_id) == ("customizer-failed", "linux-package-not-found")
+    assert "E: Unable to locate package contoso-agent" in d.evidence[0].text
+    assert not any("PACKER_COMMA" in e.text or "\\n" in e.text for e in d.evidence)
 
 
 def test_a_quoted_reporter_sentence_still_states_the_failure(kb) -> None:
