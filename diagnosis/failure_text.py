@@ -34,9 +34,9 @@ the program that prints each:
 ``failure_sentences`` reads the reporter's own words: a sentence (not a log line) that says the build, image, Packer,
 a step, a script or a restart failed, hung, got stuck, crashed, timed out, was cancelled, stops at a point, breaks,
 does not work, is still running or waiting after hours or is not available; that the reporter cannot build, deploy or
-create it; that anything is stuck, hangs, halts, does not respond or never finishes, or that the reporter cannot get,
-install, connect to, reach or download something; that an error occurred, space or memory ran out, or only some
-builds succeeded.
+create it, or that it was never created, started or built; that anything is stuck, hangs, halts, does not respond or
+never finishes, or that the reporter cannot get, install, connect to, reach or download something; that an error
+occurred, space or memory ran out, or only some builds succeeded.
 
 These say *that* something failed; they decide no category. They are kept apart from ``FAILURE_SIGNAL``
 because ``FAILURE_SIGNAL`` also marks the exit/summary lines a summary skips, while an ``Exception calling``
@@ -186,6 +186,8 @@ _FAILURE_SENTENCE = re.compile(
     r"|(?:stops|stopped) (?:at|on|after|responding)"
     r"|(?:is|was|keeps|kept) (?:still )?waiting (?:for|on)\b[^.\n]{0,80}\b(?:hours?|forever|indefinitely|ever)"
     r"|errored|never (?:finish|complete|build)s?|(?:infinite|endless) loop|in (?:a |an )?loop"
+    r"|(?:has|have|had|was|were|is|are|gets?|got) never (?:been )?(?:created|started|built|provisioned|deployed"
+    r"|published|completed|finished)"
     r"|still (?:running|updating|creating|in progress) (?:after|for)|(?:is|are) not available"
     r"|(?:do(?:es)?|did) ?(?:n.t|not) work|no longer works?|stopped working|(?:is|are) broken|breaks|broke)\b"
     # words that say something hung or failed whatever its subject: "the tools are just stuck in a loop", "the setup
