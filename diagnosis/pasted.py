@@ -8,22 +8,21 @@ first. Only text that shows an unmistakable escape (an escaped quote, ``\\r\\n``
 what starts a line) is touched: a Windows path such as ``C:\\temp\\new`` in plain text stays as it is.
 
 Replies quote earlier text line by line (``> ``, ``> > ``), and CI systems put their own prefix before every line a
-build printed: Azure DevOps a timestamp (``2024-01-19T12:22:07.4918893Z ``), a GitHub Actions log downloaded with
-``gh run view --log`` the job, the step and a timestamp separated by tabs, GitLab's raw job log a timestamp and the
-stream (``2024-01-19T12:22:07.491918Z 01O ``), Jenkins' Timestamper a bracketed one (``[2024-01-19T12:22:07.491Z]
-``), a system log the time, the host and the program (``Jun 12 14:37:59 vm cloud-init[1234]: ``); Terraform draws a
-box around each error (``╷``, ``│ Error: ...``, ``╵``). These are removed so the patterns and the tests for line
-starts (``Error: ...``, a reporter's sentence) see the line the program or the reporter wrote. Three or more ``>``
-are kept: scripts print them (``>>> Sysprep complete``). Web pages' no-break and zero-width characters and a
-terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape character) are no part of
-what was printed either, and a web page's ``<br>`` is the line break it stands for; nor is the Markdown a reporter
-puts around a whole line (```Error: ...```, ``**Error: ...**``) or before a list item (``- ``, ``* ``, ``1. ``). A
-console window may have cut every long line at its width; such lines are joined again (before the unescaping, which
-changes line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own width), and so
-is the message PowerShell 7 cuts at the console's width in its ConciseView of an error record. Packer's
-machine-readable output (``1589606815,,ui,error,<message>``, commas as ``%!(PACKER_COMMA)``, line breaks as ``\\n``)
-becomes the messages it carries.
-"""
+build printed: Azure DevOps a timestamp (``2024-01-19T12:22:07.4918893Z ``), a GitHub Actions log downloaded with ``gh
+run view --log`` the job, the step and a timestamp separated by tabs, GitLab's raw job log a timestamp and the stream
+(``2024-01-19T12:22:07.491918Z 01O ``), Jenkins' Timestamper a bracketed one (``[2024-01-19T12:22:07.491Z] ``), a system
+log the time, the host and the program (``Jun 12 14:37:59 vm cloud-init[1234]: ``), a PowerShell script that runs the
+build and relays its output with Write-Verbose ``VERBOSE: ``; Terraform draws a box around each error (``╷``, ``│ Error:
+...``, ``╵``). These are removed so the patterns and the tests for line starts (``Error: ...``, a reporter's sentence)
+see the line the program or the reporter wrote. Three or more ``>`` are kept: scripts print them (``>>> Sysprep
+complete``). Web pages' no-break and zero-width characters and a terminal's colour codes (``\x1b[1;32m``, or ``[1;32m``
+once a web page dropped the escape character) are no part of what was printed either, and a web page's ``<br>`` is the
+line break it stands for; nor is the Markdown a reporter puts around a whole line (```Error: ...```, ``**Error: ...**``)
+or before a list item (``- ``, ``* ``, ``1. ``). A console window may have cut every long line at its width; such lines
+are joined again (before the unescaping, which changes line lengths, and after the prefixes are removed, since a quote
+or a CI prefix adds its own width), and so is the message PowerShell 7 cuts at the console's width in its ConciseView of
+an error record. Packer's machine-readable output (``1589606815,,ui,error,<message>``, commas as ``%!(PACKER_COMMA)``,
+line breaks as ``\\n``) becomes the messages it carries. """
 
 from __future__ import annotations
 
@@ -257,10 +256,10 @@ def plain_line_ends(text: str) -> str:
 def unescape_pasted(text: str) -> str:
     """``text`` with JSON string escapes undone (as many levels as it shows), CLIXML made the lines it prints, HTML
     entities decoded, and quote markers and CI log prefixes removed from its lines (a quote then a prefix, as a
-    reply quoting a CI log), web pages' no-break and zero-width characters and terminals' colour codes made plain
-    spaces or dropped, ``<br>`` made a line break, a whole line's Markdown code or emphasis marks and a list item's
-    marker dropped, and the lines a console cut at its width joined again; its lines end in LF
-    (``plain_line_ends``)."""
+    reply quoting a CI log), Packer's machine-readable lines made the messages they carry, web pages' no-break and
+    zero-width characters and terminals' colour codes made plain spaces or dropped, ``<br>`` made a line break, a
+    whole line's Markdown code or emphasis marks and a list item's marker dropped, and the lines a console cut at
+    its width joined again; its lines end in LF (``plain_line_ends``)."""
     text = _unwrap_hard_wrapped(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text))))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
