@@ -22,7 +22,8 @@ or before a list item (``- ``, ``* ``, ``1. ``). A console window may have cut e
 are joined again (before the unescaping, which changes line lengths, and after the prefixes are removed, since a quote
 or a CI prefix adds its own width), and so is the message PowerShell 7 cuts at the console's width in its ConciseView of
 an error record. Packer's machine-readable output (``1589606815,,ui,error,<message>``, commas as ``%!(PACKER_COMMA)``,
-line breaks as ``\\n``) becomes the messages it carries. """
+line breaks as ``\\n``) becomes the messages it carries.
+"""
 
 from __future__ import annotations
 
