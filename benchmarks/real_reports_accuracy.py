@@ -19,6 +19,7 @@ CI system's (``azure-devops``, ``github-actions``, ``gitlab``, ``jenkins``), Ter
 (``terraform-box``), a system log's (``syslog``) or PowerShell's verbose stream's, as a script that runs Packer
 relays its output (``powershell-verbose``), or as Packer's machine-readable output (``packer-machine-readable``);
 or copied from a web page (``html-escaped``: entities for ``<>&"'``; ``no-break-spaces``: U+00A0 for every space),
+or through a word processor or a mail client that sets typographic quotes (``typographic-quotes``),
 or with a terminal's colour codes around Packer's lines (``colour-codes``), or as Image Builder's customization.log
 keeps Packer's output (``customization-log``: each line behind the run's id and ``PACKER OUT`` / ``PACKER ERR``).
 """
@@ -127,6 +128,16 @@ def _machine_readable(text: str) -> str:
     return "\n".join("1589606815,,ui,say," + line.replace(",", "%!(PACKER_COMMA)") for line in text.split("\n"))
 
 
+_OPENING_QUOTE = re.compile(r"(^|[\s(\[])(['\"])", re.MULTILINE)
+
+
+def _typographic_quotes(text: str) -> str:
+    """Plain quotes as a word processor, a mail or chat client sets them: opening ones after a space or a bracket,
+    closing ones (and apostrophes) elsewhere."""
+    opened = _OPENING_QUOTE.sub(lambda m: m.group(1) + ("\u2018" if m.group(2) == "'" else "\u201c"), text)
+    return opened.replace("'", "\u2019").replace('"', "\u201d")
+
+
 def _hard_wrapped(width: int):
     """Every line cut into pieces of ``width`` characters, as a console window or a mail client copies it."""
     return lambda text: "\n".join(
@@ -156,6 +167,7 @@ WRAPPINGS = {
     "powershell-verbose": _each_line("VERBOSE: "),
     "packer-machine-readable": _machine_readable,
     "html-escaped": html.escape,
+    "typographic-quotes": _typographic_quotes,
     "html-line-breaks": lambda text: "<br>".join(text.split("\n")),
     "no-break-spaces": lambda text: text.replace(" ", "\u00a0"),
     "colour-codes": _coloured,

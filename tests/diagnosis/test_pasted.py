@@ -112,6 +112,10 @@ def test_a_message_with_windows_or_old_mac_line_ends_reads_as_with_line_feeds(kb
             "==> azure-arm: Script exited with non-zero exit status: 1",
         ),
         ("a\u00a0no-break\u202fspace and zero\u200bwidth", "a no-break space and zerowidth"),
+        (
+            "The term \u2018winget\u2019 is not recognized, \u201cC:\\x\u201d isn\u2019t there",
+            "The term 'winget' is not recognized, \"C:\\x\" isn't there",
+        ),
         ("VERBOSE: ==> azure-arm: Done", "==> azure-arm: Done"),
         (
             "2026-02-11T14:58:04.6688682Z [33;1mVERBOSE:     azure-arm.ubuntu2204: TASK [x]",
