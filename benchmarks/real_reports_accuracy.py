@@ -19,7 +19,7 @@ CI system's (``azure-devops``, ``github-actions``, ``gitlab``, ``jenkins``), Ter
 (``terraform-box``), a system log's (``syslog``) or PowerShell's verbose stream's, as a script that runs Packer
 relays its output (``powershell-verbose``), or as Packer's machine-readable output (``packer-machine-readable``);
 or copied from a web page (``html-escaped``: entities for ``<>&"'``; ``no-break-spaces``: U+00A0 for every space),
-or through a word processor or a mail client that sets typographic quotes (``typographic-quotes``),
+or through a word processor or a mail client that sets typographic quotes and ellipses (``typography``),
 or with a terminal's colour codes around Packer's lines (``colour-codes``), or as Image Builder's customization.log
 keeps Packer's output (``customization-log``: each line behind the run's id and ``PACKER OUT`` / ``PACKER ERR``).
 """
@@ -131,11 +131,11 @@ def _machine_readable(text: str) -> str:
 _OPENING_QUOTE = re.compile(r"(^|[\s(\[])(['\"])", re.MULTILINE)
 
 
-def _typographic_quotes(text: str) -> str:
-    """Plain quotes as a word processor, a mail or chat client sets them: opening ones after a space or a bracket,
-    closing ones (and apostrophes) elsewhere."""
+def _typography(text: str) -> str:
+    """Plain quotes and "..." as a word processor, a mail or chat client sets them: opening quotes after a space or a
+    bracket, closing ones (and apostrophes) elsewhere, an ellipsis character for three periods."""
     opened = _OPENING_QUOTE.sub(lambda m: m.group(1) + ("\u2018" if m.group(2) == "'" else "\u201c"), text)
-    return opened.replace("'", "\u2019").replace('"', "\u201d")
+    return opened.replace("'", "\u2019").replace('"', "\u201d").replace("...", "\u2026")
 
 
 def _hard_wrapped(width: int):
@@ -167,7 +167,7 @@ WRAPPINGS = {
     "powershell-verbose": _each_line("VERBOSE: "),
     "packer-machine-readable": _machine_readable,
     "html-escaped": html.escape,
-    "typographic-quotes": _typographic_quotes,
+    "typography": _typography,
     "html-line-breaks": lambda text: "<br>".join(text.split("\n")),
     "no-break-spaces": lambda text: text.replace(" ", "\u00a0"),
     "colour-codes": _coloured,

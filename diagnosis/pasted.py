@@ -15,15 +15,15 @@ log the time, the host and the program (``Jun 12 14:37:59 vm cloud-init[1234]: `
 build and relays its output with Write-Verbose ``VERBOSE: ``; Terraform draws a box around each error (``╷``, ``│ Error:
 ...``, ``╵``). These are removed so the patterns and the tests for line starts (``Error: ...``, a reporter's sentence)
 see the line the program or the reporter wrote. Three or more ``>`` are kept: scripts print them (``>>> Sysprep
-complete``). Web pages' no-break and zero-width characters, the typographic quotes a word processor or a mail client
-sets, and a terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape character) are no
-part of what was printed either, and a web page's ``<br>`` is the line break it stands for; nor is the Markdown a
-reporter puts around a whole line (```Error: ...```, ``**Error: ...**``) or before a list item (``- ``, ``* ``, ``1.
-``). A console window may have cut every long line at its width; such lines are joined again (before the unescaping,
-which changes line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own width), and so
-is the message PowerShell 7 cuts at the console's width in its ConciseView of an error record. Packer's machine-readable
-output (``1589606815,,ui,error,<message>``, commas as ``%!(PACKER_COMMA)``, line breaks as ``\\n``) becomes the messages
-it carries.
+complete``). Web pages' no-break and zero-width characters, the typographic quotes and ellipses a word processor or a
+mail client sets, and a terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape
+character) are no part of what was printed either, and a web page's ``<br>`` is the line break it stands for; nor is the
+Markdown a reporter puts around a whole line (```Error: ...```, ``**Error: ...**``) or before a list item (``- ``, ``*
+``, ``1. ``). A console window may have cut every long line at its width; such lines are joined again (before the
+unescaping, which changes line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own
+width), and so is the message PowerShell 7 cuts at the console's width in its ConciseView of an error record. Packer's
+machine-readable output (``1589606815,,ui,error,<message>``, commas as ``%!(PACKER_COMMA)``, line breaks as ``\\n``)
+becomes the messages it carries.
 """
 
 from __future__ import annotations
@@ -40,9 +40,12 @@ _SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r":
 # and zero-width characters copied along with the text
 _UNICODE_SPACE = re.compile("[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
-# the quotes a word processor, a mail or chat client or a web page's typography puts where the program printed plain
-# ones (GNU tools' own ‘name’ in a UTF-8 locale read the same once plain: the patterns accept both)
-_TYPOGRAPHIC_QUOTES = str.maketrans("\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f", "''''\"\"\"\"")
+# the quotes and the ellipsis a word processor, a mail or chat client or a web page's typography puts where the program
+# printed plain ones (GNU tools' own ‘name’ in a UTF-8 locale read the same once plain: the patterns accept both)
+_TYPOGRAPHY = str.maketrans(
+    {**dict.fromkeys("\u2018\u2019\u201a\u201b", "'"), **dict.fromkeys("\u201c\u201d\u201e\u201f", '"'),
+     "\u2026": "..."}
+)
 # a terminal's colour codes (Packer colours its lines; CI logs keep the codes, or show them without the escape
 # character when copied from a web page): "\x1b[1;32m", "[0;32m", "[33;1mVERBOSE: ...", "[0m" (a single number
 # only when no word follows: "[3mx" may be text)
@@ -115,9 +118,9 @@ def _json_escaped(text: str) -> bool:
 
 
 def plain_text(text: str) -> str:
-    """``text`` with no-break and other typographic spaces made plain spaces, typographic quotes made plain quotes,
-    and zero-width characters and terminal colour codes dropped."""
-    return _COLOUR_CODE.sub("", _ZERO_WIDTH.sub("", _UNICODE_SPACE.sub(" ", text))).translate(_TYPOGRAPHIC_QUOTES)
+    """``text`` with no-break and other typographic spaces made plain spaces, typographic quotes and ellipses made
+    plain, and zero-width characters and terminal colour codes dropped."""
+    return _COLOUR_CODE.sub("", _ZERO_WIDTH.sub("", _UNICODE_SPACE.sub(" ", text))).translate(_TYPOGRAPHY)
 
 
 def _clixml_char(match: re.Match[str]) -> str:
@@ -262,9 +265,10 @@ def unescape_pasted(text: str) -> str:
     """``text`` with JSON string escapes undone (as many levels as it shows), CLIXML made the lines it prints, HTML
     entities decoded, and quote markers and CI log prefixes removed from its lines (a quote then a prefix, as a
     reply quoting a CI log), Packer's machine-readable lines made the messages they carry, web pages' no-break and
-    zero-width characters, typographic quotes and terminals' colour codes made plain or dropped (``plain_text``),
-    ``<br>`` made a line break, a whole line's Markdown code or emphasis marks and a list item's marker dropped, and
-    the lines a console cut at its width joined again; its lines end in LF (``plain_line_ends``)."""
+    zero-width characters, typographic quotes and ellipses and terminals' colour codes made plain or dropped
+    (``plain_text``), ``<br>`` made a line break, a whole line's Markdown code or emphasis marks and a list item's
+    marker dropped, and the lines a console cut at its width joined again; its lines end in LF
+    (``plain_line_ends``)."""
     text = _unwrap_hard_wrapped(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text))))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):

@@ -113,8 +113,8 @@ def test_a_message_with_windows_or_old_mac_line_ends_reads_as_with_line_feeds(kb
         ),
         ("a\u00a0no-break\u202fspace and zero\u200bwidth", "a no-break space and zerowidth"),
         (
-            "The term \u2018winget\u2019 is not recognized, \u201cC:\\x\u201d isn\u2019t there",
-            "The term 'winget' is not recognized, \"C:\\x\" isn't there",
+            "The term \u2018winget\u2019 is not recognized, \u201cC:\\x\u201d isn\u2019t there\u2026",
+            "The term 'winget' is not recognized, \"C:\\x\" isn't there...",
         ),
         ("VERBOSE: ==> azure-arm: Done", "==> azure-arm: Done"),
         (
