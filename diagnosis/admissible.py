@@ -126,7 +126,7 @@ def reporters_line(hit: Hit, result: ScanResult) -> bool:
     """In pasted Packer output, a line without Packer's prefix: the reporter's own (a title, a quoted error)."""
     return (
         result.source not in LOG_SOURCES
-        and result.packer_output
+        and result.packer_output_line is not None
         and _BUILD_PREFIX.match(hit.text) is None
         and not _named_build_output(hit.text, result.build_names)
     )
@@ -297,10 +297,14 @@ def remote_error_output(hit: Hit, result: ScanResult) -> bool:
     )
 
 
-def packer_output(text: str) -> bool:
-    """The pasted text shows Packer's output (a build's summary line, a line under a build's prefix), not only
-    what a tool printed."""
-    return _PACKER_SUMMARY.search(text) is not None or _BUILD_PREFIX.search(text) is not None
+def packer_output_line(text: str) -> int | None:
+    """The first line (1-based) of Packer's output in a pasted text (a build's summary line, a line under a build's
+    prefix); None when the text shows only what a tool printed."""
+    starts = [m.start() for m in (_PACKER_SUMMARY.search(text), _BUILD_PREFIX.search(text)) if m is not None]
+    if not starts:
+        return None
+    first = min(starts)
+    return text.count("\n", 0, text.rfind("\n", 0, first) + 1) + 1
 
 
 # packer-plugin-azure prints a deployment's errors as "ERROR: -> <code> : <message>" (and "ERROR:   -> " for
@@ -325,14 +329,20 @@ def in_scope(hits: list[Hit], scope: str, result: ScanResult, step: Step | None)
     """The hits of an entry with ``scope`` (``diagnosis.rules``) that count. ``any`` keeps them all. ``failed-step``
     and ``build-output`` keep, in a log with provisioner steps, those inside the failed provisioner (none when no
     provisioner failed), and in pasted Packer output those from inside the build VM or the reporter's quote above
-    output that shows a provisioner running. ``build-output`` keeps, in a pasted text without Packer's output, only
+    output that shows a provisioner running, or above output that shows no failure of its own (the paste stops
+    before the failure). ``build-output`` keeps, in a pasted text without Packer's output, only
     lines under a builder's prefix: a cmdlet's error there is as likely a client's or the reporter's own."""
     if scope not in STEP_SCOPES:
         return hits
     if result.source in LOG_SOURCES and result.steps:
         return [h for h in hits if step is not None and h.step == step.position]
-    if result.packer_output:
-        return [h for h in hits if inside_build(h, result) or (reporters_line(h, result) and bool(result.ui_steps))]
+    if result.packer_output_line is not None:
+        above = not (result.ui_failed_line or result.failure_lines) and result.packer_output_line
+        return [
+            h
+            for h in hits
+            if inside_build(h, result) or (reporters_line(h, result) and (bool(result.ui_steps) or h.line < above))
+        ]
     if scope == "build-output" and result.source not in LOG_SOURCES:
         return [h for h in hits if inside_build(h, result)]
     return hits

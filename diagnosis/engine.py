@@ -29,7 +29,7 @@ from diagnosis.admissible import (
     failing_step,
     in_scope,
     noise_records,
-    packer_output,
+    packer_output_line,
     quoted_or_warning,
     template_script_lines,
 )
@@ -121,7 +121,7 @@ def diagnose(
             results.append(r)
     for r, (_source, text) in zip(results, texts, strict=False):  # a pasted template's inline script text
         r.template_script_lines = template_script_lines(text)
-        r.packer_output = packer_output(text)
+        r.packer_output_line = packer_output_line(text)
         r.build_names = build_names(text)
         r.builder_error = builder_error(text)
     for r in results[len(texts) :]:  # the logs: their builder's own error, from the lines the scan kept

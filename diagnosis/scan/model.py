@@ -99,8 +99,9 @@ class ScanResult:
     provisioned_line: int | None = None
     # lines of a pasted text that are script text inside an image template's "inline" array (set by the engine)
     template_script_lines: frozenset[int] = frozenset()
-    # the text shows Packer's output (builder-prefixed lines, a build's summary line) (set by the engine)
-    packer_output: bool = False
+    # the first line of Packer's output in a pasted text (builder-prefixed lines, a build's summary line); None when
+    # it shows none (set by the engine)
+    packer_output_line: int | None = None
     # the build names of Packer's "==> <name>: " lines in a pasted text (set by the engine)
     build_names: frozenset[str] = frozenset()
     # lines of the error a ``Build '<name>' errored`` line repeats: the builder's own error, printed as ``==> <name>:``

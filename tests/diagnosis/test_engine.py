@@ -513,15 +513,24 @@ def test_a_reporters_title_above_pasted_packer_output_is_not_a_step_the_build_go
     assert diagnose("==> vhd: Timeout waiting for machine to restart\n" + log, rules=kb).category != d.category
 
 
-def test_a_reporters_quote_of_a_script_error_counts_when_the_pasted_output_shows_a_provisioner_running(kb):
+def test_a_reporters_quote_of_a_script_error_counts_unless_the_pasted_output_fails_before_any_provisioner(kb):
     """An entry that counts only inside the failed customizer takes the reporter's quoted line above pasted Packer
-    output once that output shows a provisioner running; without one it has no step to belong to."""
+    output when that output shows a provisioner running, or no failure of its own (the paste stops before it); not
+    when the output fails before any provisioner ran: the quote is then not that build's failure."""
     quote = "The install fails with:\nE: Unable to locate package azure-cli\n\n"
     running = "==> azure-arm: Provisioning with shell script: scripts/install-azure-cli.sh\n"
     output = "==> azure-arm: Hit:2 http://azure.archive.ubuntu.com/ubuntu resolute InRelease\n"
     d = diagnose(quote + running + output, rules=kb)
     assert (d.category, d.rule_id) == ("customizer-failed", "linux-package-not-found"), (d.category, d.rule_id)
-    assert diagnose(quote + output, rules=kb).rule_id != "linux-package-not-found"
+    assert diagnose(quote + output, rules=kb).rule_id == "linux-package-not-found"
+    connecting = "==> azure-arm: Waiting for SSH to become available...\n"
+    failed = (
+        connecting + "==> azure-arm: Timeout waiting for SSH.\n"
+        "Build 'azure-arm' errored after 20 minutes: Timeout waiting for SSH.\n"
+    )
+    assert diagnose(quote + failed, rules=kb).rule_id != "linux-package-not-found"
+    below = connecting + "E: Unable to locate package azure-cli\n"
+    assert diagnose(below, rules=kb).rule_id != "linux-package-not-found"
 
 
 def test_a_custom_script_extensions_script_exit_is_its_script_failing_but_aks_node_provisioning_is_not(kb):
