@@ -31,6 +31,7 @@ import hashlib
 import html
 import re
 import sys
+import textwrap
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,15 @@ def _hard_wrapped(width: int):
     )
 
 
+def _word_wrapped(width: int):
+    """Every line wrapped at word boundaries to ``width`` columns, as a mail client or a commit-message editor wraps a
+    quoted log (words longer than the width stay whole)."""
+    return lambda text: "\n".join(
+        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False) if line.strip() else line
+        for line in text.split("\n")
+    )
+
+
 def _markdown_list(text: str) -> str:
     """Every line a Markdown list item in code marks, as a reporter lists the messages he saw; lines with code marks
     of their own, and empty lines, stay as they are."""
@@ -173,6 +183,7 @@ WRAPPINGS = {
     "colour-codes": _coloured,
     "console-80": _hard_wrapped(80),
     "console-120": _hard_wrapped(120),
+    "mail-72": _word_wrapped(72),
     "customization-log": _in_customization_log,
 }
 

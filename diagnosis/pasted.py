@@ -190,8 +190,8 @@ def _unwrap_hard_wrapped(text: str) -> str:
 
     A text is taken as hard-wrapped when its longest lines are as wide as a console (80 or 120 columns) and one of
     them reads as cut (``_cut_at``). Lines of that width are then joined with the line after them, unless that line
-    starts with a date (a log record of its own). A message its program wrapped at word boundaries to a narrower
-    width, and a table whose rows share one width, stay as they are."""
+    starts with a date (a log record of its own). A table whose rows share one width stays as it is; text wrapped at
+    word boundaries is ``_unwrap_word_wrapped``'s."""
     lines = text.split("\n")
     width = max(map(len, lines))
     if len(lines) < 2 or width not in CONSOLE_WIDTHS:
@@ -204,6 +204,53 @@ def _unwrap_hard_wrapped(text: str) -> str:
     for i, line in enumerate(lines):
         pending += line
         if i not in full:
+            out.append(pending)
+            pending = ""
+    return "\n".join(out)
+
+
+_WORD_WRAP_WIDTHS = range(60, 81)  # the widths mail clients and commit-message editors wrap at (72 by default)
+# a line that starts a record of its own, not the rest of a wrapped one: a date, a builder's or a tool's prefix
+# ("    azure-arm: ", "==> azure-arm: ", "E: "), Packer's summary of a build, a list item, a quote or a code fence
+_OWN_LINE = re.compile(
+    r"\s{0,40}(?:\d{4}[/-]\d\d[/-]\d\d|[\w.-]{1,80}: \S|==>|-->|Build '|```|[-*+>#|\[{]|\d{1,3}[.)] )"
+)
+MIN_WRAPPED_LINES = 2
+SHARED_PREFIX = 6  # a line that starts as the one above it (a CI system's or a tool's prefix) is a record of its own
+
+
+def _unwrap_word_wrapped(text: str) -> str:
+    """``text`` with the lines a mail client or an editor wrapped at word boundaries joined again.
+
+    A text is taken as word-wrapped when its longest line of several words is 60 to 80 columns wide and at least
+    two of its lines (one, when the next goes on with a lower-case word) end where the next line's first word would
+    not have fitted. Those lines are joined with the
+    next line (one space between), unless that line starts a record of its own (``_OWN_LINE``, or the same first
+    characters as the line above it)."""
+    lines = text.split("\n")
+    width = max((len(line.rstrip()) for line in lines if " " in line.strip()), default=0)
+    if width not in _WORD_WRAP_WIDTHS:
+        return text
+
+    def cut(i: int) -> bool:
+        line, after = lines[i].rstrip(), lines[i + 1]
+        words = after.split(None, 1)
+        return (
+            len(line) >= width * 0.6
+            and bool(words)
+            and len(line) + 1 + len(words[0]) > width
+            and _OWN_LINE.match(after) is None
+            and after[:SHARED_PREFIX] != line[:SHARED_PREFIX]
+        )
+
+    joins = {i for i in range(len(lines) - 1) if cut(i)}
+    if len(joins) < MIN_WRAPPED_LINES and not any(lines[i + 1].lstrip()[:1].islower() for i in joins):
+        return text
+    out: list[str] = []
+    pending = ""
+    for i, line in enumerate(lines):
+        pending = pending + " " + line.lstrip() if pending else line
+        if i not in joins:
             out.append(pending)
             pending = ""
     return "\n".join(out)
@@ -267,9 +314,10 @@ def unescape_pasted(text: str) -> str:
     reply quoting a CI log), Packer's machine-readable lines made the messages they carry, web pages' no-break and
     zero-width characters, typographic quotes and ellipses and terminals' colour codes made plain or dropped
     (``plain_text``), ``<br>`` made a line break, a whole line's Markdown code or emphasis marks and a list item's
-    marker dropped, and the lines a console cut at its width joined again; its lines end in LF
+    marker dropped, and the lines a console cut at its width or a mail client or an editor wrapped at word boundaries
+    joined again; its lines end in LF
     (``plain_line_ends``)."""
-    text = _unwrap_hard_wrapped(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text))))
+    text = _unwrap_word_wrapped(_unwrap_hard_wrapped(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text)))))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break
@@ -282,4 +330,4 @@ def unescape_pasted(text: str) -> str:
     # the comma's stand-in also where a JSON or quote unescaping above already split a message into its lines
     text = _MACHINE_READABLE.sub(_machine_readable_message, text).replace(_PACKER_COMMA, ",")
     text = _MARKDOWN_LINE.sub(r"\1\3", _MARKDOWN_BULLET.sub(r"\1", text))
-    return _join_concise_messages(_unwrap_hard_wrapped(text))
+    return _join_concise_messages(_unwrap_word_wrapped(_unwrap_hard_wrapped(text)))

@@ -335,13 +335,33 @@ def test_lines_of_one_width_that_end_where_a_word_ends_are_not_joined() -> None:
     assert unescape_pasted(table) == table
 
 
-def test_a_message_its_program_wrapped_at_word_boundaries_keeps_its_lines() -> None:
+def test_a_text_wrapped_at_word_boundaries_reads_as_its_lines() -> None:
+    """A message its program, a mail client or a commit-message editor wrapped at word boundaries is joined again;
+    the records of a log around it stay lines of their own."""
     message = (
         "Failed to upload a file to the guest VM via SCP due to a permissions\n"
         "error. This is normally because the SSH user doesn't have permission\n"
         "to write to the destination location."
     )
-    assert unescape_pasted(message) == message
+    assert unescape_pasted(message) == message.replace("\n", " ")
+    log = (
+        "2024-03-08T12:02:28-05:00:     amazon-ebs:\n"
+        "/home/ec2-user/script_2147.sh: line 19: /usr/bin/kubelet: Permission\n"
+        "denied\n"
+        "2024-03-08T12:02:28-05:00: ==> amazon-ebs: Provisioning step had errors:\n"
+        "Running the cleanup provisioner, if present...\n"
+        "Build 'amazon-ebs' errored after 4 minutes 2 seconds: Script exited with\n"
+        "non-zero exit status: 1. Allowed exit codes are: [0]"
+    )
+    assert unescape_pasted(log).split("\n") == [  # Packer's times go as a CI system's do
+        "    amazon-ebs:",
+        "/home/ec2-user/script_2147.sh: line 19: /usr/bin/kubelet: Permission denied",
+        "==> amazon-ebs: Provisioning step had errors: Running the cleanup provisioner, if present...",
+        "Build 'amazon-ebs' errored after 4 minutes 2 seconds: Script exited with non-zero exit status: 1. Allowed exit"
+        " codes are: [0]",
+    ]
+    table = "name    state     size\nalpha   running   10\nbeta    stopped   20\n"
+    assert unescape_pasted(table) == table
 
 
 def test_a_log_record_after_a_line_as_wide_as_a_console_stays_a_line_of_its_own() -> None:
