@@ -328,11 +328,15 @@ def test_a_bordered_table_of_one_width_is_not_joined() -> None:
     rows = [("win2022", "Failed"), ("ubuntu", "Ok")] * 3
     table = "\n".join(f"|{name:<38}|{state:<39}|" for name, state in rows)
     assert unescape_pasted(table) == table
+    sentence = "    azure-arm.build_vhd: Installation process returned unexpected exit\ncode: 1603\n"
+    assert unescape_pasted(sentence * 2).count("exit code: 1603") == 2
 
 
 def test_lines_of_one_width_that_end_where_a_word_ends_are_not_joined() -> None:
     table = "\n".join(f"{name:<40}{state:<40}" for name, state in [("win2022-image", "Failed"), ("ubuntu", "Ok")] * 3)
     assert unescape_pasted(table) == table
+    sentence = "    azure-arm.build_vhd: Installation process returned unexpected exit\ncode: 1603\n"
+    assert unescape_pasted(sentence * 2).count("exit code: 1603") == 2
 
 
 def test_a_text_wrapped_at_word_boundaries_reads_as_its_lines() -> None:
@@ -354,14 +358,15 @@ def test_a_text_wrapped_at_word_boundaries_reads_as_its_lines() -> None:
         "non-zero exit status: 1. Allowed exit codes are: [0]"
     )
     assert unescape_pasted(log).split("\n") == [  # Packer's times go as a CI system's do
-        "    amazon-ebs:",
-        "/home/ec2-user/script_2147.sh: line 19: /usr/bin/kubelet: Permission denied",
+        "    amazon-ebs: /home/ec2-user/script_2147.sh: line 19: /usr/bin/kubelet: Permission denied",
         "==> amazon-ebs: Provisioning step had errors: Running the cleanup provisioner, if present...",
         "Build 'amazon-ebs' errored after 4 minutes 2 seconds: Script exited with non-zero exit status: 1. Allowed exit"
         " codes are: [0]",
     ]
     table = "name    state     size\nalpha   running   10\nbeta    stopped   20\n"
     assert unescape_pasted(table) == table
+    sentence = "    azure-arm.build_vhd: Installation process returned unexpected exit\ncode: 1603\n"
+    assert unescape_pasted(sentence * 2).count("exit code: 1603") == 2
 
 
 def test_a_log_record_after_a_line_as_wide_as_a_console_stays_a_line_of_its_own() -> None:
@@ -402,6 +407,8 @@ def test_a_concise_view_record_without_its_head_line_keeps_the_message_alone() -
 def test_a_table_with_bars_is_no_concise_view_record() -> None:
     table = "Line | Count\n  1 | 2\n     | total 3"
     assert unescape_pasted(table) == table
+    sentence = "    azure-arm.build_vhd: Installation process returned unexpected exit\ncode: 1603\n"
+    assert unescape_pasted(sentence * 2).count("exit code: 1603") == 2
 
 
 def test_hostile_concise_view_lookalikes_take_linear_time() -> None:
