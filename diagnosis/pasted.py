@@ -211,14 +211,13 @@ def _unwrap_hard_wrapped(text: str) -> str:
 
 _WORD_WRAP_WIDTHS = range(60, 81)  # the widths mail clients and commit-message editors wrap at (72 by default)
 # a line that starts a record of its own, not the rest of a wrapped one: a date, a builder's or a tool's prefix
-# ("    default: ", "azure-arm: ", "E: ", "==> azure-arm: "; not a sentence's "code: 1603"), Packer's summary of a
+# ("    azure-arm: ", "curl: ", "E: ", "==> azure-arm: "; not a sentence's "code: 1603"), Packer's summary of a
 # build, a list item, a quote or a code fence
 _OWN_LINE = re.compile(
-    r"(?:\s{1,40}[\w.-]{1,80}: \S|\s{0,40}(?:\d{4}[/-]\d\d[/-]\d\d|[A-Z][\w.-]{0,79}: \S"
-    r"|[\w.]{0,40}[-_\d][\w.-]{0,40}: \S|==>|-->|Build '|```|[-*+>#|\[{]|\d{1,3}[.)] ))"
+    r"\s{0,40}(?:\d{4}[/-]\d\d[/-]\d\d|[\w.-]{1,80}: (?!\d{1,12}\b)\S|==>|-->|Build '|```|[-*+>#|\[{]|\d{1,3}[.)] )"
 )
 MIN_WRAPPED_LINES = 2
-MIN_WRAPPED_SHARE = 0.5  # a wrapped line fills at least half the width (the next word may be a long path)
+MIN_WRAPPED_SHARE = 0.5  # a wrapped line, or the word that did not fit after it, fills half the width or more
 SHARED_PREFIX = 6  # a line that starts as the one above it (a CI system's or a tool's prefix) is a record of its own
 
 
@@ -239,8 +238,8 @@ def _unwrap_word_wrapped(text: str) -> str:
         line, after = lines[i].rstrip(), lines[i + 1]
         words = after.split(None, 1)
         return (
-            len(line) >= width * MIN_WRAPPED_SHARE
-            and bool(words)
+            bool(words)
+            and max(len(line), len(words[0])) >= width * MIN_WRAPPED_SHARE
             and len(line) + 1 + len(words[0]) > width
             and _OWN_LINE.match(after) is None
             and after[:SHARED_PREFIX] != line[:SHARED_PREFIX]

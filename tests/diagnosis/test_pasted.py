@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import textwrap
 import time
 
 import pytest
@@ -328,15 +329,11 @@ def test_a_bordered_table_of_one_width_is_not_joined() -> None:
     rows = [("win2022", "Failed"), ("ubuntu", "Ok")] * 3
     table = "\n".join(f"|{name:<38}|{state:<39}|" for name, state in rows)
     assert unescape_pasted(table) == table
-    sentence = "    azure-arm.build_vhd: Installation process returned unexpected exit\ncode: 1603\n"
-    assert unescape_pasted(sentence * 2).count("exit code: 1603") == 2
 
 
 def test_lines_of_one_width_that_end_where_a_word_ends_are_not_joined() -> None:
     table = "\n".join(f"{name:<40}{state:<40}" for name, state in [("win2022-image", "Failed"), ("ubuntu", "Ok")] * 3)
     assert unescape_pasted(table) == table
-    sentence = "    azure-arm.build_vhd: Installation process returned unexpected exit\ncode: 1603\n"
-    assert unescape_pasted(sentence * 2).count("exit code: 1603") == 2
 
 
 def test_a_text_wrapped_at_word_boundaries_reads_as_its_lines() -> None:
@@ -365,8 +362,13 @@ def test_a_text_wrapped_at_word_boundaries_reads_as_its_lines() -> None:
     ]
     table = "name    state     size\nalpha   running   10\nbeta    stopped   20\n"
     assert unescape_pasted(table) == table
-    sentence = "    azure-arm.build_vhd: Installation process returned unexpected exit\ncode: 1603\n"
-    assert unescape_pasted(sentence * 2).count("exit code: 1603") == 2
+    lines = [  # a path too long for the line it was on; a number after a word and a colon
+        "    vmware-iso: 'C:\\Users\\ADMINI~2\\AppData\\Local\\Temp\\packer-shell138523863\\packer-shell-script.cmd'"
+        " is not recognized as an internal or external command,",
+        "    azure-arm.build_vhd: Installation process returned unexpected exit code: 1603",
+    ]
+    wrapped = "\n".join(textwrap.fill(line, 72, break_long_words=False, break_on_hyphens=False) for line in lines)
+    assert unescape_pasted(wrapped) == "\n".join(lines)
 
 
 def test_a_log_record_after_a_line_as_wide_as_a_console_stays_a_line_of_its_own() -> None:
@@ -407,8 +409,6 @@ def test_a_concise_view_record_without_its_head_line_keeps_the_message_alone() -
 def test_a_table_with_bars_is_no_concise_view_record() -> None:
     table = "Line | Count\n  1 | 2\n     | total 3"
     assert unescape_pasted(table) == table
-    sentence = "    azure-arm.build_vhd: Installation process returned unexpected exit\ncode: 1603\n"
-    assert unescape_pasted(sentence * 2).count("exit code: 1603") == 2
 
 
 def test_hostile_concise_view_lookalikes_take_linear_time() -> None:
