@@ -303,8 +303,7 @@ def packer_output_line(text: str) -> int | None:
     starts = [m.start() for m in (_PACKER_SUMMARY.search(text), _BUILD_PREFIX.search(text)) if m is not None]
     if not starts:
         return None
-    first = min(starts)
-    return text.count("\n", 0, text.rfind("\n", 0, first) + 1) + 1
+    return text.count("\n", 0, min(starts)) + 1
 
 
 # packer-plugin-azure prints a deployment's errors as "ERROR: -> <code> : <message>" (and "ERROR:   -> " for
@@ -330,18 +329,20 @@ def in_scope(hits: list[Hit], scope: str, result: ScanResult, step: Step | None)
     and ``build-output`` keep, in a log with provisioner steps, those inside the failed provisioner (none when no
     provisioner failed), and in pasted Packer output those from inside the build VM or the reporter's quote above
     output that shows a provisioner running, or above output that shows no failure of its own (the paste stops
-    before the failure). ``build-output`` keeps, in a pasted text without Packer's output, only
-    lines under a builder's prefix: a cmdlet's error there is as likely a client's or the reporter's own."""
+    before the failure). ``build-output`` keeps, in a pasted text without Packer's output, only lines under a
+    builder's prefix: a cmdlet's error there is as likely a client's or the reporter's own."""
     if scope not in STEP_SCOPES:
         return hits
     if result.source in LOG_SOURCES and result.steps:
         return [h for h in hits if step is not None and h.step == step.position]
     if result.packer_output_line is not None:
-        above = not (result.ui_failed_line or result.failure_lines) and result.packer_output_line
+        first = result.packer_output_line
+        shows_failure = bool(result.ui_failed_line or result.failure_lines)
         return [
             h
             for h in hits
-            if inside_build(h, result) or (reporters_line(h, result) and (bool(result.ui_steps) or h.line < above))
+            if inside_build(h, result)
+            or (reporters_line(h, result) and (bool(result.ui_steps) or (not shows_failure and h.line < first)))
         ]
     if scope == "build-output" and result.source not in LOG_SOURCES:
         return [h for h in hits if inside_build(h, result)]

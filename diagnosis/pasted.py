@@ -226,9 +226,8 @@ def _unwrap_word_wrapped(text: str) -> str:
 
     A text is taken as word-wrapped when its longest line of several words is 60 to 80 columns wide and at least
     two of its lines (one, when the next goes on with a lower-case word) end where the next line's first word would
-    not have fitted. Those lines are joined with the
-    next line (one space between), unless that line starts a record of its own (``_OWN_LINE``, or the same first
-    characters as the line above it)."""
+    not have fitted. Those lines are joined with the next line (one space between), unless that line starts a
+    record of its own (``_OWN_LINE``, or the same first characters as the line above it)."""
     lines = text.split("\n")
     width = max((len(line.rstrip()) for line in lines if " " in line.strip()), default=0)
     if width not in _WORD_WRAP_WIDTHS:
