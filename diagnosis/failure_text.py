@@ -35,8 +35,8 @@ the program that prints each:
 a step, a script or a restart failed, hung, got stuck, crashed, timed out, was cancelled, stops at a point, breaks,
 does not work, is still running or waiting after hours or is not available; that the reporter cannot build, deploy or
 create it, or that it was never created, started or built; that anything is stuck, hangs, halts, does not respond or
-never finishes, or that the reporter cannot get, install, connect to, reach or download something; that an error
-occurred, space or memory ran out, or only some builds succeeded.
+never finishes, or that the reporter (or a tool) cannot or is not able to get, install, connect to, reach or download
+something; that an error occurred, space or memory ran out, or only some builds succeeded.
 
 These say *that* something failed; they decide no category. They are kept apart from ``FAILURE_SIGNAL``
 because ``FAILURE_SIGNAL`` also marks the exit/summary lines a summary skips, while an ``Exception calling``
@@ -194,7 +194,8 @@ _FAILURE_SENTENCE = re.compile(
     # stops at this point", "the provisioner does not respond", "it will never assign an IP", "can't get updates"
     r"|\b(?:(?:is|are|was|were|gets?|got|seems?|just|been) stuck|hangs|hung|hanging|halts|freezes"
     r"|(?:does|did)(?:n.t| not) respond|stops (?:at|on|after)|never (?:assigns?|finish(?:es)?|completes?))\b"
-    r"|\b(?:can.t|cannot|could ?n.t) (?:get|install|connect|reach|download)\b"
+    r"|\b(?:can.t|cannot|could ?n.t|unable to|not (?:seem to )?(?:be |been )?able to) (?:get|install|connect|reach"
+    r"|download)\b"
     # "I've not been able to successfully deploy my image build", "we cannot create images"
     r"|\b(?:not (?:been )?able to|unable to|cannot|can.t|could ?n.t)(?: successfully)? (?:build|deploy|create|run"
     r"|complete|publish|capture|provision|generali[sz]e|customi[sz]e)\b"

@@ -246,6 +246,7 @@ STATEMENTS = [
     lambda w, s: f"The provisioner does not respond while running {w}.",
     lambda w, s: f"It will never assign an IP to {w}.",
     lambda w, s: f"Behind the proxy I can't get updates for {w}.",
+    lambda w, s: f"Packer does not seem to be able to reach {w} at all.",
     lambda w, s: f"The VM from {w} has never been created.",
     lambda w, s: f"Resource Template deployment reached end state of 'Canceled'.\nIP Address is: 10.0.0.{s}",
     lambda w, s: f"thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', src/{w[:1]}.rs:{s}:21",
