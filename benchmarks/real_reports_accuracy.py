@@ -19,7 +19,8 @@ CI system's (``azure-devops``, ``github-actions``, ``gitlab``, ``jenkins``), Ter
 (``terraform-box``), a system log's (``syslog``) or PowerShell's verbose stream's, as a script that runs Packer
 relays its output (``powershell-verbose``), or as Packer's machine-readable output (``packer-machine-readable``);
 or copied from a web page (``html-escaped``: entities for ``<>&"'``; ``no-break-spaces``: U+00A0 for every space),
-or through a word processor or a mail client that sets typographic quotes and ellipses (``typography``),
+or through a word processor or a mail client that sets typographic quotes and ellipses (``typography``), or
+wrapped at word boundaries by a mail client or a commit-message editor (``mail-72``),
 or with a terminal's colour codes around Packer's lines (``colour-codes``), or as Image Builder's customization.log
 keeps Packer's output (``customization-log``: each line behind the run's id and ``PACKER OUT`` / ``PACKER ERR``).
 """
@@ -252,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         "--wrap",
         choices=sorted(WRAPPINGS),
         help="measure each report as quoted in a reply or listed in Markdown, inside a CI log or a customization.log,"
-        " copied from a web page or in colour",
+        " copied from a web page, word-wrapped by a mail client or in colour",
     )
     args = ap.parse_args(argv)
     only = None
