@@ -191,7 +191,8 @@ def _unwrap_hard_wrapped(text: str) -> str:
     A text is taken as hard-wrapped when its longest lines are as wide as a console (80 or 120 columns) and one of
     them reads as cut (``_cut_at``). Lines of that width are then joined with the line after them, unless that line
     starts with a date (a log record of its own). A table whose rows share one width stays as it is; text wrapped at
-    word boundaries is ``_unwrap_word_wrapped``'s."""
+    word boundaries (more of its lines end short where a word did not fit than fill the width) is
+    ``_unwrap_word_wrapped``'s."""
     lines = text.split("\n")
     width = max(map(len, lines))
     if len(lines) < 2 or width not in CONSOLE_WIDTHS:
@@ -199,6 +200,8 @@ def _unwrap_hard_wrapped(text: str) -> str:
     full = {i for i, line in enumerate(lines[:-1]) if len(line) == width and not _RECORD_START.match(lines[i + 1])}
     if not any(_cut_at(lines[i], lines[i + 1], width) for i in full):
         return text
+    if width in _WORD_WRAP_WIDTHS and len(_word_cuts(lines, width) - full) > len(full):
+        return text  # more lines end short of the width where a word did not fit: wrapped at word boundaries
     out: list[str] = []
     pending = ""
     for i, line in enumerate(lines):
@@ -221,17 +224,9 @@ MIN_WRAPPED_SHARE = 0.5  # a wrapped line, or the word that did not fit after it
 SHARED_PREFIX = 6  # a line that starts as the one above it (a CI system's or a tool's prefix) is a record of its own
 
 
-def _unwrap_word_wrapped(text: str) -> str:
-    """``text`` with the lines a mail client or an editor wrapped at word boundaries joined again.
-
-    A text is taken as word-wrapped when its longest line of several words is 60 to 80 columns wide and at least
-    two of its lines (one, when the next goes on with a lower-case word) end where the next line's first word would
-    not have fitted. Those lines are joined with the next line (one space between), unless that line starts a
-    record of its own (``_OWN_LINE``, or the same first characters as the line above it)."""
-    lines = text.split("\n")
-    width = max((len(line.rstrip()) for line in lines if " " in line.strip()), default=0)
-    if width not in _WORD_WRAP_WIDTHS:
-        return text
+def _word_cuts(lines: list[str], width: int) -> set[int]:
+    """The lines that end where the next line's first word would not have fitted in ``width`` columns, when the next
+    line starts no record of its own (``_OWN_LINE``, or the same first characters as the line above it)."""
 
     def cut(i: int) -> bool:
         line, after = lines[i].rstrip(), lines[i + 1]
@@ -244,7 +239,21 @@ def _unwrap_word_wrapped(text: str) -> str:
             and after[:SHARED_PREFIX] != line[:SHARED_PREFIX]
         )
 
-    joins = {i for i in range(len(lines) - 1) if cut(i)}
+    return {i for i in range(len(lines) - 1) if cut(i)}
+
+
+def _unwrap_word_wrapped(text: str) -> str:
+    """``text`` with the lines a mail client or an editor wrapped at word boundaries joined again.
+
+    A text is taken as word-wrapped when its longest line of several words is 60 to 80 columns wide and at least
+    two of its lines (one, when the next goes on with a lower-case word) end where the next line's first word would
+    not have fitted. Those lines are joined with the next line (one space between), unless that line starts a
+    record of its own (``_OWN_LINE``, or the same first characters as the line above it)."""
+    lines = text.split("\n")
+    width = max((len(line.rstrip()) for line in lines if " " in line.strip()), default=0)
+    if width not in _WORD_WRAP_WIDTHS:
+        return text
+    joins = _word_cuts(lines, width)
     if len(joins) < MIN_WRAPPED_LINES and not any(lines[i + 1].lstrip()[:1].islower() for i in joins):
         return text
     out: list[str] = []

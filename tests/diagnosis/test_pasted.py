@@ -371,6 +371,20 @@ def test_a_text_wrapped_at_word_boundaries_reads_as_its_lines() -> None:
     assert unescape_pasted(wrapped) == "\n".join(lines)
 
 
+def test_a_text_wrapped_at_word_boundaries_to_80_columns_is_no_console_cut() -> None:
+    """A line that fills 80 columns in text wrapped at word boundaries ends where a word ends: joined with a space,
+    as the other wrapped lines are, not glued to the next word as a console's cut."""
+    lines = [
+        "    azure-arm: The installer of the monitoring agent xxxxxxx could not reach its download server and gave up"
+        " after three attempts at the configured endpoint of the vendor.",
+        "    azure-arm: Install-Package : No match was found for the specified search criteria and package name"
+        " 'contoso-agent'. Try Get-PackageSource to see all available registered package sources.",
+    ]
+    wrapped = "\n".join(textwrap.fill(line, 80, break_long_words=False, break_on_hyphens=False) for line in lines)
+    assert 80 in map(len, wrapped.split("\n"))
+    assert unescape_pasted(wrapped) == "\n".join(lines)
+
+
 def test_a_log_record_after_a_line_as_wide_as_a_console_stays_a_line_of_its_own() -> None:
     first = "2024/05/01 10:00:00 packer-provisioner-shell plugin: " + "x" * (120 - 53 - 4) + " end"
     log = f"{first}\n2024/05/01 10:00:01 packer-provisioner-shell plugin: next record\nplain line"
