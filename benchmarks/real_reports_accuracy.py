@@ -163,8 +163,9 @@ def _markdown_list(text: str) -> str:
 
 
 # how a report reaches people besides as it was written: quoted in a reply or listed in Markdown, inside a CI system's
-# log, inside Terraform's error box, a system log or a PowerShell script's verbose stream, copied from a web page or
-# from a console that cuts lines at its width, or with the terminal's colour codes
+# log, inside Terraform's error box, a system log or a PowerShell script's verbose stream, as Packer's machine-readable
+# output, copied from a web page, through a word processor, from a console that cuts lines at its width or a mail
+# client that wraps them at word boundaries, or with the terminal's colour codes
 WRAPPINGS = {
     "quoted": _each_line("> "),
     "azure-devops": _each_line("2024-01-19T12:22:07.4918893Z "),

@@ -19,11 +19,12 @@ complete``). Web pages' no-break and zero-width characters, the typographic quot
 mail client sets, and a terminal's colour codes (``\x1b[1;32m``, or ``[1;32m`` once a web page dropped the escape
 character) are no part of what was printed either, and a web page's ``<br>`` is the line break it stands for; nor is the
 Markdown a reporter puts around a whole line (```Error: ...```, ``**Error: ...**``) or before a list item (``- ``, ``*
-``, ``1. ``). A console window may have cut every long line at its width; such lines are joined again (before the
-unescaping, which changes line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own
-width), and so is the message PowerShell 7 cuts at the console's width in its ConciseView of an error record. Packer's
-machine-readable output (``1589606815,,ui,error,<message>``, commas as ``%!(PACKER_COMMA)``, line breaks as ``\\n``)
-becomes the messages it carries.
+``, ``1. ``). A console window may have cut every long line at its width, and a mail client or a commit-message
+editor may have wrapped the lines at word boundaries; such lines are joined again (before the unescaping, which changes
+line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own width), and so is the
+message PowerShell 7 cuts at the console's width in its ConciseView of an error record. Packer's machine-readable
+output (``1589606815,,ui,error,<message>``, commas as ``%!(PACKER_COMMA)``, line breaks as ``\\n``) becomes the
+messages it carries.
 """
 
 from __future__ import annotations
@@ -202,14 +203,7 @@ def _unwrap_hard_wrapped(text: str) -> str:
         return text
     if width in _WORD_WRAP_WIDTHS and len(_word_cuts(lines, width) - full) > len(full):
         return text  # more lines end short of the width where a word did not fit: wrapped at word boundaries
-    out: list[str] = []
-    pending = ""
-    for i, line in enumerate(lines):
-        pending += line
-        if i not in full:
-            out.append(pending)
-            pending = ""
-    return "\n".join(out)
+    return _joined(lines, full, "")
 
 
 _WORD_WRAP_WIDTHS = range(60, 81)  # the widths mail clients and commit-message editors wrap at (72 by default)
@@ -256,14 +250,29 @@ def _unwrap_word_wrapped(text: str) -> str:
     joins = _word_cuts(lines, width)
     if len(joins) < MIN_WRAPPED_LINES and not any(lines[i + 1].lstrip()[:1].islower() for i in joins):
         return text
+    return _joined(lines, joins, " ")
+
+
+def _joined(lines: list[str], joins: set[int], separator: str) -> str:
+    """``lines`` as text, each line in ``joins`` continued by the next one after ``separator``: a console's cut
+    (``""``) keeps the next line as it is, a word wrap (``" "``) drops its indentation."""
     out: list[str] = []
-    pending = ""
+    pending: str | None = None
     for i, line in enumerate(lines):
-        pending = pending + " " + line.lstrip() if pending else line
+        if pending is None:
+            pending = line
+        else:
+            pending += separator + (line.lstrip() if separator else line)
         if i not in joins:
             out.append(pending)
-            pending = ""
+            pending = None
     return "\n".join(out)
+
+
+def _join_wrapped_lines(text: str) -> str:
+    """``text`` with the lines a console cut at its width, or a mail client or an editor wrapped at word boundaries,
+    joined again."""
+    return _unwrap_word_wrapped(_unwrap_hard_wrapped(text))
 
 
 def _join_concise_messages(text: str) -> str:
@@ -327,7 +336,7 @@ def unescape_pasted(text: str) -> str:
     marker dropped, and the lines a console cut at its width or a mail client or an editor wrapped at word boundaries
     joined again; its lines end in LF
     (``plain_line_ends``)."""
-    text = _unwrap_word_wrapped(_unwrap_hard_wrapped(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text)))))
+    text = _join_wrapped_lines(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text))))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break
@@ -340,4 +349,4 @@ def unescape_pasted(text: str) -> str:
     # the comma's stand-in also where a JSON or quote unescaping above already split a message into its lines
     text = _MACHINE_READABLE.sub(_machine_readable_message, text).replace(_PACKER_COMMA, ",")
     text = _MARKDOWN_LINE.sub(r"\1\3", _MARKDOWN_BULLET.sub(r"\1", text))
-    return _join_concise_messages(_unwrap_word_wrapped(_unwrap_hard_wrapped(text)))
+    return _join_concise_messages(_join_wrapped_lines(text))
