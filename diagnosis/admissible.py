@@ -213,6 +213,7 @@ def build_names(text: str) -> frozenset[str]:
 # Packer's summary of a failed build: "Build '<name>' errored after <duration>: <first line of the error>", the error's
 # other lines following unprefixed
 _BUILD_ERRORED = re.compile(r"Build '[^'\n]{1,120}' errored(?: after [^:\n]{1,60})?: (.*)")
+STEP_LAST_OUTPUT_LINES = 2  # a step's last line and Packer's "Provisioning step had errors" (a blank line between)
 _MIN_ERROR_LINE = 12  # shorter lines ("Error", "VM Name: x") are too common to say whose they are
 
 
@@ -295,6 +296,19 @@ def remote_error_output(hit: Hit, result: ScanResult) -> bool:
         and not _PACKER_OWN_MESSAGE.match(hit.text[prefix.end() :].lstrip())
         and not _builders_own_error(hit.text, result)
     )
+
+
+def step_last_output(hit: Hit, result: ScanResult) -> bool:
+    """The line right above Packer's ``Provisioning step had errors`` (printed when any step from provisioning on
+    failed): what the failed step printed last. Not that summary, and not a ``==> <name>: `` error line unless a
+    provisioner was running: that is how a builder's step reports its own error too."""
+    failed = result.ui_failed_line
+    if failed is None or not 0 < failed - hit.line <= STEP_LAST_OUTPUT_LINES or _BUILD_ERRORED.search(hit.text):
+        return False
+    prefix = _BUILD_PREFIX.match(hit.text)
+    if prefix is None or prefix.group("arrow") is None:
+        return True
+    return _in_provisioner(hit, result) and not _builders_own_error(hit.text, result)
 
 
 def packer_output_line(text: str) -> int | None:

@@ -8,7 +8,14 @@ is in the text.
 
 from __future__ import annotations
 
-from diagnosis.admissible import admissible, failing_step, inside_build, remote_error_output, remote_output
+from diagnosis.admissible import (
+    admissible,
+    failing_step,
+    inside_build,
+    remote_error_output,
+    remote_output,
+    step_last_output,
+)
 from diagnosis.rules import KnowledgeBase
 from diagnosis.scanner import Hit, ScanResult, Step
 from diagnosis.verdict import FAILED_DEPROVISION_RULE, FAILED_STEP_RULE, Candidate
@@ -35,8 +42,8 @@ def script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Cand
     error record, apt's ``E:``, a .NET exception, ``command not found``, a chocolatey failure): the tool inside the
     build VM failed, so its customizer did, though no exit line is in the text. Without records, the error-looking
     lines Packer printed as a remote command's output (standard output or error) of a failed build say the
-    same. None when nothing is left once quoted commands, warnings, parts the build got past and harmless lines
-    are set aside."""
+    same, and so does the error line right above Packer's ``Provisioning step had errors``. None when nothing is
+    left once quoted commands, warnings, parts the build got past and harmless lines are set aside."""
     rule = kb.get(FAILED_STEP_RULE)
     if rule is None:
         return None
@@ -56,7 +63,11 @@ def script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Cand
             if hits:
                 cand.sources.add(r.source)
         if not cand.hits:  # a remote command's own output reporting an error (tail_errors is filtered)
-            output = [h for h in r.tail_errors if remote_output(h.text, r.build_names) or remote_error_output(h, r)]
+            output = [
+                h
+                for h in r.tail_errors
+                if remote_output(h.text, r.build_names) or remote_error_output(h, r) or step_last_output(h, r)
+            ]
             cand.hits.extend((r.source, h) for h in output)
             if output:
                 cand.sources.add(r.source)

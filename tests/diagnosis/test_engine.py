@@ -622,6 +622,28 @@ def test_a_script_error_on_standard_error_inside_a_provisioner_says_the_customiz
     assert diagnose(own).rule_id != "failed-customizer"  # Packer's own message is no script error
 
 
+def test_the_error_line_right_above_provisioning_step_had_errors_is_the_failed_steps():
+    """Packer says "Provisioning step had errors" once a step from provisioning on failed: the error line right above
+    it is what the failed step printed last; a builder step's own error (under the arrow, repeated by the build's
+    summary) is not a script's."""
+    text = (
+        "+/tmp/script_314.sh:367> uv tool install tool --python 3.11\n"
+        'error: Permission denied (os error 13) at path "/var/folders/sk/T/.tmpjKWSI5"\n'
+        "==> amazon-ebs: Provisioning step had errors: Running the cleanup provisioner, if present...\n"
+    )
+    assert diagnose(text).category == "customizer-failed"
+    farther = text.replace("\n==>", "\nDone.\nok\n==>")
+    assert diagnose(farther).category == "unknown"  # not the step's last output
+    builder = (
+        "==> proxmox: Converting VM to template\n"
+        "==> proxmox: cloud_init is set to true, but cloud_init_storage_pool is empty\n"
+        "==> proxmox: Provisioning step had errors: Running the cleanup provisioner, if present...\n"
+        "Build 'proxmox' errored after 12 minutes 7 seconds: cloud_init is set to true, but cloud_init_storage_pool"
+        " is empty\n"
+    )
+    assert diagnose(builder).category != "customizer-failed"
+
+
 @pytest.mark.parametrize("stamp", ["", "15:49:00  "])
 def test_a_vagrant_provisioner_reads_as_a_step(stamp):
     """Vagrant's "Running provisioner: <type>..." starts a provisioner as Packer's "Provisioning with" does: the
