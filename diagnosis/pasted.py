@@ -209,9 +209,10 @@ def _unwrap_hard_wrapped(text: str) -> str:
 _WORD_WRAP_WIDTHS = range(60, 81)  # the widths mail clients and commit-message editors wrap at (72 by default)
 # a line that starts a record of its own, not the rest of a wrapped one: a date, a builder's or a tool's prefix
 # ("    azure-arm: ", "curl: ", "E: ", "==> azure-arm: "; not a sentence's "code: 1603"), Packer's summary of a
-# build, a list item, a quote or a code fence
+# build or its provisioning messages without their prefix, a list item, a quote or a code fence
 _OWN_LINE = re.compile(
-    r"\s{0,40}(?:\d{4}[/-]\d\d[/-]\d\d|[\w.-]{1,80}: (?!\d{1,12}\b)\S|==>|-->|Build '|```|[-*+>#|\[{]|\d{1,3}[.)] )"
+    r"\s{0,40}(?:\d{4}[/-]\d\d[/-]\d\d|[\w.-]{1,80}: (?!\d{1,12}\b)\S|==>|-->|Build '|Provisioning (?:with|step had) "
+    r"|```|[-*+>#|\[{]|\d{1,3}[.)] )"
 )
 MIN_WRAPPED_LINES = 2
 MIN_WRAPPED_SHARE = 0.5  # a wrapped line, or the word that did not fit after it, fills half the width or more
