@@ -113,14 +113,24 @@ def _coloured(text: str) -> str:
 _PACKER_LOG_TIME = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
 
 
+_PACKER_OUTPUT = re.compile(r"^\s{0,8}(?:==> |--> |Build '|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d |[\w.-]{1,80}: )")
+
+
 def _in_customization_log(text: str) -> str:
-    """Packer's console output as Image Builder's customization.log keeps it: each line behind the run's id and the
-    stream it came from (Packer's own log lines with their time on standard error). Other texts are unchanged."""
+    """Packer's console output as Image Builder's customization.log keeps it: each line from the first to the last
+    line of Packer's output behind the run's id and the stream it came from (Packer's own log lines with their time on
+    standard error); the reporter's words around it stay as written. Other texts are unchanged."""
     if not sniff_is_log(text.encode()) or "PACKER OUT" in text or "PACKER ERR" in text:
         return text
     opid = "[0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0]"
+    lines = text.split("\n")
+    output = [i for i, line in enumerate(lines) if _PACKER_OUTPUT.match(line)]
+    if not output:
+        return text
+    first, last = output[0], output[-1]
     return "\n".join(
-        f"{opid} PACKER {'ERR' if _PACKER_LOG_TIME.match(line) else 'OUT'} {line}" for line in text.split("\n")
+        f"{opid} PACKER {'ERR' if _PACKER_LOG_TIME.match(line) else 'OUT'} {line}" if first <= i <= last else line
+        for i, line in enumerate(lines)
     )
 
 
