@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import textwrap
@@ -210,10 +211,18 @@ def test_a_quoted_reporter_sentence_still_states_the_failure(kb) -> None:
     assert diagnose(text, rules=kb).category == "unknown"
 
 
+MAX_CHANGED_SHARE = 0.01  # of the sample's answers a wrapping may change
+
+
+def _in_sample(name: str) -> bool:
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 9 == 1  # % 3 == 1: never the held-out third
+
+
 @pytest.fixture(scope="module")
 def plain_answers(kb) -> dict[str, str]:
-    """The answer to every sixth tuning report as it was written."""
-    sample = set(sorted(p.name for p in REAL.glob("*.txt") if not scoring.held_out(p.name))[::6])
+    """The answer to a sixth of the tuning reports as they were written: chosen by the hash of the file name, so that
+    new reports join the sample without changing who else is in it."""
+    sample = {p.name for p in REAL.glob("*.txt") if _in_sample(p.name)}
     return {r.name: r.got for r in scoring.evaluate(kb, REAL, split="tuned", only=sample)}
 
 
@@ -221,13 +230,13 @@ def plain_answers(kb) -> dict[str, str]:
 def test_wrapped_real_reports_get_the_same_answers(kb, plain_answers, wrap) -> None:
     """A real report quoted line by line in a reply, inside a CI system's log or Image Builder's customization.log,
     copied from a web page or a console that cuts lines at its width, or with a terminal's colour codes reads as the
-    report itself (every sixth tuning report)."""
+    report itself (a sixth of the tuning reports; at most one in a hundred answers changes)."""
     changed = [
         f"  {r.name}: {plain_answers[r.name]} -> {r.got}"
         for r in scoring.evaluate(kb, REAL, split="tuned", only=set(plain_answers), wrap=wrap)
         if r.got != plain_answers[r.name]
     ]
-    assert len(changed) <= 2, f"{wrap}: answers changed:\n" + "\n".join(changed)
+    assert len(changed) <= len(plain_answers) * MAX_CHANGED_SHARE, f"{wrap}: answers changed:\n" + "\n".join(changed)
 
 
 # PowerShell's error stream over WinRM as Packer prints it: one CLIXML line of string records and a progress object
