@@ -57,7 +57,7 @@ def test_every_batch_names_reports_of_the_corpus():
 # Floors measured with the frozen split (``benchmarks/real_reports_accuracy.py --split tuned|held-out``): the
 # held-out third was never tuned on, and a failure here names only tuning-split reports, so running the tests
 # does not show anyone the held-out texts. Raise a floor when the number it guards rises.
-TUNED_FLOOR = 0.76  # measured 1543/1919
+TUNED_FLOOR = 0.76  # measured 1545/1921
 HELD_OUT_FLOOR = 0.65  # measured 673/998
 MAX_NONE_ON_FAILURE = 98  # 'no failure found' on a failure report (the aim is 0)
 MAX_CATEGORY_ON_NON_FAILURE = 9  # a category on a text that shows no failure (the aim is 0; measured 9)
