@@ -371,19 +371,20 @@ def test_a_text_wrapped_at_word_boundaries_reads_as_its_lines() -> None:
     ]
     table = "name    state     size\nalpha   running   10\nbeta    stopped   20\n"
     assert unescape_pasted(table) == table
-    lines = [  # a path too long for the line it was on; a number after a word and a colon
-        "    vmware-iso: 'C:\\Users\\ADMINI~2\\AppData\\Local\\Temp\\packer-shell138523863\\packer-shell-script.cmd'"
-        " is not recognized as an internal or external command,",
-        "    azure-arm.build_vhd: Installation process returned unexpected exit code: 1603",
-    ]
-    wrapped = "\n".join(textwrap.fill(line, 72, break_long_words=False, break_on_hyphens=False) for line in lines)
-    assert unescape_pasted(wrapped) == "\n".join(lines)
-    lines = [  # Packer's message without its build's prefix starts a line of its own
-        'error: Permission denied (os error 13) at path "/var/folders/sk/1rps9wzs79zdj9f2wz8m0yf00000gn/T/.tmpjK"',
-        "Provisioning step had errors: Running the cleanup provisioner, if present...",
-    ]
-    wrapped = "\n".join(textwrap.fill(line, 72, break_long_words=False, break_on_hyphens=False) for line in lines)
-    assert unescape_pasted(wrapped) == "\n".join(lines)
+    kept_apart = (
+        [  # a path too long for the line it was on; a number after a word and a colon
+            "    vmware-iso: 'C:\\Users\\ADMINI~2\\AppData\\Local\\Temp\\packer-shell138523863\\"
+            "packer-shell-script.cmd' is not recognized as an internal or external command,",
+            "    azure-arm.build_vhd: Installation process returned unexpected exit code: 1603",
+        ],
+        [  # Packer's message without its build's prefix starts a line of its own
+            'error: Permission denied (os error 13) at path "/var/folders/sk/1rps9wzs79zdj9f2wz8m0yf00000gn/T/.tmpjK"',
+            "Provisioning step had errors: Running the cleanup provisioner, if present...",
+        ],
+    )
+    for lines in kept_apart:
+        wrapped = "\n".join(textwrap.fill(line, 72, break_long_words=False, break_on_hyphens=False) for line in lines)
+        assert unescape_pasted(wrapped) == "\n".join(lines)
 
 
 def test_a_text_wrapped_at_word_boundaries_to_80_columns_is_no_console_cut() -> None:
