@@ -300,15 +300,13 @@ def remote_error_output(hit: Hit, result: ScanResult) -> bool:
 
 def step_last_output(hit: Hit, result: ScanResult) -> bool:
     """The line right above Packer's ``Provisioning step had errors`` (printed when any step from provisioning on
-    failed): what the failed step printed last. Not that summary, and not a ``==> <name>: `` error line unless a
-    provisioner was running: that is how a builder's step reports its own error too."""
+    failed): what the failed step printed last. Not the build's ``errored`` summary, and not a ``==> <name>: `` error
+    line, which ``remote_error_output`` judges (a builder's step reports its own error that way too)."""
     failed = result.ui_failed_line
     if failed is None or not 0 < failed - hit.line <= STEP_LAST_OUTPUT_LINES or _BUILD_ERRORED.search(hit.text):
         return False
     prefix = _BUILD_PREFIX.match(hit.text)
-    if prefix is None or prefix.group("arrow") is None:
-        return True
-    return _in_provisioner(hit, result) and not _builders_own_error(hit.text, result)
+    return prefix is None or prefix.group("arrow") is None
 
 
 def packer_output_line(text: str) -> int | None:
