@@ -212,16 +212,26 @@ _WORD_WRAP_WIDTHS = range(60, 81)  # the widths mail clients and commit-message 
 # build or its provisioning messages without their prefix, a list item, a quote or a code fence
 _OWN_LINE = re.compile(
     r"\s{0,40}(?:\d{4}[/-]\d\d[/-]\d\d|[\w.-]{1,80}: (?!\d{1,12}\b)\S|==>|-->|Build '|Provisioning (?:with|step had) "
-    r"|```|[-*+>#|\[{]|\d{1,3}[.)] )"
+    r"|```|[-*+](?:\s|[-*+]{2})|[>#|\[{]|\d{1,3}[.)] )"
 )
 MIN_WRAPPED_LINES = 2
 MIN_WRAPPED_SHARE = 0.5  # a wrapped line, or the word that did not fit after it, fills half the width or more
 SHARED_PREFIX = 6  # a line that starts as the one above it (a CI system's or a tool's prefix) is a record of its own
+# a Packer log record cut right after its prefix (``[<id>] PACKER OUT``, ``... ui:``, ``... ui error:     azure-arm:``),
+# or a line that is only a builder's prefix (``azure-arm:``): the next line is the record's message, even when it
+# starts like a record of its own, unless it starts a log record
+_BARE_RECORD_PREFIX = re.compile(
+    r"(?:\bPACKER(?: OUT| ERR)?(?: \d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?: ui)?)?"
+    r"|(?:\bui(?: error)?:|^(?:error:)?) {0,8}(?:==> )?[\w.-]{1,80}:|\bui(?: error)?:)$"
+)
+_LOG_RECORD_START = re.compile(r"\s{0,8}(?:\[[\w-]{1,40}\] PACKER|PACKER |\d{4}[/-]\d\d[/-]\d\d)")
 
 
 def _word_cuts(lines: list[str], width: int) -> set[int]:
     """The lines that end where the next line's first word would not have fitted in ``width`` columns, when the next
-    line starts no record of its own (``_OWN_LINE``, or the same first characters as the line above it)."""
+    line starts no record of its own (``_OWN_LINE``, or the same first characters as the line above it), or when the
+    line is a Packer log record cut after its prefix (``_BARE_RECORD_PREFIX``) and the next one starts no log
+    record."""
 
     def cut(i: int) -> bool:
         line, after = lines[i].rstrip(), lines[i + 1]
@@ -230,8 +240,10 @@ def _word_cuts(lines: list[str], width: int) -> set[int]:
             bool(words)
             and max(len(line), len(words[0])) >= width * MIN_WRAPPED_SHARE
             and len(line) + 1 + len(words[0]) > width
-            and _OWN_LINE.match(after) is None
-            and after[:SHARED_PREFIX] != line[:SHARED_PREFIX]
+            and (
+                (_BARE_RECORD_PREFIX.search(line) is not None and _LOG_RECORD_START.match(after) is None)
+                or (_OWN_LINE.match(after) is None and after[:SHARED_PREFIX] != line[:SHARED_PREFIX])
+            )
         )
 
     return {i for i in range(len(lines) - 1) if cut(i)}

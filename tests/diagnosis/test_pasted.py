@@ -381,6 +381,17 @@ def test_a_text_wrapped_at_word_boundaries_reads_as_its_lines() -> None:
             'error: Permission denied (os error 13) at path "/var/folders/sk/1rps9wzs79zdj9f2wz8m0yf00000gn/T/.tmpjK"',
             "Provisioning step had errors: Running the cleanup provisioner, if present...",
         ],
+        [  # a log record cut right after its prefix goes on with its message; the next record stays apart
+            "[d4e4e1ff-57a5-4aa1-b3b6-83e0d11e6550] PACKER ERR 2024/11/04 18:20:10 ui error: ==> azure-arm:"
+            " System.Management.Automation.ParameterBindingValidationException: Cannot validate argument on"
+            " parameter 'Optimizations'.",
+            "[d4e4e1ff-57a5-4aa1-b3b6-83e0d11e6550] PACKER ERR 2024/11/04 18:20:11 ui error: ==> azure-arm:"
+            " Provisioning step had errors: Running the cleanup provisioner, if present...",
+        ],
+        [  # a PowerShell parameter is no list item
+            "PACKER OUT ==> azure-arm: Unexpected token ':[\"Get-WindowsCapability -Name RSAT* -Online |"
+            ' Add-WindowsCapability -Online"]\' in expression or statement.',
+        ],
     )
     for lines in kept_apart:
         wrapped = "\n".join(textwrap.fill(line, 72, break_long_words=False, break_on_hyphens=False) for line in lines)
