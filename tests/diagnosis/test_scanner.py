@@ -224,5 +224,6 @@ def test_a_count_of_no_failures_is_no_error_line_and_a_count_of_some_is_one():
     some_failed = (
         "default : ok=3 changed=1 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0\n"
         "Tests Passed: 3, Failed: 2, Errors: 0\n"
+        "/Stage[main]/App/Exec[setup]/returns: change from notrun to 0 failed: /usr/local/bin/setup\n"  # a value
     )
-    assert [h.line for h in scan_text(some_failed, KB).tail_errors] == [1, 2]
+    assert [h.line for h in scan_text(some_failed, KB).tail_errors] == [1, 2, 3]
