@@ -66,9 +66,14 @@ class Result:
         return not self.right and self.got != "unknown"
 
 
+def name_hash(name: str) -> int:
+    """A report's file name as a number: what the held-out split and test samples are chosen by, never results."""
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16)
+
+
 def held_out(name: str) -> bool:
     """The fixed held-out third: decided by the file name alone, never by results."""
-    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 3 == 0
+    return name_hash(name) % 3 == 0
 
 
 # the text itself says it comes from an Azure image build: Packer's azure-arm / azure-chroot builder, Azure VM Image
