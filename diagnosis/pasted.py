@@ -62,7 +62,8 @@ _MARKDOWN_LINE = re.compile(r"^([ \t]*)(`{1,2}|\*{1,2}|_{2})(?=\S)([^\n`]{1,4000
 _MARKDOWN_BULLET = re.compile(r"^([ \t]{0,3})(?:[-*]|\d{1,2}\.) (?=[ \t]{0,8}[^\s\d-])", re.MULTILINE)
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
 # a line that starts a log record of its own (a date), never the rest of a line cut above it
-_RECORD_START = re.compile(r"\d{4}[/-]\d\d[/-]\d\d")
+_DATE = r"\d{4}[/-]\d\d[/-]\d\d"
+_RECORD_START = re.compile(_DATE)
 # Packer's machine-readable output (packer build -machine-readable), one message a line: "<unix time>,<target>,ui,
 # <say|message|error>,<message>" or "<unix time>,<target>,error,<message>", with a comma in the message written
 # "%!(PACKER_COMMA)", a line break "\n" and a carriage return "\r" (Packer's docs, "Machine-readable output"); a
@@ -211,7 +212,7 @@ _WORD_WRAP_WIDTHS = range(60, 81)  # the widths mail clients and commit-message 
 # ("    azure-arm: ", "curl: ", "E: ", "==> azure-arm: "; not a sentence's "code: 1603"), Packer's summary of a
 # build or its provisioning messages without their prefix, a list item, a quote or a code fence
 _OWN_LINE = re.compile(
-    r"\s{0,40}(?:\d{4}[/-]\d\d[/-]\d\d|[\w.-]{1,80}: (?!\d{1,12}\b)\S|==>|-->|Build '|Provisioning (?:with|step had) "
+    r"\s{0,40}(?:" + _DATE + r"|[\w.-]{1,80}: (?!\d{1,12}\b)\S|==>|-->|Build '|Provisioning (?:with|step had) "
     r"|```|[-*+](?:\s|[-*+]{2})|[>#|\[{]|\d{1,3}[.)] )"
 )
 MIN_WRAPPED_LINES = 2
@@ -224,7 +225,7 @@ _BARE_RECORD_PREFIX = re.compile(
     r"(?:\bPACKER(?: OUT| ERR)?(?: \d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?: ui)?)?"
     r"|(?:\bui(?: error)?:|^(?:error:)?) {0,8}(?:==> )?[\w.-]{1,80}:|\bui(?: error)?:)$"
 )
-_LOG_RECORD_START = re.compile(r"\s{0,8}(?:\[[\w-]{1,40}\] PACKER|PACKER |\d{4}[/-]\d\d[/-]\d\d)")
+_LOG_RECORD_START = re.compile(r"\s{0,8}(?:\[[\w-]{1,40}\] PACKER|PACKER |" + _DATE + ")")
 
 
 def _word_cuts(lines: list[str], width: int) -> set[int]:
@@ -254,8 +255,7 @@ def _unwrap_word_wrapped(text: str) -> str:
 
     A text is taken as word-wrapped when its longest line of several words is 60 to 80 columns wide and at least
     two of its lines (one, when the next goes on with a lower-case word) end where the next line's first word would
-    not have fitted. Those lines are joined with the next line (one space between), unless that line starts a
-    record of its own (``_OWN_LINE``, or the same first characters as the line above it)."""
+    not have fitted (``_word_cuts``). Those lines are joined with the next line (one space between)."""
     lines = text.split("\n")
     width = max((len(line.rstrip()) for line in lines if " " in line.strip()), default=0)
     if width not in _WORD_WRAP_WIDTHS:
