@@ -318,6 +318,21 @@ def packer_output_line(text: str) -> int | None:
     return text.count("\n", 0, min(starts)) + 1
 
 
+def packer_summary_only(text: str) -> bool:
+    """Packer's only output in a pasted text is a build's summary line: no line carries a builder's prefix."""
+    return _PACKER_SUMMARY.search(text) is not None and _BUILD_PREFIX.search(text) is None
+
+
+def unprefixed_build_output(hit: Hit, result: ScanResult) -> bool:
+    """In a pasted text whose only Packer lines are a build's summaries, a line that is neither a summary nor the
+    builder's error it repeats: the reporter left the prefixes out of the build's output."""
+    return (
+        result.packer_summary_only
+        and _PACKER_SUMMARY.search(hit.text) is None
+        and hit.text.strip() not in result.builder_error
+    )
+
+
 # packer-plugin-azure prints a deployment's errors as "ERROR: -> <code> : <message>" (and "ERROR:   -> " for
 # inner ones): the builder's own lines, not a script's
 _BUILDER_ARM_ERROR = re.compile(r"ERROR:\s{1,8}->")

@@ -30,6 +30,7 @@ from diagnosis.admissible import (
     in_scope,
     noise_records,
     packer_output_line,
+    packer_summary_only,
     quoted_or_warning,
     template_script_lines,
 )
@@ -122,6 +123,7 @@ def diagnose(
     for r, (_source, text) in zip(results, texts, strict=False):  # a pasted template's inline script text
         r.template_script_lines = template_script_lines(text)
         r.packer_output_line = packer_output_line(text)
+        r.packer_summary_only = packer_summary_only(text)
         r.build_names = build_names(text)
         r.builder_error = builder_error(text)
     for r in results[len(texts) :]:  # the logs: their builder's own error, from the lines the scan kept

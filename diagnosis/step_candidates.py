@@ -15,6 +15,7 @@ from diagnosis.admissible import (
     remote_error_output,
     remote_output,
     step_last_output,
+    unprefixed_build_output,
 )
 from diagnosis.rules import KnowledgeBase
 from diagnosis.scanner import Hit, ScanResult, Step
@@ -57,7 +58,7 @@ def script_error_candidate(results: list[ScanResult], kb: KnowledgeBase) -> Cand
             hits = [
                 h
                 for h in admissible(rh.samples(), r, step, record.category)
-                if h.line not in r.harmless_lines and inside_build(h, r)
+                if h.line not in r.harmless_lines and (inside_build(h, r) or unprefixed_build_output(h, r))
             ]
             cand.hits.extend((r.source, h) for h in hits)
             if hits:

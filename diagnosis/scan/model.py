@@ -102,6 +102,9 @@ class ScanResult:
     # the first line of Packer's output in a pasted text (builder-prefixed lines, a build's summary line); None when
     # it shows none (set by the engine)
     packer_output_line: int | None = None
+    # Packer's only lines in a pasted text are its summaries (``Build '<name>' errored``): the reporter left out the
+    # builder's prefixes, so the lines above are the build's output as much as the reporter's (set by the engine)
+    packer_summary_only: bool = False
     # the build names of Packer's "==> <name>: " lines in a pasted text (set by the engine)
     build_names: frozenset[str] = frozenset()
     # lines of the error a ``Build '<name>' errored`` line repeats: the builder's own error, printed as ``==> <name>:``

@@ -473,6 +473,26 @@ def test_a_guest_entry_in_packer_output_decides_only_on_a_line_from_inside_the_b
     assert diagnose(f"Build 'azure-arm' errored: x\n{apt}", rules=kb).category == "unknown"  # beside Packer's
 
 
+def test_an_error_record_above_packers_summary_alone_is_the_builds_output(kb):
+    """A reporter who pastes a script's error record without Packer's prefixes, then the build's summary line, shows
+    the build's output: the record blames the customizer. The same record in the error the summary repeats is the
+    builder's own, and beside prefixed Packer lines an unprefixed record stays the reporter's."""
+    record = (
+        "Remove-Item : Cannot find path 'C:\\Program Files\\dotnet\\sdk-manifests\\x' because it does not exist.\n"
+        "At C:\\Windows\\Temp\\script-1.ps1:128 char:5\n"
+        "    + CategoryInfo          : ObjectNotFound: (C:\\Program Files\\dotnet\\sdk-manifests\\x:String) "
+        "[Remove-Item], ItemNotFoundException\n"
+        "    + FullyQualifiedErrorId : PathNotFound,Microsoft.PowerShell.Commands.RemoveItemCommand\n"
+    )
+    summary = "Build 'amazon-ebs.build_ebs' errored after 1 hour 26 minutes"
+    d = diagnose(record + summary, rules=kb)
+    assert (d.category, d.rule_id) == ("customizer-failed", "failed-customizer"), d.rule_id
+    assert "Cannot find path" in d.evidence[0].text
+    assert diagnose(f"{summary}: Error uploading ps script: {record}", rules=kb).category == "unknown"
+    prefixed = record + "==> amazon-ebs: Stopping the source instance...\n" + summary
+    assert diagnose(prefixed, rules=kb).category == "unknown"
+
+
 def test_a_scripts_own_error_line_in_a_failed_build_blames_its_customizer(kb):
     """An error-looking line a script printed (Packer's remote-output prefix) is the failed customizer's own
     report, though no exit line was pasted; the same line before the next provisioner started is not."""
