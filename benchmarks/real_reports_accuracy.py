@@ -22,7 +22,9 @@ or copied from a web page (``html-escaped``: entities for ``<>&"'``; ``no-break-
 or through a word processor or a mail client that sets typographic quotes and ellipses (``typography``), or
 wrapped at word boundaries by a mail client or a commit-message editor (``mail-72``),
 or with a terminal's colour codes around Packer's lines (``colour-codes``), or as Image Builder's customization.log
-keeps Packer's output (``customization-log``: each line behind the run's id and ``PACKER OUT`` / ``PACKER ERR``).
+keeps Packer's output (``customization-log``: each line behind the run's id and ``PACKER OUT`` / ``PACKER ERR``),
+with Windows line ends (``crlf``), or as one JSON string value, the way ``az ... -o json`` or a webhook's payload
+carries a message (``json-string``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
+import json
 import re
 import sys
 import textwrap
@@ -180,7 +183,8 @@ def _markdown_list(text: str) -> str:
 # how a report reaches people besides as it was written: quoted in a reply or listed in Markdown, inside a CI system's
 # log, inside Terraform's error box, a system log or a PowerShell script's verbose stream, as Packer's machine-readable
 # output, copied from a web page, through a word processor, from a console that cuts lines at its width or a mail
-# client that wraps them at word boundaries, or with the terminal's colour codes
+# client that wraps them at word boundaries, with the terminal's colour codes, with Windows line ends, or as one JSON
+# string value (a CLI's JSON output, a webhook's payload)
 WRAPPINGS = {
     "quoted": _each_line("> "),
     "azure-devops": _each_line("2024-01-19T12:22:07.4918893Z "),
@@ -202,6 +206,8 @@ WRAPPINGS = {
     "console-120": _hard_wrapped(120),
     "mail-72": _word_wrapped(72),
     "customization-log": _in_customization_log,
+    "crlf": lambda text: text.replace("\n", "\r\n"),
+    "json-string": lambda text: json.dumps({"message": text}),
 }
 
 
