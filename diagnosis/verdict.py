@@ -105,8 +105,21 @@ def customizer_phrase(fc: FailedCustomizer) -> str:
     return f'Customizer "{label}"' + (f" ({parts})" if parts else "")
 
 
+# what a reporter puts before a pasted line: Markdown quote and list marks
+_QUOTE_MARKS = re.compile(r"^(?:\s*(?:>|[-*+](?=\s)))+\s*")
+
+
+def _unmarked(text: str) -> str:
+    """The line without a reporter's quote and list marks, and without the code marks around it when it is code as
+    a whole (a code span inside the line keeps its marks)."""
+    out = _QUOTE_MARKS.sub("", text)
+    if out.startswith("`") and "`" not in out.strip("`"):
+        out = out.strip("`").strip()
+    return message(out) if out != text else text
+
+
 def _clean(text: str, limit: int = 200) -> str:
-    text = message(readable_clixml(text).strip())
+    text = _unmarked(message(readable_clixml(text).strip()))
     text = re.sub(r"^(?:==>|-->|ERROR:|##\[error\])\s*", "", text)
     text = re.sub(r"^azure-arm:\s*", "", text).strip()
     text = redact(text).rstrip(",;: ")  # before the cut: a cut secret is no longer recognisable

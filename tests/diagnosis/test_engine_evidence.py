@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from diagnosis import diagnose, load_knowledge_base
 from localazure import samplelogs
 
@@ -87,6 +89,23 @@ def test_summary_uses_the_whole_line_not_the_cut_evidence():
     assert "'Microsoft.Compute/galleries/images/versions/write'" in d.summary
     assert "versions/1.0.3'" in d.summary
     assert d.phase == "distribute"
+
+
+@pytest.mark.parametrize(
+    ("pasted", "said"),
+    [
+        ("`E: Could not get lock /var/lib/dpkg/lock - open (11: Resource temporarily unavailable)", "E: Could not"),
+        ("> > ==> azure-arm: E: Could not get lock /var/lib/dpkg/lock-frontend", "E: Could not"),
+        ("* `    ubuntu.azure-arm.image: E: Could not get lock /var/lib/dpkg/lock", "E: Could not"),
+        ("Fails with `E: Could not get lock /var/lib/dpkg/lock` on the `apt-get install` step", "Fails with `E:"),
+    ],
+)
+def test_the_summary_quotes_the_line_without_a_reporters_marks(pasted, said):
+    """A reporter's quote, list and code marks around a pasted line are not part of what the tool printed; a code
+    span inside the reporter's sentence keeps its marks."""
+    d = diagnose(pasted, rules=KB)
+    assert d.rule_id == "package-manager-lock", d.rule_id
+    assert d.summary.split(": ", 1)[1].startswith(said), d.summary
 
 
 def test_a_log_line_cut_before_its_scope_still_names_the_action():
