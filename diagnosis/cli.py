@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import io
 import itertools
 import json
 import os
@@ -140,14 +141,18 @@ def _classify(name: str, fh: BinaryIO) -> tuple[str, Any]:
     return "log", itertools.chain([head, rest], _chunks(fh, b""))
 
 
-def _json_inputs(obj: Any, texts: list[str], templates: list[dict[str, Any]]) -> None:
-    """Sort a JSON input: template / az show output, a status object, or an ARM error body."""
+def _json_inputs(obj: Any, texts: list[str], templates: list[dict[str, Any]], pasted: list[str]) -> None:
+    """Sort a JSON input: template / az show output, a status object, or an ARM error body; any other object's
+    strings of several lines (a message, a command's output) go to ``pasted``, to be read as pasted inputs."""
     if isinstance(obj, list):
         for item in obj:
-            _json_inputs(item, texts, templates)
+            _json_inputs(item, texts, templates, pasted)
         return
     if not isinstance(obj, dict):
-        texts.append(json.dumps(obj))
+        if _several_lines(obj):
+            pasted.append(obj)
+        else:
+            texts.append(json.dumps(obj))
         return
     props = obj.get("properties") if isinstance(obj.get("properties"), dict) else obj
     if any(
@@ -159,7 +164,23 @@ def _json_inputs(obj: Any, texts: list[str], templates: list[dict[str, Any]]) ->
     if "runState" in obj or "runSubState" in obj:
         templates.append({"lastRunStatus": obj})
         return
-    texts.append(json.dumps(obj, indent=1))
+    texts.append(json.dumps(_lifted(obj, pasted), indent=1))
+
+
+def _lifted(value: Any, pasted: list[str]) -> Any:
+    """``value`` with each string of several lines moved to ``pasted`` and left empty in its place."""
+    if isinstance(value, dict):
+        return {k: _lifted(v, pasted) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lifted(v, pasted) for v in value]
+    if _several_lines(value):
+        pasted.append(value)
+        return ""
+    return value
+
+
+def _several_lines(value: Any) -> bool:
+    return isinstance(value, str) and "\n" in value.strip()
 
 
 def run(
@@ -234,7 +255,10 @@ class _Inputs:
 
     def add(self, name: str, kind: str, value: Any) -> None:
         if kind == "json":
-            _json_inputs(value, self.texts, self.templates)
+            pasted: list[str] = []
+            _json_inputs(value, self.texts, self.templates, pasted)
+            for text in pasted:  # read as if pasted on its own: a log excerpt, a status message, JSON
+                self.add(name, *_classify(name, io.BytesIO(text.encode())))
         elif kind == "text":
             if value.strip():
                 self.texts.append(value)
@@ -254,8 +278,6 @@ class _Inputs:
 def diagnose_input(data: bytes, rules: KnowledgeBase, *, name: str = "input") -> Diagnosis:
     """Diagnose one INPUT's bytes the way the command line treats it: a customization.log, JSON (status, template,
     error object) or pasted text."""
-    import io
-
     read = _Inputs()
     read.add(name, *_classify(name, io.BytesIO(data)))
     return diagnose(read.text(), log=read.logs[0][1] if read.logs else None, template=read.template(), rules=rules)

@@ -106,7 +106,8 @@ _ERRORISH = re.compile(
 # Ansible's PLAY RECAP "failed=0", test runners' summaries) reports none either
 _NOT_ERRORISH = re.compile(
     r"bytes written for 'std|Communicator ended with: 0|exited with code: 0\b"
-    r"|\"code\": \"(?:ProvisioningState/succeeded|PowerState/\w{1,20})\""  # a VM instance view's status codes
+    # a VM instance view's status codes, a run command's output streams
+    r"|\"code\": \"(?:ProvisioningState/succeeded|PowerState/\w{1,20}|ComponentStatus/\w{1,20}/succeeded)\""
     r"|\bTotal +Copied +Skipped +Mismatch +FAILED +Extras\b"  # robocopy's summary header
     r"|Installation success or error status: 0\."  # Windows Installer's event text of a successful install
 )

@@ -314,3 +314,21 @@ def test_one_input_is_read_alike_by_the_command_line_and_diagnose_input(data):
     by_cli = json.loads(out)
     for key in ("category", "rule_id", "phase", "summary"):
         assert by_api[key] == by_cli[key], key
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda text: {"message": text},  # a webhook's payload
+        lambda text: [{"code": "ComponentStatus/StdOut/succeeded", "message": text}],  # az vm run-command invoke
+        lambda text: text,  # the text as one JSON string
+    ],
+)
+def test_a_text_of_several_lines_inside_json_reads_as_the_text_itself(wrap):
+    """A multi-line string in JSON that is no template or status (a payload's message, a command's output) is read
+    as if pasted alone: a customization.log excerpt in it is scanned as a log."""
+    code, plain, _ = cli("--json", "-", stdin=LOG.encode())
+    code_json, wrapped, err = cli("--json", "-", stdin=json.dumps(wrap(LOG)).encode())
+    assert err == "" and code_json == code
+    assert json.loads(wrapped)["category"] == json.loads(plain)["category"] != "none"
+    assert json.loads(wrapped)["evidence"] == json.loads(plain)["evidence"]
