@@ -257,8 +257,8 @@ class _Inputs:
         if kind == "json":
             pasted: list[str] = []
             _json_inputs(value, self.texts, self.templates, pasted)
-            for text in pasted:  # read as if pasted on its own: a log excerpt, a status message, JSON
-                self.add(name, *_classify(name, io.BytesIO(text.encode())))
+            if pasted:  # read as if pasted on their own: a log excerpt, a status message, JSON
+                self.add(name, *_classify(name, io.BytesIO("\n".join(pasted).encode())))
         elif kind == "text":
             if value.strip():
                 self.texts.append(value)
