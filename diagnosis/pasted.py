@@ -209,10 +209,12 @@ def _unwrap_hard_wrapped(text: str) -> str:
 
 _WORD_WRAP_WIDTHS = range(60, 81)  # the widths mail clients and commit-message editors wrap at (72 by default)
 # a line that starts a record of its own, not the rest of a wrapped one: a date, a builder's or a tool's prefix
-# ("    azure-arm: ", "curl: ", "E: ", "==> azure-arm: "; not a sentence's "code: 1603"), Packer's summary of a
+# ("    azure-arm: ", "curl: ", "E: ", "==> azure-arm: "; not a sentence's "code: 1603"), a qualified exception name
+# ("google.api_core.exceptions.ServiceUnavailable: 503 ..."), Packer's summary of a
 # build or its provisioning messages without their prefix, a list item, a quote or a code fence
 _OWN_LINE = re.compile(
-    r"\s{0,40}(?:" + _DATE + r"|[\w.-]{1,80}: (?!\d{1,12}\b)\S|==>|-->|Build '|Provisioning (?:with|step had) "
+    r"\s{0,40}(?:" + _DATE + r"|[\w.-]{1,80}: (?!\d{1,12}\b)\S|[\w-]{1,40}(?:\.[\w-]{1,40}){1,8}: \S|==>|-->|Build '"
+    r"|Provisioning (?:with|step had) "
     r"|```|[-*+](?:\s|[-*+]{2})|[>#|\[{]|\d{1,3}[.)] )"
 )
 MIN_WRAPPED_LINES = 2

@@ -391,6 +391,10 @@ def test_a_text_wrapped_at_word_boundaries_reads_as_its_lines() -> None:
             "PACKER OUT ==> azure-arm: Unexpected token ':[\"Get-WindowsCapability -Name RSAT* -Online |"
             ' Add-WindowsCapability -Online"]\' in expression or statement.',
         ],
+        [  # a qualified exception name starts a line of its own, though a number follows its colon
+            "I run the build from a pipeline.",
+            "google.api_core.exceptions.ServiceUnavailable: 400 aaaaaaaaa",
+        ],
     )
     for lines in kept_apart:
         wrapped = "\n".join(textwrap.fill(line, 72, break_long_words=False, break_on_hyphens=False) for line in lines)
