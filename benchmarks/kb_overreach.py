@@ -38,9 +38,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import _loggen  # noqa: E402
 import real_reports_accuracy as real  # noqa: E402
 
-from diagnosis.admissible import admissible, noise_records, remote_output  # noqa: E402
+from diagnosis.admissible import admissible, noise_records  # noqa: E402
 from diagnosis.cli import diagnose_input  # noqa: E402
 from diagnosis.engine import recovered_entries  # noqa: E402
+from diagnosis.packer_lines import remote_output  # noqa: E402
 from diagnosis.rules import BUILTIN_DIR, KnowledgeBase, Rule, load_knowledge_base  # noqa: E402
 from diagnosis.scanner import ScanResult, scan, scan_text, sniff_is_log  # noqa: E402
 from localazure import samplelogs  # noqa: E402

@@ -23,14 +23,9 @@ from diagnosis.admissible import (
     LOG_SOURCES,
     admissible,
     before_a_later_provisioner,
-    build_names,
-    builder_error,
-    builder_error_in_log,
     failing_step,
     in_scope,
     noise_records,
-    packer_output_line,
-    packer_summary_only,
     quoted_or_warning,
     template_script_lines,
 )
@@ -46,6 +41,13 @@ from diagnosis.evidence import is_marker
 from diagnosis.failure_text import states_failure
 from diagnosis.logline import message as line_message
 from diagnosis.model import Diagnosis
+from diagnosis.packer_lines import (
+    build_names,
+    builder_error,
+    builder_error_in_log,
+    packer_output_line,
+    packer_summary_only,
+)
 from diagnosis.pasted import unescape_pasted
 from diagnosis.phase_candidates import capture_candidate, deprovision_candidate, sub_state_candidate
 from diagnosis.redact import redact

@@ -8,9 +8,8 @@ is in the text.
 
 from __future__ import annotations
 
-from diagnosis.admissible import (
-    admissible,
-    failing_step,
+from diagnosis.admissible import admissible, failing_step
+from diagnosis.packer_lines import (
     inside_build,
     remote_error_output,
     remote_output,

@@ -12,9 +12,9 @@ import json
 import pytest
 
 from diagnosis import load_knowledge_base
-from diagnosis.admissible import remote_output
 from diagnosis.cli import diagnose_input
 from diagnosis.model import Diagnosis
+from diagnosis.packer_lines import remote_output
 from diagnosis.pasted import unescape_pasted
 from diagnosis.rules import BUILTIN_DIR
 from diagnosis.scanner import _joined_lines, scan_text
