@@ -17,6 +17,8 @@ SCANNING_MODULES = {
     "test_scanner",
     "test_scanner_memory",
     "test_engine",
+    "test_engine_steps",
+    "test_engine_signals",
     "test_engine_samplelogs",
     "test_knowledge_cases",
     "test_cli",
