@@ -31,12 +31,13 @@ the program that prints each:
   ``a password is required``);
 * Ansible: a task's ``fatal: [<host>]: FAILED!`` or ``UNREACHABLE!``.
 
-``failure_sentences`` reads the reporter's own words: a sentence (not a log line) that says the build, image, Packer,
-a step, a script or a restart failed, hung, got stuck, crashed, timed out, was cancelled, stops at a point, breaks,
-does not work, is still running or waiting after hours or is not available; that the reporter cannot build, deploy or
-create it, or that it was never created, started or built; that anything is stuck, hangs, halts, does not respond or
-never finishes, or that the reporter (or a tool) cannot or is not able to get, install, connect to, reach or download
-something; that an error occurred, space or memory ran out, or only some builds succeeded.
+``failure_sentences`` reads the reporter's own words: a sentence (not a log line) that says the build, image,
+Packer, a step, a script or a restart failed, hung, got stuck, crashed, timed out, was cancelled, stops at a point,
+breaks, does not work, is still running or waiting after hours or is not available; that the reporter cannot build,
+deploy or create it, or that it was never (or not) created, started or built; that anything is stuck, hangs, halts,
+does not respond or never finishes, that it loses its connection, or that the reporter (or a tool) cannot or is not
+able to get, install, connect to, reach or download something; that an error occurred, space or memory ran out, or
+only some builds succeeded.
 
 These say *that* something failed; they decide no category. They are kept apart from ``FAILURE_SIGNAL``
 because ``FAILURE_SIGNAL`` also marks the exit/summary lines a summary skips, while an ``Exception calling``
@@ -190,11 +191,13 @@ _FAILURE_SENTENCE = re.compile(
     r"|(?:has|have|had|was|were|is|are|gets?|got) never (?:been )?(?:created|started|built|provisioned|deployed"
     r"|published|completed|finished)"
     r"|still (?:running|updating|creating|in progress) (?:after|for)|(?:is|are) not available"
+    r"|(?:is|are|was|were|has|have)(?:n.t| not)(?: been)? (?:created|built|generated|published)"
     r"|(?:do(?:es)?|did) ?(?:n.t|not) work|no longer works?|stopped working|(?:is|are) broken|breaks|broke)\b"
     # words that say something hung or failed whatever its subject: "the tools are just stuck in a loop", "the setup
     # stops at this point", "the provisioner does not respond", "it will never assign an IP", "can't get updates"
     r"|\b(?:(?:is|are|was|were|gets?|got|seems?|just|been) stuck|hangs|hung|hanging|halts|freezes"
-    r"|(?:does|did)(?:n.t| not) respond|stops (?:at|on|after)|never (?:assigns?|finish(?:es)?|completes?))\b"
+    r"|(?:does|did)(?:n.t| not) respond|stops (?:at|on|after)|never (?:assigns?|finish(?:es)?|completes?)"
+    r"|(?:lose|loses|lost|losing) (?:the |its |their |all )?connection)\b"
     r"|\b(?:can.t|cannot|could ?n.t|unable to|not (?:seem to )?(?:be |been )?able to) (?:get|install|connect|reach"
     r"|download)\b"
     # "I've not been able to successfully deploy my image build", "we cannot create images"

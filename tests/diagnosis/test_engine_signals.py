@@ -108,6 +108,8 @@ def test_a_test_runners_summary_counting_no_failure_is_no_failure(kb, summary, f
         "An exception was thrown during the image build:",
         "I get the following error:",
         "The build fails at the install step:",
+        "Using Packer build, the image version is not created.",
+        "The windows-restart provisioner loses the connection after the update is done.",
     ],
 )
 def test_a_reporters_sentence_that_an_error_came_is_a_failure(kb, sentence):
