@@ -207,7 +207,8 @@ def _unwrap_hard_wrapped(text: str) -> str:
     return _joined(lines, full, "")
 
 
-_WORD_WRAP_WIDTHS = range(60, 81)  # the widths mail clients and commit-message editors wrap at (72 by default)
+_WORD_WRAP_WIDTHS = range(60, 81)  # the widths mail clients and commit-message editors wrap at
+MAIL_WIDTH = 72  # their default
 # a line that starts a record of its own, not the rest of a wrapped one: a date, a builder's or a tool's prefix
 # ("    azure-arm: ", "curl: ", "E: ", "==> azure-arm: "; not a sentence's "code: 1603"), a qualified exception name
 # ("google.api_core.exceptions.ServiceUnavailable: 503 ..."), Packer's summary of a
@@ -260,6 +261,10 @@ def _unwrap_word_wrapped(text: str) -> str:
     not have fitted (``_word_cuts``). Those lines are joined with the next line (one space between)."""
     lines = text.split("\n")
     width = max((len(line.rstrip()) for line in lines if " " in line.strip()), default=0)
+    if width < _WORD_WRAP_WIDTHS[0] and any(
+        len(line.strip()) > _WORD_WRAP_WIDTHS[-1] and " " not in line.strip() for line in lines
+    ):
+        width = MAIL_WIDTH  # every line of words is short where long words (URLs, paths) stood alone on their lines
     if width not in _WORD_WRAP_WIDTHS:
         return text
     joins = _word_cuts(lines, width)

@@ -370,6 +370,14 @@ def test_a_text_wrapped_at_word_boundaries_reads_as_its_lines() -> None:
     ]
     table = "name    state     size\nalpha   running   10\nbeta    stopped   20\n"
     assert unescape_pasted(table) == table
+    fetches = [  # a URL longer than the width stood alone on its line, and no line of words reaches the width
+        "==> arm: E: Failed to fetch http://ports.ubuntu.com/ubuntu-ports/pool/main/g/gcc-9/gcc-9_9.3.0-17ubuntu1"
+        f"~20.04_{arch}.deb Temporary failure resolving 'ports.ubuntu.com'"
+        for arch in ("arm64", "armhf")
+    ]
+    wrapped = "\n".join(textwrap.fill(line, 72, break_long_words=False, break_on_hyphens=False) for line in fetches)
+    assert len(wrapped.split("\n")) == 6
+    assert unescape_pasted(wrapped) == "\n".join(fetches)
     kept_apart = (
         [  # a path too long for the line it was on; a number after a word and a colon
             "    vmware-iso: 'C:\\Users\\ADMINI~2\\AppData\\Local\\Temp\\packer-shell138523863\\"
