@@ -256,7 +256,8 @@ def _word_cuts(lines: list[str], width: int) -> set[int]:
 def _unwrap_word_wrapped(text: str) -> str:
     """``text`` with the lines a mail client or an editor wrapped at word boundaries joined again.
 
-    A text is taken as word-wrapped when its longest line of several words is 60 to 80 columns wide and at least
+    A text is taken as word-wrapped when its longest line of several words is 60 to 80 columns wide (72 when all of
+    them are shorter and a line of one word is longer than 80, a URL or a path that stood alone) and at least
     two of its lines (one, when the next goes on with a lower-case word) end where the next line's first word would
     not have fitted (``_word_cuts``). Those lines are joined with the next line (one space between)."""
     lines = text.split("\n")
