@@ -45,8 +45,7 @@ from diagnosis.packer_lines import (
     build_names,
     builder_error,
     builder_error_in_log,
-    packer_output_line,
-    packer_summary_only,
+    packer_output,
 )
 from diagnosis.pasted import unescape_pasted
 from diagnosis.phase_candidates import capture_candidate, deprovision_candidate, sub_state_candidate
@@ -124,8 +123,7 @@ def diagnose(
             results.append(r)
     for r, (_source, text) in zip(results, texts, strict=False):  # a pasted template's inline script text
         r.template_script_lines = template_script_lines(text)
-        r.packer_output_line = packer_output_line(text)
-        r.packer_summary_only = packer_summary_only(text)
+        r.packer_output_line, r.packer_summary_only = packer_output(text)
         r.build_names = build_names(text)
         r.builder_error = builder_error(text)
     for r in results[len(texts) :]:  # the logs: their builder's own error, from the lines the scan kept

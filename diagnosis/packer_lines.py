@@ -5,7 +5,7 @@ wrote, ``==> azure-arm: <line>`` for their standard error and for Packer's own s
 step's error in the build's summary (``Build '<name>' errored after <duration>: <error>``) and prints ``Provisioning
 step had errors`` once a step from provisioning on failed. These functions tell, for a pasted text or a log, which
 lines came from inside the build VM (``inside_build``), which are the builder's own error (``builder_error``) and
-where Packer's output starts (``packer_output_line``); ``diagnosis.admissible`` decides with them which matches count.
+where Packer's output starts (``packer_output``); ``diagnosis.admissible`` decides with them which matches count.
 """
 
 from __future__ import annotations
@@ -152,18 +152,14 @@ def step_last_output(hit: Hit, result: ScanResult) -> bool:
     return prefix is None or prefix.group("arrow") is None
 
 
-def packer_output_line(text: str) -> int | None:
-    """The first line (1-based) of Packer's output in a pasted text (a build's summary line, a line under a build's
-    prefix); None when the text shows only what a tool printed."""
-    starts = [m.start() for m in (_PACKER_SUMMARY.search(text), _BUILD_PREFIX.search(text)) if m is not None]
-    if not starts:
-        return None
-    return text.count("\n", 0, min(starts)) + 1
-
-
-def packer_summary_only(text: str) -> bool:
-    """Packer's only output in a pasted text is a build's summary line: no line carries a builder's prefix."""
-    return _PACKER_SUMMARY.search(text) is not None and _BUILD_PREFIX.search(text) is None
+def packer_output(text: str) -> tuple[int | None, bool]:
+    """Where Packer's output starts in a pasted text: the first line (1-based) of a build's summary line or of a line
+    under a build's prefix, None when the text shows only what a tool printed; and whether the summaries are all of
+    it (no line carries a builder's prefix). Each pattern searches the text once."""
+    summary, prefixed = _PACKER_SUMMARY.search(text), _BUILD_PREFIX.search(text)
+    starts = [m.start() for m in (summary, prefixed) if m is not None]
+    first = text.count("\n", 0, min(starts)) + 1 if starts else None
+    return first, summary is not None and prefixed is None
 
 
 def unprefixed_build_output(hit: Hit, result: ScanResult) -> bool:
@@ -198,4 +194,3 @@ def packer_prefixed(text: str, build_names: frozenset[str] = frozenset()) -> boo
     """The line carries a builder's prefix (``==> <name>: ``, ``    azure-arm: ``, ``    <name>: `` for one of
     ``build_names``)."""
     return _BUILD_PREFIX.match(text) is not None or _named_build_output(text, build_names)
-
