@@ -165,6 +165,10 @@ def _evidence(
             if records:
                 ev.add(r.source, records[0])
                 break
+    if failed_step_rule and best is not None and not ev.items:
+        specific = _specific_before_exit(best, candidates)
+        if specific is not None:
+            ev.add(*specific)
     if best is not None:  # the deciding entry's matches; Packer's [INFO]/[DEBUG] bookkeeping after the rest
         for source, hit in sorted(best.hits, key=lambda sh: (_bookkeeping(sh[1].text), sh[1].line)):
             ev.add(source, hit, marker_ok=True)
@@ -179,6 +183,32 @@ def _evidence(
     for r in results:
         ev.add_all(r.source, r.tail_errors[-5:])
     return ev
+
+
+def _specific_before_exit(best: Candidate, candidates: dict[str, Candidate]) -> tuple[str, Hit] | None:
+    """A step decided by its exit line: the first match, before that exit and in the same step, of another entry of
+    the same category (a DSC resource's or a package manager's own message), ambiguous ones included: what the line
+    says is evidence even where it cannot decide the category; never a progress marker (the deprovisioning command)
+    nor one of Packer's exit and summary lines."""
+    exits: dict[str, Hit] = {}
+    for source, hit in best.hits:
+        if source not in exits or hit.line < exits[source].line:
+            exits[source] = hit
+    found: list[tuple[int, str, Hit]] = []
+    for cand in candidates.values():
+        rule = cand.rule
+        if cand is best or rule.benign or rule.progress or rule.category != best.rule.category:
+            continue
+        for source, hit in cand.hits:
+            end = exits.get(source)
+            if end is None or hit.line >= end.line or (end.step is not None and hit.step not in (None, end.step)):
+                continue
+            if not FAILURE_SIGNAL.search(hit.text):  # Packer's own exit and summary lines say no cause
+                found.append((hit.line, source, hit))
+    if not found:
+        return None
+    _line, source, hit = min(found, key=lambda f: f[0])
+    return source, hit
 
 
 def in_deprovisioning(

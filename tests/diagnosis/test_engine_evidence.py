@@ -119,3 +119,25 @@ def test_a_log_line_cut_before_its_scope_still_names_the_action():
     d = diagnose(log=(line + "\n").encode(), rules=KB)
     assert d.category == "permissions"
     assert "'Microsoft.Compute/galleries/images/versions/write'" in d.summary
+
+
+def test_a_cause_of_the_same_category_before_the_exit_line_leads_the_evidence():
+    """The exit line decides, but a DSC resource's own failure above it (an entry too ambiguous to decide a category)
+    says why: it comes first; Packer's own summary lines and progress markers never do."""
+    lines = [
+        "==> azure-arm: Provisioning with powershell script: ./configure-iis.ps1",
+        "    azure-arm: PowerShell DSC resource MSFT_xWebsite  failed to execute Set-TargetResource functionality with"
+        ' error message: Failed to create Web site "Default".',
+        "    azure-arm:     + CategoryInfo          : InvalidOperation: (:) [], CimException",
+        "    azure-arm:     + FullyQualifiedErrorId : ProviderOperationExecutionFailure",
+        "    azure-arm: The SendConfigurationApply function did not succeed.",
+        "==> azure-arm: Provisioning step had errors: Running the cleanup provisioner, if present...",
+        "==> azure-arm: Script exited with non-zero exit status: 1. Allowed exit codes are: [0]",
+    ]
+    d = diagnose(log="\n".join(lines).encode(), rules=KB)
+    assert d.category == "customizer-failed"
+    assert "PowerShell DSC resource MSFT_xWebsite" in d.evidence[0].text, [e.text for e in d.evidence]
+    assert "Script exited with non-zero exit status" in d.evidence[1].text
+    summary_only = [lines[0], lines[5], lines[6]]
+    d = diagnose(log="\n".join(summary_only).encode(), rules=KB)
+    assert "Provisioning step had errors" not in d.evidence[0].text
