@@ -38,9 +38,18 @@ MARKERS: tuple[Marker, ...] = (
     Marker("connected", r"Connected to SSH|WinRM connected"),
     Marker("deprovision", r"DeprovisioningScript"),
     Marker("distribute", CAPTURE_STEPS),
-    # the shutdown step of the virtualbox, vmware, hyperv, parallels and qemu builders and amazon-ebs' stopping of
-    # the source instance: they run after the last provisioner succeeded
-    Marker("provisioned", r"Gracefully halting virtual machine|Stopping the source instance"),
+    # the steps that run after the last provisioner succeeded: the shutdown step of the virtualbox, vmware, hyperv,
+    # parallels and qemu builders, amazon-ebs' stopping of the source instance, digitalocean's shutdown and snapshot
+    # (step_shutdown.go, step_snapshot.go), hcloud's (step_shutdown_server.go, step_create_snapshot.go),
+    # googlecompute's image (step_create_image.go), vsphere's shutdown, snapshot and template
+    # (common/step_shutdown.go, step_snapshot.go, step_template.go); the generic wordings only under Packer's arrow
+    Marker(
+        "provisioned",
+        r"Gracefully halting virtual machine|Stopping the source instance"
+        r"|(?:Gracefully|Forcefully) shutting down [Dd]roplet\.\.\.|==> [^:\n]{1,80}: Creating snapshot: \S"
+        r"|==> [^:\n]{1,80}: (?:Shutting down server|Creating snapshot|Creating image|Running shutdown command"
+        r"|Converting virtual machine to template)\.\.\.",
+    ),
     # packer-plugin-azure's cleanup of the build's resources (step_deploy_template.go, step_create_resource_group.go)
     Marker(
         "cleanup",
