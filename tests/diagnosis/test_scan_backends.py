@@ -183,8 +183,8 @@ def test_parallel_scans_in_threads_give_the_sequential_results(monkeypatch):
     logs = [b"".join(generate(CHUNK + 1000 * i, mix=mix, block_lines=4000)) for i, mix in enumerate(sorted(MIXES))]
     sequential = [_dump(scan(log, KB)) for log in logs]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        parallel = list(pool.map(lambda log: _dump(scan(log, KB)), logs * 2))
-    assert parallel == sequential * 2
+        parallel = list(pool.map(lambda log: _dump(scan(log, KB)), logs))
+    assert parallel == sequential
 
 
 def test_damaged_database_cache_is_compiled_again(monkeypatch, tmp_path):
