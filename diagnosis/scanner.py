@@ -110,6 +110,9 @@ _NOT_ERRORISH = re.compile(
     r"|\"code\": \"(?:ProvisioningState/succeeded|PowerState/\w{1,20}|ComponentStatus/\w{1,20}/succeeded)\""
     r"|\bTotal +Copied +Skipped +Mismatch +FAILED +Extras\b"  # robocopy's summary header
     r"|Installation success or error status: 0\."  # Windows Installer's event text of a successful install
+    # Ansible's banners (lib/ansible/plugins/callback/default.py: a task's, a play's or a handler's name, then at
+    # least three stars): the name is the author's words
+    r"|(?:^|[\s:])(?:TASK|PLAY|RUNNING HANDLER) \[[^\]\n]{0,300}\] \*{3}"
 )
 
 
