@@ -5,6 +5,7 @@
   accounts + listKeys, container groups + logs), paging, ARM errors, fault injection, hooks, counters.
 - ``IdentityServer`` (identity.py): App Service managed-identity endpoint for DefaultAzureCredential.
 - ``Azurite`` (azurite.py): the npm storage emulator over HTTPS with OAuth and several accounts.
+- ``LocalTemplate`` and the JSON a template serves (templates.py); block blob writes in bounded memory (blocks.py).
 - ``TestCA`` (certs.py), ``TokenIssuer`` (tokens.py).
 
 CLI: ``python -m localazure serve`` starts a cloud and prints the environment to use.
@@ -13,8 +14,9 @@ CLI: ``python -m localazure serve`` starts a cloud and prints the environment to
 from .arm import ArmRequest, ArmServer, ArmState, Fault
 from .azurite import Azurite, AzuriteError, StorageRequest
 from .certs import TestCA
-from .cloud import CREDENTIAL_VARIABLES, LocalCloud, LocalTemplate, PoolExhausted, UnknownTemplate
+from .cloud import CREDENTIAL_VARIABLES, LocalCloud, PoolExhausted, UnknownTemplate
 from .identity import IdentityServer
+from .templates import LocalTemplate
 from .tokens import TokenIssuer
 
 __all__ = [

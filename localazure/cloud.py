@@ -22,35 +22,42 @@ so a sweep of "the subscription" sees only that test's templates. ``reset()`` cl
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import logging
 import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
 from .arm import ArmServer, ArmState, ContainerGroup, ResourceGroup, StorageAccount
 from .azurite import Azurite, StorageRequest, account_key
+from .blocks import append_blob, put_blob
 from .certs import TestCA
 from .identity import IdentityServer
 from .storagegate import StorageGate
+from .templates import (
+    LOG_CONTAINER,
+    LocalTemplate,
+    deep_copy,
+    default_properties,
+    next_run_status,
+    provisioning_error_body,
+    run_outputs,
+    staging_group_name,
+    template_body,
+)
 from .tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
 
 ARCHIVE_ACCOUNT = "aibarchive"
 STAGING_PREFIX = "aibstaging"
-LOG_CONTAINER = "packerlogs"
-BLOCK_SIZE = 8 * 1024 * 1024
-NOT_ENDED = "0001-01-01T00:00:00Z"
 
 # Variables that would make DefaultAzureCredential pick another credential than the local managed-identity
 # endpoint (or another identity endpoint): whoever points a process at a LocalCloud clears them first.
@@ -70,7 +77,6 @@ CREDENTIAL_VARIABLES = (
     "IDENTITY_SERVER_THUMBPRINT",
     "IMDS_ENDPOINT",
 )
-RUN_STATES = ("Running", "Canceling", "Succeeded", "PartiallySucceeded", "Failed", "Canceled")
 
 
 class PoolExhausted(RuntimeError):
@@ -79,88 +85,6 @@ class PoolExhausted(RuntimeError):
 
 class UnknownTemplate(KeyError):
     """No template with that id in the local cloud."""
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _timestamp(value: dt.datetime | str | None) -> str:
-    """ARM timestamps: ISO 8601 UTC with a ``Z``."""
-    if value is None:
-        value = _now()
-    if isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def staging_group_name(resource_group: str, name: str, guid: str) -> str:
-    """``IT_<rg>_<template>_<guid>``, the prefix truncated so the name stays within ARM's 90 characters."""
-    prefix = f"IT_{resource_group}_{name}"
-    return f"{prefix[: 90 - 37]}_{guid}"
-
-
-@dataclass
-class LocalTemplate:
-    """A template in the local cloud. ``storage_account`` is None until a staging account is bound."""
-
-    subscription_id: str
-    resource_group: str
-    name: str
-    staging_group: str
-    storage_account: str | None = None
-    container_group: str | None = None
-    log_folder: str = field(default_factory=lambda: uuid.uuid4().hex[:8])  # packerlogs/<folder>/ of this run
-
-    @property
-    def id(self) -> str:
-        return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            f"/providers/Microsoft.VirtualMachineImages/imageTemplates/{self.name}"
-        )
-
-    @property
-    def staging_group_id(self) -> str:
-        return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.staging_group}"
-
-    @property
-    def log_blob_path(self) -> str:
-        """``packerlogs/<folder>/customization.log`` of the current run (a convention, not enforced)."""
-        return f"{LOG_CONTAINER}/{self.log_folder}/customization.log"
-
-
-def _default_properties(subscription_id: str, resource_group: str, name: str, location: str) -> dict[str, Any]:
-    """Properties shaped like the REST examples (CreateImageTemplateLinux / GetImageTemplate)."""
-    return {
-        "source": {
-            "type": "PlatformImage",
-            "publisher": "Canonical",
-            "offer": "0001-com-ubuntu-server-jammy",
-            "sku": "22_04-lts-gen2",
-            "version": "latest",
-        },
-        "customize": [
-            {
-                "type": "Shell",
-                "name": "Shell customization example",
-                "scriptUri": "https://example.com/path/to/script.sh",
-            }
-        ],
-        "distribute": [
-            {
-                "type": "ManagedImage",
-                "location": location,
-                "runOutputName": f"{name}-image",
-                "imageId": f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
-                f"/providers/Microsoft.Compute/images/{name}-image",
-                "artifactTags": {"source": "localazure"},
-            }
-        ],
-        "vmProfile": {"vmSize": "Standard_D2ds_v4", "osDiskSizeGB": 64},
-        "errorHandling": {"onCustomizerError": "cleanup", "onValidationError": "cleanup"},
-    }
 
 
 class LocalCloud:
@@ -357,37 +281,18 @@ class LocalCloud:
                 },
             )
         )
-        props = _default_properties(subscription_id, resource_group, name, location)
+        props = default_properties(subscription_id, resource_group, name, location)
         props.update(properties or {})
         props["buildTimeoutInMinutes"] = build_timeout_minutes
         props["provisioningState"] = provisioning_state
-        props["exactStagingResourceGroup"] = template.staging_group_id
-        if staging_group:
-            props["stagingResourceGroup"] = template.staging_group_id
         if provisioning_error is not None:
-            if isinstance(provisioning_error, str):
-                provisioning_error = {"provisioningErrorCode": "Other", "message": provisioning_error}
-            props["provisioningError"] = provisioning_error
+            props["provisioningError"] = provisioning_error_body(provisioning_error)
         if last_run_status is not None:
             props["lastRunStatus"] = dict(last_run_status)
-        body = {
-            "id": template.id,
-            "name": name,
-            "location": location,
-            "type": "Microsoft.VirtualMachineImages/imageTemplates",
-            "tags": dict(tags or {}),
-            "identity": {
-                "type": "UserAssigned",
-                "userAssignedIdentities": {
-                    f"/subscriptions/{subscription_id}/resourcegroups/{resource_group}/providers/"
-                    "Microsoft.ManagedIdentity/userAssignedIdentities/aib-identity": {
-                        "clientId": self.issuer.client_id,
-                        "principalId": self.issuer.principal_id,
-                    }
-                },
-            },
-            "properties": props,
-        }
+        identity = {"clientId": self.issuer.client_id, "principalId": self.issuer.principal_id}
+        body = template_body(
+            template, location, props, tags=tags, identity=identity, own_staging_group=bool(staging_group)
+        )
         with self._lock:
             self._templates[template.id.lower()] = template
         self.state.put_template(subscription_id, resource_group, body)
@@ -413,7 +318,7 @@ class LocalCloud:
             body = self.state.template(t.subscription_id, t.resource_group, t.name)
             if body is None:
                 raise UnknownTemplate(template_id)
-            return _deep_copy(body)
+            return deep_copy(body)
 
     def update_template(
         self,
@@ -437,9 +342,7 @@ class LocalCloud:
             if provisioning_error == "":
                 props.pop("provisioningError", None)
             elif provisioning_error is not None:
-                if isinstance(provisioning_error, str):
-                    provisioning_error = {"provisioningErrorCode": "Other", "message": provisioning_error}
-                props["provisioningError"] = provisioning_error
+                props["provisioningError"] = provisioning_error_body(provisioning_error)
             if tags is not None:
                 body["tags"] = dict(tags)
 
@@ -462,7 +365,6 @@ class LocalCloud:
         now. ``new_run=True`` also starts a new log folder (``t.log_blob_path`` changes). A
         Succeeded run gets run outputs for every ``distribute`` target."""
         t = self.template(template_id)
-        running = run_state.lower() in ("running", "canceling")
         if new_run:
             t.log_folder = uuid.uuid4().hex[:8]
         with self.state.lock:
@@ -470,38 +372,13 @@ class LocalCloud:
             if body is None:
                 raise UnknownTemplate(template_id)
             previous = body["properties"].get("lastRunStatus") or {}
-            was_running = str(previous.get("runState", "")).lower() in ("running", "canceling")
-            # A new run: Running after a finished run, or a finished run in another state than the last one.
-            same_state = str(previous.get("runState", "")).lower() == run_state.lower()
-            restarted = bool(previous) and not was_running and (running or not same_state)
-            if start_time is None and previous and not new_run and not restarted:
-                start = previous.get("startTime") or _timestamp(None)
-            else:
-                start = _timestamp(start_time)
-            status = {
-                "startTime": start,
-                "endTime": NOT_ENDED if running and end_time is None else _timestamp(end_time),
-                "runState": run_state,
-                "runSubState": run_sub_state or ("Building" if running else ""),
-                "message": message,
-            }
-            if not status["runSubState"]:
-                del status["runSubState"]
+            status = next_run_status(
+                previous, run_state, run_sub_state, message, start_time, end_time, new_run=new_run
+            )
             body["properties"]["lastRunStatus"] = status
             key = (t.subscription_id.lower(), t.resource_group.lower(), t.name.lower())
             if run_state.lower() == "succeeded":
-                self.state.run_outputs[key] = [
-                    {
-                        "name": target.get("runOutputName", f"output{i}"),
-                        "type": "Microsoft.VirtualMachineImages/imageTemplates/runOutputs",
-                        "id": f"{t.id}/runOutputs/{target.get('runOutputName', f'output{i}')}",
-                        "properties": {
-                            "artifactId": target.get("imageId") or target.get("galleryImageId") or "",
-                            "provisioningState": "Succeeded",
-                        },
-                    }
-                    for i, target in enumerate(body["properties"].get("distribute") or [])
-                ]
+                self.state.run_outputs[key] = run_outputs(t, body["properties"].get("distribute") or [])
             else:
                 self.state.run_outputs.pop(key, None)
             return dict(status)
@@ -658,45 +535,13 @@ class LocalCloud:
         """Write (replace) a staging blob from bytes, text, a binary file or an iterable of chunks, streamed
         in 8 MiB blocks (memory stays bounded for multi-GB blobs). Returns the size written. Azurite takes
         about 35-45 MiB/s here (2 cores), so a 2 GB blob costs about a minute to set up."""
-        blob = self._blob(template_id, path)
-        block_ids: list[str] = []
-        size = 0
-        for block in _blocks(data):
-            block_id = _block_id()
-            blob.stage_block(block_id, block, length=len(block))
-            block_ids.append(block_id)
-            size += len(block)
-        blob.commit_block_list(block_ids)
-        return size
+        return put_blob(self._blob(template_id, path), data)
 
     def append_staging_blob(self, template_id: str, path: str, data: bytes | str | Iterable[bytes]) -> int:
         """Append to a staging blob (created when missing) as a live log grows: the new bytes are staged as
         blocks and committed after the existing ones, so the ETag and size change like a re-upload. Returns
         the new size."""
-        blob = self._blob(template_id, path)
-        try:
-            committed, _ = blob.get_block_list("committed")
-            existing = [b.id for b in committed]
-            size = sum(b.size for b in committed)
-        except ResourceNotFoundError:
-            existing, size = [], 0
-        if not existing and size == 0:
-            try:  # a blob written in one Put Blob has no block list: keep its bytes as the first block
-                current = blob.download_blob().readall()
-            except ResourceNotFoundError:
-                current = b""
-            if current:
-                block_id = _block_id()
-                blob.stage_block(block_id, current, length=len(current))
-                existing, size = [block_id], len(current)
-        new_ids = []
-        for block in _blocks(data):
-            block_id = _block_id()
-            blob.stage_block(block_id, block, length=len(block))
-            new_ids.append(block_id)
-            size += len(block)
-        blob.commit_block_list(existing + new_ids)
-        return size
+        return append_blob(self._blob(template_id, path), data)
 
     def read_staging_blob(self, template_id: str, path: str) -> bytes:
         return self._blob(template_id, path).download_blob().readall()
@@ -727,39 +572,3 @@ class LocalCloud:
                 self.state.container_groups.pop(key, None)
                 t.container_group = None
 
-
-def _block_id() -> str:
-    return base64.b64encode(uuid.uuid4().bytes).decode("ascii")
-
-
-def _blocks(data: bytes | str | BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
-    """Re-chunk any input into blocks of at most BLOCK_SIZE without holding more than one block."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if isinstance(data, bytes | bytearray | memoryview):
-        view = memoryview(data)
-        for start in range(0, len(view), BLOCK_SIZE):
-            yield bytes(view[start : start + BLOCK_SIZE])
-        return
-    if hasattr(data, "read"):
-        while chunk := data.read(BLOCK_SIZE):  # type: ignore[union-attr]
-            yield chunk
-        return
-    buffer = bytearray()
-    for chunk in data:
-        if isinstance(chunk, str):
-            chunk = chunk.encode("utf-8")
-        buffer += chunk
-        while len(buffer) >= BLOCK_SIZE:
-            yield bytes(buffer[:BLOCK_SIZE])
-            del buffer[:BLOCK_SIZE]
-    if buffer:
-        yield bytes(buffer)
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value

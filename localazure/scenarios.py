@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from .cloud import LocalCloud, LocalTemplate
+from .cloud import LocalCloud
+from .templates import LocalTemplate
 
 FAILURE_ERROR = "Packer build command has failed: exit status 1"
 

@@ -99,9 +99,9 @@ def test_append_grows_the_blob(local_cloud: LocalCloud, template):
 
 
 def test_streamed_put_is_byte_identical_across_blocks(local_cloud: LocalCloud, template, monkeypatch):
-    import localazure.cloud as cloud_module
+    import localazure.blocks as blocks_module
 
-    monkeypatch.setattr(cloud_module, "BLOCK_SIZE", 64 * 1024)  # several blocks without a big blob
+    monkeypatch.setattr(blocks_module, "BLOCK_SIZE", 64 * 1024)  # several blocks without a big blob
     chunks = [bytes([i % 251]) * 10_000 for i in range(40)]
     size = local_cloud.put_staging_blob(template.id, template.log_blob_path, iter(chunks))
     assert size == 400_000

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from localazure import LocalCloud, PoolExhausted, UnknownTemplate
-from localazure.cloud import staging_group_name
+from localazure.templates import staging_group_name
 
 REPO = Path(__file__).resolve().parents[2]
 
