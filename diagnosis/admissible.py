@@ -43,7 +43,7 @@ from collections.abc import Iterable
 
 from diagnosis.logline import parse_line
 from diagnosis.packer_lines import inside_build, packer_prefixed
-from diagnosis.rules import STEP_SCOPES, KnowledgeBase
+from diagnosis.rules import STEP_SCOPES, KnowledgeBase, Rule
 from diagnosis.scanner import Hit, ScanResult, Step
 
 _RECORD_LINES = 16  # a PowerShell error record's lines from its message to FullyQualifiedErrorId, wrapped
@@ -197,15 +197,24 @@ def in_scope(hits: list[Hit], scope: str, result: ScanResult, step: Step | None)
     return hits
 
 
+def lines_of(result: ScanResult, rules: list[Rule]) -> set[int]:
+    """The lines ``rules`` matched. An entry keeps only its first and last matches as samples: the seen lines between
+    them (another entry's match, an error-looking line) that one of their patterns matches are theirs too."""
+    lines = {h.line for rule in rules if (rh := result.hits.get(rule.id)) is not None for h in rh.samples()}
+    if not rules:
+        return lines
+    on_log = result.source in LOG_SOURCES
+    patterns = [p.regex for rule in rules for p in (rule.log_patterns if on_log else rule.message_patterns)]
+    others = [h for rh in result.hits.values() for h in rh.samples()] + list(result.tail_errors)
+    lines.update(h.line for h in others if h.line not in lines and any(p.search(h.text) for p in patterns))
+    return lines
+
+
 def noise_records(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
     """The lines of a ``whole_record`` benign entry and of the PowerShell error records they are part of: no other
     entry's match on them counts."""
-    starts = {
-        h.line
-        for rid, rh in result.hits.items()
-        if (rule := kb.get(rid)) is not None and rule.benign and rule.whole_record
-        for h in rh.samples()
-    }
+    rules = [rule for rid in result.hits if (rule := kb.get(rid)) is not None and rule.benign and rule.whole_record]
+    starts = lines_of(result, rules)
     return frozenset(_record_of(result, starts)) if starts else frozenset()
 
 

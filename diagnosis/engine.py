@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from diagnosis.admissible import (
-    LOG_SOURCES,
     admissible,
     before_a_later_provisioner,
     failing_step,
     in_scope,
+    lines_of,
     noise_records,
     quoted_or_warning,
     template_script_lines,
@@ -310,12 +310,7 @@ def _harmless_lines(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
             lines.update(h.line for h in rh.samples())
             if rule is not None:
                 harmless_rules.append(rule)
-    if harmless_rules:
-        on_log = result.source in LOG_SOURCES
-        patterns = [p.regex for r in harmless_rules for p in (r.log_patterns if on_log else r.message_patterns)]
-        others = [h for rh in result.hits.values() for h in rh.samples()] + list(result.tail_errors)
-        lines.update(h.line for h in others if h.line not in lines and any(p.search(h.text) for p in patterns))
-    return frozenset(lines)
+    return frozenset(lines | lines_of(result, harmless_rules))
 
 
 def _error_lines(result: ScanResult) -> list[Hit]:
