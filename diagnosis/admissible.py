@@ -200,9 +200,9 @@ def in_scope(hits: list[Hit], scope: str, result: ScanResult, step: Step | None)
 def lines_of(result: ScanResult, rules: list[Rule]) -> set[int]:
     """The lines ``rules`` matched. An entry keeps only its first and last matches as samples: the seen lines between
     them (another entry's match, an error-looking line) that one of their patterns matches are theirs too."""
-    lines = {h.line for rule in rules if (rh := result.hits.get(rule.id)) is not None for h in rh.samples()}
     if not rules:
-        return lines
+        return set()
+    lines = {h.line for rule in rules if (rh := result.hits.get(rule.id)) is not None for h in rh.samples()}
     on_log = result.source in LOG_SOURCES
     patterns = [p.regex for rule in rules for p in (rule.log_patterns if on_log else rule.message_patterns)]
     others = [h for rh in result.hits.values() for h in rh.samples()] + list(result.tail_errors)

@@ -302,15 +302,10 @@ def _harmless_lines(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
 
     An entry keeps only its first and last matches as samples; the error-looking lines and record matches that
     one of these entries matches between them are just as harmless."""
-    lines = set(result.noise_records)
-    harmless_rules = []
-    for rid, rh in result.hits.items():
-        rule = kb.get(rid)
-        if rid in result.recovered or (rule is not None and rule.benign):
-            lines.update(h.line for h in rh.samples())
-            if rule is not None:
-                harmless_rules.append(rule)
-    return frozenset(lines | lines_of(result, harmless_rules))
+    harmless_rules = [
+        rule for rid in result.hits if (rule := kb.get(rid)) is not None and (rid in result.recovered or rule.benign)
+    ]
+    return frozenset(result.noise_records | lines_of(result, harmless_rules))
 
 
 def _error_lines(result: ScanResult) -> list[Hit]:
