@@ -11,7 +11,8 @@
 CLI: ``python -m localazure serve`` starts a cloud and prints the environment to use.
 """
 
-from .arm import ArmRequest, ArmServer, ArmState, Fault
+from .arm import ArmServer
+from .armstate import ArmRequest, ArmState, Fault
 from .azurite import Azurite, AzuriteError, StorageRequest
 from .certs import TestCA
 from .cloud import CREDENTIAL_VARIABLES, LocalCloud, PoolExhausted, UnknownTemplate

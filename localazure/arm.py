@@ -56,217 +56,30 @@ import binascii
 import json
 import logging
 import re
-import ssl
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from .armstate import (
+    CONTAINER_GROUP_TYPE,
+    IMAGE_TEMPLATE_TYPE,
+    STORAGE_TYPE,
+    ArmError,
+    ArmRequest,
+    ArmState,
+    Fault,
+    key,
+)
 from .certs import TestCA
-from .serving import BackgroundServer
+from .serving import BackgroundServer, TLSThreadingServer
 from .tokens import MANAGEMENT_AUDIENCES, TokenError, TokenIssuer
 
 log = logging.getLogger(__name__)
-
-IMAGE_TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
-STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
-CONTAINER_GROUP_TYPE = "Microsoft.ContainerInstance/containerGroups"
-
-
-class ArmError(Exception):
-    """Raised inside a handler to answer with an ARM error body."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
-
-
-@dataclass
-class Fault:
-    """An injected answer: ``status`` (None = only ``delay``), served ``count`` times to matching requests."""
-
-    status: int | None = 429
-    retry_after: float | None = None
-    count: int = 1
-    path_contains: str | None = None
-    method: str | None = None
-    delay: float = 0.0
-    code: str | None = None
-    message: str | None = None
-    served: int = 0
-    kind: str | None = None  # route kind prefix, e.g. "resourceGroups.get" (paths alone cannot tell it apart)
-
-    def matches(self, method: str, path: str, kind: str = "") -> bool:
-        if self.count <= 0:
-            return False
-        if self.method and self.method.upper() != method:
-            return False
-        if self.kind and not kind.lower().startswith(self.kind.lower()):
-            return False
-        return not (self.path_contains and self.path_contains.lower() not in path.lower())
-
-
-@dataclass(frozen=True)
-class ArmRequest:
-    """What a hook sees: the method, the path (no query), the query and the route kind."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    kind: str
-
-
-@dataclass
-class ResourceGroup:
-    subscription_id: str
-    name: str
-    location: str = "westeurope"
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str:
-        return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.name}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "type": "Microsoft.Resources/resourceGroups",
-            "location": self.location,
-            "tags": dict(self.tags),
-            "properties": {"provisioningState": "Succeeded"},
-        }
-
-
-@dataclass
-class StorageAccount:
-    subscription_id: str
-    resource_group: str
-    name: str
-    blob_endpoint: str  # with trailing slash, like ARM
-    keys: tuple[str, str]
-    location: str = "westeurope"
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str:
-        return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            f"/providers/{STORAGE_TYPE}/{self.name}"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": "StorageV2",
-            "location": self.location,
-            "name": self.name,
-            "properties": {
-                "creationTime": "2026-01-01T00:00:00.0000000Z",
-                "primaryEndpoints": {"blob": self.blob_endpoint},
-                "primaryLocation": self.location,
-                "provisioningState": "Succeeded",
-                "statusOfPrimary": "available",
-                "supportsHttpsTrafficOnly": True,
-                "allowSharedKeyAccess": True,
-            },
-            "sku": {"name": "Standard_LRS", "tier": "Standard"},
-            "tags": dict(self.tags),
-            "type": STORAGE_TYPE,
-        }
-
-
-@dataclass
-class ContainerGroup:
-    subscription_id: str
-    resource_group: str
-    name: str
-    logs: dict[str, str] = field(default_factory=dict)  # container name -> log text
-    location: str = "westeurope"
-
-    @property
-    def id(self) -> str:
-        return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            f"/providers/{CONTAINER_GROUP_TYPE}/{self.name}"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "type": CONTAINER_GROUP_TYPE,
-            "location": self.location,
-            "properties": {
-                "provisioningState": "Succeeded",
-                "osType": "Linux",
-                "restartPolicy": "Never",
-                "containers": [
-                    {
-                        "name": container,
-                        "properties": {
-                            "image": "mcr.microsoft.com/azure-image-builder/packer:latest",
-                            "resources": {"requests": {"cpu": 1.0, "memoryInGB": 1.5}},
-                            "instanceView": {"currentState": {"state": "Running"}, "restartCount": 0},
-                        },
-                    }
-                    for container in self.logs
-                ],
-            },
-        }
-
-
-def _key(*parts: str) -> tuple[str, ...]:
-    return tuple(p.lower() for p in parts)
-
-
-class ArmState:
-    """All resources, keyed case-insensitively. Every access holds ``lock``."""
-
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.resource_groups: dict[tuple[str, ...], ResourceGroup] = {}
-        self.templates: dict[tuple[str, ...], dict[str, Any]] = {}  # (sub, rg, name) -> ARM JSON
-        self.run_outputs: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        self.storage_accounts: dict[tuple[str, ...], StorageAccount] = {}  # (sub, rg, name)
-        self.container_groups: dict[tuple[str, ...], ContainerGroup] = {}  # (sub, rg, name)
-
-    # -- mutation helpers used by LocalCloud (all take the lock) --
-    def put_resource_group(self, group: ResourceGroup) -> None:
-        with self.lock:
-            self.resource_groups[_key(group.subscription_id, group.name)] = group
-
-    def delete_resource_group(self, subscription_id: str, name: str, *, templates: bool = True) -> None:
-        """Delete a group and what is in it (``templates=False`` skips the scan of the template table, for
-        staging groups, which never hold templates)."""
-        with self.lock:
-            self.resource_groups.pop(_key(subscription_id, name), None)
-            for table in (self.storage_accounts, self.container_groups):
-                for k in [k for k in table if k[:2] == _key(subscription_id, name)]:
-                    del table[k]
-            if templates:
-                for k in [k for k in self.templates if k[:2] == _key(subscription_id, name)]:
-                    del self.templates[k]
-                    self.run_outputs.pop(k, None)
-
-    def put_template(self, subscription_id: str, resource_group: str, body: dict[str, Any]) -> None:
-        with self.lock:
-            self.templates[_key(subscription_id, resource_group, body["name"])] = body
-
-    def template(self, subscription_id: str, resource_group: str, name: str) -> dict[str, Any] | None:
-        with self.lock:
-            return self.templates.get(_key(subscription_id, resource_group, name))
-
-    def delete_template(self, subscription_id: str, resource_group: str, name: str) -> dict[str, Any] | None:
-        with self.lock:
-            self.run_outputs.pop(_key(subscription_id, resource_group, name), None)
-            return self.templates.pop(_key(subscription_id, resource_group, name), None)
-
 
 _SEG = r"([^/]+)"
 _SUB = rf"/subscriptions/{_SEG}"
@@ -295,34 +108,6 @@ ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
 ]
 
 
-class _TLSThreadingServer(ThreadingHTTPServer):
-    """One thread per connection; the TLS handshake happens in that thread, so a slow or plain-HTTP client
-    cannot stall the accept loop. A deep listen backlog keeps bursts of concurrent clients from waiting on
-    SYN retransmits."""
-
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, address, handler, context: ssl.SSLContext) -> None:
-        self.context = context
-        super().__init__(address, handler)
-
-    def finish_request(self, request, client_address) -> None:
-        try:
-            request.settimeout(30)
-            tls = self.context.wrap_socket(request, server_side=True)
-        except (OSError, ssl.SSLError) as exc:
-            log.debug("TLS handshake with %s failed: %s", client_address, exc)
-            return
-        try:
-            super().finish_request(tls, client_address)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
-
-
 class ArmServer(BackgroundServer):
     """The HTTPS endpoint. ``ArmServer(state, issuer, ca).start()``; ``endpoint`` is its base URL."""
 
@@ -343,7 +128,7 @@ class ArmServer(BackgroundServer):
         self._hooks: list[Callable[[ArmRequest], None]] = []
         self.requests: list[tuple[str, str]] = []
         self.counts: Counter[str] = Counter()
-        self._server = _TLSThreadingServer(("127.0.0.1", 0), _make_handler(self), ca.server_context())
+        self._server = TLSThreadingServer(("127.0.0.1", 0), _make_handler(self), ca.server_context())
 
     @property
     def endpoint(self) -> str:
@@ -467,17 +252,17 @@ class ArmServer(BackgroundServer):
             if kind == "storageAccounts.list":
                 accounts = [a.to_json() for k, a in state.storage_accounts.items() if k[0] == sub.lower()]
                 return self._page(accounts, path, query)
-            group = state.resource_groups.get(_key(sub, rg))
+            group = state.resource_groups.get(key(sub, rg))
             if group is None:
                 raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
             if kind == "resourceGroups.get":
                 return group.to_json()
             if kind == "imageTemplates.listByResourceGroup":
                 return self._listed(
-                    self._page([t for k, t in state.templates.items() if k[:2] == _key(sub, rg)], path, query)
+                    self._page([t for k, t in state.templates.items() if k[:2] == key(sub, rg)], path, query)
                 )
             if kind.startswith("imageTemplates."):
-                template = state.templates.get(_key(sub, rg, args[2]))
+                template = state.templates.get(key(sub, rg, args[2]))
                 if template is None:
                     raise ArmError(
                         404,
@@ -487,7 +272,7 @@ class ArmServer(BackgroundServer):
                     )
                 if kind == "imageTemplates.get":
                     return template
-                outputs = state.run_outputs.get(_key(sub, rg, args[2]), [])
+                outputs = state.run_outputs.get(key(sub, rg, args[2]), [])
                 if kind == "imageTemplates.listRunOutputs":
                     return self._page(outputs, path, query)
                 for output in outputs:
@@ -495,10 +280,10 @@ class ArmServer(BackgroundServer):
                         return output
                 raise ArmError(404, "ResourceNotFound", f"Run output '{args[3]}' was not found.")
             if kind == "storageAccounts.listByResourceGroup":
-                accounts = [a.to_json() for k, a in state.storage_accounts.items() if k[:2] == _key(sub, rg)]
+                accounts = [a.to_json() for k, a in state.storage_accounts.items() if k[:2] == key(sub, rg)]
                 return self._page(accounts, path, query)
             if kind.startswith("storageAccounts."):
-                account = state.storage_accounts.get(_key(sub, rg, args[2]))
+                account = state.storage_accounts.get(key(sub, rg, args[2]))
                 if account is None:
                     raise ArmError(
                         404,
@@ -524,9 +309,9 @@ class ArmServer(BackgroundServer):
                     ]
                 }
             if kind == "containerGroups.listByResourceGroup":
-                groups = [g.to_json() for k, g in state.container_groups.items() if k[:2] == _key(sub, rg)]
+                groups = [g.to_json() for k, g in state.container_groups.items() if k[:2] == key(sub, rg)]
                 return self._page(groups, path, query)
-            container_group = state.container_groups.get(_key(sub, rg, args[2]))
+            container_group = state.container_groups.get(key(sub, rg, args[2]))
             if container_group is None:
                 raise ArmError(
                     404,

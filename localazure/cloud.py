@@ -35,7 +35,8 @@ from typing import Any, BinaryIO
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
-from .arm import ArmServer, ArmState, ContainerGroup, ResourceGroup, StorageAccount
+from .arm import ArmServer
+from .armstate import ArmState, ContainerGroup, ResourceGroup, StorageAccount
 from .azurite import Azurite, StorageRequest, account_key
 from .blocks import append_blob, put_blob
 from .certs import TestCA
@@ -372,9 +373,7 @@ class LocalCloud:
             if body is None:
                 raise UnknownTemplate(template_id)
             previous = body["properties"].get("lastRunStatus") or {}
-            status = next_run_status(
-                previous, run_state, run_sub_state, message, start_time, end_time, new_run=new_run
-            )
+            status = next_run_status(previous, run_state, run_sub_state, message, start_time, end_time, new_run=new_run)
             body["properties"]["lastRunStatus"] = status
             key = (t.subscription_id.lower(), t.resource_group.lower(), t.name.lower())
             if run_state.lower() == "succeeded":
@@ -571,4 +570,3 @@ class LocalCloud:
                 key = (t.subscription_id.lower(), t.staging_group.lower(), t.container_group.lower())
                 self.state.container_groups.pop(key, None)
                 t.container_group = None
-

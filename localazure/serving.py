@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import socketserver
+import ssl
 import threading
+from http.server import ThreadingHTTPServer
 from typing import Self
+
+log = logging.getLogger(__name__)
 
 
 class BackgroundServer:
@@ -27,3 +32,31 @@ class BackgroundServer:
         self._server.server_close()
         if self._thread:
             self._thread.join(timeout=5)
+
+
+class TLSThreadingServer(ThreadingHTTPServer):
+    """One thread per connection; the TLS handshake happens in that thread, so a slow or plain-HTTP client
+    cannot stall the accept loop. A deep listen backlog keeps bursts of concurrent clients from waiting on
+    SYN retransmits."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address, handler, context: ssl.SSLContext) -> None:
+        self.context = context
+        super().__init__(address, handler)
+
+    def finish_request(self, request, client_address) -> None:
+        try:
+            request.settimeout(30)
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError) as exc:
+            log.debug("TLS handshake with %s failed: %s", client_address, exc)
+            return
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from .certs import TestCA
-from .serving import BackgroundServer
+from .serving import BackgroundServer, TLSThreadingServer
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,7 @@ class StorageGate(BackgroundServer):
         self._lock = threading.Lock()
         self._client_context = ca.client_context()
         if tls:
-            from .arm import _TLSThreadingServer
-
-            self._server: ThreadingHTTPServer = _TLSThreadingServer(
+            self._server: ThreadingHTTPServer = TLSThreadingServer(
                 ("127.0.0.1", 0), _make_handler(self), ca.server_context()
             )
         else:
