@@ -73,7 +73,7 @@ from .armstate import (
     ArmRequest,
     ArmState,
     Fault,
-    key,
+    resource_key,
 )
 from .certs import TestCA
 from .serving import BackgroundServer, TLSThreadingServer
@@ -252,17 +252,17 @@ class ArmServer(BackgroundServer):
             if kind == "storageAccounts.list":
                 accounts = [a.to_json() for k, a in state.storage_accounts.items() if k[0] == sub.lower()]
                 return self._page(accounts, path, query)
-            group = state.resource_groups.get(key(sub, rg))
+            group = state.resource_groups.get(resource_key(sub, rg))
             if group is None:
                 raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
             if kind == "resourceGroups.get":
                 return group.to_json()
             if kind == "imageTemplates.listByResourceGroup":
                 return self._listed(
-                    self._page([t for k, t in state.templates.items() if k[:2] == key(sub, rg)], path, query)
+                    self._page([t for k, t in state.templates.items() if k[:2] == resource_key(sub, rg)], path, query)
                 )
             if kind.startswith("imageTemplates."):
-                template = state.templates.get(key(sub, rg, args[2]))
+                template = state.templates.get(resource_key(sub, rg, args[2]))
                 if template is None:
                     raise ArmError(
                         404,
@@ -272,7 +272,7 @@ class ArmServer(BackgroundServer):
                     )
                 if kind == "imageTemplates.get":
                     return template
-                outputs = state.run_outputs.get(key(sub, rg, args[2]), [])
+                outputs = state.run_outputs.get(resource_key(sub, rg, args[2]), [])
                 if kind == "imageTemplates.listRunOutputs":
                     return self._page(outputs, path, query)
                 for output in outputs:
@@ -280,10 +280,10 @@ class ArmServer(BackgroundServer):
                         return output
                 raise ArmError(404, "ResourceNotFound", f"Run output '{args[3]}' was not found.")
             if kind == "storageAccounts.listByResourceGroup":
-                accounts = [a.to_json() for k, a in state.storage_accounts.items() if k[:2] == key(sub, rg)]
+                accounts = [a.to_json() for k, a in state.storage_accounts.items() if k[:2] == resource_key(sub, rg)]
                 return self._page(accounts, path, query)
             if kind.startswith("storageAccounts."):
-                account = state.storage_accounts.get(key(sub, rg, args[2]))
+                account = state.storage_accounts.get(resource_key(sub, rg, args[2]))
                 if account is None:
                     raise ArmError(
                         404,
@@ -309,9 +309,9 @@ class ArmServer(BackgroundServer):
                     ]
                 }
             if kind == "containerGroups.listByResourceGroup":
-                groups = [g.to_json() for k, g in state.container_groups.items() if k[:2] == key(sub, rg)]
+                groups = [g.to_json() for k, g in state.container_groups.items() if k[:2] == resource_key(sub, rg)]
                 return self._page(groups, path, query)
-            container_group = state.container_groups.get(key(sub, rg, args[2]))
+            container_group = state.container_groups.get(resource_key(sub, rg, args[2]))
             if container_group is None:
                 raise ArmError(
                     404,

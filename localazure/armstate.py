@@ -158,7 +158,8 @@ class ContainerGroup:
         }
 
 
-def key(*parts: str) -> tuple[str, ...]:
+def resource_key(*parts: str) -> tuple[str, ...]:
+    """The key of a resource in ``ArmState``'s tables: its subscription, group and name in lower case."""
     return tuple(p.lower() for p in parts)
 
 
@@ -176,30 +177,30 @@ class ArmState:
     # -- mutation helpers used by LocalCloud (all take the lock) --
     def put_resource_group(self, group: ResourceGroup) -> None:
         with self.lock:
-            self.resource_groups[key(group.subscription_id, group.name)] = group
+            self.resource_groups[resource_key(group.subscription_id, group.name)] = group
 
     def delete_resource_group(self, subscription_id: str, name: str, *, templates: bool = True) -> None:
         """Delete a group and what is in it (``templates=False`` skips the scan of the template table, for
         staging groups, which never hold templates)."""
         with self.lock:
-            self.resource_groups.pop(key(subscription_id, name), None)
+            self.resource_groups.pop(resource_key(subscription_id, name), None)
             for table in (self.storage_accounts, self.container_groups):
-                for k in [k for k in table if k[:2] == key(subscription_id, name)]:
+                for k in [k for k in table if k[:2] == resource_key(subscription_id, name)]:
                     del table[k]
             if templates:
-                for k in [k for k in self.templates if k[:2] == key(subscription_id, name)]:
+                for k in [k for k in self.templates if k[:2] == resource_key(subscription_id, name)]:
                     del self.templates[k]
                     self.run_outputs.pop(k, None)
 
     def put_template(self, subscription_id: str, resource_group: str, body: dict[str, Any]) -> None:
         with self.lock:
-            self.templates[key(subscription_id, resource_group, body["name"])] = body
+            self.templates[resource_key(subscription_id, resource_group, body["name"])] = body
 
     def template(self, subscription_id: str, resource_group: str, name: str) -> dict[str, Any] | None:
         with self.lock:
-            return self.templates.get(key(subscription_id, resource_group, name))
+            return self.templates.get(resource_key(subscription_id, resource_group, name))
 
     def delete_template(self, subscription_id: str, resource_group: str, name: str) -> dict[str, Any] | None:
         with self.lock:
-            self.run_outputs.pop(key(subscription_id, resource_group, name), None)
-            return self.templates.pop(key(subscription_id, resource_group, name), None)
+            self.run_outputs.pop(resource_key(subscription_id, resource_group, name), None)
+            return self.templates.pop(resource_key(subscription_id, resource_group, name), None)

@@ -36,7 +36,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
 from .arm import ArmServer
-from .armstate import ArmState, ContainerGroup, ResourceGroup, StorageAccount
+from .armstate import ArmState, ContainerGroup, ResourceGroup, StorageAccount, resource_key
 from .azurite import Azurite, StorageRequest, account_key
 from .blocks import append_blob, put_blob
 from .certs import TestCA
@@ -375,7 +375,7 @@ class LocalCloud:
             previous = body["properties"].get("lastRunStatus") or {}
             status = next_run_status(previous, run_state, run_sub_state, message, start_time, end_time, new_run=new_run)
             body["properties"]["lastRunStatus"] = status
-            key = (t.subscription_id.lower(), t.resource_group.lower(), t.name.lower())
+            key = resource_key(t.subscription_id, t.resource_group, t.name)
             if run_state.lower() == "succeeded":
                 self.state.run_outputs[key] = run_outputs(t, body["properties"].get("distribute") or [])
             else:
@@ -438,14 +438,14 @@ class LocalCloud:
             account = self._free_accounts.pop(0)
             template.storage_account = account
         assert self.azurite is not None
-        self.state.storage_accounts[
-            (template.subscription_id.lower(), template.staging_group.lower(), account.lower())
-        ] = StorageAccount(
-            template.subscription_id,
-            template.staging_group,
-            account,
-            blob_endpoint=self.azurite.account_url(account) + "/",
-            keys=(self.azurite.accounts[account], account_key(account, "secondary")),
+        self.state.storage_accounts[resource_key(template.subscription_id, template.staging_group, account)] = (
+            StorageAccount(
+                template.subscription_id,
+                template.staging_group,
+                account,
+                blob_endpoint=self.azurite.account_url(account) + "/",
+                keys=(self.azurite.accounts[account], account_key(account, "secondary")),
+            )
         )
         container = self.blob_service(account).get_container_client(LOG_CONTAINER)
         try:
@@ -506,7 +506,7 @@ class LocalCloud:
             gate.deny_bearer.add(account)
         else:
             gate.deny_bearer.discard(account)
-        key = (t.subscription_id.lower(), t.staging_group.lower(), account.lower())
+        key = resource_key(t.subscription_id, t.staging_group, account)
         with self.state.lock:
             self.state.storage_accounts[key].blob_endpoint = gate.account_url(account) + "/"
         return gate.account_url(account)
@@ -555,7 +555,7 @@ class LocalCloud:
         with self.state.lock:
             if t.container_group is None:
                 t.container_group = f"vmimagebuilder-build-container-{uuid.uuid4().hex[:12]}"
-            key = (t.subscription_id.lower(), t.staging_group.lower(), t.container_group.lower())
+            key = resource_key(t.subscription_id, t.staging_group, t.container_group)
             group = self.state.container_groups.get(key)
             if group is None:
                 group = ContainerGroup(t.subscription_id, t.staging_group, t.container_group)
@@ -567,6 +567,6 @@ class LocalCloud:
         t = self.template(template_id)
         with self.state.lock:
             if t.container_group:
-                key = (t.subscription_id.lower(), t.staging_group.lower(), t.container_group.lower())
+                key = resource_key(t.subscription_id, t.staging_group, t.container_group)
                 self.state.container_groups.pop(key, None)
                 t.container_group = None
