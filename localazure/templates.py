@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from .armstate import IMAGE_TEMPLATE_TYPE
+
 LOG_CONTAINER = "packerlogs"
 NOT_ENDED = "0001-01-01T00:00:00Z"
 _ACTIVE = ("running", "canceling")
@@ -47,7 +49,7 @@ class LocalTemplate:
     def id(self) -> str:
         return (
             f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            f"/providers/Microsoft.VirtualMachineImages/imageTemplates/{self.name}"
+            f"/providers/{IMAGE_TEMPLATE_TYPE}/{self.name}"
         )
 
     @property
@@ -122,7 +124,7 @@ def template_body(
         "id": template.id,
         "name": template.name,
         "location": location,
-        "type": "Microsoft.VirtualMachineImages/imageTemplates",
+        "type": IMAGE_TEMPLATE_TYPE,
         "tags": dict(tags or {}),
         "identity": {"type": "UserAssigned", "userAssignedIdentities": {identity_id: dict(identity)}},
         "properties": props,
@@ -170,7 +172,7 @@ def run_outputs(template: LocalTemplate, distribute: list[dict[str, Any]]) -> li
         outputs.append(
             {
                 "name": name,
-                "type": "Microsoft.VirtualMachineImages/imageTemplates/runOutputs",
+                "type": f"{IMAGE_TEMPLATE_TYPE}/runOutputs",
                 "id": f"{template.id}/runOutputs/{name}",
                 "properties": {
                     "artifactId": target.get("imageId") or target.get("galleryImageId") or "",
