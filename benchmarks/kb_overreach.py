@@ -5,7 +5,7 @@ as for pasted text) and through ``diagnose`` the way the CLI treats it:
 
 * the tuning split of the real reports (``tests/diagnosis/cases/real``, never the held-out third),
 * the seed guide's error blocks and the per-category variants (``tests/diagnosis/cases``),
-* the realistic log generators (``localazure/samplelogs.py``: successful, failed and running builds;
+* the realistic log generators (``localazure/samplelogs/``: successful, failed and running builds;
   ``benchmarks/_loggen.py``: the benchmark line mixes with and without their failing tail),
 * the examples of the message inventory (``diagnosis/knowledge/inventory/messages.json``).
 
