@@ -1,6 +1,7 @@
 """Local stand-ins of Azure for tests and the demo, speaking the real protocols.
 
-- ``LocalCloud`` (cloud.py): everything below together, plus methods to play Image Builder.
+- ``LocalCloud`` (cloud.py): everything below together, plus methods to play Image Builder; its staging storage
+  accounts and blobs in staging.py.
 - ``ArmServer`` (arm.py): HTTPS Azure Resource Manager endpoint (image templates, resource groups, storage
   accounts + listKeys, container groups + logs), paging, ARM errors, fault injection, hooks, counters.
 - ``IdentityServer`` (identity.py): App Service managed-identity endpoint for DefaultAzureCredential.
@@ -15,8 +16,9 @@ from .arm import ArmServer
 from .armstate import ArmRequest, ArmState, Fault
 from .azurite import Azurite, AzuriteError, StorageRequest
 from .certs import TestCA
-from .cloud import CREDENTIAL_VARIABLES, LocalCloud, PoolExhausted, UnknownTemplate
+from .cloud import CREDENTIAL_VARIABLES, LocalCloud, UnknownTemplate
 from .identity import IdentityServer
+from .staging import PoolExhausted
 from .templates import LocalTemplate
 from .tokens import TokenIssuer
 
