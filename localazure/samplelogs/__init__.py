@@ -17,7 +17,7 @@ and ``finish`` (the phases of a build), ``builds``, ``failures`` and ``running``
 (big logs streamed to a file). No Azure imports; the standard library only.
 """
 
-from .begin import _default_customizers
+from .begin import default_customizers
 from .builds import failed_customizer_log, success_log, sysprep_loop_log
 from .failures import failure_log
 from .large import LargeLogInfo, chunks, write_large_log
@@ -31,8 +31,8 @@ __all__ = [
     "RUNNING_STAGES",
     "LargeLogInfo",
     "SampleLog",
-    "_default_customizers",
     "chunks",
+    "default_customizers",
     "failed_customizer_log",
     "failure_log",
     "running_log",

@@ -96,7 +96,7 @@ def _connect(w: _Log, *, connect: bool = True, wait_minutes: float = 1.5) -> Non
             w.ui("Connected to SSH!")
 
 
-def _default_customizers(os_: str) -> list[Any]:
+def default_customizers(os_: str) -> list[Any]:
     if os_ == "windows":
         return [
             {"type": "PowerShell", "name": "install-iis", "inline": ["Install-WindowsFeature Web-Server"]},

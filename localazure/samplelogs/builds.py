@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .begin import _connect, _default_customizers, _deploy, _header, _new
+from .begin import _connect, _deploy, _header, _new, default_customizers
 from .customize import _provision
 from .failures import _context_cancel
 from .finish import _capture, _cleanup, _deprovision, _finish_error, _finish_success
@@ -28,7 +28,7 @@ def success_log(
     _header(w)
     _deploy(w)
     _connect(w)
-    custs = list(customizers) if customizers is not None else _default_customizers(os)
+    custs = list(customizers) if customizers is not None else default_customizers(os)
     for i, c in enumerate(custs):
         _provision(w, c, i)
     _deprovision(w)
@@ -61,7 +61,7 @@ def failed_customizer_log(
     kind = type.lower()
     os_ = os or ("windows" if kind in ("powershell", "windowsupdate", "windowsrestart") else "linux")
     w = _new(os_, style, operation_id, start, seed)
-    ok = list(before) if before is not None else _default_customizers(os_)[:2]
+    ok = list(before) if before is not None else default_customizers(os_)[:2]
     if position is not None:
         ok = ok[: max(0, position - 1)]
     _header(w)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .begin import _connect, _default_customizers, _deploy, _header, _new
+from .begin import _connect, _deploy, _header, _new, default_customizers
 from .customize import _provision
 from .finish import _capture, _cleanup, _deprovision, _done, _finish_error, _finish_success
 from .writer import FAILURES, SampleLog, _Log, _make, status_message
@@ -163,7 +163,7 @@ def failure_log(
     _header(w)
     _deploy(w)
     _connect(w)
-    for i, c in enumerate(_default_customizers(os_)[:2]):
+    for i, c in enumerate(default_customizers(os_)[:2]):
         _provision(w, c, i)
     category, extra = _failure_tail(w, failure)
     return _make(

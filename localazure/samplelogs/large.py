@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .begin import _connect, _default_customizers, _deploy, _header, _new
+from .begin import _connect, _deploy, _header, _new, default_customizers
 from .customize import _APT_PACKAGES, _provision
 from .failures import _failure_tail
 from .writer import FAILURES, _Log, status_message
@@ -91,7 +91,7 @@ def write_large_log(
     _header(w)
     _deploy(w)
     _connect(w)
-    _provision(w, _default_customizers(os)[0], 0)
+    _provision(w, default_customizers(os)[0], 0)
     w.tick(2)
     w.err("[INFO] (telemetry) Starting provisioner shell")
     w.ui("Provisioning with shell script: /tmp/packer-shell" + str(w.rng.randint(100000000, 999999999)))

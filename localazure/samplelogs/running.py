@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .begin import _connect, _default_customizers, _deploy, _header, _new
+from .begin import _connect, _deploy, _header, _new, default_customizers
 from .customize import _provision
 from .finish import _capture, _cleanup, _deprovision, _finish_success
 from .writer import _STAGE_EXPECT, RUNNING_STAGES, SampleLog, _make
@@ -54,7 +54,7 @@ def running_log(
         return _make(w.lines, w, expected_waiting_on=waiting_on, expected_category=category)
     _connect(w)
     if stage == "provisioner":
-        _provision(w, _default_customizers(os_)[0], 0)
+        _provision(w, default_customizers(os_)[0], 0)
         w.tick(3)
         w.err(
             "[INFO] (telemetry) Starting provisioner shell"

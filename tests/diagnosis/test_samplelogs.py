@@ -41,7 +41,7 @@ def test_success_log(os_: str, style: str) -> None:
     events = telemetry(lines)
     starts = [e for e in events if e.startswith("Starting provisioner")]
     ends = [e for e in events if e.startswith("ending ") and e != "ending azure-arm"]
-    assert len(starts) == len(ends) == len(samplelogs._default_customizers(os_)) + 1  # + deprovisioning
+    assert len(starts) == len(ends) == len(samplelogs.default_customizers(os_)) + 1  # + deprovisioning
     assert events[-1] == "Finalizing."
     assert any("Error deleting resource. Will retry." in line for line in lines)  # benign cleanup retries
     assert "Build 'azure-arm' finished" in log.text
