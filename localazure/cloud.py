@@ -8,8 +8,9 @@ container-instance logs and delete templates the way Image Builder does (staging
 it).
 
 Cheap at scale: a template only holds Python dicts in the ARM state. Azurite accounts are declared when
-Azurite starts (``staging_accounts``) and are bound to templates from that pool: eagerly while free accounts
-remain (``add_template(storage=None)``, the default), otherwise lazily on the template's first
+Azurite starts (``staging_accounts``) and are bound to templates from that pool (``localazure.staging``):
+eagerly while free accounts remain (``add_template(storage=None)``, the default), otherwise lazily on the template's
+first
 ``put_staging_blob`` / ``append_staging_blob`` / ``staging_blob_url`` / ``failure_message``; ``storage=False``
 never binds eagerly, ``storage=True`` insists (``PoolExhausted`` when the pool is empty, as for a lazy bind).
 A template without a bound account has a staging group with no storage account in ARM. ``delete_template``
