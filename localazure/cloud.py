@@ -10,9 +10,9 @@ it).
 Cheap at scale: a template only holds Python dicts in the ARM state. Azurite accounts are declared when
 Azurite starts (``staging_accounts``) and are bound to templates from that pool (``localazure.staging``):
 eagerly while free accounts remain (``add_template(storage=None)``, the default), otherwise lazily on the template's
-first
-``put_staging_blob`` / ``append_staging_blob`` / ``staging_blob_url`` / ``failure_message``; ``storage=False``
-never binds eagerly, ``storage=True`` insists (``PoolExhausted`` when the pool is empty, as for a lazy bind).
+first ``put_staging_blob`` / ``append_staging_blob`` / ``staging_blob_url`` / ``failure_message``;
+``storage=False`` never binds eagerly, ``storage=True`` insists (``PoolExhausted`` when the pool is empty, as for a
+lazy bind).
 A template without a bound account has a staging group with no storage account in ARM. ``delete_template``
 deletes the account's containers and returns it to the pool. For 2,000 templates with 25 logs, start with
 ``staging_accounts=32`` and ``storage=False`` for the templates that have no log.
