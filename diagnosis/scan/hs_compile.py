@@ -2,17 +2,20 @@
 
 The compiled database is kept per table in the process and serialized to a cache directory
 (``DIAGNOSIS_CACHE_DIR``, else ``$XDG_CACHE_HOME/aib-diagnosis`` or ``~/.cache/aib-diagnosis``), keyed by a hash
-of the patterns and the Hyperscan version, so a cold start loads it in well under a millisecond.
+of the patterns and the Hyperscan version, so a cold start loads it in well under a millisecond. Processes that
+start together compile a database once: the first holds a lock beside the cache file, the others wait and load it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,17 +142,45 @@ def compiled_for(table: Table) -> Compiled:
     path = _cache_dir() / f"{digest}.hsdb"
     compiled = _load(path, len(sources))
     if compiled is None:
-        try:
-            db = _compile(sources, [False] * len(sources))
-            prefilter = [False] * len(sources)
-        except hyperscan.error:
-            prefilter = _exactness(sources)
-            db = _compile(sources, prefilter)
-        newline = [can_match_newline(line_local(s)) for s in sources]  # matches that may span lines
-        compiled = Compiled(db, [n or p for n, p in zip(newline, prefilter, strict=True)])
-        _store(path, compiled)
+        with _compile_lock(path):  # another process may have compiled it while this one waited
+            compiled = _load(path, len(sources)) or _compile_and_store(sources, path)
     _PROCESS_CACHE[digest] = table.derived["hyperscan"] = compiled
     return compiled
+
+
+def _compile_and_store(sources: list[str], path: Path) -> Compiled:
+    try:
+        db = _compile(sources, [False] * len(sources))
+        prefilter = [False] * len(sources)
+    except hyperscan.error:
+        prefilter = _exactness(sources)
+        db = _compile(sources, prefilter)
+    newline = [can_match_newline(line_local(s)) for s in sources]  # matches that may span lines
+    compiled = Compiled(db, [n or p for n, p in zip(newline, prefilter, strict=True)])
+    _store(path, compiled)
+    return compiled
+
+
+@contextlib.contextmanager
+def _compile_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``<digest>.lock`` beside the cache file while this process compiles, so processes that
+    start together (test workers, a Functions host's worker processes) compile a database once and the others load
+    it. Without POSIX locks or a writable cache directory, each process compiles."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    lock = path.with_suffix(".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock.touch(exist_ok=True)
+    except OSError:
+        yield
+        return
+    with lock.open("ab") as handle:  # closing the file releases the lock, also when the compile raises
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _load(path: Path, count: int) -> Compiled | None:

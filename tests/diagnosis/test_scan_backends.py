@@ -187,6 +187,42 @@ def test_parallel_scans_in_threads_give_the_sequential_results(monkeypatch):
     assert parallel == sequential
 
 
+def test_a_process_waiting_for_another_compile_loads_its_database(monkeypatch, tmp_path):
+    """While another process holds the compile lock, a scan waits for it and then loads the database that process
+    stored, compiling nothing itself (workers that start together compile the automaton once)."""
+    import threading
+
+    fcntl = pytest.importorskip("fcntl")
+    from diagnosis.rules import KnowledgeBase
+    from diagnosis.scan.core import build_table
+
+    kb = KnowledgeBase({rid: KB.rules[rid] for rid in ("package-manager-lock", "script-non-zero-exit")})
+    monkeypatch.setenv("DIAGNOSIS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(hs_compile, "_PROCESS_CACHE", {})
+    table = build_table(kb, False)
+    hs_backend.compiled_for(table)
+    (cached,) = tmp_path.glob("*.hsdb")
+    stored = cached.read_bytes()
+    cached.unlink()
+    monkeypatch.setattr(hs_compile, "_PROCESS_CACHE", {})
+    table.derived.clear()
+
+    def refuse(sources, path):
+        raise AssertionError("compiled while another process held the compile lock")
+
+    monkeypatch.setattr(hs_compile, "_compile_and_store", refuse)
+    results: list = []
+    waiter = threading.Thread(target=lambda: results.append(hs_backend.compiled_for(table)))
+    with cached.with_suffix(".lock").open("ab") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)  # the other process is compiling
+        waiter.start()
+        waiter.join(0.5)
+        assert waiter.is_alive() and not results
+        cached.write_bytes(stored)  # it stores its database and lets go of the lock
+    waiter.join(30)
+    assert len(results) == 1 and len(results[0].confirm) == len(table.entries)
+
+
 def test_damaged_database_cache_is_compiled_again(monkeypatch, tmp_path):
     from diagnosis.rules import KnowledgeBase
     from diagnosis.scan.core import build_table
