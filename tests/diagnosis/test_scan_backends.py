@@ -187,6 +187,25 @@ def test_parallel_scans_in_threads_give_the_sequential_results(monkeypatch):
     assert parallel == sequential
 
 
+def test_long_built_in_patterns_compile_exactly_on_their_own():
+    """The built-in table compiles in one pass only when every pattern compiles exactly: one that Hyperscan refuses
+    (``Pattern is too large``, a long alternation) sends the whole table to one compile per pattern to find it,
+    two to three times the cold start-up. Long patterns are where that happens."""
+    import hyperscan
+
+    from diagnosis.scan.core import build_table
+
+    refused = []
+    for text_mode in (False, True):
+        for pattern in dict.fromkeys(build_table(KB, text_mode).sources):
+            if len(pattern) > 200:
+                try:
+                    hs_compile._compile([pattern], [False])
+                except hyperscan.error as exc:
+                    refused.append((str(exc), pattern[:120]))
+    assert not refused
+
+
 def test_a_process_waiting_for_another_compile_loads_its_database(monkeypatch, tmp_path):
     """While another process holds the compile lock, a scan waits for it and then loads the database that process
     stored, compiling nothing itself (workers that start together compile the automaton once)."""
