@@ -4,6 +4,7 @@ The compiled database is kept per table in the process and serialized to a cache
 (``DIAGNOSIS_CACHE_DIR``, else ``$XDG_CACHE_HOME/aib-diagnosis`` or ``~/.cache/aib-diagnosis``), keyed by a hash
 of the patterns and the Hyperscan version, so a cold start loads it in well under a millisecond. Processes that
 start together compile a database once: the first holds a lock beside the cache file, the others wait and load it.
+Storing a database removes the ones no process has used for ``UNUSED_DAYS``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ except ImportError:  # pragma: no cover - depends on the install
 log = logging.getLogger(__name__)
 CACHE_ENV = "DIAGNOSIS_CACHE_DIR"
 _FORMAT = b"aib-diagnosis-hs-4"
+UNUSED_DAYS = 14  # a cached database no process loaded or stored for this long is removed at the next store
 
 
 class PatternNotCompilable(ValueError):
@@ -189,6 +192,8 @@ def _load(path: Path, count: int) -> Compiled | None:
         blob = path.read_bytes()
     except OSError:
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # in use: kept by the pruning in _store
     try:
         flags, data = blob[:count], blob[count:]
         db = hyperscan.loadb(data, hyperscan.HS_MODE_STREAM)
@@ -209,3 +214,16 @@ def _store(path: Path, compiled: Compiled) -> None:
         os.replace(tmp, path)
     except OSError as exc:  # a read-only home: the process cache still applies
         log.debug("scanner cache not written (%s)", exc)
+        return
+    _prune(path.parent)
+
+
+def _prune(directory: Path) -> None:
+    """Removes the databases of knowledge bases no process has loaded or stored for ``UNUSED_DAYS`` (each version of
+    the built-in rules and each ``--rules`` file leaves one of a few MB), with their lock files."""
+    cutoff = time.time() - UNUSED_DAYS * 86400
+    for old in directory.glob("*.hsdb"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+                old.with_suffix(".lock").unlink(missing_ok=True)

@@ -242,6 +242,36 @@ def test_a_process_waiting_for_another_compile_loads_its_database(monkeypatch, t
     assert len(results) == 1 and len(results[0].confirm) == len(table.entries)
 
 
+def test_storing_a_database_removes_the_ones_unused_for_weeks(monkeypatch, tmp_path):
+    """Each version of the rules leaves a cached database of a few MB: storing one removes those no process has
+    loaded or stored for ``UNUSED_DAYS`` (with their lock files) and keeps one loaded since, however old."""
+    import os
+    import time
+
+    from diagnosis.rules import KnowledgeBase
+    from diagnosis.scan.core import build_table
+
+    monkeypatch.setenv("DIAGNOSIS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(hs_compile, "_PROCESS_CACHE", {})
+    weeks_ago = time.time() - (hs_compile.UNUSED_DAYS + 1) * 86400
+    abandoned = tmp_path / f"{'a' * 64}.hsdb"
+    abandoned.write_bytes(b"an old version's database")
+    abandoned.with_suffix(".lock").write_bytes(b"")
+    os.utime(abandoned, (weeks_ago, weeks_ago))
+    kept = KnowledgeBase({"package-manager-lock": KB.rules["package-manager-lock"]})
+    hs_backend.compiled_for(build_table(kept, False))
+    (in_use,) = (path for path in tmp_path.glob("*.hsdb") if path != abandoned)
+    os.utime(in_use, (weeks_ago, weeks_ago))
+    monkeypatch.setattr(hs_compile, "_PROCESS_CACHE", {})
+    build_table(kept, False).derived.clear()
+    hs_backend.compiled_for(build_table(kept, False))  # a process loads it: in use again
+
+    other = KnowledgeBase({"script-non-zero-exit": KB.rules["script-non-zero-exit"]})
+    hs_backend.compiled_for(build_table(other, False))  # stores a new database, which prunes
+    assert not abandoned.exists() and not abandoned.with_suffix(".lock").exists()
+    assert in_use.exists() and len(list(tmp_path.glob("*.hsdb"))) == 2
+
+
 def test_damaged_database_cache_is_compiled_again(monkeypatch, tmp_path):
     from diagnosis.rules import KnowledgeBase
     from diagnosis.scan.core import build_table
