@@ -15,6 +15,12 @@ STORAGE_TYPE = "Microsoft.Storage/storageAccounts"
 CONTAINER_GROUP_TYPE = "Microsoft.ContainerInstance/containerGroups"
 
 
+def arm_id(subscription_id: str, resource_group: str, resource_type: str | None = None, name: str | None = None) -> str:
+    """A resource's ARM id: its group's, or with ``resource_type`` and ``name`` a resource in that group."""
+    group = f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+    return group if resource_type is None else f"{group}/providers/{resource_type}/{name}"
+
+
 class ArmError(Exception):
     """Raised inside a handler to answer with an ARM error body."""
 
@@ -67,7 +73,7 @@ class ResourceGroup:
 
     @property
     def id(self) -> str:
-        return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.name}"
+        return arm_id(self.subscription_id, self.name)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,10 +98,7 @@ class StorageAccount:
 
     @property
     def id(self) -> str:
-        return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            f"/providers/{STORAGE_TYPE}/{self.name}"
-        )
+        return arm_id(self.subscription_id, self.resource_group, STORAGE_TYPE, self.name)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,10 +131,7 @@ class ContainerGroup:
 
     @property
     def id(self) -> str:
-        return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            f"/providers/{CONTAINER_GROUP_TYPE}/{self.name}"
-        )
+        return arm_id(self.subscription_id, self.resource_group, CONTAINER_GROUP_TYPE, self.name)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -182,13 +182,14 @@ class ArmState:
     def delete_resource_group(self, subscription_id: str, name: str, *, templates: bool = True) -> None:
         """Delete a group and what is in it (``templates=False`` skips the scan of the template table, for
         staging groups, which never hold templates)."""
+        group = resource_key(subscription_id, name)
         with self.lock:
-            self.resource_groups.pop(resource_key(subscription_id, name), None)
+            self.resource_groups.pop(group, None)
             for table in (self.storage_accounts, self.container_groups):
-                for k in [k for k in table if k[:2] == resource_key(subscription_id, name)]:
+                for k in [k for k in table if k[:2] == group]:
                     del table[k]
             if templates:
-                for k in [k for k in self.templates if k[:2] == resource_key(subscription_id, name)]:
+                for k in [k for k in self.templates if k[:2] == group]:
                     del self.templates[k]
                     self.run_outputs.pop(k, None)
 
@@ -201,6 +202,7 @@ class ArmState:
             return self.templates.get(resource_key(subscription_id, resource_group, name))
 
     def delete_template(self, subscription_id: str, resource_group: str, name: str) -> dict[str, Any] | None:
+        key = resource_key(subscription_id, resource_group, name)
         with self.lock:
-            self.run_outputs.pop(resource_key(subscription_id, resource_group, name), None)
-            return self.templates.pop(resource_key(subscription_id, resource_group, name), None)
+            self.run_outputs.pop(key, None)
+            return self.templates.pop(key, None)

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .armstate import IMAGE_TEMPLATE_TYPE
+from .armstate import IMAGE_TEMPLATE_TYPE, arm_id
 
 LOG_CONTAINER = "packerlogs"
 NOT_ENDED = "0001-01-01T00:00:00Z"
@@ -47,14 +47,11 @@ class LocalTemplate:
 
     @property
     def id(self) -> str:
-        return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            f"/providers/{IMAGE_TEMPLATE_TYPE}/{self.name}"
-        )
+        return arm_id(self.subscription_id, self.resource_group, IMAGE_TEMPLATE_TYPE, self.name)
 
     @property
     def staging_group_id(self) -> str:
-        return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.staging_group}"
+        return arm_id(self.subscription_id, self.staging_group)
 
     @property
     def log_blob_path(self) -> str:
