@@ -28,6 +28,18 @@ def _context_cancel(w: _Log, *, remote_exit: bool) -> None:
         w.err("[INFO] RPC endpoint: Communicator ended with: 2300218")
 
 
+def _shell_cancelled(w: _Log, script: str, says: str, *, hours: int, remote_exit: bool) -> None:
+    """A shell customizer that runs for ``hours`` until Packer's context is cancelled, then the build's end."""
+    w.err("[INFO] (telemetry) Starting provisioner shell")
+    w.ui(f"Provisioning with shell script: /tmp/{script}")
+    w.say(says)
+    w.tick(hours * 3600)
+    _context_cancel(w, remote_exit=remote_exit)
+    w.err("[INFO] (telemetry) ending shell")
+    _cleanup(w, retries=1)
+    _finish_error(w, "context canceled")
+
+
 def _resources_tail(w: _Log) -> str:
     """The guide's 'low Windows resource' block: Windows Update on D1_v2, 1115, unexpected EOF."""
     w.err("[INFO] (telemetry) Starting provisioner windows-update")
@@ -97,14 +109,7 @@ def _failure_tail(w: _Log, failure: str) -> tuple[str, dict[str, Any]]:
         _finish_error(w, error)
         return "vm-resources-exhausted", {}
     if failure == "connection":
-        w.err("[INFO] (telemetry) Starting provisioner shell")
-        w.ui("Provisioning with shell script: /tmp/packer-shell448812377")
-        w.say("Configuring firewall rules ...")
-        w.tick(3600)
-        _context_cancel(w, remote_exit=True)
-        w.err("[INFO] (telemetry) ending shell")
-        _cleanup(w, retries=1)
-        _finish_error(w, "context canceled")
+        _shell_cancelled(w, "packer-shell448812377", "Configuring firewall rules ...", hours=1, remote_exit=True)
         return "connection-lost", {"failed_customizer": "shell"}
     if failure == "no-artifacts":
         _deprovision(w)
@@ -128,14 +133,8 @@ def _failure_tail(w: _Log, failure: str) -> tuple[str, dict[str, Any]]:
         _done(w)
         return "no-artifacts", {}
     if failure == "timeout":
-        w.err("[INFO] (telemetry) Starting provisioner shell")
-        w.ui("Provisioning with shell script: /tmp/packer-shell99120")
-        w.say("Compiling the world, this may take a while ...")
-        w.tick(3 * 3600)
-        _context_cancel(w, remote_exit=False)
-        w.err("[INFO] (telemetry) ending shell")
-        _cleanup(w, retries=1)
-        _finish_error(w, "context canceled")
+        says = "Compiling the world, this may take a while ..."
+        _shell_cancelled(w, "packer-shell99120", says, hours=3, remote_exit=False)
         return "build-timeout", {"failed_customizer": "shell"}
     if failure == "none":
         _deprovision(w)

@@ -158,13 +158,18 @@ def _cleanup(w: _Log, *, retries: int = 2) -> None:
     w.tick(5)
 
 
+def _duration(w: _Log) -> str:
+    """The build's duration so far, as Packer's last lines write it."""
+    mins, secs = divmod(int((w.t - w.start).total_seconds()), 60)
+    return f"{mins} minutes {secs} seconds"
+
+
 def _finish_success(w: _Log) -> None:
     w.err("[INFO] (telemetry) ending azure-arm")
-    elapsed = w.t - w.start
-    mins, secs = divmod(int(elapsed.total_seconds()), 60)
-    w.out(f"Build 'azure-arm' finished after {mins} minutes {secs} seconds.")
+    duration = _duration(w)
+    w.out(f"Build 'azure-arm' finished after {duration}.")
     w.out("")
-    w.out(f"==> Wait completed after {mins} minutes {secs} seconds")
+    w.out(f"==> Wait completed after {duration}")
     w.out("")
     w.out("==> Builds finished. The artifacts of successful builds are:")
     w.out("--> azure-arm: Azure.ResourceManagement.VMImage:")
@@ -186,11 +191,10 @@ def _finish_success(w: _Log) -> None:
 
 def _finish_error(w: _Log, error: str) -> None:
     w.err("[INFO] (telemetry) ending azure-arm")
-    elapsed = w.t - w.start
-    mins, secs = divmod(int(elapsed.total_seconds()), 60)
-    w.out(f"Build 'azure-arm' errored after {mins} minutes {secs} seconds: {error}")
+    duration = _duration(w)
+    w.out(f"Build 'azure-arm' errored after {duration}: {error}")
     w.out("")
-    w.out(f"==> Wait completed after {mins} minutes {secs} seconds")
+    w.out(f"==> Wait completed after {duration}")
     w.out("")
     w.out("==> Some builds didn't complete successfully and had errors:")
     w.out(f"--> azure-arm: {error}")
