@@ -16,10 +16,10 @@ from .arm import ArmServer
 from .armstate import ArmRequest, ArmState, Fault
 from .azurite import Azurite, AzuriteError, StorageRequest
 from .certs import TestCA
-from .cloud import CREDENTIAL_VARIABLES, LocalCloud, UnknownTemplate
+from .cloud import CREDENTIAL_VARIABLES, LocalCloud
 from .identity import IdentityServer
 from .staging import PoolExhausted
-from .templates import LocalTemplate
+from .templates import LocalTemplate, UnknownTemplate
 from .tokens import TokenIssuer
 
 __all__ = [

@@ -4,8 +4,8 @@ It starts a test certificate, the managed-identity endpoint (``localazure.identi
 (``localazure.arm``) and Azurite (``localazure.azurite``) with an archive account and a pool of staging
 accounts, and offers methods to play Image Builder: add templates (with their ``IT_...`` staging group and
 staging storage account holding ``packerlogs``), change their run status, write and grow logs, set
-container-instance logs and delete templates the way Image Builder does (staging group and its storage go with
-it).
+container-instance logs (``localazure.runs``) and delete templates the way Image Builder does (staging group and
+its storage go with it).
 
 Cheap at scale: a template only holds Python dicts in the ARM state. Azurite accounts are declared when
 Azurite starts (``staging_accounts``) and are bound to templates from that pool (``localazure.staging``):
@@ -23,7 +23,6 @@ so a sweep of "the subscription" sees only that test's templates. ``reset()`` cl
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import shutil
 import tempfile
@@ -35,19 +34,19 @@ from typing import Any
 from azure.storage.blob import BlobServiceClient
 
 from .arm import ArmServer
-from .armstate import ArmState, ContainerGroup, ResourceGroup, resource_key
+from .armstate import ArmState, ResourceGroup
 from .azurite import Azurite, StorageRequest, account_key
 from .certs import TestCA
 from .identity import IdentityServer
+from .runs import TemplateRuns
 from .staging import StagingStorage
 from .storagegate import StorageGate
 from .templates import (
     LocalTemplate,
+    UnknownTemplate,
     deep_copy,
     default_properties,
-    next_run_status,
     provisioning_error_body,
-    run_outputs,
     staging_group_name,
     template_body,
 )
@@ -78,11 +77,7 @@ CREDENTIAL_VARIABLES = (
 )
 
 
-class UnknownTemplate(KeyError):
-    """No template with that id in the local cloud."""
-
-
-class LocalCloud(StagingStorage):
+class LocalCloud(StagingStorage, TemplateRuns):
     """See the module docstring. ``with LocalCloud(workdir) as cloud: ...`` or ``start()`` / ``stop()``."""
 
     def __init__(
@@ -315,76 +310,6 @@ class LocalCloud(StagingStorage):
                 raise UnknownTemplate(template_id)
             return deep_copy(body)
 
-    def update_template(
-        self,
-        template_id: str,
-        *,
-        provisioning_state: str | None = None,
-        provisioning_error: dict[str, Any] | str | None = None,
-        properties: dict[str, Any] | None = None,
-        tags: dict[str, str] | None = None,
-    ) -> None:
-        """Change served fields (``properties`` merged shallowly; ``provisioning_error=""`` removes it)."""
-        t = self.template(template_id)
-        with self.state.lock:
-            body = self.state.template(t.subscription_id, t.resource_group, t.name)
-            if body is None:
-                raise UnknownTemplate(template_id)
-            props = body["properties"]
-            props.update(properties or {})
-            if provisioning_state is not None:
-                props["provisioningState"] = provisioning_state
-            if provisioning_error == "":
-                props.pop("provisioningError", None)
-            elif provisioning_error is not None:
-                props["provisioningError"] = provisioning_error_body(provisioning_error)
-            if tags is not None:
-                body["tags"] = dict(tags)
-
-    def set_run_status(
-        self,
-        template_id: str,
-        run_state: str = "Running",
-        run_sub_state: str | None = None,
-        message: str = "",
-        start_time: dt.datetime | str | None = None,
-        end_time: dt.datetime | str | None = None,
-        *,
-        new_run: bool = False,
-    ) -> dict[str, Any]:
-        """Set ``lastRunStatus`` (returns it). Running/Canceling runs get ``endTime`` 0001-01-01.
-
-        ``startTime``: ``start_time`` when given; otherwise the previous run's start is kept (the same run
-        moving on, e.g. Running -> Failed, or the same state set again), while Running after a finished run,
-        a finished state other than the last one (Failed -> Succeeded) or ``new_run=True`` start a new run
-        now. ``new_run=True`` also starts a new log folder (``t.log_blob_path`` changes). A
-        Succeeded run gets run outputs for every ``distribute`` target."""
-        t = self.template(template_id)
-        if new_run:
-            t.log_folder = uuid.uuid4().hex[:8]
-        with self.state.lock:
-            body = self.state.template(t.subscription_id, t.resource_group, t.name)
-            if body is None:
-                raise UnknownTemplate(template_id)
-            previous = body["properties"].get("lastRunStatus") or {}
-            status = next_run_status(previous, run_state, run_sub_state, message, start_time, end_time, new_run=new_run)
-            body["properties"]["lastRunStatus"] = status
-            key = resource_key(t.subscription_id, t.resource_group, t.name)
-            if run_state.lower() == "succeeded":
-                self.state.run_outputs[key] = run_outputs(t, body["properties"].get("distribute") or [])
-            else:
-                self.state.run_outputs.pop(key, None)
-            return dict(status)
-
-    def failure_message(self, template_id: str, error: str, *, blob_path: str | None = None) -> str:
-        """A ``lastRunStatus.message`` like Image Builder's, naming the log URL of this template."""
-        t = self.template(template_id)
-        url = self.staging_blob_url(template_id, blob_path or t.log_blob_path)
-        return (
-            f"{error}. Image Build log location: {url}. OperationId: {uuid.uuid4()}. "
-            "Use this operationId to search packer logs."
-        )
-
     def delete_template(self, template_id: str) -> None:
         """Delete the template like Image Builder: its staging group, storage and container group go too."""
         t = self.template(template_id)
@@ -418,26 +343,3 @@ class LocalCloud(StagingStorage):
             for container in service.list_containers():
                 service.delete_container(container.name)
         self.reset_counts()
-
-    # -- container instance logs (live output of a running build) --
-    def set_container_logs(self, template_id: str, text: str, *, container: str = "packerizercontainer") -> str:
-        """Create/update ``vmimagebuilder-build-container-<hex>`` in the staging group; returns its name."""
-        t = self.template(template_id)
-        with self.state.lock:
-            if t.container_group is None:
-                t.container_group = f"vmimagebuilder-build-container-{uuid.uuid4().hex[:12]}"
-            key = resource_key(t.subscription_id, t.staging_group, t.container_group)
-            group = self.state.container_groups.get(key)
-            if group is None:
-                group = ContainerGroup(t.subscription_id, t.staging_group, t.container_group)
-                self.state.container_groups[key] = group
-            group.logs[container] = text
-        return t.container_group
-
-    def delete_container_group(self, template_id: str) -> None:
-        t = self.template(template_id)
-        with self.state.lock:
-            if t.container_group:
-                key = resource_key(t.subscription_id, t.staging_group, t.container_group)
-                self.state.container_groups.pop(key, None)
-                t.container_group = None

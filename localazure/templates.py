@@ -16,6 +16,10 @@ NOT_ENDED = "0001-01-01T00:00:00Z"
 _ACTIVE = ("running", "canceling")
 
 
+class UnknownTemplate(KeyError):
+    """No template with that id in the local cloud."""
+
+
 def timestamp(value: dt.datetime | str | None) -> str:
     """ARM timestamps: ISO 8601 UTC with a ``Z`` (now when ``value`` is None)."""
     if value is None:
