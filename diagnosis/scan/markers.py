@@ -76,9 +76,15 @@ MARKERS: tuple[Marker, ...] = (
     # runs print it after "Build 'azure-arm' finished")
     Marker("no-artifacts", r"Builds finished but no artifacts were created"),
     Marker("exported", r"Done exporting Packer logs"),
-    # Packer's "<build>: Provisioning with ..." (also with the build's prefix cut off by a reporter's copy), and
-    # Vagrant's "==> <machine>: Running provisioner: <type>..." (templates/locales/en.yml) for a box's provisioners
-    Marker("ui-step", r"(?:[\w.-]: |^[ \t]{0,8})(?:Provisioning with |Restarting Machine\b|Running provisioner: \w)"),
+    # Packer's "<build>: Provisioning with ..." (also with the build's prefix cut off by a reporter's copy),
+    # Vagrant's "==> <machine>: Running provisioner: <type>..." for a box's provisioners, and the head of Vagrant's
+    # report of a guest command that failed, whose stdout and stderr follow it (templates/locales/en.yml
+    # ssh_bad_exit_status, winrm_bad_exit_status)
+    Marker(
+        "ui-step",
+        r"(?:[\w.-]: |^[ \t]{0,8})(?:Provisioning with |Restarting Machine\b|Running provisioner: \w"
+        r"|The following (?:SSH|WinRM) command responded with a non-zero exit status)",
+    ),
     Marker("ui-step-failed", r"Provisioning step had errors"),
     Marker("secret-begin", r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY"),
     Marker("secret-end", r"-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY"),
