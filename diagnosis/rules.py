@@ -182,6 +182,11 @@ class KnowledgeBase:
     rules: dict[str, Rule] = field(default_factory=dict)
     # derived data (compiled scanner prefilters), rebuilt by load_knowledge_base
     cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    # what scans a log (diagnosis.scanner): the built-in entries as loaded, one per process while their files are
+    # unchanged (their scanning tables and compiled automata stay, whatever rules files add), and the entries of
+    # rules files, which a table of their own scans beside them; None for a base built by hand (it scans itself)
+    builtin: KnowledgeBase | None = field(default=None, repr=False, compare=False)
+    users: KnowledgeBase | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -235,24 +240,50 @@ def load_knowledge_base(extra: Sequence[str | os.PathLike[str]] = (), *, use_env
 
     Raises ``KnowledgeBaseError`` for unreadable files and invalid entries.
     """
-    kb = KnowledgeBase()
-    files: list[Path] = sorted(BUILTIN_DIR.glob("*.json"))
+    builtin = _builtin_base()
+    kb = KnowledgeBase(dict(builtin.rules))
+    files: list[Path] = []
     if use_env:
         files.extend(Path(p) for p in os.environ.get(RULES_ENV, "").split(os.pathsep) if p.strip())
     files.extend(Path(p) for p in extra)
     users = KnowledgeBase()
     for path in files:
-        builtin = path.parent == BUILTIN_DIR
-        rules = _builtin_rules(path) if builtin else load_rules_file(path)
-        for rule in rules:
+        for rule in load_rules_file(path):
             kb.rules[rule.id] = rule
-            if not builtin:
-                users.rules[rule.id] = rule
-    kb.cache.clear()
+            users.rules[rule.id] = rule
     if not kb.rules:
         raise KnowledgeBaseError(f"{BUILTIN_DIR}: no knowledge-base entries found")
-    _check_automaton(users)
+    kb.builtin = builtin
+    if users.rules:
+        _check_automaton(users)
+        kb.users = users
     return kb
+
+
+_BUILTIN_BASE: list[tuple[tuple[tuple[Path, tuple[int, int] | None], ...], KnowledgeBase]] = []
+
+
+def _builtin_base() -> KnowledgeBase:
+    """The built-in entries, one ``KnowledgeBase`` per process while their files are unchanged (its cache keeps
+    the scanning tables). Callers copy its ``rules`` before adding to them."""
+    files = sorted(BUILTIN_DIR.glob("*.json"))
+    stamps = tuple((path, _stamp(path)) for path in files)
+    if _BUILTIN_BASE and _BUILTIN_BASE[0][0] == stamps:
+        return _BUILTIN_BASE[0][1]
+    base = KnowledgeBase()
+    for path in files:
+        for rule in _builtin_rules(path):
+            base.rules[rule.id] = rule
+    _BUILTIN_BASE[:] = [(stamps, base)]
+    return base
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _check_automaton(users: KnowledgeBase) -> None:
@@ -279,11 +310,9 @@ _BUILTIN: dict[Path, tuple[tuple[int, int], list[Rule]]] = {}
 
 def _builtin_rules(path: Path) -> list[Rule]:
     """A built-in file's entries, parsed once per process while the file is unchanged (entries are immutable)."""
-    try:
-        st = path.stat()
-    except OSError:
+    stamp = _stamp(path)
+    if stamp is None:
         return load_rules_file(path, checked=True)
-    stamp = (st.st_mtime_ns, st.st_size)
     cached = _BUILTIN.get(path)
     if cached is None or cached[0] != stamp:
         cached = _BUILTIN[path] = (stamp, load_rules_file(path, checked=True))

@@ -1,7 +1,8 @@
 """Streaming scanner for customization.log (and any pasted error text).
 
 The log is read in blocks of ``CHUNK`` bytes and never held whole. What to look for — the line markers
-(``diagnosis.scan.markers``) and every knowledge-base pattern — is one table; a backend finds which entries
+(``diagnosis.scan.markers``) and every built-in knowledge-base pattern — is one table (rules files' entries get a
+second, scanned in the same pass); a backend finds which entries
 match on which lines and ``diagnosis.scan.core`` records them (line numbers, bounded evidence, steps, phases):
 
 * ``hyperscan`` (default when the ``hyperscan`` package is installed): the whole table in one streaming
@@ -41,7 +42,7 @@ from diagnosis.failure_text import (
 )
 from diagnosis.rules import KnowledgeBase, Pattern
 from diagnosis.scan import hs_backend
-from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Recorder, build_table, drive
+from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Backend, Recorder, build_table, drive
 from diagnosis.scan.hs_literals import LiteralSet
 from diagnosis.scan.markers import MARKERS
 from diagnosis.scan.model import EVIDENCE_CHARS, FIRST_HITS, LAST_HITS, MAX_STEPS, Hit, RuleHits, ScanResult, Step
@@ -136,22 +137,61 @@ def scan(log, kb: KnowledgeBase, *, text_mode: bool = False, source: str = "log"
 
 
 def _scan(log, kb: KnowledgeBase, *, text_mode: bool, source: str) -> tuple[ScanResult, Recorder]:
+    """One pass over the log. With entries from rules files, the built-in table and the files' own table (the
+    markers and their patterns) scan it side by side, so a rules file never changes the built-in automaton; the
+    files' hits replace those of the built-in entries they override."""
     result = ScanResult(source=source)
-    table = build_table(kb, text_mode)
-    recorder = Recorder(result, table)
-    backend = (
-        hs_backend.HyperscanBackend(table, recorder)
-        if backend_name() == "hyperscan"
-        else StdlibBackend(table, recorder)
-    )
+    recorder, backend = _backend(kb.builtin or kb, text_mode, result)
+    users = None
+    if kb.users is not None:
+        users = _backend(kb.users, text_mode, ScanResult(source=source))
+        backend = _Both(backend, users[1])
     chunks, _name = open_source(log)
     seen = Encoding()
     tail, tail_line = drive(normalized(chunks, seen), result, backend)
     result.encoding = seen.name
     recorder.finish()
+    if users is not None:
+        users[0].finish()
+        _merge_hits(result, users[0].result, kb.users)
     _finish_tail(result, tail, tail_line)
     result.mask_secret_lines()
     return result, recorder
+
+
+def _backend(kb: KnowledgeBase, text_mode: bool, result: ScanResult) -> tuple[Recorder, Backend]:
+    table = build_table(kb, text_mode)
+    recorder = Recorder(result, table)
+    if backend_name() == "hyperscan":
+        return recorder, hs_backend.HyperscanBackend(table, recorder)
+    return recorder, StdlibBackend(table, recorder)
+
+
+class _Both:
+    """Two backends fed the same blocks in turn (``core.Backend``)."""
+
+    def __init__(self, first: Backend, second: Backend) -> None:
+        self.backends = (first, second)
+
+    def feed(self, block: bytes) -> None:
+        for backend in self.backends:
+            backend.feed(block)
+
+    def end(self) -> None:
+        for backend in self.backends:
+            backend.end()
+
+    def lines(self, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
+        for backend in self.backends:
+            backend.lines(buf, offset, end, line_no, partial)
+
+
+def _merge_hits(result: ScanResult, users: ScanResult, entries: KnowledgeBase) -> None:
+    """The rules files' hits into ``result``: an entry they override decides by their patterns only; the hits stay
+    in the order of their first line, as one table would have recorded them."""
+    merged = {key: rh for key, rh in result.hits.items() if key not in entries.rules}
+    merged.update(users.hits)
+    result.hits = dict(sorted(merged.items(), key=lambda item: item[1].first[0].line if item[1].first else 0))
 
 
 def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:

@@ -604,3 +604,81 @@ def test_literal_automaton_finds_what_a_substring_search_finds(literals, texts):
         if any(lit in (text.lower() if caseless else text) for text in texts)
     }
     assert LiteralSet(literals).present(tuple(texts)) == expected
+
+
+def _rules_file(tmp_path) -> str:
+    """A rules file with a new entry, an entry that overrides a built-in one, and one that resolves by a line."""
+    import json
+
+    entry = {
+        "phase": "customize",
+        "cause": "Ours.",
+        "remediation": ["Ours."],
+        "precedence": 90,
+    }
+    rules = [
+        dict(entry, id="ours-exit", category="customizer-failed", title="Ours", log_patterns=[r"exited with code"]),
+        dict(
+            entry,
+            id="script-non-zero-exit",
+            category="customizer-failed",
+            title="Overridden",
+            log_patterns=[r"(?i)error"],
+            message_patterns=[r"(?i)error"],
+        ),
+        dict(
+            entry,
+            id="ours-retry",
+            category="network-config",
+            title="Retry",
+            message_patterns=[r"Retrying"],
+            log_patterns=[r"Retrying"],
+            resolved_by=[r"Connected to (?:SSH|WinRM)!"],
+        ),
+    ]
+    path = tmp_path / "ours.json"
+    path.write_text(json.dumps({"rules": rules}))
+    return str(path)
+
+
+@pytest.mark.parametrize("path", COMPARED_CASES[::25], ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_a_rules_file_scans_beside_the_built_in_table_as_one_table_would(path, monkeypatch, tmp_path):
+    """The entries of a rules file have a table of their own next to the built-in one; a scan finds exactly what
+    one table of all entries finds (an overridden built-in entry decides by the file's patterns only)."""
+    from diagnosis.rules import KnowledgeBase
+
+    kb = load_knowledge_base([_rules_file(tmp_path)], use_env=False)
+    assert kb.builtin is KB.builtin and kb.users is not None
+    assert set(kb.users.rules) == {"ours-exit", "script-non-zero-exit", "ours-retry"}
+    one_table = KnowledgeBase(dict(kb.rules))
+    data = path.read_bytes()
+    if sniff_is_log(data):
+        run = lambda rules: (_dump(scan(data, rules)), diagnose(log=data, rules=rules))  # noqa: E731
+    else:
+        text = data.decode("utf-8", "replace")
+        run = lambda rules: (_dump(scan_text(text, rules)), diagnose(text, rules=rules))  # noqa: E731
+    assert _both(monkeypatch, lambda: run(kb)) == _both(monkeypatch, lambda: run(one_table))
+
+
+def test_a_rules_file_leaves_the_built_in_automaton_as_it_is(monkeypatch, tmp_path):
+    """Loading a rules file compiles the file's own small table; the built-in automaton is neither compiled again
+    nor stored again under another key."""
+    from diagnosis.scan.markers import MARKERS
+
+    monkeypatch.setenv(BACKEND_ENV, "hyperscan")
+    monkeypatch.setenv("DIAGNOSIS_CACHE_DIR", str(tmp_path / "cache"))
+    log = b"[x] PACKER OUT    azure-arm: Retrying\n[x] PACKER OUT    azure-arm: exited with code 3\n"
+    scan(log, KB)  # the built-in automaton, loaded or compiled
+    monkeypatch.setattr(hs_compile, "_PROCESS_CACHE", {})  # nothing compiled by another test of this process
+    compiled: list[int] = []
+    real = hs_compile._compile
+
+    def counted(sources, prefilter):
+        compiled.append(len(sources))
+        return real(sources, prefilter)
+
+    monkeypatch.setattr(hs_compile, "_compile", counted)
+    kb = load_knowledge_base([_rules_file(tmp_path)], use_env=False)
+    result = scan(log, kb)
+    assert "ours-exit" in result.hits and "ours-retry" in result.hits
+    assert compiled and max(compiled) <= len(MARKERS) + 10  # the file's table only
