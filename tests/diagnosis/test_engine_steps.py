@@ -263,3 +263,38 @@ def test_a_powershell_error_record_blames_a_customizer_only_under_a_builders_pre
     assert (d.category, d.rule_id) == ("customizer-failed", "customizer-powershell-error"), d.rule_id
     for pasted in (f"Also seeing this when I run it from Powershell: {record}", f"Error: {record}"):
         assert diagnose(pasted, rules=kb).rule_id != "customizer-powershell-error", pasted
+
+
+def test_a_guest_commands_output_in_vagrants_failure_report_is_from_inside_the_build(kb):
+    """Vagrant reports a guest command that failed with the command, then the guest's stdout and stderr: those lines
+    are the machine's output, so an entry scoped to the failed step decides on them; the same line above Vagrant's
+    report, in a step the run got past, does not."""
+    report = [
+        "==> default: Installing rsync to the VM...",
+        "The following SSH command responded with a non-zero exit status.",
+        "Vagrant assumes that this means the command failed!",
+        "",
+        "tce-load -wi rsync",
+        "",
+        "Stderr from the command:",
+        "",
+        "Connecting to repo.tinycorelinux.net (89.22.99.37:80)",
+        "wget: download timed out",
+    ]
+    d = diagnose("\n".join(report), rules=kb)
+    assert (d.category, d.rule_id) == ("unknown", "guest-outbound-connection-failed")
+    earlier = ["==> default: Running provisioner: shell...", "    default: wget: download timed out", *report[:7]]
+    assert diagnose("\n".join(earlier), rules=kb).rule_id != "guest-outbound-connection-failed"
+
+
+def test_set_u_stops_a_customizer_but_not_a_pipeline_script_around_the_build(kb):
+    """bash's 'unbound variable' under a builder's prefix is the customizer's script stopping; the same line alone
+    is as likely a pipeline's own script around the build, which says nothing about the image."""
+    inside = (
+        "==> azure-arm: Provisioning with shell script: /tmp/packer-shell123\n"
+        "    azure-arm: /tmp/script_4417.sh: line 29: HOME: unbound variable\n"
+    )
+    d = diagnose(inside, rules=kb)
+    assert (d.category, d.rule_id) == ("customizer-failed", "shell-unbound-variable")
+    d = diagnose("./vhdbuilder/packer/test/run-test.sh: line 78: ENABLE_TRUSTED_LAUNCH: unbound variable", rules=kb)
+    assert d.rule_id != "shell-unbound-variable"
