@@ -610,31 +610,24 @@ def _rules_file(tmp_path) -> str:
     """A rules file with a new entry, an entry that overrides a built-in one, and one that resolves by a line."""
     import json
 
-    entry = {
-        "phase": "customize",
-        "cause": "Ours.",
-        "remediation": ["Ours."],
-        "precedence": 90,
-    }
+    def entry(rule_id: str, category: str, patterns: list[str], **more) -> dict:
+        return {
+            "id": rule_id,
+            "category": category,
+            "title": rule_id,
+            "message_patterns": patterns,
+            "log_patterns": patterns,
+            "phase": "customize",
+            "cause": "Ours.",
+            "remediation": ["Ours."],
+            "precedence": 90,
+            **more,
+        }
+
     rules = [
-        dict(entry, id="ours-exit", category="customizer-failed", title="Ours", log_patterns=[r"exited with code"]),
-        dict(
-            entry,
-            id="script-non-zero-exit",
-            category="customizer-failed",
-            title="Overridden",
-            log_patterns=[r"(?i)error"],
-            message_patterns=[r"(?i)error"],
-        ),
-        dict(
-            entry,
-            id="ours-retry",
-            category="network-config",
-            title="Retry",
-            message_patterns=[r"Retrying"],
-            log_patterns=[r"Retrying"],
-            resolved_by=[r"Connected to (?:SSH|WinRM)!"],
-        ),
+        entry("ours-exit", "customizer-failed", [r"exited with code"]),
+        entry("script-non-zero-exit", "customizer-failed", [r"(?i)error"]),
+        entry("ours-retry", "network-config", [r"Retrying"], resolved_by=[r"Connected to (?:SSH|WinRM)!"]),
     ]
     path = tmp_path / "ours.json"
     path.write_text(json.dumps({"rules": rules}))
