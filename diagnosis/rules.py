@@ -260,21 +260,22 @@ def load_knowledge_base(extra: Sequence[str | os.PathLike[str]] = (), *, use_env
     return kb
 
 
-_BUILTIN_BASE: list[tuple[tuple[tuple[Path, tuple[int, int] | None], ...], KnowledgeBase]] = []
+_BUILTIN_BASE: dict[tuple[tuple[Path, tuple[int, int] | None], ...], KnowledgeBase] = {}  # at most one: the current
 
 
 def _builtin_base() -> KnowledgeBase:
-    """The built-in entries, one ``KnowledgeBase`` per process while their files are unchanged (its cache keeps
-    the scanning tables). Callers copy its ``rules`` before adding to them."""
+    """The built-in entries, parsed once per process while their files are unchanged (entries are immutable; the
+    base's cache keeps the scanning tables). Callers copy its ``rules`` before adding to them."""
     files = sorted(BUILTIN_DIR.glob("*.json"))
     stamps = tuple((path, _stamp(path)) for path in files)
-    if _BUILTIN_BASE and _BUILTIN_BASE[0][0] == stamps:
-        return _BUILTIN_BASE[0][1]
-    base = KnowledgeBase()
-    for path in files:
-        for rule in _builtin_rules(path):
-            base.rules[rule.id] = rule
-    _BUILTIN_BASE[:] = [(stamps, base)]
+    base = _BUILTIN_BASE.get(stamps)
+    if base is None:
+        base = KnowledgeBase()
+        for path in files:
+            for rule in load_rules_file(path, checked=True):
+                base.rules[rule.id] = rule
+        _BUILTIN_BASE.clear()
+        _BUILTIN_BASE[stamps] = base
     return base
 
 
@@ -303,20 +304,6 @@ def _check_automaton(users: KnowledgeBase) -> None:
         rule_id = rule.id if rule is not None else ""
         origin = rule.origin if rule is not None else "<markers>"
         raise KnowledgeBaseError(f"{origin}: entry ({rule_id}): {exc}") from None
-
-
-_BUILTIN: dict[Path, tuple[tuple[int, int], list[Rule]]] = {}
-
-
-def _builtin_rules(path: Path) -> list[Rule]:
-    """A built-in file's entries, parsed once per process while the file is unchanged (entries are immutable)."""
-    stamp = _stamp(path)
-    if stamp is None:
-        return load_rules_file(path, checked=True)
-    cached = _BUILTIN.get(path)
-    if cached is None or cached[0] != stamp:
-        cached = _BUILTIN[path] = (stamp, load_rules_file(path, checked=True))
-    return cached[1]
 
 
 def load_rules_file(path: str | os.PathLike[str], *, checked: bool = False) -> list[Rule]:

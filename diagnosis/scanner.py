@@ -142,18 +142,18 @@ def _scan(log, kb: KnowledgeBase, *, text_mode: bool, source: str) -> tuple[Scan
     files' hits replace those of the built-in entries they override."""
     result = ScanResult(source=source)
     recorder, backend = _backend(kb.builtin or kb, text_mode, result)
-    users = None
-    if kb.users is not None:
-        users = _backend(kb.users, text_mode, ScanResult(source=source))
-        backend = _Both(backend, users[1])
+    users, user_recorder = kb.users, None
+    if users is not None:
+        user_recorder, user_backend = _backend(users, text_mode, ScanResult(source=source))
+        backend = _Both(backend, user_backend)
     chunks, _name = open_source(log)
     seen = Encoding()
     tail, tail_line = drive(normalized(chunks, seen), result, backend)
     result.encoding = seen.name
     recorder.finish()
-    if users is not None:
-        users[0].finish()
-        _merge_hits(result, users[0].result, kb.users)
+    if users is not None and user_recorder is not None:
+        user_recorder.finish()
+        _merge_hits(result, user_recorder.result, users)
     _finish_tail(result, tail, tail_line)
     result.mask_secret_lines()
     return result, recorder

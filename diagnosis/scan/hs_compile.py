@@ -220,7 +220,7 @@ def _store(path: Path, compiled: Compiled) -> None:
 
 def _prune(directory: Path) -> None:
     """Removes the databases of knowledge bases no process has loaded or stored for ``UNUSED_DAYS`` (each version of
-    the built-in rules and each ``--rules`` file leaves one of a few MB), with their lock files."""
+    the built-in rules leaves one of a few MB, each ``--rules`` file a small one), with their lock files."""
     cutoff = time.time() - UNUSED_DAYS * 86400
     for old in directory.glob("*.hsdb"):
         with contextlib.suppress(OSError):
