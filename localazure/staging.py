@@ -4,6 +4,7 @@ make an account look like another storage service (``localazure.storagegate``)."
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, BinaryIO
@@ -64,11 +65,7 @@ class StagingStorage:
                 keys=(self.azurite.accounts[account], account_key(account, "secondary")),
             )
         )
-        container = self.blob_service(account).get_container_client(LOG_CONTAINER)
-        try:
-            container.create_container()
-        except ResourceExistsError:
-            pass
+        _ensure_container(self.blob_service(account).get_container_client(LOG_CONTAINER))
         return account
 
     def _release(self, account: str) -> None:
@@ -140,11 +137,8 @@ class StagingStorage:
                 f"blob path {path!r} must be <container>/<blob>, e.g. packerlogs/<folder>/customization.log"
             )
         container_client = self.blob_service(account).get_container_client(container)
-        if container != LOG_CONTAINER:
-            try:
-                container_client.create_container()
-            except ResourceExistsError:
-                pass
+        if container != LOG_CONTAINER:  # the log container exists from the account's binding on
+            _ensure_container(container_client)
         return container_client.get_blob_client(blob)
 
     def put_staging_blob(self, template_id: str, path: str, data: bytes | str | BinaryIO | Iterable[bytes]) -> int:
@@ -164,3 +158,8 @@ class StagingStorage:
 
     def delete_staging_blob(self, template_id: str, path: str) -> None:
         self._blob(template_id, path).delete_blob()
+
+
+def _ensure_container(container) -> None:  # a ContainerClient
+    with contextlib.suppress(ResourceExistsError):
+        container.create_container()
