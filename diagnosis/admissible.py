@@ -211,11 +211,23 @@ def lines_of(result: ScanResult, rules: list[Rule]) -> set[int]:
 
 
 def noise_records(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
-    """The lines of a ``whole_record`` benign entry and of the PowerShell error records they are part of: no other
-    entry's match on them counts."""
+    """The lines of a ``whole_record`` benign entry, of the PowerShell error records they are part of and of the
+    copies of those records printed again: no other entry's match on them counts."""
     rules = [rule for rid in result.hits if (rule := kb.get(rid)) is not None and rule.benign and rule.whole_record]
     starts = lines_of(result, rules)
-    return frozenset(_record_of(result, starts)) if starts else frozenset()
+    if not starts:
+        return frozenset()
+    lines = _record_of(result, starts)
+    repeats = _repeated_heads(result, lines)  # the same record printed again (before each script), cut short
+    return frozenset(lines | _record_of(result, repeats) if repeats else lines)
+
+
+def _repeated_heads(result: ScanResult, lines: set[int]) -> set[int]:
+    """The seen lines outside ``lines`` that repeat the message line of a record in ``lines`` word for word."""
+    seen = {h.line: h.text.strip() for rh in result.hits.values() for h in rh.samples()}
+    seen.update((h.line, h.text.strip()) for h in result.tail_errors)
+    heads = {seen[ln] for ln in lines if ln in seen and _RECORD_START.search(seen[ln])}
+    return {ln for ln, text in seen.items() if ln not in lines and text in heads}
 
 
 def _record_of(result: ScanResult, starts: set[int]) -> set[int]:

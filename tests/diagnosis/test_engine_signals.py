@@ -182,6 +182,24 @@ def test_packers_own_prefix_not_recognized_is_no_failure_but_a_later_record_is(k
     assert "contoso-agent" in d.evidence[0].text
 
 
+def test_a_repeat_of_packers_prefix_record_cut_short_is_no_failure_either(kb):
+    """Packer prints the prefix's record before every script: a paste that ends inside the next copy (its message
+    line only, no position line to recognize it by) still shows no failure; another record's message does."""
+    record = (
+        "    vmware-iso: vmware-iso : The term 'vmware-iso' is not recognized as the name of a cmdlet,\n"
+        "    vmware-iso: function, script file, or operable program. Check the spelling of the name, or\n"
+        "    vmware-iso: At line:1 char:30\n"
+        "    vmware-iso: + & { $env:PACKER_BUILDER_TYPE=vmware-iso; $env:PACKER_BUILD_NAME=vmwar ...\n"
+        "    vmware-iso: + CategoryInfo          : ObjectNotFound: (vmware-iso:String) [], CommandN\n"
+        "    vmware-iso: + FullyQualifiedErrorId : CommandNotFoundException\n"
+    )
+    start = "==> vmware-iso: Provisioning with shell script: scripts/setup.ps1\n"
+    repeat = "    vmware-iso: vmware-iso : The term 'vmware-iso' is not recognized as the name of a cmdlet,\n"
+    assert diagnose(start + record + repeat, rules=kb).category == "none"
+    other = "    vmware-iso: choco : The term 'choco' is not recognized as the name of a cmdlet,\n"
+    assert diagnose(start + record + other, rules=kb).category != "none"
+
+
 def test_the_deprovisioning_scripts_guarded_wait_for_a_missing_telemetry_service_is_harmless(kb):
     """The current deprovisioning script guards its wait ('(Get-Service X) -and ...'): a missing
     WindowsAzureTelemetryService ends it. The older unguarded wait loops for ever on it: Sysprep never runs."""
