@@ -29,6 +29,7 @@ from diagnosis.failure_text import (
     BASH_KILLED,
     CORE_DUMPED,
     ENDED_FAILED,
+    GO_PANIC,
     LOCALIZED_ERROR_WORD,
     LOCALIZED_SYSTEM_ERROR,
     MAKE_FATAL,
@@ -95,6 +96,7 @@ _ERRORISH = re.compile(
     + r"|\b" + PARTIAL_RUN + r"\b|" + MAKE_FATAL
     + r"|" + ENDED_FAILED  # a deployment that ended Failed or Canceled
     + r"|" + RUST_PANIC
+    + r"|" + GO_PANIC
     + r"|" + LOCALIZED_SYSTEM_ERROR
     + r"|" + BASH_KILLED
     + r"|" + CORE_DUMPED

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from diagnosis.admissible import failing_step
 from diagnosis.categories import CATEGORIES
 from diagnosis.evidence import EvidenceBuilder, core, split_texts, step_records, whole_line
-from diagnosis.failure_text import MAKE_FATAL, NOT_REBOOT, PARTIAL_RUN
+from diagnosis.failure_text import GO_PANIC, MAKE_FATAL, NOT_REBOOT, PARTIAL_RUN
 from diagnosis.logline import message, parse_line
 from diagnosis.model import Diagnosis, FailedCustomizer
 from diagnosis.pasted import readable_clixml
@@ -46,8 +46,9 @@ FAILURE_SIGNAL = re.compile(
     r"|Cleanly cancelled builds after being interrupted"  # packer build: its context was cancelled (exit 1)
     r"|\bexited with return code [1-9]"  # run-parts: a kernel postinst or cron hook failed
     r"|Segmentation fault\s{0,8}\(core dumped\)|Kernel panic - not syncing|UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY"
-    r"|(?m:^(?:[^\n]{0,160} plugin: )?panic: )"  # a Go panic, bare or behind packer's "<plugin> plugin: " prefix
-    r"|returned a non-zero code: [1-9]"  # docker build: The command '<cmd>' returned a non-zero code: <n>
+    r"|"
+    + GO_PANIC
+    + r"|returned a non-zero code: [1-9]"  # docker build: The command '<cmd>' returned a non-zero code: <n>
     r"|\bmake(?:\[\d{1,3}\])?: \*\*\* \[[^\]\n]{1,200}\] Error [1-9]"  # GNU make: *** [<target>] Error <n>
     + r"|"
     + MAKE_FATAL

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from diagnosis import diagnose, load_knowledge_base
+from diagnosis.cli import diagnose_input
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +181,21 @@ def test_packers_own_prefix_not_recognized_is_no_failure_but_a_later_record_is(k
     d = diagnose(start + record + real, rules=kb)
     assert d.category == "customizer-failed", d.summary
     assert "contoso-agent" in d.evidence[0].text
+
+
+def test_a_plugin_panic_in_packers_debug_log_is_a_failure(kb):
+    """A Go panic behind Packer's "<plugin> plugin: " prefix ends the plugin: a debug log that stops there failed."""
+    log = (
+        "2019/12/23 00:01:11 [INFO] (telemetry) Starting post-processor vagrant\n"
+        "==> qemu: Running post-processor: vagrant\n"
+        "==> qemu (vagrant): Creating Vagrant box for 'libvirt' provider\n"
+        "2019/12/23 00:02:23 packer-post-processor-vagrant plugin: panic: interface conversion: interface {} is"
+        " string, not uint64\n"
+        "2019/12/23 00:02:23 packer-post-processor-vagrant plugin: goroutine 219 [running]:\n"
+    )
+    d = diagnose_input(log.encode(), kb)
+    assert d.category == "unknown", d.summary
+    assert "panic: interface conversion" in d.evidence[0].text
 
 
 def test_a_repeat_of_packers_prefix_record_cut_short_is_no_failure_either(kb):

@@ -250,6 +250,8 @@ STATEMENTS = [
     lambda w, s: f"The VM from {w} has never been created.",
     lambda w, s: f"Resource Template deployment reached end state of 'Canceled'.\nIP Address is: 10.0.0.{s}",
     lambda w, s: f"thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', src/{w[:1]}.rs:{s}:21",
+    lambda w, s: f"2019/12/23 00:02:23 packer-post-processor-{w.split()[0]} plugin: panic: runtime error: index out of"
+    f" range [{s}] with length {s}",
     lambda w, s: "sshd: no hostkeys available -- exiting.",
     lambda w, s: f"The value of parameter {w.replace(' ', '.')} is required.",
     lambda w, s: f"Property '{w}' must be one of: PlatformImage, ManagedImage.",
