@@ -217,26 +217,24 @@ def noise_records(result: ScanResult, kb: KnowledgeBase) -> frozenset[int]:
     starts = lines_of(result, rules)
     if not starts:
         return frozenset()
-    lines = _record_of(result, starts)
-    repeats = _repeated_heads(result, lines)  # the same record printed again (before each script), cut short
-    return frozenset(lines | _record_of(result, repeats) if repeats else lines)
+    seen = {h.line: h.text for rh in result.hits.values() for h in rh.samples()}  # matches and error-looking lines
+    seen.update((h.line, h.text) for h in result.tail_errors)
+    lines = _record_of(seen, starts)
+    repeats = _repeated_heads(seen, lines)  # the same record printed again (before each script), cut short
+    return frozenset(lines | _record_of(seen, repeats) if repeats else lines)
 
 
-def _repeated_heads(result: ScanResult, lines: set[int]) -> set[int]:
+def _repeated_heads(seen: dict[int, str], lines: set[int]) -> set[int]:
     """The seen lines outside ``lines`` that repeat the message line of a record in ``lines`` word for word."""
-    seen = {h.line: h.text.strip() for rh in result.hits.values() for h in rh.samples()}
-    seen.update((h.line, h.text.strip()) for h in result.tail_errors)
-    heads = {seen[ln] for ln in lines if ln in seen and _RECORD_START.search(seen[ln])}
-    return {ln for ln, text in seen.items() if ln not in lines and text in heads}
+    heads = {seen[ln].strip() for ln in lines if ln in seen and _RECORD_START.search(seen[ln])}
+    return {ln for ln, text in seen.items() if ln not in lines and text.strip() in heads}
 
 
-def _record_of(result: ScanResult, starts: set[int]) -> set[int]:
-    """The given lines and the seen lines (matches and error-looking lines) of the PowerShell error records they are
-    part of: the record's message and position lines just above, then the record's lines after them up to its
+def _record_of(seen: dict[int, str], starts: set[int]) -> set[int]:
+    """The given lines and the seen lines (by line number) of the PowerShell error records they are part of: the
+    record's message and position lines just above, then the record's lines after them up to its
     ``FullyQualifiedErrorId`` line, or to the first seen line that is not part of a record (a pasted record cut
     short)."""
-    seen = {h.line: h.text for rh in result.hits.values() for h in rh.samples()}
-    seen.update((h.line, h.text) for h in result.tail_errors)
     order = sorted(seen)
     out: set[int] = set(starts)
     for start in starts:
