@@ -38,7 +38,7 @@ from diagnosis.customizer import (
     template_properties,
 )
 from diagnosis.evidence import is_marker
-from diagnosis.failure_text import states_failure
+from diagnosis.failure_text import FAILURE_SIGNAL, states_failure
 from diagnosis.logline import message as line_message
 from diagnosis.model import Diagnosis
 from diagnosis.packer_lines import (
@@ -55,7 +55,6 @@ from diagnosis.scanner import Hit, ScanResult, scan, scan_text
 from diagnosis.status import read_provisioning_error, read_status
 from diagnosis.step_candidates import script_error_candidate, step_candidate
 from diagnosis.verdict import (
-    FAILURE_SIGNAL,
     Candidate,
     ambiguous_diagnosis,
     from_candidate,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from diagnosis.admissible import failing_step
 from diagnosis.categories import CATEGORIES
 from diagnosis.evidence import EvidenceBuilder, core, split_texts, step_records, whole_line
-from diagnosis.failure_text import GO_PANIC, MAKE_FATAL, NOT_REBOOT, PARTIAL_RUN
+from diagnosis.failure_text import FAILURE_SIGNAL
 from diagnosis.logline import message, parse_line
 from diagnosis.model import Diagnosis, FailedCustomizer
 from diagnosis.pasted import readable_clixml
@@ -23,38 +23,6 @@ from diagnosis.rules import DOC_BASE, STEP_SCOPES, KnowledgeBase, Rule
 from diagnosis.scanner import Hit, ScanResult, Step
 from diagnosis.times import format_duration
 
-# What shows a failure in any text: a non-zero exit, Packer's failure lines, an ARM error object, a Failed (or a run's
-# PartiallySucceeded) state
-FAILURE_SIGNAL = re.compile(
-    r"[Nn]on-zero exit status:? ?(?:exit status )?-?[1-9]|Bad exit status: [1-9]|exited with code:? ?"
-    + NOT_REBOOT
-    + r"-?[1-9]|Erroneous exit code [1-9]|exit status [1-9]"
-    r"|Remote command exited with '[1-9]|Communicator ended with: (?!2300218\b)[1-9]"
-    r"|Build '[^'\n]{1,80}' errored|Provisioning step had errors|Some builds didn't complete successfully"
-    r"|machine readable: [\w.-]{1,120},error \[\]string"
-    r"|\"error\"\s*:\s*\{|\"code\"\s*:\s*\"[A-Z][A-Za-z]{2,80}\"|\bCode=\\?\"?[A-Z][A-Za-z]{2,80}"
-    r"|\" Target=\"[A-Za-z]"  # go-autorest's ServiceError: Code="..." Message="..." Target="..."
-    r"|(?m:^(?:ERROR: )?\([A-Z][A-Za-z]{2,80}\) )|(?m:^Code: [A-Z][A-Za-z]{2,80}\s*$)"
-    r"|\b(?:StatusCode|Status)=[45]\d\d\b|unexpected status [45]\d\d \([^)\n]{1,60}\) with error: [A-Z]"
-    r"|(?i:\"?(?:provisioningState|runState|provisioning_state|run_state)\"?\s*[:=]\s*\"?(?:Failed|"
-    + PARTIAL_RUN
-    + r")\b)"
-    # Windows tools' exit codes are often HRESULTs, which PowerShell's $LASTEXITCODE prints signed (-2146233079)
-    r"|(?i:\bexit ?code:? ?-?" + NOT_REBOOT + r"[1-9]|exited with status -?[1-9]|returned (?:exit )?code -?[1-9])"
-    r"|(?i:\b(?:non[- ]?zero|unsuccessful|unexpected) exit code\b)"
-    r"|context deadline exceeded|context canceled|(?i:\bunexpected EOF\b)|Build was (?:cancelled|halted)"
-    r"|Cleanly cancelled builds after being interrupted"  # packer build: its context was cancelled (exit 1)
-    r"|\bexited with return code [1-9]"  # run-parts: a kernel postinst or cron hook failed
-    r"|Segmentation fault\s{0,8}\(core dumped\)|Kernel panic - not syncing|UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY"
-    r"|"
-    + GO_PANIC
-    + r"|returned a non-zero code: [1-9]"  # docker build: The command '<cmd>' returned a non-zero code: <n>
-    r"|\bmake(?:\[\d{1,3}\])?: \*\*\* \[[^\]\n]{1,200}\] Error [1-9]"  # GNU make: *** [<target>] Error <n>
-    + r"|"
-    + MAKE_FATAL
-    + r"|(?m:^\s{0,8}--- FAIL: \S)|(?m:^FAIL\s{1,8}\S)"  # go test: a failed test, a failed package
-    r"|\u274c\s{0,4}FAIL\b"  # a CI report's failed row (TeamCity, GitHub checks tables)
-)
 FAILED_STEP_RULE = "failed-customizer"
 FAILED_DEPROVISION_RULE = "failed-deprovisioning"
 

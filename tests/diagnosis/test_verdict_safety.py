@@ -3,9 +3,9 @@
 - A known cause's line decides the category when it is in the failed provisioner, and never when it is in
   another provisioner that completed, before the first provisioner, in the cleanup after the failure, in a
   quoted command (``set -x`` trace, a PowerShell error record's source line) or in a warning.
-- Every shape of "this failed" (``diagnosis.failure_text`` and ``verdict.FAILURE_SIGNAL``) gives a category or
-  ``unknown``, never ``none``; a how-to question with a template, a successful log and a log with only warnings
-  give ``none``.
+- Every shape of "this failed" (``diagnosis.failure_text``: ``FAILURE_STATEMENT`` and ``FAILURE_SIGNAL``) gives a
+  category or ``unknown``, never ``none``; a how-to question with a template, a successful log and a log with only
+  warnings give ``none``.
 """
 
 from __future__ import annotations
