@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, BinaryIO
 
 from azure.core.exceptions import ResourceExistsError
-from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from .armstate import ArmState, StorageAccount, resource_key
 from .azurite import Azurite, account_key
@@ -160,6 +160,6 @@ class StagingStorage:
         self._blob(template_id, path).delete_blob()
 
 
-def _ensure_container(container) -> None:  # a ContainerClient
+def _ensure_container(container: ContainerClient) -> None:
     with contextlib.suppress(ResourceExistsError):
         container.create_container()
