@@ -22,15 +22,17 @@ Markdown a reporter puts around a whole line (```Error: ...```, ``**Error: ...**
 ``, ``1. ``). A console window may have cut every long line at its width, and a mail client or a commit-message
 editor may have wrapped the lines at word boundaries; such lines are joined again (before the unescaping, which changes
 line lengths, and after the prefixes are removed, since a quote or a CI prefix adds its own width), and so is the
-message PowerShell 7 cuts at the console's width in its ConciseView of an error record. Packer's machine-readable
-output (``1589606815,,ui,error,<message>``, commas as ``%!(PACKER_COMMA)``, line breaks as ``\\n``) becomes the
-messages it carries.
+message PowerShell 7 cuts at the console's width in its ConciseView of an error record (``diagnosis.wrapped``).
+Packer's machine-readable output (``1589606815,,ui,error,<message>``, commas as ``%!(PACKER_COMMA)``, line breaks as
+``\\n``) becomes the messages it carries.
 """
 
 from __future__ import annotations
 
 import html
 import re
+
+from diagnosis.wrapped import join_concise_messages, join_wrapped_lines
 
 _JSON_ESCAPED = re.compile(r'\\"|\\r\\n|\\u[0-9a-fA-F]{4}|\\n[\s\[=>{}"\'\\0-9A-Z]')
 _BACKSLASH_PAIR = re.compile(r"\\(.?)", re.DOTALL)
@@ -61,23 +63,14 @@ _MARKDOWN_LINE = re.compile(r"^([ \t]*)(`{1,2}|\*{1,2}|_{2})(?=\S)([^\n`]{1,4000
 # not "+ ": a shell trace's command and a PowerShell error record's lines start with it
 _MARKDOWN_BULLET = re.compile(r"^([ \t]{0,3})(?:[-*]|\d{1,2}\.) (?=[ \t]{0,8}[^\s\d-])", re.MULTILINE)
 _HTML_ESCAPED = re.compile(r"&(?:quot|apos|lt|gt|amp|#\d{1,5}|#x[0-9a-fA-F]{1,4});")
-# a line that starts a log record of its own (a date), never the rest of a line cut above it
-_DATE = r"\d{4}[/-]\d\d[/-]\d\d"
-_RECORD_START = re.compile(_DATE)
 # Packer's machine-readable output (packer build -machine-readable), one message a line: "<unix time>,<target>,ui,
 # <say|message|error>,<message>" or "<unix time>,<target>,error,<message>", with a comma in the message written
 # "%!(PACKER_COMMA)", a line break "\n" and a carriage return "\r" (Packer's docs, "Machine-readable output"); a
 # "\r" alone stays, as a shell's "$'\r': command not found" prints it
 _PACKER_COMMA = "%!(PACKER_COMMA)"
 _MACHINE_READABLE = re.compile(r"^\d{9,11},[^,\n]{0,120},(?:ui,(?:say|message|error)|error),([^\n]*)", re.MULTILINE)
-# widths at which consoles cut lines (conhost's and terminals' default window widths)
-CONSOLE_WIDTHS = (80, 120)
 MAX_PASSES = 3  # a message nested in a message nested in a message
 MAX_WRAPPERS = 3  # a quote, a CI system's prefix, a PowerShell stream's prefix
-# PowerShell 7's ConciseView of an error in a script: the script's numbered line below its "Line |" header
-_CONCISE_CODE = re.compile(r" *\d{1,7} \| ")
-# the line above the header: "<reason>: <script>:<line>", the reason a command's name, "Error" or "Exception"
-_CONCISE_HEAD = re.compile(r" *([A-Za-z][\w.\\-]{0,100}): \S[^\n]{0,400}:\d{1,7}[ \t]*$")
 # PowerShell's CLIXML, how a remote session (WinRM: Packer's powershell provisioner, Ansible's win_* modules)
 # returns a script's error, warning and progress streams: "#< CLIXML", then <Objs ...> holding
 # <S S="Error">...</S> records (one per printed line, XML-escaped, CR LF as _x000D__x000A_) and
@@ -173,169 +166,6 @@ def _decode_clixml(text: str) -> str:
     return "\n".join(out)
 
 
-def _cut_at(line: str, after: str, width: int) -> bool:
-    """Whether ``line``, as wide as a console, reads as cut there: inside a word (a letter or digit on both sides),
-    or, when ``after`` is a shorter rest, inside a word or a path (no space on either side) or next to the one space
-    that stood there (``line`` ends with it or ``after`` starts with it)."""
-    end, start = line[-1:], after[:1]
-    if end.isalnum() and start.isalnum():
-        return True
-    if not after.strip() or len(after) >= width:
-        return False
-    return (not end.isspace() and not start.isspace()) or (end == " " and line[-2:-1] != " ") or (
-        start == " " and after[1:2].strip() != ""
-    )
-
-
-def _unwrap_hard_wrapped(text: str) -> str:
-    """``text`` with the lines a console cut at its width joined again.
-
-    A text is taken as hard-wrapped when its longest lines are as wide as a console (80 or 120 columns) and one of
-    them reads as cut (``_cut_at``). Lines of that width are then joined with the line after them, unless that line
-    starts with a date (a log record of its own). A table whose rows share one width stays as it is; text wrapped at
-    word boundaries (more of its lines end short where a word did not fit than fill the width) is
-    ``_unwrap_word_wrapped``'s."""
-    lines = text.split("\n")
-    width = max(map(len, lines))
-    if len(lines) < 2 or width not in CONSOLE_WIDTHS:
-        return text
-    full = {i for i, line in enumerate(lines[:-1]) if len(line) == width and not _RECORD_START.match(lines[i + 1])}
-    if not any(_cut_at(lines[i], lines[i + 1], width) for i in full):
-        return text
-    if width in _WORD_WRAP_WIDTHS and len(_word_cuts(lines, width) - full) > len(full):
-        return text  # more lines end short of the width where a word did not fit: wrapped at word boundaries
-    return _joined(lines, full, "")
-
-
-_WORD_WRAP_WIDTHS = range(60, 81)  # the widths mail clients and commit-message editors wrap at
-MAIL_WIDTH = 72  # their default
-# a line that starts a record of its own, not the rest of a wrapped one: a date, a builder's or a tool's prefix
-# ("    azure-arm: ", "curl: ", "E: ", "==> azure-arm: "; not a sentence's "code: 1603"), a qualified exception name
-# ("google.api_core.exceptions.ServiceUnavailable: 503 ..."), Packer's summary of a
-# build or its provisioning messages without their prefix, a list item, a quote or a code fence
-_OWN_LINE = re.compile(
-    r"\s{0,40}(?:" + _DATE + r"|[\w.-]{1,80}: (?!\d{1,12}\b)\S|[\w-]{1,40}(?:\.[\w-]{1,40}){1,8}: \S|==>|-->|Build '"
-    r"|Provisioning (?:with|step had) "
-    r"|```|[-*+](?:\s|[-*+]{2})|[>#|\[{]|\d{1,3}[.)] )"
-)
-MIN_WRAPPED_LINES = 2
-MIN_WRAPPED_SHARE = 0.5  # a wrapped line, or the word that did not fit after it, fills half the width or more
-SHARED_PREFIX = 6  # a line that starts as the one above it (a CI system's or a tool's prefix) is a record of its own
-# a Packer log record cut right after its prefix (``[<id>] PACKER OUT``, ``... ui:``, ``... ui error:     azure-arm:``),
-# or a line that is only a builder's prefix (``azure-arm:``): the next line is the record's message, even when it
-# starts like a record of its own, unless it starts a log record
-_BARE_RECORD_PREFIX = re.compile(
-    r"(?:\bPACKER(?: OUT| ERR)?(?: \d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?: ui)?)?"
-    r"|(?:\bui(?: error)?:|^(?:error:)?) {0,8}(?:==> )?[\w.-]{1,80}:|\bui(?: error)?:)$"
-)
-_LOG_RECORD_START = re.compile(r"\s{0,8}(?:\[[\w-]{1,40}\] PACKER|PACKER |" + _DATE + ")")
-
-
-def _word_cuts(lines: list[str], width: int) -> set[int]:
-    """The lines that end where the next line's first word would not have fitted in ``width`` columns, when the next
-    line starts no record of its own (``_OWN_LINE``, or the same first characters as the line above it), or when the
-    line is a Packer log record cut after its prefix (``_BARE_RECORD_PREFIX``) and the next one starts no log
-    record."""
-
-    def cut(i: int) -> bool:
-        line, after = lines[i].rstrip(), lines[i + 1]
-        words = after.split(None, 1)
-        return (
-            bool(words)
-            and max(len(line), len(words[0])) >= width * MIN_WRAPPED_SHARE
-            and len(line) + 1 + len(words[0]) > width
-            and (
-                (_BARE_RECORD_PREFIX.search(line) is not None and _LOG_RECORD_START.match(after) is None)
-                or (_OWN_LINE.match(after) is None and after[:SHARED_PREFIX] != line[:SHARED_PREFIX])
-            )
-        )
-
-    return {i for i in range(len(lines) - 1) if cut(i)}
-
-
-def _unwrap_word_wrapped(text: str) -> str:
-    """``text`` with the lines a mail client or an editor wrapped at word boundaries joined again.
-
-    A text is taken as word-wrapped when its longest line of several words is 60 to 80 columns wide (72 when all of
-    them are shorter and a line of one word is longer than 80, a URL or a path that stood alone) and at least
-    two of its lines (one, when the next goes on with a lower-case word) end where the next line's first word would
-    not have fitted (``_word_cuts``). Those lines are joined with the next line (one space between)."""
-    lines = text.split("\n")
-    width = max((len(line.rstrip()) for line in lines if " " in line.strip()), default=0)
-    if width < _WORD_WRAP_WIDTHS[0] and any(
-        len(line.strip()) > _WORD_WRAP_WIDTHS[-1] and " " not in line.strip() for line in lines
-    ):
-        width = MAIL_WIDTH  # every line of words is short where long words (URLs, paths) stood alone on their lines
-    if width not in _WORD_WRAP_WIDTHS:
-        return text
-    joins = _word_cuts(lines, width)
-    if len(joins) < MIN_WRAPPED_LINES and not any(lines[i + 1].lstrip()[:1].islower() for i in joins):
-        return text
-    return _joined(lines, joins, " ")
-
-
-def _joined(lines: list[str], joins: set[int], separator: str) -> str:
-    """``lines`` as text, each line in ``joins`` continued by the next one after ``separator``: a console's cut
-    (``""``) keeps the next line as it is, a word wrap (``" "``) drops its indentation."""
-    out: list[str] = []
-    pending: str | None = None
-    for i, line in enumerate(lines):
-        if pending is None:
-            pending = line
-        else:
-            pending += separator + (line.lstrip() if separator else line)
-        if i not in joins:
-            out.append(pending)
-            pending = None
-    return "\n".join(out)
-
-
-def _join_wrapped_lines(text: str) -> str:
-    """``text`` with the lines a console cut at its width, or a mail client or an editor wrapped at word boundaries,
-    joined again."""
-    return _unwrap_word_wrapped(_unwrap_hard_wrapped(text))
-
-
-def _join_concise_messages(text: str) -> str:
-    """``text`` with the message of each PowerShell 7 error record in ConciseView on one line.
-
-    ConciseView prints an error from a script as ``<reason>: <script>:<line>``, ``Line |``, the script's line
-    (``  12 |  <code>``), a line of ``~`` under the failing part, and the message behind ``     | ``, cut at the
-    console's width where a word ends and continued behind the same ``     | `` (PowerShell's
-    ``Get-ConciseViewPositionMessage``). The message's lines become one line in the shape the other error views
-    give it, ``<reason> : <message>`` (Windows PowerShell's NormalView, which the error-record entries read), behind
-    the prefix the header has (a builder's)."""
-    if "Line |" not in text:
-        return text
-    lines = text.split("\n")
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        out.append(lines[i])
-        header = lines[i].rstrip(" \t")
-        i += 1
-        if not header.endswith("Line |") or i >= len(lines):
-            continue
-        lead = header[:-6].rstrip(" ")
-        pad = header[len(lead) : -6]
-        head = _CONCISE_HEAD.match(out[-2], len(lead)) if len(out) > 1 and out[-2].startswith(lead) else None
-        if not lines[i].startswith(lead) or not _CONCISE_CODE.match(lines[i], len(lead)):
-            continue
-        out.append(lines[i])
-        i += 1
-        bar = lead + pad + "     | "
-        if i < len(lines) and lines[i].startswith(bar) and lines[i][len(bar) :].strip().startswith("~"):
-            out.append(lines[i])
-            i += 1
-        parts: list[str] = []
-        while i < len(lines) and lines[i].startswith(bar) and (part := lines[i][len(bar) :].strip()):
-            parts.append(part)
-            i += 1
-        if parts:
-            out.append(lead + pad + (head.group(1) + " : " if head else "") + " ".join(parts))
-    return "\n".join(out)
-
-
 def _machine_readable_message(match: re.Match[str]) -> str:
     return match.group(1).replace("\\r\\n", "\n").replace("\\n", "\n")
 
@@ -357,7 +187,7 @@ def unescape_pasted(text: str) -> str:
     marker dropped, and the lines a console cut at its width or a mail client or an editor wrapped at word boundaries
     joined again; its lines end in LF
     (``plain_line_ends``)."""
-    text = _join_wrapped_lines(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text))))
+    text = join_wrapped_lines(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text))))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break
@@ -370,4 +200,4 @@ def unescape_pasted(text: str) -> str:
     # the comma's stand-in also where a JSON or quote unescaping above already split a message into its lines
     text = _MACHINE_READABLE.sub(_machine_readable_message, text).replace(_PACKER_COMMA, ",")
     text = _MARKDOWN_LINE.sub(r"\1\3", _MARKDOWN_BULLET.sub(r"\1", text))
-    return _join_concise_messages(_join_wrapped_lines(text))
+    return join_concise_messages(join_wrapped_lines(text))
