@@ -1,10 +1,10 @@
 """Lines a console, an editor or PowerShell cut or wrapped, joined again.
 
-A console window cuts every long line at its width (80 or 120 columns), and when the program that printed it runs
-behind Packer, Packer puts its builder prefix (``==> azure-arm: ``, ``    azure-arm: ``) before each piece, so the
-pieces are as wide as the console behind that prefix. A mail client or a commit-message editor wraps lines at word
-boundaries (60 to 80 columns). PowerShell 7's ConciseView cuts an error record's message at the console's width behind
-``     | ``. Patterns are written for the line the program printed, so the pieces are joined again.
+A console window cuts every long line of a pasted text at its width (80 or 120 columns); a mail client or a
+commit-message editor wraps lines at word boundaries (60 to 80 columns); PowerShell 7's ConciseView cuts an error
+record's message at the console's width behind ``     | ``. Patterns are written for the line the program printed,
+so the pieces are joined again. Pieces a console on the build machine cut behind Packer's builder prefix stay as they
+are: a line of exactly that width that another line continues is as often a word wrap or a table row as a cut.
 """
 
 from __future__ import annotations
