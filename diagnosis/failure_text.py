@@ -161,8 +161,6 @@ FAILURE_STATEMENT = re.compile(
 )
 
 
-# What shows a failure in any text: a non-zero exit, Packer's failure lines, an ARM error object, a Failed (or a run's
-# PartiallySucceeded) state
 FAILURE_SIGNAL = re.compile(
     r"[Nn]on-zero exit status:? ?(?:exit status )?-?[1-9]|Bad exit status: [1-9]|exited with code:? ?"
     + NOT_REBOOT
