@@ -89,7 +89,8 @@ _LINE_WRAPPER = re.compile(
     r"|^[ \t]{0,3}(?:\u2502 ?|[\u2577\u2575][ \t]*$)"  # the box Terraform draws around an error: "│ Error: ..."
     r"|^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [\w.-]{1,80} [\w.@/-]{1,80}(?:\[\d{1,9}\])?: "  # syslog, journalctl
     # PowerShell's verbose and debug streams, as a script that runs the build relays its output (Write-Verbose)
-    r"|^(?:VERBOSE|DEBUG): ",
+    r"|^(?:VERBOSE|DEBUG): "
+    r"|^[ \t]{0,6}\d{1,7} \| ",  # a viewer's line-number gutter: "1351 | amazon-ebs.linux: ..."
     re.MULTILINE,
 )
 
@@ -180,13 +181,12 @@ def plain_line_ends(text: str) -> str:
 
 def unescape_pasted(text: str) -> str:
     """``text`` with JSON string escapes undone (as many levels as it shows), CLIXML made the lines it prints, HTML
-    entities decoded, and quote markers and CI log prefixes removed from its lines (a quote then a prefix, as a
-    reply quoting a CI log), Packer's machine-readable lines made the messages they carry, web pages' no-break and
-    zero-width characters, typographic quotes and ellipses and terminals' colour codes made plain or dropped
-    (``plain_text``), ``<br>`` made a line break, a whole line's Markdown code or emphasis marks and a list item's
-    marker dropped, and the lines a console cut at its width or a mail client or an editor wrapped at word boundaries
-    joined again; its lines end in LF
-    (``plain_line_ends``)."""
+    entities decoded, and quote markers, CI log prefixes and line-number gutters removed from its lines (a quote then
+    a prefix, as a reply quoting a CI log), Packer's machine-readable lines made the messages they carry, web pages'
+    no-break and zero-width characters, typographic quotes and ellipses and terminals' colour codes made plain or
+    dropped (``plain_text``), ``<br>`` made a line break, a whole line's Markdown code or emphasis marks and a list
+    item's marker dropped, and the lines a console cut at its width or a mail client or an editor wrapped at word
+    boundaries joined again; its lines end in LF (``plain_line_ends``)."""
     text = join_wrapped_lines(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text))))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):

@@ -121,6 +121,11 @@ def test_a_message_with_windows_or_old_mac_line_ends_reads_as_with_line_feeds(kb
             "    azure-arm.ubuntu2204: TASK [x]",
         ),
         ("> DEBUG: E: Unable to locate package x", "E: Unable to locate package x"),
+        (
+            "1351 | amazon-ebs.linux: Error! Bad return status for module build on kernel: 6.5.0 (x86_64)",
+            "amazon-ebs.linux: Error! Bad return status for module build on kernel: 6.5.0 (x86_64)",
+        ),
+        ("  12 |     azure-arm: E: x", "    azure-arm: E: x"),
         ("1589606815,,ui,say,==> azure-arm: done%!(PACKER_COMMA) moving on", "==> azure-arm: done, moving on"),
         ("1589606815,azure-arm,error,Script exited\\nnext", "Script exited\nnext"),
         (
@@ -152,6 +157,8 @@ def test_quote_markers_ci_prefixes_colour_codes_and_web_page_spaces_are_removed(
         "VERBOSE:",
         "1392158785,amazon-ebs,artifact-count,1",
         "1589606815 errors, ui, say",
+        "| 12 | x |",
+        "2 || exit 1",
     ],
 )
 def test_script_output_inner_angle_brackets_and_brackets_that_are_no_colour_code_stay(kept: str) -> None:
