@@ -30,6 +30,7 @@ Packer's machine-readable output (``1589606815,,ui,error,<message>``, commas as 
 from __future__ import annotations
 
 import html
+import itertools
 import re
 
 from diagnosis.wrapped import join_concise_messages, join_wrapped_lines
@@ -89,10 +90,23 @@ _LINE_WRAPPER = re.compile(
     r"|^[ \t]{0,3}(?:\u2502 ?|[\u2577\u2575][ \t]*$)"  # the box Terraform draws around an error: "│ Error: ..."
     r"|^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [\w.-]{1,80} [\w.@/-]{1,80}(?:\[\d{1,9}\])?: "  # syslog, journalctl
     # PowerShell's verbose and debug streams, as a script that runs the build relays its output (Write-Verbose)
-    r"|^(?:VERBOSE|DEBUG): "
-    r"|^[ \t]{0,6}\d{1,7} \| ",  # a viewer's line-number gutter: "1351 | amazon-ebs.linux: ..."
+    r"|^(?:VERBOSE|DEBUG): ",
     re.MULTILINE,
 )
+
+
+# a viewer's or a reply's line-number gutter ("1351 | amazon-ebs.linux: ..."), counted as one only where the numbers run
+# on from line to line: PowerShell's concise error view numbers one line of its record, a table's cells are no run
+_GUTTER = re.compile(r"^[ \t]{0,6}(\d{1,7}) \| ", re.MULTILINE)
+MIN_GUTTER_RUN = 3
+
+
+def _drop_line_number_gutter(text: str) -> str:
+    numbers = [int(m.group(1)) for m in _GUTTER.finditer(text)]
+    runs = sum(1 for a, b in itertools.pairwise(numbers) if b == a + 1)
+    if runs + 1 < MIN_GUTTER_RUN or 2 * runs < len(numbers):
+        return text
+    return _GUTTER.sub("", text)
 
 
 def _unescape_json(match: re.Match[str]) -> str:
@@ -187,7 +201,7 @@ def unescape_pasted(text: str) -> str:
     dropped (``plain_text``), ``<br>`` made a line break, a whole line's Markdown code or emphasis marks and a list
     item's marker dropped, and the lines a console cut at its width or a mail client or an editor wrapped at word
     boundaries joined again; its lines end in LF (``plain_line_ends``)."""
-    text = join_wrapped_lines(_HTML_BREAK.sub("\n", plain_text(plain_line_ends(text))))
+    text = join_wrapped_lines(_HTML_BREAK.sub("\n", plain_text(_drop_line_number_gutter(plain_line_ends(text)))))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from diagnosis import diagnose
-from diagnosis.pasted import clixml_lines, unescape_pasted
+from diagnosis.pasted import _drop_line_number_gutter, clixml_lines, unescape_pasted
 from diagnosis.rules import BUILTIN_DIR, load_knowledge_base
 from tests.diagnosis.realscoring import REAL, scoring
 
@@ -121,11 +121,6 @@ def test_a_message_with_windows_or_old_mac_line_ends_reads_as_with_line_feeds(kb
             "    azure-arm.ubuntu2204: TASK [x]",
         ),
         ("> DEBUG: E: Unable to locate package x", "E: Unable to locate package x"),
-        (
-            "1351 | amazon-ebs.linux: Error! Bad return status for module build on kernel: 6.5.0 (x86_64)",
-            "amazon-ebs.linux: Error! Bad return status for module build on kernel: 6.5.0 (x86_64)",
-        ),
-        ("  12 |     azure-arm: E: x", "    azure-arm: E: x"),
         ("1589606815,,ui,say,==> azure-arm: done%!(PACKER_COMMA) moving on", "==> azure-arm: done, moving on"),
         ("1589606815,azure-arm,error,Script exited\\nnext", "Script exited\nnext"),
         (
@@ -136,6 +131,28 @@ def test_a_message_with_windows_or_old_mac_line_ends_reads_as_with_line_feeds(kb
 )
 def test_quote_markers_ci_prefixes_colour_codes_and_web_page_spaces_are_removed(wrapped: str, line: str) -> None:
     assert unescape_pasted(wrapped) == line
+
+
+def test_a_line_number_gutter_that_runs_on_from_line_to_line_is_removed() -> None:
+    numbered = " 998 | amazon-ebs.linux: Building for 6.5.0\n 999 | amazon-ebs.linux: Error! Bad return status\n"
+    numbered += "1000 |     amazon-ebs.linux: Consult make.log"
+    assert unescape_pasted(numbered).split("\n") == [
+        "amazon-ebs.linux: Building for 6.5.0",
+        "amazon-ebs.linux: Error! Bad return status",
+        "    amazon-ebs.linux: Consult make.log",
+    ]
+
+
+@pytest.mark.parametrize(
+    "numbered",
+    [
+        "Line | Count\n  1 | 2\n  3 | 4\n  7 | 8",  # a table: its numbers do not run on
+        "  12 | a\n  13 | b",  # two lines are no run
+        "Line |\n  12 |  Install-Module x\n     |  ~~~~~~~~~~~~~~~\n     | No match was found",  # a concise view
+    ],
+)
+def test_numbers_before_bars_that_are_no_gutter_stay(numbered: str) -> None:
+    assert _drop_line_number_gutter(numbered) == numbered
 
 
 @pytest.mark.parametrize(
