@@ -101,7 +101,7 @@ CORE_DUMPED = (
 # with open permissions, none loadable, a bad sshd_config option); a request's validation stated without an error word
 # (a named parameter, property, field or argument that is required, invalid, not supported or out of range; one of two
 # settings only); Windows refusing a password its policy rejects (NERR_PasswordTooShort, 2245, as net.exe and
-# New-LocalUser print it)
+# New-LocalUser print it); cmd.exe refusing a command line (a Unix command such as "mkdir -p" sent to Windows)
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
@@ -112,7 +112,7 @@ NO_ERROR_WORD_FAILURE = (
     r"|sudo: (?:no password was provided|\d{1,3} incorrect password attempts?)"
     r"|The audit system is in immutable mode, no rule changes allowed"
     r"|\+ CategoryInfo {0,20}: [A-Z][A-Za-z]{2,30}: "
-    r"|The filename, directory name, or volume label syntax is incorrect"
+    r"|The filename, directory name, or volume label syntax is incorrect|The syntax of the command is incorrect\."
     r"|\bline \d{1,7}: {1,8}\d{1,8} (?:Terminated|Hangup)\b|(?m:^[ \t]{0,8}(?:Terminated|Hangup)[ \t\r]*$)"
     r"|\bsignal: killed\b|npm ERR! errno -?\d|tar: Child returned status [1-9]"
     r"|(?m:^[ \t]{0,8}(?:[a-z_]\w{0,60}\.){1,6}[A-Z]\w{0,60}(?:Error|Exception)[ \t\r]*$)"

@@ -259,6 +259,8 @@ STATEMENTS = [
     lambda w, s: f"Parameter 'osDisk.diskSizeGB' should be greater than or equal to {s}.",
     lambda w, s: f"/etc/ssh/sshd_config line {s}: Bad configuration option: {w.replace(' ', '')}",
     lambda w, s: f"Permissions for 'C:\\ProgramData\\ssh\\ssh_host_{w.replace(' ', '_')}_key' are too open.",
+    lambda w, s: f"    azure-arm: Creating {w} staging directory...\n"
+    "    azure-arm: The syntax of the command is incorrect.",
     lambda w, s: "The password does not meet the password policy requirements. Check the minimum password length, "
     "password complexity and password history requirements.",
 ]
