@@ -423,6 +423,8 @@ HARMLESS = [
     "perl: warning: Setting locale failed.",
     "update-alternatives: warning: skip creation of /usr/share/man/man1/x.1.gz because associated file "
     "/usr/share/man/man1/y.1.gz (of link group x) doesn't exist",
+    "Do you want to continue? [Y/n] Y",
+    "Ignore the mismatch and continue? [y/N]: y",
 ]
 
 
