@@ -147,7 +147,11 @@ def _scan(log, kb: KnowledgeBase, *, text_mode: bool, source: str) -> tuple[Scan
     users, user_recorder = kb.users, None
     if users is not None:
         user_recorder, user_backend = _backend(users, text_mode, ScanResult(source=source))
-        backend = _Both(backend, user_backend)
+        counted: set[int] = set()  # a line both tables hit counts once in the result's line counts
+        recorder.shared_counted = user_recorder.shared_counted = counted
+        recorder.overridden = frozenset(users.rules)
+        user_recorder.tally = result
+        backend = _Both(backend, user_backend, counted)
     chunks, _name = open_source(log)
     seen = Encoding()
     tail, tail_line = drive(normalized(chunks, seen), result, backend)
@@ -170,10 +174,12 @@ def _backend(kb: KnowledgeBase, text_mode: bool, result: ScanResult) -> tuple[Re
 
 
 class _Both:
-    """Two backends fed the same blocks in turn (``core.Backend``)."""
+    """Two backends fed the same blocks in turn (``core.Backend``); ``counted``: the lines their recorders counted,
+    kept for the lines a block may still give them (an over-long line continues in the next)."""
 
-    def __init__(self, first: Backend, second: Backend) -> None:
+    def __init__(self, first: Backend, second: Backend, counted: set[int]) -> None:
         self.backends = (first, second)
+        self.counted = counted
 
     def feed(self, block: bytes) -> None:
         for backend in self.backends:
@@ -184,6 +190,7 @@ class _Both:
             backend.end()
 
     def lines(self, buf: bytes, offset: int, end: int, line_no: int, partial: bool) -> None:
+        self.counted.difference_update([n for n in self.counted if n < line_no])
         for backend in self.backends:
             backend.lines(buf, offset, end, line_no, partial)
 

@@ -121,6 +121,11 @@ class Recorder:
         self.steps = StepTracker(result)
         self.trackers: dict[str, RuleTracker] = {}
         self.counted_line = 0  # the last line counted in truncated_lines / packer_lines
+        # the result those counts go to, and the lines already counted there when a second table's recorder
+        # (a rules file's, ``diagnosis.scanner``) records the same lines into it
+        self.tally = result
+        self.shared_counted: set[int] | None = None
+        self.overridden: frozenset[str] = frozenset()  # entries a rules file replaces: its own table records them
         self.marked_line = 0  # the last line a marker applied on, and the kinds applied there: a marker applies
         self.marked_kinds: set[str] = set()  # once per line, however many windows of an over-long line match it
 
@@ -148,6 +153,8 @@ class Recorder:
                 applied = True
                 continue
             rule_id = rule_ids[i]
+            if rule_id in self.overridden:
+                continue
             tracker = trackers.get(rule_id)
             if tracker is None:
                 tracker = trackers[rule_id] = RuleTracker()
@@ -170,10 +177,14 @@ class Recorder:
 
     def count_line(self, head: bytes, line_no: int, truncated: bool) -> None:
         """Counts a recorded line once: over-long (``truncated``), in packer's shape (``head``: its start)."""
-        if line_no == self.counted_line:
+        if self.shared_counted is not None:
+            if line_no in self.shared_counted:
+                return
+            self.shared_counted.add(line_no)
+        elif line_no == self.counted_line:
             return
         self.counted_line = line_no
-        res = self.result
+        res = self.tally
         if truncated:
             res.truncated_lines += 1
         if PACKER_HEAD.match(head):
@@ -184,7 +195,7 @@ class Recorder:
     def read_operation_id(self, head: bytes) -> None:
         op = parse_line(head.decode("utf-8", "replace")).operation_id
         if op and _GUID.fullmatch(op):
-            self.result.operation_id = op
+            self.tally.operation_id = op
 
     def finish(self) -> None:
         hits = self.result.hits

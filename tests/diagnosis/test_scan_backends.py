@@ -653,6 +653,25 @@ def test_a_rules_file_scans_beside_the_built_in_table_as_one_table_would(path, m
     assert _both(monkeypatch, lambda: run(kb)) == _both(monkeypatch, lambda: run(one_table))
 
 
+def test_a_rules_file_counts_each_hit_line_once_as_one_table_would(monkeypatch, tmp_path):
+    """Line counts follow the lines one table of all entries records: a line only the file's entries hit counts,
+    a line both tables hit counts once, and a line only an overridden built-in entry's patterns hit does not."""
+    from diagnosis.rules import KnowledgeBase
+
+    op = "[0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0] PACKER OUT"
+    log = "\n".join(
+        [
+            f"{op}     azure-arm: Retrying the download",  # the file's entry only
+            f"{op}     azure-arm: error: exited with code 3",  # both tables
+            f"{op} ==> azure-arm: Script exited with non-zero exit status: 1",  # the overridden entry's own pattern
+            f"{op} Build 'azure-arm' errored after 1 minute",
+        ]
+    ).encode()
+    kb = load_knowledge_base([_rules_file(tmp_path)], use_env=False)
+    one_table = KnowledgeBase(dict(kb.rules))
+    assert _both(monkeypatch, lambda: _dump(scan(log, kb))) == _both(monkeypatch, lambda: _dump(scan(log, one_table)))
+
+
 def test_a_rules_file_leaves_the_built_in_automaton_as_it_is(monkeypatch, tmp_path):
     """Loading a rules file compiles the file's own small table; the built-in automaton is neither compiled again
     nor stored again under another key."""
