@@ -159,7 +159,7 @@ def _scan(log, kb: KnowledgeBase, *, text_mode: bool, source: str) -> tuple[Scan
     recorder.finish()
     if users is not None and user_recorder is not None:
         user_recorder.finish()
-        _merge_hits(result, user_recorder.result, users)
+        _merge_hits(result, user_recorder.result)
     _finish_tail(result, tail, tail_line)
     result.mask_secret_lines()
     return result, recorder
@@ -195,11 +195,11 @@ class _Both:
             backend.lines(buf, offset, end, line_no, partial)
 
 
-def _merge_hits(result: ScanResult, users: ScanResult, entries: KnowledgeBase) -> None:
-    """The rules files' hits into ``result``: an entry they override decides by their patterns only; the hits stay
-    in the order of their first line, as one table would have recorded them."""
-    merged = {key: rh for key, rh in result.hits.items() if key not in entries.rules}
-    merged.update(users.hits)
+def _merge_hits(result: ScanResult, users: ScanResult) -> None:
+    """The rules files' hits into ``result`` (the built-in table's recorder skipped the entries they override, which
+    decide by the files' patterns only); the hits stay in the order of their first line, as one table would have
+    recorded them."""
+    merged = {**result.hits, **users.hits}
     result.hits = dict(sorted(merged.items(), key=lambda item: item[1].first[0].line if item[1].first else 0))
 
 
