@@ -1,8 +1,9 @@
 """Lines a console, an editor or PowerShell cut or wrapped, joined again.
 
-A console window cuts every long line of a pasted text at its width (80 or 120 columns); a mail client or a
-commit-message editor wraps lines at word boundaries (60 to 80 columns); PowerShell 7's ConciseView cuts an error
-record's message at the console's width behind ``     | ``. Patterns are written for the line the program printed,
+A console window cuts every long line of a pasted text at its width (80 or 120 columns, or one column less where
+PowerShell's formatter wrote it: it keeps the console's last column free); a mail client or a commit-message editor
+wraps lines at word boundaries (60 to 80 columns); PowerShell 7's ConciseView cuts an error record's message at the
+console's width behind ``     | ``. Patterns are written for the line the program printed,
 so the pieces are joined again. Pieces a console on the build machine cut behind Packer's builder prefix stay as they
 are: a line of exactly that width that another line continues is as often a word wrap or a table row as a cut.
 """
@@ -15,8 +16,9 @@ import re
 _DATE = r"\d{4}[/-]\d\d[/-]\d\d"
 _RECORD_START = re.compile(_DATE)
 
-# widths at which consoles cut lines (conhost's and terminals' default window widths)
-CONSOLE_WIDTHS = (80, 120)
+# widths at which consoles cut lines: conhost's and terminals' default window widths, and one column less for
+# PowerShell's formatted output (ConsoleLineOutput.ColumnNumber leaves the buffer's last column unwritten)
+CONSOLE_WIDTHS = (79, 80, 119, 120)
 
 # PowerShell 7's ConciseView of an error in a script: the script's numbered line below its "Line |" header
 _CONCISE_CODE = re.compile(r" *\d{1,7} \| ")

@@ -47,6 +47,19 @@ def test_a_console_cut_next_to_a_space_or_inside_a_name_is_joined_again(cut: tup
     assert unescape_pasted(f"{line}\n{rest}\nnext line") == f"{line}{rest}\nnext line"
 
 
+@pytest.mark.parametrize("width", [79, 119])
+def test_powershell_output_cut_one_column_short_of_the_console_is_joined_again(kb, width: int) -> None:
+    # PowerShell's formatter leaves the console's last column unwritten: an 80- or 120-column window cuts at 79 or 119
+    record = (
+        "New-AzResourceGroupDeployment : 09:14:02 - Resource Microsoft.Compute/virtualMachines/extensions 'vm/setup' "
+        "failed with message 'VM has reported a failure when processing extension 'setup'. Error message: \"Invoking "
+        "web request failed with error. The remote server returned an error: (404) Not Found.\"'"
+    )
+    cut = "\n".join(record[i : i + width] for i in range(0, len(record), width))
+    assert unescape_pasted(cut) == record
+    assert diagnose(cut, rules=kb).category == "customizer-download-failed"
+
+
 def test_a_bordered_table_of_one_width_is_not_joined() -> None:
     rows = [("win2022", "Failed"), ("ubuntu", "Ok")] * 3
     table = "\n".join(f"|{name:<38}|{state:<39}|" for name, state in rows)
