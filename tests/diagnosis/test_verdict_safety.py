@@ -263,6 +263,8 @@ STATEMENTS = [
     "    azure-arm: The syntax of the command is incorrect.",
     lambda w, s: "The password does not meet the password policy requirements. Check the minimum password length, "
     "password complexity and password history requirements.",
+    lambda w, s: f"Invalid{w.title().replace(' ', '')}: The provided {w} '{w.replace(' ', '-')}-{s}' is not formatted "
+    "correctly.",
 ]
 CALM = ["Hello,", "I run the build from a pipeline.", "Thanks for any help", "    azure-arm: Done."]
 
@@ -279,6 +281,18 @@ def test_a_stated_failure_is_never_none(statement, words, status, before, after)
     text = "\n".join([*before, statement(words, status), *after])
     d = diagnose_input(text.encode(), KB)
     assert d.category != "none", (text, d.summary)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "InvalidJsonReferenceFormat: Reference Id /subscriptions/x/subnets//subscriptions/x/subnets/a is not formatted "
+        "correctly.",
+        "  InvalidResourceGroup: The provided resource group name 'rg-a' has a length of '91' (too long).",
+    ],
+)
+def test_an_azure_invalid_code_opening_a_line_is_a_failure(line):
+    assert diagnose_input(line.encode(), KB).category != "none"
 
 
 TEMPLATE = """{
