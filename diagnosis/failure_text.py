@@ -183,6 +183,7 @@ FAILURE_SIGNAL = re.compile(
     r"|context deadline exceeded|context canceled|(?i:\bunexpected EOF\b)|Build was (?:cancelled|halted)"
     r"|Cleanly cancelled builds after being interrupted"  # packer build: its context was cancelled (exit 1)
     r"|\bexited with return code [1-9]"  # run-parts: a kernel postinst or cron hook failed
+    r"|(?m:\bRan [^\n]{1,500} returned -?[1-9]\d{0,11}[ \t\r]*$)"  # mixlib-shellout: a status Chef did not allow
     r"|Segmentation fault\s{0,8}\(core dumped\)|Kernel panic - not syncing|UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY"
     r"|"
     + GO_PANIC

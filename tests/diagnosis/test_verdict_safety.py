@@ -295,6 +295,14 @@ def test_an_azure_invalid_code_opening_a_line_is_a_failure(line):
     assert diagnose_input(line.encode(), KB).category != "none"
 
 
+def test_the_status_chef_did_not_allow_closing_a_commands_output_is_a_failure():
+    text = (
+        "    ---- End output of start \"\" /wait \"c:\\chef\\cache\\kb.msu\" /quiet ----\n"
+        "    Ran start \"\" /wait \"c:\\chef\\cache\\kb.msu\" /quiet returned -2145124329\n"
+    )
+    assert diagnose_input(text.encode(), KB).category != "none"
+
+
 TEMPLATE = """{
   "type": "Microsoft.VirtualMachineImages/imageTemplates",
   "properties": {
