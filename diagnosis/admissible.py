@@ -63,7 +63,8 @@ _RECORD_START = re.compile(
 _QUOTED_SOURCE = re.compile(r"^\+{1,9} (?!CategoryInfo\b|FullyQualifiedErrorId\b)")
 _WARNING = re.compile(
     r"^(?:\d{4}[/-]\d\d[/-]\d\d[ T]\d\d:\d\d:\d\d\S{0,12}\s{1,4})?"
-    r"(?:WARNING:|Warning:|WARN:|\[WARN\]|\[WARNING\]|W:|[\w./-]{1,80}: warning:)\s"
+    r"(?:\[[a-z][\w-]{0,40}\] )?"  # kubeadm's phase tag: "[preflight] WARNING: ..."
+    r"(?:WARNING:|Warning:|WARN:|\[WARN\]|\[WARNING\]|\[WARNING [\w.-]{1,80}\]:|W:|[\w./-]{1,80}: warning:)\s"
 )
 _WARNING_LEVELS = ("WARN", "WARNING")
 LATENT_CATEGORIES = ("pending-restart",)

@@ -150,6 +150,8 @@ QUOTES = [
     lambda line: f"+ if ($err -match '{line}') {{ exit 1 }}",  # a PowerShell error record's source line
     lambda line: f"WARNING: {line}",  # az CLI
     lambda line: f"2024/03/01 10:00:00 [WARN] {line}",  # packer
+    lambda line: f"[preflight] WARNING: {line}",  # kubeadm before 1.8
+    lambda line: f"[WARNING SystemVerification]: {line}",  # kubeadm
 ]
 PASTED_NOISE = ["==> azure-arm: Provisioning with shell script: /tmp/a.sh", "    azure-arm: Done.", "It fails:"]
 
