@@ -102,7 +102,8 @@ CORE_DUMPED = (
 # (a named parameter, property, field or argument that is required, invalid, not supported or out of range; one of two
 # settings only); Windows refusing a password its policy rejects (NERR_PasswordTooShort, 2245, as net.exe and
 # New-LocalUser print it); cmd.exe refusing a command line (a Unix command such as "mkdir -p" sent to Windows); an
-# Azure error code of the Invalid<what> family opening a line as SDKs and tools print it ("InvalidResourceGroup: ...")
+# Azure error code of the Invalid<what> family opening a line as SDKs and tools print it ("InvalidResourceGroup: ...");
+# nginx's levels above error (src/core/ngx_log.c: emerg, alert, crit) and its configuration test's failure
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
@@ -134,6 +135,7 @@ NO_ERROR_WORD_FAILURE = (
     r"|\bSpecify either [^\n]{1,200}, not both\b|\bis not supported in this region\b"
     r"|\bis not (?:a valid \w|one of the allowed values\b)"
     r"|(?m:^[ \t]{0,8}Invalid[A-Z][A-Za-z]{2,60}: \S)"
+    r"|\bnginx: \[(?:emerg|alert|crit)\] |\bnginx: configuration file \S{1,300} test failed"
 )
 # Windows Installer's success codes that ask for a restart (ERROR_SUCCESS_REBOOT_REQUIRED 3010,
 # ERROR_SUCCESS_REBOOT_INITIATED 1641): a tool's "exit code 3010" alone is no failure; Packer's own

@@ -291,9 +291,10 @@ def test_a_stated_failure_is_never_none(statement, words, status, before, after)
         "InvalidJsonReferenceFormat: Reference Id /subscriptions/x/subnets//subscriptions/x/subnets/a is not formatted "
         "correctly.",
         "  InvalidResourceGroup: The provided resource group name 'rg-a' has a length of '91' (too long).",
+        '> nginx: [emerg] "ssl_protocols" directive is duplicate in /etc/nginx/conf.d/tls.conf:14',
     ],
 )
-def test_an_azure_invalid_code_opening_a_line_is_a_failure(line):
+def test_a_failure_stated_by_a_code_or_a_level_without_an_error_word_is_no_none(line):
     assert diagnose_input(line.encode(), KB).category != "none"
 
 
