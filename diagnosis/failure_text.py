@@ -116,7 +116,7 @@ NO_ERROR_WORD_FAILURE = (
     r"|\+ CategoryInfo {0,20}: [A-Z][A-Za-z]{2,30}: "
     r"|The filename, directory name, or volume label syntax is incorrect|The syntax of the command is incorrect\."
     r"|\bline \d{1,7}: {1,8}\d{1,8} (?:Terminated|Hangup)\b|(?m:^[ \t]{0,8}(?:Terminated|Hangup)[ \t\r]*$)"
-    r"|\bsignal: killed\b|npm ERR! errno -?\d|tar: Child returned status [1-9]"
+    r"|\bsignal: killed\b|(?m:^[ \t]{0,8}npm (?:ERR!|error) \S)|tar: Child returned status [1-9]"
     r"|(?m:^[ \t]{0,8}(?:[a-z_]\w{0,60}\.){1,6}[A-Z]\w{0,60}(?:Error|Exception)[ \t\r]*$)"
     r"|Command exceeded allowed execution time, process terminated|\bDied at \S{1,300} line \d{1,7}\."
     r"|No such command: [\w-]{1,60}\. Please use |try to add (?:'|\\u0027)--allowerasing(?:'|\\u0027) to command line"
