@@ -294,6 +294,7 @@ def test_a_stated_failure_is_never_none(statement, words, status, before, after)
         '> nginx: [emerg] "ssl_protocols" directive is duplicate in /etc/nginx/conf.d/tls.conf:14',
         "npm ERR! If you're sure you want to delete the entire cache, rerun this command with --force.",
         "npm error Missing script: \"build\"",
+        "umount: /mnt/image: target is busy.",
     ],
 )
 def test_a_failure_stated_by_a_code_or_a_level_without_an_error_word_is_no_none(line):
