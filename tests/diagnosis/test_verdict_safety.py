@@ -295,6 +295,7 @@ def test_a_stated_failure_is_never_none(statement, words, status, before, after)
         "npm ERR! If you're sure you want to delete the entire cache, rerun this command with --force.",
         "npm error Missing script: \"build\"",
         "umount: /mnt/image: target is busy.",
+        "Chef::Mixin::Template::TemplateError\n------------------------------------\nundefined method `each'",
     ],
 )
 def test_a_failure_stated_by_a_code_or_a_level_without_an_error_word_is_no_none(line):
