@@ -8,8 +8,7 @@ A knowledge-base match is a candidate for the answer only when its line can be t
 * **template script text**: in a pasted text, the lines of an image template's ``inline`` array are commands
   the customizer would run, not what it printed;
 * **a warning**: a line at warning level (``WARNING:``, ``[WARN]``, apt's ``W:``, kubeadm's ``[WARNING <check>]:``,
-  ``<program>: warning:``) reports
-  something the tool went on after;
+  ``<program>: warning:``) reports something the tool went on after;
 * **another step**: in a customization.log, a line inside a provisioner that ended and is not the failed one
   belongs to a step that completed (a retry that recovered, an error the script handled); in any text, a line
   followed by Packer starting another provisioner (``==> azure-arm: Provisioning with ...``, ``Restarting

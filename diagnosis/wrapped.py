@@ -3,9 +3,9 @@
 A console window cuts every long line of a pasted text at its width (80 or 120 columns, or one column less where
 PowerShell's formatter wrote it: it keeps the console's last column free); a mail client or a commit-message editor
 wraps lines at word boundaries (60 to 80 columns); PowerShell 7's ConciseView cuts an error record's message at the
-console's width behind ``     | ``. Patterns are written for the line the program printed,
-so the pieces are joined again. Pieces a console on the build machine cut behind Packer's builder prefix stay as they
-are: a line of exactly that width that another line continues is as often a word wrap or a table row as a cut.
+console's width behind ``     | ``. Patterns are written for the line the program printed, so the pieces are joined
+again. Pieces a console on the build machine cut behind Packer's builder prefix stay as they are: a line of exactly
+that width that another line continues is as often a word wrap or a table row as a cut.
 """
 
 from __future__ import annotations
