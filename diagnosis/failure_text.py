@@ -105,7 +105,8 @@ CORE_DUMPED = (
 # Azure error code of the Invalid<what> family opening a line as SDKs and tools print it ("InvalidResourceGroup: ...");
 # nginx's levels above error (src/core/ngx_log.c: emerg, alert, crit) and its configuration test's failure; mount and
 # umount refusing a busy target (util-linux libmount context_mount.c, context_umount.c); an exception's class alone
-# on a line, the heading Chef's error inspectors underline (lib/chef/formatters/error_description.rb)
+# on a line, with or without a colon: the heading Chef's error inspectors underline
+# (lib/chef/formatters/error_description.rb), or a class whose message is empty
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
@@ -139,7 +140,7 @@ NO_ERROR_WORD_FAILURE = (
     r"|(?m:^[ \t]{0,8}Invalid[A-Z][A-Za-z]{2,60}: \S)"
     r"|\bnginx: \[(?:emerg|alert|crit)\] |\bnginx: configuration file \S{1,300} test failed"
     r"|\bu?mount: [^\n]{1,300}: (?:mount point|target) is busy\b"
-    r"|(?m:^[ \t]{0,8}(?:[A-Z]\w{0,60}::){0,6}[A-Z]\w{0,60}(?:Error|Exception)[ \t\r]*$)"
+    r"|(?m:^[ \t]{0,8}(?:[A-Z]\w{0,60}::){0,6}[A-Z]\w{0,60}(?:Error|Exception):?[ \t\r]*$)"
 )
 # Windows Installer's success codes that ask for a restart (ERROR_SUCCESS_REBOOT_REQUIRED 3010,
 # ERROR_SUCCESS_REBOOT_INITIATED 1641): a tool's "exit code 3010" alone is no failure; Packer's own

@@ -294,6 +294,7 @@ def test_a_stated_failure_is_never_none(statement, words, status, before, after)
         "npm error Missing script: \"build\"",
         "umount: /mnt/image: target is busy.",
         "Chef::Mixin::Template::TemplateError\n------------------------------------\nundefined method `each'",
+        "Generated at 2013-12-13 10:34:19 +0400\nChef::Mixin::Template::TemplateError:\n",
         # mixlib-shellout's last line when Chef did not allow a command's exit status
         "    ---- End output of wusa.exe c:\\chef\\cache\\kb.msu /quiet ----\n"
         "    Ran wusa.exe c:\\chef\\cache\\kb.msu /quiet returned -2145124329",
