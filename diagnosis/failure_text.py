@@ -89,24 +89,24 @@ BASH_KILLED = r"(?m:^[ \t]{0,8}Killed[ \t\r]*$)"
 CORE_DUMPED = (
     r"\b(?:Aborted|Segmentation fault|Bus error|Illegal instruction|Floating point exception)[ \t]{1,40}\(core dumped\)"
 )
-# failures stated without an error word: Travis CI's exit line, Task Scheduler's refused definition, takeown's refusal,
-# OpenSSH's client losing or failing its connection (a script's ssh, scp or git over SSH), .NET ending a process (a
-# stack overflow, Environment.FailFast), the Azure portal's and many tools' failure without details, Go's HTTPS client
-# answered in plain HTTP, sudo refusing a missing or wrong password, auditctl refusing rules once they are locked,
-# PowerShell's error record (its CategoryInfo line), Win32 123, a command ended by SIGTERM or SIGHUP (bash) or killed
-# (Go's os/exec), npm's and tar's failure lines, a Python exception without a message, Chef's command time-out and
-# Perl's die; dnf's unknown command (a plugin not installed), conflict and unopenable package lines, iptables' refusals,
-# RHEL's service wrapper refusing a non-LSB action, a Python exception from an exceptions or errors module whose class
-# name has no Error word (google.api_core.exceptions.ServiceUnavailable); OpenSSH's sshd refusing to start (host keys
-# with open permissions, none loadable, a bad sshd_config option); a request's validation stated without an error word
-# (a named parameter, property, field or argument that is required, invalid, not supported or out of range; one of two
-# settings only); Windows refusing a password its policy rejects (NERR_PasswordTooShort, 2245, as net.exe and
-# New-LocalUser print it); cmd.exe refusing a command line (a Unix command such as "mkdir -p" sent to Windows); an
-# Azure error code of the Invalid<what> family opening a line as SDKs and tools print it ("InvalidResourceGroup: ...");
-# nginx's levels above error (src/core/ngx_log.c: emerg, alert, crit) and its configuration test's failure; mount and
-# umount refusing a busy target (util-linux libmount context_mount.c, context_umount.c); an exception's class alone
-# on a line, with or without a colon: the heading Chef's error inspectors underline
-# (lib/chef/formatters/error_description.rb), or a class whose message is empty
+# failures stated without an error word: Travis CI's exit line, Task Scheduler's refused definition, takeown's
+# refusal, OpenSSH's client losing or failing its connection (a script's ssh, scp or git over SSH), .NET ending a
+# process (a stack overflow, Environment.FailFast), the Azure portal's and many tools' failure without details, Go's
+# HTTPS client answered in plain HTTP, sudo refusing a missing or wrong password, auditctl refusing rules once they
+# are locked, PowerShell's error record (its CategoryInfo line), Win32 123, a command ended by SIGTERM or SIGHUP
+# (bash) or killed (Go's os/exec), npm's and tar's failure lines, a Python exception without a message and a Ruby one
+# (its class alone on a line, with or without a colon: the heading Chef's error inspectors underline,
+# lib/chef/formatters/error_description.rb), Chef's command time-out and Perl's die; dnf's unknown command (a plugin
+# not installed), conflict and unopenable package lines, iptables' refusals, RHEL's service wrapper refusing a non-LSB
+# action, a Python exception from an exceptions or errors module whose class name has no Error word
+# (google.api_core.exceptions.ServiceUnavailable); OpenSSH's sshd refusing to start (host keys with open permissions,
+# none loadable, a bad sshd_config option); a request's validation stated without an error word (a named parameter,
+# property, field or argument that is required, invalid, not supported or out of range; one of two settings only);
+# Windows refusing a password its policy rejects (NERR_PasswordTooShort, 2245, as net.exe and New-LocalUser print it);
+# cmd.exe refusing a command line (a Unix command such as "mkdir -p" sent to Windows); an Azure error code of the
+# Invalid<what> family opening a line as SDKs and tools print it ("InvalidResourceGroup: ..."); nginx's levels above
+# error (src/core/ngx_log.c: emerg, alert, crit) and its configuration test's failure; mount and umount refusing a
+# busy target (util-linux libmount context_mount.c, context_umount.c)
 NO_ERROR_WORD_FAILURE = (
     r"The command \"[^\"\n]{1,300}\" exited with [1-9]\d{0,2}\."
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
@@ -121,6 +121,7 @@ NO_ERROR_WORD_FAILURE = (
     r"|\bline \d{1,7}: {1,8}\d{1,8} (?:Terminated|Hangup)\b|(?m:^[ \t]{0,8}(?:Terminated|Hangup)[ \t\r]*$)"
     r"|\bsignal: killed\b|(?m:^[ \t]{0,8}npm (?:ERR!|error) \S)|tar: Child returned status [1-9]"
     r"|(?m:^[ \t]{0,8}(?:[a-z_]\w{0,60}\.){1,6}[A-Z]\w{0,60}(?:Error|Exception)[ \t\r]*$)"
+    r"|(?m:^[ \t]{0,8}(?:[A-Z]\w{0,60}::){0,6}[A-Z]\w{0,60}(?:Error|Exception):?[ \t\r]*$)"
     r"|Command exceeded allowed execution time, process terminated|\bDied at \S{1,300} line \d{1,7}\."
     r"|No such command: [\w-]{1,60}\. Please use |try to add (?:'|\\u0027)--allowerasing(?:'|\\u0027) to command line"
     r"|\bProblem opening package \S{1,300}\.rpm|iptables: (?:No chain/target/match by that name|Bad rule \()"
@@ -140,7 +141,6 @@ NO_ERROR_WORD_FAILURE = (
     r"|(?m:^[ \t]{0,8}Invalid[A-Z][A-Za-z]{2,60}: \S)"
     r"|\bnginx: \[(?:emerg|alert|crit)\] |\bnginx: configuration file \S{1,300} test failed"
     r"|\bu?mount: [^\n]{1,300}: (?:mount point|target) is busy\b"
-    r"|(?m:^[ \t]{0,8}(?:[A-Z]\w{0,60}::){0,6}[A-Z]\w{0,60}(?:Error|Exception):?[ \t\r]*$)"
 )
 # Windows Installer's success codes that ask for a restart (ERROR_SUCCESS_REBOOT_REQUIRED 3010,
 # ERROR_SUCCESS_REBOOT_INITIATED 1641): a tool's "exit code 3010" alone is no failure; Packer's own
