@@ -448,12 +448,14 @@ HARMLESS = [
     "/usr/share/man/man1/y.1.gz (of link group x) doesn't exist",
     "Do you want to continue? [Y/n] Y",
     "Ignore the mismatch and continue? [y/N]: y",
+    ":: Proceed with installation? [Y/n]",
+    ':: Import PGP key 9B7A287D9A2EC608, "David Runge <dvzrv@archlinux.org>"? [Y/n]',
 ]
 
 
 @settings(max_examples=60, deadline=None)
 @given(harmless=st.lists(st.sampled_from(HARMLESS), min_size=1, max_size=4), output=OUTPUTS)
-def test_harmless_apt_and_sudo_lines_show_no_failure(harmless, output):
+def test_harmless_package_manager_and_sudo_lines_show_no_failure(harmless, output):
     text = "\n".join(f"    azure-arm: {line}" for line in [*output, *harmless, *output]) + "\n"
     d = diagnose_input(text.encode(), KB)
     assert d.category == "none", (d.category, d.rule_id, d.summary)
