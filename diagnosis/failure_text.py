@@ -209,10 +209,12 @@ def states_failure(text: str) -> bool:
 
 
 # a count of no failures: test runners' summaries (Pester "Failed: 0", goss "Count: 13, Failed: 0", LISA "(3 Passed,
-# 0 Failed", InSpec "0 control failures" and "0 controls have error", RSpec "0 failures") and "FAILURE:0"; not a value
-# before "failed:" and its detail (Puppet's "change from notrun to 0 failed: <command> returned 8 ...")
+# 0 Failed", InSpec "0 control failures" and "0 controls have error", RSpec "0 failures"), an audit's "Total Failed
+# Checks : [ 0/1 ]" and "FAILURE:0"; not a value before "failed:" and its detail (Puppet's "change from notrun to 0
+# failed: <command> returned 8 ...")
 NO_FAILURE_COUNT = re.compile(
-    r"(?i)\b(?:fail(?:ures?|ed)?|errors?)[ \t]{0,8}[:=][ \t]{0,8}0(?!\d|[.,]\d)"
+    r"(?i)\b(?:fail(?:ures?|ed)?|errors?)(?:[ \t]{1,4}[a-z]{1,20}){0,2}[ \t]{0,8}[:=][ \t]{0,8}(?:\[[ \t]{0,8})?"
+    r"0(?!\d|[.,]\d)"
     r"|(?:^|(?<=[\s(,;]))0 (?:[a-z]{1,20} ){0,2}(?:fail(?:ures?|ed|s)?|errors?|have errors?)\b(?!:)"
 )
 # after "timeout" or "timed out": a value given to a setting ("with timeout: 3600 seconds", "timeout=30"), not an event
