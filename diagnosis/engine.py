@@ -206,8 +206,7 @@ def diagnose(
     if not failure:
         # nothing shows a failure (a successful build, recovered retries): what the KB noticed is a warning
         seen = "Seen in a successful build" if log_succeeded else "Seen, but nothing shows a failure"
-        # in the order of the text, whatever order the knowledge base's tables reported their hits in
-        for cand in sorted(candidates.values(), key=lambda c: (min((h.line for _, h in c.hits), default=0), c.rule.id)):
+        for cand in candidates.values():
             warnings.append(f"{seen}: {cand.rule.title}")
         candidates = {}
 

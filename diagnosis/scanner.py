@@ -159,7 +159,7 @@ def _scan(log, kb: KnowledgeBase, *, text_mode: bool, source: str) -> tuple[Scan
     recorder.finish()
     if users is not None and user_recorder is not None:
         user_recorder.finish()
-        _merge_hits(result, user_recorder.result)
+        _merge_hits(result, user_recorder.result, kb)
     _finish_tail(result, tail, tail_line)
     result.mask_secret_lines()
     return result, recorder
@@ -195,12 +195,18 @@ class _Both:
             backend.lines(buf, offset, end, line_no, partial)
 
 
-def _merge_hits(result: ScanResult, users: ScanResult) -> None:
+def _merge_hits(result: ScanResult, users: ScanResult, kb: KnowledgeBase) -> None:
     """The rules files' hits into ``result`` (the built-in table's recorder skipped the entries they override, which
-    decide by the files' patterns only); the hits stay in the order of their first line, as one table would have
-    recorded them."""
+    decide by the files' patterns only), in the order one table of all entries records them: by their first line,
+    and on one line in the knowledge base's order (where an overriding entry keeps the built-in one's place)."""
     merged = {**result.hits, **users.hits}
-    result.hits = dict(sorted(merged.items(), key=lambda item: item[1].first[0].line if item[1].first else 0))
+    order = {rule_id: i for i, rule_id in enumerate(kb.rules)}
+    result.hits = dict(
+        sorted(
+            merged.items(),
+            key=lambda item: (item[1].first[0].line if item[1].first else 0, order.get(item[0], len(order))),
+        )
+    )
 
 
 def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:
