@@ -65,14 +65,17 @@ def printed(kb) -> dict[str, str]:
 def test_escaped_inventory_examples_get_the_category_of_the_printed_message(kb, printed) -> None:
     assert len(SPECIFIC) > 50
     for example in SPECIFIC[::4]:  # every fourth: the unescaping does not depend on the message
-        printed_category = printed[example]
+        # unescaped, JSON leaves the message after a key or a quote, where a shape anchored at a line's start
+        # does not match: those variants get the category of the message with the same key or quote around it
+        in_field = '"message": "' + example + '"'
+        in_quotes = '"' + example + '"'
         variants = {
-            "json string": '"message": "' + json.dumps(example)[1:-1] + '"',
-            "json twice": json.dumps(json.dumps(example)),
-            "html": html.escape(example),
+            "json string": ('"message": "' + json.dumps(example)[1:-1] + '"', diagnose(in_field, rules=kb).category),
+            "json twice": (json.dumps(json.dumps(example)), diagnose(in_quotes, rules=kb).category),
+            "html": (html.escape(example), printed[example]),
         }
-        for how, text in variants.items():
-            assert diagnose(text, rules=kb).category == printed_category, (how, example)
+        for how, (text, category) in variants.items():
+            assert diagnose(text, rules=kb).category == category, (how, example)
 
 
 @pytest.mark.parametrize("line_end", ["\r\n", "\r\r\n", "\r"])
