@@ -30,6 +30,7 @@ the program that prints each:
 * sh/bash with the script's location (``<script>.sh: line <n>: ...`` / ``<script>.sh: <n>: ...``) before one of their
   error texts (``command not found``, ``No such file or directory``, ``Permission denied``, ``parameter not set``,
   ``unbound variable``, ``syntax error``);
+* csh/tcsh's ``Ambiguous output redirect.``, ``Missing name for redirect.`` and ``<command>: Command not found.``;
 * sudo refusing to run (``sudo: ... must be owned by uid 0``, ``a terminal is required``, ``no tty present``,
   ``a password is required``);
 * Ansible: a task's ``fatal: [<host>]: FAILED!`` or ``UNREACHABLE!``.
@@ -141,6 +142,9 @@ NO_ERROR_WORD_FAILURE = (
     r"|(?m:^[ \t]{0,8}Invalid[A-Z][A-Za-z]{2,60}: \S)"
     r"|\bnginx: \[(?:emerg|alert|crit)\] |\bnginx: configuration file \S{1,300} test failed"
     r"|\bu?mount: [^\n]{1,300}: (?:mount point|target) is busy\b"
+    # csh/tcsh (sh.err.c): a redirect it cannot make, a command it cannot find
+    r"|(?m:^[ \t]{0,8}(?:Ambiguous (?:output|input) redirect|Missing name for redirect)\.[ \t\r]*$)"
+    r"|(?m:^[ \t]{0,8}[\w./+-]{1,100}: Command not found\.[ \t\r]*$)"
 )
 # Windows Installer's success codes that ask for a restart (ERROR_SUCCESS_REBOOT_REQUIRED 3010,
 # ERROR_SUCCESS_REBOOT_INITIATED 1641): a tool's "exit code 3010" alone is no failure; Packer's own
