@@ -66,10 +66,12 @@ def _both(monkeypatch, run):
     return out["hyperscan"], out["stdlib"]
 
 
-# every test case, and every sixth real report (short pasted texts, about 2600 of them: a sixth keeps the variety of
-# their shapes at a sixth of the run time; test_the_automaton_finds_the_same_fed_whole_or_line_by_line reads them all)
+# every test case, and about 400 real reports spread evenly over the corpus (short pasted texts, thousands of them:
+# a fixed sample keeps the variety of their shapes at a run time that does not grow with the corpus;
+# test_the_automaton_finds_the_same_fed_whole_or_line_by_line reads them all)
 REAL_REPORTS = [p for p in ALL_CASES if p.parent.name == "real"]
-COMPARED_CASES = [p for p in ALL_CASES if p.parent.name != "real"] + REAL_REPORTS[::6]
+REAL_SAMPLE = REAL_REPORTS[:: max(1, len(REAL_REPORTS) // 400)]
+COMPARED_CASES = [p for p in ALL_CASES if p.parent.name != "real"] + REAL_SAMPLE
 
 
 @pytest.mark.parametrize("path", COMPARED_CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -322,7 +324,7 @@ SATURATING_PARTS = [
 ]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(st.lists(st.sampled_from(SATURATING_PARTS), max_size=5), min_size=1, max_size=12),
     st.integers(min_value=2, max_value=12),
@@ -634,16 +636,22 @@ def _rules_file(tmp_path) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("path", COMPARED_CASES[::25], ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_a_rules_file_scans_beside_the_built_in_table_as_one_table_would(path, monkeypatch, tmp_path):
-    """The entries of a rules file have a table of their own next to the built-in one; a scan finds exactly what
-    one table of all entries finds (an overridden built-in entry decides by the file's patterns only)."""
+@pytest.fixture(scope="module")
+def beside_and_one_table(tmp_path_factory):
+    """The built-in table with a rules file beside it, and one table of all their entries (each compiled once)."""
     from diagnosis.rules import KnowledgeBase
 
-    kb = load_knowledge_base([_rules_file(tmp_path)], use_env=False)
+    kb = load_knowledge_base([_rules_file(tmp_path_factory.mktemp("rules"))], use_env=False)
+    return kb, KnowledgeBase(dict(kb.rules))
+
+
+@pytest.mark.parametrize("path", COMPARED_CASES[::60], ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_a_rules_file_scans_beside_the_built_in_table_as_one_table_would(path, monkeypatch, beside_and_one_table):
+    """The entries of a rules file have a table of their own next to the built-in one; a scan finds exactly what
+    one table of all entries finds (an overridden built-in entry decides by the file's patterns only)."""
+    kb, one_table = beside_and_one_table
     assert kb.builtin is KB.builtin and kb.users is not None
     assert set(kb.users.rules) == {"ours-exit", "script-non-zero-exit", "ours-retry"}
-    one_table = KnowledgeBase(dict(kb.rules))
     data = path.read_bytes()
     if sniff_is_log(data):
         run = lambda rules: (_dump(scan(data, rules)), diagnose(log=data, rules=rules))  # noqa: E731
@@ -653,11 +661,9 @@ def test_a_rules_file_scans_beside_the_built_in_table_as_one_table_would(path, m
     assert _both(monkeypatch, lambda: run(kb)) == _both(monkeypatch, lambda: run(one_table))
 
 
-def test_a_rules_file_counts_each_hit_line_once_as_one_table_would(monkeypatch, tmp_path):
+def test_a_rules_file_counts_each_hit_line_once_as_one_table_would(monkeypatch, beside_and_one_table):
     """Line counts follow the lines one table of all entries records: a line only the file's entries hit counts,
     a line both tables hit counts once, and a line only an overridden built-in entry's patterns hit does not."""
-    from diagnosis.rules import KnowledgeBase
-
     op = "[0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0] PACKER OUT"
     log = "\n".join(
         [
@@ -667,8 +673,7 @@ def test_a_rules_file_counts_each_hit_line_once_as_one_table_would(monkeypatch, 
             f"{op} Build 'azure-arm' errored after 1 minute",
         ]
     ).encode()
-    kb = load_knowledge_base([_rules_file(tmp_path)], use_env=False)
-    one_table = KnowledgeBase(dict(kb.rules))
+    kb, one_table = beside_and_one_table
     assert _both(monkeypatch, lambda: _dump(scan(log, kb))) == _both(monkeypatch, lambda: _dump(scan(log, one_table)))
 
 
