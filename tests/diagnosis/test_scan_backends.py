@@ -645,7 +645,7 @@ def beside_and_one_table(tmp_path_factory):
     return kb, KnowledgeBase(dict(kb.rules))
 
 
-@pytest.mark.parametrize("path", COMPARED_CASES[::60], ids=lambda p: f"{p.parent.name}/{p.stem}")
+@pytest.mark.parametrize("path", COMPARED_CASES[::20], ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_a_rules_file_scans_beside_the_built_in_table_as_one_table_would(path, monkeypatch, beside_and_one_table):
     """The entries of a rules file have a table of their own next to the built-in one; a scan finds exactly what
     one table of all entries finds (an overridden built-in entry decides by the file's patterns only)."""
