@@ -62,6 +62,8 @@ MARKERS: tuple[Marker, ...] = (
         "failure",
         r"Build '[^'\n]{1,80}' errored|Some builds didn't complete successfully"
         r"|Cancelling build after receiving terminated|Deployment failed with a status of '(?:Failed|Canceled)'"
+        # packer command/build.go: the build's context was cancelled by an interrupt (exit 1)
+        r"|Cleanly cancelled builds after being interrupted"
         # packer command/build.go: a build's error as a machine-readable event
         r"|machine readable: [\w.-]{1,120},error \[\]string"
         # packer-plugin-sdk multistep with -on-error=ask/abort or -debug: a step failed, and the question that follows
