@@ -58,8 +58,12 @@ _COLOUR_CODE = re.compile(
 )
 # a line break as a web page's HTML writes it (a table cell, a comment copied as HTML)
 _HTML_BREAK = re.compile(r"<br\s{0,4}/?>", re.IGNORECASE)
-# a whole line a reporter marked up as code or emphasis in Markdown: "`Error: ...`", "**Error: ...**"
-_MARKDOWN_LINE = re.compile(r"^([ \t]*)(`{1,2}|\*{1,2}|_{2})(?=\S)([^\n`]{1,4000}?)(?<=\S)\2[ \t]*$", re.MULTILINE)
+# a whole line a reporter marked up as code or emphasis in Markdown: "`Error: ...`", "**Error: ...**" (emphasis may
+# hold a backtick, as sed's "unterminated `s' command" does, code may not; code may end in a space, emphasis not)
+_MARKDOWN_LINE = re.compile(
+    r"^([ \t]*)(?:(`{1,2})(?=\S)([^\n`]{1,4000}?)\2|(\*{1,2}|_{2})(?=\S)([^\n]{1,4000}?)(?<=\S)\4)[ \t]*$",
+    re.MULTILINE,
+)
 # a Markdown list item's marker ("- ", "* ", "1. ") before what a reporter lists, often a message in code marks;
 # not "+ ": a shell trace's command and a PowerShell error record's lines start with it
 _MARKDOWN_BULLET = re.compile(r"^([ \t]{0,3})(?:[-*]|\d{1,2}\.) (?=[ \t]{0,8}[^\s\d-])", re.MULTILINE)
@@ -201,7 +205,8 @@ def unescape_pasted(text: str) -> str:
     dropped (``plain_text``), ``<br>`` made a line break, a whole line's Markdown code or emphasis marks and a list
     item's marker dropped, and the lines a console cut at its width or a mail client or an editor wrapped at word
     boundaries joined again; its lines end in LF (``plain_line_ends``)."""
-    text = join_wrapped_lines(_HTML_BREAK.sub("\n", plain_text(_drop_line_number_gutter(plain_line_ends(text)))))
+    text = _HTML_BREAK.sub("\n", plain_text(_drop_line_number_gutter(plain_line_ends(text))))
+    text = join_wrapped_lines(_drop_markdown(text))  # a wrapped message's lines, each marked up, join as one
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break
@@ -213,5 +218,9 @@ def unescape_pasted(text: str) -> str:
         text = _LINE_WRAPPER.sub("", text)
     # the comma's stand-in also where a JSON or quote unescaping above already split a message into its lines
     text = _MACHINE_READABLE.sub(_machine_readable_message, text).replace(_PACKER_COMMA, ",")
-    text = _MARKDOWN_LINE.sub(r"\1\3", _MARKDOWN_BULLET.sub(r"\1", text))
-    return join_concise_messages(join_wrapped_lines(text))
+    return join_concise_messages(join_wrapped_lines(_drop_markdown(text)))
+
+
+def _drop_markdown(text: str) -> str:
+    """``text`` without the Markdown marks around its whole lines and before its list items."""
+    return _MARKDOWN_LINE.sub(lambda m: m[1] + (m[3] if m[2] else m[5]), _MARKDOWN_BULLET.sub(r"\1", text))

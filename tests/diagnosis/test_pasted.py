@@ -204,6 +204,25 @@ def test_quoted_or_ci_prefixed_inventory_examples_get_the_category_of_the_printe
 
 
 @pytest.mark.parametrize(
+    ("marked", "plain"),
+    [
+        (
+            "**sed: -e expression #1, char 23: unterminated `s' command**",
+            "sed: -e expression #1, char 23: unterminated `s' command",
+        ),
+        ("`ResolvePackageNotFound: `", "ResolvePackageNotFound: "),
+        # each line of a wrapped message in its own code marks: the marks go before the lines join
+        (
+            "`An error occurred while downloading the remote file. The error`\n`message, if any, is reproduced below.`",
+            "An error occurred while downloading the remote file. The error message, if any, is reproduced below.",
+        ),
+    ],
+)
+def test_markdown_marks_around_whole_lines_are_dropped(marked: str, plain: str) -> None:
+    assert unescape_pasted(marked) == plain
+
+
+@pytest.mark.parametrize(
     "kept",
     [
         "+ apt-get install -y nginx",
