@@ -82,7 +82,8 @@ _ERRORISH = re.compile(
     r"(?<!-)timed? ?out" + NOT_A_SETTING + "|"  # not a command's flag ("go test -timeout 120m")
     r"couldn't|can't|unsuccessful|(?:doesn't|does not|no longer) exists?|not available (?:in|for)|"
     r"(?:do|does|did) not match|"
-    r"not found|invalid|forbidden|no such file|permission denied|not allowed|unauthorized|bad request|missing|"
+    r"not found|invalid|forbidden|no such file|permission denied|not allowed|not permitted|read-only file system|"
+    r"unauthorized|bad request|missing|"
     r"code[\"']?[ \t]*[:=][ \t]*[\"']?[a-z]+|badrequest|is not recognized as|"  # ARM code (Code: Conflict)
     r"status(?: ?code)?[\"']?[ \t]*[:=][ \t]*[\"']?[45]\d\d|"  # an HTTP status (StatusCode: 409)
     + LOCALIZED_ERROR_WORD
