@@ -59,9 +59,10 @@ _COLOUR_CODE = re.compile(
 # a line break as a web page's HTML writes it (a table cell, a comment copied as HTML)
 _HTML_BREAK = re.compile(r"<br\s{0,4}/?>", re.IGNORECASE)
 # a whole line a reporter marked up as code or emphasis in Markdown: "`Error: ...`", "**Error: ...**" (emphasis may
-# hold a backtick, as sed's "unterminated `s' command" does, code may not; code may end in a space, emphasis not)
+# hold a backtick, as sed's "unterminated `s' command" does, code may not; the closing marks may follow a space that
+# a copied message ends with)
 _MARKDOWN_LINE = re.compile(
-    r"^([ \t]*)(?:(`{1,2})(?=\S)([^\n`]{1,4000}?)\2|(\*{1,2}|_{2})(?=\S)([^\n]{1,4000}?)(?<=\S)\4)[ \t]*$",
+    r"^([ \t]*)(?:(`{1,2})(?=\S)([^\n`]{1,4000}?)\2|(\*{1,2}|_{2})(?=\S)([^\n]{1,4000}?)[ \t]*\4)[ \t]*$",
     re.MULTILINE,
 )
 # a Markdown list item's marker ("- ", "* ", "1. ") before what a reporter lists, often a message in code marks;
