@@ -207,7 +207,8 @@ def unescape_pasted(text: str) -> str:
     item's marker dropped, and the lines a console cut at its width or a mail client or an editor wrapped at word
     boundaries joined again; its lines end in LF (``plain_line_ends``)."""
     text = _HTML_BREAK.sub("\n", plain_text(_drop_line_number_gutter(plain_line_ends(text))))
-    text = join_wrapped_lines(_drop_markdown(text))  # a wrapped message's lines, each marked up, join as one
+    # a wrapped message's lines, each marked up, join as one (list markers stay: a console cuts lines by width)
+    text = join_wrapped_lines(_MARKDOWN_LINE.sub(_unmarked_line, text))
     for _ in range(MAX_PASSES):
         if not _json_escaped(text):
             break
@@ -224,4 +225,9 @@ def unescape_pasted(text: str) -> str:
 
 def _drop_markdown(text: str) -> str:
     """``text`` without the Markdown marks around its whole lines and before its list items."""
-    return _MARKDOWN_LINE.sub(lambda m: m[1] + (m[3] if m[2] else m[5]), _MARKDOWN_BULLET.sub(r"\1", text))
+    return _MARKDOWN_LINE.sub(_unmarked_line, _MARKDOWN_BULLET.sub(r"\1", text))
+
+
+def _unmarked_line(m: re.Match[str]) -> str:
+    """A ``_MARKDOWN_LINE`` match without its code or emphasis marks."""
+    return m[1] + (m[3] if m[2] else m[5])
