@@ -201,7 +201,9 @@ def _merge_hits(result: ScanResult, users: ScanResult, kb: KnowledgeBase) -> Non
     decide by the files' patterns only), in the order one table of all entries records them: by their first line,
     and on one line in the knowledge base's order (where an overriding entry keeps the built-in one's place)."""
     merged = {**result.hits, **users.hits}
-    order = {rule_id: i for i, rule_id in enumerate(kb.rules)}
+    order = kb.cache.get("rule-order")
+    if order is None:
+        order = kb.cache["rule-order"] = {rule_id: i for i, rule_id in enumerate(kb.rules)}
     result.hits = dict(
         sorted(
             merged.items(),
