@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import zlib
 
 import pytest
 
@@ -25,9 +24,9 @@ SPECIFIC = [
 
 
 def _sample(examples: list[str], every: int, offset: int = 0) -> list[str]:
-    """One example in ``every``, chosen by a hash of its text: a new inventory line joins a sample without changing
-    which of the others are in it."""
-    return [example for example in examples if zlib.crc32(example.encode()) % every == offset]
+    """One example in ``every``, chosen by a hash of its text (as the wrap tests choose reports): a new inventory line
+    joins a sample without changing which of the others are in it."""
+    return [example for example in examples if scoring.name_hash(example) % every == offset]
 
 @pytest.fixture(scope="module")
 def kb():
