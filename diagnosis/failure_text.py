@@ -226,6 +226,8 @@ NOT_A_SETTING = r"(?![\"']?[ \t]*[:=][ \t]*[\"']?\d)"
 # a line of program output rather than a reporter's sentence: Packer's "==> "/"--> " lines, "<builder>: " and
 # "<key>: " prefixes, "[...]" stamps, dates, PowerShell's "+ "/"at " record lines, prompts and comments
 _OUTPUT_LINE = re.compile(r"^\s*(?:==>|-->|\[|\d{4}[-/]\d\d|[\w.-]{1,80}: |\+ |at |PS |>|\$ |#)")
+# a program's log level inside a line ("... action install[2017-08-08T18:35:57+00:00] WARN: Requested feature ...")
+_LOG_LEVEL = re.compile(r"(?:\]|\s)(?:WARN|WARNING|INFO|DEBUG|TRACE):\s")
 # a property list's label padded to its colon ("Total Test Cases      : 1", PowerShell's Format-List)
 _LABEL = re.compile(r"\s{0,8}([\w .()/-]{1,60}):")
 _WITHIN_SENTENCE = r"(?:[^.\n]|\.(?=\S)){0,80}?"  # a period inside a version (22.04) or a name ends no sentence
@@ -286,7 +288,7 @@ def failure_sentences(text: str) -> list[tuple[int, str]]:
     a part of it failed, hung or timed out, as (0-based line index, text)."""
     found: list[tuple[int, str]] = []
     for i, line in enumerate(text.split("\n")):
-        if len(line) > 2000 or _OUTPUT_LINE.match(line) or _padded_label(line):
+        if len(line) > 2000 or _OUTPUT_LINE.match(line) or _LOG_LEVEL.search(line) or _padded_label(line):
             continue
         if _FAILURE_SENTENCE.search(NO_FAILURE_COUNT.sub(" ", line)):
             found.append((i, line.strip()))
