@@ -78,10 +78,11 @@ ENDED_FAILED = r"(?i:\b(?:end|terminal(?: provisioning)?) state (?:of )?'(?:Fail
 RUST_PANIC = r"\bthread '[^'\n]{1,80}' panicked at\b"
 # a Go panic, bare or behind packer's "<plugin> plugin: " prefix (a plugin that crashed)
 GO_PANIC = r"(?m-i:^(?:[^\n]{0,160} plugin: )?panic: )"
-# GNU make's fatal errors end ".  Stop." ("No rule to make target '<t>'.  Stop."), and a recipe killed by a signal
+# GNU make's fatal errors end ".  Stop." ("No rule to make target '<t>'.  Stop."; one space once a web page or mail
+# collapsed the two), and a recipe killed by a signal
 # is "*** [<target>] Killed": no error word in them
 MAKE_FATAL = (
-    r"\bmake(?:\[\d{1,3}\])?: \*\*\* (?:[^\n]{1,300}\.  Stop\."
+    r"\bmake(?:\[\d{1,3}\])?: \*\*\* (?:[^\n]{1,300}\. {1,2}Stop\."
     r"|\[[^\]\n]{1,300}\] (?:Killed|Terminated|Aborted|Segmentation fault|Bus error))"
 )
 # bash's line for a command it ran that got SIGKILL (the kernel's OOM killer): "Killed" alone on its line

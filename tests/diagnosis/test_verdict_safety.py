@@ -229,6 +229,7 @@ STATEMENTS = [
     lambda w, s: f"The command '/bin/sh -c {w}' returned a non-zero code: {s}",
     lambda w, s: f"make: *** [Makefile:{s}: {w.replace(' ', '-')}] Error 2",
     lambda w, s: f"make: *** No rule to make target '{w.replace(' ', '-')}'.  Stop.",
+    lambda w, s: f"make[{s % 9}]: *** No rule to make target '{w.replace(' ', '-')}'. Stop.",
     lambda w, s: f"make[{s % 9}]: *** [Makefile:{s}: {w.replace(' ', '-')}.o] Killed",
     lambda w, s: f"The packer build hangs right after {w}.",
     lambda w, s: f"Our image build has been failing since {w}.",
