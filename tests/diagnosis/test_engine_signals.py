@@ -121,6 +121,17 @@ def test_a_reporters_sentence_that_an_error_came_is_a_failure(kb, sentence):
     assert diagnose("    azure-arm: Expected PyPy 2.7.* folder is not present\n", rules=kb).category == "none"
 
 
+def test_a_programs_warning_is_not_read_as_a_reporters_sentence(kb):
+    """A tool's line at a log level ('WARN:') is output, not the reporter saying the build failed: a warning that a
+    feature is not available, in a run that went on, is no failure; without the level the line reads as a sentence."""
+    warning = (
+        "  * windows_feature_dism[ActiveDirectory-Powershell] action install[2017-08-08T18:35:57+00:00] WARN: Requested"
+        " feature ActiveDirectory-Powershell is not available on this system.\n    (up to date)\n"
+    )
+    assert diagnose(warning, rules=kb).category == "none"
+    assert diagnose(warning.replace(" WARN:", ""), rules=kb).category != "none"
+
+
 @pytest.mark.parametrize(
     "line",
     [
