@@ -40,14 +40,21 @@ def _cut_at(line: str, after: str, width: int) -> bool:
     )
 
 
+def _own_record(line: str, after: str) -> bool:
+    """Whether ``after``, below a line as wide as a console, starts a record of its own rather than the rest of
+    ``line``: it starts with the same first characters (a CI system's prefix such as GitHub Actions'
+    ``<job>\\t<step>\\t<time>``, repeated on every line)."""
+    return line[:SHARED_PREFIX].strip() != "" and after[:SHARED_PREFIX] == line[:SHARED_PREFIX]
+
+
 def _unwrap_hard_wrapped(text: str) -> str:
     """``text`` with the lines a console cut at its width joined again.
 
     A text is taken as hard-wrapped when its longest lines are as wide as a console (80 or 120 columns) and one of
     them reads as cut (``_cut_at``). Lines of that width are then joined with the line after them, unless that line
-    starts with a date (a log record of its own). A table whose rows share one width stays as it is; text wrapped at
-    word boundaries (more of its lines end short where a word did not fit than fill the width) is
-    ``_unwrap_word_wrapped``'s."""
+    starts with a date (a log record of its own) or as the line above it (``_own_record``). A table whose rows share
+    one width stays as it is; text wrapped at word boundaries (more of its lines end short where a word did not fit
+    than fill the width) is ``_unwrap_word_wrapped``'s."""
     lines = text.split("\n")
     width = max(map(len, lines))
     if len(lines) < 2 or width not in CONSOLE_WIDTHS:
@@ -57,7 +64,7 @@ def _unwrap_hard_wrapped(text: str) -> str:
         return text
     if width in _WORD_WRAP_WIDTHS and len(_word_cuts(lines, width) - full) > len(full):
         return text  # more lines end short of the width where a word did not fit: wrapped at word boundaries
-    return _joined(lines, full, "")
+    return _joined(lines, {i for i in full if not _own_record(lines[i], lines[i + 1])}, "")
 
 
 _WORD_WRAP_WIDTHS = range(60, 81)  # the widths mail clients and commit-message editors wrap at

@@ -157,6 +157,18 @@ def test_a_log_record_after_a_line_as_wide_as_a_console_stays_a_line_of_its_own(
     assert unescape_pasted(log) == log
 
 
+def test_a_ci_log_line_as_wide_as_a_console_keeps_the_prefixed_line_after_it(kb) -> None:
+    """A GitHub Actions log downloaded with its ``<job>\\t<step>\\t<time>`` prefix: a line that happens to be as wide
+    as a console is no cut when the next line starts with the same prefix (even an empty line of the log)."""
+    prefix = "build\tRun packer\t2024-06-12T14:37:59.1234567Z "
+    failed = "/usr/share/lxc/templates/lxc-fedora: line 1078: openssl: command not found"
+    first = prefix + failed
+    assert len(first) == 120
+    log = f"{first}\n{prefix}"
+    assert unescape_pasted(log) == failed + "\n"
+    assert diagnose(log, rules=kb).category == "customizer-failed"
+
+
 # PowerShell 7's ConciseView of an error in a script, as Packer prints a pwsh script's error stream
 _CONCISE = [
     "==> azure-arm: Provisioning with powershell script: /tmp/install.ps1",
