@@ -87,7 +87,7 @@ _CLIXML_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # a record's CR LF copied without the CLIXML around it (the closing "_" may be cut off with the line)
 _CLIXML_NEWLINE = re.compile(r"_x000[Dd]__x000[Aa]_?")
 _LINE_WRAPPER = re.compile(
-    r"^[ \t]{0,3}(?:>[ \t]?){1,2}(?![ \t]*[>\n])"  # one or two levels of quoting, not a script's ">>>"
+    r"^[ \t]{0,3}(?:>[ \t]?){1,2}(?![ \t]*>)"  # one or two levels of quoting (an empty quoted line too), not ">>>"
     r"|^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-]\d\d:\d\d): "  # Packer's -timestamp-ui: RFC 3339 time, ": "
     # Azure DevOps, GitHub Actions (job and step before), GitLab (its stream and "+" for a continued line after)
     r"|^(?:[^\t\n]{1,200}\t[^\t\n]{1,200}\t)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?(?:[0-9a-f]{2}[OE]\+? ?)?"
@@ -218,6 +218,7 @@ def unescape_pasted(text: str) -> str:
         text = html.unescape(text)
     for _ in range(MAX_WRAPPERS):
         text = _LINE_WRAPPER.sub("", text)
+    text = _drop_line_number_gutter(text)  # a viewer's gutter inside a quote or behind a CI prefix
     # the comma's stand-in also where a JSON or quote unescaping above already split a message into its lines
     text = _MACHINE_READABLE.sub(_machine_readable_message, text).replace(_PACKER_COMMA, ",")
     return join_concise_messages(join_wrapped_lines(_drop_markdown(text)))

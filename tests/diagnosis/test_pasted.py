@@ -261,6 +261,24 @@ def test_a_quoted_reporter_sentence_still_states_the_failure(kb) -> None:
     assert diagnose(text, rules=kb).category == "unknown"
 
 
+def test_a_quoted_reply_reads_as_the_text_it_quotes() -> None:
+    """A reply quotes every line, its empty lines too, and quotes a viewer's numbered lines with their gutter; a quoted
+    line as wide as a console is not joined with the quoted line below it."""
+    text = "\n".join(
+        [
+            'Error: Failed preparing post-processor-block "docker-import" ""',
+            "",
+            "  on ./config.pkr.hcl line 64:",
+            "1344 | amazon-ebs.linux: debconf: unable to initialize frontend: Dialog",
+            "1345 | amazon-ebs.linux: Error! Bad return status for module build on kernel: 6.5.0-1015-aws (x86_64)",
+            "x" * 118,
+            "next line",
+        ]
+    )
+    quoted = "\n".join("> " + line for line in text.split("\n"))
+    assert unescape_pasted(quoted) == unescape_pasted(text)
+
+
 MAX_CHANGED_SHARE = 0.01  # of the sample's answers a wrapping may change
 
 
