@@ -22,11 +22,11 @@ SPECIFIC = [
 ]
 
 
-
 def _sample(examples: list[str], every: int, offset: int = 0) -> list[str]:
     """One example in ``every``, chosen by a hash of its text (as the wrap tests choose reports): a new inventory line
     joins a sample without changing which of the others are in it."""
     return [example for example in examples if scoring.name_hash(example) % every == offset]
+
 
 @pytest.fixture(scope="module")
 def kb():
