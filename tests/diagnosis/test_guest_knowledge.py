@@ -238,3 +238,32 @@ def test_sysprep_in_a_build_name_is_no_sysprep_failure(text: str, sysprep_failed
     """A build named after Sysprep ("win2019-sysprep-base: ...") does not make its errors a Sysprep failure."""
     d = diagnose_input(text.encode(), KB, name="pasted")
     assert (d.category == "deprovision-failed") == sysprep_failed, (d.category, d.rule_id)
+
+
+DOWNLOAD_STATUS_SHAPES = [
+    "Invoke-WebRequest : The remote server returned an error: ({code}) {reason}.",
+    "Invoke-RestMethod : Response status code does not indicate success: {code} ({reason}).",
+    "curl: (22) The requested URL returned error: {code}",
+    "2024-03-01 10:00:00 ERROR {code}: {reason}.",
+    "HTTP request sent, awaiting response... {code} {reason}",
+]
+DOWNLOAD_STATUS_ENTRY = {
+    "404": "guest-download-refused",
+    "429": "guest-download-rate-limited",
+    "503": "guest-download-http-error",
+    "409": "guest-download-http-error",
+}
+REASONS = {"404": "Not Found", "429": "Too Many Requests", "503": "Service Unavailable", "409": "Conflict"}
+
+
+@pytest.mark.parametrize("code", sorted(DOWNLOAD_STATUS_ENTRY))
+@pytest.mark.parametrize("shape", DOWNLOAD_STATUS_SHAPES)
+def test_a_download_status_belongs_to_one_entry(shape: str, code: str) -> None:
+    """Of the download-status entries, only the one for the status's class matches its line (not precedence)."""
+    line = shape.format(code=code, reason=REASONS[code])
+    matching = {
+        rule_id
+        for rule_id in set(DOWNLOAD_STATUS_ENTRY.values())
+        if any(p.regex.search(line) for p in KB.get(rule_id).log_patterns)
+    }
+    assert matching == {DOWNLOAD_STATUS_ENTRY[code]}, line
