@@ -76,8 +76,9 @@ LOCALIZED_SYSTEM_ERROR = (
 # statements without an error word: the error-line scan of a log (``scanner._ERRORISH``) looks for them too
 ENDED_FAILED = r"(?i:\b(?:end|terminal(?: provisioning)?) state (?:of )?'(?:Failed|Canceled)')"
 RUST_PANIC = r"\bthread '[^'\n]{1,80}' panicked at\b"
-# a Go panic, bare or behind packer's "<plugin> plugin: " prefix (a plugin that crashed)
-GO_PANIC = r"(?m-i:^(?:[^\n]{0,160} plugin: )?panic: )"
+# a Go panic, bare or behind packer's "<plugin> plugin: " prefix (a plugin that crashed), or behind the plugin
+# binary's name alone as Packer before 0.8 logged it ("<time> packer-builder-vmware-iso.exe: panic: ...")
+GO_PANIC = r"(?m-i:^(?:[^\n]{0,160} plugin: |[^\n]{0,40}\bpacker-[\w.-]{1,80}: )?panic: )"
 # GNU make's fatal errors end ".  Stop." ("No rule to make target '<t>'.  Stop."; one space once a web page or mail
 # collapsed the two), and a recipe killed by a signal
 # is "*** [<target>] Killed": no error word in them

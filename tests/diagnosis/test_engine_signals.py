@@ -209,6 +209,18 @@ def test_a_plugin_panic_in_packers_debug_log_is_a_failure(kb):
     assert "panic: interface conversion" in d.evidence[0].text
 
 
+def test_a_plugin_panic_behind_the_plugin_binarys_name_is_a_failure(kb):
+    """Packer before 0.8 logged a plugin's output behind the binary's name alone ("<time> packer-builder-<x>: ")."""
+    log = (
+        "2015/02/06 16:02:11 ui: ==> vmware: Downloading /var/log/messages => vm-messages\n"
+        "2015/02/06 16:02:11 packer-builder-vmware-iso.exe: panic: not implemented yet\n"
+        "2015/02/06 16:02:11 packer-builder-vmware-iso.exe: goroutine 88 [running]:\n"
+    )
+    d = diagnose_input(log.encode(), kb)
+    assert d.category == "unknown", d.summary
+    assert "panic: not implemented yet" in d.evidence[0].text
+
+
 def test_a_repeat_of_packers_prefix_record_cut_short_is_no_failure_either(kb):
     """Packer prints the prefix's record before every script: a paste that ends inside the next copy (its message
     line only, no position line to recognize it by) still shows no failure; another record's message does."""
