@@ -169,6 +169,17 @@ def test_a_ci_log_line_as_wide_as_a_console_keeps_the_prefixed_line_after_it(kb)
     assert diagnose(log, rules=kb).category == "customizer-failed"
 
 
+def test_a_list_item_as_wide_as_a_console_keeps_the_next_item_apart(kb) -> None:
+    """A reporter lists the lines he saw as Markdown items: an item that happens to be as wide as a console is no cut
+    when the next line is an item of its own (a cut would glue the next item's marks into the message)."""
+    first = '- `error: cannot install "docker": snap "docker" assumes unsupported features:`'
+    assert len(first) == 79  # a console's width less the column PowerShell leaves free
+    listed = f"{first}\n- `snapd2.59.1 (try to refresh snapd)`"
+    # the items lose their marks first; the message the reporter's console had wrapped is then one line again
+    assert unescape_pasted(listed).endswith("assumes unsupported features: snapd2.59.1 (try to refresh snapd)")
+    assert diagnose(listed, rules=kb).rule_id == "snap-assumes-newer-snapd"
+
+
 # PowerShell 7's ConciseView of an error in a script, as Packer prints a pwsh script's error stream
 _CONCISE = [
     "==> azure-arm: Provisioning with powershell script: /tmp/install.ps1",
