@@ -57,7 +57,7 @@ def test_every_batch_names_reports_of_the_corpus():
 # Floors measured with the frozen split (``benchmarks/real_reports_accuracy.py --split tuned|held-out``): the
 # held-out third was never tuned on, and a failure here names only tuning-split reports, so running the tests
 # does not show anyone the held-out texts. Raise a floor when the number it guards rises.
-TUNED_FLOOR = 0.718  # measured 3448/4801
+TUNED_FLOOR = 0.718  # measured 3449/4801
 HELD_OUT_FLOOR = 0.623  # measured 1536/2463
 MAX_NONE_ON_FAILURE = 234  # 'no failure found' on a failure report (the aim is 0; measured 234)
 MAX_CATEGORY_ON_NON_FAILURE = 30  # a category on a text that shows no failure (the aim is 0; measured 30)
