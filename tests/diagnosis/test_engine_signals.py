@@ -194,31 +194,33 @@ def test_packers_own_prefix_not_recognized_is_no_failure_but_a_later_record_is(k
     assert "contoso-agent" in d.evidence[0].text
 
 
-def test_a_plugin_panic_in_packers_debug_log_is_a_failure(kb):
-    """A Go panic behind Packer's "<plugin> plugin: " prefix ends the plugin: a debug log that stops there failed."""
-    log = (
+_PLUGIN_PANICS = [
+    # behind Packer's "<plugin> plugin: " prefix
+    (
         "2019/12/23 00:01:11 [INFO] (telemetry) Starting post-processor vagrant\n"
         "==> qemu: Running post-processor: vagrant\n"
         "==> qemu (vagrant): Creating Vagrant box for 'libvirt' provider\n"
         "2019/12/23 00:02:23 packer-post-processor-vagrant plugin: panic: interface conversion: interface {} is"
         " string, not uint64\n"
-        "2019/12/23 00:02:23 packer-post-processor-vagrant plugin: goroutine 219 [running]:\n"
-    )
-    d = diagnose_input(log.encode(), kb)
-    assert d.category == "unknown", d.summary
-    assert "panic: interface conversion" in d.evidence[0].text
-
-
-def test_a_plugin_panic_behind_the_plugin_binarys_name_is_a_failure(kb):
-    """Packer before 0.8 logged a plugin's output behind the binary's name alone ("<time> packer-builder-<x>: ")."""
-    log = (
+        "2019/12/23 00:02:23 packer-post-processor-vagrant plugin: goroutine 219 [running]:\n",
+        "panic: interface conversion",
+    ),
+    # behind the plugin binary's name alone, as Packer before 0.8 logged a plugin's output
+    (
         "2015/02/06 16:02:11 ui: ==> vmware: Downloading /var/log/messages => vm-messages\n"
         "2015/02/06 16:02:11 packer-builder-vmware-iso.exe: panic: not implemented yet\n"
-        "2015/02/06 16:02:11 packer-builder-vmware-iso.exe: goroutine 88 [running]:\n"
-    )
+        "2015/02/06 16:02:11 packer-builder-vmware-iso.exe: goroutine 88 [running]:\n",
+        "panic: not implemented yet",
+    ),
+]
+
+
+@pytest.mark.parametrize(("log", "panic"), _PLUGIN_PANICS, ids=["plugin-prefix", "binary-name"])
+def test_a_plugin_panic_in_packers_debug_log_is_a_failure(kb, log, panic):
+    """A Go panic in a plugin's output ends the plugin: a debug log that stops there failed."""
     d = diagnose_input(log.encode(), kb)
     assert d.category == "unknown", d.summary
-    assert "panic: not implemented yet" in d.evidence[0].text
+    assert panic in d.evidence[0].text
 
 
 def test_a_repeat_of_packers_prefix_record_cut_short_is_no_failure_either(kb):
