@@ -170,9 +170,17 @@ def join_concise_messages(text: str) -> str:
     console's width where a word ends and continued behind the same ``     | `` (PowerShell's
     ``Get-ConciseViewPositionMessage``). The message's lines become one line in the shape the other error views
     give it, ``<reason> : <message>`` (Windows PowerShell's NormalView, which the error-record entries read), behind
-    the prefix the header has (a builder's)."""
-    if "Line |" not in text:
+    the prefix the header has (a builder's). Message lines pasted without their header (``_join_bare_bars``) join
+    the line above them."""
+    if _BAR not in text:
         return text
+    if "Line |" in text:
+        text = _join_headed_records(text)
+    return _join_bare_bars(text)
+
+
+def _join_headed_records(text: str) -> str:
+    """``text`` with the message lines of each ConciseView record under its ``Line |`` header on one line."""
     lines = text.split("\n")
     out: list[str] = []
     i = 0
@@ -199,4 +207,31 @@ def join_concise_messages(text: str) -> str:
             i += 1
         if parts:
             out.append(lead + pad + (head.group(1) + " : " if head else "") + " ".join(parts))
+    return "\n".join(out)
+
+
+_BAR = "     | "
+# a message line of ConciseView's: the bar at the start of the line, then text that is no tilde marker
+_BARE_BAR = re.compile(r" {5}\| (?=[^\s~])")
+# the line above such lines that they continue: a line without a bar, or a bar line indented otherwise
+_BAR_ELSEWHERE = re.compile(r"[^|\n]*\|")
+_BAR_FIRST = re.compile(r"\s*\| \S")
+
+
+def _join_bare_bars(text: str) -> str:
+    """``text`` with ConciseView message lines pasted without their record's header (``     | <message>``) joined
+    to the line above them, which holds the message's start (a reply or a log quoted the record from its message
+    on). A table's row above them (a bar inside the line) keeps its lines as they are."""
+    lines = text.split("\n")
+    out: list[str] = []
+    for line in lines:
+        if (
+            out
+            and _BARE_BAR.match(line)
+            and out[-1].strip()
+            and (not _BAR_ELSEWHERE.match(out[-1]) or _BAR_FIRST.match(out[-1]))
+        ):
+            out[-1] = out[-1].rstrip() + " " + line[len(_BAR) :].strip()
+        else:
+            out.append(line)
     return "\n".join(out)

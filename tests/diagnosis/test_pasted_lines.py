@@ -208,6 +208,20 @@ def test_a_concise_view_record_without_its_head_line_keeps_the_message_alone() -
     assert unescape_pasted(text).split("\n")[-1] == "The security type is not supported."
 
 
+def test_concise_view_message_lines_pasted_without_their_header_join_the_line_above(kb) -> None:
+    text = (
+        "Status Message: The property\n"
+        "     | 'securityProfile.encryptionAtHost' is not valid because the\n"
+        "     | 'Microsoft.Compute/EncryptionAtHost' feature is not enabled\n"
+        "     | for this subscription. (Code:InvalidParameter)"
+    )
+    joined = "Status Message: The property 'securityProfile.encryptionAtHost' is not valid because the "
+    joined += "'Microsoft.Compute/EncryptionAtHost' feature is not enabled for this subscription."
+    joined += " (Code:InvalidParameter)"
+    assert unescape_pasted(text) == joined
+    assert diagnose(text, rules=kb).category == "provider-not-registered"
+
+
 def test_a_table_with_bars_is_no_concise_view_record() -> None:
     table = "Line | Count\n  1 | 2\n     | total 3"
     assert unescape_pasted(table) == table
