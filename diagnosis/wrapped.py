@@ -212,7 +212,7 @@ def _join_headed_records(text: str) -> str:
 
 _BAR = "     | "
 # a message line of ConciseView's: the bar at the start of the line, then text that is no tilde marker
-_BARE_BAR = re.compile(r" {5}\| (?=[^\s~])")
+_BARE_BAR = re.compile(r" {5}\| [^\s~]")
 # the line above such lines that they continue: a line without a bar, or a bar line indented otherwise
 _BAR_ELSEWHERE = re.compile(r"[^|\n]*\|")
 _BAR_FIRST = re.compile(r"\s*\| \S")
