@@ -162,6 +162,14 @@ def join_wrapped_lines(text: str) -> str:
     return _unwrap_word_wrapped(_unwrap_hard_wrapped(text))
 
 
+# ConciseView's bar before each line of an error record's message
+_BAR = "     | "
+# a message line of ConciseView's: the bar at the start of the line, then text that is no tilde marker
+_BARE_BAR = re.compile(r" {5}\| [^\s~]")
+# a bar line indented otherwise than ConciseView's, which bare message lines below it continue
+_BAR_FIRST = re.compile(r"\s*\| \S")
+
+
 def join_concise_messages(text: str) -> str:
     """``text`` with the message of each PowerShell 7 error record in ConciseView on one line.
 
@@ -197,7 +205,7 @@ def _join_headed_records(text: str) -> str:
             continue
         out.append(lines[i])
         i += 1
-        bar = lead + pad + "     | "
+        bar = lead + pad + _BAR
         if i < len(lines) and lines[i].startswith(bar) and lines[i][len(bar) :].strip().startswith("~"):
             out.append(lines[i])
             i += 1
@@ -209,13 +217,6 @@ def _join_headed_records(text: str) -> str:
             out.append(lead + pad + (head.group(1) + " : " if head else "") + " ".join(parts))
     return "\n".join(out)
 
-
-_BAR = "     | "
-# a message line of ConciseView's: the bar at the start of the line, then text that is no tilde marker
-_BARE_BAR = re.compile(r" {5}\| [^\s~]")
-# the line above such lines that they continue: a line without a bar, or a bar line indented otherwise
-_BAR_ELSEWHERE = re.compile(r"[^|\n]*\|")
-_BAR_FIRST = re.compile(r"\s*\| \S")
 
 
 def _join_bare_bars(text: str) -> str:
@@ -229,7 +230,7 @@ def _join_bare_bars(text: str) -> str:
             out
             and _BARE_BAR.match(line)
             and out[-1].strip()
-            and (not _BAR_ELSEWHERE.match(out[-1]) or _BAR_FIRST.match(out[-1]))
+            and ("|" not in out[-1] or _BAR_FIRST.match(out[-1]))
         ):
             out[-1] = out[-1].rstrip() + " " + line[len(_BAR) :].strip()
         else:

@@ -209,6 +209,7 @@ def test_a_concise_view_record_without_its_head_line_keeps_the_message_alone() -
 
 
 def test_concise_view_message_lines_pasted_without_their_header_join_the_line_above(kb) -> None:
+    """A reply quotes a ConciseView record from its message on: the lines behind the bar continue the line above."""
     text = (
         "Status Message: The property\n"
         "     | 'securityProfile.encryptionAtHost' is not valid because the\n"
