@@ -165,7 +165,7 @@ def join_wrapped_lines(text: str) -> str:
 # ConciseView's bar before each line of an error record's message
 _BAR = "     | "
 # a message line of ConciseView's: the bar at the start of the line, then text that is no tilde marker
-_BARE_BAR = re.compile(r" {5}\| [^\s~]")
+_BARE_BAR = re.compile(re.escape(_BAR) + r"[^\s~]")
 # a bar line indented otherwise than ConciseView's, which bare message lines below it continue
 _BAR_FIRST = re.compile(r"\s*\| \S")
 
@@ -216,7 +216,6 @@ def _join_headed_records(text: str) -> str:
         if parts:
             out.append(lead + pad + (head.group(1) + " : " if head else "") + " ".join(parts))
     return "\n".join(out)
-
 
 
 def _join_bare_bars(text: str) -> str:
