@@ -33,6 +33,9 @@ PACKER_BUILDERS = (
     r"|vsphere-(?:iso|clone)|vmware-(?:iso|vmx)|virtualbox-(?:iso|ovf|vm)|hyperv-(?:iso|vmcx)|parallels-(?:iso|pvm)"
     r"|proxmox-(?:iso|clone)|oracle-(?:oci|classic)|alicloud-ecs|tencentcloud-cvm"
 )
+# makepkg's, mkinitcpio's and pacman's message levels after an arrow ("==> WARNING: ", "==> ERROR: "): no build is
+# named so
+NOT_A_BUILD_NAME = r"(?!(?:ERROR|WARNING)\b)"
 # Image Builder's own prefix: "[<operation id>] PACKER OUT " / "PACKER ERR " / "PACKER ".
 _IMAGE_BUILDER = r"^\s{0,8}(?:\[(?P<op>[^\]\s]{1,80})\]\s?)?(?:PACKER(?:\s(?P<stream>OUT|ERR)\b)?\s{0,4})?"
 _IMAGE_BUILDER_PREFIX = re.compile(_IMAGE_BUILDER)
@@ -49,7 +52,7 @@ _HEAD = re.compile(
     # the build's name: a builder's type (alone or inside "<source>.azure-arm.<name>"), or any name after Packer's
     # arrow
     r"(?:\s{0,8}(?:[\w-]{1,80}\.)?(?P<builder>" + PACKER_BUILDERS + r")(?:\.[\w-]{1,80})?:\s?"
-    r"|(?<=> )(?P<named>[A-Za-z][\w.-]{0,79}):\s)?"
+    r"|(?<=> )" + NOT_A_BUILD_NAME + r"(?P<named>[A-Za-z][\w.-]{0,79}):\s)?"
 )
 
 PROVISIONER_START = re.compile(r"\(telemetry\) Starting provisioner ([\w.-]{1,80})")

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 
-from diagnosis.logline import PACKER_BUILDERS
+from diagnosis.logline import NOT_A_BUILD_NAME, PACKER_BUILDERS
 from diagnosis.scanner import Hit, ScanResult
 
 # Packer's own output: a build's summary line, or a line under a build's prefix ("==> <name>: " for any name,
 # "    <builder type>: " / "ubuntu.azure-arm.image: " without the arrow, the types of logline.PACKER_BUILDERS)
 _PACKER_SUMMARY = re.compile(r"Build '[^'\n]{1,80}' (?:errored|finished)")
 _BUILD_PREFIX = re.compile(
-    r"^(?:[^\n]{0,80}?(?P<arrow>==>|-->) [\w.-]{1,120}"
+    r"^(?:[^\n]{0,80}?(?P<arrow>==>|-->) " + NOT_A_BUILD_NAME + r"[\w.-]{1,120}"
     # a builder's name at the line's start or after a log prefix (a time, "[id] PACKER OUT", "ui:"), not inside a
     # reporter's sentence ('I see "azure-arm: EOF"', "In azure-chroot: ...")
     r"|(?:(?:[^\n]{0,80}?(?:[\d\]:>Z]|OUT|ERR))?[ \t]*|[^\n]{0,80}?\"[ \t]+)"  # or a JSON string's indented line
@@ -38,7 +38,7 @@ _PACKER_OWN_MESSAGE = re.compile(
 
 # "==> <name>: " names a build; its remote commands' output is "    <name>: " (for a name Packer's builder types
 # do not cover: a named build such as "centos-7" or "vhd-windows-2019")
-_ARROW_NAME = re.compile(r"^[^\n]{0,80}?==> ([\w.-]{1,120}): ", re.MULTILINE)
+_ARROW_NAME = re.compile(r"^[^\n]{0,80}?==> " + NOT_A_BUILD_NAME + r"([\w.-]{1,120}): ", re.MULTILINE)
 MAX_BUILD_NAMES = 8
 
 
