@@ -645,6 +645,7 @@ def beside_and_one_table(tmp_path_factory):
     return kb, KnowledgeBase(dict(kb.rules))
 
 
+@pytest.mark.xdist_group("one-table")
 @pytest.mark.parametrize("path", COMPARED_CASES[::20], ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_a_rules_file_scans_beside_the_built_in_table_as_one_table_would(path, monkeypatch, beside_and_one_table):
     """The entries of a rules file have a table of their own next to the built-in one; a scan finds exactly what
@@ -661,6 +662,7 @@ def test_a_rules_file_scans_beside_the_built_in_table_as_one_table_would(path, m
     assert _both(monkeypatch, lambda: run(kb)) == _both(monkeypatch, lambda: run(one_table))
 
 
+@pytest.mark.xdist_group("one-table")
 def test_a_rules_file_counts_each_hit_line_once_as_one_table_would(monkeypatch, beside_and_one_table):
     """Line counts follow the lines one table of all entries records: a line only the file's entries hit counts,
     a line both tables hit counts once, and a line only an overridden built-in entry's patterns hit does not."""
