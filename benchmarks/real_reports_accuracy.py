@@ -43,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from diagnosis.categories import CATEGORY_IDS  # noqa: E402
 from diagnosis.cli import diagnose_input  # noqa: E402
 from diagnosis.rules import KnowledgeBase, load_knowledge_base  # noqa: E402
 from diagnosis.scanner import sniff_is_log  # noqa: E402
@@ -91,6 +92,35 @@ _AZURE_BUILD = re.compile(
 def azure_build(text: bytes) -> bool:
     """The report's text names an Azure image build (decided by the text alone, never by results)."""
     return _AZURE_BUILD.search(text) is not None
+
+
+NAME = re.compile(r"^[a-z0-9-]+__[a-z0-9.-]+\.txt$")
+
+
+def report_problems(path: Path) -> list[str]:
+    """What keeps a file from being a report of the corpus: its name, its label, its two header lines, its text."""
+    problems = []
+    if not NAME.match(path.name):
+        problems.append("name is not <label>__<words>.txt in lower case")
+    if path.name.split("__")[0] not in CATEGORY_IDS:
+        problems.append(f"label {path.name.split('__')[0]!r} is not a category id")
+    try:
+        head = path.read_text(encoding="utf-8").splitlines()[:2]
+    except UnicodeDecodeError:
+        return [*problems, "not UTF-8"]
+    if not head or not head[0].startswith(("#: source https://", "#: source http://")):
+        problems.append("line 1 is not '#: source <url>'")
+    if len(head) < 2 or not head[1].startswith("#: why ") or len(head[1]) <= 15:
+        problems.append("line 2 is not '#: why <reason>'")
+    if not report_text(path).strip():
+        problems.append("no report text")
+    return problems
+
+
+def report_source(path: Path) -> str:
+    """The URL of a report's ``#: source`` line."""
+    first = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+    return first.removeprefix("#: source ").strip()
 
 
 def report_text(path: Path) -> bytes:

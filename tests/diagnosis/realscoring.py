@@ -10,9 +10,10 @@ ROOT = Path(__file__).resolve().parents[2]
 REAL = Path(__file__).with_name("cases") / "real"
 
 
-def _load():
-    path = ROOT / "benchmarks" / "real_reports_accuracy.py"
-    spec = importlib.util.spec_from_file_location("real_reports_accuracy", path)
+def load_benchmark(name: str):
+    """A script of benchmarks/ as a module (registered under its name, as its own imports expect)."""
+    path = ROOT / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     sys.modules[spec.name] = module  # dataclasses look their module up there
@@ -20,4 +21,4 @@ def _load():
     return module
 
 
-scoring = _load()
+scoring = load_benchmark("real_reports_accuracy")
