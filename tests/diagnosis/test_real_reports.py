@@ -32,7 +32,8 @@ def test_every_report_is_well_formed():
     paths = sorted(REAL.glob("*.txt"))
     assert len(paths) >= 30
     for path in paths:
-        assert not scoring.report_problems(path), path.name
+        problems = scoring.report_problems(path)
+        assert not problems, f"{path.name}: {'; '.join(problems)}"
 
 
 def test_every_batch_names_reports_of_the_corpus():
