@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from real_reports_accuracy import CASES, report_problems, report_source  # noqa: E402
 
 BATCHES = ROOT / "benchmarks" / "batches"
-ALL_LINE = re.compile(r"^all\s*: (\d+)/(\d+) right = ([\d.]+)%", re.M)
+ALL_LINE = re.compile(r"^all\s*: (\d+)/\d+ right = ([\d.]+)%", re.M)
 
 
 @dataclass
@@ -47,8 +47,9 @@ def take_in(folder: Path, cases: Path, batch_file: Path) -> Intake:
     """Check every report of ``folder``, copy the good ones into ``cases`` and list them in ``batch_file``."""
     if batch_file.exists():
         raise FileExistsError(f"{batch_file} exists: a batch is taken in once")
-    sources = {report_source(p) for p in cases.glob("*.txt")}
-    words = {_words(p.name) for p in cases.glob("*.txt")}
+    corpus = list(cases.glob("*.txt"))
+    sources = {report_source(p) for p in corpus}
+    words = {_words(p.name) for p in corpus}
     intake = Intake()
     for path in sorted(folder.glob("*.txt")):
         problems = report_problems(path)
@@ -71,7 +72,6 @@ def take_in(folder: Path, cases: Path, batch_file: Path) -> Intake:
 @dataclass
 class Score:
     right: int
-    total: int
     percent: str
 
     def cell(self) -> str:
@@ -90,7 +90,7 @@ def measure(code: Path, cases: Path, batch_file: Path) -> tuple[Score, str]:
     match = ALL_LINE.search(out)
     if match is None:
         raise ValueError(f"no 'all' line in the benchmark's output at {code}")
-    return Score(int(match[1]), int(match[2]), match[3]), out
+    return Score(int(match[1]), match[2]), out
 
 
 def readme_row(batch: str, count: int, sources: str, start: Score | None, now: Score) -> str:
