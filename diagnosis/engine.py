@@ -143,7 +143,7 @@ def diagnose(
     text_results = results[: len(texts)]
     text_failed = False
     for r, (_source, text) in zip(text_results, texts, strict=True):
-        looks_ok = r.success and not r.failure_seen
+        looks_ok = _finished(r, kb)
         shown = _without_lines(text, r.harmless_lines)  # harmless lines state nothing
         says_failed = (
             r.failure_seen
@@ -162,7 +162,7 @@ def diagnose(
         if r is None:
             continue
         step = r.failed_step
-        if r.success and not r.failure_seen:  # Packer finished: a non-zero code it allowed is no failure
+        if _finished(r, kb):  # Packer finished: a non-zero code it allowed is no failure
             log_succeeded = True
         elif r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
             log_failed = True
@@ -269,6 +269,21 @@ def recovered_entries(result: ScanResult, kb: KnowledgeBase) -> frozenset[str]:
         if max((h.last[-1].line for h in shown if h is not None and h.last), default=0) > rh.last[-1].line:
             out.add(rule_id)
     return frozenset(out)
+
+
+def _finished(result: ScanResult, kb: KnowledgeBase) -> bool:
+    """Packer said its builds finished, printed no failure line, and no failure entry matched after its last
+    'finished' line (a pasted text that goes on with the next command's failure, such as ``vagrant up``; a prompt
+    there is the wrapper script waiting for its user)."""
+    if not result.success or result.failure_seen:
+        return False
+    last = result.success_line or 0
+    return not any(
+        h.line > last
+        for rid in _live_hits(result, kb)
+        if kb.rules[rid].category != "interactive-prompt"
+        for h in result.hits[rid].samples()
+    )
 
 
 def _live_hits(result: ScanResult, kb: KnowledgeBase) -> list[str]:

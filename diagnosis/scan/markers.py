@@ -144,6 +144,7 @@ class StepTracker:
                 res.failure_lines.append(Hit("packer-failure", line_no, text[:EVIDENCE_CHARS], position, res.phase))
         elif kind == "success":
             res.success = True
+            res.success_line = line_no
         elif kind == "no-artifacts":
             if res.no_artifacts is None:
                 res.no_artifacts = Hit("packer-no-artifacts", line_no, text[:EVIDENCE_CHARS], None, res.phase)

@@ -77,6 +77,7 @@ class ScanResult:
     phase: str = "unknown"  # the last phase reached
     failure_lines: list[Hit] = field(default_factory=list)  # packer's own failure lines (bounded)
     success: bool = False
+    success_line: int | None = None  # the last line that said Packer's builds finished
     no_artifacts: Hit | None = None  # packer's "Builds finished but no artifacts were created"
     finalized: bool = False
     exported: bool = False

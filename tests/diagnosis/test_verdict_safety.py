@@ -380,6 +380,31 @@ def test_a_log_with_only_warnings_is_none(warnings, finished):
     assert d.category == "none", (d.category, d.rule_id, d.summary)
 
 
+PASTED_FINISHED = [
+    "==> vsphere-iso: Running post-processor:  (type manifest)",
+    "Build 'vsphere-iso' finished after 7 minutes 33 seconds.",
+    "==> Builds finished. The artifacts of successful builds are:",
+    "--> vsphere-iso: linux-ubuntu-server",
+]
+
+
+@settings(max_examples=30, deadline=None)
+@given(cause=st.sampled_from(CAUSES), command=st.sampled_from(["$ vagrant up", "PS C:\\box> .\\publish.ps1", ""]))
+def test_a_failure_pasted_after_packer_finished_is_no_none(cause, command):
+    """A paste that goes on after Packer's last 'finished' line with the next command's failure shows a failure."""
+    line, category = cause
+    text = "\n".join([*PASTED_FINISHED, command, line]) + "\n"
+    d = diagnose_input(text.encode(), KB)
+    assert d.category == category, (text, d.category, d.rule_id, d.summary)
+
+
+@pytest.mark.parametrize("prompt", ["Press Enter to continue.", "Press any key to continue . . ."])
+def test_a_wrapper_prompt_after_packer_finished_is_none(prompt):
+    text = "\n".join([*PASTED_FINISHED, "Done.", prompt]) + "\n"
+    d = diagnose_input(text.encode(), KB)
+    assert d.category == "none", (d.category, d.rule_id, d.summary)
+
+
 # ------------------------------------------------------------------ pasted Packer output and pending restarts
 
 
