@@ -10,10 +10,10 @@ except ImportError:  # pragma: no cover - Python < 3.11
 MIN_KEYWORD = 3
 
 
-def required_literals(pattern: str, flags: int = 0) -> list[str] | None:
+def required_literals(pattern: str, flags: int = 0, min_length: int = MIN_KEYWORD) -> list[str] | None:
     """A set of literal strings such that every match of ``pattern`` contains at least one of them.
 
-    Returns None when no such set with strings of at least MIN_KEYWORD characters can be derived.
+    Returns None when no such set with strings of at least ``min_length`` characters can be derived.
     """
     if _sre_parse is None:
         return None
@@ -21,20 +21,20 @@ def required_literals(pattern: str, flags: int = 0) -> list[str] | None:
         parsed = _sre_parse.parse(pattern, flags)
     except Exception:
         return None
-    found = _seq_literals(list(parsed))
+    found = _seq_literals(list(parsed), min_length)
     if not found:
         return None
     return sorted(set(found))
 
 
-def _seq_literals(items: list) -> list[str] | None:
+def _seq_literals(items: list, min_length: int) -> list[str] | None:
     """Best literal alternatives for a sequence of parsed items (longest shortest-alternative wins)."""
     c = _sre_parse
     candidates: list[list[str]] = []
     run: list[str] = []
 
     def flush() -> None:
-        if len(run) >= MIN_KEYWORD:
+        if len(run) >= min_length:
             candidates.append(["".join(run)])
         run.clear()
 
@@ -42,12 +42,16 @@ def _seq_literals(items: list) -> list[str] | None:
         if op is c.LITERAL:
             run.append(chr(av))
             continue
+        if op is c.BRANCH and run:  # "E(?:rror|xception)": the run joined to each alternative's leading literals
+            leads = [_leading_run(list(b)) for b in av[1]]
+            if all(leads) and len(run) + min(map(len, leads)) >= min_length:
+                candidates.append(["".join(run) + lead for lead in leads])
         flush()
         sub = None
         if op is c.SUBPATTERN:
-            sub = _seq_literals(list(av[-1]))
+            sub = _seq_literals(list(av[-1]), min_length)
         elif op is c.BRANCH:
-            branches = [_seq_literals(list(b)) for b in av[1]]
+            branches = [_seq_literals(list(b), min_length) for b in av[1]]
             if all(branches):
                 sub = [s for b in branches for s in b]  # type: ignore[union-attr]
         elif (
@@ -57,13 +61,26 @@ def _seq_literals(items: list) -> list[str] | None:
         ):
             lo, _hi, inner = av
             if lo >= 1:
-                sub = _seq_literals(list(inner))
+                sub = _seq_literals(list(inner), min_length)
         elif op is c.ATOMIC_GROUP if hasattr(c, "ATOMIC_GROUP") else False:
-            sub = _seq_literals(list(av))
+            sub = _seq_literals(list(av), min_length)
         if sub:
             candidates.append(sub)
     flush()
     if not candidates:
         return None
-    # a single literal beats a set of alternatives unless the alternatives are clearly longer
-    return max(candidates, key=lambda alts: (min(len(a) for a in alts) - 3 * (len(alts) - 1), -len(alts)))
+    # a single literal beats a set of alternatives unless the alternatives are clearly longer; on a tie, the longer
+    return max(
+        candidates,
+        key=lambda alts: (min(len(a) for a in alts) - 3 * (len(alts) - 1), min(len(a) for a in alts), -len(alts)),
+    )
+
+
+def _leading_run(items: list) -> str:
+    """The literal characters a sequence of parsed items starts with."""
+    lead = []
+    for op, av in items:
+        if op is not _sre_parse.LITERAL:
+            break
+        lead.append(chr(av))
+    return "".join(lead)

@@ -41,6 +41,7 @@ from diagnosis.failure_text import (
     RUST_PANIC,
     failure_sentences,
 )
+from diagnosis.literals import required_literals
 from diagnosis.rules import KnowledgeBase, Pattern
 from diagnosis.scan import hs_backend
 from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Backend, Recorder, build_table, drive
@@ -106,6 +107,23 @@ _ERRORISH = re.compile(
     # (sudo asking for a password without a terminal is left out: a prompt as much as an error)
     + r"|\bparameter not set\b|\bunbound variable\b|\bmust be owned by uid 0\b"
 )
+# every match of _ERRORISH contains one of these (case-folded) literals: a line without any is no error line, and
+# the regex, slow over whole texts, runs only on the lines that have one
+_ERRORISH_WORDS = required_literals(_ERRORISH.pattern, _ERRORISH.flags, min_length=2)
+_ERRORISH_PREFILTER = (
+    re.compile("|".join(map(re.escape, sorted({w.casefold() for w in _ERRORISH_WORDS}, key=len, reverse=True))))
+    if _ERRORISH_WORDS
+    else None
+)
+
+
+def _errorish(line: str) -> bool:
+    """The line has an error word or shape (``_ERRORISH``)."""
+    if _ERRORISH_PREFILTER is not None and not _ERRORISH_PREFILTER.search(line.casefold()):
+        return False
+    return _ERRORISH.search(line) is not None
+
+
 # lines that look like errors but report none; a line whose only error words are counts of none (``NO_FAILURE_COUNT``:
 # Ansible's PLAY RECAP "failed=0", test runners' summaries) reports none either
 _NOT_ERRORISH = re.compile(
@@ -225,17 +243,10 @@ def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:
                 if res.last_time is None or ts > res.last_time:
                     res.last_time = ts
                 break
-    flagged: list[int] = []  # indices of lines with an error word, in order
-    newlines_before, counted_to = 0, 0
-    for m in _ERRORISH.finditer(text):
-        newlines_before += text.count("\n", counted_to, m.start())
-        counted_to = m.start()
-        if not flagged or flagged[-1] != newlines_before:
-            flagged.append(newlines_before)
     found: list[Hit] = []
-    for i in reversed(flagged):
+    for i in range(len(lines) - 1, -1, -1):  # from the end: the last error-looking lines
         line = lines[i].rstrip("\r")
-        if not _NOT_ERRORISH.search(line) and _ERRORISH.search(NO_FAILURE_COUNT.sub(" ", line)):
+        if _errorish(line) and not _NOT_ERRORISH.search(line) and _ERRORISH.search(NO_FAILURE_COUNT.sub(" ", line)):
             found.append(Hit("error-line", tail_line + i, line[:EVIDENCE_CHARS], None, res.phase))
             if len(found) == MAX_TAIL_ERRORS:
                 break

@@ -139,6 +139,10 @@ def test_required_literals():
     assert required_literals(r"\d+") is None
     assert required_literals(r"x(?:ab)?y") is None
     assert required_literals(r"IMAGE_STATE_(?:UNDEPLOYABLE)+") == ["IMAGE_STATE_"]
+    # a run of literals joined to each alternative that follows it, when that is longer than the run alone
+    assert required_literals(r"[a-z]E(?:rror|xception): \S", min_length=2) == ["Error", "Exception"]
+    assert required_literals(r"x(?:ab|cd)", min_length=2) == ["xab", "xcd"]
+    assert required_literals(r"go(?:\d|ne)") is None
 
 
 def test_parse_rules_accepts_a_bare_list():

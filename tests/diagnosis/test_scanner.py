@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnosis import diagnose, load_knowledge_base
+from diagnosis import diagnose, load_knowledge_base, scanner
 from diagnosis.scanner import CHUNK, MAX_CARRY, scan, scan_text, sniff_is_log
 
 KB = load_knowledge_base(use_env=False)
@@ -227,3 +228,28 @@ def test_a_count_of_no_failures_is_no_error_line_and_a_count_of_some_is_one():
         "/Stage[main]/App/Exec[setup]/returns: change from notrun to 0 failed: /usr/local/bin/setup\n"  # a value
     )
     assert [h.line for h in scan_text(some_failed, KB).tail_errors] == [1, 2, 3]
+
+
+# ------------------------------------------------------------------ the error-line prefilter
+
+_REAL = Path(__file__).parent / "cases" / "real"
+_ERROR_WORDS = ["Error", "FAILED", "denied", "Traceback (most recent call last)", "Fehler:", "错误：", "[-] t"]
+
+
+def test_the_error_line_prefilter_keeps_every_line_the_error_regex_matches():
+    """The literal prefilter derived from the error-line regex passes every line the regex matches (real reports)."""
+    assert scanner._ERRORISH_PREFILTER is not None
+    checked = 0
+    for path in sorted(_REAL.glob("*.txt"))[::13]:
+        for line in path.read_text("utf-8", "replace").split("\n"):
+            if scanner._ERRORISH.search(line):
+                checked += 1
+                assert scanner._errorish(line), line
+    assert checked > 500
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.text(max_size=30), st.sampled_from(_ERROR_WORDS)), max_size=8).map("".join))
+def test_the_error_line_prefilter_keeps_any_line_the_error_regex_matches(line):
+    if scanner._ERRORISH.search(line):
+        assert scanner._errorish(line), line
