@@ -79,13 +79,9 @@ RUST_PANIC = r"\bthread '[^'\n]{1,80}' panicked at\b"
 # a Go panic, bare or behind packer's "<plugin> plugin: " prefix (a plugin that crashed), or behind the plugin
 # binary's name alone as Packer before 0.8 logged it ("<time> packer-builder-vmware-iso.exe: panic: ...")
 GO_PANIC = r"(?m-i:^(?:[^\n]{0,160} plugin: |[^\n]{0,40}\bpacker-[\w.-]{1,80}: )?panic: )"
-# GNU make's fatal errors end ".  Stop." ("No rule to make target '<t>'.  Stop."; one space once a web page or mail
-# collapsed the two), and a recipe killed by a signal
-# is "*** [<target>] Killed": no error word in them
-MAKE_FATAL = (
-    r"\bmake(?:\[\d{1,3}\])?: \*\*\* (?:[^\n]{1,300}\. {1,2}Stop\."
-    r"|\[[^\]\n]{1,300}\] (?:Killed|Terminated|Aborted|Segmentation fault|Bus error))"
-)
+# GNU make marks its errors with "***" (src/output.c fatal and error): "No rule to make target '<t>'.  Stop.", a recipe
+# killed by a signal "*** [<target>] Killed", and in other languages "*** [<target>] Fehler 2": no English error word
+MAKE_FATAL = r"\bmake(?:\[\d{1,3}\])?: \*\*\* \S"
 # bash's line for a command it ran that got SIGKILL (the kernel's OOM killer): "Killed" alone on its line
 BASH_KILLED = r"(?m:^[ \t]{0,8}Killed[ \t\r]*$)"
 # a command that crashed: bash's report of a core-dumping signal ("<pid> Aborted (core dumped) <command>")

@@ -106,6 +106,8 @@ _ERRORISH = re.compile(
     # sh/bash on an unset variable (set -u), a sudo binary that is not setuid root: their texts have no error word
     # (sudo asking for a password without a terminal is left out: a prompt as much as an error)
     + r"|\bparameter not set\b|\bunbound variable\b|\bmust be owned by uid 0\b"
+    # a command refusing its own command line (getopt "unrecognized option '--x'", OCaml's and others' "unknown option")
+    + r"|\b(?:unrecognized|unknown) option\b"
 )
 # every match of _ERRORISH contains one of these (case-folded) literals: a line without any is no error line, and
 # the regex, slow over whole texts, runs only on the lines that have one
