@@ -299,6 +299,11 @@ def test_a_stated_failure_is_never_none(statement, words, status, before, after)
         # mixlib-shellout's last line when Chef did not allow a command's exit status
         "    ---- End output of wusa.exe c:\\chef\\cache\\kb.msu /quiet ----\n"
         "    Ran wusa.exe c:\\chef\\cache\\kb.msu /quiet returned -2145124329",
+        # GNU make's "***" in another language, and a command refusing its own option
+        "make[1]: *** Keine Regel vorhanden, um das Ziel \u201ebuild/wl.o\u201c zu erstellen.  Schluss.",
+        "make: *** [Makefile:1503: _module_/var/lib/dkms/wl/build] Fehler 2",
+        "virt-sysprep: unknown option `--no-logfile'.",
+        "tar: unrecognized option '--zstd'",
     ],
 )
 def test_a_failure_stated_by_a_code_a_level_or_a_status_without_an_error_word_is_no_none(line):
