@@ -693,9 +693,9 @@ def test_a_rules_file_leaves_the_built_in_automaton_as_it_is(monkeypatch, tmp_pa
     from diagnosis.scan.markers import MARKERS
 
     monkeypatch.setenv(BACKEND_ENV, "hyperscan")
-    monkeypatch.setenv("DIAGNOSIS_CACHE_DIR", str(tmp_path / "cache"))
     log = b"[x] PACKER OUT    azure-arm: Retrying\n[x] PACKER OUT    azure-arm: exited with code 3\n"
-    scan(log, KB)  # the built-in automaton, loaded or compiled
+    scan(log, KB)  # the built-in automaton in this process: loaded from the cache the other tests share
+    monkeypatch.setenv("DIAGNOSIS_CACHE_DIR", str(tmp_path / "cache"))  # the rules file's table is compiled anew
     monkeypatch.setattr(hs_compile, "_PROCESS_CACHE", {})  # nothing compiled by another test of this process
     compiled: list[int] = []
     real = hs_compile._compile
