@@ -143,7 +143,8 @@ def diagnose(
     text_results = results[: len(texts)]
     text_failed = False
     for r, (_source, text) in zip(text_results, texts, strict=True):
-        looks_ok = _finished(r, kb)
+        live = _live_hits(r, kb)
+        looks_ok = _finished(r, kb, live)
         shown = _without_lines(text, r.harmless_lines)  # harmless lines state nothing
         says_failed = (
             r.failure_seen
@@ -151,7 +152,7 @@ def diagnose(
             or states_failure(shown)
             or r.stated_failure is not None
         )
-        if not looks_ok and (says_failed or r.tail_errors or _live_hits(r, kb)):
+        if not looks_ok and (says_failed or r.tail_errors or live):
             text_failed = True
     message_failed = text_failed or state == "failed" or run in _FAILED_RUN_STATES
     if run in _SUCCESS_STATES and not perr and state != "failed":
@@ -162,11 +163,12 @@ def diagnose(
         if r is None:
             continue
         step = r.failed_step
-        if _finished(r, kb):  # Packer finished: a non-zero code it allowed is no failure
+        live = _live_hits(r, kb)
+        if _finished(r, kb, live):  # Packer finished: a non-zero code it allowed is no failure
             log_succeeded = True
         elif r.failure_seen or (step is not None and step.exit_code not in (None, 0)):
             log_failed = True
-        elif not (r.exported or r.finalized) and (r.tail_errors or _live_hits(r, kb) or r.stated_failure is not None):
+        elif not (r.exported or r.finalized) and (r.tail_errors or live or r.stated_failure is not None):
             log_failed = True  # an excerpt (no end, no success line) whose lines report errors: never "none"
         elif not r.success and any(
             FAILURE_SIGNAL.search(h.text) or states_failure(line_message(h.text)) for h in r.tail_errors
@@ -271,16 +273,16 @@ def recovered_entries(result: ScanResult, kb: KnowledgeBase) -> frozenset[str]:
     return frozenset(out)
 
 
-def _finished(result: ScanResult, kb: KnowledgeBase) -> bool:
-    """Packer said its builds finished, printed no failure line, and no failure entry matched after its last
-    'finished' line (a pasted text that goes on with the next command's failure, such as ``vagrant up``; a prompt
-    there is the wrapper script waiting for its user)."""
+def _finished(result: ScanResult, kb: KnowledgeBase, live: list[str]) -> bool:
+    """Packer said its builds finished, printed no failure line, and none of the ``live`` failure entries
+    (``_live_hits``) matched after its last 'finished' line (a pasted text that goes on with the next command's
+    failure, such as ``vagrant up``; a prompt there is the wrapper script waiting for its user)."""
     if not result.success or result.failure_seen:
         return False
     last = result.success_line or 0
     return not any(
         h.line > last
-        for rid in _live_hits(result, kb)
+        for rid in live
         if kb.rules[rid].category != "interactive-prompt"
         for h in result.hits[rid].samples()
     )

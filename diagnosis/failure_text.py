@@ -197,9 +197,8 @@ FAILURE_SIGNAL = re.compile(
     r"|"
     + GO_PANIC
     + r"|returned a non-zero code: [1-9]"  # docker build: The command '<cmd>' returned a non-zero code: <n>
-    r"|\bmake(?:\[\d{1,3}\])?: \*\*\* \[[^\]\n]{1,200}\] Error [1-9]"  # GNU make: *** [<target>] Error <n>
-    + r"|"
-    + MAKE_FATAL
+    r"|"
+    + MAKE_FATAL  # GNU make's "***" lines, "*** [<target>] Error <n>" among them
     + r"|(?m:^\s{0,8}--- FAIL: \S)|(?m:^FAIL\s{1,8}\S)"  # go test: a failed test, a failed package
     r"|\u274c\s{0,4}FAIL\b"  # a CI report's failed row (TeamCity, GitHub checks tables)
 )

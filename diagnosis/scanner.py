@@ -248,7 +248,10 @@ def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:
     found: list[Hit] = []
     for i in range(len(lines) - 1, -1, -1):  # from the end: the last error-looking lines
         line = lines[i].rstrip("\r")
-        if _errorish(line) and not _NOT_ERRORISH.search(line) and _ERRORISH.search(NO_FAILURE_COUNT.sub(" ", line)):
+        if not _errorish(line) or _NOT_ERRORISH.search(line):
+            continue
+        cleared = NO_FAILURE_COUNT.sub(" ", line)  # the line's counts of no failures, which report none
+        if cleared == line or _ERRORISH.search(cleared):
             found.append(Hit("error-line", tail_line + i, line[:EVIDENCE_CHARS], None, res.phase))
             if len(found) == MAX_TAIL_ERRORS:
                 break
