@@ -144,16 +144,15 @@ def diagnose(
     text_failed = False
     for r, (_source, text) in zip(text_results, texts, strict=True):
         live = _live_hits(r, kb)
-        looks_ok = _finished(r, kb, live)
-        shown = _without_lines(text, r.harmless_lines)  # harmless lines state nothing
-        says_failed = (
-            r.failure_seen
-            or bool(FAILURE_SIGNAL.search(shown))
-            or states_failure(shown)
-            or r.stated_failure is not None
-        )
-        if not looks_ok and (says_failed or r.tail_errors or live):
+        if _finished(r, kb, live):
+            continue
+        if r.failure_seen or r.tail_errors or live or r.stated_failure is not None:
             text_failed = True
+            break
+        shown = _without_lines(text, r.harmless_lines)  # harmless lines state nothing
+        if FAILURE_SIGNAL.search(shown) or states_failure(shown):
+            text_failed = True
+            break
     message_failed = text_failed or state == "failed" or run in _FAILED_RUN_STATES
     if run in _SUCCESS_STATES and not perr and state != "failed":
         message_failed = False

@@ -52,6 +52,8 @@ from __future__ import annotations
 
 import re
 
+from diagnosis.literals import AnyOf
+
 # "error:" in the languages Windows, PowerShell and the Azure portal are localized into
 _LOCALIZED_ERROR_WORDS = (
     *("Fehler", "Erreur", "Errore", "Erro", "Ошибка", "ОШИБКА", "Помилка", "Błąd", "Hata", "Chyba", "Hiba"),
@@ -228,46 +230,49 @@ _LOG_LEVEL = re.compile(r"(?:\]|\s)(?:WARN|WARNING|INFO|DEBUG|TRACE):\s")
 # a property list's label padded to its colon ("Total Test Cases      : 1", PowerShell's Format-List)
 _LABEL = re.compile(r"\s{0,8}([\w .()/-]{1,60}):")
 _WITHIN_SENTENCE = r"(?:[^.\n]|\.(?=\S)){0,80}?"  # a period inside a version (22.04) or a name ends no sentence
-_FAILURE_SENTENCE = re.compile(
-    r"(?i)(?:\b(?:builds?|images?|packer|it|this|that|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?"
-    r"|tasks?|tests?|deployments?|process|vm|customi[sz]ations?|customizers?|sysprep|generali[sz]ation|installs?|installers?"
-    r"|installation|provisioning|updates?|commands?|cmdlets?|modules?|packages?|extensions?|artifacts?|agents?|shell"
-    r"|reboots?|restarts?|machines?)\b"
-    r"|\S\.(?:ps1|sh|py|cmd|bat|msi|exe)\b)"  # or a script or installer named by its file
-    + _WITHIN_SENTENCE
-    + r"\b(?:fail(?:s|ed|ing)?|hangs?|hanging|hung|stuck|sticks|stall(?:s|ed|ing)?|crash(?:es|ed)?|times? out"
-    r"|timed out|timing ?out|errors? out|(?:is|was|were|gets?|got) (?:cancell?ed|aborted)"
-    r"|(?:stops|stopped) (?:at|on|after|responding)"
-    r"|(?:is|was|keeps|kept) (?:still )?waiting (?:for|on)\b[^.\n]{0,80}\b(?:hours?|forever|indefinitely|ever)"
-    r"|errored|never (?:finish|complete|build)s?|(?:infinite|endless) loop|in (?:a |an )?loop"
-    r"|(?:has|have|had|was|were|is|are|gets?|got) never (?:been )?(?:created|started|built|provisioned|deployed"
-    r"|published|completed|finished)"
-    r"|still (?:running|updating|creating|in progress) (?:after|for)|(?:is|are) not available"
-    r"|(?:is|are|was|were|has|have)(?:n.t| not)(?: been)? (?:created|built|generated|published)"
-    r"|(?:do(?:es)?|did) ?(?:n.t|not) work|no longer works?|stopped working|(?:is|are) broken|breaks|broke)\b"
-    # words that say something hung or failed whatever its subject: "the tools are just stuck in a loop", "the setup
-    # stops at this point", "the provisioner does not respond", "it will never assign an IP", "can't get updates"
-    r"|\b(?:(?:is|are|was|were|gets?|got|seems?|just|been) stuck|hangs|hung|hanging|halts|freezes"
-    r"|(?:does|did)(?:n.t| not) respond|stops (?:at|on|after)|never (?:assigns?|finish(?:es)?|completes?)"
-    r"|(?:lose|loses|lost|losing) (?:the |its |their |all )?connection)\b"
-    r"|\b(?:can.t|cannot|could ?n.t|unable to|not (?:seem to )?(?:be |been )?able to) (?:get|install|connect|reach"
-    r"|download)\b"
-    # "I've not been able to successfully deploy my image build", "we cannot create images"
-    r"|\b(?:not (?:been )?able to|unable to|cannot|can.t|could ?n.t)(?: successfully)? (?:build|deploy|create|run"
-    r"|complete|publish|capture|provision|generali[sz]e|customi[sz]e)\b"
-    # "an error occurred", "it tells me there is not enough disk space", "only 4 of 10 builds were successful"
-    r"|\berrors? (?:occurs?|occurred|appears?|appeared|happens?|happened)\b"
-    # "the following error is produced", "an exception was thrown"
-    r"|\b(?:errors?|exceptions?) (?:is|are|was|were|gets?|got) (?:produced|thrown|raised|returned|reported|shown)\b"
-    r"|\b(?:not enough|insufficient|ran out of|runs? out of) (?:disk |free )?(?:space|memory)\b"
-    r"|\bdisk space (?:is )?not enough\b"
-    r"|\bonly \d{1,4}(?: (?:of|out of) \d{1,4})? (?:\w+ )?(?:were|was|are|is) successful\b"
-    # "I get the following error", "we keep getting timeouts"
-    r"|\b(?:get|gets|got|getting|see|seeing|saw|receive[sd]?|receiving|hit|hitting|encounter(?:s|ed|ing)?)\b"
-    + _WITHIN_SENTENCE
-    + r"\b(?:errors?|exceptions?|failures?|timeouts?"
-    + NOT_A_SETTING
-    + r")\b"
+_FAILURE_SENTENCE = AnyOf(
+    [
+        r"(?:\b(?:builds?|images?|packer|it|this|that|jobs?|pipelines?|runs?|templates?|steps?|scripts?|provisioners?"
+        r"|tasks?|tests?|deployments?|process|vm|customi[sz]ations?|customizers?|sysprep|generali[sz]ation|installs?|installers?"
+        r"|installation|provisioning|updates?|commands?|cmdlets?|modules?|packages?|extensions?|artifacts?|agents?|shell"
+        r"|reboots?|restarts?|machines?)\b"
+        r"|\S\.(?:ps1|sh|py|cmd|bat|msi|exe)\b)"  # or a script or installer named by its file
+        + _WITHIN_SENTENCE
+        + r"\b(?:fail(?:s|ed|ing)?|hangs?|hanging|hung|stuck|sticks|stall(?:s|ed|ing)?|crash(?:es|ed)?|times? out"
+        r"|timed out|timing ?out|errors? out|(?:is|was|were|gets?|got) (?:cancell?ed|aborted)"
+        r"|(?:stops|stopped) (?:at|on|after|responding)"
+        r"|(?:is|was|keeps|kept) (?:still )?waiting (?:for|on)\b[^.\n]{0,80}\b(?:hours?|forever|indefinitely|ever)"
+        r"|errored|never (?:finish|complete|build)s?|(?:infinite|endless) loop|in (?:a |an )?loop"
+        r"|(?:has|have|had|was|were|is|are|gets?|got) never (?:been )?(?:created|started|built|provisioned|deployed"
+        r"|published|completed|finished)"
+        r"|still (?:running|updating|creating|in progress) (?:after|for)|(?:is|are) not available"
+        r"|(?:is|are|was|were|has|have)(?:n.t| not)(?: been)? (?:created|built|generated|published)"
+        r"|(?:do(?:es)?|did) ?(?:n.t|not) work|no longer works?|stopped working|(?:is|are) broken|breaks|broke)\b",
+        # words that say something hung or failed whatever its subject: "the tools are just stuck in a loop", "the setup
+        # stops at this point", "the provisioner does not respond", "it will never assign an IP", "can't get updates"
+        r"\b(?:(?:is|are|was|were|gets?|got|seems?|just|been) stuck|hangs|hung|hanging|halts|freezes"
+        r"|(?:does|did)(?:n.t| not) respond|stops (?:at|on|after)|never (?:assigns?|finish(?:es)?|completes?)"
+        r"|(?:lose|loses|lost|losing) (?:the |its |their |all )?connection)\b",
+        r"\b(?:can.t|cannot|could ?n.t|unable to|not (?:seem to )?(?:be |been )?able to) (?:get|install|connect|reach"
+        r"|download)\b",
+        # "I've not been able to successfully deploy my image build", "we cannot create images"
+        r"\b(?:not (?:been )?able to|unable to|cannot|can.t|could ?n.t)(?: successfully)? (?:build|deploy|create|run"
+        r"|complete|publish|capture|provision|generali[sz]e|customi[sz]e)\b",
+        # "an error occurred", "it tells me there is not enough disk space", "only 4 of 10 builds were successful"
+        r"\berrors? (?:occurs?|occurred|appears?|appeared|happens?|happened)\b",
+        # "the following error is produced", "an exception was thrown"
+        r"\b(?:errors?|exceptions?) (?:is|are|was|were|gets?|got) (?:produced|thrown|raised|returned|reported|shown)\b",
+        r"\b(?:not enough|insufficient|ran out of|runs? out of) (?:disk |free )?(?:space|memory)\b",
+        r"\bdisk space (?:is )?not enough\b",
+        r"\bonly \d{1,4}(?: (?:of|out of) \d{1,4})? (?:\w+ )?(?:were|was|are|is) successful\b",
+        # "I get the following error", "we keep getting timeouts"
+        r"\b(?:get|gets|got|getting|see|seeing|saw|receive[sd]?|receiving|hit|hitting|encounter(?:s|ed|ing)?)\b"
+        + _WITHIN_SENTENCE
+        + r"\b(?:errors?|exceptions?|failures?|timeouts?"
+        + NOT_A_SETTING
+        + r")\b",
+    ],
+    re.IGNORECASE,
 )
 
 

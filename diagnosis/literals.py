@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 try:  # the regex parser is internal; without it patterns simply get no derived keywords (slower scanning)
     import re._parser as _sre_parse  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - Python < 3.11
@@ -84,3 +87,46 @@ def _leading_run(items: list) -> str:
             break
         lead.append(chr(av))
     return "".join(lead)
+
+
+class AnyOf:
+    """Alternative regexes searched as one (``regex``, their alternation) but faster: an alternative runs only on a
+    text whose case-folded form contains one of the literals every match of it contains (``required_literals``); an
+    alternative without such literals runs on every text."""
+
+    def __init__(self, alternatives: Sequence[str], flags: int = 0, min_length: int = 2) -> None:
+        self.regex = re.compile("|".join(f"(?:{a})" for a in alternatives), flags)
+        self._always: list[re.Pattern[str]] = []
+        self._keyed: list[re.Pattern[str]] = []
+        needs: dict[str, set[int]] = {}  # a case-folded literal -> the keyed alternatives that require it
+        for alternative in alternatives:
+            compiled = re.compile(alternative, flags)
+            words = required_literals(alternative, flags, min_length)
+            if not words:
+                self._always.append(compiled)
+                continue
+            for word in words:
+                needs.setdefault(word.casefold(), set()).add(len(self._keyed))
+            self._keyed.append(compiled)
+        # at each position, the longest literal that starts there: the literals it starts with are there too
+        longest_first = sorted(needs, key=len, reverse=True)
+        self._words = re.compile("(?=(" + "|".join(map(re.escape, longest_first)) + "))") if needs else None
+        self._runs: dict[str, tuple[int, ...]] = {
+            word: tuple(sorted({i for shorter in needs if word.startswith(shorter) for i in needs[shorter]}))
+            for word in needs
+        }
+
+    def search(self, text: str) -> bool:
+        """Whether ``regex`` matches somewhere in ``text``."""
+        if any(r.search(text) for r in self._always):
+            return True
+        if self._words is None:
+            return False
+        tried: set[int] = set()
+        for found in self._words.finditer(text.casefold()):
+            for i in self._runs[found.group(1)]:
+                if i not in tried:
+                    tried.add(i)
+                    if self._keyed[i].search(text):
+                        return True
+        return False

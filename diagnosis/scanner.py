@@ -41,7 +41,7 @@ from diagnosis.failure_text import (
     RUST_PANIC,
     failure_sentences,
 )
-from diagnosis.literals import required_literals
+from diagnosis.literals import AnyOf
 from diagnosis.rules import KnowledgeBase, Pattern
 from diagnosis.scan import hs_backend
 from diagnosis.scan.core import MAX_CARRY, MAX_LINE, TAIL_BYTES, WINDOW, Backend, Recorder, build_table, drive
@@ -78,52 +78,43 @@ BACKEND_ENV = "DIAGNOSIS_SCAN_BACKEND"
 BACKENDS = ("hyperscan", "stdlib")
 MAX_TAIL_ERRORS = 30
 
-_ERRORISH = re.compile(
-    r"(?i)\b(?:error(?:ed)?|failed|failure|fatal|exception|denied|unable to|cannot|could not|"
-    r"(?<!-)timed? ?out" + NOT_A_SETTING + "|"  # not a command's flag ("go test -timeout 120m")
-    r"couldn't|can't|unsuccessful|(?:doesn't|does not|no longer) exists?|not available (?:in|for)|"
-    r"(?:do|does|did) not match|"
-    r"not found|invalid|forbidden|no such file|permission denied|not allowed|not permitted|read-only file system|"
-    r"unauthorized|bad request|missing|"
-    r"code[\"']?[ \t]*[:=][ \t]*[\"']?[a-z]+|badrequest|is not recognized as|"  # ARM code (Code: Conflict)
-    r"status(?: ?code)?[\"']?[ \t]*[:=][ \t]*[\"']?[45]\d\d|"  # an HTTP status (StatusCode: 409)
-    + LOCALIZED_ERROR_WORD
-    + r"(?=\s?[:：]))\b"  # "Fehler:", "Ошибка:", "错误："
-    # Pester: a failed test ("[-] name 1.43s") and its assertion ("Expected 'a' to ..., but it did match.")
-    r"|(?:^|\s)\[-\] \S|\bExpected\b[^\n]{1,300}, but\b"
-    r"|\bTraceback \(most recent call last\)"  # CPython's report of an exception nothing handled
-    r"|(?-i:[A-Za-z0-9](?:Error|Exception): \S)"  # its last line: <module.>NameError: <message>
-    r"|(?-i:\bFAIL\b)"  # go test's "--- FAIL:" and "FAIL <package>", a CI table's failed row
-    r"|\bnon-zero (?:exit )?(?:code|status)\b|\bexited with (?:code|status):? ?" + NOT_REBOOT + r"-?[1-9]"
-    + r"|\b" + PARTIAL_RUN + r"\b|" + MAKE_FATAL
-    + r"|" + ENDED_FAILED  # a deployment that ended Failed or Canceled
-    + r"|" + RUST_PANIC
-    + r"|" + GO_PANIC
-    + r"|" + LOCALIZED_SYSTEM_ERROR
-    + r"|" + BASH_KILLED
-    + r"|" + CORE_DUMPED
-    + r"|" + NO_ERROR_WORD_FAILURE
-    # sh/bash on an unset variable (set -u), a sudo binary that is not setuid root: their texts have no error word
-    # (sudo asking for a password without a terminal is left out: a prompt as much as an error)
-    + r"|\bparameter not set\b|\bunbound variable\b|\bmust be owned by uid 0\b"
-    # a command refusing its own command line (getopt "unrecognized option '--x'", OCaml's and others' "unknown option")
-    + r"|\b(?:unrecognized|unknown) option\b"
+_ERRORISH = AnyOf(
+    [
+        r"\b(?:error(?:ed)?|failed|failure|fatal|exception|denied|unable to|cannot|could not|"
+        r"(?<!-)timed? ?out" + NOT_A_SETTING + "|"  # not a command's flag ("go test -timeout 120m")
+        r"couldn't|can't|unsuccessful|(?:doesn't|does not|no longer) exists?|not available (?:in|for)|"
+        r"(?:do|does|did) not match|"
+        r"not found|invalid|forbidden|no such file|permission denied|not allowed|not permitted|read-only file system|"
+        r"unauthorized|bad request|missing|"
+        r"code[\"']?[ \t]*[:=][ \t]*[\"']?[a-z]+|badrequest|is not recognized as|"  # ARM code (Code: Conflict)
+        r"status(?: ?code)?[\"']?[ \t]*[:=][ \t]*[\"']?[45]\d\d|"  # an HTTP status (StatusCode: 409)
+        + LOCALIZED_ERROR_WORD
+        + r"(?=\s?[:：]))\b",  # "Fehler:", "Ошибка:", "错误："
+        # Pester: a failed test ("[-] name 1.43s") and its assertion ("Expected 'a' to ..., but it did match.")
+        r"(?:^|\s)\[-\] \S",
+        r"\bExpected\b[^\n]{1,300}, but\b",
+        r"\bTraceback \(most recent call last\)",  # CPython's report of an exception nothing handled
+        r"(?-i:[A-Za-z0-9](?:Error|Exception): \S)",  # its last line: <module.>NameError: <message>
+        r"(?-i:\bFAIL\b)",  # go test's "--- FAIL:" and "FAIL <package>", a CI table's failed row
+        r"\bnon-zero (?:exit )?(?:code|status)\b",
+        r"\bexited with (?:code|status):? ?" + NOT_REBOOT + r"-?[1-9]",
+        r"\b" + PARTIAL_RUN + r"\b",
+        MAKE_FATAL,
+        ENDED_FAILED,  # a deployment that ended Failed or Canceled
+        RUST_PANIC,
+        GO_PANIC,
+        LOCALIZED_SYSTEM_ERROR,
+        BASH_KILLED,
+        CORE_DUMPED,
+        NO_ERROR_WORD_FAILURE,
+        # sh/bash on an unset variable (set -u), a sudo binary that is not setuid root: their texts have no error word
+        # (sudo asking for a password without a terminal is left out: a prompt as much as an error)
+        r"\bparameter not set\b|\bunbound variable\b|\bmust be owned by uid 0\b",
+        # a command refusing its own command line (getopt "unrecognized option '--x'", OCaml's "unknown option")
+        r"\b(?:unrecognized|unknown) option\b",
+    ],
+    re.IGNORECASE,
 )
-# every match of _ERRORISH contains one of these (case-folded) literals: a line without any is no error line, and
-# the regex, slow over whole texts, runs only on the lines that have one
-_ERRORISH_WORDS = required_literals(_ERRORISH.pattern, _ERRORISH.flags, min_length=2)
-_ERRORISH_PREFILTER = (
-    re.compile("|".join(map(re.escape, sorted({w.casefold() for w in _ERRORISH_WORDS}, key=len, reverse=True))))
-    if _ERRORISH_WORDS
-    else None
-)
-
-
-def _errorish(line: str) -> bool:
-    """The line has an error word or shape (``_ERRORISH``)."""
-    if _ERRORISH_PREFILTER is not None and not _ERRORISH_PREFILTER.search(line.casefold()):
-        return False
-    return _ERRORISH.search(line) is not None
 
 
 # lines that look like errors but report none; a line whose only error words are counts of none (``NO_FAILURE_COUNT``:
@@ -248,7 +239,7 @@ def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:
     found: list[Hit] = []
     for i in range(len(lines) - 1, -1, -1):  # from the end: the last error-looking lines
         line = lines[i].rstrip("\r")
-        if not _errorish(line) or _NOT_ERRORISH.search(line):
+        if not _ERRORISH.search(line) or _NOT_ERRORISH.search(line):
             continue
         cleared = NO_FAILURE_COUNT.sub(" ", line)  # the line's counts of no failures, which report none
         if cleared == line or _ERRORISH.search(cleared):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnosis import diagnose, load_knowledge_base, scanner
+from diagnosis import diagnose, failure_text, load_knowledge_base, scanner
+from diagnosis.literals import AnyOf
 from diagnosis.scanner import CHUNK, MAX_CARRY, scan, scan_text, sniff_is_log
 
 KB = load_knowledge_base(use_env=False)
@@ -230,26 +233,41 @@ def test_a_count_of_no_failures_is_no_error_line_and_a_count_of_some_is_one():
     assert [h.line for h in scan_text(some_failed, KB).tail_errors] == [1, 2, 3]
 
 
-# ------------------------------------------------------------------ the error-line prefilter
+# ------------------------------------------------------------------ line regexes searched alternative by alternative
 
 _REAL = Path(__file__).parent / "cases" / "real"
 _ERROR_WORDS = ["Error", "FAILED", "denied", "Traceback (most recent call last)", "Fehler:", "错误：", "[-] t"]
+_SENTENCE_WORDS = ["the build ", "failed", " is stuck", "cannot ", "connect", "I get the ", "timeout", "errors: 0"]
+_BY_ALTERNATIVE = {"error line": scanner._ERRORISH, "failure sentence": failure_text._FAILURE_SENTENCE}
 
 
-def test_the_error_line_prefilter_keeps_every_line_the_error_regex_matches():
-    """The literal prefilter derived from the error-line regex passes every line the regex matches (real reports)."""
-    assert scanner._ERRORISH_PREFILTER is not None
-    checked = 0
+@pytest.mark.parametrize("name", sorted(_BY_ALTERNATIVE))
+def test_searching_alternative_by_alternative_finds_what_the_alternation_finds_on_real_lines(name):
+    """Each alternative runs only on lines with one of its literals: the answer is the whole alternation's."""
+    matcher = _BY_ALTERNATIVE[name]
+    matched = 0
     for path in sorted(_REAL.glob("*.txt"))[::13]:
         for line in path.read_text("utf-8", "replace").split("\n"):
-            if scanner._ERRORISH.search(line):
-                checked += 1
-                assert scanner._errorish(line), line
-    assert checked > 500
+            expected = matcher.regex.search(line) is not None
+            assert matcher.search(line) == expected, line
+            matched += expected
+    assert matched > 100
+
+
+_WORDS = st.sampled_from(_ERROR_WORDS + _SENTENCE_WORDS)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(st.text(max_size=30), st.sampled_from(_ERROR_WORDS)), max_size=8).map("".join))
-def test_the_error_line_prefilter_keeps_any_line_the_error_regex_matches(line):
-    if scanner._ERRORISH.search(line):
-        assert scanner._errorish(line), line
+@given(st.lists(st.one_of(st.text(max_size=30), _WORDS), max_size=8).map("".join))
+def test_searching_alternative_by_alternative_finds_what_the_alternation_finds_on_any_line(line):
+    for matcher in _BY_ALTERNATIVE.values():
+        assert matcher.search(line) == (matcher.regex.search(line) is not None), line
+
+
+def test_a_literal_found_also_runs_the_alternatives_of_the_literals_it_starts_with():
+    """Where "errors ahead!" starts, "error" starts too: the alternative keyed on "error" runs."""
+    matcher = AnyOf([r"error\w", r"errors ahead!\d"], re.IGNORECASE)
+    assert matcher.search("Errors ahead!")
+    assert matcher.search("ERRORS ahead!7")
+    assert not matcher.search("error ahead!")
+    assert AnyOf([r"\d{3}", r"pears"]).search("123")  # an alternative without literals runs on every text
