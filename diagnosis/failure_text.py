@@ -183,6 +183,8 @@ FAILURE_SIGNAL = re.compile(
     r"|machine readable: [\w.-]{1,120},error \[\]string"
     r"|\"error\"\s*:\s*\{|\"code\"\s*:\s*\"[A-Z][A-Za-z]{2,80}\"|\bCode=\\?\"?[A-Z][A-Za-z]{2,80}"
     r"|\" Target=\"[A-Za-z]"  # go-autorest's ServiceError: Code="..." Message="..." Target="..."
+    # a tool's JSON result that failed with an error code (teamsbootstrapper: {"success": false, "errorCode": ...})
+    r"|\"success\"\s{0,4}:\s{0,4}false,\s{0,8}\"error"
     r"|(?m:^(?:ERROR: )?\([A-Z][A-Za-z]{2,80}\) )|(?m:^Code: [A-Z][A-Za-z]{2,80}\s*$)"
     r"|\b(?:StatusCode|Status)=[45]\d\d\b|unexpected status [45]\d\d \([^)\n]{1,60}\) with error: [A-Z]"
     r"|(?i:\"?(?:provisioningState|runState|provisioning_state|run_state)\"?\s*[:=]\s*\"?(?:Failed|"
