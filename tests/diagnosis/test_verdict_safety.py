@@ -304,6 +304,8 @@ def test_a_stated_failure_is_never_none(statement, words, status, before, after)
         "make: *** [Makefile:1503: _module_/var/lib/dkms/wl/build] Fehler 2",
         "virt-sysprep: unknown option `--no-logfile'.",
         "tar: unrecognized option '--zstd'",
+        # a tool's JSON result of a failure with its error code (teamsbootstrapper -p)
+        '{\n  "success": false,\n  "errorCode": "0x80004004"\n}',
     ],
 )
 def test_a_failure_stated_by_a_code_a_level_or_a_status_without_an_error_word_is_no_none(line):
