@@ -304,6 +304,9 @@ def test_a_stated_failure_is_never_none(statement, words, status, before, after)
         "make: *** [Makefile:1503: _module_/var/lib/dkms/wl/build] Fehler 2",
         "virt-sysprep: unknown option `--no-logfile'.",
         "tar: unrecognized option '--zstd'",
+        "usage: pro enable <service> [<service>] [flags]\n        the following arguments are required: service",
+        "usage: cloud-init [-h] [--version]\ncloud-init: error: unrecognized arguments: --wait-for-network",
+        'unknown builder type: "upcloud"',
         # a tool's JSON result of a failure with its error code (teamsbootstrapper -p)
         '{\n  "success": false,\n  "errorCode": "0x80004004"\n}',
     ],
