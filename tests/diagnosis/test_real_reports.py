@@ -55,7 +55,7 @@ def test_every_batch_names_reports_of_the_corpus():
 TUNED_FLOOR = 0.708  # measured 4407/6222
 HELD_OUT_FLOOR = 0.612  # measured 1948/3180
 MAX_NONE_ON_FAILURE = 299  # 'no failure found' on a failure report (the aim is 0; measured 299)
-MAX_CATEGORY_ON_NON_FAILURE = 40  # a category on a text that shows no failure (the aim is 0; measured 40)
+MAX_CATEGORY_ON_NON_FAILURE = 39  # a category on a text that shows no failure (the aim is 0; measured 39)
 MAX_GUESS_WITHOUT_EVIDENCE = 823  # a category where the text holds no evidence of the cause (aim 0; measured 823)
 
 
