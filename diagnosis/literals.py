@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -95,7 +96,7 @@ class AnyOf:
     alternative without such literals runs on every text."""
 
     def __init__(self, alternatives: Sequence[str], flags: int = 0, min_length: int = 2) -> None:
-        self.regex = re.compile("|".join(f"(?:{a})" for a in alternatives), flags)
+        self._alternation = ("|".join(f"(?:{a})" for a in alternatives), flags)
         self._always: list[re.Pattern[str]] = []
         self._keyed: list[re.Pattern[str]] = []
         needs: dict[str, set[int]] = {}  # a case-folded literal -> the keyed alternatives that require it
@@ -115,6 +116,11 @@ class AnyOf:
             word: tuple(sorted({i for shorter in needs if word.startswith(shorter) for i in needs[shorter]}))
             for word in needs
         }
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        """The alternatives as one regex (compiled when first read: the scan itself never needs it)."""
+        return re.compile(*self._alternation)
 
     def search(self, text: str) -> bool:
         """Whether ``regex`` matches somewhere in ``text``."""
