@@ -110,10 +110,11 @@ _ERRORISH = AnyOf(
         # sh/bash on an unset variable (set -u), a sudo binary that is not setuid root: their texts have no error word
         # (sudo asking for a password without a terminal is left out: a prompt as much as an error)
         r"\bparameter not set\b|\bunbound variable\b|\bmust be owned by uid 0\b",
-        # a command refusing its own command line (getopt "unrecognized option '--x'", OCaml's "unknown option", Python
-        # argparse's "the following arguments are required: x" and "unrecognized arguments: x") or input (Packer's
-        # "unknown builder type")
+        # a command refusing its own command line (getopt "unrecognized option '--x'", "option '--x' doesn't allow an
+        # argument", "invalid option -- 'x'", OCaml's "unknown option", Python argparse's "the following arguments are
+        # required: x" and "unrecognized arguments: x") or input (Packer's "unknown builder type")
         r"\b(?:unrecognized|unknown) option\b|\bthe following arguments are required: \S|\bunrecognized arguments: \S",
+        r"\boption '[^'\n]{1,60}' (?:doesn't allow|requires) an argument\b|\binvalid option -- '",
         r"\bunknown (?:builder|provisioner|post-processor|source) type\b",
     ],
     re.IGNORECASE,
