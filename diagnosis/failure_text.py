@@ -23,7 +23,8 @@ the program that prints each:
 * Windows tools: certutil's ``CertUtil: -<verb> command FAILED: 0x...``, Task Scheduler's ``The task XML contains a
   value which is incorrectly formatted or out of range``, takeown's ``... does not have ownership privileges on ...``;
 * a Rust program's panic: ``thread '<name>' panicked at ...``; .NET's ``OutOfMemoryException``, ``Stack overflow.`` and
-  ``Process terminated.`` (Environment.FailFast);
+  ``Process terminated.`` (Environment.FailFast), the .NET Framework's ``Process is terminated due to
+  StackOverflowException.``;
 * "Something went wrong" (the Azure portal's and many tools' failure without details);
 * OpenSSH's client losing its connection (``Connection to <host> closed by remote host.``, ``client_loop: send
   disconnect: ...``, ``kex_exchange_identification: ...``);
@@ -113,7 +114,8 @@ NO_ERROR_WORD_FAILURE = (
     r"|The task XML contains a value which is incorrectly formatted|does not have ownership privileges on the file"
     r"|Connection to \S{1,253} closed by remote host\.|client_loop: send disconnect: "
     r"|\b(?:ssh|kex)_exchange_identification: "
-    r"|(?m:^[ \t]{0,8}(?:Stack overflow|Process terminated)\.)|(?i:\bsomething went wrong\b)"
+    r"|(?m:^[ \t]{0,8}(?:Stack overflow|Process terminated)\.)|Process is terminated due to StackOverflowException\."
+    r"|(?i:\bsomething went wrong\b)"
     r"|http: server gave HTTP response to HTTPS client"
     r"|sudo: (?:no password was provided|\d{1,3} incorrect password attempts?)"
     r"|The audit system is in immutable mode, no rule changes allowed"
@@ -196,6 +198,11 @@ FAILURE_SIGNAL = re.compile(
     r"|context deadline exceeded|context canceled|(?i:\bunexpected EOF\b)|Build was (?:cancelled|halted)"
     r"|Cleanly cancelled builds after being interrupted"  # packer build: its context was cancelled (exit 1)
     r"|\bexited with return code [1-9]"  # run-parts: a kernel postinst or cron hook failed
+    # a quoted exit code: Chocolatey's debug line for every command it runs ("Command [...] exited with '<n>'"; its
+    # "shutdown /a" exits 1116 when no shutdown is pending, which it ignores) and its helpers' "Exit code returned
+    # from <function>: '<n>'"
+    r"|\bexited with '-?" + NOT_REBOOT + r"(?!1116')[1-9]\d{0,10}'"
+    r"|\bExit code returned from [\w-]{1,80}: '-?" + NOT_REBOOT + r"[1-9]"
     r"|(?m:\bRan [^\n]{1,500} returned -?[1-9]\d{0,11}[ \t\r]*$)"  # mixlib-shellout: a status Chef did not allow
     r"|Segmentation fault\s{0,8}\(core dumped\)|Kernel panic - not syncing|UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY"
     r"|"

@@ -605,10 +605,27 @@ def test_a_customizers_error_output_still_decides_when_the_summary_names_the_scr
         '"lastRunStatus": {"message": "", "runState": "PartiallySucceeded", "runSubState": "Distributing"}',
         "LastRunStatusRunState    : PartiallySucceeded",
         "make: *** No targets specified and no makefile found.  Stop.\n    azure-arm: Done.",
+        "==> win7: Command ['\"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\" -NoProfile']"
+        " exited with '-2147023895'",
+        "[DEBUG] - Exit code returned from Start-VSChocolateyProcessAsAdmin: '5003'",
+        "==> win7: Process is terminated due to StackOverflowException.",
+        "remote: cp: option '--update' doesn't allow an argument",
     ],
 )
 def test_a_failure_without_an_error_word_is_no_none(status):
     assert diagnose_input(status.encode(), KB).category == "unknown"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "    default: Command ['\"C:\\Windows\\System32\\shutdown.exe\" /a'] exited with '1116'",
+        "    default: Command ['\"C:\\Windows\\System32\\msiexec.exe\" /i pdk.msi /qn'] exited with '0'.",
+        "[DEBUG] - Exit code returned from Start-VSChocolateyProcessAsAdmin: '3010'",
+    ],
+)
+def test_a_quoted_exit_code_that_is_no_failure_is_none(line):
+    assert diagnose_input(line.encode(), KB).category == "none"
 
 
 def test_robocopys_summary_header_is_no_failure():
