@@ -72,11 +72,11 @@ def _stdlib(monkeypatch, run):
     return run()
 
 
-# every test case, and about 400 real reports spread evenly over the corpus (short pasted texts, thousands of them:
+# every test case, and about 300 real reports spread evenly over the corpus (short pasted texts, thousands of them:
 # a fixed sample keeps the variety of their shapes at a run time that does not grow with the corpus;
 # test_the_automaton_finds_the_same_fed_whole_or_line_by_line reads them all)
 REAL_REPORTS = [p for p in ALL_CASES if p.parent.name == "real"]
-REAL_SAMPLE = REAL_REPORTS[:: max(1, len(REAL_REPORTS) // 400)]
+REAL_SAMPLE = REAL_REPORTS[:: max(1, len(REAL_REPORTS) // 300)]
 COMPARED_CASES = [p for p in ALL_CASES if p.parent.name != "real"] + REAL_SAMPLE
 
 
