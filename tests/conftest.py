@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import pytest
 
 from localazure import CREDENTIAL_VARIABLES, LocalCloud
@@ -28,20 +30,28 @@ STAGING_ACCOUNTS = 32
 _CLOUD_KEY = pytest.StashKey[LocalCloud]()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """When pytest-xdist starts workers (``-n``), the controlling process compiles the built-in knowledge base's
-    scanning automaton once (both modes) into the disk cache, so the workers load it instead of each compiling it
-    (``diagnosis.scan.hs_compile``). A run without workers compiles it at its first scan, if it scans at all."""
-    if hasattr(config, "workerinput") or not config.getoption("numprocesses", default=None):
-        return
+def _compile_built_in_table(text_mode: bool) -> None:
     from diagnosis import load_knowledge_base
     from diagnosis.scan import hs_backend
     from diagnosis.scan.core import build_table
 
+    hs_backend.compiled_for(build_table(load_knowledge_base(use_env=False), text_mode))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """When pytest-xdist starts workers (``-n``), the controlling process compiles the built-in knowledge base's
+    scanning automaton once (both modes) into the disk cache, so the workers load it instead of each compiling it
+    (``diagnosis.scan.hs_compile``). The two modes compile at the same time, the log mode's in a forked child: each
+    takes about ten seconds of one core. A run without workers compiles it at its first scan, if it scans at all."""
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", default=None):
+        return
+    from diagnosis.scan import hs_backend
+
     if hs_backend.available():
-        kb = load_knowledge_base(use_env=False)
-        for text_mode in (False, True):
-            hs_backend.compiled_for(build_table(kb, text_mode))
+        child = multiprocessing.get_context("fork").Process(target=_compile_built_in_table, args=(False,))
+        child.start()
+        _compile_built_in_table(True)
+        child.join()
 
 
 @pytest.fixture(scope="session")
