@@ -30,14 +30,6 @@ STAGING_ACCOUNTS = 32
 _CLOUD_KEY = pytest.StashKey[LocalCloud]()
 
 
-def _compile_built_in_table(text_mode: bool) -> None:
-    from diagnosis import load_knowledge_base
-    from diagnosis.scan import hs_backend
-    from diagnosis.scan.core import build_table
-
-    hs_backend.compiled_for(build_table(load_knowledge_base(use_env=False), text_mode))
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """When pytest-xdist starts workers (``-n``), the controlling process compiles the built-in knowledge base's
     scanning automaton once (both modes) into the disk cache, so the workers load it instead of each compiling it
@@ -45,12 +37,17 @@ def pytest_configure(config: pytest.Config) -> None:
     takes about ten seconds of one core. A run without workers compiles it at its first scan, if it scans at all."""
     if hasattr(config, "workerinput") or not config.getoption("numprocesses", default=None):
         return
+    from diagnosis import load_knowledge_base
     from diagnosis.scan import hs_backend
+    from diagnosis.scan.core import build_table
 
     if hs_backend.available():
-        child = multiprocessing.get_context("fork").Process(target=_compile_built_in_table, args=(False,))
+        kb = load_knowledge_base(use_env=False)  # loaded once: the forked child shares it
+        child = multiprocessing.get_context("fork").Process(
+            target=lambda: hs_backend.compiled_for(build_table(kb, False))
+        )
         child.start()
-        _compile_built_in_table(True)
+        hs_backend.compiled_for(build_table(kb, True))
         child.join()
 
 
