@@ -57,7 +57,7 @@ MESSAGES = [
     ("guest-dns-resolution-failed", "curl: (6) Could not resolve host: retired-downloads.example.com"),
     (
         "guest-dns-resolution-failed",
-        "Invoke-WebRequest : The remote name could not be resolved: 'download.visualstudio.microsoft.com'",
+        "Invoke-WebRequest : The remote name could not be resolved: 'builds.internal-mirror.example'",
     ),
     (
         "guest-outbound-connection-failed",
