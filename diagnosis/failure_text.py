@@ -231,6 +231,11 @@ NO_FAILURE_COUNT = re.compile(
     r"0(?!\d|[.,]\d)"
     r"|(?:^|(?<=[\s(,;]))0 (?:[a-z]{1,20} ){0,2}(?:fail(?:ures?|ed|s)?|errors?|have errors?)\b(?!:)"
 )
+# a failure count's key alone on its line, its value on the next (Salt's and YAML's nested output: "failed:" then "0")
+COUNT_KEY_ALONE = re.compile(r"(?i)^\s{0,40}(?:fail(?:ures?|ed)?|errors?)[ \t]{0,8}:[ \t\r]{0,8}$")
+ZERO_ALONE = re.compile(r"^\s{0,40}0[ \t\r]{0,8}$")
+
+
 # after "timeout" or "timed out": a value given to a setting ("with timeout: 3600 seconds", "timeout=30"), not an event
 NOT_A_SETTING = r"(?![\"']?[ \t]*[:=][ \t]*[\"']?\d)"
 # a line of program output rather than a reporter's sentence: Packer's "==> "/"--> " lines, "<builder>: " and

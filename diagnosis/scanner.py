@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from diagnosis.failure_text import (
     BASH_KILLED,
     CORE_DUMPED,
+    COUNT_KEY_ALONE,
     ENDED_FAILED,
     GO_PANIC,
     LOCALIZED_ERROR_WORD,
@@ -39,6 +40,7 @@ from diagnosis.failure_text import (
     NOT_REBOOT,
     PARTIAL_RUN,
     RUST_PANIC,
+    ZERO_ALONE,
     failure_sentences,
 )
 from diagnosis.literals import AnyOf
@@ -245,6 +247,8 @@ def _finish_tail(res: ScanResult, tail: bytes, tail_line: int) -> None:
         line = lines[i].rstrip("\r")
         if not _ERRORISH.search(line) or _NOT_ERRORISH.search(line):
             continue
+        if COUNT_KEY_ALONE.match(line) and i + 1 < len(lines) and ZERO_ALONE.match(lines[i + 1]):
+            continue  # a count of none whose value is on the next line
         cleared = NO_FAILURE_COUNT.sub(" ", line)  # the line's counts of no failures, which report none
         if cleared == line or _ERRORISH.search(cleared):
             found.append(Hit("error-line", tail_line + i, line[:EVIDENCE_CHARS], None, res.phase))

@@ -94,11 +94,13 @@ def test_a_timeout_flag_of_a_command_is_no_error_line():
         ("Profile Summary: 10 successful controls, 2 control failures, 0 controls have error", True),
         ("12 examples, 0 failures, 2 pending", False),
         ("12 examples, 1 failure, 2 pending", True),
+        ("local:\n    ----------\n    failed:\n        0\n    success:\n        1\n    total:\n        1", False),
+        ("local:\n    ----------\n    failed:\n        2\n    success:\n        0\n    total:\n        2", True),
     ],
 )
 def test_a_test_runners_summary_counting_no_failure_is_no_failure(kb, summary, failed):
-    """A summary line of a test run (LISA's table, Pester, goss, InSpec, RSpec) names 'Failed' with its count: zero is
-    no failure, pasted alone or under a builder's prefix."""
+    """A summary line of a test run (LISA's table, Pester, goss, InSpec, RSpec) or Salt's nested result names 'Failed'
+    with its count: zero is no failure, pasted alone or under a builder's prefix."""
     assert (diagnose(summary, rules=kb).category != "none") == failed
 
 
