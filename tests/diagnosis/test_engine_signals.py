@@ -303,3 +303,21 @@ def test_zero_filling_the_disk_on_purpose_is_no_resource_failure(kb, dd_line):
 def test_a_cancelled_build_is_a_failure(kb, cancelled):
     """Packer's lines for a build it cancelled (an interrupt, a provisioner's own timeout) are failures."""
     assert diagnose(cancelled, rules=kb).category != "none"
+
+
+def test_packers_refusal_of_the_template_is_a_failure_even_after_it_finalized(kb):
+    """packer validate's and build's refusal of the template ends with its telemetry finalized and no build errored:
+    the refusal itself is the failure, and the setting it names decides."""
+    log = (
+        "2019/02/16 15:37:05 Preparing build: amazon-ebs\n"
+        "2019/02/16 15:37:05 Build 'amazon-ebs' prepare failure: 1 error(s) occurred:\n\n"
+        "* An instance_type must be specified\n"
+        "2019/02/16 15:37:05 ui error: Template validation failed. Errors are shown below.\n"
+        "2019/02/16 15:37:05 ui error: Errors validating build 'amazon-ebs'. 1 error(s) occurred:\n\n"
+        "* An instance_type must be specified\n"
+        "2019/02/16 15:37:05 [INFO] (telemetry) Finalizing.\n"
+        "Template validation failed. Errors are shown below.\n\n"
+        "Errors validating build 'amazon-ebs'. 1 error(s) occurred:\n\n"
+        "* An instance_type must be specified\n"
+    )
+    assert diagnose_input(log.encode(), kb, name="pasted").category == "template-invalid"
