@@ -207,6 +207,7 @@ FAILURE_SIGNAL = re.compile(
     r"|\bExit code returned from [\w-]{1,80}: '-?" + NOT_REBOOT + r"[1-9]"
     r"|(?m:\bRan [^\n]{1,500} returned -?[1-9]\d{0,11}[ \t\r]*$)"  # mixlib-shellout: a status Chef did not allow
     r"|Segmentation fault\s{0,8}\(core dumped\)|Kernel panic - not syncing|UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY"
+    r"|\bxargs: [^\n]{1,300}: terminated by signal \d{1,2}\b"  # findutils xargs: the command it ran was killed
     r"|"
     + GO_PANIC
     + r"|returned a non-zero code: [1-9]"  # docker build: The command '<cmd>' returned a non-zero code: <n>

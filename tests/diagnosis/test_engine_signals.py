@@ -321,3 +321,13 @@ def test_packers_refusal_of_the_template_is_a_failure_even_after_it_finalized(kb
         "* An instance_type must be specified\n"
     )
     assert diagnose_input(log.encode(), kb, name="pasted").category == "template-invalid"
+
+
+def test_a_command_xargs_saw_killed_by_a_signal_is_a_failure(kb):
+    """findutils xargs reports a command killed by a signal ('terminated by signal 11'): the text shows a failure, so
+    the answer is never none."""
+    text = (
+        "dracut: *** Resolving executable dependencies ***\n"
+        "xargs: /usr/lib/dracut/dracut-install: terminated by signal 11\n"
+    )
+    assert diagnose_input(text.encode(), kb, name="pasted").category != "none"
