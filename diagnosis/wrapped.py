@@ -41,14 +41,20 @@ def _cut_at(line: str, after: str, width: int) -> bool:
 
 
 _LIST_ITEM = re.compile(r"[-*+] \S")
+# a tool's name before its message ("tar: ", "dpkg: ", "E: "): a line that starts with the same one is its own record
+_TOOL_PREFIX = re.compile(r"\s{0,40}[\w.-]{1,40}: ")
 
 
 def _own_record(line: str, after: str) -> bool:
     """Whether ``after``, below a line as wide as a console, starts a record of its own rather than the rest of
     ``line``: it starts with the same first characters (a CI system's prefix such as GitHub Actions'
-    ``<job>\\t<step>\\t<time>``, repeated on every line), both are quoted (``> ``: a reply quotes every line,
-    and what a console cut joins once the quote marks are gone) or both are items of a Markdown list (``- ``)."""
+    ``<job>\\t<step>\\t<time>``, repeated on every line) or the same tool's name (``tar: ``), both are quoted
+    (``> ``: a reply quotes every line, and what a console cut joins once the quote marks are gone) or both are items
+    of a Markdown list (``- ``)."""
     if line[:1] == after[:1] == ">" or (_LIST_ITEM.match(line) and _LIST_ITEM.match(after)):
+        return True
+    tool = _TOOL_PREFIX.match(line)
+    if tool is not None and after.startswith(tool.group(0)):
         return True
     return line[:SHARED_PREFIX].strip() != "" and after[:SHARED_PREFIX] == line[:SHARED_PREFIX]
 

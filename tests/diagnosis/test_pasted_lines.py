@@ -180,6 +180,16 @@ def test_a_list_item_as_wide_as_a_console_keeps_the_next_item_apart(kb) -> None:
     assert diagnose(listed, rules=kb).rule_id == "snap-assumes-newer-snapd"
 
 
+def test_a_tool_line_as_wide_as_a_console_keeps_the_tools_next_line_apart(kb) -> None:
+    """Two lines of one tool (``tar: ``): the first happens to be as wide as a console and ends inside a word as the
+    next begins with one, yet the next line starts with the tool's own name, so it is a line of its own."""
+    first = "tar: nginx-1.25.5: Cannot change ownership to uid 502, gid 20: Invalid argument"
+    assert len(first) == 79  # a console's width less the column PowerShell leaves free
+    text = f"{first}\ntar: Exiting with failure status due to previous errors"
+    assert unescape_pasted(text) == text
+    assert diagnose(text, rules=kb).category == "customizer-failed"
+
+
 # PowerShell 7's ConciseView of an error in a script, as Packer prints a pwsh script's error stream
 _CONCISE = [
     "==> azure-arm: Provisioning with powershell script: /tmp/install.ps1",
