@@ -236,7 +236,6 @@ NO_FAILURE_COUNT = re.compile(
 COUNT_KEY_ALONE = re.compile(r"(?i)^\s{0,40}(?:fail(?:ures?|ed)?|errors?)[ \t]{0,8}:[ \t\r]{0,8}$")
 ZERO_ALONE = re.compile(r"^\s{0,40}0[ \t\r]{0,8}$")
 
-
 # after "timeout" or "timed out": a value given to a setting ("with timeout: 3600 seconds", "timeout=30"), not an event
 NOT_A_SETTING = r"(?![\"']?[ \t]*[:=][ \t]*[\"']?\d)"
 # a line of program output rather than a reporter's sentence: Packer's "==> "/"--> " lines, "<builder>: " and
