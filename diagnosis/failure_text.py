@@ -182,8 +182,6 @@ FAILURE_SIGNAL = re.compile(
     + r"-?[1-9]|Erroneous exit code [1-9]|exit status [1-9]"
     r"|Remote command exited with '[1-9]|Communicator ended with: (?!2300218\b)[1-9]"
     r"|Build '[^'\n]{1,80}' errored|Provisioning step had errors|Some builds didn't complete successfully"
-    # packer validate and build refusing the template before any build ran
-    r"|Template validation failed\. Errors are shown below|Build '[^'\n]{1,80}' prepare failure: "
     r"|machine readable: [\w.-]{1,120},error \[\]string"
     r"|\"error\"\s*:\s*\{|\"code\"\s*:\s*\"[A-Z][A-Za-z]{2,80}\"|\bCode=\\?\"?[A-Z][A-Za-z]{2,80}"
     r"|\" Target=\"[A-Za-z]"  # go-autorest's ServiceError: Code="..." Message="..." Target="..."

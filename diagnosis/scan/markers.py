@@ -64,6 +64,9 @@ MARKERS: tuple[Marker, ...] = (
         r"|Cancelling build after receiving terminated|Deployment failed with a status of '(?:Failed|Canceled)'"
         # packer command/build.go: the build's context was cancelled by an interrupt (exit 1)
         r"|Cleanly cancelled builds after being interrupted"
+        # packer validate and build refusing the template before any build ran (command/validate.go, the core's
+        # prepare log line)
+        r"|Template validation failed\. Errors are shown below|Build '[^'\n]{1,80}' prepare failure: "
         # packer command/build.go: a build's error as a machine-readable event
         r"|machine readable: [\w.-]{1,120},error \[\]string"
         # packer-plugin-sdk multistep with -on-error=ask/abort or -debug: a step failed, and the question that follows
