@@ -240,6 +240,6 @@ def test_a_table_with_bars_is_no_concise_view_record() -> None:
 
 def test_hostile_concise_view_lookalikes_take_linear_time() -> None:
     text = " " * 1_000_000 + "Line |\nLine |\n" + ("     | " + " " * 5000 + "x\n") * 200
-    started = time.perf_counter()
+    started = time.process_time()
     unescape_pasted(text)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2

@@ -168,9 +168,9 @@ def test_long_lines_stay_linear() -> None:
         "Bearer " + "A" * 1_000_000,
     ]
     for text in nasty:
-        start = time.perf_counter()
+        start = time.process_time()
         redact(text)
-        assert time.perf_counter() - start < 5, text[:20]
+        assert time.process_time() - start < 5, text[:20]
 
 
 @settings(max_examples=300, deadline=None)

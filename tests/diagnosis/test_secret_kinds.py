@@ -216,9 +216,9 @@ def test_kind_is_linear_on_adversarial_lines(kind_id: str) -> None:
     pieces = [*kind.triggers, text[:40], secret, "a" * 30 + "@", "https://x:", "net user a "]
     for piece in pieces:
         line = piece * max(1, 200_000 // len(piece))
-        started = time.perf_counter()
+        started = time.process_time()
         redact(line)
-        assert time.perf_counter() - started < 3, (kind_id, piece)
+        assert time.process_time() - started < 3, (kind_id, piece)
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,7 @@ def test_bare_lines_keep_their_text():
 
 
 def test_a_huge_line_parses_in_linear_time():
-    start = time.perf_counter()
+    start = time.process_time()
     parse_line(f"{OP} PACKER ERR " + "a" * 5_000_000)
     parse_line("[" * 2_000_000)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
